@@ -1,0 +1,60 @@
+"""The protocol every channel adapter implements, and what the hub gives it.
+
+An adapter knows one provider. It turns the provider's payloads into
+`Inbound` records and hands them to its `Sink` together with its cursor, so
+the store commits both in one transaction; only then does the adapter confirm
+to the provider. It sends an `Outbound`, returning the provider's id, or
+raises `SendError` saying whether a retry is safe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from omnitui.domain.models import Channel, DeliveryUpdate, Inbound, Outbound
+
+
+class SendError(Exception):
+    """A send that did not go through.
+
+    `retryable` is True only when the provider surely did not accept the
+    message (so sending again cannot make a duplicate).
+    """
+
+    def __init__(self, reason: str, *, retryable: bool, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class Sink(Protocol):
+    """Where an adapter puts what it receives (the hub implements it)."""
+
+    async def deliver(
+        self, items: Sequence[Inbound], cursor: Mapping[str, str] | None = None
+    ) -> None:
+        """Store `items` and the adapter's cursor keys in one transaction."""
+
+    async def delivery_update(self, update: DeliveryUpdate) -> None:
+        """Record a provider's delivery receipt for a message we sent."""
+
+    async def load_cursor(self, key: str) -> str | None:
+        """The adapter's stored cursor value for `key`."""
+
+
+class Adapter(Protocol):
+    """One channel account's connection to its provider."""
+
+    @property
+    def channel(self) -> Channel: ...
+
+    async def run(self, sink: Sink) -> None:
+        """Receive until cancelled. Raising ends this run; the hub restarts it with backoff."""
+
+    async def send(self, message: Outbound) -> str:
+        """Send `message`; return the provider's message id or raise `SendError`."""
+
+    async def close(self) -> None:
+        """Release connections."""

@@ -1,0 +1,1 @@
+"""Pure logic for OmniTUI: no I/O, no Textual."""

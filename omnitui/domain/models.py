@@ -1,0 +1,229 @@
+"""The things a shop owner talks about, as plain immutable records.
+
+The store returns these to the UI; they carry no database session and no
+widget, so any layer can hold them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class ChannelKind(StrEnum):
+    """The kind of channel a message travelled on."""
+
+    EMAIL = "email"
+    TELEGRAM = "telegram"
+    SMS = "sms"
+
+
+class IdentityKind(StrEnum):
+    """What an identity's address is."""
+
+    EMAIL = "email"
+    PHONE = "phone"
+    TELEGRAM = "telegram"
+
+
+# Which identity kind answers on which channel kind.
+IDENTITY_FOR_CHANNEL: Mapping[ChannelKind, IdentityKind] = {
+    ChannelKind.EMAIL: IdentityKind.EMAIL,
+    ChannelKind.SMS: IdentityKind.PHONE,
+    ChannelKind.TELEGRAM: IdentityKind.TELEGRAM,
+}
+
+
+class Direction(StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+class Delivery(StrEnum):
+    """Delivery state of a message. Inbound messages are simply `received`."""
+
+    RECEIVED = "received"
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+
+class ThreadStatus(StrEnum):
+    OPEN = "open"
+    PENDING = "pending"
+    SNOOZED = "snoozed"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """One configured channel account, e.g. the shop's mailbox `shop-mail`."""
+
+    kind: ChannelKind
+    account: str
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    id: int
+    contact_id: int
+    kind: IdentityKind
+    address: str
+    display: str
+    last_used: float | None
+    opted_out: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ContactSummary:
+    """One row of the contact list."""
+
+    id: int
+    name: str
+    status: ThreadStatus
+    snoozed_until: float | None
+    unread: int
+    last_activity: float
+    last_preview: str
+    last_direction: Direction | None
+    channels: frozenset[ChannelKind]
+    assignee: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """A customer, with every identity they have written from."""
+
+    id: int
+    name: str
+    first_name: str
+    language: str
+    profile: Mapping[str, str]
+    status: ThreadStatus
+    snoozed_until: float | None
+    assignee: str | None
+    tags: tuple[str, ...]
+    unread: int
+    last_activity: float
+    last_account: str | None
+    identities: tuple[Identity, ...] = ()
+
+    def placeholder_values(self) -> dict[str, str]:
+        """Values a canned reply can use: profile fields, then the fixed ones."""
+        values = {k: v for k, v in self.profile.items() if v}
+        if self.name:
+            values["name"] = self.name
+        if self.first_name:
+            values["first_name"] = self.first_name
+        if self.language:
+            values["language"] = self.language
+        return values
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    id: int
+    message_id: int
+    filename: str
+    content_type: str
+    size: int
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: int
+    contact_id: int
+    kind: ChannelKind
+    account: str
+    direction: Direction
+    subject: str
+    text: str
+    sent_at: float
+    status: Delivery
+    status_reason: str
+    author: str | None
+    sender: str
+    edited: bool = False
+    parse_error: str = ""
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CannedReply:
+    id: int
+    shortcut: str
+    title: str
+    body: str
+    language: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """A message or a contact that matched a search."""
+
+    contact_id: int
+    contact_name: str
+    message_id: int | None
+    kind: ChannelKind | None
+    sent_at: float | None
+    snippet: str
+
+
+@dataclass(frozen=True, slots=True)
+class InboundAttachment:
+    filename: str
+    content_type: str
+    data: bytes | None
+    size: int
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """A message an adapter received, before the store has placed it.
+
+    `provider_id` makes ingestion idempotent per channel account: storing the
+    same (account, provider_id) twice keeps one message.
+    """
+
+    channel: Channel
+    provider_id: str
+    address: str
+    display_name: str
+    text: str
+    sent_at: float
+    subject: str = ""
+    html: str | None = None
+    raw: bytes | None = None
+    meta: Mapping[str, object] = field(default_factory=dict)
+    attachments: tuple[InboundAttachment, ...] = ()
+    parse_error: str = ""
+    edited: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """A reply the hub hands to an adapter to send."""
+
+    message_id: int
+    channel: Channel
+    address: str
+    text: str
+    subject: str
+    meta: Mapping[str, object] = field(default_factory=dict)
+    attempt: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryUpdate:
+    """A provider's later word on a message it accepted (a delivery receipt)."""
+
+    channel: Channel
+    provider_id: str
+    status: Delivery
+    reason: str = ""

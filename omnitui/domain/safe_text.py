@@ -1,0 +1,32 @@
+"""Customer text made safe for a terminal.
+
+Control characters (an ESC that would start an escape sequence, a bell, a
+carriage return that would overwrite a line) are replaced by visible symbols,
+so what a customer wrote is always shown as text. Rich markup needs no
+handling here: the UI builds `rich.text.Text` objects, which never parse
+markup.
+"""
+
+from __future__ import annotations
+
+_MAP: dict[int, str] = {c: chr(0x2400 + c) for c in range(0x20)}
+_MAP[0x7F] = "\u2421"
+for _c in range(0x80, 0xA0):
+    _MAP[_c] = f"<{_c:02X}>"
+del _MAP[0x0A]  # newline stays a line break
+_MAP[0x09] = "    "  # tab
+# Bidirectional overrides can reorder what the agent sees: show them.
+for _c in (0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069):
+    _MAP[_c] = f"<U+{_c:04X}>"
+_TABLE = str.maketrans(_MAP)
+
+
+def visible(text: str) -> str:
+    """`text` with every control character shown as a visible symbol."""
+    return text.replace("\r\n", "\n").translate(_TABLE)
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """A single-line preview of `text`, control characters made visible."""
+    flat = " ".join(text.split())
+    return visible(flat[:limit])

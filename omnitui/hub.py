@@ -1,0 +1,161 @@
+"""The hub runs the adapters: inbound into the store, the outbox out to them.
+
+Each adapter runs as its own task; one failing (or crashing) is logged and
+restarted with backoff and never stops the others. The outbox is drained per
+channel account: a reply is claimed (`queued` -> `sending`) in one
+transaction before the adapter is called, so it can never be sent twice; a
+retryable error puts it back in the queue with exponential backoff, anything
+else marks it failed with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from omnitui.adapters.base import Adapter, SendError
+from omnitui.domain.models import Channel, DeliveryUpdate, Inbound, Outbound
+from omnitui.store import Store
+
+log = logging.getLogger("omnitui.hub")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    first_delay: float = 2.0
+    factor: float = 2.0
+    max_delay: float = 300.0
+    max_attempts: int = 6
+
+    def delay(self, attempt: int) -> float:
+        base = min(self.max_delay, self.first_delay * self.factor ** max(0, attempt - 1))
+        return base * (0.8 + 0.4 * random.random())  # noqa: S311 (jitter, not security)
+
+
+class _AdapterSink:
+    """What one adapter sees of the store."""
+
+    def __init__(self, store: Store, channel: Channel, region: str | None) -> None:
+        self._store = store
+        self._channel = channel
+        self._region = region
+
+    async def deliver(
+        self, items: Sequence[Inbound], cursor: Mapping[str, str] | None = None
+    ) -> None:
+        cursors = {(self._channel.account, k): v for k, v in (cursor or {}).items()}
+        await self._store.ingest(items, cursors=cursors, region=self._region)
+
+    async def delivery_update(self, update: DeliveryUpdate) -> None:
+        await self._store.apply_delivery(update)
+
+    async def load_cursor(self, key: str) -> str | None:
+        return await self._store.load_cursor(self._channel.account, key)
+
+
+class Hub:
+    """Runs adapters against one store. `await hub.start()`, `await hub.stop()`."""
+
+    def __init__(
+        self,
+        store: Store,
+        adapters: Sequence[Adapter],
+        *,
+        retry: RetryPolicy | None = None,
+        poll_outbox: float = 0.25,
+        region: str | None = None,
+    ) -> None:
+        self.store = store
+        self.adapters = {a.channel.account: a for a in adapters}
+        self.retry = retry or RetryPolicy()
+        self._poll = poll_outbox
+        self._region = region
+        self._tasks: list[asyncio.Task[None]] = []
+        self._wake = asyncio.Event()
+        self.errors: dict[str, str] = {}  # account -> the last error, for status lines
+
+    async def start(self) -> None:
+        await self.store.recover_interrupted(list(self.adapters))
+        for account, adapter in self.adapters.items():
+            self._tasks.append(asyncio.create_task(self._run_adapter(adapter), name=f"in:{account}"))
+        self._tasks.append(asyncio.create_task(self._drain_outbox(), name="outbox"))
+        self._tasks.append(asyncio.create_task(self._housekeeping(), name="housekeeping"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        for adapter in self.adapters.values():
+            with contextlib.suppress(Exception):
+                await adapter.close()
+
+    def outbox_changed(self) -> None:
+        """Wake the outbox now instead of at the next poll."""
+        self._wake.set()
+
+    async def _run_adapter(self, adapter: Adapter) -> None:
+        account = adapter.channel.account
+        sink = _AdapterSink(self.store, adapter.channel, self._region)
+        failures = 0
+        while True:
+            try:
+                await adapter.run(sink)
+                failures = 0
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                failures += 1
+                self.errors[account] = f"{type(exc).__name__}: {exc}"
+                delay = self.retry.delay(failures)
+                log.warning("%s stopped (%s); restarting in %.0f s", account, exc, delay)
+                await asyncio.sleep(delay)
+
+    async def _drain_outbox(self) -> None:
+        accounts = list(self.adapters)
+        while True:
+            jobs = await self.store.claim_due(accounts)
+            if jobs:
+                await asyncio.gather(*(self._send(job) for job in jobs))
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll)
+
+    async def _send(self, job: Outbound) -> None:
+        adapter = self.adapters[job.channel.account]
+        try:
+            provider_id = await adapter.send(job)
+        except SendError as exc:
+            retry_at = None
+            if exc.retryable and job.attempt < self.retry.max_attempts:
+                wait = exc.retry_after if exc.retry_after is not None else self.retry.delay(job.attempt)
+                retry_at = self.store_clock() + wait
+            await self.store.mark_failed(job.message_id, exc.reason, retry_at=retry_at)
+            return
+        except Exception as exc:  # an adapter bug: the provider may or may not have it
+            log.exception("sending message %s on %s", job.message_id, job.channel.account)
+            await self.store.mark_failed(
+                job.message_id, f"unexpected error, not retried: {exc}", retry_at=None
+            )
+            return
+        await self.store.mark_sent(job.message_id, provider_id)
+
+    def store_clock(self) -> float:
+        return self.store.now()
+
+    async def _housekeeping(self) -> None:
+        while True:
+            try:
+                await self.store.wake_snoozed()
+                await self.store.prune_changes()
+            except Exception:
+                log.exception("housekeeping")
+            await asyncio.sleep(30)

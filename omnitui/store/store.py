@@ -1,0 +1,1133 @@
+"""The store facade: every read and write OmniTUI makes, returning domain objects.
+
+Reads go through an aiosqlite connection. Each write is one transaction run
+as a single function on a dedicated writer thread, so two coroutines can never
+interleave their statements inside one transaction. Every write also appends
+to the `change` table, which every OmniTUI process on the same file polls
+(`changes_since`) to stay live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+
+from omnitui.domain.identity import InvalidAddress, normalize
+from omnitui.domain.models import (
+    IDENTITY_FOR_CHANNEL,
+    Attachment,
+    CannedReply,
+    Channel,
+    ChannelKind,
+    Contact,
+    ContactSummary,
+    Delivery,
+    DeliveryUpdate,
+    Direction,
+    Identity,
+    IdentityKind,
+    Inbound,
+    Message,
+    Outbound,
+    SearchHit,
+    ThreadStatus,
+)
+from omnitui.domain.safe_text import one_line
+from omnitui.domain.search import fts_query, index_terms
+from omnitui.store.migrate import ensure_current
+
+T = TypeVar("T")
+Clock = Callable[[], float]
+
+# Delivery states a provider's later word may move a message between; a late
+# "sent" never overwrites "delivered".
+_DELIVERY_RANK = {
+    Delivery.QUEUED: 0,
+    Delivery.SENDING: 1,
+    Delivery.UNKNOWN: 2,
+    Delivery.SENT: 3,
+    Delivery.DELIVERED: 4,
+    Delivery.FAILED: 4,
+}
+
+
+class StoreError(Exception):
+    """A store operation that cannot be done, with a reason for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    message_id: int
+    contact_id: int
+    created: bool  # False when the message was already stored (a resend)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedOutbound:
+    """A reply already sent, to be kept in the thread as it was."""
+
+    channel: Channel
+    address: str  # normalised identity address it went to
+    text: str
+    sent_at: float
+    provider_id: str
+    subject: str = ""
+    status: Delivery = Delivery.DELIVERED
+    author: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileFields:
+    first_name: str = ""
+    language: str = ""
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeBatch:
+    last_id: int
+    contact_ids: frozenset[int]
+    kinds: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadCursor:
+    """Where a thread page ends, to fetch the page before it."""
+
+    sent_at: float
+    message_id: int
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    _tune(conn)
+    return conn
+
+
+def _tune(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA journal_mode = WAL")
+    # FULL: a message acknowledged to a provider must survive a power cut too.
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA busy_timeout = 10000")
+    conn.execute("PRAGMA foreign_keys = ON")
+
+
+class Store:
+    """OmniTUI's single source of truth, on one SQLite file.
+
+    Build it with `await Store.open(path)`; close it with `await store.close()`.
+    """
+
+    def __init__(
+        self, path: Path, writer: sqlite3.Connection, reader: aiosqlite.Connection, clock: Clock
+    ) -> None:
+        self.path = path
+        self._writer = writer
+        self._reader = reader
+        self._clock = clock
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="omnitui-store")
+
+    @classmethod
+    async def open(cls, path: Path | str, *, clock: Clock = time.time) -> Store:
+        """Open (creating or migrating as needed) the store at `path`."""
+        path = Path(path).expanduser()
+        await asyncio.to_thread(ensure_current, path)
+        writer = await asyncio.to_thread(_connect, path)
+        reader = await aiosqlite.connect(path, isolation_level=None)
+        await reader.execute("PRAGMA busy_timeout = 10000")
+        await reader.execute("PRAGMA query_only = ON")
+        return cls(path, writer, reader, clock)
+
+    def now(self) -> float:
+        """The store's clock (injectable for tests)."""
+        return self._clock()
+
+    async def close(self) -> None:
+        await self._reader.close()
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._writer.close)
+        self._executor.shutdown(wait=True)
+
+    # -- plumbing -----------------------------------------------------------
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn` as one write transaction on the writer thread."""
+
+        def transaction() -> T:
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return result
+
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, transaction)
+
+    async def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        cursor = await self._reader.execute(sql, params)
+        rows = await cursor.fetchall()
+        await cursor.close()
+        return list(rows)  # type: ignore[arg-type]
+
+    def _change(self, conn: sqlite3.Connection, kind: str, contact_id: int | None) -> None:
+        conn.execute(
+            "INSERT INTO change(kind, contact_id, at) VALUES (?, ?, ?)",
+            (kind, contact_id, self._clock()),
+        )
+
+    # -- contacts -----------------------------------------------------------
+
+    async def list_contacts(
+        self,
+        *,
+        limit: int = 200,
+        after: tuple[float, int] | None = None,
+        statuses: Collection[ThreadStatus] | None = None,
+    ) -> list[ContactSummary]:
+        """Contacts by last activity, newest first, one page at a time.
+
+        `after` is the (last_activity, id) of the last row of the previous page.
+        """
+        where = ["merged_into IS NULL"]
+        params: list[Any] = []
+        if after is not None:
+            where.append("(last_activity, id) < (?, ?)")
+            params.extend(after)
+        if statuses:
+            where.append(f"status IN ({','.join('?' * len(statuses))})")
+            params.extend(str(s) for s in statuses)
+        params.append(limit)
+        rows = await self._rows(
+            "SELECT id, name, status, snoozed_until, unread, last_activity, last_preview, "
+            "last_direction, channels, assignee FROM contact "
+            f"WHERE {' AND '.join(where)} ORDER BY last_activity DESC, id DESC LIMIT ?",
+            params,
+        )
+        return [_summary(row) for row in rows]
+
+    async def contact_summary(self, contact_id: int) -> ContactSummary | None:
+        rows = await self._rows(
+            "SELECT id, name, status, snoozed_until, unread, last_activity, last_preview, "
+            "last_direction, channels, assignee FROM contact WHERE id = ?",
+            (contact_id,),
+        )
+        return _summary(rows[0]) if rows else None
+
+    async def count_contacts(self) -> int:
+        rows = await self._rows("SELECT count(*) FROM contact WHERE merged_into IS NULL")
+        return int(rows[0][0])
+
+    async def get_contact(self, contact_id: int) -> Contact:
+        rows = await self._rows(
+            "SELECT id, name, first_name, language, profile, status, snoozed_until, assignee, "
+            "tags, unread, last_activity, last_account FROM contact WHERE id = ?",
+            (contact_id,),
+        )
+        if not rows:
+            raise StoreError(f"no contact {contact_id}")
+        r = rows[0]
+        idents = await self._rows(
+            "SELECT id, contact_id, kind, address, display, last_used, opted_out FROM identity "
+            "WHERE contact_id = ? ORDER BY last_used DESC NULLS LAST, id",
+            (contact_id,),
+        )
+        return Contact(
+            id=r[0],
+            name=r[1],
+            first_name=r[2],
+            language=r[3],
+            profile=json.loads(r[4] or "{}"),
+            status=ThreadStatus(r[5]),
+            snoozed_until=r[6],
+            assignee=r[7],
+            tags=tuple(json.loads(r[8] or "[]")),
+            unread=r[9],
+            last_activity=r[10],
+            last_account=r[11],
+            identities=tuple(
+                Identity(i[0], i[1], IdentityKind(i[2]), i[3], i[4], i[5], bool(i[6]))
+                for i in idents
+            ),
+        )
+
+    async def contact_channels(self, contact_id: int) -> list[tuple[str, ChannelKind]]:
+        """The channel accounts this contact has written on, most recent first."""
+        rows = await self._rows(
+            "SELECT account, kind, max(sent_at) AS last FROM message "
+            "WHERE contact_id = ? AND direction = 'in' GROUP BY account, kind ORDER BY last DESC",
+            (contact_id,),
+        )
+        return [(r[0], ChannelKind(r[1])) for r in rows]
+
+    async def create_contact(
+        self,
+        name: str,
+        identities: Sequence[tuple[IdentityKind, str]],
+        profile: ProfileFields | None = None,
+        *,
+        region: str | None = None,
+    ) -> int:
+        """A new contact with known identities (an import, a customer met in the shop)."""
+        now = self._clock()
+        p = profile or ProfileFields()
+
+        def run(conn: sqlite3.Connection) -> int:
+            cur = conn.execute(
+                "INSERT INTO contact(name, first_name, language, profile, status, tags, unread, "
+                "last_activity, last_preview, channels, created_at) "
+                "VALUES (?, ?, ?, ?, 'open', '[]', 0, 0, '', '', ?)",
+                (name, p.first_name, p.language, json.dumps(dict(p.fields), ensure_ascii=False),
+                 now),
+            )
+            contact_id = int(cur.lastrowid or 0)
+            for kind, raw in identities:
+                address = normalize(kind, raw, region)
+                taken = conn.execute(
+                    "SELECT contact_id FROM identity WHERE kind = ? AND address = ?",
+                    (str(kind), address),
+                ).fetchone()
+                if taken is not None:
+                    raise StoreError(f"{kind} {address} already belongs to contact {taken[0]}")
+                conn.execute(
+                    "INSERT INTO identity(contact_id, kind, address, display, data, opted_out, "
+                    "created_at) VALUES (?, ?, ?, ?, '{}', 0, ?)",
+                    (contact_id, str(kind), address, name, now),
+                )
+            self._change(conn, "contact", contact_id)
+            return contact_id
+
+        return await self._write(run)
+
+    async def set_profiles(self, profiles: Mapping[int, ProfileFields]) -> None:
+        """Fill several contacts' profile fields in one transaction (imports, the demo)."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            for contact_id, p in profiles.items():
+                conn.execute(
+                    "UPDATE contact SET first_name = ?, language = ?, profile = ? WHERE id = ?",
+                    (p.first_name, p.language, json.dumps(dict(p.fields), ensure_ascii=False),
+                     contact_id),
+                )
+                self._change(conn, "contact", contact_id)
+
+        await self._write(run)
+
+    async def update_contact(
+        self,
+        contact_id: int,
+        *,
+        name: str | None = None,
+        first_name: str | None = None,
+        language: str | None = None,
+        profile: Mapping[str, str] | None = None,
+    ) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            sets: list[str] = []
+            params: list[Any] = []
+            for column, value in (("name", name), ("first_name", first_name), ("language", language)):
+                if value is not None:
+                    sets.append(f"{column} = ?")
+                    params.append(value)
+            if profile is not None:
+                sets.append("profile = ?")
+                params.append(json.dumps(dict(profile), ensure_ascii=False))
+            if not sets:
+                return
+            conn.execute(f"UPDATE contact SET {', '.join(sets)} WHERE id = ?", (*params, contact_id))
+            self._change(conn, "contact", contact_id)
+
+        await self._write(run)
+
+    async def set_status(
+        self, contact_id: int, status: ThreadStatus, snoozed_until: float | None = None
+    ) -> None:
+        """Resolve, reopen, mark pending or snooze a contact's thread."""
+        if status is ThreadStatus.SNOOZED and snoozed_until is None:
+            raise StoreError("snoozing needs a time to wake up")
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE contact SET status = ?, snoozed_until = ? WHERE id = ?",
+                (str(status), snoozed_until if status is ThreadStatus.SNOOZED else None, contact_id),
+            )
+            self._change(conn, "status", contact_id)
+
+        await self._write(run)
+
+    async def wake_snoozed(self) -> list[int]:
+        """Reopen threads whose snooze has run out; returns their contact ids."""
+        now = self._clock()
+
+        def run(conn: sqlite3.Connection) -> list[int]:
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT id FROM contact WHERE status = 'snoozed' AND snoozed_until <= ?", (now,)
+                )
+            ]
+            for contact_id in ids:
+                conn.execute(
+                    "UPDATE contact SET status = 'open', snoozed_until = NULL WHERE id = ?",
+                    (contact_id,),
+                )
+                self._change(conn, "status", contact_id)
+            return ids
+
+        return await self._write(run)
+
+    async def mark_read(self, contact_id: int) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            cur = conn.execute(
+                "UPDATE contact SET unread = 0 WHERE id = ? AND unread != 0", (contact_id,)
+            )
+            if cur.rowcount:
+                self._change(conn, "read", contact_id)
+
+        await self._write(run)
+
+    # -- threads ------------------------------------------------------------
+
+    async def thread_page(
+        self, contact_id: int, *, before: ThreadCursor | None = None, limit: int = 50
+    ) -> list[Message]:
+        """Up to `limit` messages of a contact's merged thread, oldest first,
+        ending just before `before` (or at the newest message)."""
+        params: list[Any] = [contact_id]
+        where = "m.contact_id = ?"
+        if before is not None:
+            where += " AND (m.sent_at, m.id) < (?, ?)"
+            params.extend((before.sent_at, before.message_id))
+        params.append(limit)
+        rows = await self._rows(
+            "SELECT m.id, m.contact_id, m.kind, m.account, m.direction, m.subject, m.text, "
+            "m.sent_at, m.status, m.status_reason, m.author, coalesce(i.display, i.address, ''), "
+            "m.edited, m.parse_error FROM message m LEFT JOIN identity i ON i.id = m.identity_id "
+            f"WHERE {where} ORDER BY m.sent_at DESC, m.id DESC LIMIT ?",
+            params,
+        )
+        rows.reverse()
+        attachments: dict[int, list[Attachment]] = {}
+        if rows:
+            ids = [r[0] for r in rows]
+            for a in await self._rows(
+                "SELECT id, message_id, filename, content_type, size, note FROM attachment "
+                f"WHERE message_id IN ({','.join('?' * len(ids))}) ORDER BY id",
+                ids,
+            ):
+                attachments.setdefault(a[1], []).append(Attachment(*a))
+        return [
+            Message(
+                id=r[0],
+                contact_id=r[1],
+                kind=ChannelKind(r[2]),
+                account=r[3],
+                direction=Direction(r[4]),
+                subject=r[5],
+                text=r[6],
+                sent_at=r[7],
+                status=Delivery(r[8]),
+                status_reason=r[9],
+                author=r[10],
+                sender=r[11],
+                edited=bool(r[12]),
+                parse_error=r[13],
+                attachments=tuple(attachments.get(r[0], ())),
+            )
+            for r in rows
+        ]
+
+    async def message_position(self, message_id: int) -> tuple[int, ThreadCursor] | None:
+        """The contact of a message and a cursor just after it (to page to it)."""
+        rows = await self._rows(
+            "SELECT contact_id, sent_at, id FROM message WHERE id = ?", (message_id,)
+        )
+        if not rows:
+            return None
+        return rows[0][0], ThreadCursor(rows[0][1], rows[0][2])
+
+    # -- inbound ------------------------------------------------------------
+
+    async def ingest(
+        self,
+        items: Sequence[Inbound],
+        *,
+        cursors: Mapping[tuple[str, str], str] | None = None,
+        region: str | None = None,
+    ) -> list[IngestResult]:
+        """Store inbound messages and the adapter's cursor in one transaction.
+
+        Idempotent on (channel account, provider id): a message already stored
+        is not stored again (an edit updates it in place).
+        """
+
+        def run(conn: sqlite3.Connection) -> list[IngestResult]:
+            results = [self._ingest_one(conn, item, region) for item in items]
+            for (account, key), value in (cursors or {}).items():
+                conn.execute(
+                    "INSERT INTO cursor(account, key, value) VALUES (?, ?, ?) "
+                    "ON CONFLICT(account, key) DO UPDATE SET value = excluded.value",
+                    (account, key, value),
+                )
+            return results
+
+        return await self._write(run)
+
+    def _ingest_one(
+        self, conn: sqlite3.Connection, item: Inbound, region: str | None
+    ) -> IngestResult:
+        account = item.channel.account
+        existing = conn.execute(
+            "SELECT id, contact_id FROM message WHERE account = ? AND provider_id = ?",
+            (account, item.provider_id),
+        ).fetchone()
+        if existing is not None:
+            if item.edited:
+                conn.execute(
+                    "UPDATE message SET text = ?, subject = ?, edited = 1 WHERE id = ?",
+                    (item.text, item.subject, existing[0]),
+                )
+                conn.execute("DELETE FROM message_search WHERE rowid = ?", (existing[0],))
+                conn.execute(
+                    "INSERT INTO message_search(rowid, terms) VALUES (?, ?)",
+                    (existing[0], index_terms(f"{item.subject}\n{item.text}")),
+                )
+                self._change(conn, "message", existing[1])
+            return IngestResult(existing[0], existing[1], False)
+
+        now = self._clock()
+        identity_kind = IDENTITY_FOR_CHANNEL[item.channel.kind]
+        try:
+            address = normalize(identity_kind, item.address, region)
+        except InvalidAddress:
+            # Never drop a message over an odd address: keep it as written.
+            address = item.address.strip().lower() or f"unknown:{account}"
+        identity_id, contact_id = self._identity_for(
+            conn, identity_kind, address, item.display_name, now
+        )
+        meta = json.dumps(dict(item.meta), ensure_ascii=False, default=str)
+        cur = conn.execute(
+            "INSERT INTO message(contact_id, identity_id, account, kind, direction, provider_id, "
+            "subject, text, html, raw, meta, sent_at, created_at, status, status_reason, author, "
+            "attempts, edited, parse_error) "
+            "VALUES (?, ?, ?, ?, 'in', ?, ?, ?, ?, ?, ?, ?, ?, 'received', '', NULL, 0, ?, ?)",
+            (
+                contact_id,
+                identity_id,
+                account,
+                str(item.channel.kind),
+                item.provider_id,
+                item.subject,
+                item.text,
+                item.html,
+                item.raw,
+                meta,
+                item.sent_at,
+                now,
+                int(item.edited),
+                item.parse_error,
+            ),
+        )
+        message_id = int(cur.lastrowid or 0)
+        conn.execute(
+            "INSERT INTO message_search(rowid, terms) VALUES (?, ?)",
+            (message_id, index_terms(f"{item.subject}\n{item.text}")),
+        )
+        for att in item.attachments:
+            conn.execute(
+                "INSERT INTO attachment(message_id, filename, content_type, size, data, note) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (message_id, att.filename, att.content_type, att.size, att.data, att.note),
+            )
+        preview = item.text or item.subject or (item.attachments[0].filename if item.attachments else "")
+        self._touch_contact(
+            conn, contact_id, item.sent_at, one_line(preview, 120), Direction.IN, account,
+            item.channel.kind, unread=1,
+        )
+        conn.execute(
+            "UPDATE identity SET last_used = max(coalesce(last_used, 0), ?), "
+            "display = CASE WHEN display = '' THEN ? ELSE display END WHERE id = ?",
+            (item.sent_at, item.display_name, identity_id),
+        )
+        # A new message from the customer reopens a resolved or snoozed thread.
+        conn.execute(
+            "UPDATE contact SET status = 'open', snoozed_until = NULL "
+            "WHERE id = ? AND status IN ('resolved', 'snoozed')",
+            (contact_id,),
+        )
+        self._change(conn, "message", contact_id)
+        return IngestResult(message_id, contact_id, True)
+
+    def _identity_for(
+        self,
+        conn: sqlite3.Connection,
+        kind: IdentityKind,
+        address: str,
+        display: str,
+        now: float,
+    ) -> tuple[int, int]:
+        row = conn.execute(
+            "SELECT id, contact_id FROM identity WHERE kind = ? AND address = ?",
+            (str(kind), address),
+        ).fetchone()
+        if row is not None:
+            return int(row[0]), int(row[1])
+        cur = conn.execute(
+            "INSERT INTO contact(name, first_name, language, profile, status, tags, unread, "
+            "last_activity, last_preview, channels, created_at) "
+            "VALUES (?, '', '', '{}', 'open', '[]', 0, 0, '', '', ?)",
+            (display.strip() or address, now),
+        )
+        contact_id = int(cur.lastrowid or 0)
+        cur = conn.execute(
+            "INSERT INTO identity(contact_id, kind, address, display, data, opted_out, created_at) "
+            "VALUES (?, ?, ?, ?, '{}', 0, ?)",
+            (contact_id, str(kind), address, display, now),
+        )
+        return int(cur.lastrowid or 0), contact_id
+
+    def _touch_contact(
+        self,
+        conn: sqlite3.Connection,
+        contact_id: int,
+        at: float,
+        preview: str,
+        direction: Direction,
+        account: str,
+        kind: ChannelKind,
+        unread: int,
+    ) -> None:
+        row = conn.execute(
+            "SELECT last_activity, channels FROM contact WHERE id = ?", (contact_id,)
+        ).fetchone()
+        channels = set(filter(None, (row[1] or "").split(",")))
+        channels.add(str(kind))
+        newest = at >= row[0]
+        conn.execute(
+            "UPDATE contact SET unread = unread + ?, channels = ?, "
+            "last_activity = CASE WHEN ? THEN ? ELSE last_activity END, "
+            "last_preview = CASE WHEN ? THEN ? ELSE last_preview END, "
+            "last_direction = CASE WHEN ? THEN ? ELSE last_direction END, "
+            "last_account = CASE WHEN ? THEN ? ELSE last_account END WHERE id = ?",
+            (
+                unread,
+                ",".join(sorted(channels)),
+                newest, at,
+                newest, preview,
+                newest, str(direction),
+                newest and direction is Direction.IN, account,
+                contact_id,
+            ),
+        )
+
+    async def record_outbound(self, items: Sequence[RecordedOutbound]) -> list[int]:
+        """Store replies that were already sent elsewhere (history, a Sent folder)."""
+
+        def run(conn: sqlite3.Connection) -> list[int]:
+            return [i for i in (self._record_one(conn, item) for item in items) if i is not None]
+
+        return await self._write(run)
+
+    async def import_history(
+        self, items: Sequence[Inbound | RecordedOutbound], *, region: str | None = None
+    ) -> None:
+        """Store a stretch of history, in time order, in one transaction."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            for item in items:
+                if isinstance(item, Inbound):
+                    self._ingest_one(conn, item, region)
+                else:
+                    self._record_one(conn, item)
+
+        await self._write(run)
+
+    def _record_one(self, conn: sqlite3.Connection, item: RecordedOutbound) -> int | None:
+        kind = IDENTITY_FOR_CHANNEL[item.channel.kind]
+        row = conn.execute(
+            "SELECT id, contact_id FROM identity WHERE kind = ? AND address = ?",
+            (str(kind), item.address),
+        ).fetchone()
+        if row is None:
+            raise StoreError(f"no {kind} identity {item.address!r} for a sent reply")
+        cur = conn.execute(
+            "INSERT OR IGNORE INTO message(contact_id, identity_id, account, kind, "
+            "direction, provider_id, subject, text, meta, sent_at, created_at, status, "
+            "status_reason, author, attempts, edited, parse_error) "
+            "VALUES (?, ?, ?, ?, 'out', ?, ?, ?, '{}', ?, ?, ?, '', ?, 1, 0, '')",
+            (row[1], row[0], item.channel.account, str(item.channel.kind), item.provider_id,
+             item.subject, item.text, item.sent_at, self._clock(), str(item.status),
+             item.author),
+        )
+        if not cur.rowcount:
+            return None
+        message_id = int(cur.lastrowid or 0)
+        conn.execute(
+            "INSERT INTO message_search(rowid, terms) VALUES (?, ?)",
+            (message_id, index_terms(f"{item.subject}\n{item.text}")),
+        )
+        self._touch_contact(
+            conn, row[1], item.sent_at, one_line(item.text, 120), Direction.OUT,
+            item.channel.account, item.channel.kind, unread=0,
+        )
+        self._change(conn, "message", row[1])
+        return message_id
+
+    async def load_cursor(self, account: str, key: str) -> str | None:
+        rows = await self._rows(
+            "SELECT value FROM cursor WHERE account = ? AND key = ?", (account, key)
+        )
+        return str(rows[0][0]) if rows else None
+
+    # -- outbox -------------------------------------------------------------
+
+    async def enqueue_reply(
+        self,
+        contact_id: int,
+        channel: Channel,
+        text: str,
+        *,
+        subject: str = "",
+        author: str | None = None,
+    ) -> int:
+        """Put a reply in the outbox; the hub sends it. Returns the message id."""
+        if not text.strip():
+            raise StoreError("the reply is empty")
+        identity_kind = IDENTITY_FOR_CHANNEL[channel.kind]
+        now = self._clock()
+
+        def run(conn: sqlite3.Connection) -> int:
+            row = conn.execute(
+                "SELECT id, opted_out FROM identity WHERE contact_id = ? AND kind = ? "
+                "ORDER BY last_used DESC NULLS LAST, id LIMIT 1",
+                (contact_id, str(identity_kind)),
+            ).fetchone()
+            if row is None:
+                raise StoreError(f"this customer has no {channel.kind} address to reply to")
+            if row[1]:
+                raise StoreError(f"this customer opted out of {channel.kind}")
+            cur = conn.execute(
+                "INSERT INTO message(contact_id, identity_id, account, kind, direction, "
+                "subject, text, meta, sent_at, created_at, status, status_reason, author, attempts, "
+                "next_attempt_at, edited, parse_error) "
+                "VALUES (?, ?, ?, ?, 'out', ?, ?, '{}', ?, ?, 'queued', '', ?, 0, ?, 0, '')",
+                (contact_id, row[0], channel.account, str(channel.kind), subject, text, now, now,
+                 author, now),
+            )
+            message_id = int(cur.lastrowid or 0)
+            conn.execute(
+                "INSERT INTO message_search(rowid, terms) VALUES (?, ?)",
+                (message_id, index_terms(f"{subject}\n{text}")),
+            )
+            self._touch_contact(
+                conn, contact_id, now, one_line(text, 120), Direction.OUT, channel.account,
+                channel.kind, unread=0,
+            )
+            conn.execute("UPDATE contact SET unread = 0 WHERE id = ?", (contact_id,))
+            self._change(conn, "outbox", contact_id)
+            return message_id
+
+        return await self._write(run)
+
+    async def reply_subject(self, contact_id: int, account: str) -> str:
+        """The subject of the customer's last message on `account`, for a reply."""
+        rows = await self._rows(
+            "SELECT subject FROM message WHERE contact_id = ? AND account = ? AND direction = 'in' "
+            "ORDER BY sent_at DESC, id DESC LIMIT 1",
+            (contact_id, account),
+        )
+        return str(rows[0][0]) if rows else ""
+
+    async def claim_due(self, accounts: Collection[str], *, limit: int = 20) -> list[Outbound]:
+        """Move due queued replies for `accounts` to `sending` and return them."""
+        if not accounts:
+            return []
+        now = self._clock()
+        marks = ",".join("?" * len(accounts))
+
+        def run(conn: sqlite3.Connection) -> list[Outbound]:
+            rows = conn.execute(
+                "SELECT m.id, m.account, m.kind, i.address, m.text, m.subject, m.meta, m.attempts, "
+                "m.contact_id FROM message m JOIN identity i ON i.id = m.identity_id "
+                f"WHERE m.status = 'queued' AND m.next_attempt_at <= ? AND m.account IN ({marks}) "
+                "ORDER BY m.next_attempt_at, m.id LIMIT ?",
+                (now, *accounts, limit),
+            ).fetchall()
+            jobs = []
+            for r in rows:
+                conn.execute(
+                    "UPDATE message SET status = 'sending', attempts = attempts + 1 WHERE id = ?",
+                    (r[0],),
+                )
+                self._change(conn, "delivery", r[8])
+                jobs.append(
+                    Outbound(
+                        message_id=r[0],
+                        channel=Channel(ChannelKind(r[2]), r[1]),
+                        address=r[3],
+                        text=r[4],
+                        subject=r[5],
+                        meta=json.loads(r[6] or "{}"),
+                        attempt=r[7] + 1,
+                    )
+                )
+            return jobs
+
+        return await self._write(run)
+
+    async def next_due_at(self, accounts: Collection[str]) -> float | None:
+        """When the next queued reply for `accounts` is due."""
+        if not accounts:
+            return None
+        rows = await self._rows(
+            "SELECT min(next_attempt_at) FROM message WHERE status = 'queued' "
+            f"AND account IN ({','.join('?' * len(accounts))})",
+            list(accounts),
+        )
+        return float(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    async def mark_sent(self, message_id: int, provider_id: str) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE message SET status = 'sent', provider_id = ?, status_reason = '', "
+                "sent_at = ? WHERE id = ? AND status = 'sending'",
+                (provider_id, self._clock(), message_id),
+            )
+            self._change_for_message(conn, "delivery", message_id)
+
+        await self._write(run)
+
+    async def mark_failed(self, message_id: int, reason: str, *, retry_at: float | None) -> None:
+        """Record a failed attempt: back to the queue at `retry_at`, or failed for good."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            if retry_at is None:
+                conn.execute(
+                    "UPDATE message SET status = 'failed', status_reason = ? WHERE id = ?",
+                    (reason, message_id),
+                )
+            else:
+                conn.execute(
+                    "UPDATE message SET status = 'queued', status_reason = ?, next_attempt_at = ? "
+                    "WHERE id = ?",
+                    (f"retrying: {reason}", retry_at, message_id),
+                )
+            self._change_for_message(conn, "delivery", message_id)
+
+        await self._write(run)
+
+    async def recover_interrupted(self, accounts: Collection[str]) -> int:
+        """Replies left `sending` by a process that stopped mid-send become `unknown`.
+
+        They are not sent again on their own: the provider may have them. The
+        agent sees why and can retry.
+        """
+        if not accounts:
+            return 0
+        marks = ",".join("?" * len(accounts))
+
+        def run(conn: sqlite3.Connection) -> int:
+            rows = conn.execute(
+                f"SELECT id FROM message WHERE status = 'sending' AND account IN ({marks})",
+                tuple(accounts),
+            ).fetchall()
+            for (message_id,) in rows:
+                conn.execute(
+                    "UPDATE message SET status = 'unknown', status_reason = ? WHERE id = ?",
+                    ("interrupted while sending: it may or may not have gone out", message_id),
+                )
+                self._change_for_message(conn, "delivery", message_id)
+            return len(rows)
+
+        return await self._write(run)
+
+    async def retry(self, message_id: int) -> None:
+        """Queue a failed or unknown reply again, at the agent's word."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            cur = conn.execute(
+                "UPDATE message SET status = 'queued', status_reason = '', next_attempt_at = ? "
+                "WHERE id = ? AND direction = 'out' AND status IN ('failed', 'unknown')",
+                (self._clock(), message_id),
+            )
+            if not cur.rowcount:
+                raise StoreError("only a failed or unknown reply can be retried")
+            self._change_for_message(conn, "outbox", message_id)
+
+        await self._write(run)
+
+    async def apply_delivery(self, update: DeliveryUpdate) -> bool:
+        """Apply a provider's delivery receipt; False if no such message."""
+
+        def run(conn: sqlite3.Connection) -> bool:
+            row = conn.execute(
+                "SELECT id, status FROM message WHERE account = ? AND provider_id = ? "
+                "AND direction = 'out'",
+                (update.channel.account, update.provider_id),
+            ).fetchone()
+            if row is None:
+                return False
+            current = Delivery(row[1])
+            if _DELIVERY_RANK.get(update.status, 0) < _DELIVERY_RANK.get(current, 0):
+                return True
+            conn.execute(
+                "UPDATE message SET status = ?, status_reason = ? WHERE id = ?",
+                (str(update.status), update.reason, row[0]),
+            )
+            self._change_for_message(conn, "delivery", row[0])
+            return True
+
+        return await self._write(run)
+
+    def _change_for_message(self, conn: sqlite3.Connection, kind: str, message_id: int) -> None:
+        row = conn.execute("SELECT contact_id FROM message WHERE id = ?", (message_id,)).fetchone()
+        self._change(conn, kind, row[0] if row else None)
+
+    # -- merge --------------------------------------------------------------
+
+    async def merge(
+        self, source_id: int, target_id: int, *, agent: str | None = None, evidence: str = "manual"
+    ) -> int:
+        """Move every identity and message of `source_id` into `target_id`.
+
+        Nothing is deleted: the source contact stays, marked merged, and the
+        merge record lists what moved so `undo_merge` can move it back.
+        """
+        if source_id == target_id:
+            raise StoreError("a contact cannot be merged into itself")
+
+        def run(conn: sqlite3.Connection) -> int:
+            for cid in (source_id, target_id):
+                row = conn.execute(
+                    "SELECT merged_into FROM contact WHERE id = ?", (cid,)
+                ).fetchone()
+                if row is None or row[0] is not None:
+                    raise StoreError(f"contact {cid} is not there to merge")
+            identity_ids = [
+                r[0]
+                for r in conn.execute("SELECT id FROM identity WHERE contact_id = ?", (source_id,))
+            ]
+            conn.execute(
+                "UPDATE identity SET contact_id = ? WHERE contact_id = ?", (target_id, source_id)
+            )
+            conn.execute(
+                "UPDATE message SET contact_id = ? WHERE contact_id = ?", (target_id, source_id)
+            )
+            conn.execute("UPDATE contact SET merged_into = ? WHERE id = ?", (target_id, source_id))
+            self._recount(conn, target_id)
+            cur = conn.execute(
+                "INSERT INTO merge_record(action, source_contact_id, target_contact_id, "
+                "identity_ids, evidence, agent, at) VALUES ('merge', ?, ?, ?, ?, ?, ?)",
+                (source_id, target_id, json.dumps(identity_ids), evidence, agent, self._clock()),
+            )
+            self._change(conn, "merge", source_id)
+            self._change(conn, "merge", target_id)
+            return int(cur.lastrowid or 0)
+
+        return await self._write(run)
+
+    async def undo_merge(self, record_id: int) -> None:
+        """Move a merge's identities, and their messages, back to the source contact."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            row = conn.execute(
+                "SELECT source_contact_id, target_contact_id, identity_ids, undone_at "
+                "FROM merge_record WHERE id = ? AND action = 'merge'",
+                (record_id,),
+            ).fetchone()
+            if row is None or row[3] is not None:
+                raise StoreError("that merge is not there to undo")
+            source, target, identity_ids = row[0], row[1], json.loads(row[2])
+            for identity_id in identity_ids:
+                conn.execute(
+                    "UPDATE identity SET contact_id = ? WHERE id = ?", (source, identity_id)
+                )
+                conn.execute(
+                    "UPDATE message SET contact_id = ? WHERE identity_id = ? AND contact_id = ?",
+                    (source, identity_id, target),
+                )
+            conn.execute("UPDATE contact SET merged_into = NULL WHERE id = ?", (source,))
+            conn.execute(
+                "UPDATE merge_record SET undone_at = ? WHERE id = ?", (self._clock(), record_id)
+            )
+            self._recount(conn, source)
+            self._recount(conn, target)
+            self._change(conn, "merge", source)
+            self._change(conn, "merge", target)
+
+        await self._write(run)
+
+    async def last_merge_into(self, contact_id: int) -> int | None:
+        rows = await self._rows(
+            "SELECT id FROM merge_record WHERE target_contact_id = ? AND action = 'merge' "
+            "AND undone_at IS NULL ORDER BY id DESC LIMIT 1",
+            (contact_id,),
+        )
+        return int(rows[0][0]) if rows else None
+
+    def _recount(self, conn: sqlite3.Connection, contact_id: int) -> None:
+        """Recompute a contact's list columns from its messages (after a merge)."""
+        last = conn.execute(
+            "SELECT sent_at, text, subject, direction FROM message WHERE contact_id = ? "
+            "ORDER BY sent_at DESC, id DESC LIMIT 1",
+            (contact_id,),
+        ).fetchone()
+        last_in = conn.execute(
+            "SELECT account FROM message WHERE contact_id = ? AND direction = 'in' "
+            "ORDER BY sent_at DESC, id DESC LIMIT 1",
+            (contact_id,),
+        ).fetchone()
+        kinds = [r[0] for r in conn.execute(
+            "SELECT DISTINCT kind FROM message WHERE contact_id = ?", (contact_id,)
+        )]
+        unread = conn.execute(
+            "SELECT coalesce(sum(unread), 0) FROM contact WHERE id = ? OR merged_into = ?",
+            (contact_id, contact_id),
+        ).fetchone()[0]
+        conn.execute(
+            "UPDATE contact SET last_activity = ?, last_preview = ?, last_direction = ?, "
+            "last_account = ?, channels = ?, unread = ? WHERE id = ?",
+            (
+                last[0] if last else 0.0,
+                one_line(last[1] or last[2], 120) if last else "",
+                last[3] if last else None,
+                last_in[0] if last_in else None,
+                ",".join(sorted(kinds)),
+                unread,
+                contact_id,
+            ),
+        )
+
+    # -- canned replies -----------------------------------------------------
+
+    async def canned_replies(self) -> list[CannedReply]:
+        rows = await self._rows(
+            "SELECT id, shortcut, title, body, language FROM canned_reply ORDER BY shortcut, language"
+        )
+        return [CannedReply(*r) for r in rows]
+
+    async def add_canned_replies(self, replies: Iterable[tuple[str, str, str, str]]) -> None:
+        """Add (shortcut, title, body, language) replies; an existing shortcut is updated."""
+        items = list(replies)
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.executemany(
+                "INSERT INTO canned_reply(shortcut, title, body, language) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(shortcut, language) DO UPDATE SET title = excluded.title, "
+                "body = excluded.body",
+                items,
+            )
+            self._change(conn, "canned", None)
+
+        await self._write(run)
+
+    # -- search -------------------------------------------------------------
+
+    async def search(self, query: str, *, limit: int = 50) -> list[SearchHit]:
+        """Contacts and messages matching `query`, newest messages first.
+
+        FTS5 walks its index by descending rowid (= message id), so the newest
+        matches come without sorting every match.
+        """
+        hits: list[SearchHit] = []
+        text = query.strip()
+        if not text:
+            return hits
+        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        for r in await self._rows(
+            "SELECT id, name FROM contact WHERE merged_into IS NULL AND (name LIKE ? ESCAPE '\\' "
+            "OR id IN (SELECT contact_id FROM identity WHERE address LIKE ? ESCAPE '\\')) "
+            "ORDER BY last_activity DESC LIMIT 10",
+            (like, like),
+        ):
+            hits.append(SearchHit(r[0], r[1], None, None, None, ""))
+        match = fts_query(text)
+        if match is None:
+            return hits
+        try:
+            ids = [
+                r[0]
+                for r in await self._rows(
+                    "SELECT rowid FROM message_search WHERE message_search MATCH ? "
+                    "ORDER BY rowid DESC LIMIT ?",
+                    (match, limit),
+                )
+            ]
+        except sqlite3.OperationalError:
+            return hits
+        if not ids:
+            return hits
+        rows = await self._rows(
+            "SELECT m.id, m.contact_id, c.name, m.kind, m.sent_at, m.subject, m.text "
+            "FROM message m JOIN contact c ON c.id = m.contact_id "
+            f"WHERE m.id IN ({','.join('?' * len(ids))}) ORDER BY m.id DESC",
+            ids,
+        )
+        for r in rows:
+            body = r[6] if text.lower() in (r[6] or "").lower() or not r[5] else r[5] + " — " + r[6]
+            hits.append(SearchHit(r[1], r[2], r[0], ChannelKind(r[3]), r[4], _snippet(body, text)))
+        return hits
+
+    # -- change log ---------------------------------------------------------
+
+    async def last_change_id(self) -> int:
+        rows = await self._rows("SELECT coalesce(max(id), 0) FROM change")
+        return int(rows[0][0])
+
+    async def changes_since(self, change_id: int) -> ChangeBatch:
+        """What changed after `change_id`, from this process or any other."""
+        rows = await self._rows(
+            "SELECT id, kind, contact_id FROM change WHERE id > ? ORDER BY id LIMIT 5000",
+            (change_id,),
+        )
+        if not rows:
+            return ChangeBatch(change_id, frozenset(), frozenset())
+        return ChangeBatch(
+            rows[-1][0],
+            frozenset(r[2] for r in rows if r[2] is not None),
+            frozenset(r[1] for r in rows),
+        )
+
+    async def prune_changes(self, older_than: float = 3600.0) -> None:
+        cutoff = self._clock() - older_than
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM change WHERE at < ?", (cutoff,))
+
+        await self._write(run)
+
+
+def _summary(row: sqlite3.Row | tuple[Any, ...]) -> ContactSummary:
+    return ContactSummary(
+        id=row[0],
+        name=row[1],
+        status=ThreadStatus(row[2]),
+        snoozed_until=row[3],
+        unread=row[4],
+        last_activity=row[5],
+        last_preview=row[6],
+        last_direction=Direction(row[7]) if row[7] else None,
+        channels=frozenset(ChannelKind(k) for k in (row[8] or "").split(",") if k),
+        assignee=row[9],
+    )
+
+
+def _snippet(text: str, query: str, width: int = 90) -> str:
+    flat = " ".join(text.split())
+    first = query.split()[0].lower() if query.split() else ""
+    at = flat.lower().find(first) if first else -1
+    start = max(0, at - width // 3) if at > 0 else 0
+    piece = flat[start : start + width]
+    return ("…" if start else "") + piece

@@ -1,0 +1,151 @@
+"""The store's tables, declared with SQLModel.
+
+These declarations are the schema Alembic migrates to; queries on the hot
+paths are written in SQL in `store.py` so that opening the console does not
+pay for importing the ORM.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Index, LargeBinary, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+
+class ContactTable(SQLModel, table=True):
+    __tablename__ = "contact"
+    __table_args__ = (Index("ix_contact_activity", "last_activity", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = ""
+    first_name: str = ""
+    language: str = ""
+    profile: str = "{}"  # JSON object of free fields: company, order id, notes...
+    status: str = "open"
+    snoozed_until: float | None = None
+    assignee: str | None = None
+    tags: str = "[]"  # JSON list
+    unread: int = 0
+    last_activity: float = 0.0
+    last_preview: str = ""
+    last_direction: str | None = None
+    last_account: str | None = None  # channel account of the customer's last message
+    channels: str = ""  # comma-separated channel kinds seen, for the list's marks
+    created_at: float = 0.0
+    merged_into: int | None = None
+
+
+class IdentityTable(SQLModel, table=True):
+    __tablename__ = "identity"
+    __table_args__ = (UniqueConstraint("kind", "address", name="uq_identity_kind_address"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    kind: str
+    address: str
+    display: str = ""
+    last_used: float | None = None
+    data: str = "{}"  # JSON: per-channel facts such as a Telegram chat id
+    opted_out: bool = False
+    created_at: float = 0.0
+
+
+class MessageTable(SQLModel, table=True):
+    __tablename__ = "message"
+    __table_args__ = (
+        Index("ix_message_thread", "contact_id", "sent_at", "id"),
+        Index(
+            "uq_message_provider",
+            "account",
+            "provider_id",
+            unique=True,
+            sqlite_where=text("provider_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_message_outbox",
+            "status",
+            "next_attempt_at",
+            sqlite_where=text("status IN ('queued', 'sending')"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id")
+    identity_id: int | None = Field(default=None, foreign_key="identity.id", index=True)
+    account: str
+    kind: str
+    direction: str
+    provider_id: str | None = None
+    subject: str = ""
+    text: str = ""
+    html: str | None = None
+    raw: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    meta: str = "{}"
+    sent_at: float
+    created_at: float
+    status: str
+    status_reason: str = ""
+    author: str | None = None
+    attempts: int = 0
+    next_attempt_at: float | None = None
+    edited: bool = False
+    parse_error: str = ""
+
+
+class AttachmentTable(SQLModel, table=True):
+    __tablename__ = "attachment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", index=True)
+    filename: str = ""
+    content_type: str = "application/octet-stream"
+    size: int = 0
+    data: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    note: str = ""
+
+
+class CannedReplyTable(SQLModel, table=True):
+    __tablename__ = "canned_reply"
+    __table_args__ = (UniqueConstraint("shortcut", "language", name="uq_canned_shortcut"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    shortcut: str
+    title: str = ""
+    body: str = ""
+    language: str = ""
+
+
+class CursorTable(SQLModel, table=True):
+    """Where an adapter is in its provider's stream (IMAP UID, update offset...)."""
+
+    __tablename__ = "cursor"
+
+    account: str = Field(primary_key=True)
+    key: str = Field(primary_key=True)
+    value: str = ""
+
+
+class ChangeTable(SQLModel, table=True):
+    """Append-only log every OmniTUI process on the store polls to stay live."""
+
+    __tablename__ = "change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str
+    contact_id: int | None = None
+    at: float
+
+
+class MergeRecordTable(SQLModel, table=True):
+    """A merge or unmerge, kept so it can be undone."""
+
+    __tablename__ = "merge_record"
+
+    id: int | None = Field(default=None, primary_key=True)
+    action: str  # merge | unmerge | link
+    source_contact_id: int
+    target_contact_id: int
+    identity_ids: str = "[]"
+    evidence: str = ""
+    agent: str | None = None
+    at: float
+    undone_at: float | None = None
