@@ -27,19 +27,98 @@ DEMO_CHANNELS = (
     Channel(ChannelKind.SMS, "demo-sms"),
 )
 
-_JA_FAMILY = ["田中", "佐藤", "鈴木", "高橋", "渡辺", "伊藤", "山本", "中村", "小林", "加藤",
-              "吉田", "山田", "松本", "井上", "木村", "林", "清水", "山口", "森", "池田"]
-_JA_GIVEN = ["美咲", "健太", "陽菜", "翔", "さくら", "大輔", "結衣", "拓海", "愛", "悠斗",
-             "真由美", "浩二", "由美子", "蓮", "七海"]
-_JA_ROMAJI = {"田中": "tanaka", "佐藤": "sato", "鈴木": "suzuki", "高橋": "takahashi",
-              "渡辺": "watanabe", "伊藤": "ito", "山本": "yamamoto", "中村": "nakamura",
-              "小林": "kobayashi", "加藤": "kato", "吉田": "yoshida", "山田": "yamada",
-              "松本": "matsumoto", "井上": "inoue", "木村": "kimura", "林": "hayashi",
-              "清水": "shimizu", "山口": "yamaguchi", "森": "mori", "池田": "ikeda"}
-_EN_GIVEN = ["Emma", "Liam", "Olivia", "Noah", "Ava", "James", "Sophia", "Lucas", "Mia",
-             "Ethan", "Grace", "Daniel", "Chloe", "Ryan", "Hannah"]
-_EN_FAMILY = ["Wilson", "Brown", "Taylor", "Clarke", "Walker", "Hughes", "Evans", "Scott",
-              "Baker", "Carter", "Morgan", "Price"]
+_JA_FAMILY = [
+    "田中",
+    "佐藤",
+    "鈴木",
+    "高橋",
+    "渡辺",
+    "伊藤",
+    "山本",
+    "中村",
+    "小林",
+    "加藤",
+    "吉田",
+    "山田",
+    "松本",
+    "井上",
+    "木村",
+    "林",
+    "清水",
+    "山口",
+    "森",
+    "池田",
+]
+_JA_GIVEN = [
+    "美咲",
+    "健太",
+    "陽菜",
+    "翔",
+    "さくら",
+    "大輔",
+    "結衣",
+    "拓海",
+    "愛",
+    "悠斗",
+    "真由美",
+    "浩二",
+    "由美子",
+    "蓮",
+    "七海",
+]
+_JA_ROMAJI = {
+    "田中": "tanaka",
+    "佐藤": "sato",
+    "鈴木": "suzuki",
+    "高橋": "takahashi",
+    "渡辺": "watanabe",
+    "伊藤": "ito",
+    "山本": "yamamoto",
+    "中村": "nakamura",
+    "小林": "kobayashi",
+    "加藤": "kato",
+    "吉田": "yoshida",
+    "山田": "yamada",
+    "松本": "matsumoto",
+    "井上": "inoue",
+    "木村": "kimura",
+    "林": "hayashi",
+    "清水": "shimizu",
+    "山口": "yamaguchi",
+    "森": "mori",
+    "池田": "ikeda",
+}
+_EN_GIVEN = [
+    "Emma",
+    "Liam",
+    "Olivia",
+    "Noah",
+    "Ava",
+    "James",
+    "Sophia",
+    "Lucas",
+    "Mia",
+    "Ethan",
+    "Grace",
+    "Daniel",
+    "Chloe",
+    "Ryan",
+    "Hannah",
+]
+_EN_FAMILY = [
+    "Wilson",
+    "Brown",
+    "Taylor",
+    "Clarke",
+    "Walker",
+    "Hughes",
+    "Evans",
+    "Scott",
+    "Baker",
+    "Carter",
+    "Morgan",
+    "Price",
+]
 
 _JA_ASK = [
     "明日の午後に花束を受け取れますか？",
@@ -83,11 +162,26 @@ _SUBJECTS_EN = ["Booking", "Delivery question", "Order", "Hello"]
 _HOSTILE = "[bold red]FREE FLOWERS[/] \x1b[2J\x1b[31mclick here\x1b[0m \x07 done?"
 
 STARTER_CANNED = [
-    ("thanks", "Thank you", "Thank you for your message, {first_name|there}! — {agent}, {shop}", "en"),
+    (
+        "thanks",
+        "Thank you",
+        "Thank you for your message, {first_name|there}! — {agent}, {shop}",
+        "en",
+    ),
     ("thanks", "お礼", "{name|お客様}様、ご連絡ありがとうございます。{shop}の{agent}です。", "ja"),
-    ("hours", "Opening hours", "We are open 10:00–19:00 every day except Wednesday. — {shop}", "en"),
+    (
+        "hours",
+        "Opening hours",
+        "We are open 10:00–19:00 every day except Wednesday. — {shop}",
+        "en",
+    ),
     ("hours", "営業時間", "営業時間は10時〜19時です（水曜定休）。{shop}", "ja"),
-    ("ready", "Order ready", "Hi {first_name|there}, your order {order_id} is ready for pickup.", "en"),
+    (
+        "ready",
+        "Order ready",
+        "Hi {first_name|there}, your order {order_id} is ready for pickup.",
+        "en",
+    ),
     ("ready", "ご注文の準備完了", "{name|お客様}様、ご注文{order_id}のご用意ができました。", "ja"),
     ("delivery", "Delivery time", "Your delivery is planned for {delivery_time}. — {agent}", "en"),
 ]
@@ -143,9 +237,7 @@ def make_shop(seed: int = 7, customers: int = 200) -> DemoShop:
     people[0] = DemoCustomer(
         "Mallory [red]Hacker[/]", "Mallory", "en", {ChannelKind.EMAIL: "mallory@example.com"}
     )
-    people[1] = DemoCustomer(
-        "Ken Unreachable", "Ken", "en", {ChannelKind.SMS: "+819000000000"}
-    )
+    people[1] = DemoCustomer("Ken Unreachable", "Ken", "en", {ChannelKind.SMS: "+819000000000"})
     return DemoShop(tuple(people))
 
 
@@ -153,8 +245,9 @@ def _channel(kind: ChannelKind) -> Channel:
     return next(c for c in DEMO_CHANNELS if c.kind is kind)
 
 
-def inbound_from(customer: DemoCustomer, kind: ChannelKind, text: str, at: float, pid: str,
-                 subject: str = "") -> Inbound:
+def inbound_from(
+    customer: DemoCustomer, kind: ChannelKind, text: str, at: float, pid: str, subject: str = ""
+) -> Inbound:
     return Inbound(
         channel=_channel(kind),
         provider_id=pid,
@@ -216,8 +309,12 @@ async def build_demo_store(
         else:
             history.append(
                 RecordedOutbound(
-                    channel=_channel(kind), address=customer.addresses[kind], text=text,
-                    sent_at=at, provider_id=f"hist-out-{n}", subject=f"Re: {subject}",
+                    channel=_channel(kind),
+                    address=customer.addresses[kind],
+                    text=text,
+                    sent_at=at,
+                    provider_id=f"hist-out-{n}",
+                    subject=f"Re: {subject}",
                     author="Aiko",
                 )
             )

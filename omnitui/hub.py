@@ -33,7 +33,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int) -> float:
         base = min(self.max_delay, self.first_delay * self.factor ** max(0, attempt - 1))
-        return base * (0.8 + 0.4 * random.random())  # noqa: S311 (jitter, not security)
+        return base * (0.8 + 0.4 * random.random())
 
 
 class _AdapterSink:
@@ -81,7 +81,9 @@ class Hub:
     async def start(self) -> None:
         await self.store.recover_interrupted(list(self.adapters))
         for account, adapter in self.adapters.items():
-            self._tasks.append(asyncio.create_task(self._run_adapter(adapter), name=f"in:{account}"))
+            self._tasks.append(
+                asyncio.create_task(self._run_adapter(adapter), name=f"in:{account}")
+            )
         self._tasks.append(asyncio.create_task(self._drain_outbox(), name="outbox"))
         self._tasks.append(asyncio.create_task(self._housekeeping(), name="housekeeping"))
 
@@ -136,7 +138,11 @@ class Hub:
         except SendError as exc:
             retry_at = None
             if exc.retryable and job.attempt < self.retry.max_attempts:
-                wait = exc.retry_after if exc.retry_after is not None else self.retry.delay(job.attempt)
+                wait = (
+                    exc.retry_after
+                    if exc.retry_after is not None
+                    else self.retry.delay(job.attempt)
+                )
                 retry_at = self.store_clock() + wait
             await self.store.mark_failed(job.message_id, exc.reason, retry_at=retry_at)
             return

@@ -73,8 +73,9 @@ class DemoAdapter:
         await asyncio.sleep(self._send_delay)
         provider_id = f"demo-{self._channel.account}-{int(self._clock())}-{next(self._ids)}"
         if message.address == UNREACHABLE:
-            raise SendError("30003: the handset is unreachable (switched off or out of range)",
-                            retryable=False)
+            raise SendError(
+                "30003: the handset is unreachable (switched off or out of range)", retryable=False
+            )
         task = asyncio.create_task(self._deliver_later(provider_id))
         self._receipts.add(task)
         task.add_done_callback(self._receipts.discard)

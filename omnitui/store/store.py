@@ -289,8 +289,13 @@ class Store:
                 "INSERT INTO contact(name, first_name, language, profile, status, tags, unread, "
                 "last_activity, last_preview, channels, created_at) "
                 "VALUES (?, ?, ?, ?, 'open', '[]', 0, 0, '', '', ?)",
-                (name, p.first_name, p.language, json.dumps(dict(p.fields), ensure_ascii=False),
-                 now),
+                (
+                    name,
+                    p.first_name,
+                    p.language,
+                    json.dumps(dict(p.fields), ensure_ascii=False),
+                    now,
+                ),
             )
             contact_id = int(cur.lastrowid or 0)
             for kind, raw in identities:
@@ -318,8 +323,12 @@ class Store:
             for contact_id, p in profiles.items():
                 conn.execute(
                     "UPDATE contact SET first_name = ?, language = ?, profile = ? WHERE id = ?",
-                    (p.first_name, p.language, json.dumps(dict(p.fields), ensure_ascii=False),
-                     contact_id),
+                    (
+                        p.first_name,
+                        p.language,
+                        json.dumps(dict(p.fields), ensure_ascii=False),
+                        contact_id,
+                    ),
                 )
                 self._change(conn, "contact", contact_id)
 
@@ -337,7 +346,11 @@ class Store:
         def run(conn: sqlite3.Connection) -> None:
             sets: list[str] = []
             params: list[Any] = []
-            for column, value in (("name", name), ("first_name", first_name), ("language", language)):
+            for column, value in (
+                ("name", name),
+                ("first_name", first_name),
+                ("language", language),
+            ):
                 if value is not None:
                     sets.append(f"{column} = ?")
                     params.append(value)
@@ -346,7 +359,9 @@ class Store:
                 params.append(json.dumps(dict(profile), ensure_ascii=False))
             if not sets:
                 return
-            conn.execute(f"UPDATE contact SET {', '.join(sets)} WHERE id = ?", (*params, contact_id))
+            conn.execute(
+                f"UPDATE contact SET {', '.join(sets)} WHERE id = ?", (*params, contact_id)
+            )
             self._change(conn, "contact", contact_id)
 
         await self._write(run)
@@ -361,7 +376,11 @@ class Store:
         def run(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "UPDATE contact SET status = ?, snoozed_until = ? WHERE id = ?",
-                (str(status), snoozed_until if status is ThreadStatus.SNOOZED else None, contact_id),
+                (
+                    str(status),
+                    snoozed_until if status is ThreadStatus.SNOOZED else None,
+                    contact_id,
+                ),
             )
             self._change(conn, "status", contact_id)
 
@@ -448,6 +467,28 @@ class Store:
             )
             for r in rows
         ]
+
+    async def thread_around(
+        self, contact_id: int, message_id: int, *, limit: int = 50, newer: int = 10
+    ) -> tuple[list[Message], bool]:
+        """A page of a thread that holds `message_id` with some context after it;
+        returns the page (oldest first) and whether older messages exist."""
+        position = await self.message_position(message_id)
+        if position is None or position[0] != contact_id:
+            page = await self.thread_page(contact_id, limit=limit)
+            return page, len(page) >= limit
+        cursor = position[1]
+        rows = await self._rows(
+            "SELECT sent_at, id FROM message WHERE contact_id = ? AND (sent_at, id) > (?, ?) "
+            "ORDER BY sent_at, id LIMIT ?",
+            (contact_id, cursor.sent_at, cursor.message_id, newer),
+        )
+        end = ThreadCursor(rows[-1][0], rows[-1][1] + 1) if rows else None
+        if end is None:
+            page = await self.thread_page(contact_id, limit=limit)
+        else:
+            page = await self.thread_page(contact_id, before=end, limit=limit)
+        return page, len(page) >= limit
 
     async def message_position(self, message_id: int) -> tuple[int, ThreadCursor] | None:
         """The contact of a message and a cursor just after it (to page to it)."""
@@ -551,10 +592,18 @@ class Store:
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (message_id, att.filename, att.content_type, att.size, att.data, att.note),
             )
-        preview = item.text or item.subject or (item.attachments[0].filename if item.attachments else "")
+        preview = (
+            item.text or item.subject or (item.attachments[0].filename if item.attachments else "")
+        )
         self._touch_contact(
-            conn, contact_id, item.sent_at, one_line(preview, 120), Direction.IN, account,
-            item.channel.kind, unread=1,
+            conn,
+            contact_id,
+            item.sent_at,
+            one_line(preview, 120),
+            Direction.IN,
+            account,
+            item.channel.kind,
+            unread=1,
         )
         conn.execute(
             "UPDATE identity SET last_used = max(coalesce(last_used, 0), ?), "
@@ -624,10 +673,14 @@ class Store:
             (
                 unread,
                 ",".join(sorted(channels)),
-                newest, at,
-                newest, preview,
-                newest, str(direction),
-                newest and direction is Direction.IN, account,
+                newest,
+                at,
+                newest,
+                preview,
+                newest,
+                str(direction),
+                newest and direction is Direction.IN,
+                account,
                 contact_id,
             ),
         )
@@ -667,9 +720,19 @@ class Store:
             "direction, provider_id, subject, text, meta, sent_at, created_at, status, "
             "status_reason, author, attempts, edited, parse_error) "
             "VALUES (?, ?, ?, ?, 'out', ?, ?, ?, '{}', ?, ?, ?, '', ?, 1, 0, '')",
-            (row[1], row[0], item.channel.account, str(item.channel.kind), item.provider_id,
-             item.subject, item.text, item.sent_at, self._clock(), str(item.status),
-             item.author),
+            (
+                row[1],
+                row[0],
+                item.channel.account,
+                str(item.channel.kind),
+                item.provider_id,
+                item.subject,
+                item.text,
+                item.sent_at,
+                self._clock(),
+                str(item.status),
+                item.author,
+            ),
         )
         if not cur.rowcount:
             return None
@@ -679,8 +742,14 @@ class Store:
             (message_id, index_terms(f"{item.subject}\n{item.text}")),
         )
         self._touch_contact(
-            conn, row[1], item.sent_at, one_line(item.text, 120), Direction.OUT,
-            item.channel.account, item.channel.kind, unread=0,
+            conn,
+            row[1],
+            item.sent_at,
+            one_line(item.text, 120),
+            Direction.OUT,
+            item.channel.account,
+            item.channel.kind,
+            unread=0,
         )
         self._change(conn, "message", row[1])
         return message_id
@@ -723,8 +792,18 @@ class Store:
                 "subject, text, meta, sent_at, created_at, status, status_reason, author, attempts, "
                 "next_attempt_at, edited, parse_error) "
                 "VALUES (?, ?, ?, ?, 'out', ?, ?, '{}', ?, ?, 'queued', '', ?, 0, ?, 0, '')",
-                (contact_id, row[0], channel.account, str(channel.kind), subject, text, now, now,
-                 author, now),
+                (
+                    contact_id,
+                    row[0],
+                    channel.account,
+                    str(channel.kind),
+                    subject,
+                    text,
+                    now,
+                    now,
+                    author,
+                    now,
+                ),
             )
             message_id = int(cur.lastrowid or 0)
             conn.execute(
@@ -732,8 +811,14 @@ class Store:
                 (message_id, index_terms(f"{subject}\n{text}")),
             )
             self._touch_contact(
-                conn, contact_id, now, one_line(text, 120), Direction.OUT, channel.account,
-                channel.kind, unread=0,
+                conn,
+                contact_id,
+                now,
+                one_line(text, 120),
+                Direction.OUT,
+                channel.account,
+                channel.kind,
+                unread=0,
             )
             conn.execute("UPDATE contact SET unread = 0 WHERE id = ?", (contact_id,))
             self._change(conn, "outbox", contact_id)
@@ -989,9 +1074,12 @@ class Store:
             "ORDER BY sent_at DESC, id DESC LIMIT 1",
             (contact_id,),
         ).fetchone()
-        kinds = [r[0] for r in conn.execute(
-            "SELECT DISTINCT kind FROM message WHERE contact_id = ?", (contact_id,)
-        )]
+        kinds = [
+            r[0]
+            for r in conn.execute(
+                "SELECT DISTINCT kind FROM message WHERE contact_id = ?", (contact_id,)
+            )
+        ]
         unread = conn.execute(
             "SELECT coalesce(sum(unread), 0) FROM contact WHERE id = ? OR merged_into = ?",
             (contact_id, contact_id),

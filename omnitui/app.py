@@ -1,0 +1,109 @@
+"""The Textual app: wires the store to the inbox screen and keeps it live."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from omnitui.domain.models import Channel
+from omnitui.screens.inbox import InboxChanged, InboxScreen
+from omnitui.store import Store
+
+NARROW = 100  # below this many columns the canned pane hides
+
+
+class OmniApp(App[None]):
+    """OmniTUI's console. The store is injected; the app never calls a network service."""
+
+    TITLE = "OmniTUI"
+    BINDINGS = [
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("ctrl+p", "command_palette", "Commands", show=False, id="app.palette"),
+    ]
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        agent_name: str = "Agent",
+        shop_values: Mapping[str, str] | None = None,
+        channels: Iterable[Channel] = (),
+        keymap: Mapping[str, str] | None = None,
+        on_outbox: Callable[[], None] | None = None,
+        poll_changes: float = 0.25,
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.agent_name = agent_name
+        self.shop_values = dict(shop_values or {})
+        self.shop_values.setdefault("agent", agent_name)
+        self.channels = list(channels)
+        self.keymap = dict(keymap or {})
+        self._on_outbox = on_outbox
+        self._poll_every = poll_changes
+        self._last_change = 0
+        self._polling = False
+
+    async def on_mount(self) -> None:
+        if self.keymap:
+            self.set_keymap(self.keymap)
+        self._last_change = await self.store.last_change_id()
+        await self.push_screen(InboxScreen())
+        self._apply_width(self.size.width)
+        self.set_interval(self._poll_every, self._poll_changes)
+
+    def on_resize(self) -> None:
+        self._apply_width(self.size.width)
+
+    def _apply_width(self, width: int) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, InboxScreen):
+                screen.set_class(width < NARROW, "-narrow")
+
+    async def _poll_changes(self) -> None:
+        """Pick up changes from the store's change log (any process) and tell the inbox."""
+        if self._polling:
+            return
+        self._polling = True
+        try:
+            batch = await self.store.changes_since(self._last_change)
+            if batch.last_id != self._last_change:
+                self._last_change = batch.last_id
+                for screen in self.screen_stack:
+                    if isinstance(screen, InboxScreen):
+                        screen.post_message(InboxChanged(batch.contact_ids, batch.kinds))
+        finally:
+            self._polling = False
+
+    def outbox_changed(self) -> None:
+        if self._on_outbox is not None:
+            self._on_outbox()
+
+    @property
+    def inbox(self) -> InboxScreen:
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, InboxScreen):
+                return screen
+        raise LookupError("no inbox screen")
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, InboxScreen):
+            self.screen.action_help()
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if isinstance(screen, InboxScreen):
+            yield SystemCommand("Reply", "Write a reply to the open customer", screen.action_reply)
+            yield SystemCommand("Search", "Search every message and contact", screen.action_search)
+            yield SystemCommand(
+                "Resolve", "Mark the customer's thread resolved", screen.action_resolve
+            )
+            yield SystemCommand("Reopen", "Reopen the customer's thread", screen.action_reopen)
+            yield SystemCommand("Snooze", "Hide the thread until a time", screen.action_snooze)
+            yield SystemCommand("Merge", "Merge another contact into this one", screen.action_merge)
+            yield SystemCommand("Canned reply", "Insert a canned reply", screen.action_canned)
+            yield SystemCommand("Keys", "Every key on this screen", screen.action_help)

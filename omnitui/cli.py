@@ -1,0 +1,273 @@
+"""Command line: omnitui [demo|init|serve|doctor].
+
+Exit codes: 0 ok, 2 bad usage or config (the message names file, line and
+key), 1 anything else. A user mistake never prints a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from omnitui.adapters.base import Adapter
+    from omnitui.config import Settings
+    from omnitui.domain.models import Channel
+    from omnitui.store import Store
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+log = logging.getLogger("omnitui")
+
+
+class UsageError(Exception):
+    """A mistake on the command line or in the config: exit 2 with this message."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="omnitui",
+        description="Answer every customer — email, Telegram, SMS — from one terminal console.",
+    )
+    parser.add_argument(
+        "--config", type=Path, help="config file (default: the platform config dir)"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    demo = sub.add_parser("demo", help="open the console on a demo shop: no account, no network")
+    demo.add_argument("--store", type=Path, help="keep the demo store in this file")
+    demo.add_argument(
+        "--interval", type=float, default=6.0, help="seconds between new demo messages (default 6)"
+    )
+    init = sub.add_parser("init", help="write a commented config to the config dir")
+    init.add_argument("--force", action="store_true", help="overwrite an existing config")
+    sub.add_parser("serve", help="run the channels headless, with no console")
+    sub.add_parser("doctor", help="check the config and each channel, one line each")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "demo":
+            return asyncio.run(run_demo(args.store, args.interval))
+        if args.command == "init":
+            return cmd_init(args.config, args.force)
+        settings = load_settings(args.config)
+        _setup_logging(console=args.command == "serve")
+        if args.command == "serve":
+            return asyncio.run(run_serve(settings))
+        if args.command == "doctor":
+            return cmd_doctor(settings, args.config)
+        return asyncio.run(run_console(settings))
+    except UsageError as exc:
+        print(f"omnitui: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_ERROR
+    except Exception as exc:
+        from omnitui.config import ConfigError
+        from omnitui.store.migrate import SchemaTooNew
+
+        if isinstance(exc, ConfigError | SchemaTooNew):
+            print(f"omnitui: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        log.exception("unexpected error")
+        print(f"omnitui: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def config_path(given: Path | None) -> Path:
+    from omnitui.config import default_config_path
+
+    return given if given is not None else default_config_path()
+
+
+def load_settings(given: Path | None) -> Settings:
+    from omnitui import config
+
+    path = config_path(given)
+    if not path.exists():
+        raise UsageError(
+            f"no config at {path}.\n"
+            "  Make one with:   omnitui init\n"
+            "  Or try the demo: omnitui demo"
+        )
+    return config.load(path)
+
+
+def cmd_init(given: Path | None, force: bool) -> int:
+    from omnitui.config import example_config
+
+    path = config_path(given)
+    if path.exists() and not force:
+        raise UsageError(f"{path} already exists (use --force to overwrite it)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(example_config(), encoding="utf-8")
+    print(f"Wrote {path}. Edit it, then run: omnitui")
+    return EXIT_OK
+
+
+def build_adapters(settings: Settings) -> tuple[list[Adapter], list[str]]:
+    """The adapters for the configured channels, and a note for each that cannot run."""
+    adapters: list[Adapter] = []
+    notes: list[str] = []
+    for section in (*settings.email, *settings.telegram, *settings.sms):
+        notes.append(f"{section.name}: this channel kind is not available in this version yet")
+    return adapters, notes
+
+
+def configured_channels(settings: Settings) -> list[Channel]:
+    from omnitui.domain.models import Channel, ChannelKind
+
+    return [
+        *(Channel(ChannelKind.EMAIL, s.name) for s in settings.email),
+        *(Channel(ChannelKind.TELEGRAM, s.name) for s in settings.telegram),
+        *(Channel(ChannelKind.SMS, s.name) for s in settings.sms),
+    ]
+
+
+async def _console(
+    store: Store,
+    adapters: list[Adapter],
+    *,
+    agent: str,
+    shop_values: dict[str, str],
+    channels: list[Channel],
+    keymap: dict[str, str],
+    notes: Sequence[str] = (),
+) -> int:
+    from omnitui.app import OmniApp
+    from omnitui.hub import Hub
+
+    hub = Hub(store, adapters)
+    await hub.start()
+    app = OmniApp(
+        store,
+        agent_name=agent,
+        shop_values=shop_values,
+        channels=channels,
+        keymap=keymap,
+        on_outbox=hub.outbox_changed,
+    )
+    for note in notes:
+        app.call_later(app.notify, note, severity="warning", timeout=10)
+    try:
+        await app.run_async()
+    finally:
+        await hub.stop()
+        await store.close()
+    return EXIT_OK
+
+
+async def run_console(settings: Settings) -> int:
+    from omnitui.demo import STARTER_CANNED
+    from omnitui.store import Store
+
+    store = await Store.open(settings.store_path())
+    if not await store.canned_replies():
+        await store.add_canned_replies(STARTER_CANNED)
+    adapters, notes = build_adapters(settings)
+    return await _console(
+        store,
+        adapters,
+        agent=settings.agent.name,
+        shop_values=settings.shop_values(),
+        channels=configured_channels(settings),
+        keymap=settings.keymap,
+        notes=notes,
+    )
+
+
+async def run_demo(store_path: Path | None, interval: float) -> int:
+    from omnitui.adapters.demo import DemoAdapter
+    from omnitui.demo import DEMO_CHANNELS, build_demo_store, make_shop
+    from omnitui.store import Store
+
+    with contextlib.ExitStack() as stack:
+        if store_path is None:
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="omnitui-demo-"))
+            store_path = Path(folder) / "demo.db"
+        store = await Store.open(store_path)
+        if await store.count_contacts() == 0:
+            shop = await build_demo_store(store, now=time.time())
+        else:
+            shop = make_shop()
+        low = max(0.2, interval * 0.6)
+        adapters: list[Adapter] = [
+            DemoAdapter(channel, shop, interval=(low * 3, interval * 3 * 1.4))
+            for channel in DEMO_CHANNELS
+        ]
+        return await _console(
+            store,
+            adapters,
+            agent="Aiko",
+            shop_values={"shop": "Sakura Flowers", "agent": "Aiko"},
+            channels=list(DEMO_CHANNELS),
+            keymap={},
+        )
+    return EXIT_OK
+
+
+async def run_serve(settings: Settings) -> int:
+    from omnitui.hub import Hub
+    from omnitui.store import Store
+
+    store = await Store.open(settings.store_path())
+    adapters, notes = build_adapters(settings)
+    for note in notes:
+        log.warning(note)
+    hub = Hub(store, adapters)
+    await hub.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("serving %d channel(s) on %s", len(adapters), store.path)
+    await stop.wait()
+    log.info("stopping")
+    await hub.stop()
+    await store.close()
+    return EXIT_OK
+
+
+def cmd_doctor(settings: Settings, given: Path | None) -> int:
+    print(f"config  ok   {config_path(given)}")
+    print(f"store        {settings.store_path()}")
+    _, notes = build_adapters(settings)
+    for note in notes:
+        print(f"channel --   {note}")
+    if not notes:
+        print("channels     none configured (see `omnitui init`)")
+    return EXIT_OK
+
+
+def _setup_logging(*, console: bool) -> None:
+    from platformdirs import user_log_path
+
+    handlers: list[logging.Handler] = []
+    try:
+        folder = user_log_path("omnitui")
+        folder.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(folder / "omnitui.log", encoding="utf-8"))
+    except OSError:
+        pass
+    if console:
+        handlers.append(logging.StreamHandler(sys.stderr))
+    logging.basicConfig(
+        level=logging.INFO,
+        handlers=handlers,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

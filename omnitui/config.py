@@ -1,0 +1,307 @@
+"""config.toml -> validated settings.
+
+An unknown key or a wrong type is a `ConfigError` naming the file, the line
+and the key. Secrets are never read from the file itself: `*_env` names an
+environment variable and `*_cmd` a command whose first output line is the
+secret; `Secret.reveal()` is called only by the adapter that needs it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+APP_NAME = "omnitui"
+
+
+def default_config_path() -> Path:
+    from platformdirs import user_config_path
+
+    return user_config_path(APP_NAME) / "config.toml"
+
+
+def default_store_path() -> Path:
+    from platformdirs import user_data_path
+
+    return user_data_path(APP_NAME) / "omnitui.db"
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used, with where and why."""
+
+    def __init__(self, path: Path, message: str, line: int | None = None, key: str = "") -> None:
+        self.path, self.line, self.key = path, line, key
+        where = f"{path}" + (f", line {line}" if line else "")
+        super().__init__(f"{where}: {f'{key}: ' if key else ''}{message}")
+
+
+class SecretError(Exception):
+    """A secret that could not be read from its variable or command."""
+
+
+class Secret:
+    """Where a secret comes from. Its repr never shows the value."""
+
+    def __init__(self, env: str | None, cmd: str | None, what: str) -> None:
+        self.env, self.cmd, self.what = env, cmd, what
+
+    def __repr__(self) -> str:
+        source = f"env {self.env}" if self.env else f"command {self.cmd!r}"
+        return f"Secret({self.what} from {source})"
+
+    def reveal(self) -> str:
+        if self.env:
+            value = os.environ.get(self.env)
+            if not value:
+                raise SecretError(f"{self.what}: environment variable {self.env} is not set")
+            return value
+        assert self.cmd is not None
+        try:
+            out = subprocess.run(
+                shlex.split(self.cmd), capture_output=True, text=True, timeout=30, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise SecretError(f"{self.what}: command {self.cmd!r} failed: {exc}") from exc
+        if out.returncode != 0 or not out.stdout.strip():
+            raise SecretError(
+                f"{self.what}: command {self.cmd!r} exited {out.returncode} with no secret"
+            )
+        return out.stdout.splitlines()[0].strip()
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
+
+
+def _secret(model: BaseModel, prefix: str, what: str) -> Secret:
+    env = getattr(model, f"{prefix}_env")
+    cmd = getattr(model, f"{prefix}_cmd")
+    return Secret(env, cmd, what)
+
+
+def _one_secret(values: Any, prefix: str) -> Any:
+    if isinstance(values, dict):
+        has_env, has_cmd = f"{prefix}_env" in values, f"{prefix}_cmd" in values
+        if has_env and has_cmd:
+            raise ValueError(f"give {prefix}_env or {prefix}_cmd, not both")
+        if not has_env and not has_cmd:
+            raise ValueError(f"missing {prefix}_env (or {prefix}_cmd)")
+    return values
+
+
+TlsMode = Literal["ssl", "starttls", "none"]
+
+
+class AgentConfig(_Section):
+    name: str = "Agent"
+
+
+class StoreConfig(_Section):
+    path: str | None = None
+
+
+class UiConfig(_Section):
+    language: Literal["en", "ja"] | None = None
+    bell: bool = True
+
+
+class EmailConfig(_Section):
+    name: str
+    imap_host: str
+    imap_port: int = 993
+    imap_tls: TlsMode = "ssl"
+    username: str
+    password_env: str | None = None
+    password_cmd: str | None = None
+    folders: list[str] = Field(default_factory=lambda: ["INBOX"])
+    backfill_days: int = 30
+    smtp_host: str
+    smtp_port: int = 465
+    smtp_tls: TlsMode = "ssl"
+    from_: str = Field(alias="from")
+    mark_seen: bool = False
+    sent_folder: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secret_source(cls, values: Any) -> Any:
+        return _one_secret(values, "password")
+
+    @property
+    def password(self) -> Secret:
+        return _secret(self, "password", f"[[email]] {self.name} password")
+
+
+class TelegramConfig(_Section):
+    name: str
+    token_env: str | None = None
+    token_cmd: str | None = None
+    api_base: str = "https://api.telegram.org"
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_listen: str | None = None
+    webhook_url: str | None = None
+    secret_env: str | None = None
+    allow_groups: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secret_source(cls, values: Any) -> Any:
+        return _one_secret(values, "token")
+
+    @property
+    def token(self) -> Secret:
+        return _secret(self, "token", f"[[telegram]] {self.name} token")
+
+
+class SmsConfig(_Section):
+    name: str
+    provider: Literal["twilio"] = "twilio"
+    account_sid: str
+    auth_token_env: str | None = None
+    auth_token_cmd: str | None = None
+    from_: str = Field(alias="from")
+    api_base: str = "https://api.twilio.com"
+    inbound: Literal["poll", "webhook"] = "poll"
+    poll_seconds: Annotated[int, Field(ge=1)] = 10
+    webhook_listen: str | None = None
+    webhook_url: str | None = None
+    default_region: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secret_source(cls, values: Any) -> Any:
+        return _one_secret(values, "auth_token")
+
+    @property
+    def auth_token(self) -> Secret:
+        return _secret(self, "auth_token", f"[[sms]] {self.name} auth token")
+
+
+class Settings(_Section):
+    agent: AgentConfig = Field(default_factory=AgentConfig)
+    shop: dict[str, str] = Field(default_factory=dict)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    ui: UiConfig = Field(default_factory=UiConfig)
+    keymap: dict[str, str] = Field(default_factory=dict)
+    email: list[EmailConfig] = Field(default_factory=list)
+    telegram: list[TelegramConfig] = Field(default_factory=list)
+    sms: list[SmsConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Settings:
+        seen: set[str] = set()
+        for section in (*self.email, *self.telegram, *self.sms):
+            if section.name in seen:
+                raise ValueError(f"channel name {section.name!r} is used twice")
+            seen.add(section.name)
+        return self
+
+    def store_path(self) -> Path:
+        if self.store.path:
+            return Path(os.path.expandvars(self.store.path)).expanduser()
+        return default_store_path()
+
+    def shop_values(self) -> dict[str, str]:
+        """Canned-reply values from config: `{agent}`, `{shop}` and every [shop] key."""
+        values = {f"shop_{k}": v for k, v in self.shop.items()}
+        values.update(self.shop)
+        if "name" in self.shop:
+            values["shop"] = self.shop["name"]
+        values["agent"] = self.agent.name
+        return values
+
+
+def load(path: Path) -> Settings:
+    """Read and validate the config at `path`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(path, "no such file (make one with `omnitui init`)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, f"cannot read: {exc}") from None
+    return parse(text, path)
+
+
+def parse(text: str, path: Path) -> Settings:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = _line_of_decode_error(str(exc))
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise ConfigError(path, f"not valid TOML: {message}", line) from None
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = [p for p in error["loc"] if p not in ("function-after", "function-before")]
+        key = _dotted(loc)
+        line = locate(text, loc)
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif error["type"] == "missing":
+            message = "missing key"
+        elif message.startswith("Value error, "):
+            message = message.removeprefix("Value error, ")
+        raise ConfigError(path, message, line, key) from None
+
+
+def _line_of_decode_error(message: str) -> int | None:
+    match = re.search(r"line (\d+)", message)
+    return int(match.group(1)) if match else None
+
+
+def _dotted(loc: list[Any]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-]+)\s*\]\]?")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+|\"[^\"]*\")\s*=")
+
+
+def locate(text: str, loc: list[Any]) -> int | None:
+    """The line of `loc` (as pydantic reports it) in the TOML `text`, or the
+    line of its table when the key itself is missing."""
+    table: list[Any] = []
+    counts: dict[str, int] = {}
+    table_lines: dict[tuple[Any, ...], int] = {}
+    wanted_table = tuple(loc[:-1])
+    key = loc[-1] if loc else None
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _HEADER.match(line)
+        if header:
+            name = header.group(2)
+            if header.group(1) == "[[":
+                counts[name] = counts.get(name, -1) + 1
+                table = [*name.split("."), counts[name]]
+            else:
+                table = name.split(".")
+            table_lines.setdefault(tuple(table), number)
+            continue
+        match = _KEY.match(line)
+        if match and tuple(table) == wanted_table and match.group(1).strip('"') == key:
+            return number
+        if match and not table and len(loc) == 1 and match.group(1) == key:
+            return number
+    for depth in range(len(loc), 0, -1):
+        if tuple(loc[:depth]) in table_lines:
+            return table_lines[tuple(loc[:depth])]
+    return None
+
+
+def example_config() -> str:
+    """The commented example config shipped with OmniTUI."""
+    return (Path(__file__).parent / "config.example.toml").read_text(encoding="utf-8")

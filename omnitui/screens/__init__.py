@@ -1,0 +1,1 @@
+"""OmniTUI's screens: the inbox and its pickers and help."""

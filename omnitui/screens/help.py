@@ -1,0 +1,60 @@
+"""`?`: every key of the inbox screen, by pane."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+
+def binding_rows(
+    sections: Sequence[tuple[str, Iterable[BindingType]]], keymap: dict[str, str]
+) -> list[tuple[str, str, str]]:
+    """(pane, keys, what) for each binding with a description; keymap overrides keys."""
+    rows: list[tuple[str, str, str]] = []
+    for pane, bindings in sections:
+        for binding in bindings:
+            if not isinstance(binding, Binding) or not binding.description:
+                continue
+            keys = keymap.get(binding.id or "", binding.key)
+            rows.append((pane, _pretty(keys), binding.description))
+    return rows
+
+
+def _pretty(keys: str) -> str:
+    names = {"slash": "/", "question_mark": "?", "escape": "esc", "shift+tab": "shift+tab"}
+    return " ".join(names.get(k, k) for k in keys.split(","))
+
+
+class HelpScreen(ModalScreen[None]):
+    """A table of keys; any of esc, q or ? closes it."""
+
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 80%; max-width: 90; height: 90%; border: round $accent; background: $panel; padding: 0 1; }
+    """
+    BINDINGS = [
+        Binding("escape,q,question_mark", "close", "Close", id="help.close"),
+    ]
+
+    def __init__(self, rows: list[tuple[str, str, str]]) -> None:
+        super().__init__()
+        self.rows = rows
+
+    def compose(self) -> ComposeResult:
+        table = Table(title="OmniTUI keys", expand=True, show_edge=False, pad_edge=False)
+        table.add_column("where", style="dim", no_wrap=True)
+        table.add_column("key", style="bold #ffaf00", no_wrap=True)
+        table.add_column("does")
+        for pane, keys, what in self.rows:
+            table.add_row(pane, keys, what)
+        with VerticalScroll():
+            yield Static(table, id="help-table")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,450 @@
+"""The inbox: contacts, the merged thread with its composer, canned replies."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message as TextualMessage
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from omnitui.domain.mail import reply_subject
+from omnitui.domain.models import (
+    IDENTITY_FOR_CHANNEL,
+    CannedReply,
+    Channel,
+    ChannelKind,
+    Contact,
+    SearchHit,
+    ThreadStatus,
+)
+from omnitui.domain.safe_text import one_line
+from omnitui.domain.sms import count_segments
+from omnitui.domain.templates import render
+from omnitui.screens.help import HelpScreen, binding_rows
+from omnitui.screens.pickers import CannedPicker, MergePicker, SearchScreen, SnoozePicker
+from omnitui.store import StoreError
+from omnitui.store.store import ThreadCursor
+from omnitui.widgets.canned import CannedList
+from omnitui.widgets.composer import Composer
+from omnitui.widgets.contact_list import ContactList
+from omnitui.widgets.format import CHANNEL_STYLE, channel_mark
+from omnitui.widgets.thread_view import ThreadView
+
+if TYPE_CHECKING:
+    from omnitui.app import OmniApp
+
+PAGE = 50
+CONTACT_PAGE = 200
+
+
+class InboxChanged(TextualMessage, bubble=False):
+    """Something in the store changed (this process or another)."""
+
+    def __init__(self, contact_ids: frozenset[int], kinds: frozenset[str]) -> None:
+        super().__init__()
+        self.contact_ids = contact_ids
+        self.kinds = kinds
+
+
+class InboxScreen(Screen[None]):
+    CSS_PATH = "inbox.tcss"
+
+    BINDINGS = [
+        Binding("r", "reply", "Reply", id="inbox.reply"),
+        Binding("c", "canned", "Canned", id="inbox.canned"),
+        Binding("slash", "search", "Search", id="inbox.search"),
+        Binding("e", "resolve", "Resolve", id="inbox.resolve"),
+        Binding("o", "reopen", "Reopen", show=False, id="inbox.reopen"),
+        Binding("z", "snooze", "Snooze", id="inbox.snooze"),
+        Binding("m", "merge", "Merge", show=False, id="inbox.merge"),
+        Binding(
+            "u", "undo_merge", "Undo last merge into this contact", show=False, id="inbox.unmerge"
+        ),
+        Binding("shift+r", "retry", "Retry a failed reply", show=False, id="inbox.retry"),
+        Binding("escape", "back", "Back", show=False, id="inbox.back"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.contact: Contact | None = None
+        self._loading_more = False
+
+    @property
+    def omni(self) -> OmniApp:
+        from omnitui.app import OmniApp
+
+        assert isinstance(self.app, OmniApp)
+        return self.app
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="panes"):
+            yield ContactList(id="contacts")
+            with Vertical(id="middle"):
+                yield Static(id="thread-header")
+                yield ThreadView(id="thread")
+                yield Composer(id="composer")
+            with Vertical(id="right"):
+                yield Static("Canned replies", id="canned-title")
+                yield CannedList(id="canned")
+        yield Footer()
+
+    @property
+    def contacts(self) -> ContactList:
+        return self.query_one(ContactList)
+
+    @property
+    def thread(self) -> ThreadView:
+        return self.query_one(ThreadView)
+
+    @property
+    def composer(self) -> Composer:
+        return self.query_one(Composer)
+
+    async def on_mount(self) -> None:
+        self.thread.agent_name = self.omni.agent_name
+        self.contacts.border_title = "Customers"
+        self.thread.border_title = "Thread"
+        await self.reload_contacts()
+        self.query_one(CannedList).set_replies(await self.omni.store.canned_replies())
+        self.contacts.focus()
+
+    # -- loading ------------------------------------------------------------
+
+    async def reload_contacts(self) -> None:
+        limit = max(CONTACT_PAGE, len(self.contacts.contacts))
+        rows = await self.omni.store.list_contacts(limit=limit)
+        self.contacts.set_contacts(rows, exhausted=len(rows) < limit)
+        self.contacts.border_subtitle = f"{len(rows)}{'' if len(rows) < limit else '+'}"
+
+    @on(ContactList.MoreWanted)
+    async def load_more_contacts(self) -> None:
+        if self._loading_more or not self.contacts.contacts:
+            return
+        self._loading_more = True
+        try:
+            last = self.contacts.contacts[-1]
+            rows = await self.omni.store.list_contacts(
+                limit=CONTACT_PAGE, after=(last.last_activity, last.id)
+            )
+            self.contacts.append_contacts(rows, exhausted=len(rows) < CONTACT_PAGE)
+        finally:
+            self._loading_more = False
+
+    @on(ContactList.OptionHighlighted, "#contacts")
+    def contact_highlighted(self, event: ContactList.OptionHighlighted) -> None:
+        contact_id = self.contacts.current_contact_id
+        if contact_id is not None and (self.contact is None or self.contact.id != contact_id):
+            self.show_contact(contact_id)
+
+    @on(ContactList.OptionSelected, "#contacts")
+    async def contact_selected(self, event: ContactList.OptionSelected) -> None:
+        contact_id = self.contacts.current_contact_id
+        if contact_id is None:
+            return
+        if self.contact is None or self.contact.id != contact_id:
+            await self.show_contact(contact_id).wait()
+        self.thread.focus()
+        await self.omni.store.mark_read(contact_id)
+
+    @work(exclusive=True, group="thread")
+    async def show_contact(self, contact_id: int, *, select_message: int | None = None) -> None:
+        """Draw a contact's merged thread, its header and reply channels."""
+        store = self.omni.store
+        contact = await store.get_contact(contact_id)
+        if select_message is not None:
+            page, has_older = await store.thread_around(contact_id, select_message, limit=PAGE)
+        else:
+            page = await store.thread_page(contact_id, limit=PAGE)
+            has_older = len(page) >= PAGE
+        keep = self.contact is not None and self.contact.id == contact_id
+        self.contact = contact
+        self.thread.show(page, has_older=has_older, keep_selection=keep)
+        if select_message is not None:
+            self.thread.select_message(select_message)
+        self._draw_header(contact)
+        if not keep:
+            await self._set_reply_channels(contact)
+
+    def _draw_header(self, contact: Contact) -> None:
+        header = Text(no_wrap=True, overflow="ellipsis")
+        header.append(one_line(contact.name, 60), "bold")
+        status_style = {
+            "open": "cyan",
+            "resolved": "green",
+            "snoozed": "magenta",
+            "pending": "yellow",
+        }
+        header.append(f"  {contact.status}", status_style.get(str(contact.status), ""))
+        for identity in contact.identities:
+            kind = next(k for k, v in IDENTITY_FOR_CHANNEL.items() if v is identity.kind)
+            header.append("  ")
+            header.append(channel_mark(kind), CHANNEL_STYLE[kind])
+            header.append(" " + one_line(identity.address, 40), "dim")
+            if identity.opted_out:
+                header.append(" (opted out)", "red")
+        self.query_one("#thread-header", Static).update(header)
+
+    async def _set_reply_channels(self, contact: Contact) -> None:
+        store = self.omni.store
+        used = [
+            Channel(kind, account) for account, kind in await store.contact_channels(contact.id)
+        ]
+        kinds = {
+            k
+            for k, v in IDENTITY_FOR_CHANNEL.items()
+            if any(i.kind is v for i in contact.identities)
+        }
+        channels = list(used)
+        for channel in self.omni.channels:
+            if channel.kind in kinds and channel not in channels:
+                channels.append(channel)
+        default = next((c for c in channels if c.account == contact.last_account), None)
+        subject = ""
+        if default is not None and default.kind is ChannelKind.EMAIL:
+            subject = reply_subject(await store.reply_subject(contact.id, default.account))
+        self.composer.set_channels(channels, default, subject)
+
+    @on(ThreadView.OlderWanted)
+    async def load_older(self) -> None:
+        thread = self.thread
+        if self.contact is None or not thread.messages or not thread.has_older:
+            return
+        first = thread.messages[0]
+        older = await self.omni.store.thread_page(
+            self.contact.id, before=ThreadCursor(first.sent_at, first.id), limit=PAGE
+        )
+        thread.prepend(older, has_older=len(older) >= PAGE)
+
+    async def on_inbox_changed(self, event: InboxChanged) -> None:
+        await self.reload_contacts()
+        if "canned" in event.kinds:
+            self.query_one(CannedList).set_replies(await self.omni.store.canned_replies())
+        if self.contact is not None and self.contact.id in event.contact_ids:
+            await self._refresh_open_thread()
+
+    async def _refresh_open_thread(self) -> None:
+        if self.contact is None:
+            return
+        store = self.omni.store
+        contact = await store.get_contact(self.contact.id)
+        count = max(PAGE, len(self.thread.messages) + 5)
+        page = await store.thread_page(contact.id, limit=count)
+        self.contact = contact
+        self.thread.show(page, has_older=len(page) >= count, keep_selection=True)
+        self._draw_header(contact)
+
+    # -- actions ------------------------------------------------------------
+
+    def action_reply(self) -> None:
+        if self.contact is None:
+            self.notify("Pick a customer first", severity="warning")
+            return
+        self.composer.text_area.focus()
+
+    def action_back(self) -> None:
+        focused = self.focused
+        if focused is self.thread:
+            self.contacts.focus()
+        elif focused is not None and focused.id == "canned":
+            self.thread.focus()
+
+    @on(Composer.Left)
+    def composer_left(self) -> None:
+        self.thread.focus()
+
+    def action_canned(self) -> None:
+        self.open_canned_picker()
+
+    @on(Composer.CannedWanted)
+    def composer_wants_canned(self) -> None:
+        self.open_canned_picker()
+
+    @work(group="canned-picker")
+    async def open_canned_picker(self) -> None:
+        if self.contact is None:
+            self.notify("Pick a customer first", severity="warning")
+            return
+        replies = await self.omni.store.canned_replies()
+        chosen = await self.app.push_screen_wait(CannedPicker(replies, self.contact.language))
+        if isinstance(chosen, CannedReply):
+            self.insert_canned(chosen)
+
+    @on(CannedList.OptionSelected, "#canned")
+    def canned_selected(self, event: CannedList.OptionSelected) -> None:
+        reply = self.query_one(CannedList).current
+        if reply is not None:
+            self.insert_canned(reply)
+
+    def insert_canned(self, reply: CannedReply) -> None:
+        """Insert a canned reply, personalised for the open contact."""
+        if self.contact is None:
+            self.notify("Pick a customer first", severity="warning")
+            return
+        values = dict(self.omni.shop_values)
+        values.update(self.contact.placeholder_values())
+        rendered = render(reply.body, values)
+        self.composer.insert_text(rendered.text, rendered.unresolved)
+        if rendered.unresolved:
+            self.notify(
+                "Fill in " + ", ".join(rendered.markers()) + " before sending",
+                title="Canned reply",
+                severity="warning",
+            )
+
+    @on(Composer.SendRequested)
+    async def send_reply(self, event: Composer.SendRequested) -> None:
+        contact = self.contact
+        text = event.text.strip()
+        if contact is None:
+            self.notify("Pick a customer first", severity="warning")
+            return
+        if not text:
+            self.notify("Nothing to send", severity="warning")
+            return
+        missing = self.composer.unresolved()
+        if missing:
+            self.notify(
+                "Not sent: fill in " + ", ".join("{" + m + "}" for m in missing) + " first",
+                title="Unresolved placeholder",
+                severity="error",
+            )
+            return
+        channel = event.channel
+        if channel is None:
+            self.notify("This customer has no channel to reply on", severity="error")
+            return
+        if channel.kind is ChannelKind.SMS and count_segments(text).too_long:
+            self.notify("Not sent: an SMS can be at most 1,600 characters", severity="error")
+            return
+        try:
+            await self.omni.store.enqueue_reply(
+                contact.id,
+                channel,
+                text,
+                subject=self.composer.subject,
+                author=self.omni.agent_name,
+            )
+        except StoreError as exc:
+            self.notify(f"Not sent: {exc}", severity="error")
+            return
+        self.composer.reset()
+        self.omni.outbox_changed()
+        self.thread.focus()
+        await self._refresh_open_thread()
+        self.thread.action_last_message()
+        await self.reload_contacts()
+
+    def _current(self) -> int | None:
+        if self.focused is self.contacts or self.contact is None:
+            return self.contacts.current_contact_id
+        return self.contact.id
+
+    async def _set_status(self, status: ThreadStatus, until: float | None = None) -> None:
+        contact_id = self._current()
+        if contact_id is None:
+            return
+        await self.omni.store.set_status(contact_id, status, until)
+        summary = await self.omni.store.contact_summary(contact_id)
+        name = one_line(summary.name, 30) if summary else "contact"
+        self.notify(f"{name}: {status}")
+        await self.reload_contacts()
+        if self.contact is not None and self.contact.id == contact_id:
+            await self._refresh_open_thread()
+
+    async def action_resolve(self) -> None:
+        await self._set_status(ThreadStatus.RESOLVED)
+
+    async def action_reopen(self) -> None:
+        await self._set_status(ThreadStatus.OPEN)
+
+    @work(group="snooze")
+    async def action_snooze(self) -> None:
+        if self._current() is None:
+            return
+        until = await self.app.push_screen_wait(SnoozePicker())
+        if isinstance(until, float):
+            await self._set_status(ThreadStatus.SNOOZED, until)
+
+    @work(group="search-screen")
+    async def action_search(self) -> None:
+        hit = await self.app.push_screen_wait(SearchScreen(self.omni.store))
+        if isinstance(hit, SearchHit):
+            await self.jump_to(hit)
+
+    async def jump_to(self, hit: SearchHit) -> None:
+        if not self.contacts.highlight_contact(hit.contact_id):
+            await self.reload_contacts()
+            self.contacts.highlight_contact(hit.contact_id)
+        self.contact = None
+        await self.show_contact(hit.contact_id, select_message=hit.message_id).wait()
+        self.thread.focus()
+
+    @work(group="merge")
+    async def action_merge(self) -> None:
+        contact_id = self._current()
+        if contact_id is None:
+            return
+        summary = await self.omni.store.contact_summary(contact_id)
+        if summary is None:
+            return
+        other = await self.app.push_screen_wait(MergePicker(self.omni.store, summary))
+        if not isinstance(other, int):
+            return
+        try:
+            await self.omni.store.merge(other, contact_id, agent=self.omni.agent_name)
+        except StoreError as exc:
+            self.notify(f"Not merged: {exc}", severity="error")
+            return
+        self.notify("Merged. Press u to undo.", title="Merge")
+        self.contact = None
+        await self.reload_contacts()
+        self.contacts.highlight_contact(contact_id)
+        await self.show_contact(contact_id).wait()
+
+    async def action_undo_merge(self) -> None:
+        contact_id = self._current()
+        if contact_id is None:
+            return
+        record = await self.omni.store.last_merge_into(contact_id)
+        if record is None:
+            self.notify("No merge into this contact to undo", severity="warning")
+            return
+        await self.omni.store.undo_merge(record)
+        self.notify("Merge undone: the other contact is back on its own", title="Merge")
+        self.contact = None
+        await self.reload_contacts()
+        self.show_contact(contact_id)
+
+    async def action_retry(self) -> None:
+        message = self.thread.selected_message
+        if message is None:
+            return
+        try:
+            await self.omni.store.retry(message.id)
+        except StoreError as exc:
+            self.notify(str(exc), severity="warning")
+            return
+        self.omni.outbox_changed()
+        self.notify("Queued again")
+
+    def action_help(self) -> None:
+        sections = [
+            ("anywhere", [*self.omni.BINDINGS]),
+            ("inbox", self.BINDINGS),
+            ("contacts", ContactList.BINDINGS),
+            ("thread", ThreadView.BINDINGS),
+            ("composer", Composer.BINDINGS),
+        ]
+        rows = [
+            ("contacts", "enter", "Open the merged thread"),
+            ("anywhere", "tab shift+tab", "Next / previous pane"),
+            ("anywhere", "ctrl+p", "Command palette"),
+        ]
+        rows += binding_rows(sections, self.omni.keymap)
+        self.app.push_screen(HelpScreen(rows))

@@ -1,0 +1,1 @@
+"""OmniTUI's widgets: contact list, thread view, composer, canned replies."""

@@ -1,0 +1,45 @@
+"""The canned-reply pane on the right of the inbox."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from omnitui.domain.models import CannedReply
+from omnitui.domain.safe_text import one_line
+
+
+def canned_prompt(reply: CannedReply) -> Text:
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(f"/{reply.shortcut}", "bold #ffaf00")
+    if reply.language:
+        text.append(f" {reply.language}", "dim")
+    text.append("\n")
+    text.append(one_line(reply.title or reply.body, 60), "dim")
+    return text
+
+
+class CannedList(OptionList):
+    """Canned replies; enter inserts the highlighted one into the composer."""
+
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False, id="canned.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="canned.up"),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.replies: list[CannedReply] = []
+
+    def set_replies(self, replies: list[CannedReply]) -> None:
+        self.replies = replies
+        self.clear_options()
+        self.add_options(Option(canned_prompt(r), id=str(r.id)) for r in replies)
+
+    @property
+    def current(self) -> CannedReply | None:
+        if self.highlighted is None or self.highlighted >= len(self.replies):
+            return None
+        return self.replies[self.highlighted]

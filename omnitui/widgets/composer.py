@@ -1,0 +1,149 @@
+"""The composer: the reply text, the channel it goes on, and what it will cost.
+
+It replies on the customer's last channel unless the agent picks another
+(`ctrl+t`). For SMS it shows the live segment count and warns when one
+character switches the message to UCS-2.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message as TextualMessage
+from textual.widgets import Static, TextArea
+
+from omnitui.domain.models import Channel, ChannelKind
+from omnitui.domain.safe_text import visible
+from omnitui.domain.sms import MAX_BODY, count_segments
+from omnitui.domain.templates import still_unresolved
+from omnitui.widgets.format import CHANNEL_NAME, CHANNEL_STYLE, channel_mark
+
+
+class Composer(Vertical):
+    """Reply box. Posts `SendRequested`, `CannedWanted`."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "send", "Send", id="composer.send"),
+        Binding("ctrl+r", "canned", "Canned reply", id="composer.canned"),
+        Binding("ctrl+t", "next_channel", "Channel", id="composer.channel"),
+        Binding("escape", "leave", "Back", id="composer.back"),
+    ]
+
+    DEFAULT_CSS = """
+    Composer { height: auto; max-height: 12; }
+    Composer #composer-status { height: 1; padding: 0 1; background: $boost; }
+    Composer TextArea { height: 6; border: none; padding: 0 1; }
+    Composer TextArea:focus { border: none; }
+    """
+
+    class SendRequested(TextualMessage):
+        def __init__(self, text: str, channel: Channel | None) -> None:
+            super().__init__()
+            self.text = text
+            self.channel = channel
+
+    class CannedWanted(TextualMessage):
+        """The agent asked for the canned-reply picker."""
+
+    class Left(TextualMessage):
+        """The agent pressed escape in the composer."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.channels: list[Channel] = []
+        self.channel: Channel | None = None
+        self.subject = ""
+        self.pending_placeholders: tuple[str, ...] = ()
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="composer-status")
+        yield TextArea(id="composer-text", soft_wrap=True, show_line_numbers=False)
+
+    @property
+    def text_area(self) -> TextArea:
+        return self.query_one("#composer-text", TextArea)
+
+    @property
+    def text(self) -> str:
+        return self.text_area.text
+
+    def set_channels(self, channels: list[Channel], default: Channel | None, subject: str) -> None:
+        """The channels this customer can be answered on; `default` is their last one."""
+        self.channels = channels
+        self.channel = default if default in channels else (channels[0] if channels else None)
+        self.subject = subject
+        self.refresh_status()
+
+    def reset(self) -> None:
+        self.text_area.load_text("")
+        self.pending_placeholders = ()
+        self.refresh_status()
+
+    def insert_text(self, text: str, placeholders: tuple[str, ...]) -> None:
+        area = self.text_area
+        area.insert(text)
+        self.pending_placeholders = tuple(
+            dict.fromkeys((*self.pending_placeholders, *placeholders))
+        )
+        area.focus()
+        self.refresh_status()
+
+    def unresolved(self) -> tuple[str, ...]:
+        """Placeholders from inserted canned replies still standing in the text."""
+        return still_unresolved(self.text, self.pending_placeholders)
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        self.refresh_status()
+
+    def refresh_status(self) -> None:
+        status = Text(no_wrap=True, overflow="ellipsis")
+        if self.channel is None:
+            status.append("No channel to reply on", "dim")
+        else:
+            status.append("Reply via ", "dim")
+            status.append(channel_mark(self.channel.kind), CHANNEL_STYLE[self.channel.kind])
+            status.append(f" {CHANNEL_NAME[self.channel.kind]} ({self.channel.account})")
+            if len(self.channels) > 1:
+                status.append("  ^T switch", "dim")
+            if self.channel.kind is ChannelKind.SMS:
+                status.append_text(sms_status(self.text))
+            elif self.channel.kind is ChannelKind.EMAIL and self.subject:
+                status.append(f"  {visible(self.subject)}", "dim")
+        missing = self.unresolved()
+        if missing:
+            status.append("  fill in: " + " ".join("{" + m + "}" for m in missing), "bold red")
+        self.query_one("#composer-status", Static).update(status)
+
+    def action_send(self) -> None:
+        self.post_message(self.SendRequested(self.text, self.channel))
+
+    def action_canned(self) -> None:
+        self.post_message(self.CannedWanted())
+
+    def action_next_channel(self) -> None:
+        if len(self.channels) > 1 and self.channel is not None:
+            index = self.channels.index(self.channel)
+            self.channel = self.channels[(index + 1) % len(self.channels)]
+            self.refresh_status()
+
+    def action_leave(self) -> None:
+        self.post_message(self.Left())
+
+
+def sms_status(text: str) -> Text:
+    """`2 SMS · UCS-2 85/134`, with a warning for the character that forced UCS-2."""
+    seg = count_segments(text)
+    out = Text()
+    style = "bold red" if seg.too_long else ("yellow" if seg.segments > 1 else "dim")
+    out.append(
+        f"  {seg.segments} SMS · {seg.encoding} {seg.units}/{seg.per_segment * max(1, seg.segments)}",
+        style,
+    )
+    if seg.non_gsm:
+        shown = visible(seg.non_gsm[:3])
+        out.append(f"  ⚠ {shown!s} makes it UCS-2", "yellow")
+    if seg.too_long:
+        out.append(f"  over {MAX_BODY} characters", "bold red")
+    return out

@@ -1,0 +1,274 @@
+"""The merged thread of one contact: every channel in one timeline.
+
+A line-API `ScrollView`: messages are wrapped into strips once per width and
+only the lines in view are drawn, so a long thread costs what a screenful
+costs. Older messages are paged in from the store when the agent scrolls or
+moves to the top.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message as TextualMessage
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from omnitui.domain.models import Delivery, Direction, Message
+from omnitui.domain.safe_text import visible
+from omnitui.widgets.format import CHANNEL_STYLE, channel_mark, clock_time
+
+_DELIVERY_TEXT = {
+    Delivery.QUEUED: ("queued", "yellow"),
+    Delivery.SENDING: ("sending…", "yellow"),
+    Delivery.SENT: ("sent ✓", "green"),
+    Delivery.DELIVERED: ("delivered ✓✓", "green"),
+    Delivery.FAILED: ("FAILED", "bold red"),
+    Delivery.UNKNOWN: ("unknown", "bold yellow"),
+}
+
+
+_BAR = Style(color="#ffaf00", bold=True)
+
+
+@dataclass(slots=True)
+class _Block:
+    message: Message
+    first_line: int
+    line_count: int
+
+
+class ThreadView(ScrollView, can_focus=True):
+    """Shows a thread; `j`/`k` move between messages."""
+
+    BINDINGS = [
+        Binding("j,down", "next_message", "Next message", show=False, id="thread.next"),
+        Binding("k,up", "previous_message", "Previous message", show=False, id="thread.previous"),
+        Binding("home", "first_message", "First", show=False, id="thread.first"),
+        Binding("end", "last_message", "Last", show=False, id="thread.last"),
+    ]
+
+    DEFAULT_CSS = """
+    ThreadView { background: $surface; }
+    """
+
+    class OlderWanted(TextualMessage):
+        """The agent reached the top and there may be older messages."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.messages: list[Message] = []
+        self.has_older = False
+        self.selected: int | None = None
+        self.agent_name = ""
+        self._blocks: list[_Block] = []
+        self._lines: list[Strip] = []
+        self._width = 0
+        self._empty_text = "Pick a customer on the left."
+
+    # -- content ------------------------------------------------------------
+
+    def show(
+        self, messages: list[Message], *, has_older: bool, keep_selection: bool = False
+    ) -> None:
+        """Show a page of a thread (oldest first), selecting the newest message."""
+        selected_id = self.selected_message.id if keep_selection and self.selected_message else None
+        at_bottom = self.scroll_y >= self.max_scroll_y - 1
+        self.messages = messages
+        self.has_older = has_older
+        self.selected = len(messages) - 1 if messages else None
+        if selected_id is not None:
+            for i, m in enumerate(messages):
+                if m.id == selected_id:
+                    self.selected = i
+        self._rebuild()
+        if not keep_selection or at_bottom:
+            self.scroll_end(animate=False, immediate=True)
+            self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
+
+    def prepend(self, older: list[Message], *, has_older: bool) -> None:
+        """Add an older page above what is shown, keeping the view where it was."""
+        before = len(self._lines)
+        self.messages = older + self.messages
+        self.has_older = has_older
+        if self.selected is not None:
+            self.selected += len(older)
+        self._rebuild()
+        self.scroll_to(y=self.scroll_y + len(self._lines) - before, animate=False, immediate=True)
+
+    def clear_thread(self, text: str = "Pick a customer on the left.") -> None:
+        self._empty_text = text
+        self.messages = []
+        self.selected = None
+        self.has_older = False
+        self._rebuild()
+
+    def select_message(self, message_id: int) -> bool:
+        for i, m in enumerate(self.messages):
+            if m.id == message_id:
+                self.selected = i
+                self._rebuild()
+                self._scroll_to_selected(center=True)
+                return True
+        return False
+
+    @property
+    def selected_message(self) -> Message | None:
+        if self.selected is None or not self.messages:
+            return None
+        return self.messages[self.selected]
+
+    # -- rendering ----------------------------------------------------------
+
+    def on_resize(self) -> None:
+        if self.size.width != self._width:
+            self._rebuild()
+
+    def _rebuild(self) -> None:
+        width = max(10, self.scrollable_content_region.width or self.size.width or 80)
+        self._width = self.size.width
+        console = self.app.console
+        lines: list[Strip] = []
+        blocks: list[_Block] = []
+        if not self.messages:
+            for line in Text(self._empty_text, style="dim italic").wrap(console, width):
+                lines.append(Strip(list(line.render(console)), line.cell_len))
+        elif self.has_older:
+            note = Text("▲ older messages: scroll up or press k", style="dim")
+            lines.append(Strip(list(note.render(console)), note.cell_len))
+        for index, message in enumerate(self.messages):
+            start = len(lines)
+            for text in self._message_texts(message, index == self.selected):
+                for line in text.wrap(console, width - 2):
+                    line.pad_right(width - 2 - line.cell_len)
+                    bar = Text("▌ " if index == self.selected else "  ", style=_BAR)
+                    full = Text.assemble(bar, line)
+                    lines.append(Strip(list(full.render(console)), full.cell_len))
+            lines.append(Strip.blank(width))
+            blocks.append(_Block(message, start, len(lines) - start))
+        self._lines = lines
+        self._blocks = blocks
+        self.virtual_size = Size(width, len(lines))
+        self.refresh()
+
+    def _message_texts(self, message: Message, selected: bool) -> list[Text]:
+        inbound = message.direction is Direction.IN
+        head = Text(no_wrap=True, overflow="ellipsis")
+        head.append(channel_mark(message.kind), CHANNEL_STYLE[message.kind])
+        head.append(" ")
+        if inbound:
+            head.append("← ", "bold cyan")
+            head.append(visible(message.sender) or "customer", "bold cyan")
+        else:
+            head.append("→ ", "bold green")
+            head.append(message.author or self.agent_name or "you", "bold green")
+        head.append(f"  {message.account} · {clock_time(message.sent_at)}", "dim")
+        if not inbound:
+            label, style = _DELIVERY_TEXT.get(message.status, (str(message.status), ""))
+            head.append("  ")
+            head.append(label, style)
+        if message.edited:
+            head.append("  (edited)", "dim italic")
+        texts = [head]
+        if message.subject:
+            texts.append(Text(visible(message.subject), style="bold"))
+        if message.parse_error:
+            texts.append(Text(f"⚠ {message.parse_error}", style="yellow"))
+        body = visible(message.text) if message.text else ""
+        texts.append(
+            Text(body, style="" if inbound else "green") if body else Text("(no text)", "dim")
+        )
+        for att in message.attachments:
+            line = Text(
+                f"📎 {visible(att.filename)} ({att.content_type}, {_size(att.size)})", "dim"
+            )
+            if att.note:
+                line.append(f" — {visible(att.note)}", "yellow")
+            texts.append(line)
+        if (
+            not inbound
+            and message.status in (Delivery.FAILED, Delivery.UNKNOWN)
+            and message.status_reason
+        ):
+            texts.append(Text(f"✗ {visible(message.status_reason)}", style="bold red"))
+        elif not inbound and message.status_reason:
+            texts.append(Text(visible(message.status_reason), style="yellow"))
+        if selected:
+            for text in texts:
+                text.stylize("on #262626")
+        return texts
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        index = scroll_y + y
+        if index >= len(self._lines):
+            return Strip.blank(self.size.width, self.rich_style)
+        return self._lines[index].crop_extend(scroll_x, scroll_x + self.size.width, self.rich_style)
+
+    # -- moving -------------------------------------------------------------
+
+    def action_next_message(self) -> None:
+        if self.selected is not None and self.selected < len(self.messages) - 1:
+            self.selected += 1
+            self._rebuild()
+            self._scroll_to_selected()
+
+    def action_previous_message(self) -> None:
+        if self.selected is None:
+            return
+        if self.selected == 0:
+            if self.has_older:
+                self.post_message(self.OlderWanted())
+            return
+        self.selected -= 1
+        self._rebuild()
+        self._scroll_to_selected()
+
+    def action_first_message(self) -> None:
+        if self.messages:
+            self.selected = 0
+            self._rebuild()
+            self.scroll_home(animate=False, immediate=True)
+            if self.has_older:
+                self.post_message(self.OlderWanted())
+
+    def action_last_message(self) -> None:
+        if self.messages:
+            self.selected = len(self.messages) - 1
+            self._rebuild()
+            self.scroll_end(animate=False, immediate=True)
+
+    def _scroll_to_selected(self, center: bool = False) -> None:
+        if self.selected is None or self.selected >= len(self._blocks):
+            return
+        block = self._blocks[self.selected]
+        top, height = block.first_line, block.line_count
+        view = self.scrollable_content_region.height or self.size.height
+        if center:
+            self.scroll_to(y=max(0, top - view // 3), animate=False, immediate=True)
+        elif top < self.scroll_y:
+            self.scroll_to(y=top, animate=False, immediate=True)
+        elif top + height > self.scroll_y + view:
+            self.scroll_to(y=max(top, top + height - view), animate=False, immediate=True)
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        if new <= 0 < old and self.has_older:
+            self.post_message(self.OlderWanted())
+
+    def lines_text(self) -> list[str]:
+        """The thread as plain text lines (for tests and screen readers)."""
+        return [strip.text for strip in self._lines]
+
+
+def _size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
