@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message as TextualMessage
 from textual.screen import Screen
+from textual.worker import Worker
 from textual.widgets import Footer, Static
 
 from omnitui.domain.mail import reply_subject
@@ -73,6 +74,7 @@ class InboxScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.contact: Contact | None = None
+        self._showing: int | None = None
         self._loading_more = False
 
     @property
@@ -139,8 +141,8 @@ class InboxScreen(Screen[None]):
     @on(ContactList.OptionHighlighted, "#contacts")
     def contact_highlighted(self, event: ContactList.OptionHighlighted) -> None:
         contact_id = self.contacts.current_contact_id
-        if contact_id is not None and (self.contact is None or self.contact.id != contact_id):
-            self.show_contact(contact_id)
+        if contact_id is not None and contact_id != self._showing:
+            self.open_contact(contact_id)
 
     @on(ContactList.OptionSelected, "#contacts")
     async def contact_selected(self, event: ContactList.OptionSelected) -> None:
@@ -148,9 +150,14 @@ class InboxScreen(Screen[None]):
         if contact_id is None:
             return
         if self.contact is None or self.contact.id != contact_id:
-            await self.show_contact(contact_id).wait()
+            await self.open_contact(contact_id).wait()
         self.thread.focus()
         await self.omni.store.mark_read(contact_id)
+
+    def open_contact(self, contact_id: int, *, select_message: int | None = None) -> Worker[None]:
+        """Show a contact's thread (a newer call cancels an older one still loading)."""
+        self._showing = contact_id
+        return self.show_contact(contact_id, select_message=select_message)
 
     @work(exclusive=True, group="thread")
     async def show_contact(self, contact_id: int, *, select_message: int | None = None) -> None:
@@ -378,11 +385,12 @@ class InboxScreen(Screen[None]):
             await self.jump_to(hit)
 
     async def jump_to(self, hit: SearchHit) -> None:
+        self.contact = None
+        worker = self.open_contact(hit.contact_id, select_message=hit.message_id)
         if not self.contacts.highlight_contact(hit.contact_id):
             await self.reload_contacts()
             self.contacts.highlight_contact(hit.contact_id)
-        self.contact = None
-        await self.show_contact(hit.contact_id, select_message=hit.message_id).wait()
+        await worker.wait()
         self.thread.focus()
 
     @work(group="merge")
@@ -403,9 +411,10 @@ class InboxScreen(Screen[None]):
             return
         self.notify("Merged. Press u to undo.", title="Merge")
         self.contact = None
+        worker = self.open_contact(contact_id)
         await self.reload_contacts()
         self.contacts.highlight_contact(contact_id)
-        await self.show_contact(contact_id).wait()
+        await worker.wait()
 
     async def action_undo_merge(self) -> None:
         contact_id = self._current()
@@ -418,8 +427,8 @@ class InboxScreen(Screen[None]):
         await self.omni.store.undo_merge(record)
         self.notify("Merge undone: the other contact is back on its own", title="Merge")
         self.contact = None
+        self.open_contact(contact_id)
         await self.reload_contacts()
-        self.show_contact(contact_id)
 
     async def action_retry(self) -> None:
         message = self.thread.selected_message

@@ -7,6 +7,7 @@ from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
 import omnitui.store.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from omnitui.store.migrations_filter import include_name
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -31,6 +32,7 @@ def _run(connection: object) -> None:
         connection=connection,  # type: ignore[arg-type]
         target_metadata=target_metadata,
         render_as_batch=True,  # SQLite alters tables by copying them
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

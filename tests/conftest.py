@@ -1,0 +1,42 @@
+"""Shared fixtures: a store on a temp file, and the demo shop built into one."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from omnitui.demo import DemoShop, build_demo_store
+from omnitui.store import Store
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require_tool(name: str, how: str) -> str:
+    """The path of a tool a test needs; skip (fail under CI=true) when it is missing."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed: {how}"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    opened = await Store.open(tmp_path / "omnitui.db")
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+async def demo(tmp_path: Path) -> AsyncIterator[tuple[Store, DemoShop]]:
+    opened = await Store.open(tmp_path / "demo.db")
+    shop = await build_demo_store(opened, now=time.time(), messages=1200, customers=60)
+    yield opened, shop
+    await opened.close()

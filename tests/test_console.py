@@ -1,0 +1,303 @@
+"""The console driven as an agent would: keys in, screen out (Textual's pilot)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from omnitui.app import OmniApp
+from omnitui.demo import DEMO_CHANNELS, STARTER_CANNED
+from omnitui.domain.models import Channel, ChannelKind, Delivery, Inbound, ThreadStatus
+from omnitui.screens.help import HelpScreen
+from omnitui.screens.inbox import InboxScreen
+from omnitui.store import Store
+from omnitui.store.store import ProfileFields
+
+MAIL = Channel(ChannelKind.EMAIL, "shop-mail")
+SMS = Channel(ChannelKind.SMS, "shop-sms")
+HOSTILE = "[bold red]FREE[/] \x1b[2J\x1b[31mclick\x1b[0m \x07"
+
+
+async def shop(store: Store) -> dict[str, int]:
+    """Three customers; Emma wrote last, so she is at the top of the list."""
+    now = time.time()
+    await store.add_canned_replies(STARTER_CANNED)
+    ids = {}
+    got = await store.ingest([Inbound(MAIL, "m1", "misaki@example.jp", "田中 美咲", "ご予約の確認をお願いします。", now - 300, subject="ご予約について")])
+    ids["misaki"] = got[0].contact_id
+    got = await store.ingest([Inbound(MAIL, "m2", "mallory@example.com", "Mallory [red]x[/]", HOSTILE, now - 200)])
+    ids["mallory"] = got[0].contact_id
+    got = await store.ingest([Inbound(SMS, "s1", "+819012345678", "Emma", "Is my order ready?", now - 100)])
+    ids["emma"] = got[0].contact_id
+    await store.set_profiles(
+        {
+            ids["misaki"]: ProfileFields("美咲", "ja", {"order_id": "#1203"}),
+            ids["emma"]: ProfileFields("Emma", "en", {}),
+        }
+    )
+    return ids
+
+
+def make_app(store: Store) -> OmniApp:
+    return OmniApp(
+        store,
+        agent_name="Aiko",
+        shop_values={"shop": "Sakura Flowers"},
+        channels=[MAIL, SMS],
+        poll_changes=0.05,
+    )
+
+
+def inbox(app: OmniApp) -> InboxScreen:
+    return app.inbox
+
+
+async def open_contact(pilot: Pilot[None], name: str) -> None:
+    screen = inbox(pilot.app)  # type: ignore[arg-type]
+    for _ in range(len(screen.contacts.contacts)):
+        if screen.contacts.contacts[screen.contacts.highlighted or 0].name == name:
+            break
+        await pilot.press("j")
+    await pilot.press("enter")
+    await pilot.pause()
+    await wait_until(pilot, lambda: screen.contact is not None and screen.contact.name == name)
+
+
+async def wait_until(pilot: Pilot[None], check: object, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():  # type: ignore[operator]
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("the screen did not get there in time")
+
+
+async def test_enter_opens_the_merged_thread_newest_at_the_bottom(store: Store) -> None:
+    await shop(store)
+    app = make_app(store)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_contact(pilot, "田中 美咲")
+        screen = inbox(app)
+        assert screen.focused is screen.thread
+        text = "\n".join(screen.thread.lines_text())
+        assert "ご予約の確認をお願いします。" in text and "ご予約について" in text
+        # Opening marks the thread read.
+        await wait_until(pilot, lambda: screen.contacts.contacts[0].unread == 0 or True)
+        assert (await store.get_contact(screen.contact.id)).unread == 0  # type: ignore[union-attr]
+
+
+async def test_customer_text_with_escapes_and_markup_is_shown_literally(store: Store) -> None:
+    await shop(store)
+    app = make_app(store)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_contact(pilot, "Mallory [red]x[/]")
+        lines = inbox(app).thread.lines_text()
+        shown = "\n".join(lines)
+        assert "[bold red]FREE[/]" in shown
+        assert "␛[2J" in shown and "␛[31mclick" in shown
+        assert "Mallory [red]x[/]" in shown
+        # Nothing that reaches the terminal carries a raw control character.
+        for strip in inbox(app).thread._lines:
+            for segment in strip:
+                assert not any(ord(ch) < 32 for ch in segment.text)
+        # The contact list shows the name literally too.
+        names = [c.name for c in inbox(app).contacts.contacts]
+        assert "Mallory [red]x[/]" in names
+
+
+async def test_reply_goes_out_on_the_last_channel(store: Store) -> None:
+    ids = await shop(store)
+    app = make_app(store)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_contact(pilot, "Emma")
+        await pilot.press("r")
+        assert inbox(app).composer.channel == SMS
+        await pilot.press(*"Yes, ready at 3pm")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        page = await store.thread_page(ids["emma"])
+        assert (page[-1].text, page[-1].kind, page[-1].status) == ("Yes, ready at 3pm", ChannelKind.SMS, Delivery.QUEUED)
+        assert inbox(app).composer.text == ""
+        await wait_until(pilot, lambda: "queued" in "\n".join(inbox(app).thread.lines_text()))
+
+
+async def test_composer_counts_sms_segments_and_warns_of_ucs2(store: Store) -> None:
+    await shop(store)
+    app = make_app(store)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_contact(pilot, "Emma")
+        await pilot.press("r")
+        await pilot.press(*"Thanks")
+        status = str(app.screen.query_one("#composer-status").render())
+        assert "1 SMS · GSM-7 6/160" in status
+        inbox(app).composer.text_area.insert("🌸")
+        await pilot.pause()
+        status = str(app.screen.query_one("#composer-status").render())
+        assert "UCS-2" in status and "makes it UCS-2" in status
+
+
+async def test_canned_reply_is_personalised_from_the_profile(store: Store) -> None:
+    ids = await shop(store)
+    app = make_app(store)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_contact(pilot, "田中 美咲")
+        await pilot.press("c")
+        await pilot.pause()
+        await pilot.press(*"ready")
+        await pilot.pause(0.1)
+        await pilot.press("enter")
+        await pilot.pause()
+        text = inbox(app).composer.text
+        # The contact's language (ja) variant comes first, with her name and order id.
+        assert text == "田中 美咲様、ご注文#1203のご用意ができました。"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert (await store.thread_page(ids["misaki"]))[-1].text == text
+
+
+async def test_sending_is_refused_while_a_placeholder_is_unresolved(store: Store) -> None:
+    ids = await shop(store)
+    app = make_app(store)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_contact(pilot, "Emma")
+        await pilot.press("r")
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        await pilot.press(*"ready")
+        await pilot.pause(0.1)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert inbox(app).composer.text == "Hi Emma, your order {order_id} is ready for pickup."
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        messages = [n.message for n in app._notifications]
+        assert any("Not sent: fill in {order_id}" in m for m in messages)
+        assert len(await store.thread_page(ids["emma"])) == 1  # nothing queued
+        # Typing the value over the placeholder lets it go.
+        area = inbox(app).composer.text_area
+        area.load_text(area.text.replace("{order_id}", "#77"))
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert (await store.thread_page(ids["emma"]))[-1].text == "Hi Emma, your order #77 is ready for pickup."
+
+
+async def test_search_jumps_to_the_message(store: Store) -> None:
+    await shop(store)
+    app = make_app(store)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("slash")
+        await pilot.pause()
+        app.screen.query_one(Input).value = "予約"
+        await wait_until(pilot, lambda: len(getattr(app.screen, "hits", [])) > 0)
+        await pilot.press("enter")
+        screen = inbox(app)
+        await wait_until(pilot, lambda: screen.contact is not None and screen.contact.name == "田中 美咲")
+        selected = screen.thread.selected_message
+        assert selected is not None and "予約" in selected.text
+
+
+async def test_resolve_reopen_and_snooze_from_the_contact_list(store: Store) -> None:
+    ids = await shop(store)
+    app = make_app(store)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        assert inbox(app).contacts.current_contact_id == ids["emma"]
+        await pilot.press("e")
+        await pilot.pause()
+        assert (await store.get_contact(ids["emma"])).status is ThreadStatus.RESOLVED
+        await pilot.press("o")
+        await pilot.pause()
+        assert (await store.get_contact(ids["emma"])).status is ThreadStatus.OPEN
+        await pilot.press("z")
+        await pilot.pause()
+        await pilot.press("down", "enter")  # 3 hours
+        await pilot.pause()
+        contact = await store.get_contact(ids["emma"])
+        assert contact.status is ThreadStatus.SNOOZED
+        assert contact.snoozed_until is not None and 2.9 * 3600 < contact.snoozed_until - time.time() < 3.1 * 3600
+
+
+async def test_merge_picks_confirms_and_can_be_undone(store: Store) -> None:
+    ids = await shop(store)
+    app = make_app(store)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        await pilot.press("m")
+        await pilot.pause()
+        app.screen.query_one(Input).value = "田中"
+        await wait_until(pilot, lambda: len(getattr(app.screen, "found", [])) == 1)
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        await wait_until(pilot, lambda: isinstance(app.screen, InboxScreen))
+        thread = await store.thread_page(ids["emma"])
+        assert {m.kind for m in thread} == {ChannelKind.SMS, ChannelKind.EMAIL}
+        assert await store.count_contacts() == 2
+        await wait_until(pilot, lambda: inbox(app).composer.channels == [SMS, MAIL] or len(inbox(app).composer.channels) == 2)
+        await pilot.press("u")
+        await pilot.pause()
+        assert await store.count_contacts() == 3
+        assert [m.kind for m in await store.thread_page(ids["emma"])] == [ChannelKind.SMS]
+
+
+async def test_help_lists_every_key_of_the_screen(store: Store) -> None:
+    await shop(store)
+    app = make_app(store)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        keys = {(row[1], row[2]) for row in app.screen.rows}
+        for expected in [("e", "Resolve"), ("z", "Snooze"), ("m", "Merge"), ("/", "Search"), ("ctrl+s", "Send"), ("r", "Reply"), ("q", "Quit")]:
+            assert expected in keys
+        await pilot.press("escape")
+        assert isinstance(app.screen, InboxScreen)
+
+
+async def test_a_new_message_appears_live_in_the_open_thread(store: Store) -> None:
+    ids = await shop(store)
+    app = make_app(store)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_contact(pilot, "Emma")
+        await store.ingest([Inbound(SMS, "s2", "+819012345678", "Emma", "Also, do you have tulips?", time.time())])
+        await wait_until(pilot, lambda: "Also, do you have tulips?" in "\n".join(inbox(app).thread.lines_text()))
+        assert inbox(app).contacts.contacts[0].id == ids["emma"]
+
+
+async def test_usable_at_80_by_24(store: Store) -> None:
+    await shop(store)
+    app = make_app(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_contact(pilot, "Emma")
+        screen = inbox(app)
+        assert not screen.query_one("#right").display  # canned pane folds away
+        assert screen.contacts.size.width >= 24 and screen.thread.size.width >= 40
+        assert screen.thread.size.height >= 5
+        await pilot.press("c")
+        await pilot.pause()
+        assert app.screen.query_one(Input)  # the picker still works
+
+
+async def test_demo_channels_answer_replies(demo: tuple[Store, object]) -> None:
+    from omnitui.adapters.demo import DemoAdapter
+    from omnitui.hub import Hub
+
+    store, shop_ = demo
+    adapters = [DemoAdapter(c, shop_, interval=(60, 90), send_delay=0.01, deliver_delay=0.05) for c in DEMO_CHANNELS]  # type: ignore[arg-type]
+    hub = Hub(store, adapters, poll_outbox=0.02)
+    await hub.start()
+    app = OmniApp(store, agent_name="Aiko", channels=DEMO_CHANNELS, on_outbox=hub.outbox_changed, poll_changes=0.05)
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.press("enter")
+            await pilot.pause()
+            await pilot.press("r", *"Thank you!", "ctrl+s")
+            screen = inbox(app)
+            await wait_until(pilot, lambda: "delivered ✓✓" in "\n".join(screen.thread.lines_text()[-4:]))
+    finally:
+        await hub.stop()
+    await asyncio.sleep(0)

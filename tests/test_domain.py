@@ -1,0 +1,97 @@
+"""The pure rules: addresses, SMS segments, canned replies, search terms, safe text."""
+
+from __future__ import annotations
+
+import pytest
+
+from omnitui.domain.identity import InvalidAddress, normalize_email, normalize_phone
+from omnitui.domain.mail import reply_subject
+from omnitui.domain.safe_text import one_line, visible
+from omnitui.domain.search import fts_query, highlight_spans, index_terms
+from omnitui.domain.sms import count_segments
+from omnitui.domain.templates import render, still_unresolved
+
+
+def test_email_is_lower_cased_and_display_part_dropped() -> None:
+    assert normalize_email("  Aiko Tanaka <AIKO@Example.COM> ") == "aiko@example.com"
+    with pytest.raises(InvalidAddress):
+        normalize_email("not an address")
+
+
+def test_phone_numbers_become_e164_with_a_default_region() -> None:
+    assert normalize_phone("090-1234-5678", "JP") == "+819012345678"
+    assert normalize_phone("+81 90 1234 5678") == "+819012345678"
+    assert normalize_phone("(415) 555-2671", "US") == "+14155552671"
+    with pytest.raises(InvalidAddress):
+        normalize_phone("12", "JP")
+
+
+def test_gsm_text_fits_160_then_153_per_segment() -> None:
+    assert count_segments("a" * 160).segments == 1
+    assert count_segments("a" * 161).segments == 2
+    assert count_segments("a" * 306).segments == 2
+    assert count_segments("a" * 307).segments == 3
+    # Extension characters cost two septets.
+    assert count_segments("€" * 80).units == 160
+    assert count_segments("€" * 81).segments == 2
+
+
+def test_one_japanese_character_switches_to_ucs2() -> None:
+    seg = count_segments("Your order is ready 花")
+    assert seg.encoding == "UCS-2"
+    assert seg.non_gsm == "花"
+    assert count_segments("あ" * 70).segments == 1
+    assert count_segments("あ" * 71).segments == 2
+    # An emoji is two UTF-16 units.
+    assert count_segments("🌸" * 35).units == 70
+    assert count_segments("").segments == 0
+
+
+def test_over_1600_characters_is_too_long() -> None:
+    assert count_segments("a" * 1600).too_long is False
+    assert count_segments("a" * 1601).too_long is True
+
+
+def test_canned_reply_personalised_with_fallbacks() -> None:
+    body = "{name|お客様}様、{shop}の{agent}です。ご注文{order_id}の件です。"
+    done = render(body, {"name": "田中 美咲", "shop": "さくら花店", "agent": "Aiko"})
+    assert done.text == "田中 美咲様、さくら花店のAikoです。ご注文{order_id}の件です。"
+    assert done.unresolved == ("order_id",)
+    fallback = render(body, {"shop": "さくら花店", "agent": "Aiko", "order_id": "#12"})
+    assert fallback.text.startswith("お客様様")
+    assert fallback.unresolved == ()
+
+
+def test_literal_braces_and_unknown_keys() -> None:
+    done = render("{{not a field}} Hi {First_Name}", {"first_name": "Emma"})
+    assert done.text == "{not a field} Hi Emma"
+    assert still_unresolved("Hi {x} and {y}", ("x", "z")) == ("x",)
+
+
+def test_japanese_substrings_become_bigram_phrases() -> None:
+    terms = index_terms("ご予約ありがとうございます")
+    assert "予約" in terms.split()
+    assert fts_query("予約") == '"予約"'
+    assert fts_query("予") == '"予" *'
+    assert fts_query("予約確認") == '"予約 約確 確認"'
+    assert fts_query("order deliv") == '"order" AND "deliv" *'
+    assert fts_query("  !! ") is None
+    assert fts_query('say "hi') == '"say" AND "hi" *'
+
+
+def test_highlight_spans_find_each_term() -> None:
+    assert highlight_spans("Order ready, order id", "order") == [(0, 5), (13, 18)]
+
+
+def test_control_characters_become_visible() -> None:
+    shown = visible("hi\x1b[31mred\x07\r\nnext\u202egnp.exe")
+    assert "\x1b" not in shown and "\x07" not in shown and "\u202e" not in shown
+    assert "␛[31mred" in shown
+    assert "\n" in shown
+    assert one_line("a\nb\tc") == "a b c"
+
+
+def test_reply_subject_does_not_pile_up_re() -> None:
+    assert reply_subject("Re: RE: Re[2]: ご予約について") == "Re: ご予約について"
+    assert reply_subject("Order 12") == "Re: Order 12"
+    assert reply_subject("") == "Re:"

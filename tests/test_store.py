@@ -1,0 +1,244 @@
+"""The store: idempotent ingestion, paging, search, outbox states, merge, migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from omnitui.domain.models import (
+    Channel,
+    ChannelKind,
+    Delivery,
+    DeliveryUpdate,
+    Direction,
+    IdentityKind,
+    Inbound,
+    ThreadStatus,
+)
+from omnitui.store import Store, StoreError
+from omnitui.store.migrate import HEAD, current_revision, upgrade
+from omnitui.store.store import ThreadCursor
+
+MAIL = Channel(ChannelKind.EMAIL, "shop-mail")
+SMS = Channel(ChannelKind.SMS, "shop-sms")
+BOT = Channel(ChannelKind.TELEGRAM, "shop-bot")
+
+
+def mail(pid: str, sender: str, text: str, at: float, name: str = "", subject: str = "") -> Inbound:
+    return Inbound(MAIL, pid, sender, name, text, at, subject=subject)
+
+
+async def test_the_same_message_twice_is_stored_once(store: Store) -> None:
+    first = await store.ingest([mail("<a@x>", "Aiko <AIKO@example.com>", "hello", 100.0, "Aiko")])
+    again = await store.ingest([mail("<a@x>", "aiko@example.com", "hello", 100.0, "Aiko")])
+    assert first[0].created and not again[0].created
+    assert again[0].message_id == first[0].message_id
+    page = await store.thread_page(first[0].contact_id)
+    assert [m.text for m in page] == ["hello"]
+    contact = await store.get_contact(first[0].contact_id)
+    assert contact.name == "Aiko"
+    assert contact.unread == 1
+    assert [i.address for i in contact.identities] == ["aiko@example.com"]
+
+
+async def test_cursor_is_committed_with_its_messages(store: Store) -> None:
+    await store.ingest([mail("1", "a@x.jp", "one", 1.0)], cursors={("shop-mail", "INBOX"): "1"})
+    assert await store.load_cursor("shop-mail", "INBOX") == "1"
+    # A batch that fails part-way (here: a cursor value the store refuses)
+    # stores neither its messages nor its cursor.
+    refused: dict[tuple[str, str], str] = {("shop-mail", "INBOX"): "3", ("shop-mail", "odd"): None}  # type: ignore[dict-item]
+    with pytest.raises(sqlite3.Error):
+        await store.ingest(
+            [mail("2", "b@x.jp", "two", 2.0), mail("3", "c@x.jp", "three", 3.0)], cursors=refused
+        )
+    assert await store.load_cursor("shop-mail", "INBOX") == "1"
+    assert len(await store.search("two")) == 0
+
+
+async def test_thread_merges_channels_in_time_order_and_pages(store: Store) -> None:
+    first = await store.ingest([mail(f"m{i}", "k@x.jp", f"mail {i}", float(i)) for i in range(0, 120, 2)])
+    contact_id = first[0].contact_id
+    sms = await store.ingest([Inbound(SMS, f"s{i}", "+819012345678", "", f"sms {i}", float(i)) for i in range(1, 120, 2)])
+    await store.merge(sms[0].contact_id, contact_id)
+    newest = await store.thread_page(contact_id, limit=50)
+    assert [m.text for m in newest[-2:]] == ["mail 118", "sms 119"]
+    assert len(newest) == 50
+    older = await store.thread_page(contact_id, before=ThreadCursor(newest[0].sent_at, newest[0].id), limit=50)
+    assert older[-1].sent_at < newest[0].sent_at
+    assert {m.kind for m in newest} == {ChannelKind.EMAIL, ChannelKind.SMS}
+
+
+async def test_contacts_page_by_last_activity(store: Store) -> None:
+    await store.ingest([mail(str(i), f"c{i}@x.jp", "hi", float(i), f"C{i}") for i in range(30)])
+    page1 = await store.list_contacts(limit=10)
+    assert [c.name for c in page1[:3]] == ["C29", "C28", "C27"]
+    page2 = await store.list_contacts(limit=10, after=(page1[-1].last_activity, page1[-1].id))
+    assert page2[0].name == "C19"
+
+
+async def test_search_finds_japanese_substrings_and_words_newest_first(store: Store) -> None:
+    await store.ingest(
+        [
+            mail("1", "a@x.jp", "ご予約ありがとうございます", 1.0, "田中"),
+            mail("2", "b@x.jp", "Your order is ready for delivery", 2.0, "Emma"),
+            mail("3", "c@x.jp", "予約を変更したいです", 3.0, "佐藤"),
+            mail("4", "d@x.jp", "'; DROP TABLE message; -- \"quoted\"", 4.0, "Mallory"),
+        ]
+    )
+    texts = [h.snippet for h in await store.search("予約") if h.message_id]
+    assert texts == ["予約を変更したいです", "ご予約ありがとうございます"]
+    assert len([h for h in await store.search("約") if h.message_id]) == 2
+    assert [h.contact_name for h in await store.search("deliv") if h.message_id] == ["Emma"]
+    assert [h.contact_name for h in await store.search("田中") if h.message_id is None] == ["田中"]
+    hostile = await store.search("'; DROP TABLE message; --")
+    assert any(h.contact_name == "Mallory" for h in hostile)
+    assert await store.count_contacts() == 4
+
+
+async def test_reply_goes_queued_sending_sent_delivered(store: Store) -> None:
+    got = await store.ingest([mail("1", "a@x.jp", "hi", 1.0)])
+    cid = got[0].contact_id
+    mid = await store.enqueue_reply(cid, MAIL, "thanks", subject="Re: hi", author="Aiko")
+    jobs = await store.claim_due(["shop-mail"])
+    assert [(j.message_id, j.address) for j in jobs] == [(mid, "a@x.jp")]
+    assert await store.claim_due(["shop-mail"]) == []  # claimed once only
+    await store.mark_sent(mid, "prov-1")
+    await store.apply_delivery(DeliveryUpdate(MAIL, "prov-1", Delivery.DELIVERED))
+    await store.apply_delivery(DeliveryUpdate(MAIL, "prov-1", Delivery.SENT))  # late, ignored
+    last = (await store.thread_page(cid))[-1]
+    assert (last.direction, last.status, last.author) == (Direction.OUT, Delivery.DELIVERED, "Aiko")
+
+
+async def test_a_reply_interrupted_mid_send_is_never_resent_on_its_own(store: Store) -> None:
+    got = await store.ingest([mail("1", "a@x.jp", "hi", 1.0)])
+    mid = await store.enqueue_reply(got[0].contact_id, MAIL, "thanks")
+    await store.claim_due(["shop-mail"])
+    assert await store.recover_interrupted(["shop-mail"]) == 1
+    assert await store.claim_due(["shop-mail"]) == []
+    last = (await store.thread_page(got[0].contact_id))[-1]
+    assert last.status is Delivery.UNKNOWN and "may or may not" in last.status_reason
+    await store.retry(mid)
+    assert [j.message_id for j in await store.claim_due(["shop-mail"])] == [mid]
+
+
+async def test_reply_needs_an_address_on_that_channel(store: Store) -> None:
+    got = await store.ingest([mail("1", "a@x.jp", "hi", 1.0)])
+    with pytest.raises(StoreError, match="no sms address"):
+        await store.enqueue_reply(got[0].contact_id, SMS, "hello")
+    with pytest.raises(StoreError, match="empty"):
+        await store.enqueue_reply(got[0].contact_id, MAIL, "  ")
+
+
+async def test_merge_and_undo_leave_every_message_where_it_was(store: Store) -> None:
+    a = (await store.ingest([mail("1", "a@x.jp", "from mail", 1.0, "Aiko")]))[0].contact_id
+    b = (await store.ingest([Inbound(BOT, "9", "777", "aiko_t", "from telegram", 2.0)]))[0].contact_id
+    record = await store.merge(b, a)
+    merged = await store.thread_page(a)
+    assert [m.text for m in merged] == ["from mail", "from telegram"]
+    assert await store.count_contacts() == 1
+    summary = await store.contact_summary(a)
+    assert summary is not None and summary.channels == {ChannelKind.EMAIL, ChannelKind.TELEGRAM}
+    await store.undo_merge(record)
+    assert [m.text for m in await store.thread_page(a)] == ["from mail"]
+    assert [m.text for m in await store.thread_page(b)] == ["from telegram"]
+    assert await store.count_contacts() == 2
+    with pytest.raises(StoreError):
+        await store.undo_merge(record)
+
+
+async def test_a_new_message_reopens_a_resolved_thread(store: Store) -> None:
+    cid = (await store.ingest([mail("1", "a@x.jp", "hi", 1.0)]))[0].contact_id
+    await store.set_status(cid, ThreadStatus.RESOLVED)
+    await store.ingest([mail("2", "a@x.jp", "one more thing", 2.0)])
+    assert (await store.get_contact(cid)).status is ThreadStatus.OPEN
+
+
+async def test_snoozed_threads_wake_up(tmp_path: Path) -> None:
+    now = [1000.0]
+    store = await Store.open(tmp_path / "s.db", clock=lambda: now[0])
+    try:
+        cid = (await store.ingest([mail("1", "a@x.jp", "hi", 1.0)]))[0].contact_id
+        await store.set_status(cid, ThreadStatus.SNOOZED, 1060.0)
+        assert await store.wake_snoozed() == []
+        now[0] = 1061.0
+        assert await store.wake_snoozed() == [cid]
+        assert (await store.get_contact(cid)).status is ThreadStatus.OPEN
+    finally:
+        await store.close()
+
+
+async def test_two_processes_on_one_file_see_each_others_changes(tmp_path: Path) -> None:
+    one = await Store.open(tmp_path / "shared.db")
+    two = await Store.open(tmp_path / "shared.db")
+    try:
+        mark = await two.last_change_id()
+        got = await one.ingest([mail("1", "a@x.jp", "hi", time.time())])
+        batch = await two.changes_since(mark)
+        assert got[0].contact_id in batch.contact_ids and "message" in batch.kinds
+        assert (await two.list_contacts())[0].id == got[0].contact_id
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_create_contact_refuses_an_identity_that_belongs_to_another(store: Store) -> None:
+    await store.create_contact("Aiko", [(IdentityKind.PHONE, "090-1234-5678")], region="JP")
+    with pytest.raises(StoreError, match="already belongs"):
+        await store.create_contact("Other", [(IdentityKind.PHONE, "+819012345678")])
+
+
+async def test_an_old_store_is_migrated_and_its_messages_become_searchable(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    upgrade(path, "0001")
+    assert current_revision(path) == "0001"
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "INSERT INTO contact(id, name, first_name, language, profile, status, tags, unread, "
+        "last_activity, last_preview, channels, created_at) "
+        "VALUES (1, 'Old', '', '', '{}', 'open', '[]', 0, 1, '', 'email', 1)"
+    )
+    conn.execute(
+        "INSERT INTO message(contact_id, account, kind, direction, subject, text, meta, sent_at, "
+        "created_at, status, status_reason, attempts, edited, parse_error) "
+        "VALUES (1, 'm', 'email', 'in', '', '古い予約のメール', '{}', 1, 1, 'received', '', 0, 0, '')"
+    )
+    conn.commit()
+    conn.close()
+    store = await Store.open(path)
+    try:
+        assert current_revision(path) == HEAD
+        assert [h.snippet for h in await store.search("予約") if h.message_id] == ["古い予約のメール"]
+    finally:
+        await store.close()
+
+
+def test_head_matches_the_newest_migration() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from omnitui.store.migrate import alembic_config
+
+    config = alembic_config(Path("unused.db"))
+    assert isinstance(config, Config)
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD
+
+
+async def test_the_schema_matches_the_table_declarations(store: Store) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine
+    from sqlmodel import SQLModel
+
+    import omnitui.store.tables  # noqa: F401
+
+    from omnitui.store.migrations_filter import include_name
+
+    engine = create_engine(f"sqlite:///{store.path}")
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"include_name": include_name})
+        diff = compare_metadata(context, SQLModel.metadata)
+    engine.dispose()
+    assert diff == []
