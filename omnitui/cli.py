@@ -120,8 +120,8 @@ def build_adapters(settings: Settings) -> tuple[list[Adapter], list[str]]:
     """The adapters for the configured channels, and a note for each that cannot run."""
     adapters: list[Adapter] = []
     notes: list[str] = []
-    for section in (*settings.email, *settings.telegram, *settings.sms):
-        notes.append(f"{section.name}: this channel kind is not available in this version yet")
+    for name in settings.channel_names():
+        notes.append(f"{name}: this channel kind is not available in this version yet")
     return adapters, notes
 
 

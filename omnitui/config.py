@@ -197,11 +197,18 @@ class Settings(_Section):
     @model_validator(mode="after")
     def _unique_names(self) -> Settings:
         seen: set[str] = set()
-        for section in (*self.email, *self.telegram, *self.sms):
-            if section.name in seen:
-                raise ValueError(f"channel name {section.name!r} is used twice")
-            seen.add(section.name)
+        for name in self.channel_names():
+            if name in seen:
+                raise ValueError(f"channel name {name!r} is used twice")
+            seen.add(name)
         return self
+
+    def channel_names(self) -> list[str]:
+        return [
+            *(s.name for s in self.email),
+            *(s.name for s in self.telegram),
+            *(s.name for s in self.sms),
+        ]
 
     def store_path(self) -> Path:
         if self.store.path:

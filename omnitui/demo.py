@@ -319,14 +319,24 @@ async def build_demo_store(
                 )
             )
     await store.import_history(history)
-    await _settle(store, now)
+    await _settle(store, shop, now, rng)
     return shop
 
 
-async def _settle(store: Store, now: float) -> None:
-    """Older threads were answered and read: resolve them, as a real shop would have."""
-    rows = await store.list_contacts(limit=1000)
-    for row in rows[6:]:
+async def _settle(store: Store, shop: DemoShop, now: float, rng: random.Random) -> None:
+    """Older threads were answered and read, as a real shop's would be; a few
+    customers wrote in the last minutes and wait for an answer."""
+    rows = await store.list_contacts(limit=len(shop.customers) + 10)
+    for row in rows:
         await store.mark_read(row.id)
         if row.last_activity < now - 7 * 24 * 3600:
             await store.set_status(row.id, ThreadStatus.RESOLVED)
+    waiting = rng.sample(list(shop.customers[2:]), k=min(6, len(shop.customers) - 2))
+    fresh = []
+    for n, customer in enumerate(waiting):
+        kind = next(iter(customer.addresses))
+        at = now - (len(waiting) - n) * 97.0
+        fresh.append(
+            inbound_from(customer, kind, customer_line(customer, rng), at, f"fresh-{n}", "Hello")
+        )
+    await store.ingest(fresh)

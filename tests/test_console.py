@@ -9,7 +9,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from omnitui.app import OmniApp
-from omnitui.demo import DEMO_CHANNELS, STARTER_CANNED
+from omnitui.demo import DEMO_CHANNELS, STARTER_CANNED, DemoShop
 from omnitui.domain.models import Channel, ChannelKind, Delivery, Inbound, ThreadStatus
 from omnitui.screens.help import HelpScreen
 from omnitui.screens.inbox import InboxScreen
@@ -26,11 +26,27 @@ async def shop(store: Store) -> dict[str, int]:
     now = time.time()
     await store.add_canned_replies(STARTER_CANNED)
     ids = {}
-    got = await store.ingest([Inbound(MAIL, "m1", "misaki@example.jp", "田中 美咲", "ご予約の確認をお願いします。", now - 300, subject="ご予約について")])
+    got = await store.ingest(
+        [
+            Inbound(
+                MAIL,
+                "m1",
+                "misaki@example.jp",
+                "田中 美咲",
+                "ご予約の確認をお願いします。",
+                now - 300,
+                subject="ご予約について",
+            )
+        ]
+    )
     ids["misaki"] = got[0].contact_id
-    got = await store.ingest([Inbound(MAIL, "m2", "mallory@example.com", "Mallory [red]x[/]", HOSTILE, now - 200)])
+    got = await store.ingest(
+        [Inbound(MAIL, "m2", "mallory@example.com", "Mallory [red]x[/]", HOSTILE, now - 200)]
+    )
     ids["mallory"] = got[0].contact_id
-    got = await store.ingest([Inbound(SMS, "s1", "+819012345678", "Emma", "Is my order ready?", now - 100)])
+    got = await store.ingest(
+        [Inbound(SMS, "s1", "+819012345678", "Emma", "Is my order ready?", now - 100)]
+    )
     ids["emma"] = got[0].contact_id
     await store.set_profiles(
         {
@@ -66,8 +82,8 @@ async def open_contact(pilot: Pilot[None], name: str) -> None:
     await wait_until(pilot, lambda: screen.contact is not None and screen.contact.name == name)
 
 
-async def wait_until(pilot: Pilot[None], check: object, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_until(pilot: Pilot[None], check: object, limit: float = 5.0) -> None:
+    deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if check():  # type: ignore[operator]
             return
@@ -119,7 +135,11 @@ async def test_reply_goes_out_on_the_last_channel(store: Store) -> None:
         await pilot.press("ctrl+s")
         await pilot.pause()
         page = await store.thread_page(ids["emma"])
-        assert (page[-1].text, page[-1].kind, page[-1].status) == ("Yes, ready at 3pm", ChannelKind.SMS, Delivery.QUEUED)
+        assert (page[-1].text, page[-1].kind, page[-1].status) == (
+            "Yes, ready at 3pm",
+            ChannelKind.SMS,
+            Delivery.QUEUED,
+        )
         assert inbox(app).composer.text == ""
         await wait_until(pilot, lambda: "queued" in "\n".join(inbox(app).thread.lines_text()))
 
@@ -181,7 +201,9 @@ async def test_sending_is_refused_while_a_placeholder_is_unresolved(store: Store
         area.load_text(area.text.replace("{order_id}", "#77"))
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert (await store.thread_page(ids["emma"]))[-1].text == "Hi Emma, your order #77 is ready for pickup."
+        assert (await store.thread_page(ids["emma"]))[
+            -1
+        ].text == "Hi Emma, your order #77 is ready for pickup."
 
 
 async def test_search_jumps_to_the_message(store: Store) -> None:
@@ -194,7 +216,9 @@ async def test_search_jumps_to_the_message(store: Store) -> None:
         await wait_until(pilot, lambda: len(getattr(app.screen, "hits", [])) > 0)
         await pilot.press("enter")
         screen = inbox(app)
-        await wait_until(pilot, lambda: screen.contact is not None and screen.contact.name == "田中 美咲")
+        await wait_until(
+            pilot, lambda: screen.contact is not None and screen.contact.name == "田中 美咲"
+        )
         selected = screen.thread.selected_message
         assert selected is not None and "予約" in selected.text
 
@@ -217,7 +241,10 @@ async def test_resolve_reopen_and_snooze_from_the_contact_list(store: Store) -> 
         await pilot.pause()
         contact = await store.get_contact(ids["emma"])
         assert contact.status is ThreadStatus.SNOOZED
-        assert contact.snoozed_until is not None and 2.9 * 3600 < contact.snoozed_until - time.time() < 3.1 * 3600
+        assert (
+            contact.snoozed_until is not None
+            and 2.9 * 3600 < contact.snoozed_until - time.time() < 3.1 * 3600
+        )
 
 
 async def test_merge_picks_confirms_and_can_be_undone(store: Store) -> None:
@@ -237,7 +264,13 @@ async def test_merge_picks_confirms_and_can_be_undone(store: Store) -> None:
         thread = await store.thread_page(ids["emma"])
         assert {m.kind for m in thread} == {ChannelKind.SMS, ChannelKind.EMAIL}
         assert await store.count_contacts() == 2
-        await wait_until(pilot, lambda: inbox(app).composer.channels == [SMS, MAIL] or len(inbox(app).composer.channels) == 2)
+        await wait_until(
+            pilot,
+            lambda: (
+                inbox(app).composer.channels == [SMS, MAIL]
+                or len(inbox(app).composer.channels) == 2
+            ),
+        )
         await pilot.press("u")
         await pilot.pause()
         assert await store.count_contacts() == 3
@@ -252,7 +285,15 @@ async def test_help_lists_every_key_of_the_screen(store: Store) -> None:
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         keys = {(row[1], row[2]) for row in app.screen.rows}
-        for expected in [("e", "Resolve"), ("z", "Snooze"), ("m", "Merge"), ("/", "Search"), ("ctrl+s", "Send"), ("r", "Reply"), ("q", "Quit")]:
+        for expected in [
+            ("e", "Resolve"),
+            ("z", "Snooze"),
+            ("m", "Merge"),
+            ("/", "Search"),
+            ("ctrl+s", "Send"),
+            ("r", "Reply"),
+            ("q", "Quit"),
+        ]:
             assert expected in keys
         await pilot.press("escape")
         assert isinstance(app.screen, InboxScreen)
@@ -263,8 +304,12 @@ async def test_a_new_message_appears_live_in_the_open_thread(store: Store) -> No
     app = make_app(store)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_contact(pilot, "Emma")
-        await store.ingest([Inbound(SMS, "s2", "+819012345678", "Emma", "Also, do you have tulips?", time.time())])
-        await wait_until(pilot, lambda: "Also, do you have tulips?" in "\n".join(inbox(app).thread.lines_text()))
+        await store.ingest(
+            [Inbound(SMS, "s2", "+819012345678", "Emma", "Also, do you have tulips?", time.time())]
+        )
+        await wait_until(
+            pilot, lambda: "Also, do you have tulips?" in "\n".join(inbox(app).thread.lines_text())
+        )
         assert inbox(app).contacts.contacts[0].id == ids["emma"]
 
 
@@ -282,22 +327,33 @@ async def test_usable_at_80_by_24(store: Store) -> None:
         assert app.screen.query_one(Input)  # the picker still works
 
 
-async def test_demo_channels_answer_replies(demo: tuple[Store, object]) -> None:
+async def test_demo_channels_answer_replies(demo: tuple[Store, DemoShop]) -> None:
     from omnitui.adapters.demo import DemoAdapter
     from omnitui.hub import Hub
 
     store, shop_ = demo
-    adapters = [DemoAdapter(c, shop_, interval=(60, 90), send_delay=0.01, deliver_delay=0.05) for c in DEMO_CHANNELS]  # type: ignore[arg-type]
+    adapters = [
+        DemoAdapter(c, shop_, interval=(60, 90), send_delay=0.01, deliver_delay=0.05)
+        for c in DEMO_CHANNELS
+    ]
     hub = Hub(store, adapters, poll_outbox=0.02)
     await hub.start()
-    app = OmniApp(store, agent_name="Aiko", channels=DEMO_CHANNELS, on_outbox=hub.outbox_changed, poll_changes=0.05)
+    app = OmniApp(
+        store,
+        agent_name="Aiko",
+        channels=DEMO_CHANNELS,
+        on_outbox=hub.outbox_changed,
+        poll_changes=0.05,
+    )
     try:
         async with app.run_test(size=(120, 36)) as pilot:
             await pilot.press("enter")
             await pilot.pause()
             await pilot.press("r", *"Thank you!", "ctrl+s")
             screen = inbox(app)
-            await wait_until(pilot, lambda: "delivered ✓✓" in "\n".join(screen.thread.lines_text()[-4:]))
+            await wait_until(
+                pilot, lambda: "delivered ✓✓" in "\n".join(screen.thread.lines_text()[-4:])
+            )
     finally:
         await hub.stop()
     await asyncio.sleep(0)

@@ -67,8 +67,8 @@ class BrokenProvider:
         pass
 
 
-async def wait_for(check: object, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_for(check: object, limit: float = 5.0) -> None:
+    deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if await check():  # type: ignore[operator]
             return
@@ -142,7 +142,11 @@ async def test_one_broken_channel_does_not_stop_the_others(store: Store) -> None
 
 async def test_demo_replies_are_delivered(store: Store) -> None:
     demo = DemoAdapter(
-        DEMO_CHANNELS[0], _one_customer_shop(), interval=(0.05, 0.1), send_delay=0.01, deliver_delay=0.05
+        DEMO_CHANNELS[0],
+        _one_customer_shop(),
+        interval=(0.05, 0.1),
+        send_delay=0.01,
+        deliver_delay=0.05,
     )
     hub = Hub(store, [demo], poll_outbox=0.02)
     await hub.start()

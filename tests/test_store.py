@@ -59,14 +59,20 @@ async def test_cursor_is_committed_with_its_messages(store: Store) -> None:
 
 
 async def test_thread_merges_channels_in_time_order_and_pages(store: Store) -> None:
-    first = await store.ingest([mail(f"m{i}", "k@x.jp", f"mail {i}", float(i)) for i in range(0, 120, 2)])
+    first = await store.ingest(
+        [mail(f"m{i}", "k@x.jp", f"mail {i}", float(i)) for i in range(0, 120, 2)]
+    )
     contact_id = first[0].contact_id
-    sms = await store.ingest([Inbound(SMS, f"s{i}", "+819012345678", "", f"sms {i}", float(i)) for i in range(1, 120, 2)])
+    sms = await store.ingest(
+        [Inbound(SMS, f"s{i}", "+819012345678", "", f"sms {i}", float(i)) for i in range(1, 120, 2)]
+    )
     await store.merge(sms[0].contact_id, contact_id)
     newest = await store.thread_page(contact_id, limit=50)
     assert [m.text for m in newest[-2:]] == ["mail 118", "sms 119"]
     assert len(newest) == 50
-    older = await store.thread_page(contact_id, before=ThreadCursor(newest[0].sent_at, newest[0].id), limit=50)
+    older = await store.thread_page(
+        contact_id, before=ThreadCursor(newest[0].sent_at, newest[0].id), limit=50
+    )
     assert older[-1].sent_at < newest[0].sent_at
     assert {m.kind for m in newest} == {ChannelKind.EMAIL, ChannelKind.SMS}
 
@@ -85,7 +91,7 @@ async def test_search_finds_japanese_substrings_and_words_newest_first(store: St
             mail("1", "a@x.jp", "ご予約ありがとうございます", 1.0, "田中"),
             mail("2", "b@x.jp", "Your order is ready for delivery", 2.0, "Emma"),
             mail("3", "c@x.jp", "予約を変更したいです", 3.0, "佐藤"),
-            mail("4", "d@x.jp", "'; DROP TABLE message; -- \"quoted\"", 4.0, "Mallory"),
+            mail("4", "d@x.jp", '\'; DROP TABLE message; -- "quoted"', 4.0, "Mallory"),
         ]
     )
     texts = [h.snippet for h in await store.search("予約") if h.message_id]
@@ -134,7 +140,9 @@ async def test_reply_needs_an_address_on_that_channel(store: Store) -> None:
 
 async def test_merge_and_undo_leave_every_message_where_it_was(store: Store) -> None:
     a = (await store.ingest([mail("1", "a@x.jp", "from mail", 1.0, "Aiko")]))[0].contact_id
-    b = (await store.ingest([Inbound(BOT, "9", "777", "aiko_t", "from telegram", 2.0)]))[0].contact_id
+    b = (await store.ingest([Inbound(BOT, "9", "777", "aiko_t", "from telegram", 2.0)]))[
+        0
+    ].contact_id
     record = await store.merge(b, a)
     merged = await store.thread_page(a)
     assert [m.text for m in merged] == ["from mail", "from telegram"]
@@ -210,7 +218,9 @@ async def test_an_old_store_is_migrated_and_its_messages_become_searchable(tmp_p
     store = await Store.open(path)
     try:
         assert current_revision(path) == HEAD
-        assert [h.snippet for h in await store.search("予約") if h.message_id] == ["古い予約のメール"]
+        assert [h.snippet for h in await store.search("予約") if h.message_id] == [
+            "古い予約のメール"
+        ]
     finally:
         await store.close()
 
@@ -233,7 +243,6 @@ async def test_the_schema_matches_the_table_declarations(store: Store) -> None:
     from sqlmodel import SQLModel
 
     import omnitui.store.tables  # noqa: F401
-
     from omnitui.store.migrations_filter import include_name
 
     engine = create_engine(f"sqlite:///{store.path}")

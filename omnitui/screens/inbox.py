@@ -11,8 +11,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message as TextualMessage
 from textual.screen import Screen
-from textual.worker import Worker
 from textual.widgets import Footer, Static
+from textual.worker import Worker
 
 from omnitui.domain.mail import reply_subject
 from omnitui.domain.models import (

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import MutableMapping
+from typing import Any
 
 
-def include_name(name: str | None, type_: str, parent_names: Mapping[str, str | None]) -> bool:
-    if type_ == "table" and name is not None and name.startswith("message_search"):
-        return False
-    return True
+def include_name(
+    name: str | None, type_: Any, parent_names: MutableMapping[Any, str | None]
+) -> bool:
+    return not (type_ == "table" and name is not None and name.startswith("message_search"))

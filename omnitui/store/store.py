@@ -180,7 +180,7 @@ class Store:
         cursor = await self._reader.execute(sql, params)
         rows = await cursor.fetchall()
         await cursor.close()
-        return list(rows)  # type: ignore[arg-type]
+        return list(rows)
 
     def _change(self, conn: sqlite3.Connection, kind: str, contact_id: int | None) -> None:
         conn.execute(

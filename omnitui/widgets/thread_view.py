@@ -166,13 +166,14 @@ class ThreadView(ScrollView, can_focus=True):
         else:
             head.append("→ ", "bold green")
             head.append(message.author or self.agent_name or "you", "bold green")
-        head.append(f"  {message.account} · {clock_time(message.sent_at)}", "dim")
+        head.append(f"  {clock_time(message.sent_at)}", "dim")
         if not inbound:
             label, style = _DELIVERY_TEXT.get(message.status, (str(message.status), ""))
             head.append("  ")
             head.append(label, style)
         if message.edited:
             head.append("  (edited)", "dim italic")
+        head.append(f"  {message.account}", "dim")
         texts = [head]
         if message.subject:
             texts.append(Text(visible(message.subject), style="bold"))

@@ -1,0 +1,42 @@
+"""Make docs/screenshot.svg of the demo console (convert: rsvg-convert -o screenshot.png screenshot.svg)."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+from omnitui.app import OmniApp
+from omnitui.demo import DEMO_CHANNELS, build_demo_store
+from omnitui.store import Store
+
+HERE = Path(__file__).parent
+
+
+async def main() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        store = await Store.open(Path(folder) / "demo.db")
+        await build_demo_store(store, now=time.time())
+        app = OmniApp(
+            store,
+            agent_name="Aiko",
+            shop_values={"shop": "Sakura Flowers"},
+            channels=DEMO_CHANNELS,
+        )
+        async with app.run_test(size=(120, 34)) as pilot:
+            await pilot.pause(0.3)
+            await pilot.press("j", "enter")
+            await pilot.pause(0.3)
+            await pilot.press("c")
+            await pilot.pause(0.2)
+            await pilot.press(*"thanks")
+            await pilot.pause(0.2)
+            await pilot.press("enter")
+            await pilot.pause(0.3)
+            app.save_screenshot(filename="screenshot.svg", path=str(HERE))
+        await store.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

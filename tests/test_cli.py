@@ -1,0 +1,109 @@
+"""The command line: exit codes and one clear line for a user's mistake."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from omnitui.cli import main
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "omnitui.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+def test_a_bad_config_line_names_file_line_and_key(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[agent]\nname = "Aiko"\n\n[[email]]\nname = "m"\nimap_host = "h"\nimap_port = "993"\n'
+        'username = "u"\npassword_env = "P"\nsmtp_host = "s"\nfrom = "shop@example.com"\n'
+    )
+    result = run("--config", str(config), "doctor")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"omnitui: {config}, line 7: email[0].imap_port: Input should be a valid integer"
+    ]
+
+
+def test_wrong_type_and_unknown_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[agent]\nname = "Aiko"\n\n[shop]\nname = "S"\n\n[store]\npth = "x"\n')
+    assert main(["--config", str(config), "doctor"]) == 2
+    assert capsys.readouterr().err.strip() == f"omnitui: {config}, line 8: store.pth: unknown key"
+    config.write_text(
+        '[[sms]]\nname = "s"\naccount_sid = "AC1"\nauth_token_env = "T"\nfrom = "+81"\npoll_seconds = "10"\n'
+    )
+    assert main(["--config", str(config), "doctor"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"omnitui: {config}, line 6: sms[0].poll_seconds: Input should be a valid integer"
+    )
+
+
+def test_broken_toml_says_where(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[agent]\nname = "Aiko\n')
+    assert main(["--config", str(config), "doctor"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"omnitui: {config}, line 2: not valid TOML")
+
+
+def test_without_a_config_it_says_how_to_make_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--config", str(tmp_path / "none.toml")]) == 2
+    err = capsys.readouterr().err
+    assert "omnitui init" in err and "omnitui demo" in err
+
+
+def test_init_writes_a_config_that_loads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "sub" / "config.toml"
+    assert main(["--config", str(config), "init"]) == 0
+    assert "[agent]" in config.read_text()
+    assert main(["--config", str(config), "init"]) == 2  # never overwrites by accident
+    capsys.readouterr()
+    config.write_text(config.read_text().replace("# path = ", f'path = "{tmp_path / "s.db"}" #'))
+    assert main(["--config", str(config), "doctor"]) == 0
+    assert "config  ok" in capsys.readouterr().out
+
+
+def test_bad_usage_exits_2() -> None:
+    result = run("frobnicate")
+    assert result.returncode == 2
+    assert "invalid choice" in result.stderr
+
+
+def test_secrets_never_show_in_the_settings_repr(tmp_path: Path) -> None:
+    from omnitui import config
+
+    text = (
+        '[[telegram]]\nname = "bot"\ntoken_env = "OMNI_TEST_TOKEN"\n'
+        '[[sms]]\nname = "s"\naccount_sid = "AC1"\nauth_token_cmd = "echo s3cr3t-value"\nfrom = "+81"\n'
+    )
+    settings = config.parse(text, tmp_path / "c.toml")
+    os.environ["OMNI_TEST_TOKEN"] = "123:abc-secret"
+    try:
+        assert settings.telegram[0].token.reveal() == "123:abc-secret"
+        assert settings.sms[0].auth_token.reveal() == "s3cr3t-value"
+        dumped = (
+            repr(settings) + repr(settings.telegram[0].token) + repr(settings.sms[0].auth_token)
+        )
+        assert "abc-secret" not in dumped and "s3cr3t" not in dumped.replace(
+            "echo s3cr3t-value", ""
+        )
+    finally:
+        del os.environ["OMNI_TEST_TOKEN"]
+    with pytest.raises(config.SecretError, match="OMNI_TEST_TOKEN is not set"):
+        settings.telegram[0].token.reveal()

@@ -1,0 +1,108 @@
+"""The real `omnitui demo` binary in a real terminal (tmux): what an agent sees."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require_tool
+
+pytestmark = pytest.mark.tmux
+
+
+class Terminal:
+    def __init__(self, tmux: str, name: str) -> None:
+        self.tmux, self.name = tmux, name
+
+    def keys(self, *keys: str) -> None:
+        subprocess.run([self.tmux, "send-keys", "-t", self.name, *keys], check=True)
+
+    def type(self, text: str) -> None:
+        subprocess.run([self.tmux, "send-keys", "-t", self.name, "-l", text], check=True)
+
+    def screen(self) -> str:
+        out = subprocess.run(
+            [self.tmux, "capture-pane", "-p", "-t", self.name],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return out.stdout
+
+    def wait_for(self, text: str, timeout: float = 20.0) -> str:
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} never showed; the screen was:\n{screen}")
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> Iterator[tuple[Terminal, Path]]:
+    tmux = require_tool("tmux", "apt-get install tmux")
+    binary = Path(sys.executable).parent / "omnitui"
+    name = f"omnitui-test-{uuid.uuid4().hex[:8]}"
+    done = tmp_path / "exit-code"
+    command = f"'{binary}' demo --store '{tmp_path / 'demo.db'}' --interval 2; echo $? > '{done}'; sleep 30"
+    subprocess.run(
+        [tmux, "new-session", "-d", "-s", name, "-x", "100", "-y", "30", command],
+        check=True,
+        env={
+            "TERM": "xterm-256color",
+            "PATH": "/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "HOME": str(tmp_path),
+        },
+    )
+    try:
+        yield Terminal(tmux, name), done
+    finally:
+        subprocess.run([tmux, "kill-session", "-t", name], check=False, capture_output=True)
+
+
+def test_the_demo_answers_a_customer_end_to_end(terminal: tuple[Terminal, Path]) -> None:
+    term, done = terminal
+    screen = term.wait_for("Customers")
+    assert "Canned replies" in screen and "Reply" in screen
+    term.keys("Enter")
+    term.wait_for("Reply via")
+    term.keys("r")
+    time.sleep(0.5)  # a person looks up before typing; keys sent with no gap race the focus move
+    term.type("Hello from the counter")
+    term.keys("C-s")
+    screen = term.wait_for("delivered ✓✓", timeout=15)
+    assert "Hello from the counter" in screen
+    assert "you: Hello from" in screen  # the contact list preview
+
+    # A customer's escape sequences and markup are shown as text, and the screen survives.
+    # Each escape on its own: ESC followed at once by a key reads as alt+key.
+    term.keys("Escape")
+    time.sleep(0.3)
+    term.keys("Escape")
+    time.sleep(0.3)
+    term.keys("/")
+    term.wait_for("Search messages and contacts")
+    time.sleep(0.3)
+    term.type("FREE FLOWERS")
+    term.wait_for("found")
+    term.keys("Enter")
+    screen = term.wait_for("[bold red]FREE FLOWERS[/]")
+    assert "␛[2J" in screen and "␛[31mclick here" in screen
+    assert "Customers" in screen  # not cleared by the ESC[2J the customer sent
+
+    term.keys("Escape")
+    time.sleep(0.3)
+    term.keys("q")
+    deadline = time.monotonic() + 10
+    while not done.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert done.read_text().strip() == "0"
