@@ -118,9 +118,11 @@ def cmd_init(given: Path | None, force: bool) -> int:
 
 def build_adapters(settings: Settings) -> tuple[list[Adapter], list[str]]:
     """The adapters for the configured channels, and a note for each that cannot run."""
-    adapters: list[Adapter] = []
+    from omnitui.adapters.email import EmailAdapter
+
+    adapters: list[Adapter] = [EmailAdapter(section) for section in settings.email]
     notes: list[str] = []
-    for name in settings.channel_names():
+    for name in [s.name for s in settings.telegram] + [s.name for s in settings.sms]:
         notes.append(f"{name}: this channel kind is not available in this version yet")
     return adapters, notes
 
@@ -240,14 +242,22 @@ async def run_serve(settings: Settings) -> int:
 
 
 def cmd_doctor(settings: Settings, given: Path | None) -> int:
-    print(f"config  ok   {config_path(given)}")
-    print(f"store        {settings.store_path()}")
+    """One line per check; exit 1 when any channel cannot work."""
+    from omnitui.adapters import email
+
+    print(f"ok    config   {config_path(given)}")
+    print(f"ok    store    {settings.store_path()}")
+    healthy = True
+    for section in settings.email:
+        for good, line in asyncio.run(email.check(section)):
+            healthy = healthy and good
+            print(f"{'ok' if good else 'FAIL':<5} {section.name:<8} {line}")
     _, notes = build_adapters(settings)
     for note in notes:
-        print(f"channel --   {note}")
-    if not notes:
-        print("channels     none configured (see `omnitui init`)")
-    return EXIT_OK
+        print(f"--    {note}")
+    if not settings.channel_names():
+        print("--    channels none configured (see `omnitui init`)")
+    return EXIT_OK if healthy else EXIT_ERROR
 
 
 def _setup_logging(*, console: bool) -> None:

@@ -27,6 +27,20 @@ def require_tool(name: str, how: str) -> str:
     return path
 
 
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def fixture_dir(name: str) -> Path:
+    """A folder of third-party test data in ../shared/fixtures; skip (fail under CI) if absent."""
+    folder = SHARED / "fixtures" / name
+    if not folder.is_dir():
+        message = f"{folder} is missing: these tests read the shared fixtures beside the repository"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return folder
+
+
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
     opened = await Store.open(tmp_path / "omnitui.db")

@@ -76,7 +76,7 @@ def test_init_writes_a_config_that_loads(
     capsys.readouterr()
     config.write_text(config.read_text().replace("# path = ", f'path = "{tmp_path / "s.db"}" #'))
     assert main(["--config", str(config), "doctor"]) == 0
-    assert "config  ok" in capsys.readouterr().out
+    assert "ok    config" in capsys.readouterr().out
 
 
 def test_bad_usage_exits_2() -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import phonenumbers
-
 from omnitui.domain.models import IdentityKind
 
 
@@ -25,6 +23,8 @@ def normalize_email(raw: str) -> str:
 
 def normalize_phone(raw: str, region: str | None = None) -> str:
     """The number in E.164 (`+815012345678`); `region` reads local formats."""
+    import phonenumbers  # its metadata costs start-up time; load it on first use
+
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:

@@ -27,8 +27,6 @@ from omnitui.domain.models import (
 from omnitui.domain.safe_text import one_line
 from omnitui.domain.sms import count_segments
 from omnitui.domain.templates import render
-from omnitui.screens.help import HelpScreen, binding_rows
-from omnitui.screens.pickers import CannedPicker, MergePicker, SearchScreen, SnoozePicker
 from omnitui.store import StoreError
 from omnitui.store.store import ThreadCursor
 from omnitui.widgets.canned import CannedList
@@ -41,6 +39,7 @@ if TYPE_CHECKING:
     from omnitui.app import OmniApp
 
 PAGE = 50
+FIRST_PAGE = 20  # a screenful and more; older pages come as the agent scrolls up
 CONTACT_PAGE = 200
 
 
@@ -167,8 +166,8 @@ class InboxScreen(Screen[None]):
         if select_message is not None:
             page, has_older = await store.thread_around(contact_id, select_message, limit=PAGE)
         else:
-            page = await store.thread_page(contact_id, limit=PAGE)
-            has_older = len(page) >= PAGE
+            page = await store.thread_page(contact_id, limit=FIRST_PAGE)
+            has_older = len(page) >= FIRST_PAGE
         keep = self.contact is not None and self.contact.id == contact_id
         self.contact = contact
         self.thread.show(page, has_older=has_older, keep_selection=keep)
@@ -195,7 +194,7 @@ class InboxScreen(Screen[None]):
             header.append(" " + one_line(identity.address, 40), "dim")
             if identity.opted_out:
                 header.append(" (opted out)", "red")
-        self.query_one("#thread-header", Static).update(header)
+        self.query_one("#thread-header", Static).update(header, layout=False)
 
     async def _set_reply_channels(self, contact: Contact) -> None:
         store = self.omni.store
@@ -240,7 +239,7 @@ class InboxScreen(Screen[None]):
             return
         store = self.omni.store
         contact = await store.get_contact(self.contact.id)
-        count = max(PAGE, len(self.thread.messages) + 5)
+        count = max(FIRST_PAGE, len(self.thread.messages) + 5)
         page = await store.thread_page(contact.id, limit=count)
         self.contact = contact
         self.thread.show(page, has_older=len(page) >= count, keep_selection=True)
@@ -277,6 +276,8 @@ class InboxScreen(Screen[None]):
         if self.contact is None:
             self.notify("Pick a customer first", severity="warning")
             return
+        from omnitui.screens.pickers import CannedPicker
+
         replies = await self.omni.store.canned_replies()
         chosen = await self.app.push_screen_wait(CannedPicker(replies, self.contact.language))
         if isinstance(chosen, CannedReply):
@@ -372,6 +373,8 @@ class InboxScreen(Screen[None]):
 
     @work(group="snooze")
     async def action_snooze(self) -> None:
+        from omnitui.screens.pickers import SnoozePicker
+
         if self._current() is None:
             return
         until = await self.app.push_screen_wait(SnoozePicker())
@@ -380,6 +383,8 @@ class InboxScreen(Screen[None]):
 
     @work(group="search-screen")
     async def action_search(self) -> None:
+        from omnitui.screens.pickers import SearchScreen
+
         hit = await self.app.push_screen_wait(SearchScreen(self.omni.store))
         if isinstance(hit, SearchHit):
             await self.jump_to(hit)
@@ -401,6 +406,8 @@ class InboxScreen(Screen[None]):
         summary = await self.omni.store.contact_summary(contact_id)
         if summary is None:
             return
+        from omnitui.screens.pickers import MergePicker
+
         other = await self.app.push_screen_wait(MergePicker(self.omni.store, summary))
         if not isinstance(other, int):
             return
@@ -443,6 +450,8 @@ class InboxScreen(Screen[None]):
         self.notify("Queued again")
 
     def action_help(self) -> None:
+        from omnitui.screens.help import HelpScreen, binding_rows
+
         sections = [
             ("anywhere", [*self.omni.BINDINGS]),
             ("inbox", self.BINDINGS),

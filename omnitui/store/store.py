@@ -787,11 +787,12 @@ class Store:
                 raise StoreError(f"this customer has no {channel.kind} address to reply to")
             if row[1]:
                 raise StoreError(f"this customer opted out of {channel.kind}")
+            meta = self._threading(conn, contact_id, channel)
             cur = conn.execute(
                 "INSERT INTO message(contact_id, identity_id, account, kind, direction, "
                 "subject, text, meta, sent_at, created_at, status, status_reason, author, attempts, "
                 "next_attempt_at, edited, parse_error) "
-                "VALUES (?, ?, ?, ?, 'out', ?, ?, '{}', ?, ?, 'queued', '', ?, 0, ?, 0, '')",
+                "VALUES (?, ?, ?, ?, 'out', ?, ?, ?, ?, ?, 'queued', '', ?, 0, ?, 0, '')",
                 (
                     contact_id,
                     row[0],
@@ -799,6 +800,7 @@ class Store:
                     str(channel.kind),
                     subject,
                     text,
+                    json.dumps(meta, ensure_ascii=False),
                     now,
                     now,
                     author,
@@ -825,6 +827,24 @@ class Store:
             return message_id
 
         return await self._write(run)
+
+    def _threading(
+        self, conn: sqlite3.Connection, contact_id: int, channel: Channel
+    ) -> dict[str, object]:
+        """In-Reply-To and References for an email reply, from the customer's last mail."""
+        if channel.kind is not ChannelKind.EMAIL:
+            return {}
+        row = conn.execute(
+            "SELECT meta FROM message WHERE contact_id = ? AND account = ? AND direction = 'in' "
+            "ORDER BY sent_at DESC, id DESC LIMIT 1",
+            (contact_id, channel.account),
+        ).fetchone()
+        meta = json.loads(row[0] or "{}") if row else {}
+        parent = meta.get("message_id")
+        if not isinstance(parent, str) or not parent:
+            return {}
+        refs = [r for r in meta.get("references") or [] if isinstance(r, str)]
+        return {"in_reply_to": parent, "references": [*refs[-19:], parent]}
 
     async def reply_subject(self, contact_id: int, account: str) -> str:
         """The subject of the customer's last message on `account`, for a reply."""

@@ -53,6 +53,7 @@ class MessageTable(SQLModel, table=True):
     __tablename__ = "message"
     __table_args__ = (
         Index("ix_message_thread", "contact_id", "sent_at", "id"),
+        Index("ix_message_contact_in", "contact_id", "direction", "account", "kind", "sent_at"),
         Index(
             "uq_message_provider",
             "account",

@@ -114,7 +114,7 @@ class Composer(Vertical):
         missing = self.unresolved()
         if missing:
             status.append("  fill in: " + " ".join("{" + m + "}" for m in missing), "bold red")
-        self.query_one("#composer-status", Static).update(status)
+        self.query_one("#composer-status", Static).update(status, layout=False)
 
     def action_send(self) -> None:
         self.post_message(self.SendRequested(self.text, self.channel))

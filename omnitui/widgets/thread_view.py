@@ -53,7 +53,7 @@ class ThreadView(ScrollView, can_focus=True):
     ]
 
     DEFAULT_CSS = """
-    ThreadView { background: $surface; }
+    ThreadView { background: $surface; overflow-y: scroll; overflow-x: hidden; }
     """
 
     class OlderWanted(TextualMessage):
@@ -68,6 +68,7 @@ class ThreadView(ScrollView, can_focus=True):
         self._blocks: list[_Block] = []
         self._lines: list[Strip] = []
         self._width = 0
+        self._cache: dict[tuple[int, int, bool], tuple[Message, list[Strip]]] = {}
         self._empty_text = "Pick a customer on the left."
 
     # -- content ------------------------------------------------------------
@@ -140,20 +141,52 @@ class ThreadView(ScrollView, can_focus=True):
         elif self.has_older:
             note = Text("▲ older messages: scroll up or press k", style="dim")
             lines.append(Strip(list(note.render(console)), note.cell_len))
+        cache: dict[tuple[int, int, bool], tuple[Message, list[Strip]]] = {}
         for index, message in enumerate(self.messages):
-            start = len(lines)
-            for text in self._message_texts(message, index == self.selected):
-                for line in text.wrap(console, width - 2):
-                    line.pad_right(width - 2 - line.cell_len)
-                    bar = Text("▌ " if index == self.selected else "  ", style=_BAR)
-                    full = Text.assemble(bar, line)
-                    lines.append(Strip(list(full.render(console)), full.cell_len))
-            lines.append(Strip.blank(width))
-            blocks.append(_Block(message, start, len(lines) - start))
+            selected = index == self.selected
+            key = (message.id, width, selected)
+            hit = self._cache.get(key)
+            # A message that changed (delivery state, an edit) is drawn again.
+            strips = (
+                hit[1]
+                if hit is not None and hit[0] == message
+                else self._draw(message, width, selected)
+            )
+            cache[key] = (message, strips)
+            blocks.append(_Block(message, len(lines), len(strips)))
+            lines.extend(strips)
+        self._cache = cache  # keeps only what is shown
         self._lines = lines
         self._blocks = blocks
-        self.virtual_size = Size(width, len(lines))
+        self._set_virtual_size(Size(width, len(lines)))
         self.refresh()
+
+    def _set_virtual_size(self, size: Size) -> None:
+        """Resize the scrollable area without a layout of the whole screen.
+
+        `virtual_size` is a layout reactive: setting it re-lays-out every
+        widget, which was most of the time to show the next contact. The
+        vertical scrollbar is always shown (see DEFAULT_CSS), so only the
+        scrollbar's extent changes and no other widget moves.
+        """
+        if size == self.virtual_size:
+            return
+        if not self.is_mounted or self.styles.overflow_y != "scroll":
+            self.virtual_size = size
+            return
+        self.set_reactive(ThreadView.virtual_size, size)
+        self._scroll_update(size)
+
+    def _draw(self, message: Message, width: int, selected: bool) -> list[Strip]:
+        console = self.app.console
+        strips: list[Strip] = []
+        bar = Text("▌ " if selected else "  ", style=_BAR)
+        for text in self._message_texts(message, selected):
+            for line in text.wrap(console, width - 2):
+                full = Text.assemble(bar, line)
+                strips.append(Strip(list(full.render(console)), full.cell_len))
+        strips.append(Strip.blank(width))
+        return strips
 
     def _message_texts(self, message: Message, selected: bool) -> list[Text]:
         inbound = message.direction is Direction.IN

@@ -1,0 +1,474 @@
+"""Email: IMAP in (imapclient, in worker threads), SMTP out (aiosmtplib).
+
+Each configured folder has its own IMAP connection and thread: a first sync
+reaching back `backfill_days`, then IDLE (or polling where the server has no
+IDLE), reconnecting with backoff after a dropped connection. Messages are
+fetched with BODY.PEEK, so reading in OmniTUI never sets \\Seen on the server.
+
+Exactly once: the cursor (folder, UIDVALIDITY, last UID) is stored in the same
+transaction as the messages it covers, and the provider id of a message is
+built from its Message-ID, date and body hash, so a UIDVALIDITY change (a
+folder recreated or restored) resyncs without duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, parseaddr
+from typing import Any
+
+from omnitui.adapters.base import SendError, Sink
+from omnitui.adapters.mailparse import ParsedMail, parse_mail
+from omnitui.config import EmailConfig
+from omnitui.domain.models import Channel, ChannelKind, Inbound, Outbound
+
+log = logging.getLogger("omnitui.email")
+
+FETCH_BATCH = 250
+IDLE_CHECK = 1.0  # seconds a thread blocks before checking for shutdown
+# RFC 2177 asks for a new IDLE within 29 minutes; renewing more often also
+# notices a connection that died without a word (a NOOP must answer).
+IDLE_RENEW = 5 * 60
+POLL_SECONDS = 30.0
+
+
+class MailLoginError(Exception):
+    """The server refused our credentials: retrying will not help until they change."""
+
+
+@dataclass(frozen=True, slots=True)
+class FolderCursor:
+    uidvalidity: int
+    last_uid: int
+
+    def dump(self) -> str:
+        return json.dumps({"uidvalidity": self.uidvalidity, "last_uid": self.last_uid})
+
+    @classmethod
+    def load(cls, text: str | None) -> FolderCursor | None:
+        if not text:
+            return None
+        try:
+            data = json.loads(text)
+            return cls(int(data["uidvalidity"]), int(data["last_uid"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+def provider_id(parsed: ParsedMail, raw: bytes) -> str:
+    """A message's identity across folders and UIDVALIDITY changes.
+
+    The hash covers the whole source: test mails that share a Message-ID, a
+    date and a body but differ in a header are different messages.
+    """
+    digest = hashlib.sha256(raw).hexdigest()[:24]
+    stamp = f"{parsed.date:.0f}" if parsed.date is not None else "-"
+    mid = parsed.message_id or "-"
+    return f"{mid}|{stamp}|{digest}"
+
+
+def to_inbound(channel: Channel, raw: bytes, received: float | None) -> Inbound:
+    """An IMAP message as the store takes it; never raises."""
+    parsed = parse_mail(raw)
+    meta: dict[str, object] = {
+        "message_id": parsed.message_id,
+        "references": list(parsed.references),
+        "in_reply_to": parsed.in_reply_to,
+    }
+    if parsed.reply != parsed.text:
+        meta["reply"] = parsed.reply
+    return Inbound(
+        channel=channel,
+        provider_id=provider_id(parsed, raw),
+        address=parsed.from_address or "unknown@invalid",
+        display_name=parsed.from_name,
+        text=parsed.text,
+        sent_at=parsed.date or received or time.time(),
+        subject=parsed.subject,
+        html=parsed.html,
+        raw=raw,
+        meta=meta,
+        attachments=parsed.attachments,
+        parse_error="; ".join(parsed.problems),
+    )
+
+
+class _Folder:
+    """One folder's connection, driven from its own thread."""
+
+    def __init__(self, adapter: EmailAdapter, folder: str) -> None:
+        self.adapter = adapter
+        self.folder = folder
+        self.key = f"imap:{folder}"
+        self.client: Any = None
+
+    def connect(self) -> dict[bytes, Any]:
+        from imapclient import IMAPClient
+        from imapclient.exceptions import LoginError
+
+        cfg = self.adapter.config
+        use_ssl = cfg.imap_tls == "ssl"
+        context = ssl.create_default_context() if cfg.imap_tls != "none" else None
+        client = IMAPClient(
+            cfg.imap_host, port=cfg.imap_port, ssl=use_ssl, ssl_context=context, timeout=30
+        )
+        try:
+            if cfg.imap_tls == "starttls":
+                client.starttls(context)
+            try:
+                client.login(cfg.username, self.adapter.password())
+            except LoginError as exc:
+                raise MailLoginError(
+                    f"IMAP login refused for {cfg.username}: {_text(exc)}"
+                ) from None
+            info = client.select_folder(self.folder, readonly=not cfg.mark_seen)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                client.shutdown()
+            raise
+        self.client = client
+        return dict(info)
+
+    def close(self) -> None:
+        client, self.client = self.client, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.shutdown()
+
+    def uids_to_fetch(
+        self, info: dict[bytes, Any], cursor: FolderCursor | None
+    ) -> tuple[int, list[int]]:
+        uidvalidity = int(info[b"UIDVALIDITY"])
+        if cursor is not None and cursor.uidvalidity == uidvalidity:
+            uids = self.client.search(["UID", f"{cursor.last_uid + 1}:*"])
+            return uidvalidity, sorted(u for u in uids if u > cursor.last_uid)
+        if cursor is not None:
+            log.warning(
+                "%s %s: UIDVALIDITY changed (%s -> %s): resyncing, duplicates are skipped",
+                self.adapter.channel.account,
+                self.folder,
+                cursor.uidvalidity,
+                uidvalidity,
+            )
+        since = date.today() - timedelta(days=self.adapter.config.backfill_days)
+        return uidvalidity, sorted(self.client.search(["SINCE", since]))
+
+    def fetch(self, uids: Sequence[int]) -> list[tuple[int, bytes, float | None]]:
+        data = self.client.fetch(list(uids), ["BODY.PEEK[]", "INTERNALDATE"])
+        out = []
+        for uid in sorted(data):
+            item = data[uid]
+            raw = item.get(b"BODY[]")
+            if raw is None:
+                continue
+            internal = item.get(b"INTERNALDATE")
+            out.append((uid, bytes(raw), internal.timestamp() if internal is not None else None))
+        return out
+
+    def announced_while_busy(self) -> bool:
+        """Did the server announce new mail (EXISTS) in the answer to some command?
+
+        imaplib keeps such unsolicited responses in `untagged_responses`;
+        taking them here means none is lost between a search and IDLE.
+        """
+        untagged: dict[str, list[bytes]] = self.client._imap.untagged_responses
+        return bool(untagged.pop("EXISTS", None))
+
+    def wait_for_news(self, stop: threading.Event) -> bool:
+        """Block in IDLE (or poll) until the folder may have new mail; False if stopping."""
+        client = self.client
+        if b"IDLE" not in client.capabilities():
+            deadline = time.monotonic() + POLL_SECONDS
+            while time.monotonic() < deadline:
+                if stop.wait(IDLE_CHECK):
+                    return False
+            client.noop()
+            return True
+        client.idle()
+        started = time.monotonic()
+        try:
+            while not stop.is_set():
+                responses = client.idle_check(timeout=IDLE_CHECK)
+                if any(r and r[0] == b"BYE" for r in responses):
+                    self.client = None
+                    raise ConnectionError("the server closed the connection")
+                if any(r[1] in (b"EXISTS", b"RECENT") for r in responses if len(r) > 1):
+                    return True
+                if time.monotonic() - started > IDLE_RENEW:
+                    return True
+            return False
+        finally:
+            if self.client is not None:
+                with contextlib.suppress(Exception):
+                    client.idle_done()
+
+
+class EmailAdapter:
+    """One `[[email]]` account: IMAP folders in, SMTP out."""
+
+    def __init__(self, config: EmailConfig, *, password: Callable[[], str] | None = None) -> None:
+        self.config = config
+        self._channel = Channel(ChannelKind.EMAIL, config.name)
+        self._password = password or config.password.reveal
+        self._stop = threading.Event()
+        self._folders: list[_Folder] = []
+        self.status: dict[str, str] = {}
+
+    @property
+    def channel(self) -> Channel:
+        return self._channel
+
+    def password(self) -> str:
+        return self._password()
+
+    async def run(self, sink: Sink) -> None:
+        self._stop.clear()
+        await asyncio.gather(*(self._run_folder(sink, f) for f in self.config.folders))
+
+    async def _run_folder(self, sink: Sink, name: str) -> None:
+        folder = _Folder(self, name)
+        self._folders.append(folder)
+        failures = 0
+        try:
+            while not self._stop.is_set():
+                try:
+                    await self._sync_and_idle(sink, folder)
+                    return
+                except MailLoginError:
+                    raise
+                except (TimeoutError, OSError, ssl.SSLError) as exc:
+                    reason = _text(exc)
+                except Exception as exc:  # imaplib's abort/error and imapclient's errors
+                    if type(exc).__module__.startswith(("imaplib", "imapclient")):
+                        reason = _text(exc)
+                    else:
+                        raise
+                folder.close()
+                failures += 1
+                delay = min(60.0, 0.5 * 2 ** min(failures, 7))
+                self.status[name] = f"disconnected ({reason}); retrying in {delay:.0f} s"
+                log.warning("%s %s: %s", self.channel.account, name, self.status[name])
+                await asyncio.sleep(delay)
+        finally:
+            folder.close()
+
+    async def _sync_and_idle(self, sink: Sink, folder: _Folder) -> None:
+        info = await asyncio.to_thread(folder.connect)
+        self.status[folder.folder] = "connected"
+        while not self._stop.is_set():
+            cursor = FolderCursor.load(await sink.load_cursor(folder.key))
+            uidvalidity, uids = await asyncio.to_thread(folder.uids_to_fetch, info, cursor)
+            for batch in _chunks(uids, FETCH_BATCH):
+                fetched = await asyncio.to_thread(folder.fetch, batch)
+                items = await asyncio.to_thread(self._parse, fetched)
+                last = max(batch)
+                await sink.deliver(
+                    items, cursor={folder.key: FolderCursor(uidvalidity, last).dump()}
+                )
+            if cursor is None or cursor.uidvalidity != uidvalidity:
+                # Nothing was in reach of the backfill: start from the folder's end.
+                uidnext = int(info.get(b"UIDNEXT", 1))
+                start = max(uids[-1] if uids else 0, uidnext - 1)
+                await sink.deliver([], cursor={folder.key: FolderCursor(uidvalidity, start).dump()})
+            busy: bool = await asyncio.to_thread(folder.announced_while_busy)
+            if uids or busy:
+                # Mail that came in while we searched or fetched was announced
+                # (EXISTS) to that command, not to IDLE: look again first.
+                continue
+            self.status[folder.folder] = "up to date"
+            if not await asyncio.to_thread(folder.wait_for_news, self._stop):
+                return
+
+    def _parse(self, fetched: list[tuple[int, bytes, float | None]]) -> list[Inbound]:
+        return [to_inbound(self.channel, raw, at) for _, raw, at in fetched]
+
+    async def send(self, message: Outbound) -> str:
+        import aiosmtplib
+
+        cfg = self.config
+        mail = build_reply(cfg.from_, message)
+        try:
+            password = self.password()
+        except Exception as exc:
+            raise SendError(str(exc), retryable=False) from None
+        smtp = aiosmtplib.SMTP(
+            hostname=cfg.smtp_host,
+            port=cfg.smtp_port,
+            use_tls=cfg.smtp_tls == "ssl",
+            start_tls=cfg.smtp_tls == "starttls",
+            timeout=60,
+        )
+        try:
+            await smtp.connect()
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            # Nothing was handed over: safe to try again later.
+            raise SendError(
+                f"cannot reach {cfg.smtp_host}:{cfg.smtp_port}: {_text(exc)}", retryable=True
+            ) from None
+        try:
+            await smtp.ehlo()
+            if smtp.supports_extension("auth"):
+                try:
+                    await smtp.login(cfg.username, password)
+                except aiosmtplib.SMTPAuthenticationError as exc:
+                    raise SendError(
+                        f"the mail server refused the login: {exc.code} {exc.message}",
+                        retryable=False,
+                    ) from None
+            await smtp.send_message(mail)
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            reasons = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
+            raise SendError(
+                f"the mail server refused the address: {reasons}", retryable=False
+            ) from None
+        except aiosmtplib.SMTPResponseException as exc:
+            # 4xx: the server did not take it and asks to try later; 5xx: it never will.
+            raise SendError(
+                f"the mail server said {exc.code} {exc.message}", retryable=400 <= exc.code < 500
+            ) from None
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            # The connection broke mid-conversation: the server may or may not have the mail.
+            raise SendError(
+                f"connection lost while sending: {_text(exc)}", retryable=False
+            ) from None
+        finally:
+            with contextlib.suppress(Exception):
+                await smtp.quit()
+        if cfg.sent_folder:
+            try:
+                await asyncio.to_thread(self._copy_to_sent, mail.as_bytes())
+            except Exception as exc:
+                log.warning(
+                    "%s: sent, but the copy to %s failed: %s", cfg.name, cfg.sent_folder, exc
+                )
+        return str(mail["Message-ID"])
+
+    def _copy_to_sent(self, raw: bytes) -> None:
+        folder = _Folder(self, self.config.sent_folder or "Sent")
+        folder.connect()
+        try:
+            folder.client.append(self.config.sent_folder, raw, flags=[b"\\Seen"])
+        finally:
+            folder.close()
+
+    async def close(self) -> None:
+        self._stop.set()
+        for folder in self._folders:
+            folder.close()
+
+
+def build_reply(from_header: str, message: Outbound) -> EmailMessage:
+    """The reply as a UTF-8 MIME message, threaded for the customer's mail app."""
+    name, address = parseaddr(from_header)
+    domain = address.rpartition("@")[2] or "omnitui.invalid"
+    mail = EmailMessage()
+    mail["From"] = formataddr((name, address)) if name else address
+    mail["To"] = message.address
+    mail["Subject"] = message.subject or "Re:"
+    mail["Date"] = formatdate(localtime=True)
+    # Stable across retries, so a resend is recognisable as the same message.
+    token = hashlib.sha256(f"{message.message_id}|{message.text}".encode()).hexdigest()[:16]
+    mail["Message-ID"] = f"<omnitui.{message.message_id}.{token}@{domain}>"
+    in_reply_to = message.meta.get("in_reply_to")
+    references = message.meta.get("references")
+    if isinstance(in_reply_to, str) and in_reply_to:
+        mail["In-Reply-To"] = in_reply_to
+    if isinstance(references, list) and references:
+        mail["References"] = " ".join(str(r) for r in references)
+    mail.set_content(message.text, charset="utf-8")
+    return mail
+
+
+def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _text(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    if text.startswith("b'") or text.startswith('b"'):
+        text = text[2:-1]
+    return text
+
+
+async def check(config: EmailConfig) -> list[tuple[bool, str]]:
+    """`omnitui doctor` for one account: can we log in to IMAP and to SMTP?"""
+    results: list[tuple[bool, str]] = []
+    try:
+        password = config.password.reveal()
+    except Exception as exc:
+        return [(False, str(exc))]
+    adapter = EmailAdapter(config, password=lambda: password)
+
+    def imap() -> str:
+        folder = _Folder(adapter, config.folders[0] if config.folders else "INBOX")
+        try:
+            info = folder.connect()
+            return f"IMAP ok: {config.imap_host}:{config.imap_port}, {folder.folder} has {info.get(b'EXISTS', 0)} messages"
+        finally:
+            folder.close()
+
+    try:
+        results.append((True, await asyncio.to_thread(imap)))
+    except Exception as exc:
+        results.append(
+            (False, "IMAP " + explain(exc, config.imap_host, config.imap_port, config.imap_tls))
+        )
+    import aiosmtplib
+
+    smtp = aiosmtplib.SMTP(
+        hostname=config.smtp_host,
+        port=config.smtp_port,
+        use_tls=config.smtp_tls == "ssl",
+        start_tls=config.smtp_tls == "starttls",
+        timeout=15,
+    )
+    try:
+        await smtp.connect()
+        await smtp.ehlo()
+        if smtp.supports_extension("auth"):
+            await smtp.login(config.username, password)
+            results.append(
+                (True, f"SMTP ok: {config.smtp_host}:{config.smtp_port}, login accepted")
+            )
+        else:
+            results.append(
+                (True, f"SMTP ok: {config.smtp_host}:{config.smtp_port} (no login offered)")
+            )
+    except Exception as exc:
+        results.append(
+            (False, "SMTP " + explain(exc, config.smtp_host, config.smtp_port, config.smtp_tls))
+        )
+    finally:
+        with contextlib.suppress(Exception):
+            await smtp.quit()
+    return results
+
+
+def explain(exc: BaseException, host: str, port: int, tls: str) -> str:
+    """What went wrong connecting, in words a shop owner can act on."""
+    import aiosmtplib
+
+    if isinstance(exc, (MailLoginError, aiosmtplib.SMTPAuthenticationError)):
+        return f"wrong username or password ({_text(exc)})"
+    if isinstance(exc, socket.gaierror):
+        return f"unknown host {host!r}"
+    if isinstance(exc, ConnectionRefusedError) or "refused" in _text(exc).lower():
+        return f"unreachable: {host}:{port} refused the connection"
+    if isinstance(exc, ssl.SSLError) or "ssl" in _text(exc).lower() or "tls" in _text(exc).lower():
+        return f"TLS mismatch on {host}:{port} with tls = {tls!r}: {_text(exc)}"
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return f"unreachable: {host}:{port} did not answer"
+    return f"failed: {_text(exc)}"

@@ -1,0 +1,543 @@
+"""Email against a real Dovecot (IMAP) and a real aiosmtpd (SMTP) on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from imapclient import IMAPClient
+
+from omnitui.adapters import email as email_adapter
+from omnitui.adapters.email import EmailAdapter
+from omnitui.config import EmailConfig, parse
+from omnitui.domain.models import Channel, ChannelKind, Delivery
+from omnitui.hub import Hub, RetryPolicy
+from omnitui.store import Store
+from tests.conftest import IN_CI, fixture_dir
+from tests.peers.dovecot import Dovecot, free_port
+
+PASSWORD_ENV = "OMNITUI_TEST_MAIL_PASSWORD"
+FAST = RetryPolicy(first_delay=0.05, factor=2.0, max_delay=0.3, max_attempts=4)
+
+
+def dovecot_binary() -> str:
+    for path in ("/usr/sbin/dovecot", "/usr/local/sbin/dovecot"):
+        if Path(path).exists():
+            return path
+    message = "Dovecot is not installed: apt-get install dovecot-core dovecot-imapd"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def dovecot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dovecot]:
+    server = Dovecot.create(tmp_path_factory.mktemp("dovecot"), dovecot_binary())
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+class Recorder:
+    """What the SMTP server received, and what it should answer."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+        self.answers: list[str] = []  # replies to DATA, used up one per attempt
+
+    async def handle_RCPT(
+        self,
+        server: object,
+        session: object,
+        envelope: object,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        if address.endswith("@nowhere.invalid"):
+            return "550 5.1.1 <" + address + ">: Recipient address rejected: User unknown"
+        envelope.rcpt_tos.append(address)  # type: ignore[attr-defined]
+        return "250 OK"
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        if self.answers:
+            return self.answers.pop(0)
+        self.messages.append(
+            (envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)  # type: ignore[attr-defined]
+        )
+        return "250 Message accepted for delivery"
+
+
+def _authenticate(
+    server: object, session: object, envelope: object, mechanism: str, auth_data: object
+) -> AuthResult:
+    ok = isinstance(auth_data, LoginPassword) and auth_data.password == b"counter-pass"
+    return AuthResult(success=ok, handled=False)
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Recorder, int]]:
+    recorder = Recorder()
+    port = free_port()
+    controller = Controller(
+        recorder,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=_authenticate,
+        auth_require_tls=False,
+    )
+    controller.start()
+    try:
+        yield recorder, port
+    finally:
+        controller.stop()
+
+
+def account(
+    dovecot: Dovecot, smtp_port: int, *, folders: str = '["INBOX"]', extra: str = ""
+) -> EmailConfig:
+    text = f"""
+[[email]]
+name = "shop-mail"
+imap_host = "127.0.0.1"
+imap_port = {dovecot.port}
+imap_tls = "none"
+username = "{dovecot.user}"
+password_env = "{PASSWORD_ENV}"
+folders = {folders}
+backfill_days = 3650
+smtp_host = "127.0.0.1"
+smtp_port = {smtp_port}
+smtp_tls = "none"
+from = "Sakura Flowers <shop@example.com>"
+{extra}
+"""
+    return parse(text, Path("test.toml")).email[0]
+
+
+@pytest.fixture(autouse=True)
+def mail_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, "counter-pass")
+
+
+def imap(dovecot: Dovecot) -> IMAPClient:
+    client = IMAPClient(dovecot.host, dovecot.port, ssl=False)
+    client.login(dovecot.user, dovecot.password)
+    return client
+
+
+def customer_mail(
+    n: int, *, sender: str = "", subject: str = "", body: str = "", refs: str = ""
+) -> bytes:
+    mail = EmailMessage()
+    mail["From"] = sender or f"Customer {n} <customer{n}@example.jp>"
+    mail["To"] = "shop@example.com"
+    mail["Subject"] = subject or f"Question {n}"
+    mail["Date"] = format_datetime(__import__("datetime").datetime.now().astimezone())
+    mail["Message-ID"] = make_msgid(f"c{n}", "example.jp")
+    if refs:
+        mail["References"] = refs
+    mail.set_content(body or f"Hello, this is message {n}.", charset="utf-8")
+    return mail.as_bytes()
+
+
+async def wait_for(check: object, limit: float = 10.0) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if await check():  # type: ignore[operator]
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+async def stored_count(store: Store) -> int:
+    rows = await store._rows("SELECT count(*) FROM message WHERE direction = 'in'")
+    return int(rows[0][0])
+
+
+async def distinct_count(store: Store) -> int:
+    rows = await store._rows(
+        "SELECT count(DISTINCT provider_id) FROM message WHERE direction = 'in'"
+    )
+    return int(rows[0][0])
+
+
+@pytest.fixture
+async def running(
+    store: Store, dovecot: Dovecot, smtp: tuple[Recorder, int]
+) -> AsyncIterator[tuple[Hub, EmailAdapter]]:
+    adapter = EmailAdapter(account(dovecot, smtp[1]))
+    hub = Hub(store, [adapter], retry=FAST, poll_outbox=0.05)
+    await hub.start()
+    try:
+        yield hub, adapter
+    finally:
+        await hub.stop()
+
+
+JAPANESE = [
+    "jpmobile/docomo-jis.eml",
+    "jpmobile/pc-mail-single.eml",
+    "milter-manager-test-mails/decomail__emobile-shift_jis.eml",
+    "mikel-mail/multi_charset__japanese_iso_2022.eml",
+    "jpmobile/au-kigou.eml",
+]
+
+
+async def test_every_fixture_mail_is_taken_and_japanese_shows_decoded(
+    store: Store, dovecot: Dovecot, smtp: tuple[Recorder, int]
+) -> None:
+    folder = fixture_dir("email")
+    files = sorted(folder.rglob("*.eml"))
+    client = imap(dovecot)
+    client.multiappend("INBOX", [p.read_bytes() for p in files])
+    client.logout()
+    adapter = EmailAdapter(account(dovecot, smtp[1]))
+    hub = Hub(store, [adapter], retry=FAST)
+    await hub.start()
+    try:
+
+        async def all_in() -> bool:
+            return await stored_count(store) == len(files)
+
+        await wait_for(all_in, 60)
+    finally:
+        await hub.stop()
+    rows = await store._rows("SELECT subject, text, parse_error, raw FROM message")
+    assert all(r[3] for r in rows), "the raw source of every mail is kept"
+    for name in JAPANESE:
+        raw = _lf((folder / name).read_bytes())  # the server stores CRLF line ends
+        match = [r for r in rows if _lf(r[3]) == raw]
+        assert match, name
+        subject, text = match[0][0], match[0][1]
+        shown = subject + text
+        assert "\x1b" not in shown, f"{name} left ISO-2022-JP escapes"
+        assert any("\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff" for ch in shown), name
+
+
+def _lf(raw: bytes) -> bytes:
+    return raw.replace(b"\r\n", b"\n")
+
+
+async def test_new_mail_arrives_through_idle(
+    store: Store, dovecot: Dovecot, running: tuple[Hub, EmailAdapter]
+) -> None:
+    await wait_for(lambda: _status(running[1], "up to date"))
+    client = imap(dovecot)
+    client.append(
+        "INBOX",
+        customer_mail(
+            1,
+            sender="田中 美咲 <misaki@example.jp>",
+            subject="ご予約について",
+            body="明日の15時に伺います。",
+        ),
+    )
+    client.logout()
+
+    async def arrived() -> bool:
+        return await stored_count(store) == 1
+
+    await wait_for(arrived, 5)
+    contact = (await store.list_contacts())[0]
+    assert contact.name == "田中 美咲"
+    message = (await store.thread_page(contact.id))[0]
+    assert (message.subject, message.text.strip()) == ("ご予約について", "明日の15時に伺います。")
+
+
+async def _status(adapter: EmailAdapter, text: str) -> bool:
+    return adapter.status.get("INBOX") == text
+
+
+async def test_a_restart_takes_only_new_mail(
+    store: Store, dovecot: Dovecot, smtp: tuple[Recorder, int]
+) -> None:
+    client = imap(dovecot)
+    client.multiappend("INBOX", [customer_mail(n) for n in range(30)])
+    for _ in range(2):
+        adapter = EmailAdapter(account(dovecot, smtp[1]))
+        hub = Hub(store, [adapter], retry=FAST)
+        await hub.start()
+        await wait_for(lambda a=adapter: _status(a, "up to date"))
+        await hub.stop()
+    assert await stored_count(store) == 30
+    client.append("INBOX", customer_mail(99))
+    client.logout()
+    adapter = EmailAdapter(account(dovecot, smtp[1]))
+    hub = Hub(store, [adapter], retry=FAST)
+    await hub.start()
+    try:
+
+        async def thirty_one() -> bool:
+            return await stored_count(store) == 31
+
+        await wait_for(thirty_one)
+        await asyncio.sleep(0.3)
+        assert await stored_count(store) == 31 == await distinct_count(store)
+    finally:
+        await hub.stop()
+
+
+async def test_a_recreated_folder_resyncs_without_duplicates(
+    store: Store, dovecot: Dovecot, smtp: tuple[Recorder, int]
+) -> None:
+    mails = [customer_mail(n) for n in range(10)]
+    client = imap(dovecot)
+    client.create_folder("Orders")
+    client.multiappend("Orders", mails)
+    cfg = account(dovecot, smtp[1], folders='["Orders"]')
+    adapter = EmailAdapter(cfg)
+    hub = Hub(store, [adapter], retry=FAST)
+    await hub.start()
+    await wait_for(lambda: _folder_status(adapter, "Orders"))
+    await hub.stop()
+    before = await store.load_cursor("shop-mail", "imap:Orders")
+    # The folder is deleted and restored: new UIDVALIDITY, same mail, plus one new.
+    client.delete_folder("Orders")
+    await asyncio.sleep(1.1)  # UIDVALIDITY is a timestamp in Dovecot
+    client.create_folder("Orders")
+    client.multiappend("Orders", [*mails, customer_mail(10)])
+    client.logout()
+    adapter = EmailAdapter(cfg)
+    hub = Hub(store, [adapter], retry=FAST)
+    await hub.start()
+    try:
+
+        async def eleven() -> bool:
+            return await stored_count(store) == 11
+
+        await wait_for(eleven)
+        await wait_for(lambda: _folder_status(adapter, "Orders"))
+        assert await store.load_cursor("shop-mail", "imap:Orders") != before
+        assert await stored_count(store) == 11 == await distinct_count(store)
+    finally:
+        await hub.stop()
+
+
+async def _folder_status(adapter: EmailAdapter, folder: str) -> bool:
+    return adapter.status.get(folder) == "up to date"
+
+
+async def test_a_server_restart_mid_idle_reconnects(
+    store: Store, dovecot: Dovecot, running: tuple[Hub, EmailAdapter]
+) -> None:
+    await wait_for(lambda: _status(running[1], "up to date"))
+    dovecot.stop()
+    await wait_for(lambda: _status_starts(running[1], "disconnected"))
+    dovecot.start()
+    client = imap(dovecot)
+    client.append("INBOX", customer_mail(7))
+    client.logout()
+
+    async def arrived() -> bool:
+        return await stored_count(store) == 1
+
+    await wait_for(arrived, 15)
+
+
+async def _status_starts(adapter: EmailAdapter, text: str) -> bool:
+    return adapter.status.get("INBOX", "").startswith(text)
+
+
+async def test_wrong_credentials_are_reported_not_hidden(
+    store: Store, dovecot: Dovecot, smtp: tuple[Recorder, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, "wrong")
+    cfg = account(dovecot, smtp[1])
+    hub = Hub(store, [EmailAdapter(cfg)], retry=FAST)
+    await hub.start()
+    try:
+
+        async def reported() -> bool:
+            return "login refused" in hub.errors.get("shop-mail", "")
+
+        await wait_for(reported)
+    finally:
+        await hub.stop()
+    lines = await email_adapter.check(cfg)
+    assert [good for good, _ in lines] == [False, False]
+    assert "wrong username or password" in lines[0][1]
+    assert "wrong username or password" in lines[1][1]
+    assert "wrong" not in hub.errors["shop-mail"].replace(
+        "wrong username", ""
+    )  # no secret in the error
+
+
+async def test_doctor_says_what_works_and_what_does_not(
+    dovecot: Dovecot, smtp: tuple[Recorder, int]
+) -> None:
+    good = await email_adapter.check(account(dovecot, smtp[1]))
+    assert [ok for ok, _ in good] == [True, True]
+    assert "INBOX has 0 messages" in good[0][1]
+    closed = free_port()
+    bad = await email_adapter.check(
+        parse(
+            f'[[email]]\nname = "m"\nimap_host = "127.0.0.1"\nimap_port = {closed}\nimap_tls = "none"\n'
+            f'username = "u"\npassword_env = "{PASSWORD_ENV}"\nsmtp_host = "127.0.0.1"\n'
+            f'smtp_port = {dovecot.port}\nsmtp_tls = "ssl"\nfrom = "s@example.com"\n',
+            Path("t.toml"),
+        ).email[0]
+    )
+    assert "refused the connection" in bad[0][1]
+    assert "TLS mismatch" in bad[1][1] or "did not answer" in bad[1][1]
+
+
+async def test_a_reply_is_threaded_for_the_customers_mail_app(
+    store: Store, dovecot: Dovecot, smtp: tuple[Recorder, int], running: tuple[Hub, EmailAdapter]
+) -> None:
+    recorder, _ = smtp
+    first = customer_mail(1, sender="Emma <Emma@Example.com>", subject="Re: Order 12")
+    parent_id = email.message_from_bytes(first)["Message-ID"]
+    client = imap(dovecot)
+    client.append("INBOX", first)
+    client.logout()
+
+    async def arrived() -> bool:
+        return await stored_count(store) == 1
+
+    await wait_for(arrived)
+    contact = (await store.list_contacts())[0]
+    from omnitui.domain.mail import reply_subject
+
+    subject = reply_subject(await store.reply_subject(contact.id, "shop-mail"))
+    await store.enqueue_reply(
+        contact.id,
+        Channel(ChannelKind.EMAIL, "shop-mail"),
+        "ありがとうございます。3時にどうぞ。",
+        subject=subject,
+    )
+    running[0].outbox_changed()
+
+    async def received() -> bool:
+        return len(recorder.messages) == 1
+
+    await wait_for(received)
+    _, recipients, raw = recorder.messages[0]
+    sent = email.message_from_bytes(raw, policy=email.policy.default)
+    assert recipients == ["emma@example.com"]
+    assert sent["Subject"] == "Re: Order 12"
+    assert sent["In-Reply-To"] == parent_id
+    assert parent_id in sent["References"]
+    assert sent["From"] == "Sakura Flowers <shop@example.com>"
+    body = sent.get_body()
+    assert body is not None
+    assert body.get_content().strip() == "ありがとうございます。3時にどうぞ。"
+
+    async def sent_state() -> bool:
+        return (await store.thread_page(contact.id))[-1].status is Delivery.SENT
+
+    await wait_for(sent_state)
+    assert (await store.thread_page(contact.id))[-1].status is Delivery.SENT
+
+
+async def test_smtp_refusals_show_why_and_temporary_ones_are_retried(
+    store: Store, dovecot: Dovecot, smtp: tuple[Recorder, int], running: tuple[Hub, EmailAdapter]
+) -> None:
+    recorder, _ = smtp
+    client = imap(dovecot)
+    client.append("INBOX", customer_mail(1, sender="ghost@nowhere.invalid"))
+    client.append("INBOX", customer_mail(2, sender="real@example.jp"))
+    client.logout()
+
+    async def arrived() -> bool:
+        return await stored_count(store) == 2
+
+    await wait_for(arrived)
+    contacts = {c.name: c.id for c in await store.list_contacts()}
+    mail = Channel(ChannelKind.EMAIL, "shop-mail")
+    recorder.answers = ["451 4.3.0 Try again later"]
+    await store.enqueue_reply(contacts["real@example.jp"], mail, "hello", subject="Re: x")
+    await store.enqueue_reply(contacts["ghost@nowhere.invalid"], mail, "hello", subject="Re: x")
+    running[0].outbox_changed()
+
+    async def settled() -> bool:
+        a = (await store.thread_page(contacts["real@example.jp"]))[-1]
+        b = (await store.thread_page(contacts["ghost@nowhere.invalid"]))[-1]
+        return a.status is Delivery.SENT and b.status is Delivery.FAILED
+
+    await wait_for(settled)
+    failed = (await store.thread_page(contacts["ghost@nowhere.invalid"]))[-1]
+    assert "550 5.1.1" in failed.status_reason and "User unknown" in failed.status_reason
+    assert len(recorder.messages) == 1  # the retried one went out once
+
+
+def test_kill_9_mid_sync_loses_and_duplicates_nothing(
+    tmp_path: Path, dovecot: Dovecot, smtp: tuple[Recorder, int]
+) -> None:
+    total = 3000
+    client = imap(dovecot)
+    for start in range(0, total, 500):
+        client.multiappend("INBOX", [customer_mail(n) for n in range(start, start + 500)])
+    client.logout()
+    db = tmp_path / "shop.db"
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[store]\npath = "{db}"\n'
+        + f"""
+[[email]]
+name = "shop-mail"
+imap_host = "127.0.0.1"
+imap_port = {dovecot.port}
+imap_tls = "none"
+username = "{dovecot.user}"
+password_env = "{PASSWORD_ENV}"
+backfill_days = 3650
+smtp_host = "127.0.0.1"
+smtp_port = {smtp[1]}
+smtp_tls = "none"
+from = "shop@example.com"
+"""
+    )
+    env = {**os.environ, PASSWORD_ENV: "counter-pass", "HOME": str(tmp_path)}
+    command = [sys.executable, "-m", "omnitui.cli", "--config", str(config), "serve"]
+
+    def count() -> int:
+        import sqlite3
+
+        if not db.exists():
+            return 0
+        conn = sqlite3.connect(db, timeout=10)
+        try:
+            return int(conn.execute("SELECT count(*) FROM message").fetchone()[0])
+        except sqlite3.OperationalError:
+            return 0
+        finally:
+            conn.close()
+
+    server = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while count() < 300 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    server.send_signal(signal.SIGKILL)
+    server.wait()
+    killed_at = count()
+    assert 0 < killed_at < total, "the kill should land mid-sync"
+    server = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while count() < total and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=20)
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    stored, distinct = conn.execute(
+        "SELECT count(*), count(DISTINCT provider_id) FROM message"
+    ).fetchone()
+    conn.close()
+    assert stored == distinct == total
