@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -35,6 +36,7 @@ class OmniApp(App[None]):
         keymap: Mapping[str, str] | None = None,
         on_outbox: Callable[[], None] | None = None,
         poll_changes: float = 0.25,
+        downloads: Path | None = None,
     ) -> None:
         super().__init__()
         self.store = store
@@ -44,6 +46,7 @@ class OmniApp(App[None]):
         self.channels = list(channels)
         self.keymap = dict(keymap or {})
         self._on_outbox = on_outbox
+        self._downloads = downloads
         self._poll_every = poll_changes
         self._last_change = 0
         self._polling = False
@@ -78,6 +81,15 @@ class OmniApp(App[None]):
                         screen.post_message(InboxChanged(batch.contact_ids, batch.kinds))
         finally:
             self._polling = False
+
+    @property
+    def downloads(self) -> Path:
+        """Where saved attachments go: the user's downloads folder, OmniTUI/."""
+        if self._downloads is None:
+            from platformdirs import user_downloads_path
+
+            self._downloads = user_downloads_path() / "OmniTUI"
+        return self._downloads
 
     def outbox_changed(self) -> None:
         if self._on_outbox is not None:

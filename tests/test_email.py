@@ -541,3 +541,96 @@ from = "shop@example.com"
     ).fetchone()
     conn.close()
     assert stored == distinct == total
+
+
+def reply_with_quote_and_attachment() -> bytes:
+    mail = EmailMessage()
+    mail["From"] = "佐藤 健 <ken.sato@example.jp>"
+    mail["To"] = "shop@example.com"
+    mail["Subject"] = "Re: ご注文の確認"
+    mail["Message-ID"] = make_msgid("ken", "example.jp")
+    mail.set_content(
+        "はい、その内容でお願いします。\n\n"
+        "2026年11月20日(金) 9:00 Sakura Flowers <shop@example.com>:\n"
+        "> ご注文ありがとうございます。\n> 内容をご確認ください。\n",
+        charset="utf-8",
+    )
+    mail.add_attachment(
+        b"%PDF-1.4 fake order", maintype="application", subtype="pdf", filename="注文書.pdf"
+    )
+    return mail.as_bytes()
+
+
+async def test_mail_arriving_by_idle_shows_in_the_console_folded_with_source_and_attachment(
+    store: Store, dovecot: Dovecot, running: tuple[Hub, EmailAdapter], tmp_path: Path
+) -> None:
+    from omnitui.app import OmniApp
+    from omnitui.screens.source import SourceScreen
+
+    await wait_for(lambda: _status(running[1], "up to date"))
+    app = OmniApp(
+        store,
+        channels=[Channel(ChannelKind.EMAIL, "shop-mail")],
+        poll_changes=0.05,
+        downloads=tmp_path / "dl",
+    )
+    async with app.run_test(size=(120, 36)) as pilot:
+        client = imap(dovecot)
+        client.append("INBOX", reply_with_quote_and_attachment())
+        client.logout()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not app.inbox.contacts.contacts:
+            await pilot.pause(0.05)
+        assert app.inbox.contacts.contacts[0].name == "佐藤 健"
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        shown = "\n".join(app.inbox.thread.lines_text())
+        assert "はい、その内容でお願いします。" in shown
+        assert "ご注文ありがとうございます" not in shown and "quoted text hidden" in shown
+        assert "注文書.pdf (application/pdf" in shown
+        await pilot.press("f")
+        assert "ご注文ありがとうございます" in "\n".join(app.inbox.thread.lines_text())
+        await pilot.press("a")
+        await pilot.pause(0.1)
+        assert (tmp_path / "dl" / "注文書.pdf").read_bytes() == b"%PDF-1.4 fake order"
+        await pilot.press("v")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, SourceScreen)
+        assert b"Message-ID" in app.screen.raw
+        await pilot.press("escape")
+        assert not isinstance(app.screen, SourceScreen)
+
+
+async def test_a_copy_of_each_reply_goes_to_the_sent_folder(
+    store: Store, dovecot: Dovecot, smtp: tuple[Recorder, int]
+) -> None:
+    client = imap(dovecot)
+    client.create_folder("Sent")
+    client.append("INBOX", customer_mail(1, sender="emma@example.com"))
+    adapter = EmailAdapter(account(dovecot, smtp[1], extra='sent_folder = "Sent"'))
+    hub = Hub(store, [adapter], retry=FAST, poll_outbox=0.05)
+    await hub.start()
+    try:
+
+        async def arrived() -> bool:
+            return await stored_count(store) == 1
+
+        await wait_for(arrived)
+        contact = (await store.list_contacts())[0]
+        await store.enqueue_reply(
+            contact.id,
+            Channel(ChannelKind.EMAIL, "shop-mail"),
+            "See you soon",
+            subject="Re: Question 1",
+        )
+
+        async def sent() -> bool:
+            return (await store.thread_page(contact.id))[-1].status is Delivery.SENT
+
+        await wait_for(sent)
+    finally:
+        await hub.stop()
+    client.select_folder("Sent", readonly=True)
+    found = client.search(["SUBJECT", "Re: Question 1"])
+    assert len(found) == 1
+    client.logout()

@@ -151,6 +151,8 @@ class Message:
     edited: bool = False
     parse_error: str = ""
     attachments: tuple[Attachment, ...] = ()
+    folded: str = ""  # the text with quoted history folded away, when there was some
+    has_source: bool = False  # the raw source (email) is kept and can be shown
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,3 +30,14 @@ def one_line(text: str, limit: int = 200) -> str:
     """A single-line preview of `text`, control characters made visible."""
     flat = " ".join(text.split())
     return visible(flat[:limit])
+
+
+def safe_filename(name: str, fallback: str = "attachment") -> str:
+    """A name a customer chose, made safe to write in a folder of ours.
+
+    No path parts, no control characters, no leading dots, not empty.
+    """
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch for ch in base if ord(ch) >= 0x20 and ch not in '<>:"|?*\x7f')
+    base = base.strip().lstrip(".").strip()
+    return base[:200] or fallback

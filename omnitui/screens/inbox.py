@@ -227,6 +227,47 @@ class InboxScreen(Screen[None]):
         )
         thread.prepend(older, has_older=len(older) >= PAGE)
 
+    @on(ThreadView.SourceWanted)
+    async def show_source(self, event: ThreadView.SourceWanted) -> None:
+        from omnitui.screens.source import SourceScreen
+
+        raw = await self.omni.store.message_source(event.message.id)
+        if raw is None:
+            self.notify("This message has no raw source (only email keeps one)", severity="warning")
+            return
+        self.app.push_screen(SourceScreen(raw))
+
+    @on(ThreadView.SaveWanted)
+    async def save_attachments(self, event: ThreadView.SaveWanted) -> None:
+        from omnitui.domain.safe_text import safe_filename
+
+        message = event.message
+        if not message.attachments:
+            self.notify("This message has no attachments", severity="warning")
+            return
+        folder = self.omni.downloads
+        saved: list[str] = []
+        skipped: list[str] = []
+        for att in message.attachments:
+            data = await self.omni.store.attachment_data(att.id)
+            if data is None:
+                skipped.append(f"{att.filename} ({att.note or 'not kept'})")
+                continue
+            folder.mkdir(parents=True, exist_ok=True)
+            name = safe_filename(att.filename)
+            target = folder / name
+            n = 1
+            while target.exists():
+                stem, dot, ext = name.rpartition(".")
+                target = folder / (f"{stem} ({n}).{ext}" if dot and stem else f"{name} ({n})")
+                n += 1
+            target.write_bytes(data)
+            saved.append(target.name)
+        if saved:
+            self.notify(f"Saved to {folder}: " + ", ".join(saved), title="Attachments")
+        if skipped:
+            self.notify("Not saved: " + ", ".join(skipped), severity="warning")
+
     async def on_inbox_changed(self, event: InboxChanged) -> None:
         await self.reload_contacts()
         if "canned" in event.kinds:

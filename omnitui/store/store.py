@@ -433,7 +433,8 @@ class Store:
         rows = await self._rows(
             "SELECT m.id, m.contact_id, m.kind, m.account, m.direction, m.subject, m.text, "
             "m.sent_at, m.status, m.status_reason, m.author, coalesce(i.display, i.address, ''), "
-            "m.edited, m.parse_error FROM message m LEFT JOIN identity i ON i.id = m.identity_id "
+            "m.edited, m.parse_error, json_extract(m.meta, '$.reply'), m.raw IS NOT NULL "
+            "FROM message m LEFT JOIN identity i ON i.id = m.identity_id "
             f"WHERE {where} ORDER BY m.sent_at DESC, m.id DESC LIMIT ?",
             params,
         )
@@ -464,6 +465,8 @@ class Store:
                 edited=bool(r[12]),
                 parse_error=r[13],
                 attachments=tuple(attachments.get(r[0], ())),
+                folded=r[14] if isinstance(r[14], str) else "",
+                has_source=bool(r[15]),
             )
             for r in rows
         ]
@@ -489,6 +492,15 @@ class Store:
         else:
             page = await self.thread_page(contact_id, before=end, limit=limit)
         return page, len(page) >= limit
+
+    async def message_source(self, message_id: int) -> bytes | None:
+        """The raw source of a message as it arrived (kept for email)."""
+        rows = await self._rows("SELECT raw FROM message WHERE id = ?", (message_id,))
+        return bytes(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    async def attachment_data(self, attachment_id: int) -> bytes | None:
+        rows = await self._rows("SELECT data FROM attachment WHERE id = ?", (attachment_id,))
+        return bytes(rows[0][0]) if rows and rows[0][0] is not None else None
 
     async def message_position(self, message_id: int) -> tuple[int, ThreadCursor] | None:
         """The contact of a message and a cursor just after it (to page to it)."""

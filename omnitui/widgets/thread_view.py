@@ -50,6 +50,9 @@ class ThreadView(ScrollView, can_focus=True):
         Binding("k,up", "previous_message", "Previous message", show=False, id="thread.previous"),
         Binding("home", "first_message", "First", show=False, id="thread.first"),
         Binding("end", "last_message", "Last", show=False, id="thread.last"),
+        Binding("f", "toggle_fold", "Show or fold quoted text", show=False, id="thread.fold"),
+        Binding("v", "source", "Show the raw source", show=False, id="thread.source"),
+        Binding("a", "save_attachments", "Save attachments", show=False, id="thread.save"),
     ]
 
     DEFAULT_CSS = """
@@ -58,6 +61,16 @@ class ThreadView(ScrollView, can_focus=True):
 
     class OlderWanted(TextualMessage):
         """The agent reached the top and there may be older messages."""
+
+    class SourceWanted(TextualMessage):
+        def __init__(self, message: Message) -> None:
+            super().__init__()
+            self.message = message
+
+    class SaveWanted(TextualMessage):
+        def __init__(self, message: Message) -> None:
+            super().__init__()
+            self.message = message
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -68,7 +81,8 @@ class ThreadView(ScrollView, can_focus=True):
         self._blocks: list[_Block] = []
         self._lines: list[Strip] = []
         self._width = 0
-        self._cache: dict[tuple[int, int, bool], tuple[Message, list[Strip]]] = {}
+        self._cache: dict[tuple[int, int, bool, bool], tuple[Message, list[Strip]]] = {}
+        self.unfolded: set[int] = set()
         self._empty_text = "Pick a customer on the left."
 
     # -- content ------------------------------------------------------------
@@ -141,10 +155,10 @@ class ThreadView(ScrollView, can_focus=True):
         elif self.has_older:
             note = Text("▲ older messages: scroll up or press k", style="dim")
             lines.append(Strip(list(note.render(console)), note.cell_len))
-        cache: dict[tuple[int, int, bool], tuple[Message, list[Strip]]] = {}
+        cache: dict[tuple[int, int, bool, bool], tuple[Message, list[Strip]]] = {}
         for index, message in enumerate(self.messages):
             selected = index == self.selected
-            key = (message.id, width, selected)
+            key = (message.id, width, selected, message.id in self.unfolded)
             hit = self._cache.get(key)
             # A message that changed (delivery state, an edit) is drawn again.
             strips = (
@@ -212,10 +226,14 @@ class ThreadView(ScrollView, can_focus=True):
             texts.append(Text(visible(message.subject), style="bold"))
         if message.parse_error:
             texts.append(Text(f"⚠ {message.parse_error}", style="yellow"))
-        body = visible(message.text) if message.text else ""
+        folded = bool(message.folded) and message.id not in self.unfolded
+        shown = message.folded if folded else message.text
+        body = visible(shown.rstrip()) if shown.strip() else ""
         texts.append(
             Text(body, style="" if inbound else "green") if body else Text("(no text)", "dim")
         )
+        if folded:
+            texts.append(Text("··· quoted text hidden (f shows it)", style="dim italic"))
         for att in message.attachments:
             line = Text(
                 f"📎 {visible(att.filename)} ({att.content_type}, {_size(att.size)})", "dim"
@@ -288,6 +306,24 @@ class ThreadView(ScrollView, can_focus=True):
             self.scroll_to(y=top, animate=False, immediate=True)
         elif top + height > self.scroll_y + view:
             self.scroll_to(y=max(top, top + height - view), animate=False, immediate=True)
+
+    def action_toggle_fold(self) -> None:
+        message = self.selected_message
+        if message is None or not message.folded:
+            return
+        self.unfolded ^= {message.id}
+        self._rebuild()
+        self._scroll_to_selected()
+
+    def action_source(self) -> None:
+        message = self.selected_message
+        if message is not None:
+            self.post_message(self.SourceWanted(message))
+
+    def action_save_attachments(self) -> None:
+        message = self.selected_message
+        if message is not None:
+            self.post_message(self.SaveWanted(message))
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
