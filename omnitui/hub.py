@@ -17,7 +17,7 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from omnitui.adapters.base import Adapter, SendError
+from omnitui.adapters.base import Adapter, ReadMirror, SendError
 from omnitui.domain.models import Channel, DeliveryUpdate, Inbound, Outbound
 from omnitui.store import Store
 
@@ -86,6 +86,9 @@ class Hub:
             )
         self._tasks.append(asyncio.create_task(self._drain_outbox(), name="outbox"))
         self._tasks.append(asyncio.create_task(self._housekeeping(), name="housekeeping"))
+        readers = {a: ad for a, ad in self.adapters.items() if isinstance(ad, ReadMirror)}
+        if readers:
+            self._tasks.append(asyncio.create_task(self._pass_reads(readers), name="reads"))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -156,6 +159,24 @@ class Hub:
 
     def store_clock(self) -> float:
         return self.store.now()
+
+    async def _pass_reads(self, readers: Mapping[str, ReadMirror]) -> None:
+        """Tell adapters that can mirror it (IMAP \\Seen) what the agent has read."""
+        last = await self.store.last_change_id()
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                batch = await self.store.changes_since(last)
+                last = batch.last_id
+                if "read" not in batch.kinds:
+                    continue
+                refs = await self.store.read_refs(batch.contact_ids, list(readers))
+                for account, items in refs.items():
+                    await readers[account].messages_read(items)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("passing read state to the channels")
 
     async def _housekeeping(self) -> None:
         while True:

@@ -634,3 +634,65 @@ async def test_a_copy_of_each_reply_goes_to_the_sent_folder(
     found = client.search(["SUBJECT", "Re: Question 1"])
     assert len(found) == 1
     client.logout()
+
+
+async def test_a_server_without_idle_is_polled(
+    store: Store, smtp: tuple[Recorder, int], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    server = Dovecot.create(
+        tmp_path_factory.mktemp("no-idle"),
+        dovecot_binary(),
+        extra="imap_capability = IMAP4rev1 LITERAL+ SASL-IR UIDPLUS\n",
+    )
+    try:
+        client = imap(server)
+        assert b"IDLE" not in client.capabilities()
+        adapter = EmailAdapter(account(server, smtp[1]), poll_seconds=0.3)
+        hub = Hub(store, [adapter], retry=FAST)
+        await hub.start()
+        try:
+            await wait_for(lambda: _status(adapter, "up to date"))
+            client.append("INBOX", customer_mail(5))
+
+            async def arrived() -> bool:
+                return await stored_count(store) == 1
+
+            await wait_for(arrived, 5)
+        finally:
+            await hub.stop()
+            client.logout()
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("mark_seen", [False, True])
+async def test_reading_in_omnitui_flags_mail_seen_only_when_asked(
+    store: Store, dovecot: Dovecot, smtp: tuple[Recorder, int], mark_seen: bool
+) -> None:
+    client = imap(dovecot)
+    client.append("INBOX", customer_mail(1))
+    adapter = EmailAdapter(account(dovecot, smtp[1], extra=f"mark_seen = {str(mark_seen).lower()}"))
+    hub = Hub(store, [adapter], retry=FAST)
+    await hub.start()
+    try:
+
+        async def arrived() -> bool:
+            return await stored_count(store) == 1
+
+        await wait_for(arrived)
+        client.select_folder("INBOX", readonly=True)
+        assert client.search(["UNSEEN"]) != []  # syncing did not mark it read
+        await store.mark_read((await store.list_contacts())[0].id)
+
+        async def seen() -> bool:
+            client.noop()
+            return not client.search(["UNSEEN"])
+
+        if mark_seen:
+            await wait_for(seen, 5)
+        else:
+            await asyncio.sleep(1.5)
+            assert not await seen()
+    finally:
+        await hub.stop()
+        client.logout()

@@ -10,7 +10,7 @@ raises `SendError` saying whether a retry is safe.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from omnitui.domain.models import Channel, DeliveryUpdate, Inbound, Outbound
 
@@ -58,3 +58,11 @@ class Adapter(Protocol):
 
     async def close(self) -> None:
         """Release connections."""
+
+
+@runtime_checkable
+class ReadMirror(Protocol):
+    """An adapter that can tell its provider what the agent has read (IMAP \\Seen)."""
+
+    async def messages_read(self, refs: Sequence[Mapping[str, object]]) -> None:
+        """`refs` are the provider references the adapter put in `Inbound.meta`."""

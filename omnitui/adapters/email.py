@@ -22,7 +22,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from email.message import EmailMessage
@@ -79,14 +79,25 @@ def provider_id(parsed: ParsedMail, raw: bytes) -> str:
     return f"{mid}|{stamp}|{digest}"
 
 
-def to_inbound(channel: Channel, raw: bytes, received: float | None) -> Inbound:
-    """An IMAP message as the store takes it; never raises."""
+def to_inbound(
+    channel: Channel,
+    raw: bytes,
+    received: float | None,
+    where: Mapping[str, object] | None = None,
+) -> Inbound:
+    """An IMAP message as the store takes it; never raises.
+
+    `where` (folder, UIDVALIDITY, UID) is kept so the message can be flagged
+    \\Seen on the server later, when the account asks for that.
+    """
     parsed = parse_mail(raw)
     meta: dict[str, object] = {
         "message_id": parsed.message_id,
         "references": list(parsed.references),
         "in_reply_to": parsed.in_reply_to,
     }
+    if where:
+        meta["imap"] = dict(where)
     if parsed.reply != parsed.text:
         meta["reply"] = parsed.reply
     return Inbound(
@@ -114,7 +125,7 @@ class _Folder:
         self.key = f"imap:{folder}"
         self.client: Any = None
 
-    def connect(self) -> dict[bytes, Any]:
+    def connect(self, readonly: bool = True) -> dict[bytes, Any]:
         from imapclient import IMAPClient
         from imapclient.exceptions import LoginError
 
@@ -133,7 +144,7 @@ class _Folder:
                 raise MailLoginError(
                     f"IMAP login refused for {cfg.username}: {_text(exc)}"
                 ) from None
-            info = client.select_folder(self.folder, readonly=not cfg.mark_seen)
+            info = client.select_folder(self.folder, readonly=readonly)
         except BaseException:
             with contextlib.suppress(Exception):
                 client.shutdown()
@@ -190,7 +201,7 @@ class _Folder:
         """Block in IDLE (or poll) until the folder may have new mail; False if stopping."""
         client = self.client
         if b"IDLE" not in client.capabilities():
-            deadline = time.monotonic() + POLL_SECONDS
+            deadline = time.monotonic() + self.adapter.poll_seconds
             while time.monotonic() < deadline:
                 if stop.wait(IDLE_CHECK):
                     return False
@@ -218,8 +229,15 @@ class _Folder:
 class EmailAdapter:
     """One `[[email]]` account: IMAP folders in, SMTP out."""
 
-    def __init__(self, config: EmailConfig, *, password: Callable[[], str] | None = None) -> None:
+    def __init__(
+        self,
+        config: EmailConfig,
+        *,
+        password: Callable[[], str] | None = None,
+        poll_seconds: float = POLL_SECONDS,
+    ) -> None:
         self.config = config
+        self.poll_seconds = poll_seconds
         self._channel = Channel(ChannelKind.EMAIL, config.name)
         self._password = password or config.password.reveal
         self._stop = threading.Event()
@@ -272,7 +290,7 @@ class EmailAdapter:
             uidvalidity, uids = await asyncio.to_thread(folder.uids_to_fetch, info, cursor)
             for batch in _chunks(uids, FETCH_BATCH):
                 fetched = await asyncio.to_thread(folder.fetch, batch)
-                items = await asyncio.to_thread(self._parse, fetched)
+                items = await asyncio.to_thread(self._parse, folder.folder, uidvalidity, fetched)
                 last = max(batch)
                 await sink.deliver(
                     items, cursor={folder.key: FolderCursor(uidvalidity, last).dump()}
@@ -291,8 +309,37 @@ class EmailAdapter:
             if not await asyncio.to_thread(folder.wait_for_news, self._stop):
                 return
 
-    def _parse(self, fetched: list[tuple[int, bytes, float | None]]) -> list[Inbound]:
-        return [to_inbound(self.channel, raw, at) for _, raw, at in fetched]
+    def _parse(
+        self, folder: str, uidvalidity: int, fetched: list[tuple[int, bytes, float | None]]
+    ) -> list[Inbound]:
+        return [
+            to_inbound(
+                self.channel, raw, at, {"folder": folder, "uidvalidity": uidvalidity, "uid": uid}
+            )
+            for uid, raw, at in fetched
+        ]
+
+    async def messages_read(self, refs: Sequence[Mapping[str, object]]) -> None:
+        """The agent read these messages in OmniTUI: flag them \\Seen on the server,
+        if this account asks for that (`mark_seen = true`); otherwise do nothing."""
+        if not self.config.mark_seen or not refs:
+            return
+        by_folder: dict[tuple[str, int], list[int]] = {}
+        for ref in refs:
+            folder, validity, uid = ref.get("folder"), ref.get("uidvalidity"), ref.get("uid")
+            if isinstance(folder, str) and isinstance(validity, int) and isinstance(uid, int):
+                by_folder.setdefault((folder, validity), []).append(uid)
+        await asyncio.to_thread(self._flag_seen, by_folder)
+
+    def _flag_seen(self, by_folder: dict[tuple[str, int], list[int]]) -> None:
+        for (name, validity), uids in by_folder.items():
+            folder = _Folder(self, name)
+            try:
+                info = folder.connect(readonly=False)
+                if int(info[b"UIDVALIDITY"]) == validity:  # else the UIDs mean other mail
+                    folder.client.add_flags(uids, [b"\\Seen"], silent=True)
+            finally:
+                folder.close()
 
     async def send(self, message: Outbound) -> str:
         import aiosmtplib

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from omnitui.app import OmniApp
 
 PAGE = 50
-FIRST_PAGE = 20  # a screenful and more; older pages come as the agent scrolls up
+FIRST_PAGE = 12  # a screenful; older pages come as the agent scrolls up
 CONTACT_PAGE = 200
 
 

@@ -493,6 +493,25 @@ class Store:
             page = await self.thread_page(contact_id, before=end, limit=limit)
         return page, len(page) >= limit
 
+    async def read_refs(
+        self, contact_ids: Collection[int], accounts: Collection[str], *, limit: int = 500
+    ) -> dict[str, list[dict[str, object]]]:
+        """Provider references (`meta.imap`) of the newest inbound messages of
+        these contacts on these accounts, by account: what the agent has read."""
+        if not contact_ids or not accounts:
+            return {}
+        rows = await self._rows(
+            "SELECT account, json_extract(meta, '$.imap') FROM message "
+            f"WHERE contact_id IN ({','.join('?' * len(contact_ids))}) AND direction = 'in' "
+            f"AND account IN ({','.join('?' * len(accounts))}) "
+            "AND json_extract(meta, '$.imap') IS NOT NULL ORDER BY id DESC LIMIT ?",
+            [*contact_ids, *accounts, limit],
+        )
+        out: dict[str, list[dict[str, object]]] = {}
+        for account, ref in rows:
+            out.setdefault(account, []).append(json.loads(ref))
+        return out
+
     async def message_source(self, message_id: int) -> bytes | None:
         """The raw source of a message as it arrived (kept for email)."""
         rows = await self._rows("SELECT raw FROM message WHERE id = ?", (message_id,))

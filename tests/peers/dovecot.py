@@ -108,7 +108,7 @@ class Dovecot:
     host: str = "127.0.0.1"
 
     @classmethod
-    def create(cls, root: Path, binary: str) -> Dovecot:
+    def create(cls, root: Path, binary: str, extra: str = "") -> Dovecot:
         root.mkdir(parents=True, exist_ok=True)
         port = free_port()
         as_root = os.geteuid() == 0
@@ -124,6 +124,7 @@ class Dovecot:
                 login_user=login_user,
                 internal_user=internal_user,
             )
+            + extra
         )
         (root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
         mail = root / "mail"
