@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from omnitui.demo import STARTER_CANNED
+from omnitui.demo import EN_FAMILY, EN_GIVEN, JA_FAMILY, JA_GIVEN, JA_ROMAJI, STARTER_CANNED
 from omnitui.domain.identity import normalize
 from omnitui.domain.models import IDENTITY_FOR_CHANNEL, Channel, ChannelKind, Inbound
 from omnitui.store import Store
@@ -47,99 +47,6 @@ CHANNELS = {
 # A word that occurs about once in 40,000 messages, for the "rare word" search.
 RARE_WORD = "chrysanthemum"
 RARE_EVERY = 40_000
-
-_JA_FAMILY = [
-    "田中",
-    "佐藤",
-    "鈴木",
-    "高橋",
-    "渡辺",
-    "伊藤",
-    "山本",
-    "中村",
-    "小林",
-    "加藤",
-    "吉田",
-    "山田",
-    "松本",
-    "井上",
-    "木村",
-    "林",
-    "清水",
-    "山口",
-    "森",
-    "池田",
-]
-_JA_ROMAJI = [
-    "tanaka",
-    "sato",
-    "suzuki",
-    "takahashi",
-    "watanabe",
-    "ito",
-    "yamamoto",
-    "nakamura",
-    "kobayashi",
-    "kato",
-    "yoshida",
-    "yamada",
-    "matsumoto",
-    "inoue",
-    "kimura",
-    "hayashi",
-    "shimizu",
-    "yamaguchi",
-    "mori",
-    "ikeda",
-]
-_JA_GIVEN = [
-    "美咲",
-    "健太",
-    "陽菜",
-    "翔",
-    "さくら",
-    "大輔",
-    "結衣",
-    "拓海",
-    "愛",
-    "悠斗",
-    "真由美",
-    "浩二",
-    "由美子",
-    "蓮",
-    "七海",
-]
-_EN_GIVEN = [
-    "Emma",
-    "Liam",
-    "Olivia",
-    "Noah",
-    "Ava",
-    "James",
-    "Sophia",
-    "Lucas",
-    "Mia",
-    "Ethan",
-    "Grace",
-    "Daniel",
-    "Chloe",
-    "Ryan",
-    "Hannah",
-]
-_EN_FAMILY = [
-    "Wilson",
-    "Brown",
-    "Taylor",
-    "Clarke",
-    "Walker",
-    "Hughes",
-    "Evans",
-    "Scott",
-    "Baker",
-    "Carter",
-    "Morgan",
-    "Price",
-]
 
 # Fragments a message is made of: 2-4 of them, in random order, with an order id.
 _JA_IN = [
@@ -218,11 +125,11 @@ def make_customers(count: int, rng: random.Random) -> list[Customer]:
     for n in range(count):
         japanese = rng.random() < 0.6
         if japanese:
-            family = rng.randrange(len(_JA_FAMILY))
-            name = f"{_JA_FAMILY[family]} {rng.choice(_JA_GIVEN)}"
-            local = f"{_JA_ROMAJI[family]}{n}"
+            family = rng.choice(JA_FAMILY)
+            name = f"{family} {rng.choice(JA_GIVEN)}"
+            local = f"{JA_ROMAJI[family]}{n}"
         else:
-            given, last = rng.choice(_EN_GIVEN), rng.choice(_EN_FAMILY)
+            given, last = rng.choice(EN_GIVEN), rng.choice(EN_FAMILY)
             name = f"{given} {last}"
             local = f"{given.lower()}.{last.lower()}{n}"
         kind = rng.choices(kinds, weights=(5, 3, 2))[0]

@@ -27,7 +27,7 @@ DEMO_CHANNELS = (
     Channel(ChannelKind.SMS, "demo-sms"),
 )
 
-_JA_FAMILY = [
+JA_FAMILY = [
     "田中",
     "佐藤",
     "鈴木",
@@ -49,7 +49,7 @@ _JA_FAMILY = [
     "森",
     "池田",
 ]
-_JA_GIVEN = [
+JA_GIVEN = [
     "美咲",
     "健太",
     "陽菜",
@@ -66,7 +66,7 @@ _JA_GIVEN = [
     "蓮",
     "七海",
 ]
-_JA_ROMAJI = {
+JA_ROMAJI = {
     "田中": "tanaka",
     "佐藤": "sato",
     "鈴木": "suzuki",
@@ -88,7 +88,7 @@ _JA_ROMAJI = {
     "森": "mori",
     "池田": "ikeda",
 }
-_EN_GIVEN = [
+EN_GIVEN = [
     "Emma",
     "Liam",
     "Olivia",
@@ -105,7 +105,7 @@ _EN_GIVEN = [
     "Ryan",
     "Hannah",
 ]
-_EN_FAMILY = [
+EN_FAMILY = [
     "Wilson",
     "Brown",
     "Taylor",
@@ -211,11 +211,11 @@ def make_shop(seed: int = 7, customers: int = 200) -> DemoShop:
     for n in range(customers):
         japanese = rng.random() < 0.6
         if japanese:
-            family, given = rng.choice(_JA_FAMILY), rng.choice(_JA_GIVEN)
+            family, given = rng.choice(JA_FAMILY), rng.choice(JA_GIVEN)
             name, first, lang = f"{family} {given}", given, "ja"
-            local = f"{_JA_ROMAJI[family]}{n}"
+            local = f"{JA_ROMAJI[family]}{n}"
         else:
-            given, family = rng.choice(_EN_GIVEN), rng.choice(_EN_FAMILY)
+            given, family = rng.choice(EN_GIVEN), rng.choice(EN_FAMILY)
             name, first, lang = f"{given} {family}", given, "en"
             local = f"{given.lower()}.{family.lower()}{n}"
         kinds = rng.sample(list(ChannelKind), k=2 if rng.random() < 0.25 else 1)

@@ -27,12 +27,15 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, parseaddr
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omnitui.adapters.base import SendError, Sink
 from omnitui.adapters.mailparse import ParsedMail, parse_mail
 from omnitui.config import EmailConfig
 from omnitui.domain.models import Channel, ChannelKind, Inbound, Outbound
+
+if TYPE_CHECKING:
+    import aiosmtplib
 
 log = logging.getLogger("omnitui.email")
 
@@ -350,13 +353,7 @@ class EmailAdapter:
             password = self.password()
         except Exception as exc:
             raise SendError(str(exc), retryable=False) from None
-        smtp = aiosmtplib.SMTP(
-            hostname=cfg.smtp_host,
-            port=cfg.smtp_port,
-            use_tls=cfg.smtp_tls == "ssl",
-            start_tls=cfg.smtp_tls == "starttls",
-            timeout=60,
-        )
+        smtp = smtp_client(cfg, timeout=60)
         try:
             await smtp.connect()
         except (aiosmtplib.SMTPException, OSError) as exc:
@@ -416,6 +413,19 @@ class EmailAdapter:
             folder.close()
 
 
+def smtp_client(config: EmailConfig, *, timeout: float) -> aiosmtplib.SMTP:
+    """An SMTP client for the account's server and TLS mode (not yet connected)."""
+    import aiosmtplib
+
+    return aiosmtplib.SMTP(
+        hostname=config.smtp_host,
+        port=config.smtp_port,
+        use_tls=config.smtp_tls == "ssl",
+        start_tls=config.smtp_tls == "starttls",
+        timeout=timeout,
+    )
+
+
 def build_reply(from_header: str, message: Outbound) -> EmailMessage:
     """The reply as a UTF-8 MIME message, threaded for the customer's mail app."""
     name, address = parseaddr(from_header)
@@ -473,15 +483,8 @@ async def check(config: EmailConfig) -> list[tuple[bool, str]]:
         results.append(
             (False, "IMAP " + explain(exc, config.imap_host, config.imap_port, config.imap_tls))
         )
-    import aiosmtplib
 
-    smtp = aiosmtplib.SMTP(
-        hostname=config.smtp_host,
-        port=config.smtp_port,
-        use_tls=config.smtp_tls == "ssl",
-        start_tls=config.smtp_tls == "starttls",
-        timeout=15,
-    )
+    smtp = smtp_client(config, timeout=15)
     try:
         await smtp.connect()
         await smtp.ehlo()
