@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import compileall
 import datetime as dt
 import json
 import os
@@ -389,6 +390,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--walk", type=int, default=200, help="contacts to move through")
     parser.add_argument("--repeat", type=int, help="timed runs of each search query (default 5)")
     args = parser.parse_args(argv)
+    # A user's Python caches compiled modules; this environment sets
+    # PYTHONDONTWRITEBYTECODE, which would make every start compile OmniTUI anew.
+    compileall.compile_dir(str(Path(__file__).resolve().parents[1] / "omnitui"), quiet=1)
 
     default_store, contacts, messages = build_store.QUICK if args.quick else build_store.FULL
     store: Path = args.store or default_store
