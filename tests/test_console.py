@@ -357,3 +357,25 @@ async def test_demo_channels_answer_replies(demo: tuple[Store, DemoShop]) -> Non
     finally:
         await hub.stop()
     await asyncio.sleep(0)
+
+
+async def test_a_long_contact_list_loads_page_by_page(store: Store) -> None:
+    now = time.time()
+    await store.ingest(
+        [
+            Inbound(MAIL, f"p{n}", f"c{n}@example.jp", f"Customer {n:03d}", "hi", now - n)
+            for n in range(150)
+        ]
+    )
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        contacts = inbox(app).contacts
+        assert 0 < len(contacts.contacts) < 150  # not everything at once
+        assert contacts.border_subtitle == "150"
+        for _ in range(10):
+            await pilot.press("end")
+            await pilot.pause(0.05)
+        assert len(contacts.contacts) == 150
+        assert contacts.contacts[-1].name == "Customer 149"
+        assert [c.name for c in contacts.contacts[:2]] == ["Customer 000", "Customer 001"]

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 PAGE = 50
 FIRST_PAGE = 12  # a screenful; older pages come as the agent scrolls up
-CONTACT_PAGE = 200
+CONTACT_PAGE = 60  # a few screens; more load as the highlight nears the end
 
 
 class InboxChanged(TextualMessage, bubble=False):
@@ -121,7 +121,7 @@ class InboxScreen(Screen[None]):
         limit = max(CONTACT_PAGE, len(self.contacts.contacts))
         rows = await self.omni.store.list_contacts(limit=limit)
         self.contacts.set_contacts(rows, exhausted=len(rows) < limit)
-        self.contacts.border_subtitle = f"{len(rows)}{'' if len(rows) < limit else '+'}"
+        self.contacts.border_subtitle = str(await self.omni.store.count_contacts())
 
     @on(ContactList.MoreWanted)
     async def load_more_contacts(self) -> None:
