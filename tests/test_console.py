@@ -379,3 +379,18 @@ async def test_a_long_contact_list_loads_page_by_page(store: Store) -> None:
         assert len(contacts.contacts) == 150
         assert contacts.contacts[-1].name == "Customer 149"
         assert [c.name for c in contacts.contacts[:2]] == ["Customer 000", "Customer 001"]
+
+
+async def test_the_command_palette_resolves_a_thread(store: Store) -> None:
+    ids = await shop(store)
+    app = make_app(store)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        assert inbox(app).contacts.current_contact_id == ids["emma"]
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.2)
+        await pilot.press(*"Resolve")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert (await store.get_contact(ids["emma"])).status is ThreadStatus.RESOLVED
