@@ -148,10 +148,10 @@ async def _console(
     notes: Sequence[str] = (),
 ) -> int:
     from omnitui.app import OmniApp
-    from omnitui.hub import Hub
+    from omnitui.hub import ChannelLock, Hub
 
     hub = Hub(store, adapters)
-    await hub.start()
+    lock = ChannelLock(store.path)
     app = OmniApp(
         store,
         agent_name=agent,
@@ -160,12 +160,35 @@ async def _console(
         keymap=keymap,
         on_outbox=hub.outbox_changed,
     )
+    waiting: asyncio.Task[None] | None = None
+    if lock.acquire():
+        await hub.start()
+    else:
+        # `omnitui serve` (or another console) runs the channels: this console
+        # reads and writes the store, and takes over if that process ends.
+        holder = lock.holder()
+        app.call_later(
+            app.notify,
+            f"Channels are run by another OmniTUI process (pid {holder}); this console uses it.",
+            timeout=8,
+        )
+
+        async def take_over() -> None:
+            while not lock.acquire():  # noqa: ASYNC110 (a lock held by another process)
+                await asyncio.sleep(2.0)
+            await hub.start()
+            app.notify("The other OmniTUI process stopped: this console now runs the channels.")
+
+        waiting = asyncio.create_task(take_over())
     for note in notes:
         app.call_later(app.notify, note, severity="warning", timeout=10)
     try:
         await app.run_async()
     finally:
+        if waiting is not None:
+            waiting.cancel()
         await hub.stop()
+        lock.release()
         await store.close()
     return EXIT_OK
 
@@ -220,10 +243,19 @@ async def run_demo(store_path: Path | None, interval: float) -> int:
 
 
 async def run_serve(settings: Settings) -> int:
-    from omnitui.hub import Hub
+    from omnitui.hub import ChannelLock, Hub
     from omnitui.store import Store
 
     store = await Store.open(settings.store_path())
+    lock = ChannelLock(store.path)
+    if not lock.acquire():
+        await store.close()
+        print(
+            f"omnitui: another OmniTUI process (pid {lock.holder()}) already runs the channels "
+            f"of {store.path}",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
     adapters, notes = build_adapters(settings)
     for note in notes:
         log.warning(note)
@@ -237,6 +269,7 @@ async def run_serve(settings: Settings) -> int:
     await stop.wait()
     log.info("stopping")
     await hub.stop()
+    lock.release()
     await store.close()
     return EXIT_OK
 
@@ -277,6 +310,7 @@ def _setup_logging(*, console: bool) -> None:
         handlers=handlers,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 if __name__ == "__main__":

@@ -12,16 +12,62 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
+import os
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from omnitui.adapters.base import Adapter, ReadMirror, SendError
 from omnitui.domain.models import Channel, DeliveryUpdate, Inbound, Outbound
 from omnitui.store import Store
 
 log = logging.getLogger("omnitui.hub")
+
+
+class ChannelLock:
+    """Exactly one OmniTUI process runs a store's channels.
+
+    Two pollers would fight over one Telegram bot and fetch every mail twice,
+    so the process that runs the adapters holds an exclusive `flock` on a file
+    beside the store. The kernel drops it when that process ends, even by
+    kill -9, so another console or `omnitui serve` can take over.
+    """
+
+    def __init__(self, store_path: Path) -> None:
+        self.path = Path(f"{store_path}.channels.lock")
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        """Take the lock if no other process has it."""
+        if self._fd is not None:
+            return True
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        return True
+
+    def holder(self) -> str:
+        """The pid the holder wrote, for messages."""
+        try:
+            return self.path.read_text().strip() or "?"
+        except OSError:
+            return "?"
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -107,3 +107,38 @@ def test_secrets_never_show_in_the_settings_repr(tmp_path: Path) -> None:
         del os.environ["OMNI_TEST_TOKEN"]
     with pytest.raises(config.SecretError, match="OMNI_TEST_TOKEN is not set"):
         settings.telegram[0].token.reveal()
+
+
+def test_only_one_process_runs_the_channels(tmp_path: Path) -> None:
+    from omnitui.hub import ChannelLock
+
+    first, second = ChannelLock(tmp_path / "s.db"), ChannelLock(tmp_path / "s.db")
+    assert first.acquire()
+    assert not second.acquire()
+    assert second.holder() == str(os.getpid())
+    first.release()
+    assert second.acquire()
+    second.release()
+
+
+def test_serve_stops_cleanly_and_a_second_serve_says_who_runs_the_channels(tmp_path: Path) -> None:
+    import signal
+
+    config = tmp_path / "config.toml"
+    config.write_text(f'[store]\npath = "{tmp_path / "shop.db"}"\n')
+    env = {**os.environ, "HOME": str(tmp_path)}
+    command = [sys.executable, "-m", "omnitui.cli", "--config", str(config), "serve"]
+    server = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stderr is not None
+        for line in server.stderr:  # wait until it serves
+            if "serving 0 channel(s)" in line:
+                break
+        second = subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=30, check=False
+        )
+        assert second.returncode == 1
+        assert f"(pid {server.pid}) already runs the channels" in second.stderr
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=20) == 0
