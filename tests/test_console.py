@@ -394,3 +394,20 @@ async def test_the_command_palette_resolves_a_thread(store: Store) -> None:
         await pilot.press("enter")
         await pilot.pause(0.2)
         assert (await store.get_contact(ids["emma"])).status is ThreadStatus.RESOLVED
+
+
+async def test_typing_a_shortcut_expands_the_canned_reply_in_the_contacts_language(
+    store: Store,
+) -> None:
+    await shop(store)
+    app = make_app(store)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_contact(pilot, "田中 美咲")
+        await pilot.press("r")
+        await pilot.press(*"/thanks ")
+        await pilot.pause(0.1)
+        text = inbox(app).composer.text
+        assert text == "田中 美咲様、ご連絡ありがとうございます。Sakura FlowersのAikoです。"
+        await pilot.press(*" /nosuch ")
+        await pilot.pause(0.1)
+        assert inbox(app).composer.text.endswith(" /nosuch ")  # an unknown shortcut stays as typed

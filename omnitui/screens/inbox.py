@@ -26,7 +26,7 @@ from omnitui.domain.models import (
 )
 from omnitui.domain.safe_text import one_line
 from omnitui.domain.sms import count_segments
-from omnitui.domain.templates import render
+from omnitui.domain.templates import Rendered, render
 from omnitui.store import StoreError
 from omnitui.store.store import ThreadCursor
 from omnitui.widgets.canned import CannedList
@@ -330,14 +330,32 @@ class InboxScreen(Screen[None]):
         if reply is not None:
             self.insert_canned(reply)
 
+    @on(Composer.ShortcutTyped)
+    async def expand_shortcut(self, event: Composer.ShortcutTyped) -> None:
+        if self.contact is None:
+            return
+        replies = [r for r in await self.omni.store.canned_replies() if r.shortcut == event.name]
+        if not replies:
+            return
+        language = self.contact.language
+        reply = next((r for r in replies if r.language == language), None) or next(
+            (r for r in replies if not r.language), replies[0]
+        )
+        rendered = self._personalise(reply)
+        self.composer.replace_range(rendered.text, event.start, event.end, rendered.unresolved)
+
+    def _personalise(self, reply: CannedReply) -> Rendered:
+        assert self.contact is not None
+        values = dict(self.omni.shop_values)
+        values.update(self.contact.placeholder_values())
+        return render(reply.body, values)
+
     def insert_canned(self, reply: CannedReply) -> None:
         """Insert a canned reply, personalised for the open contact."""
         if self.contact is None:
             self.notify("Pick a customer first", severity="warning")
             return
-        values = dict(self.omni.shop_values)
-        values.update(self.contact.placeholder_values())
-        rendered = render(reply.body, values)
+        rendered = self._personalise(reply)
         self.composer.insert_text(rendered.text, rendered.unresolved)
         if rendered.unresolved:
             self.notify(

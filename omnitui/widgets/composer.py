@@ -7,6 +7,8 @@ character switches the message to UCS-2.
 
 from __future__ import annotations
 
+import re
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,6 +21,9 @@ from omnitui.domain.safe_text import visible
 from omnitui.domain.sms import MAX_BODY, count_segments
 from omnitui.domain.templates import still_unresolved
 from omnitui.widgets.format import CHANNEL_NAME, CHANNEL_STYLE, channel_mark
+
+# "/thanks " typed at the start or after a space expands the canned reply `thanks`.
+_SHORTCUT = re.compile(r"(?:^|\s)/([A-Za-z0-9_-]+) $")
 
 
 class Composer(Vertical):
@@ -49,6 +54,15 @@ class Composer(Vertical):
 
     class Left(TextualMessage):
         """The agent pressed escape in the composer."""
+
+    class ShortcutTyped(TextualMessage):
+        """`/shortcut` and a space were typed: the screen may expand it."""
+
+        def __init__(self, name: str, start: tuple[int, int], end: tuple[int, int]) -> None:
+            super().__init__()
+            self.name = name
+            self.start = start
+            self.end = end
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -95,6 +109,24 @@ class Composer(Vertical):
         return still_unresolved(self.text, self.pending_placeholders)
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        self.refresh_status()
+        area = self.text_area
+        row, col = area.cursor_location
+        before = area.document.get_line(row)[:col]
+        match = _SHORTCUT.search(before)
+        if match is not None:
+            self.post_message(
+                self.ShortcutTyped(match.group(1), (row, match.start(1) - 1), (row, col))
+            )
+
+    def replace_range(
+        self, text: str, start: tuple[int, int], end: tuple[int, int], placeholders: tuple[str, ...]
+    ) -> None:
+        """Put `text` where a typed shortcut was."""
+        self.text_area.replace(text, start, end)
+        self.pending_placeholders = tuple(
+            dict.fromkeys((*self.pending_placeholders, *placeholders))
+        )
         self.refresh_status()
 
     def refresh_status(self) -> None:
