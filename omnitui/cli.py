@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     init = sub.add_parser("init", help="write a commented config to the config dir")
     init.add_argument("--force", action="store_true", help="overwrite an existing config")
     sub.add_parser("serve", help="run the channels headless, with no console")
+    canned = sub.add_parser("canned", help="export or import canned replies as a TOML file")
+    canned.add_argument("action", choices=["export", "import"])
+    canned.add_argument("file", type=Path, help="the TOML file (export: - for standard output)")
     sub.add_parser("doctor", help="check the config and each channel, one line each")
     return parser
 
@@ -65,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _setup_logging(console=args.command == "serve")
         if args.command == "serve":
             return asyncio.run(run_serve(settings))
+        if args.command == "canned":
+            return asyncio.run(cmd_canned(settings, args.action, args.file))
         if args.command == "doctor":
             return cmd_doctor(settings, args.config)
         return asyncio.run(run_console(settings))
@@ -116,14 +121,25 @@ def cmd_init(given: Path | None, force: bool) -> int:
     return EXIT_OK
 
 
-def build_adapters(settings: Settings) -> tuple[list[Adapter], list[str]]:
-    """The adapters for the configured channels, and a note for each that cannot run."""
+def build_adapters(
+    settings: Settings, store: Store | None = None
+) -> tuple[list[Adapter], list[str]]:
+    """The adapters for the configured channels, and a note for each that cannot run.
+
+    `store` is where SMS opt-outs (STOP) are recorded.
+    """
     from omnitui.adapters.email import EmailAdapter
+    from omnitui.adapters.sms import SmsAdapter
+    from omnitui.adapters.telegram import TelegramAdapter
 
     adapters: list[Adapter] = [EmailAdapter(section) for section in settings.email]
+    adapters += [TelegramAdapter(section) for section in settings.telegram]
     notes: list[str] = []
-    for name in [s.name for s in settings.telegram] + [s.name for s in settings.sms]:
-        notes.append(f"{name}: this channel kind is not available in this version yet")
+    for section in settings.sms:
+        try:
+            adapters.append(SmsAdapter(section, consent=store))
+        except ValueError as exc:
+            notes.append(f"{section.name}: {exc}")
     return adapters, notes
 
 
@@ -200,7 +216,7 @@ async def run_console(settings: Settings) -> int:
     store = await Store.open(settings.store_path())
     if not await store.canned_replies():
         await store.add_canned_replies(STARTER_CANNED)
-    adapters, notes = build_adapters(settings)
+    adapters, notes = build_adapters(settings, store)
     return await _console(
         store,
         adapters,
@@ -256,7 +272,7 @@ async def run_serve(settings: Settings) -> int:
             file=sys.stderr,
         )
         return EXIT_ERROR
-    adapters, notes = build_adapters(settings)
+    adapters, notes = build_adapters(settings, store)
     for note in notes:
         log.warning(note)
     hub = Hub(store, adapters)
@@ -274,9 +290,37 @@ async def run_serve(settings: Settings) -> int:
     return EXIT_OK
 
 
+async def cmd_canned(settings: Settings, action: str, file: Path) -> int:
+    from omnitui import canned_file
+    from omnitui.store import Store
+
+    store = await Store.open(settings.store_path())
+    try:
+        if action == "export":
+            text = canned_file.dump(await store.canned_replies())
+            if str(file) == "-":
+                sys.stdout.write(text)
+            else:
+                file.write_text(text, encoding="utf-8")
+                print(f"Wrote {len(await store.canned_replies())} canned replies to {file}")
+            return EXIT_OK
+        try:
+            source = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read {file}: {exc}") from None
+        result = canned_file.load(source)
+        for problem in result.problems:
+            print(f"omnitui: {file}: {problem}", file=sys.stderr)
+        await store.add_canned_replies(result.replies)
+        print(f"Imported {len(result.replies)} canned replies from {file}")
+        return EXIT_OK if not result.problems else EXIT_USAGE
+    finally:
+        await store.close()
+
+
 def cmd_doctor(settings: Settings, given: Path | None) -> int:
     """One line per check; exit 1 when any channel cannot work."""
-    from omnitui.adapters import email
+    from omnitui.adapters import email, sms, telegram
 
     print(f"ok    config   {config_path(given)}")
     print(f"ok    store    {settings.store_path()}")
@@ -285,6 +329,14 @@ def cmd_doctor(settings: Settings, given: Path | None) -> int:
         for good, line in asyncio.run(email.check(section)):
             healthy = healthy and good
             print(f"{'ok' if good else 'FAIL':<5} {section.name:<8} {line}")
+    for bot in settings.telegram:
+        for good, line in asyncio.run(telegram.check(bot)):
+            healthy = healthy and good
+            print(f"{'ok' if good else 'FAIL':<5} {bot.name:<8} {line}")
+    for account in settings.sms:
+        for good, line in asyncio.run(sms.check(account)):
+            healthy = healthy and good
+            print(f"{'ok' if good else 'FAIL':<5} {account.name:<8} {line}")
     _, notes = build_adapters(settings)
     for note in notes:
         print(f"--    {note}")

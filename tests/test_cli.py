@@ -142,3 +142,34 @@ def test_serve_stops_cleanly_and_a_second_serve_says_who_runs_the_channels(tmp_p
     finally:
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=20) == 0
+
+
+def test_canned_replies_round_trip_through_a_toml_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f'[store]\npath = "{tmp_path / "shop.db"}"\n')
+    replies = tmp_path / "replies.toml"
+    replies.write_text(
+        '[[reply]]\nshortcut = "/hours"\ntitle = "営業時間"\nlanguage = "ja"\n'
+        'body = "営業時間は10時〜19時です。\\n水曜定休。 \\"{shop}\\""\n\n'
+        '[[reply]]\nshortcut = "broken"\n\n'
+        '[[reply]]\nshortcut = "thanks"\nbody = "Thank you, {first_name|there}!"\n'
+    )
+    assert main(["--config", str(config), "canned", "import", str(replies)]) == 2
+    captured = capsys.readouterr()
+    assert "reply 2: needs a shortcut and a body" in captured.err
+    assert "Imported 2 canned replies" in captured.out
+    exported = tmp_path / "out.toml"
+    assert main(["--config", str(config), "canned", "export", str(exported)]) == 0
+    from omnitui import canned_file
+
+    again = canned_file.load(exported.read_text())
+    assert again.problems == []
+    assert (
+        "hours",
+        "営業時間",
+        '営業時間は10時〜19時です。\n水曜定休。 "{shop}"',
+        "ja",
+    ) in again.replies
+    assert ("thanks", "", "Thank you, {first_name|there}!", "") in again.replies

@@ -411,3 +411,28 @@ async def test_typing_a_shortcut_expands_the_canned_reply_in_the_contacts_langua
         await pilot.press(*" /nosuch ")
         await pilot.pause(0.1)
         assert inbox(app).composer.text.endswith(" /nosuch ")  # an unknown shortcut stays as typed
+
+
+async def test_the_profile_is_edited_from_the_keyboard(store: Store) -> None:
+    from omnitui.screens.profile import ProfileScreen
+
+    ids = await shop(store)
+    app = make_app(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("p")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, ProfileScreen)
+        await pilot.press("tab")  # first name
+        await pilot.press("ctrl+a", "ctrl+k", *"Em")
+        await pilot.press("tab", "tab")  # tags
+        await pilot.press(*"vip, wholesale")
+        await pilot.press("tab")
+        await pilot.press(*"company: Acme 株式会社")
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.1)
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        contact = await store.get_contact(ids["emma"])
+        assert (contact.first_name, contact.tags) == ("Em", ("vip", "wholesale"))
+        assert contact.profile == {"company": "Acme 株式会社"}

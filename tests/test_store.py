@@ -251,3 +251,26 @@ async def test_the_schema_matches_the_table_declarations(store: Store) -> None:
         diff = compare_metadata(context, SQLModel.metadata)
     engine.dispose()
     assert diff == []
+
+
+async def test_split_identity_and_undo_put_messages_back(store: Store) -> None:
+    a = (await store.ingest([mail("1", "a@x.jp", "from mail", 1.0, "Aiko")]))[0].contact_id
+    b = (await store.ingest([Inbound(SMS, "s1", "+819012345678", "", "from sms", 2.0)]))[
+        0
+    ].contact_id
+    await store.merge(b, a)
+    await store.enqueue_reply(a, SMS, "reply by sms")
+    phone = next(i for i in (await store.get_contact(a)).identities if i.kind is IdentityKind.PHONE)
+    new = await store.split_identity(phone.id, agent="Aiko")
+    assert [m.text for m in await store.thread_page(a)] == ["from mail"]
+    assert [m.text for m in await store.thread_page(new)] == ["from sms", "reply by sms"]
+    assert await store.count_contacts() == 2
+    record = await store.last_merge_into(a)
+    assert record is not None
+    await store.undo_merge(record)
+    assert [m.text for m in await store.thread_page(a)] == ["from mail", "from sms", "reply by sms"]
+    assert await store.count_contacts() == 1
+    await store.split_identity(phone.id)
+    email = next(i for i in (await store.get_contact(a)).identities if i.kind is IdentityKind.EMAIL)
+    with pytest.raises(StoreError, match="only identity"):
+        await store.split_identity(email.id)  # a contact keeps at least one identity

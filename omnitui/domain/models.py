@@ -206,6 +206,20 @@ class Inbound:
     attachments: tuple[InboundAttachment, ...] = ()
     parse_error: str = ""
     edited: bool = False
+    # Facts to remember on the sender's identity (e.g. a Telegram chat id).
+    identity_data: Mapping[str, object] = field(default_factory=dict)
+    # Other addresses the sender proved are theirs (a Telegram user sharing
+    # their own phone number): they become identities of the same contact.
+    linked_identities: tuple[tuple[IdentityKind, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundFile:
+    """A file sent with a reply (a photo or a document)."""
+
+    filename: str
+    content_type: str
+    data: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +233,7 @@ class Outbound:
     subject: str
     meta: Mapping[str, object] = field(default_factory=dict)
     attempt: int = 1
+    files: tuple[OutboundFile, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

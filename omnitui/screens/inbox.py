@@ -32,7 +32,7 @@ from omnitui.store.store import ThreadCursor
 from omnitui.widgets.canned import CannedList
 from omnitui.widgets.composer import Composer
 from omnitui.widgets.contact_list import ContactList
-from omnitui.widgets.format import CHANNEL_STYLE, channel_mark
+from omnitui.widgets.format import CHANNEL_NAME, CHANNEL_STYLE, channel_mark
 from omnitui.widgets.thread_view import ThreadView
 
 if TYPE_CHECKING:
@@ -67,6 +67,7 @@ class InboxScreen(Screen[None]):
             "u", "undo_merge", "Undo last merge into this contact", show=False, id="inbox.unmerge"
         ),
         Binding("shift+r", "retry", "Retry a failed reply", show=False, id="inbox.retry"),
+        Binding("p", "profile", "Profile", show=False, id="inbox.profile"),
         Binding("escape", "back", "Back", show=False, id="inbox.back"),
     ]
 
@@ -389,6 +390,10 @@ class InboxScreen(Screen[None]):
         if channel.kind is ChannelKind.SMS and count_segments(text).too_long:
             self.notify("Not sent: an SMS can be at most 1,600 characters", severity="error")
             return
+        refusal = await self._opted_out(contact.id, channel)
+        if refusal:
+            self.notify(refusal, title="Opted out", severity="error")
+            return
         try:
             await self.omni.store.enqueue_reply(
                 contact.id,
@@ -406,6 +411,22 @@ class InboxScreen(Screen[None]):
         await self._refresh_open_thread()
         self.thread.action_last_message()
         await self.reload_contacts()
+
+    async def _opted_out(self, contact_id: int, channel: Channel) -> str:
+        """Why a reply on `channel` must not go (the customer texted STOP), or ''."""
+        contact = await self.omni.store.get_contact(contact_id)
+        kind = IDENTITY_FOR_CHANNEL[channel.kind]
+        identity = next((i for i in contact.identities if i.kind is kind), None)
+        if identity is None or not identity.opted_out:
+            return ""
+        others = [c for c in self.composer.channels if c.kind is not channel.kind]
+        hint = (
+            f"Press ctrl+t to reply by {CHANNEL_NAME[others[0].kind]} instead."
+            if others
+            else "They have no other channel; texting START opts them back in."
+        )
+        name = CHANNEL_NAME[channel.kind]
+        return f"Not sent: this customer opted out of {name} (they texted STOP). {hint}"
 
     def _current(self) -> int | None:
         if self.focused is self.contacts or self.contact is None:
@@ -481,6 +502,22 @@ class InboxScreen(Screen[None]):
         await self.reload_contacts()
         self.contacts.highlight_contact(contact_id)
         await worker.wait()
+
+    @work(group="profile")
+    async def action_profile(self) -> None:
+        from omnitui.screens.profile import ProfileScreen
+
+        contact_id = self._current()
+        if contact_id is None:
+            return
+        contact = await self.omni.store.get_contact(contact_id)
+        changed = await self.app.push_screen_wait(
+            ProfileScreen(self.omni.store, contact, self.omni.agent_name)
+        )
+        if changed:
+            self.contact = None
+            self.open_contact(contact_id)
+            await self.reload_contacts()
 
     async def action_undo_merge(self) -> None:
         contact_id = self._current()

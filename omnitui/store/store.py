@@ -342,10 +342,16 @@ class Store:
         first_name: str | None = None,
         language: str | None = None,
         profile: Mapping[str, str] | None = None,
+        tags: Sequence[str] | None = None,
     ) -> None:
+        """Edit a contact's profile; only the fields given change."""
+
         def run(conn: sqlite3.Connection) -> None:
             sets: list[str] = []
             params: list[Any] = []
+            if tags is not None:
+                sets.append("tags = ?")
+                params.append(json.dumps(list(dict.fromkeys(tags)), ensure_ascii=False))
             for column, value in (
                 ("name", name),
                 ("first_name", first_name),
@@ -416,6 +422,33 @@ class Store:
                 self._change(conn, "read", contact_id)
 
         await self._write(run)
+
+    async def set_opted_out(
+        self, kind: IdentityKind, address: str, opted_out: bool, *, region: str | None = None
+    ) -> int:
+        """Record that a customer opted out of a channel (an SMS STOP), or back in.
+
+        A customer not seen before gets their identity now, so an opt-out
+        recorded before their message is stored is never lost. Returns the
+        contact id.
+        """
+        try:
+            normalized = normalize(kind, address, region)
+        except InvalidAddress:
+            normalized = address.strip().lower()
+        now = self._clock()
+
+        def run(conn: sqlite3.Connection) -> int:
+            identity_id, contact_id = self._identity_for(conn, kind, normalized, "", now)
+            cur = conn.execute(
+                "UPDATE identity SET opted_out = ? WHERE id = ? AND opted_out != ?",
+                (int(opted_out), identity_id, int(opted_out)),
+            )
+            if cur.rowcount:
+                self._change(conn, "consent", contact_id)
+            return contact_id
+
+        return await self._write(run)
 
     # -- threads ------------------------------------------------------------
 
@@ -589,6 +622,8 @@ class Store:
         identity_id, contact_id = self._identity_for(
             conn, identity_kind, address, item.display_name, now
         )
+        if item.identity_data or item.linked_identities:
+            self._remember_sender(conn, identity_id, contact_id, item, region, now)
         meta = json.dumps(dict(item.meta), ensure_ascii=False, default=str)
         cur = conn.execute(
             "INSERT INTO message(contact_id, identity_id, account, kind, direction, provider_id, "
@@ -677,6 +712,49 @@ class Store:
             (contact_id, str(kind), address, display, now),
         )
         return int(cur.lastrowid or 0), contact_id
+
+    def _remember_sender(
+        self,
+        conn: sqlite3.Connection,
+        identity_id: int,
+        contact_id: int,
+        item: Inbound,
+        region: str | None,
+        now: float,
+    ) -> None:
+        """Keep what an inbound message taught us about its sender.
+
+        `identity_data` is merged into the identity's JSON data (a Telegram
+        chat id). Each of `linked_identities` (a phone number a Telegram user
+        shared as their own) becomes an identity of the same contact, unless
+        it already belongs to someone: then a merge is the agent's call.
+        """
+        if item.identity_data:
+            row = conn.execute("SELECT data FROM identity WHERE id = ?", (identity_id,)).fetchone()
+            data = json.loads(row[0] or "{}") if row else {}
+            data.update(item.identity_data)
+            conn.execute(
+                "UPDATE identity SET data = ? WHERE id = ?",
+                (json.dumps(data, ensure_ascii=False, default=str), identity_id),
+            )
+        for kind, raw in item.linked_identities:
+            try:
+                address = normalize(kind, raw, region)
+            except InvalidAddress:
+                continue
+            conn.execute(
+                "INSERT OR IGNORE INTO identity(contact_id, kind, address, display, data, "
+                "opted_out, created_at) VALUES (?, ?, ?, ?, '{}', 0, ?)",
+                (contact_id, str(kind), address, item.display_name, now),
+            )
+
+    async def identity_data(self, kind: IdentityKind, address: str) -> dict[str, object]:
+        """What adapters remembered about an identity (e.g. its Telegram chat id)."""
+        rows = await self._rows(
+            "SELECT data FROM identity WHERE kind = ? AND address = ?", (str(kind), address)
+        )
+        data = json.loads(rows[0][0] or "{}") if rows else {}
+        return data if isinstance(data, dict) else {}
 
     def _touch_contact(
         self,
@@ -1079,12 +1157,14 @@ class Store:
 
         def run(conn: sqlite3.Connection) -> None:
             row = conn.execute(
-                "SELECT source_contact_id, target_contact_id, identity_ids, undone_at "
-                "FROM merge_record WHERE id = ? AND action = 'merge'",
+                "SELECT source_contact_id, target_contact_id, identity_ids, undone_at, action "
+                "FROM merge_record WHERE id = ? AND action IN ('merge', 'unmerge')",
                 (record_id,),
             ).fetchone()
             if row is None or row[3] is not None:
                 raise StoreError("that merge is not there to undo")
+            # A merge moved identities source -> target; an unmerge moved them
+            # from source into a new target. Either way they go back to source.
             source, target, identity_ids = row[0], row[1], json.loads(row[2])
             for identity_id in identity_ids:
                 conn.execute(
@@ -1095,6 +1175,8 @@ class Store:
                     (source, identity_id, target),
                 )
             conn.execute("UPDATE contact SET merged_into = NULL WHERE id = ?", (source,))
+            if row[4] == "unmerge":  # the split-off contact is empty again: fold it away
+                conn.execute("UPDATE contact SET merged_into = ? WHERE id = ?", (source, target))
             conn.execute(
                 "UPDATE merge_record SET undone_at = ? WHERE id = ?", (self._clock(), record_id)
             )
@@ -1105,11 +1187,56 @@ class Store:
 
         await self._write(run)
 
+    async def split_identity(self, identity_id: int, *, agent: str | None = None) -> int:
+        """Unmerge: move one identity, and the messages to and from it, into a
+        contact of its own. Recorded, so `undo_merge` puts it back."""
+        now = self._clock()
+
+        def run(conn: sqlite3.Connection) -> int:
+            row = conn.execute(
+                "SELECT contact_id, display, address FROM identity WHERE id = ?", (identity_id,)
+            ).fetchone()
+            if row is None:
+                raise StoreError("that identity is not there")
+            source = int(row[0])
+            others = conn.execute(
+                "SELECT count(*) FROM identity WHERE contact_id = ? AND id != ?",
+                (source, identity_id),
+            ).fetchone()[0]
+            if not others:
+                raise StoreError("this is the contact's only identity: nothing to split off")
+            cur = conn.execute(
+                "INSERT INTO contact(name, first_name, language, profile, status, tags, unread, "
+                "last_activity, last_preview, channels, created_at) "
+                "VALUES (?, '', '', '{}', 'open', '[]', 0, 0, '', '', ?)",
+                (row[1] or row[2], now),
+            )
+            new_id = int(cur.lastrowid or 0)
+            conn.execute("UPDATE identity SET contact_id = ? WHERE id = ?", (new_id, identity_id))
+            conn.execute(
+                "UPDATE message SET contact_id = ? WHERE identity_id = ? AND contact_id = ?",
+                (new_id, identity_id, source),
+            )
+            self._recount(conn, source)
+            self._recount(conn, new_id)
+            conn.execute(
+                "INSERT INTO merge_record(action, source_contact_id, target_contact_id, "
+                "identity_ids, evidence, agent, at) VALUES ('unmerge', ?, ?, ?, 'manual', ?, ?)",
+                (source, new_id, json.dumps([identity_id]), agent, now),
+            )
+            self._change(conn, "merge", source)
+            self._change(conn, "merge", new_id)
+            return new_id
+
+        return await self._write(run)
+
     async def last_merge_into(self, contact_id: int) -> int | None:
+        """The newest merge into this contact, or split off it, not yet undone."""
         rows = await self._rows(
-            "SELECT id FROM merge_record WHERE target_contact_id = ? AND action = 'merge' "
-            "AND undone_at IS NULL ORDER BY id DESC LIMIT 1",
-            (contact_id,),
+            "SELECT id FROM merge_record WHERE undone_at IS NULL AND ("
+            "(action = 'merge' AND target_contact_id = ?) OR "
+            "(action = 'unmerge' AND source_contact_id = ?)) ORDER BY id DESC LIMIT 1",
+            (contact_id, contact_id),
         )
         return int(rows[0][0]) if rows else None
 

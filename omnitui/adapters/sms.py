@@ -1,0 +1,855 @@
+"""SMS through Twilio: the official `twilio` SDK out, a signed webhook or polling in.
+
+The SDK is blocking, so every call runs in a worker thread. `api_base` is
+honoured through the SDK's public `http_client` argument (a client that sends
+each request to another scheme and host), which is also how tests point the
+real SDK at a loopback peer.
+
+Inbound, one of two ways:
+- webhook: an aiohttp listener on `webhook_listen` takes a message only with a
+  valid `X-Twilio-Signature` for `webhook_url`, stores it, and only then
+  answers 200 (Twilio sends again what was not answered; the store keeps one
+  copy per MessageSid). Status callbacks arrive on the same listener.
+- poll: `messages.list(to=our number, date_sent_after=day)` every
+  `poll_seconds`. The filter is day-grained and inclusive, so the cursor keeps
+  the day and the SIDs already taken from it, and is stored in the same
+  transaction as the messages. Replies still on their way are fetched again
+  until Twilio says how they ended.
+
+Opt-outs: a message that is only STOP (or STOPALL, UNSUBSCRIBE, CANCEL, END,
+QUIT) marks the customer's number opted out before the message is stored;
+START, YES or UNSTOP opt back in. Twilio itself refuses later sends (21610).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import mimetypes
+import time
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+from omnitui.adapters.base import SendError, Sink
+from omnitui.config import SmsConfig
+from omnitui.domain.identity import InvalidAddress, normalize_phone
+from omnitui.domain.models import (
+    Channel,
+    ChannelKind,
+    Delivery,
+    DeliveryUpdate,
+    IdentityKind,
+    Inbound,
+    InboundAttachment,
+    Outbound,
+)
+from omnitui.domain.sms import MAX_BODY, count_segments
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+log = logging.getLogger("omnitui.sms")
+# The SDK logs every request and its query (phone numbers) at INFO: keep it quiet.
+_SDK_LOG = logging.getLogger("omnitui.sms.sdk")
+_SDK_LOG.setLevel(logging.WARNING)
+
+TWILIO_API = "https://api.twilio.com"
+HTTP_TIMEOUT = 30.0
+MEDIA_TIMEOUT = 10.0  # all of one message's media: Twilio waits 15 s for our answer
+MAX_MEDIA_BYTES = 5 * 1024 * 1024  # Twilio's own limit for one MMS
+FIRST_POLL_DAYS = 1  # a first poll reaches back to yesterday (UTC)
+LATE_MARGIN = timedelta(hours=1)  # a message may show up this late in a listing
+PAGE_SIZE = 100
+RECHECK_FOR = 2 * 86400.0  # how long a reply's delivery state is fetched (poll mode)
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+POLL_KEY = "twilio:poll"
+OUTBOUND_KEY = "twilio:outbound"
+
+OPT_OUT = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit"})
+OPT_IN = frozenset({"start", "yes", "unstop"})
+
+# Twilio error codes an agent should read in words.
+ERROR_WORDS: Mapping[int, str] = {
+    20003: "authentication error: wrong account SID or auth token",
+    20404: "not found at Twilio",
+    20429: "rate limited by Twilio (too many requests)",
+    21211: "invalid To number",
+    21408: "sending to this country is not enabled on the Twilio account",
+    21606: "the From number cannot send SMS",
+    21610: "the customer replied STOP (unsubscribed)",
+    21612: "Twilio cannot route SMS between these two numbers",
+    21614: "the To number cannot receive SMS",
+    21617: "the message is too long (over 1,600 characters)",
+    30001: "Twilio's queue was full",
+    30002: "the Twilio account is suspended",
+    30003: "unreachable handset (phone off or out of coverage)",
+    30004: "blocked (by the recipient or their carrier)",
+    30005: "unknown handset (the number does not exist)",
+    30006: "landline or unreachable carrier",
+    30007: "carrier filtered (looks like spam to the carrier)",
+    30008: "unknown error from the carrier",
+}
+
+# Twilio's MessageStatus -> our delivery state.
+_STATES: Mapping[str, Delivery] = {
+    "accepted": Delivery.QUEUED,
+    "scheduled": Delivery.QUEUED,
+    "queued": Delivery.QUEUED,
+    "sending": Delivery.SENDING,
+    "sent": Delivery.SENT,
+    "delivered": Delivery.DELIVERED,
+    "read": Delivery.DELIVERED,
+    "partially_delivered": Delivery.DELIVERED,
+    "undelivered": Delivery.FAILED,
+    "failed": Delivery.FAILED,
+    "canceled": Delivery.FAILED,
+}
+_SETTLED = frozenset({"delivered", "read", "undelivered", "failed", "canceled"})
+
+
+def describe(code: int | None) -> str:
+    """A Twilio error code in words, with the code for looking it up."""
+    if code is None:
+        return "no reason given"
+    words = ERROR_WORDS.get(code)
+    return f"{words} (Twilio error {code})" if words else f"Twilio error {code}"
+
+
+def consent_keyword(text: str) -> bool | None:
+    """True for an opt-out keyword (STOP...), False for an opt-in (START...), else None.
+
+    Only a message that is the keyword alone counts, in any case; full-width
+    letters from a Japanese keyboard count too.
+    """
+    word = unicodedata.normalize("NFKC", text).strip().casefold()
+    if word in OPT_OUT:
+        return True
+    if word in OPT_IN:
+        return False
+    return None
+
+
+def delivery_update(
+    channel: Channel, sid: str, status: str, error_code: int | None
+) -> DeliveryUpdate | None:
+    """Twilio's word on a message we sent, as the store takes it (None: not a state)."""
+    state = _STATES.get(status)
+    if state is None:
+        return None
+    reason = ""
+    if status == "undelivered":
+        reason = f"not delivered: {describe(error_code)}"
+    elif status == "failed":
+        reason = f"Twilio could not send it: {describe(error_code)}"
+    elif status == "canceled":
+        reason = "canceled before it was sent"
+    return DeliveryUpdate(channel, sid, state, reason)
+
+
+@runtime_checkable
+class ConsentBook(Protocol):
+    """Where opt-outs are recorded (the store)."""
+
+    async def set_opted_out(
+        self, kind: IdentityKind, address: str, opted_out: bool, *, region: str | None = None
+    ) -> int: ...
+
+
+def rebase(url: str, api_base: str) -> str:
+    """`url` with its scheme and host (and a path prefix) taken from `api_base`."""
+    base = urlsplit(api_base)
+    parts = urlsplit(url)
+    path = base.path.rstrip("/") + parts.path
+    return urlunsplit((base.scheme, base.netloc, path, parts.query, parts.fragment))
+
+
+def api_http_client(api_base: str = TWILIO_API, *, timeout: float = HTTP_TIMEOUT) -> Any:
+    """The SDK's `http_client`: Twilio's own, or one that sends every request to `api_base`.
+
+    Rewriting each URL (rather than setting `client.api.base_url`) keeps
+    working whatever domain, edge or region the SDK builds the URL for.
+    """
+    from twilio.http.http_client import TwilioHttpClient
+
+    if api_base.rstrip("/") == TWILIO_API:
+        return TwilioHttpClient(timeout=timeout, logger=_SDK_LOG)
+
+    class ApiBaseHttpClient(TwilioHttpClient):  # type: ignore[misc]
+        def request(
+            self,
+            method: str,
+            url: str,
+            params: dict[str, object] | None = None,
+            data: dict[str, object] | None = None,
+            headers: dict[str, str] | None = None,
+            auth: tuple[str, str] | None = None,
+            timeout: float | None = None,
+            allow_redirects: bool = False,
+        ) -> Any:
+            return super().request(
+                method,
+                rebase(url, api_base),
+                params=params,
+                data=data,
+                headers=headers,
+                auth=auth,
+                timeout=timeout,
+                allow_redirects=allow_redirects,
+            )
+
+    return ApiBaseHttpClient(timeout=timeout, logger=_SDK_LOG)
+
+
+@dataclass(frozen=True, slots=True)
+class PollCursor:
+    """Messages sent on or after `after` (UTC) are listed; `seen` are those already taken."""
+
+    after: date
+    seen: frozenset[str]
+
+    def dump(self) -> str:
+        return json.dumps({"after": self.after.isoformat(), "seen": sorted(self.seen)})
+
+    @classmethod
+    def load(cls, text: str | None) -> PollCursor | None:
+        if not text:
+            return None
+        try:
+            data = json.loads(text)
+            return cls(date.fromisoformat(data["after"]), frozenset(map(str, data["seen"])))
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+def _e164(raw: str, region: str | None) -> str:
+    try:
+        return normalize_phone(raw, region)
+    except InvalidAddress:
+        return raw.strip()
+
+
+def _utc(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str) and value:
+        with contextlib.suppress(TypeError, ValueError):
+            return parsedate_to_datetime(value)
+    return None
+
+
+def _media_name(index: int, content_type: str, sid: str = "") -> str:
+    ext = mimetypes.guess_extension(content_type.split(";")[0].strip()) or ".bin"
+    return f"{sid or f'mms-{index + 1}'}{ext}"
+
+
+class SmsAdapter:
+    """One `[[sms]]` account on Twilio."""
+
+    def __init__(
+        self,
+        config: SmsConfig,
+        *,
+        auth_token: Callable[[], str] | None = None,
+        http_client: Any = None,
+        consent: ConsentBook | None = None,
+        clock: Callable[[], float] = time.time,
+        max_media_bytes: int = MAX_MEDIA_BYTES,
+    ) -> None:
+        if config.inbound == "webhook" and not (config.webhook_listen and config.webhook_url):
+            raise ValueError('inbound = "webhook" needs webhook_listen and webhook_url')
+        if config.webhook_listen:
+            host, _, port = config.webhook_listen.rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"webhook_listen {config.webhook_listen!r} is not host:port")
+            self._listen = (host.strip("[]"), int(port))
+        self.config = config
+        self.number = _e164(config.from_, config.default_region)
+        self._channel = Channel(ChannelKind.SMS, config.name)
+        self._reveal = auth_token or config.auth_token.reveal
+        self._token: str | None = None
+        self._http_client = http_client
+        self._sdk: Any = None
+        self._consent = consent
+        self._clock = clock
+        self.max_media_bytes = max_media_bytes
+        self._runner: web.AppRunner | None = None
+        self._sink: Sink | None = None
+        self._poll_lock = asyncio.Lock()
+        self._cursor: PollCursor | None = None
+        # Replies whose delivery state is still to be fetched (poll mode): sid -> (status, since).
+        self._pending: dict[str, tuple[str, float]] = {}
+        self._pending_loaded = False
+        self._pending_saved = ""
+        self._sends_in_flight = 0
+        self._sent_recently: dict[str, float] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.status: dict[str, str] = {}
+
+    @property
+    def channel(self) -> Channel:
+        return self._channel
+
+    # -- credentials and the SDK ---------------------------------------------
+
+    async def token(self) -> str:
+        """The auth token (read once: a `*_cmd` secret runs a command)."""
+        if self._token is None:
+            self._token = await asyncio.to_thread(self._reveal)
+        return self._token
+
+    async def client(self) -> Any:
+        """The SDK's `Client`, built on first use."""
+        if self._sdk is None:
+            token = await self.token()
+            from twilio.rest import Client
+
+            http = self._http_client or api_http_client(self.config.api_base)
+            self._sdk = Client(self.config.account_sid, token, http_client=http)
+        return self._sdk
+
+    # -- receiving -----------------------------------------------------------
+
+    async def run(self, sink: Sink) -> None:
+        self._sink = sink
+        if self.config.inbound == "webhook":
+            await self._serve_webhooks(sink)
+            return
+        failures = 0
+        while True:
+            try:
+                await self.poll_once(sink)
+                failures = 0
+                await asyncio.sleep(self.config.poll_seconds)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                failures += 1
+                delay = min(300.0, self.config.poll_seconds * 2 ** min(failures, 5))
+                self.status["inbound"] = (
+                    f"{explain(exc, self.config.api_base)}; retrying in {delay:.0f} s"
+                )
+                log.warning("%s: %s", self.channel.account, self.status["inbound"])
+                await asyncio.sleep(delay)
+
+    async def _serve_webhooks(self, sink: Sink) -> None:
+        from aiohttp import web
+
+        app = web.Application(client_max_size=1024 * 1024)
+        path = urlsplit(self.config.webhook_url or "").path or "/"
+        app.router.add_post(path, self._on_webhook)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        self._runner = runner
+        try:
+            host, port = self._listen
+            await web.TCPSite(runner, host, port).start()
+            self.status["inbound"] = f"listening on {host}:{port}"
+            log.info("%s: listening for Twilio webhooks on %s:%s", self.channel.account, host, port)
+            await asyncio.Event().wait()
+        finally:
+            self._runner = None
+            await runner.cleanup()
+
+    async def _on_webhook(self, request: web.Request) -> web.Response:
+        """An inbound message or a status callback, answered only once it is stored."""
+        from aiohttp import web
+        from twilio.request_validator import RequestValidator
+
+        form = await request.post()
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not signature:
+            log.warning(
+                "%s: refused a webhook from %s: no X-Twilio-Signature",
+                self.channel.account,
+                request.remote,
+            )
+            return web.Response(status=403, text="signature required")
+        if not RequestValidator(await self.token()).validate(
+            self.config.webhook_url, form, signature
+        ):
+            log.warning(
+                "%s: refused a webhook from %s: the X-Twilio-Signature does not match",
+                self.channel.account,
+                request.remote,
+            )
+            return web.Response(status=403, text="invalid signature")
+        params = {k: v for k, v in form.items() if isinstance(v, str)}
+        sink = self._sink
+        if sink is None:
+            return web.Response(status=503, text="not ready")
+        try:
+            # Status callbacks carry MessageStatus; an inbound message has none
+            # (or "received"), only SmsStatus.
+            if params.get("MessageStatus", "received") not in ("received", "receiving"):
+                await self._on_status_callback(sink, params)
+            else:
+                item = await self._inbound_from_webhook(params)
+                await self._record_consent(sink, item)
+                await sink.deliver([item])
+        except Exception:
+            # Not answered 200: Twilio sends it again later.
+            log.exception("%s: could not store a webhook", self.channel.account)
+            return web.Response(status=500, text="not stored")
+        return web.Response(text=EMPTY_TWIML, content_type="text/xml")
+
+    async def _on_status_callback(self, sink: Sink, params: Mapping[str, str]) -> None:
+        sid = params.get("MessageSid") or params.get("SmsSid") or ""
+        code = params.get("ErrorCode", "")
+        update = delivery_update(
+            self.channel,
+            sid,
+            params.get("MessageStatus", ""),
+            int(code) if code.isdigit() else None,
+        )
+        if update is None or not sid:
+            return
+        await sink.delivery_update(update)
+        # A callback can beat the hub's record of the SID it was sent under;
+        # apply it once more when that may be so (the store never moves back).
+        recent = self._sent_recently.get(sid)
+        if self._sends_in_flight or (recent is not None and time.monotonic() - recent < 30):
+            self._later(self._reapply(sink, update))
+
+    async def _reapply(self, sink: Sink, update: DeliveryUpdate) -> None:
+        await asyncio.sleep(2.0)
+        await sink.delivery_update(update)
+
+    def _later(self, work: Any) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _inbound_from_webhook(self, params: Mapping[str, str]) -> Inbound:
+        """A webhook's form as an `Inbound`; a payload with fields missing is kept with a note."""
+        problems = []
+        sid = params.get("MessageSid") or params.get("SmsSid") or ""
+        raw = json.dumps(params, ensure_ascii=False, sort_keys=True).encode()
+        if not sid:
+            sid = "nosid:" + hashlib.sha256(raw).hexdigest()[:32]
+            problems.append("the webhook had no MessageSid")
+        sender = params.get("From", "")
+        if not sender:
+            problems.append("the webhook had no From number")
+        media: list[tuple[str, str, str]] = []
+        count = params.get("NumMedia", "0")
+        for n in range(int(count) if count.isdigit() else 0):
+            url = params.get(f"MediaUrl{n}")
+            if url:
+                kind = params.get(f"MediaContentType{n}", "application/octet-stream")
+                media.append((url, kind, url.rstrip("/").rpartition("/")[2]))
+        attachments = await self._download_all(media)
+        return Inbound(
+            channel=self.channel,
+            provider_id=sid,
+            address=_e164(sender, self.config.default_region),
+            display_name="",
+            text=params.get("Body", ""),
+            sent_at=self._clock(),
+            raw=raw,
+            meta={"sid": sid, "segments": params.get("NumSegments", "")},
+            attachments=attachments,
+            parse_error="; ".join(problems),
+        )
+
+    async def _record_consent(self, sink: Sink, item: Inbound) -> None:
+        """STOP / START: record the customer's wish before their message is stored,
+        so a crash in between cannot lose it (it is recorded again on the resend)."""
+        wish = consent_keyword(item.text)
+        if wish is None or not item.address:
+            return
+        book = self._consent or (sink if isinstance(sink, ConsentBook) else None)
+        if book is None:
+            log.warning("%s: an SMS opt-out could not be recorded", self.channel.account)
+            return
+        await book.set_opted_out(
+            IdentityKind.PHONE, item.address, wish, region=self.config.default_region
+        )
+        log.info("%s: a customer opted %s", self.channel.account, "out" if wish else "back in")
+
+    async def poll_once(self, sink: Sink) -> int:
+        """List new messages to our number and fetch the states of recent replies;
+        returns how many messages were new."""
+        async with self._poll_lock:
+            taken = await self._poll_inbound(sink)
+            await self._poll_outbound(sink)
+            self.status["inbound"] = f"up to date (every {self.config.poll_seconds} s)"
+            return taken
+
+    async def _poll_inbound(self, sink: Sink) -> int:
+        if self._cursor is None:
+            self._cursor = PollCursor.load(await sink.load_cursor(POLL_KEY))
+        if not self._pending_loaded:
+            stored = json.loads(await sink.load_cursor(OUTBOUND_KEY) or "{}")
+            for sid, (status, since) in stored.items():
+                self._pending.setdefault(sid, (str(status), float(since)))
+            self._pending_loaded = True
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        cursor = self._cursor or PollCursor(
+            (now - timedelta(days=FIRST_POLL_DAYS)).date(), frozenset()
+        )
+        client = await self.client()
+        start = datetime.combine(cursor.after, datetime.min.time(), UTC)
+        listed = await asyncio.to_thread(
+            lambda: list(
+                client.messages.list(to=self.number, date_sent_after=start, page_size=PAGE_SIZE)
+            )
+        )
+        received = [
+            (sent, m)
+            for m in listed
+            if m.status == "received"
+            and m.direction == "inbound"
+            and (sent := _utc(m.date_sent)) is not None
+        ]
+        received.sort(key=lambda pair: pair[0])
+        new = [(sent, m) for sent, m in received if m.sid not in cursor.seen]
+        items = [await self._inbound_from_record(m, sent) for sent, m in new]
+        # Move on by Twilio's clock (the dates it gave), never by ours: a wrong
+        # local clock must not skip a day.
+        after = cursor.after
+        if received:
+            after = max(after, (received[-1][0] - LATE_MARGIN).date())
+        floor = datetime.combine(after, datetime.min.time(), UTC)
+        seen = frozenset(m.sid for sent, m in received if sent >= floor)
+        next_cursor = PollCursor(after, seen)
+        for item in items:
+            await self._record_consent(sink, item)
+        pending = self._dump_pending()
+        if items or next_cursor != self._cursor or pending != self._pending_saved:
+            await sink.deliver(items, cursor={POLL_KEY: next_cursor.dump(), OUTBOUND_KEY: pending})
+            self._pending_saved = pending
+        self._cursor = next_cursor
+        return len(items)
+
+    async def _inbound_from_record(self, m: Any, sent: datetime) -> Inbound:
+        record = {
+            "sid": m.sid,
+            "from": m.from_,
+            "to": m.to,
+            "body": m.body,
+            "status": m.status,
+            "num_media": m.num_media,
+            "num_segments": m.num_segments,
+            "date_sent": sent.isoformat(),
+        }
+        attachments: tuple[InboundAttachment, ...] = ()
+        if str(m.num_media or "0") not in ("", "0"):
+            attachments = await self._media_of(m.sid)
+        return Inbound(
+            channel=self.channel,
+            provider_id=m.sid,
+            address=_e164(m.from_ or "", self.config.default_region),
+            display_name="",
+            text=m.body or "",
+            sent_at=sent.timestamp(),
+            raw=json.dumps(record, ensure_ascii=False).encode(),
+            meta={"sid": m.sid, "segments": m.num_segments or ""},
+            attachments=attachments,
+            parse_error="" if m.from_ else "the message had no From number",
+        )
+
+    async def _media_of(self, sid: str) -> tuple[InboundAttachment, ...]:
+        """A polled MMS's media; a listing that fails leaves a note, never blocks the poll."""
+        client = await self.client()
+        try:
+            media = await asyncio.to_thread(lambda: list(client.messages(sid).media.list()))
+        except Exception as exc:
+            note = f"media not listed: {explain(exc, self.config.api_base)}"
+            return (InboundAttachment("mms", "application/octet-stream", None, 0, note),)
+        base = self.config.api_base.rstrip("/")
+        return await self._download_all(
+            [(base + str(x.uri).removesuffix(".json"), x.content_type or "", x.sid) for x in media]
+        )
+
+    async def _poll_outbound(self, sink: Sink) -> None:
+        """Fetch Twilio's state of replies still on their way; report what changed."""
+        if not self._pending:
+            return
+        client = await self.client()
+        now = self._clock()
+        for sid, (known, since) in list(self._pending.items()):
+            try:
+                fetched = await asyncio.to_thread(client.messages(sid).fetch)
+            except Exception as exc:
+                log.warning(
+                    "%s: delivery state not fetched: %s", self.channel.account, explain(exc)
+                )
+                return
+            status = str(fetched.status)
+            if status != known:
+                update = delivery_update(self.channel, sid, status, fetched.error_code)
+                if update is not None:
+                    await sink.delivery_update(update)
+            if status in _SETTLED or now - since > RECHECK_FOR:
+                self._pending.pop(sid, None)
+            else:
+                self._pending[sid] = (status, since)
+
+    def _dump_pending(self) -> str:
+        return json.dumps({sid: [s, t] for sid, (s, t) in self._pending.items()})
+
+    # -- media ---------------------------------------------------------------
+
+    async def _download_all(
+        self, media: Sequence[tuple[str, str, str]]
+    ) -> tuple[InboundAttachment, ...]:
+        if not media:
+            return ()
+        import aiohttp
+
+        timeout = aiohttp.ClientTimeout(total=MEDIA_TIMEOUT)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            return tuple(
+                [
+                    await self._download(session, n, url, kind, sid)
+                    for n, (url, kind, sid) in enumerate(media)
+                ]
+            )
+
+    async def _download(
+        self, session: Any, index: int, url: str, kind: str, sid: str
+    ) -> InboundAttachment:
+        """One MMS media file, fetched with the account's credentials; never raises.
+
+        Twilio answers with a redirect to its media store: the credentials go
+        to Twilio's API only, never to the host it redirects to.
+        """
+        import aiohttp
+
+        name = _media_name(index, kind, sid)
+        host = urlsplit(url).hostname or ""
+        if host == "api.twilio.com" or host.endswith(".twilio.com"):
+            url = rebase(url, self.config.api_base)
+        ours = urlsplit(url).netloc == urlsplit(self.config.api_base).netloc
+        headers = {}
+        if ours:
+            token = await self.token()
+            headers["Authorization"] = aiohttp.encode_basic_auth(self.config.account_sid, token)
+        cap = self.max_media_bytes
+        try:
+            for _ in range(4):
+                async with session.get(url, headers=headers, allow_redirects=False) as response:
+                    if response.status in (301, 302, 303, 307, 308):
+                        url = urljoin(url, response.headers.get("Location", ""))
+                        headers = {}
+                        continue
+                    if response.status != 200:
+                        return InboundAttachment(
+                            name, kind, None, 0, f"not downloaded: HTTP {response.status}"
+                        )
+                    kind = response.content_type or kind
+                    declared = response.content_length or 0
+                    if declared > cap:
+                        return InboundAttachment(name, kind, None, declared, _too_big(cap))
+                    data = bytearray()
+                    async for chunk in response.content.iter_chunked(65536):
+                        data += chunk
+                        if len(data) > cap:
+                            return InboundAttachment(name, kind, None, len(data), _too_big(cap))
+                    return InboundAttachment(name, kind, bytes(data), len(data))
+            return InboundAttachment(name, kind, None, 0, "not downloaded: too many redirects")
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            return InboundAttachment(name, kind, None, 0, f"not downloaded: {type(exc).__name__}")
+
+    # -- sending -------------------------------------------------------------
+
+    async def send(self, message: Outbound) -> str:
+        """Send an SMS; return its SID. Only a send Twilio surely did not take is retryable."""
+        from twilio.base.exceptions import TwilioRestException
+
+        try:
+            to = normalize_phone(message.address, self.config.default_region)
+        except InvalidAddress:
+            raise SendError(
+                f"not sent: {message.address!r} is not a phone number ({describe(21211)})",
+                retryable=False,
+            ) from None
+        if count_segments(message.text).too_long:
+            raise SendError(
+                f"not sent: an SMS can be at most {MAX_BODY} characters", retryable=False
+            )
+        try:
+            client = await self.client()
+        except Exception as exc:
+            raise SendError(f"cannot read the auth token: {exc}", retryable=False) from None
+        options: dict[str, str] = {}
+        if self.config.inbound == "webhook" and self.config.webhook_url:
+            options["status_callback"] = self.config.webhook_url
+        self._sends_in_flight += 1
+        try:
+            created = await asyncio.to_thread(
+                lambda: client.messages.create(
+                    to=to, from_=self.number, body=message.text, **options
+                )
+            )
+        except TwilioRestException as exc:
+            if exc.code == 21610:
+                await self._opted_out_at_twilio(to)
+            raise refusal(exc) from None
+        except Exception as exc:
+            raise connection_failure(exc, self.config.api_base) from None
+        finally:
+            self._sends_in_flight -= 1
+        sid = str(created.sid)
+        now = time.monotonic()
+        self._sent_recently = {s: t for s, t in self._sent_recently.items() if now - t < 60}
+        self._sent_recently[sid] = now
+        if self.config.inbound == "poll":
+            self._pending[sid] = (str(created.status), self._clock())
+        return sid
+
+    async def _opted_out_at_twilio(self, to: str) -> None:
+        """Twilio says the customer sent STOP (we may have missed it): record it."""
+        if self._consent is None:
+            return
+        try:
+            await self._consent.set_opted_out(
+                IdentityKind.PHONE, to, True, region=self.config.default_region
+            )
+        except Exception:
+            log.exception("%s: recording an opt-out", self.channel.account)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._runner is not None:
+            with contextlib.suppress(Exception):
+                await self._runner.cleanup()
+        session = getattr(getattr(self._sdk, "http_client", None), "session", None)
+        if session is not None:
+            with contextlib.suppress(Exception):
+                session.close()
+
+
+def _too_big(cap: int) -> str:
+    size = f"{cap / 1024 / 1024:.0f} MB" if cap >= 1024 * 1024 else f"{cap / 1024:.0f} KB"
+    return f"not downloaded: larger than {size}"
+
+
+def refusal(exc: Any) -> SendError:
+    """A `TwilioRestException` on create as a `SendError`."""
+    status = int(getattr(exc, "status", 0) or 0)
+    code = getattr(exc, "code", None)
+    words = describe(code) if code else f"HTTP {status}"
+    if code == 20429 or status == 429:
+        return SendError(f"{words}; trying again shortly", retryable=True)
+    if status == 503:
+        # Twilio says it is unavailable: it did not take the message.
+        return SendError(f"Twilio is unavailable ({words}); trying again shortly", retryable=True)
+    if status >= 500:
+        return SendError(
+            f"Twilio failed ({words}): it may or may not have taken the message, "
+            "so it is not sent again by itself",
+            retryable=False,
+        )
+    return SendError(f"Twilio refused it: {words}", retryable=False)
+
+
+def connection_failure(exc: BaseException, api_base: str) -> SendError:
+    """A send that failed on the way: retryable only if it never reached Twilio."""
+    if _never_connected(exc):
+        return SendError(explain(exc, api_base), retryable=True)
+    return SendError(
+        f"{explain(exc, api_base)}: it may or may not have been sent, "
+        "so it is not sent again by itself",
+        retryable=False,
+    )
+
+
+def _never_connected(exc: BaseException) -> bool:
+    import requests
+    from urllib3.exceptions import NewConnectionError
+
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.exceptions.ConnectionError) and exc.args:
+        return isinstance(getattr(exc.args[0], "reason", None), NewConnectionError)
+    return False
+
+
+def explain(exc: BaseException, api_base: str = TWILIO_API) -> str:
+    """What went wrong talking to Twilio, in words a shop owner can act on."""
+    import requests
+    from twilio.base.exceptions import TwilioException, TwilioRestException
+    from urllib3.exceptions import NameResolutionError, NewConnectionError
+
+    host = urlsplit(api_base).netloc or api_base
+    if isinstance(exc, TwilioRestException):
+        status = int(exc.status or 0)
+        if exc.code == 20003 or status == 401:
+            return describe(20003)
+        return describe(exc.code) if exc.code else f"Twilio answered HTTP {status}"
+    if isinstance(exc, TwilioException):
+        # list() errors carry the response, not a code.
+        response = exc.args[1] if len(exc.args) > 1 else None
+        status = int(getattr(response, "status_code", 0) or 0)
+        if status == 401:
+            return describe(20003)
+        return f"Twilio answered HTTP {status}" if status else f"Twilio: {exc.args[0]}"
+    if isinstance(exc, requests.exceptions.ConnectionError) and exc.args:
+        reason = getattr(exc.args[0], "reason", None)
+        if isinstance(reason, NameResolutionError):
+            return f"unknown host {host!r}"
+        if isinstance(reason, NewConnectionError):
+            if "refused" in str(reason).lower():
+                return f"unreachable: {host} refused the connection"
+            return f"unreachable: cannot connect to {host}"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return f"TLS problem talking to {host}"
+    if isinstance(exc, requests.exceptions.Timeout | TimeoutError):
+        return f"unreachable: {host} did not answer in time"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return f"connection to {host} lost"
+    return f"failed: {type(exc).__name__}"
+
+
+async def check(config: SmsConfig) -> list[tuple[bool, str]]:
+    """`omnitui doctor` for one account: does the Account answer, and is `from` its number?"""
+    try:
+        token = await asyncio.to_thread(config.auth_token.reveal)
+    except Exception as exc:
+        return [(False, str(exc))]
+    try:
+        adapter = SmsAdapter(config, auth_token=lambda: token)
+    except ValueError as exc:
+        return [(False, str(exc))]
+    client = await adapter.client()
+    results: list[tuple[bool, str]] = []
+    try:
+        account = await asyncio.to_thread(
+            lambda: client.api.v2010.accounts(config.account_sid).fetch()
+        )
+    except Exception as exc:
+        await adapter.close()
+        return [(False, f"Twilio {explain(exc, config.api_base)}")]
+    active = account.status == "active"
+    results.append(
+        (active, f"Twilio account ok: {account.friendly_name!r} is {account.status}")
+        if active
+        else (False, f"Twilio account {account.friendly_name!r} is {account.status}")
+    )
+    try:
+        numbers = await asyncio.to_thread(
+            lambda: list(client.incoming_phone_numbers.list(phone_number=adapter.number, limit=20))
+        )
+    except Exception as exc:
+        results.append(
+            (False, f"could not list the account's numbers: {explain(exc, config.api_base)}")
+        )
+    else:
+        if any(_e164(n.phone_number or "", None) == adapter.number for n in numbers):
+            results.append((True, f"number ok: {adapter.number} belongs to the account"))
+        else:
+            results.append(
+                (False, f"from = {adapter.number} is not one of this account's phone numbers")
+            )
+    await adapter.close()
+    return results
