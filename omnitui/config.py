@@ -96,6 +96,15 @@ def _one_secret(values: Any, prefix: str) -> Any:
     return values
 
 
+def _needs(values: Any, key: str, value: str, required: tuple[str, ...]) -> Any:
+    """`key = value` needs the `required` keys too (a webhook needs where to listen)."""
+    if isinstance(values, dict) and values.get(key) == value:
+        missing = [k for k in required if not values.get(k)]
+        if missing:
+            raise ValueError(f'{key} = "{value}" needs {", ".join(missing)}')
+    return values
+
+
 TlsMode = Literal["ssl", "starttls", "none"]
 
 
@@ -153,7 +162,8 @@ class TelegramConfig(_Section):
     @model_validator(mode="before")
     @classmethod
     def _secret_source(cls, values: Any) -> Any:
-        return _one_secret(values, "token")
+        values = _one_secret(values, "token")
+        return _needs(values, "mode", "webhook", ("webhook_url", "webhook_listen", "secret_env"))
 
     @property
     def token(self) -> Secret:
@@ -177,7 +187,8 @@ class SmsConfig(_Section):
     @model_validator(mode="before")
     @classmethod
     def _secret_source(cls, values: Any) -> Any:
-        return _one_secret(values, "auth_token")
+        values = _one_secret(values, "auth_token")
+        return _needs(values, "inbound", "webhook", ("webhook_listen", "webhook_url"))
 
     @property
     def auth_token(self) -> Secret:
