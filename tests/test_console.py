@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 from textual.pilot import Pilot
 from textual.widgets import Input
@@ -436,3 +437,21 @@ async def test_the_profile_is_edited_from_the_keyboard(store: Store) -> None:
         contact = await store.get_contact(ids["emma"])
         assert (contact.first_name, contact.tags) == ("Em", ("vip", "wholesale"))
         assert contact.profile == {"company": "Acme 株式会社"}
+
+
+async def test_an_sms_reply_cannot_carry_a_file(store: Store, tmp_path: Path) -> None:
+    ids = await shop(store)
+    photo = tmp_path / "bouquet.jpg"
+    photo.write_bytes(b"\xff\xd8\xff fake jpeg")
+    app = make_app(store)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_contact(pilot, "Emma")
+        await pilot.press("r")
+        await pilot.press("ctrl+o")
+        await pilot.pause(0.2)
+        await pilot.press(*str(photo), "enter")
+        await pilot.pause(0.2)
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.1)
+        assert any("cannot carry files" in n.message for n in app._notifications)
+        assert len(await store.thread_page(ids["emma"])) == 1

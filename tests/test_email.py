@@ -696,3 +696,51 @@ async def test_reading_in_omnitui_flags_mail_seen_only_when_asked(
     finally:
         await hub.stop()
         client.logout()
+
+
+async def test_a_file_attached_in_the_composer_goes_out_with_the_reply(
+    store: Store,
+    dovecot: Dovecot,
+    smtp: tuple[Recorder, int],
+    running: tuple[Hub, EmailAdapter],
+    tmp_path: Path,
+) -> None:
+    from omnitui.app import OmniApp
+
+    recorder, _ = smtp
+    invoice = tmp_path / "請求書.pdf"
+    invoice.write_bytes(b"%PDF-1.4 invoice 1203")
+    client = imap(dovecot)
+    client.append("INBOX", customer_mail(1, sender="Emma <emma@example.com>", subject="Invoice?"))
+    client.logout()
+
+    async def arrived() -> bool:
+        return await stored_count(store) == 1
+
+    await wait_for(arrived)
+    app = OmniApp(
+        store,
+        channels=[Channel(ChannelKind.EMAIL, "shop-mail")],
+        on_outbox=running[0].outbox_changed,
+        poll_changes=0.05,
+    )
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        await pilot.press("r")
+        await pilot.pause(0.1)
+        await pilot.press(*"Here it is.")
+        await pilot.press("ctrl+o")
+        await pilot.pause(0.2)
+        await pilot.press(*str(invoice), "enter")
+        await pilot.pause(0.2)
+        assert "📎 請求書.pdf" in str(app.screen.query_one("#composer-status").render())
+        await pilot.press("ctrl+s")
+
+        async def received() -> bool:
+            return len(recorder.messages) == 1
+
+        await wait_for(received)
+    sent = email.message_from_bytes(recorder.messages[0][2], policy=email.policy.default)
+    parts = [(p.get_filename(), p.get_content()) for p in sent.iter_attachments()]
+    assert parts == [("請求書.pdf", b"%PDF-1.4 invoice 1203")]

@@ -445,6 +445,14 @@ def build_reply(from_header: str, message: Outbound) -> EmailMessage:
     if isinstance(references, list) and references:
         mail["References"] = " ".join(str(r) for r in references)
     mail.set_content(message.text, charset="utf-8")
+    for f in message.files:
+        maintype, _, subtype = f.content_type.partition("/")
+        mail.add_attachment(
+            f.data,
+            maintype=maintype or "application",
+            subtype=subtype or "octet-stream",
+            filename=f.filename,
+        )
     return mail
 
 

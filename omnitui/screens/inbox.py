@@ -365,6 +365,24 @@ class InboxScreen(Screen[None]):
                 severity="warning",
             )
 
+    @on(Composer.AttachWanted)
+    @work(group="attach")
+    async def attach_file(self) -> None:
+        from omnitui.screens.attach import AttachScreen
+
+        if self.contact is None:
+            self.notify("Pick a customer first", severity="warning")
+            return
+        chosen = await self.app.push_screen_wait(AttachScreen())
+        if chosen is None:
+            return
+        if chosen == "clear":
+            self.composer.files = []
+        else:
+            self.composer.files.append(chosen)
+        self.composer.refresh_status()
+        self.composer.text_area.focus()
+
     @on(Composer.SendRequested)
     async def send_reply(self, event: Composer.SendRequested) -> None:
         contact = self.contact
@@ -372,7 +390,8 @@ class InboxScreen(Screen[None]):
         if contact is None:
             self.notify("Pick a customer first", severity="warning")
             return
-        if not text:
+        files = list(self.composer.files)
+        if not text and not files:
             self.notify("Nothing to send", severity="warning")
             return
         missing = self.composer.unresolved()
@@ -390,6 +409,12 @@ class InboxScreen(Screen[None]):
         if channel.kind is ChannelKind.SMS and count_segments(text).too_long:
             self.notify("Not sent: an SMS can be at most 1,600 characters", severity="error")
             return
+        if files and channel.kind is ChannelKind.SMS:
+            self.notify(
+                "Not sent: an SMS from OmniTUI cannot carry files; ctrl+t picks email or Telegram",
+                severity="error",
+            )
+            return
         refusal = await self._opted_out(contact.id, channel)
         if refusal:
             self.notify(refusal, title="Opted out", severity="error")
@@ -401,6 +426,7 @@ class InboxScreen(Screen[None]):
                 text,
                 subject=self.composer.subject,
                 author=self.omni.agent_name,
+                files=files,
             )
         except StoreError as exc:
             self.notify(f"Not sent: {exc}", severity="error")

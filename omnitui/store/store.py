@@ -38,6 +38,7 @@ from omnitui.domain.models import (
     Inbound,
     Message,
     Outbound,
+    OutboundFile,
     SearchHit,
     ThreadStatus,
 )
@@ -879,9 +880,11 @@ class Store:
         *,
         subject: str = "",
         author: str | None = None,
+        files: Sequence[OutboundFile] = (),
     ) -> int:
-        """Put a reply in the outbox; the hub sends it. Returns the message id."""
-        if not text.strip():
+        """Put a reply (text, files or both) in the outbox; the hub sends it.
+        Returns the message id."""
+        if not text.strip() and not files:
             raise StoreError("the reply is empty")
         identity_kind = IDENTITY_FOR_CHANNEL[channel.kind]
         now = self._clock()
@@ -921,11 +924,17 @@ class Store:
                 "INSERT INTO message_search(rowid, terms) VALUES (?, ?)",
                 (message_id, index_terms(f"{subject}\n{text}")),
             )
+            for f in files:
+                conn.execute(
+                    "INSERT INTO attachment(message_id, filename, content_type, size, data, note) "
+                    "VALUES (?, ?, ?, ?, ?, '')",
+                    (message_id, f.filename, f.content_type, len(f.data), f.data),
+                )
             self._touch_contact(
                 conn,
                 contact_id,
                 now,
-                one_line(text, 120),
+                one_line(text or ", ".join(f.filename for f in files), 120),
                 Direction.OUT,
                 channel.account,
                 channel.kind,
@@ -995,6 +1004,14 @@ class Store:
                         subject=r[5],
                         meta=json.loads(r[6] or "{}"),
                         attempt=r[7] + 1,
+                        files=tuple(
+                            OutboundFile(name, ctype, bytes(data))
+                            for name, ctype, data in conn.execute(
+                                "SELECT filename, content_type, data FROM attachment "
+                                "WHERE message_id = ? AND data IS NOT NULL ORDER BY id",
+                                (r[0],),
+                            )
+                        ),
                     )
                 )
             return jobs

@@ -16,7 +16,7 @@ from textual.containers import Vertical
 from textual.message import Message as TextualMessage
 from textual.widgets import Static, TextArea
 
-from omnitui.domain.models import Channel, ChannelKind
+from omnitui.domain.models import Channel, ChannelKind, OutboundFile
 from omnitui.domain.safe_text import visible
 from omnitui.domain.sms import MAX_BODY, count_segments
 from omnitui.domain.templates import still_unresolved
@@ -33,6 +33,7 @@ class Composer(Vertical):
         Binding("ctrl+s", "send", "Send", id="composer.send"),
         Binding("ctrl+r", "canned", "Canned reply", id="composer.canned"),
         Binding("ctrl+t", "next_channel", "Channel", id="composer.channel"),
+        Binding("ctrl+o", "attach", "Attach a file", show=False, id="composer.attach"),
         Binding("escape", "leave", "Back", id="composer.back"),
     ]
 
@@ -48,6 +49,9 @@ class Composer(Vertical):
             super().__init__()
             self.text = text
             self.channel = channel
+
+    class AttachWanted(TextualMessage):
+        """The agent asked to attach a file."""
 
     class CannedWanted(TextualMessage):
         """The agent asked for the canned-reply picker."""
@@ -70,6 +74,7 @@ class Composer(Vertical):
         self.channel: Channel | None = None
         self.subject = ""
         self.pending_placeholders: tuple[str, ...] = ()
+        self.files: list[OutboundFile] = []
 
     def compose(self) -> ComposeResult:
         yield Static(id="composer-status")
@@ -93,6 +98,7 @@ class Composer(Vertical):
     def reset(self) -> None:
         self.text_area.load_text("")
         self.pending_placeholders = ()
+        self.files = []
         self.refresh_status()
 
     def insert_text(self, text: str, placeholders: tuple[str, ...]) -> None:
@@ -143,10 +149,16 @@ class Composer(Vertical):
                 status.append_text(sms_status(self.text))
             elif self.channel.kind is ChannelKind.EMAIL and self.subject:
                 status.append(f"  {visible(self.subject)}", "dim")
+        if self.files:
+            names = ", ".join(visible(f.filename) for f in self.files)
+            status.append(f"  📎 {names}", "bold")
         missing = self.unresolved()
         if missing:
             status.append("  fill in: " + " ".join("{" + m + "}" for m in missing), "bold red")
         self.query_one("#composer-status", Static).update(status, layout=False)
+
+    def action_attach(self) -> None:
+        self.post_message(self.AttachWanted())
 
     def action_send(self) -> None:
         self.post_message(self.SendRequested(self.text, self.channel))

@@ -1,0 +1,61 @@
+"""ctrl+o in the composer: attach a file from disk to the reply."""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+from typing import Literal
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+from omnitui.domain.models import OutboundFile
+
+# Telegram bots may send up to 50 MB, mail servers often refuse more than 25.
+MAX_FILE = 20 * 1024 * 1024
+
+
+def read_attachment(raw_path: str) -> OutboundFile:
+    """The file at `raw_path` (~ allowed) as an attachment; ValueError says why not."""
+    path = Path(raw_path.strip()).expanduser()
+    if not path.is_file():
+        raise ValueError(f"no such file: {path}")
+    size = path.stat().st_size
+    if size > MAX_FILE:
+        raise ValueError(f"{path.name} is {size / 1024 / 1024:.1f} MB; at most 20 MB can be sent")
+    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return OutboundFile(path.name, content_type, path.read_bytes())
+
+
+class AttachScreen(ModalScreen[OutboundFile | Literal["clear"] | None]):
+    DEFAULT_CSS = """
+    AttachScreen { align: center middle; }
+    AttachScreen > Vertical { width: 80%; max-width: 90; height: auto; border: round $accent; background: $panel; padding: 0 1; }
+    AttachScreen .hint { color: $text-muted; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="attach.cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static("Attach a file to the reply", classes="title")
+            yield Input(placeholder="~/Documents/invoice.pdf", id="attach-path")
+            yield Static(
+                "enter attaches · an empty path removes the attachments · esc cancels",
+                classes="hint",
+                id="attach-hint",
+            )
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if not event.value.strip():
+            self.dismiss("clear")
+            return
+        try:
+            self.dismiss(read_attachment(event.value))
+        except (ValueError, OSError) as exc:
+            self.query_one("#attach-hint", Static).update(f"⚠ {exc}")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
