@@ -25,6 +25,7 @@ from omnitui.domain.models import (
     ChannelKind,
     Delivery,
     IdentityKind,
+    Inbound,
     Outbound,
     OutboundFile,
 )
@@ -839,3 +840,33 @@ async def test_the_token_stays_out_of_logs_and_errors(
 
 async def _sent_count(peer: BotApiPeer, n: int) -> bool:
     return len(peer.sent) >= n
+
+
+async def test_sharing_her_own_number_links_her_sms_history_and_can_be_undone(
+    store: Store, peer: BotApiPeer, running: tuple[Hub, TelegramAdapter]
+) -> None:
+    sms = Channel(ChannelKind.SMS, "shop-sms")
+    texted = await store.ingest(
+        [Inbound(sms, "SM1", "+447700900123", "", "Are you open on Sunday?", 1.0)]
+    )
+    peer.text(EMMA, "Hi, it's Emma from the SMS earlier")
+    peer.contact(EMMA, "44 7700 900123", first_name="Emma", user_id=EMMA.id)
+    await wait_stored(store, 3)
+
+    async def linked() -> bool:
+        return await store.count_contacts() == 1
+
+    await wait_for(linked)
+    contact = (await store.list_contacts())[0]
+    assert contact.channels == {ChannelKind.SMS, ChannelKind.TELEGRAM}
+    texts = [m.text for m in await store.thread_page(contact.id)]
+    assert texts[0] == "Are you open on Sunday?" and len(texts) == 3
+    record = await store.last_merge_into(contact.id)
+    assert record is not None
+    rows = await store._rows("SELECT evidence FROM merge_record WHERE id = ?", (record,))
+    assert rows[0][0] == "telegram user shared their own phone +447700900123"
+    await store.undo_merge(record)
+    assert await store.count_contacts() == 2
+    assert [m.text for m in await store.thread_page(texted[0].contact_id)] == [
+        "Are you open on Sunday?"
+    ]

@@ -727,8 +727,9 @@ class Store:
 
         `identity_data` is merged into the identity's JSON data (a Telegram
         chat id). Each of `linked_identities` (a phone number a Telegram user
-        shared as their own) becomes an identity of the same contact, unless
-        it already belongs to someone: then a merge is the agent's call.
+        shared as their own) becomes an identity of the same contact; when it
+        already belongs to another contact, that contact is merged in — strong
+        evidence, recorded with the merge so `undo_merge` can split it again.
         """
         if item.identity_data:
             row = conn.execute("SELECT data FROM identity WHERE id = ?", (identity_id,)).fetchone()
@@ -743,11 +744,26 @@ class Store:
                 address = normalize(kind, raw, region)
             except InvalidAddress:
                 continue
-            conn.execute(
-                "INSERT OR IGNORE INTO identity(contact_id, kind, address, display, data, "
-                "opted_out, created_at) VALUES (?, ?, ?, ?, '{}', 0, ?)",
-                (contact_id, str(kind), address, item.display_name, now),
-            )
+            owner = conn.execute(
+                "SELECT contact_id FROM identity WHERE kind = ? AND address = ?",
+                (str(kind), address),
+            ).fetchone()
+            if owner is None:
+                conn.execute(
+                    "INSERT INTO identity(contact_id, kind, address, display, data, "
+                    "opted_out, created_at) VALUES (?, ?, ?, ?, '{}', 0, ?)",
+                    (contact_id, str(kind), address, item.display_name, now),
+                )
+            elif owner[0] != contact_id:
+                # Strong evidence (the customer proved the number is theirs):
+                # link automatically, recorded with the evidence, undoable (u).
+                self._merge(
+                    conn,
+                    int(owner[0]),
+                    contact_id,
+                    None,
+                    f"{item.channel.kind} user shared their own {kind} {address}",
+                )
 
     async def identity_data(self, kind: IdentityKind, address: str) -> dict[str, object]:
         """What adapters remembered about an identity (e.g. its Telegram chat id)."""
@@ -1140,34 +1156,41 @@ class Store:
             raise StoreError("a contact cannot be merged into itself")
 
         def run(conn: sqlite3.Connection) -> int:
-            for cid in (source_id, target_id):
-                row = conn.execute(
-                    "SELECT merged_into FROM contact WHERE id = ?", (cid,)
-                ).fetchone()
-                if row is None or row[0] is not None:
-                    raise StoreError(f"contact {cid} is not there to merge")
-            identity_ids = [
-                r[0]
-                for r in conn.execute("SELECT id FROM identity WHERE contact_id = ?", (source_id,))
-            ]
-            conn.execute(
-                "UPDATE identity SET contact_id = ? WHERE contact_id = ?", (target_id, source_id)
-            )
-            conn.execute(
-                "UPDATE message SET contact_id = ? WHERE contact_id = ?", (target_id, source_id)
-            )
-            conn.execute("UPDATE contact SET merged_into = ? WHERE id = ?", (target_id, source_id))
-            self._recount(conn, target_id)
-            cur = conn.execute(
-                "INSERT INTO merge_record(action, source_contact_id, target_contact_id, "
-                "identity_ids, evidence, agent, at) VALUES ('merge', ?, ?, ?, ?, ?, ?)",
-                (source_id, target_id, json.dumps(identity_ids), evidence, agent, self._clock()),
-            )
-            self._change(conn, "merge", source_id)
-            self._change(conn, "merge", target_id)
-            return int(cur.lastrowid or 0)
+            return self._merge(conn, source_id, target_id, agent, evidence)
 
         return await self._write(run)
+
+    def _merge(
+        self,
+        conn: sqlite3.Connection,
+        source_id: int,
+        target_id: int,
+        agent: str | None,
+        evidence: str,
+    ) -> int:
+        for cid in (source_id, target_id):
+            row = conn.execute("SELECT merged_into FROM contact WHERE id = ?", (cid,)).fetchone()
+            if row is None or row[0] is not None:
+                raise StoreError(f"contact {cid} is not there to merge")
+        identity_ids = [
+            r[0] for r in conn.execute("SELECT id FROM identity WHERE contact_id = ?", (source_id,))
+        ]
+        conn.execute(
+            "UPDATE identity SET contact_id = ? WHERE contact_id = ?", (target_id, source_id)
+        )
+        conn.execute(
+            "UPDATE message SET contact_id = ? WHERE contact_id = ?", (target_id, source_id)
+        )
+        conn.execute("UPDATE contact SET merged_into = ? WHERE id = ?", (target_id, source_id))
+        self._recount(conn, target_id)
+        cur = conn.execute(
+            "INSERT INTO merge_record(action, source_contact_id, target_contact_id, "
+            "identity_ids, evidence, agent, at) VALUES ('merge', ?, ?, ?, ?, ?, ?)",
+            (source_id, target_id, json.dumps(identity_ids), evidence, agent, self._clock()),
+        )
+        self._change(conn, "merge", source_id)
+        self._change(conn, "merge", target_id)
+        return int(cur.lastrowid or 0)
 
     async def undo_merge(self, record_id: int) -> None:
         """Move a merge's identities, and their messages, back to the source contact."""
