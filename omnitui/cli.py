@@ -49,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     init = sub.add_parser("init", help="write a commented config to the config dir")
     init.add_argument("--force", action="store_true", help="overwrite an existing config")
     sub.add_parser("serve", help="run the channels headless, with no console")
+    contacts = sub.add_parser("contacts", help="import a customer list (CSV, vCard) or export CSV")
+    contacts.add_argument("action", choices=["export", "import"])
+    contacts.add_argument(
+        "file", type=Path, help="CSV or .vcf to import; CSV to export (- for stdout)"
+    )
     canned = sub.add_parser("canned", help="export or import canned replies as a TOML file")
     canned.add_argument("action", choices=["export", "import"])
     canned.add_argument("file", type=Path, help="the TOML file (export: - for standard output)")
@@ -68,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _setup_logging(console=args.command == "serve")
         if args.command == "serve":
             return asyncio.run(run_serve(settings))
+        if args.command == "contacts":
+            return asyncio.run(cmd_contacts(settings, args.action, args.file))
         if args.command == "canned":
             return asyncio.run(cmd_canned(settings, args.action, args.file))
         if args.command == "doctor":
@@ -288,6 +295,38 @@ async def run_serve(settings: Settings) -> int:
     lock.release()
     await store.close()
     return EXIT_OK
+
+
+async def cmd_contacts(settings: Settings, action: str, file: Path) -> int:
+    from omnitui import contacts_file
+    from omnitui.store import Store
+
+    region = next((s.default_region for s in settings.sms if s.default_region), None)
+    store = await Store.open(settings.store_path())
+    try:
+        if action == "export":
+            text = contacts_file.write_csv(await store.all_contacts())
+            if str(file) == "-":
+                sys.stdout.write(text)
+            else:
+                file.write_text(text, encoding="utf-8", newline="")
+                print(f"Wrote {text.count(chr(10)) - 1} contacts to {file}")
+            return EXIT_OK
+        try:
+            source = file.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read {file}: {exc}") from None
+        if file.suffix.lower() in (".vcf", ".vcard"):
+            parsed = contacts_file.read_vcards(source, region=region)
+        else:
+            parsed = contacts_file.read_csv(source, region=region)
+        created, updated, problems = await store.import_contacts(parsed.records)
+        for problem in [*parsed.problems, *problems]:
+            print(f"omnitui: {file}: {problem}", file=sys.stderr)
+        print(f"Imported {file}: {created} new contacts, {updated} updated")
+        return EXIT_OK if not (parsed.problems or problems) else EXIT_USAGE
+    finally:
+        await store.close()
 
 
 async def cmd_canned(settings: Settings, action: str, file: Path) -> int:

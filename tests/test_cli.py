@@ -173,3 +173,54 @@ def test_canned_replies_round_trip_through_a_toml_file(
         "ja",
     ) in again.replies
     assert ("thanks", "", "Thank you, {first_name|there}!", "") in again.replies
+
+
+def test_a_customer_list_imports_with_bad_rows_reported_by_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[store]\npath = "{tmp_path / "shop.db"}"\n'
+        '[[sms]]\nname = "s"\naccount_sid = "AC1"\nauth_token_env = "T"\nfrom = "+81"\n'
+        'default_region = "JP"\n'
+    )
+    listing = tmp_path / "customers.csv"
+    listing.write_text(
+        "\ufeffname,first_name,language,email,phone,company,tags\n"
+        "田中 美咲,美咲,ja,Misaki@Example.jp,090-1234-5678,㈱さくら商事,vip;wholesale\n"
+        "Emma Wilson,Emma,en,emma@example.com,,,\n"
+        "Broken,,,not-an-email,,,\n"
+        ",,,,,,\n",
+        encoding="utf-8",
+    )
+    assert main(["--config", str(config), "contacts", "import", str(listing)]) == 2
+    out = capsys.readouterr()
+    assert "line 4: not an email address: 'not-an-email'" in out.err
+    assert "line 5: needs a name or an address" in out.err
+    assert "2 new contacts, 0 updated" in out.out
+    card = tmp_path / "ken.vcf"
+    card.write_text(
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nN:佐藤;健;;;\r\nFN:佐藤 健\r\nTEL;TYPE=CELL:080-9999-0000\r\n"
+        "ORG:Sato Farm\r\nEND:VCARD\r\n"
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Emma W.\r\nEMAIL:emma@example.com\r\nNOTE:likes tulips\r\nEND:VCARD\r\n",
+        encoding="utf-8",
+    )
+    assert main(["--config", str(config), "contacts", "import", str(card)]) == 0
+    assert "1 new contacts, 1 updated" in capsys.readouterr().out
+    exported = tmp_path / "out.csv"
+    assert main(["--config", str(config), "contacts", "export", str(exported)]) == 0
+    capsys.readouterr()
+    from omnitui import contacts_file
+    from omnitui.domain.models import IdentityKind
+
+    again = contacts_file.read_csv(exported.read_text(encoding="utf-8"))
+    assert again.problems == []
+    by_name = {r.name: r for r in again.records}
+    misaki = by_name["田中 美咲"]
+    assert set(misaki.identities) == {
+        (IdentityKind.EMAIL, "misaki@example.jp"),
+        (IdentityKind.PHONE, "+819012345678"),
+    }
+    assert (misaki.tags, misaki.fields) == (("vip", "wholesale"), {"company": "㈱さくら商事"})
+    assert by_name["Emma W."].fields == {"notes": "likes tulips"}
+    assert by_name["佐藤 健"].identities == ((IdentityKind.PHONE, "+818099990000"),)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiosqlite
 
@@ -45,6 +45,9 @@ from omnitui.domain.models import (
 from omnitui.domain.safe_text import one_line
 from omnitui.domain.search import fts_query, index_terms
 from omnitui.store.migrate import ensure_current
+
+if TYPE_CHECKING:
+    from omnitui.contacts_file import ContactRecord
 
 T = TypeVar("T")
 Clock = Callable[[], float]
@@ -316,6 +319,91 @@ class Store:
             return contact_id
 
         return await self._write(run)
+
+    async def import_contacts(self, records: Sequence[ContactRecord]) -> tuple[int, int, list[str]]:
+        """Add or update contacts from a customer list, in one transaction.
+
+        A row whose addresses are already known updates that contact (its
+        non-empty values win, fields it does not name are kept); a row whose
+        addresses belong to two different contacts is reported, not merged.
+        Returns (created, updated, problems).
+        """
+        now = self._clock()
+
+        def run(conn: sqlite3.Connection) -> tuple[int, int, list[str]]:
+            created = updated = 0
+            problems: list[str] = []
+            for record in records:
+                owners = {
+                    int(r[0])
+                    for kind, address in record.identities
+                    for r in conn.execute(
+                        "SELECT contact_id FROM identity WHERE kind = ? AND address = ?",
+                        (str(kind), address),
+                    )
+                }
+                if len(owners) > 1:
+                    problems.append(
+                        f"line {record.line}: its addresses belong to different contacts "
+                        f"({', '.join(map(str, sorted(owners)))}); merge them in the console"
+                    )
+                    continue
+                if owners:
+                    contact_id = owners.pop()
+                    row = conn.execute(
+                        "SELECT profile, tags FROM contact WHERE id = ?", (contact_id,)
+                    ).fetchone()
+                    profile = {**json.loads(row[0] or "{}"), **record.fields}
+                    tags = list(dict.fromkeys([*json.loads(row[1] or "[]"), *record.tags]))
+                    conn.execute(
+                        "UPDATE contact SET name = ?, first_name = CASE WHEN ? = '' THEN "
+                        "first_name ELSE ? END, language = CASE WHEN ? = '' THEN language "
+                        "ELSE ? END, profile = ?, tags = ? WHERE id = ?",
+                        (
+                            record.name,
+                            record.first_name,
+                            record.first_name,
+                            record.language,
+                            record.language,
+                            json.dumps(profile, ensure_ascii=False),
+                            json.dumps(tags, ensure_ascii=False),
+                            contact_id,
+                        ),
+                    )
+                    updated += 1
+                else:
+                    cur = conn.execute(
+                        "INSERT INTO contact(name, first_name, language, profile, status, tags, "
+                        "unread, last_activity, last_preview, channels, created_at) "
+                        "VALUES (?, ?, ?, ?, 'open', ?, 0, 0, '', '', ?)",
+                        (
+                            record.name,
+                            record.first_name,
+                            record.language,
+                            json.dumps(record.fields, ensure_ascii=False),
+                            json.dumps(list(record.tags), ensure_ascii=False),
+                            now,
+                        ),
+                    )
+                    contact_id = int(cur.lastrowid or 0)
+                    created += 1
+                for kind, address in record.identities:
+                    conn.execute(
+                        "INSERT OR IGNORE INTO identity(contact_id, kind, address, display, data, "
+                        "opted_out, created_at) VALUES (?, ?, ?, ?, '{}', 0, ?)",
+                        (contact_id, str(kind), address, record.name, now),
+                    )
+                self._change(conn, "contact", contact_id)
+            return created, updated, problems
+
+        return await self._write(run)
+
+    async def all_contacts(self) -> list[Contact]:
+        """Every contact with its identities (for an export)."""
+        rows = await self._rows(
+            "SELECT id FROM contact WHERE merged_into IS NULL ORDER BY name, id"
+        )
+        return [await self.get_contact(int(r[0])) for r in rows]
 
     async def set_profiles(self, profiles: Mapping[int, ProfileFields]) -> None:
         """Fill several contacts' profile fields in one transaction (imports, the demo)."""
