@@ -37,6 +37,7 @@ class OmniApp(App[None]):
         on_outbox: Callable[[], None] | None = None,
         poll_changes: float = 0.25,
         downloads: Path | None = None,
+        phone_region: str | None = None,
     ) -> None:
         super().__init__()
         self.store = store
@@ -47,6 +48,7 @@ class OmniApp(App[None]):
         self.keymap = dict(keymap or {})
         self._on_outbox = on_outbox
         self._downloads = downloads
+        self.phone_region = phone_region  # reads local numbers written in messages
         self._poll_every = poll_changes
         self._last_change = 0
         self._polling = False

@@ -169,6 +169,7 @@ async def _console(
     channels: list[Channel],
     keymap: dict[str, str],
     notes: Sequence[str] = (),
+    phone_region: str | None = None,
 ) -> int:
     from omnitui.app import OmniApp
     from omnitui.hub import ChannelLock, Hub
@@ -182,6 +183,7 @@ async def _console(
         channels=channels,
         keymap=keymap,
         on_outbox=hub.outbox_changed,
+        phone_region=phone_region,
     )
     waiting: asyncio.Task[None] | None = None
     if lock.acquire():
@@ -232,6 +234,7 @@ async def run_console(settings: Settings) -> int:
         channels=configured_channels(settings),
         keymap=settings.keymap,
         notes=notes,
+        phone_region=next((s.default_region for s in settings.sms if s.default_region), None),
     )
 
 
@@ -261,6 +264,7 @@ async def run_demo(store_path: Path | None, interval: float) -> int:
             shop_values={"shop": "Sakura Flowers", "agent": "Aiko"},
             channels=list(DEMO_CHANNELS),
             keymap={},
+            phone_region="JP",
         )
     return EXIT_OK
 

@@ -455,3 +455,43 @@ async def test_an_sms_reply_cannot_carry_a_file(store: Store, tmp_path: Path) ->
         await pilot.pause(0.1)
         assert any("cannot carry files" in n.message for n in app._notifications)
         assert len(await store.thread_page(ids["emma"])) == 1
+
+
+async def test_possible_duplicates_are_shown_with_evidence_and_accepted_or_dismissed(
+    store: Store,
+) -> None:
+    from omnitui.screens.duplicates import DuplicatesScreen
+
+    now = time.time()
+    await store.ingest(
+        [
+            Inbound(MAIL, "d1", "misaki@example.jp", "田中 美咲", "予約の件です", now - 50),
+            Inbound(SMS, "d2", "+819011112222", "田中美咲", "明日行きます", now - 40),
+            Inbound(
+                MAIL, "d3", "ken@example.jp", "Ken", "Regards,\nKen\nTel 080-3333-4444", now - 30
+            ),
+            Inbound(SMS, "d4", "+818033334444", "", "on my way", now - 20),
+        ]
+    )
+    app = make_app(store)
+    app.phone_region = "JP"  # the shop's country reads 080-… numbers
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("D")
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, DuplicatesScreen) and len(app.screen.suggestions) == 2,
+        )
+        screen = app.screen
+        assert isinstance(screen, DuplicatesScreen)
+        evidence = sorted(s.evidence for s in screen.suggestions)
+        assert evidence[0].startswith("names read alike: 田中")
+        assert "080" not in evidence[1] and "+818033334444" in evidence[1]
+        first = screen.suggestions[0]
+        await pilot.press("a")  # merge the first pair
+        await wait_until(pilot, lambda: len(screen.suggestions) == 1)
+        await pilot.press("d")  # the other is dismissed
+        await wait_until(pilot, lambda: len(screen.suggestions) == 0)
+        await pilot.press("escape")
+    assert await store.count_contacts() == 3
+    assert first.a in {c.id for c in await store.list_contacts()}
+    assert await store.duplicate_suggestions() == []

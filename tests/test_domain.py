@@ -95,3 +95,28 @@ def test_reply_subject_does_not_pile_up_re() -> None:
     assert reply_subject("Re: RE: Re[2]: ご予約について") == "Re: ご予約について"
     assert reply_subject("Order 12") == "Re: Order 12"
     assert reply_subject("") == "Re:"
+
+
+def test_names_that_read_alike_are_suggested_not_different_ones() -> None:
+    from omnitui.domain.duplicates import Candidate, similar_names
+
+    found = similar_names(
+        [
+            Candidate(1, "田中 美咲"),
+            Candidate(2, "田中美咲"),
+            Candidate(3, "Emma Wilson"),
+            Candidate(4, "emma  wilson"),
+            Candidate(5, "田中 健太"),
+            Candidate(6, "Emma Watson"),
+        ]
+    )
+    assert sorted(s.pair for s in found) == [(1, 2), (3, 4)]
+
+
+def test_a_phone_number_in_a_signature_points_at_the_sms_contact() -> None:
+    from omnitui.domain.duplicates import phone_mentions
+
+    text = "よろしくお願いします。\n--\n佐藤 健\nTEL: 090-1234-5678"
+    found = phone_mentions([(7, text)], {"+819012345678": 9}, "JP")
+    assert [(s.a, s.b) for s in found] == [(7, 9)]
+    assert "+819012345678" in found[0].evidence

@@ -68,6 +68,7 @@ class InboxScreen(Screen[None]):
         ),
         Binding("shift+r", "retry", "Retry a failed reply", show=False, id="inbox.retry"),
         Binding("p", "profile", "Profile", show=False, id="inbox.profile"),
+        Binding("D", "duplicates", "Possible duplicates", show=False, id="inbox.duplicates"),
         Binding("escape", "back", "Back", show=False, id="inbox.back"),
     ]
 
@@ -528,6 +529,20 @@ class InboxScreen(Screen[None]):
         await self.reload_contacts()
         self.contacts.highlight_contact(contact_id)
         await worker.wait()
+
+    @work(group="duplicates")
+    async def action_duplicates(self) -> None:
+        from omnitui.screens.duplicates import DuplicatesScreen
+
+        changed = await self.app.push_screen_wait(
+            DuplicatesScreen(self.omni.store, self.omni.agent_name, self.omni.phone_region)
+        )
+        if changed:
+            self.contact = None
+            await self.reload_contacts()
+            current = self.contacts.current_contact_id
+            if current is not None:
+                self.open_contact(current)
 
     @work(group="profile")
     async def action_profile(self) -> None:

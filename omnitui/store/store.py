@@ -48,6 +48,7 @@ from omnitui.store.migrate import ensure_current
 
 if TYPE_CHECKING:
     from omnitui.contacts_file import ContactRecord
+    from omnitui.domain.duplicates import Suggestion
 
 T = TypeVar("T")
 Clock = Callable[[], float]
@@ -397,6 +398,56 @@ class Store:
             return created, updated, problems
 
         return await self._write(run)
+
+    async def duplicate_suggestions(
+        self, *, region: str | None = None, recent: int = 2000
+    ) -> list[Suggestion]:
+        """Possible duplicates among the most recently active contacts."""
+        from omnitui.domain import duplicates
+
+        contacts = await self._rows(
+            "SELECT id, name FROM contact WHERE merged_into IS NULL "
+            "ORDER BY last_activity DESC LIMIT ?",
+            (recent,),
+        )
+        candidates = [duplicates.Candidate(int(r[0]), str(r[1])) for r in contacts]
+        owners = {
+            str(r[0]): int(r[1])
+            for r in await self._rows(
+                "SELECT address, contact_id FROM identity WHERE kind = 'phone'"
+            )
+        }
+        texts = [
+            (int(r[0]), str(r[1]))
+            for r in await self._rows(
+                "SELECT contact_id, text FROM message WHERE direction = 'in' AND kind = 'email' "
+                "ORDER BY id DESC LIMIT 5000"
+            )
+        ]
+        dismissed = {
+            (min(int(r[0]), int(r[1])), max(int(r[0]), int(r[1])))
+            for r in await self._rows(
+                "SELECT source_contact_id, target_contact_id FROM merge_record "
+                "WHERE action = 'dismiss'"
+            )
+        }
+        found = [
+            *duplicates.similar_names(candidates),
+            *duplicates.phone_mentions(texts, owners, region),
+        ]
+        return duplicates.rank(found, dismissed)
+
+    async def dismiss_suggestion(self, a: int, b: int, *, agent: str | None = None) -> None:
+        """The agent says these two are different customers: stop suggesting them."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO merge_record(action, source_contact_id, target_contact_id, "
+                "identity_ids, evidence, agent, at) VALUES ('dismiss', ?, ?, '[]', '', ?, ?)",
+                (a, b, agent, self._clock()),
+            )
+
+        await self._write(run)
 
     async def all_contacts(self) -> list[Contact]:
         """Every contact with its identities (for an export)."""
