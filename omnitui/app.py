@@ -38,6 +38,8 @@ class OmniApp(App[None]):
         poll_changes: float = 0.25,
         downloads: Path | None = None,
         phone_region: str | None = None,
+        notify_new: bool = True,
+        bell: bool = True,
     ) -> None:
         super().__init__()
         self.store = store
@@ -49,6 +51,8 @@ class OmniApp(App[None]):
         self._on_outbox = on_outbox
         self._downloads = downloads
         self.phone_region = phone_region  # reads local numbers written in messages
+        self.notify_new = notify_new
+        self.bell_on_new = bell
         self._poll_every = poll_changes
         self._last_change = 0
         self._polling = False
@@ -81,6 +85,8 @@ class OmniApp(App[None]):
                 for screen in self.screen_stack:
                     if isinstance(screen, InboxScreen):
                         screen.post_message(InboxChanged(batch.contact_ids, batch.kinds))
+                if "inbound" in batch.kinds and self.notify_new:
+                    await self._announce(batch.contact_ids)
         finally:
             self._polling = False
 
@@ -92,6 +98,27 @@ class OmniApp(App[None]):
 
             self._downloads = user_downloads_path() / "OmniTUI"
         return self._downloads
+
+    async def _announce(self, contact_ids: frozenset[int]) -> None:
+        """A toast (and the bell) for new messages on threads that are mine or nobody's."""
+        from omnitui.domain.safe_text import one_line
+
+        names = []
+        for contact_id in sorted(contact_ids)[:20]:
+            summary = await self.store.contact_summary(contact_id)
+            if (
+                summary is not None
+                and summary.last_direction is not None
+                and summary.last_direction.value == "in"
+                and summary.assignee in (None, self.agent_name)
+            ):
+                names.append(one_line(summary.name, 30))
+        if not names:
+            return
+        more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+        self.notify(", ".join(names[:3]) + more, title="New message", timeout=4)
+        if self.bell_on_new:
+            self.bell()
 
     def outbox_changed(self) -> None:
         if self._on_outbox is not None:

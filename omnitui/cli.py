@@ -170,6 +170,7 @@ async def _console(
     keymap: dict[str, str],
     notes: Sequence[str] = (),
     phone_region: str | None = None,
+    bell: bool = True,
 ) -> int:
     from omnitui.app import OmniApp
     from omnitui.hub import ChannelLock, Hub
@@ -184,6 +185,7 @@ async def _console(
         keymap=keymap,
         on_outbox=hub.outbox_changed,
         phone_region=phone_region,
+        bell=bell,
     )
     waiting: asyncio.Task[None] | None = None
     if lock.acquire():
@@ -235,6 +237,7 @@ async def run_console(settings: Settings) -> int:
         keymap=settings.keymap,
         notes=notes,
         phone_region=next((s.default_region for s in settings.sms if s.default_region), None),
+        bell=settings.ui.bell,
     )
 
 
@@ -265,6 +268,7 @@ async def run_demo(store_path: Path | None, interval: float) -> int:
             channels=list(DEMO_CHANNELS),
             keymap={},
             phone_region="JP",
+            bell=False,  # a demo message every few seconds: toasts, no beeps
         )
     return EXIT_OK
 

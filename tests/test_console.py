@@ -373,7 +373,7 @@ async def test_a_long_contact_list_loads_page_by_page(store: Store) -> None:
         await pilot.pause()
         contacts = inbox(app).contacts
         assert 0 < len(contacts.contacts) < 150  # not everything at once
-        assert contacts.border_subtitle == "150"
+        assert "All 150" in str(contacts.border_title)
         for _ in range(10):
             await pilot.press("end")
             await pilot.pause(0.05)
@@ -495,3 +495,63 @@ async def test_possible_duplicates_are_shown_with_evidence_and_accepted_or_dismi
     assert await store.count_contacts() == 3
     assert first.a in {c.id for c in await store.list_contacts()}
     assert await store.duplicate_suggestions() == []
+
+
+async def test_views_count_and_filter_and_next_waiting_jumps_to_the_longest_wait(
+    store: Store,
+) -> None:
+    from omnitui.domain.views import View
+
+    ids = await shop(store)
+    await store.enqueue_reply(ids["mallory"], MAIL, "We got your message")  # answered: not waiting
+    await store.set_status(ids["misaki"], ThreadStatus.SNOOZED, time.time() + 3600)
+    app = make_app(store)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        screen = inbox(app)
+        assert screen.counts[View.ALL] == 3 and screen.counts[View.WAITING] == 1
+        assert screen.counts[View.SNOOZED] == 1 and screen.counts[View.SMS] == 1
+        top = screen.contacts.contacts[0]  # Mallory: the reply made hers the newest thread
+        await pilot.press("A")  # ...and now she is mine
+        await pilot.pause()
+        assert screen.counts[View.MINE] == 1 and screen.counts[View.UNASSIGNED] == 1
+        await pilot.press("v")  # All -> Mine
+        await pilot.pause()
+        assert screen.view is View.MINE and [c.id for c in screen.contacts.contacts] == [top.id]
+        assert "Mine 1" in str(screen.contacts.border_title)
+        await pilot.press("V")
+        await pilot.pause(0.1)
+        await pilot.press("down", "down", "enter")  # Waiting
+        await pilot.pause(0.1)
+        assert str(screen.view) == "Waiting"
+        await store.ingest(
+            [Inbound(SMS, "s9", "+819012345678", "Emma", "hello?", time.time() - 1000)]
+        )
+        await pilot.press("n")
+        await pilot.pause(0.1)
+        assert screen.contact is not None and screen.contact.id == ids["emma"]
+
+
+async def test_a_new_message_for_nobody_rings_and_shows_a_toast(store: Store) -> None:
+    await shop(store)
+    app = make_app(store)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        await store.ingest(
+            [Inbound(SMS, "s3", "+819055556666", "Kenji", "Are you open?", time.time())]
+        )
+        await wait_until(pilot, lambda: any(n.title == "New message" for n in app._notifications))
+        assert any("Kenji" in n.message for n in app._notifications)
+
+
+async def test_keys_can_be_remapped_by_id(store: Store) -> None:
+    ids = await shop(store)
+    app = OmniApp(store, channels=[MAIL, SMS], keymap={"inbox.resolve": "x"}, poll_changes=0.05)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        await pilot.press("e")
+        await pilot.pause()
+        assert (await store.get_contact(ids["emma"])).status is ThreadStatus.OPEN
+        await pilot.press("x")
+        await pilot.pause()
+        assert (await store.get_contact(ids["emma"])).status is ThreadStatus.RESOLVED

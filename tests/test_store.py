@@ -185,7 +185,7 @@ async def test_two_processes_on_one_file_see_each_others_changes(tmp_path: Path)
         mark = await two.last_change_id()
         got = await one.ingest([mail("1", "a@x.jp", "hi", time.time())])
         batch = await two.changes_since(mark)
-        assert got[0].contact_id in batch.contact_ids and "message" in batch.kinds
+        assert got[0].contact_id in batch.contact_ids and "inbound" in batch.kinds
         assert (await two.list_contacts())[0].id == got[0].contact_id
     finally:
         await one.close()

@@ -27,6 +27,7 @@ from omnitui.domain.models import (
 from omnitui.domain.safe_text import one_line
 from omnitui.domain.sms import count_segments
 from omnitui.domain.templates import Rendered, render
+from omnitui.domain.views import VIEWS, View
 from omnitui.store import StoreError
 from omnitui.store.store import ThreadCursor
 from omnitui.widgets.canned import CannedList
@@ -68,6 +69,10 @@ class InboxScreen(Screen[None]):
         ),
         Binding("shift+r", "retry", "Retry a failed reply", show=False, id="inbox.retry"),
         Binding("p", "profile", "Profile", show=False, id="inbox.profile"),
+        Binding("v", "next_view", "Next view", show=False, id="inbox.view"),
+        Binding("V", "pick_view", "Views with counts", show=False, id="inbox.views"),
+        Binding("n", "next_waiting", "Next waiting customer", show=False, id="inbox.next_waiting"),
+        Binding("A", "assign", "Assign to me / unassign", show=False, id="inbox.assign"),
         Binding("D", "duplicates", "Possible duplicates", show=False, id="inbox.duplicates"),
         Binding("escape", "back", "Back", show=False, id="inbox.back"),
     ]
@@ -75,6 +80,8 @@ class InboxScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.contact: Contact | None = None
+        self.view = View.ALL
+        self.counts: dict[View, int] = {}
         self._showing: int | None = None
         self._loading_more = False
 
@@ -120,10 +127,13 @@ class InboxScreen(Screen[None]):
     # -- loading ------------------------------------------------------------
 
     async def reload_contacts(self) -> None:
+        store, agent = self.omni.store, self.omni.agent_name
         limit = max(CONTACT_PAGE, len(self.contacts.contacts))
-        rows = await self.omni.store.list_contacts(limit=limit)
+        rows = await store.list_contacts(limit=limit, view=self.view, agent=agent)
         self.contacts.set_contacts(rows, exhausted=len(rows) < limit)
-        self.contacts.border_subtitle = str(await self.omni.store.count_contacts())
+        self.counts = await store.view_counts(agent)
+        self.contacts.border_title = f"Customers · {self.view} {self.counts[self.view]}"
+        self.contacts.border_subtitle = "v view"
 
     @on(ContactList.MoreWanted)
     async def load_more_contacts(self) -> None:
@@ -133,7 +143,10 @@ class InboxScreen(Screen[None]):
         try:
             last = self.contacts.contacts[-1]
             rows = await self.omni.store.list_contacts(
-                limit=CONTACT_PAGE, after=(last.last_activity, last.id)
+                limit=CONTACT_PAGE,
+                after=(last.last_activity, last.id),
+                view=self.view,
+                agent=self.omni.agent_name,
             )
             self.contacts.append_contacts(rows, exhausted=len(rows) < CONTACT_PAGE)
         finally:
@@ -529,6 +542,50 @@ class InboxScreen(Screen[None]):
         await self.reload_contacts()
         self.contacts.highlight_contact(contact_id)
         await worker.wait()
+
+    async def set_view(self, view: View) -> None:
+        self.view = view
+        self.contacts.contacts = []
+        await self.reload_contacts()
+        self.contacts.focus()
+
+    async def action_next_view(self) -> None:
+        await self.set_view(VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)])
+
+    @work(group="views")
+    async def action_pick_view(self) -> None:
+        from omnitui.screens.views import ViewPicker
+
+        counts = await self.omni.store.view_counts(self.omni.agent_name)
+        chosen = await self.app.push_screen_wait(ViewPicker(counts, self.view))
+        if isinstance(chosen, View):
+            await self.set_view(chosen)
+
+    async def action_next_waiting(self) -> None:
+        contact_id = await self.omni.store.next_waiting()
+        if contact_id is None:
+            self.notify("Nobody is waiting for an answer")
+            return
+        if self.view not in (View.ALL, View.WAITING):
+            await self.set_view(View.WAITING)
+        self.contact = None
+        worker = self.open_contact(contact_id)
+        if not self.contacts.highlight_contact(contact_id):
+            await self.set_view(View.WAITING)
+            self.contacts.highlight_contact(contact_id)
+        await worker.wait()
+        self.thread.focus()
+
+    async def action_assign(self) -> None:
+        contact_id = self._current()
+        if contact_id is None:
+            return
+        summary = await self.omni.store.contact_summary(contact_id)
+        me = self.omni.agent_name
+        mine = summary is not None and summary.assignee == me
+        await self.omni.store.set_assignee(contact_id, None if mine else me)
+        self.notify("Unassigned" if mine else f"Assigned to {me}")
+        await self.reload_contacts()
 
     @work(group="duplicates")
     async def action_duplicates(self) -> None:

@@ -44,6 +44,7 @@ from omnitui.domain.models import (
 )
 from omnitui.domain.safe_text import one_line
 from omnitui.domain.search import fts_query, index_terms
+from omnitui.domain.views import VIEW_SQL, VIEWS, View
 from omnitui.store.migrate import ensure_current
 
 if TYPE_CHECKING:
@@ -181,7 +182,9 @@ class Store:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, transaction)
 
-    async def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    async def _rows(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
+    ) -> list[sqlite3.Row]:
         cursor = await self._reader.execute(sql, params)
         rows = await cursor.fetchall()
         await cursor.close()
@@ -200,28 +203,50 @@ class Store:
         *,
         limit: int = 200,
         after: tuple[float, int] | None = None,
-        statuses: Collection[ThreadStatus] | None = None,
+        view: View = View.ALL,
+        agent: str = "",
     ) -> list[ContactSummary]:
-        """Contacts by last activity, newest first, one page at a time.
+        """Contacts in a view by last activity, newest first, one page at a time.
 
         `after` is the (last_activity, id) of the last row of the previous page.
         """
-        where = ["merged_into IS NULL"]
-        params: list[Any] = []
+        where = ["merged_into IS NULL", VIEW_SQL[view]]
+        params: dict[str, Any] = {"agent": agent, "limit": limit}
         if after is not None:
-            where.append("(last_activity, id) < (?, ?)")
-            params.extend(after)
-        if statuses:
-            where.append(f"status IN ({','.join('?' * len(statuses))})")
-            params.extend(str(s) for s in statuses)
-        params.append(limit)
+            where.append("(last_activity, id) < (:after_at, :after_id)")
+            params.update(after_at=after[0], after_id=after[1])
         rows = await self._rows(
             "SELECT id, name, status, snoozed_until, unread, last_activity, last_preview, "
             "last_direction, channels, assignee FROM contact "
-            f"WHERE {' AND '.join(where)} ORDER BY last_activity DESC, id DESC LIMIT ?",
+            f"WHERE {' AND '.join(where)} ORDER BY last_activity DESC, id DESC LIMIT :limit",
             params,
         )
         return [_summary(row) for row in rows]
+
+    async def view_counts(self, agent: str = "") -> dict[View, int]:
+        """How many contacts each view holds (one pass over the contacts)."""
+        columns = ", ".join(f"coalesce(sum({VIEW_SQL[v]}), 0)" for v in VIEWS)
+        rows = await self._rows(
+            f"SELECT {columns} FROM contact WHERE merged_into IS NULL", {"agent": agent}
+        )
+        return {v: int(n) for v, n in zip(VIEWS, rows[0], strict=True)}
+
+    async def next_waiting(self) -> int | None:
+        """The customer who has waited longest for an answer."""
+        rows = await self._rows(
+            f"SELECT id FROM contact WHERE merged_into IS NULL AND {VIEW_SQL[View.WAITING]} "
+            "ORDER BY last_activity, id LIMIT 1"
+        )
+        return int(rows[0][0]) if rows else None
+
+    async def set_assignee(self, contact_id: int, agent: str | None) -> None:
+        """Give a customer's thread to an agent (None: to nobody)."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute("UPDATE contact SET assignee = ? WHERE id = ?", (agent, contact_id))
+            self._change(conn, "assign", contact_id)
+
+        await self._write(run)
 
     async def contact_summary(self, contact_id: int) -> ContactSummary | None:
         rows = await self._rows(
@@ -822,7 +847,7 @@ class Store:
             "WHERE id = ? AND status IN ('resolved', 'snoozed')",
             (contact_id,),
         )
-        self._change(conn, "message", contact_id)
+        self._change(conn, "inbound", contact_id)
         return IngestResult(message_id, contact_id, True)
 
     def _identity_for(
