@@ -93,17 +93,38 @@ async def wait_until(pilot: Pilot[None], check: object, limit: float = 5.0) -> N
 
 
 async def test_enter_opens_the_merged_thread_newest_at_the_bottom(store: Store) -> None:
-    await shop(store)
+    ids = await shop(store)
     app = make_app(store)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_contact(pilot, "田中 美咲")
         screen = inbox(app)
-        assert screen.focused is screen.thread
+        await wait_until(pilot, lambda: screen.focused is screen.thread)
         text = "\n".join(screen.thread.lines_text())
         assert "ご予約の確認をお願いします。" in text and "ご予約について" in text
         # Opening marks the thread read.
-        await wait_until(pilot, lambda: screen.contacts.contacts[0].unread == 0 or True)
-        assert (await store.get_contact(screen.contact.id)).unread == 0  # type: ignore[union-attr]
+        await eventually(pilot, lambda: _unread(store, ids["misaki"]), 0)
+
+
+async def _count(store: Store, contact_id: int) -> int:
+    return len(await store.thread_page(contact_id))
+
+
+async def _unread(store: Store, contact_id: int) -> int:
+    return (await store.get_contact(contact_id)).unread
+
+
+async def eventually(
+    pilot: Pilot[None], read: object, expected: object, limit: float = 5.0
+) -> None:
+    """Wait until `await read()` gives `expected` (the app works while we wait)."""
+    deadline = time.monotonic() + limit
+    value: object = None
+    while time.monotonic() < deadline:
+        value = await read()  # type: ignore[operator]
+        if value == expected:
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"still {value!r}, expected {expected!r}")
 
 
 async def test_customer_text_with_escapes_and_markup_is_shown_literally(store: Store) -> None:
@@ -134,7 +155,7 @@ async def test_reply_goes_out_on_the_last_channel(store: Store) -> None:
         assert inbox(app).composer.channel == SMS
         await pilot.press(*"Yes, ready at 3pm")
         await pilot.press("ctrl+s")
-        await pilot.pause()
+        await eventually(pilot, lambda: _count(store, ids["emma"]), 2)
         page = await store.thread_page(ids["emma"])
         assert (page[-1].text, page[-1].kind, page[-1].status) == (
             "Yes, ready at 3pm",
@@ -190,6 +211,11 @@ async def test_sending_is_refused_while_a_placeholder_is_unresolved(store: Store
         await pilot.press(*"ready")
         await pilot.pause(0.1)
         await pilot.press("enter")
+        await pilot.pause()
+        from omnitui.screens.fill import FillScreen
+
+        assert isinstance(app.screen, FillScreen)  # the profile has no order_id: asked for
+        await pilot.press("escape")  # the agent leaves it for later
         await pilot.pause()
         assert inbox(app).composer.text == "Hi Emma, your order {order_id} is ready for pickup."
         await pilot.press("ctrl+s")
@@ -555,3 +581,21 @@ async def test_keys_can_be_remapped_by_id(store: Store) -> None:
         await pilot.press("x")
         await pilot.pause()
         assert (await store.get_contact(ids["emma"])).status is ThreadStatus.RESOLVED
+
+
+async def test_a_value_the_profile_lacks_is_asked_for_at_insert_time(store: Store) -> None:
+    ids = await shop(store)
+    app = make_app(store)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_contact(pilot, "Emma")
+        await pilot.press("r")
+        await pilot.press(*"/ready ")
+        await pilot.pause(0.2)
+        await pilot.press(*"#4242", "enter")
+        await pilot.pause(0.2)
+        assert inbox(app).composer.text == "Hi Emma, your order #4242 is ready for pickup."
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.1)
+        assert (await store.thread_page(ids["emma"]))[
+            -1
+        ].text == "Hi Emma, your order #4242 is ready for pickup."

@@ -18,11 +18,13 @@ import contextlib
 import hashlib
 import json
 import logging
+import multiprocessing
 import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 from email.message import EmailMessage
@@ -39,7 +41,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("omnitui.email")
 
-FETCH_BATCH = 250
+FETCH_BATCH = 500
+PARALLEL_FROM = 200  # a backfill this big is parsed in worker processes; an arrival is not
 IDLE_CHECK = 1.0  # seconds a thread blocks before checking for shutdown
 # RFC 2177 asks for a new IDLE within 29 minutes; renewing more often also
 # notices a connection that died without a word (a NOOP must answer).
@@ -291,13 +294,7 @@ class EmailAdapter:
         while not self._stop.is_set():
             cursor = FolderCursor.load(await sink.load_cursor(folder.key))
             uidvalidity, uids = await asyncio.to_thread(folder.uids_to_fetch, info, cursor)
-            for batch in _chunks(uids, FETCH_BATCH):
-                fetched = await asyncio.to_thread(folder.fetch, batch)
-                items = await asyncio.to_thread(self._parse, folder.folder, uidvalidity, fetched)
-                last = max(batch)
-                await sink.deliver(
-                    items, cursor={folder.key: FolderCursor(uidvalidity, last).dump()}
-                )
+            await self._fetch_all(sink, folder, uidvalidity, uids)
             if cursor is None or cursor.uidvalidity != uidvalidity:
                 # Nothing was in reach of the backfill: start from the folder's end.
                 uidnext = int(info.get(b"UIDNEXT", 1))
@@ -312,15 +309,50 @@ class EmailAdapter:
             if not await asyncio.to_thread(folder.wait_for_news, self._stop):
                 return
 
-    def _parse(
-        self, folder: str, uidvalidity: int, fetched: list[tuple[int, bytes, float | None]]
-    ) -> list[Inbound]:
-        return [
-            to_inbound(
-                self.channel, raw, at, {"folder": folder, "uidvalidity": uidvalidity, "uid": uid}
-            )
-            for uid, raw, at in fetched
-        ]
+    async def _fetch_all(
+        self, sink: Sink, folder: _Folder, uidvalidity: int, uids: Sequence[int]
+    ) -> None:
+        """Fetch, parse and store `uids` in batches, each batch with its cursor.
+
+        A backfill is pipelined over both cores: the next batch is fetched
+        while this one is parsed in worker processes and the one before is
+        stored. Batches are stored in UID order, so the cursor stays exact.
+        """
+        batches = list(_chunks(uids, FETCH_BATCH))
+        if not batches:
+            return
+        pool = _parse_pool() if len(uids) >= PARALLEL_FROM else None
+        loop = asyncio.get_running_loop()
+        storing: asyncio.Task[None] | None = None
+        try:
+            fetching = asyncio.ensure_future(asyncio.to_thread(folder.fetch, batches[0]))
+            for k, batch in enumerate(batches):
+                fetched = await fetching
+                if k + 1 < len(batches):
+                    fetching = asyncio.ensure_future(
+                        asyncio.to_thread(folder.fetch, batches[k + 1])
+                    )
+                args = (self.channel, folder.folder, uidvalidity)
+                if pool is None:
+                    items = await asyncio.to_thread(parse_fetched, *args, fetched)
+                else:
+                    half = (len(fetched) + 1) // 2
+                    parts = await asyncio.gather(
+                        loop.run_in_executor(pool, parse_fetched, *args, fetched[:half]),
+                        loop.run_in_executor(pool, parse_fetched, *args, fetched[half:]),
+                    )
+                    items = [*parts[0], *parts[1]]
+                if storing is not None:
+                    await storing
+                cursor = {folder.key: FolderCursor(uidvalidity, max(batch)).dump()}
+                storing = asyncio.create_task(sink.deliver(items, cursor=cursor))
+            if storing is not None:
+                await storing
+        finally:
+            if storing is not None and not storing.done():
+                storing.cancel()
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
 
     async def messages_read(self, refs: Sequence[Mapping[str, object]]) -> None:
         """The agent read these messages in OmniTUI: flag them \\Seen on the server,
@@ -454,6 +486,21 @@ def build_reply(from_header: str, message: Outbound) -> EmailMessage:
             filename=f.filename,
         )
     return mail
+
+
+def parse_fetched(
+    channel: Channel, folder: str, uidvalidity: int, fetched: list[tuple[int, bytes, float | None]]
+) -> list[Inbound]:
+    """Parse fetched mail (module level: it runs in worker processes too)."""
+    return [
+        to_inbound(channel, raw, at, {"folder": folder, "uidvalidity": uidvalidity, "uid": uid})
+        for uid, raw, at in fetched
+    ]
+
+
+def _parse_pool() -> ProcessPoolExecutor:
+    # spawn, not fork: the parent has threads (the store's, IMAP's) that fork would copy mid-flight.
+    return ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"))
 
 
 def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -307,7 +308,9 @@ class InboxScreen(Screen[None]):
         if self.contact is None:
             self.notify("Pick a customer first", severity="warning")
             return
-        self.composer.text_area.focus()
+        # Focus at once (not after the next refresh): keys typed right after
+        # `r` must land in the composer, not trigger inbox keys like `e`.
+        self.set_focus(self.composer.text_area)
 
     def action_back(self) -> None:
         focused = self.focused
@@ -346,6 +349,7 @@ class InboxScreen(Screen[None]):
             self.insert_canned(reply)
 
     @on(Composer.ShortcutTyped)
+    @work(group="canned-insert")
     async def expand_shortcut(self, event: Composer.ShortcutTyped) -> None:
         if self.contact is None:
             return
@@ -356,22 +360,42 @@ class InboxScreen(Screen[None]):
         reply = next((r for r in replies if r.language == language), None) or next(
             (r for r in replies if not r.language), replies[0]
         )
-        rendered = self._personalise(reply)
+        rendered = await self._complete(reply)
         self.composer.replace_range(rendered.text, event.start, event.end, rendered.unresolved)
+        self.composer.text_area.focus()
+        self._warn_unresolved(rendered)
 
-    def _personalise(self, reply: CannedReply) -> Rendered:
+    def _personalise(self, reply: CannedReply, extra: Mapping[str, str] | None = None) -> Rendered:
         assert self.contact is not None
         values = dict(self.omni.shop_values)
         values.update(self.contact.placeholder_values())
+        values.update(extra or {})
         return render(reply.body, values)
 
-    def insert_canned(self, reply: CannedReply) -> None:
-        """Insert a canned reply, personalised for the open contact."""
+    @work(group="canned-insert")
+    async def insert_canned(self, reply: CannedReply) -> None:
+        """Insert a canned reply, personalised for the open contact; values the
+        profile lacks (and the reply has no fallback for) are asked for."""
         if self.contact is None:
             self.notify("Pick a customer first", severity="warning")
             return
-        rendered = self._personalise(reply)
+        rendered = await self._complete(reply)
         self.composer.insert_text(rendered.text, rendered.unresolved)
+        self._warn_unresolved(rendered)
+
+    async def _complete(self, reply: CannedReply) -> Rendered:
+        from omnitui.screens.fill import FillScreen
+
+        rendered = self._personalise(reply)
+        if rendered.unresolved:
+            given = await self.app.push_screen_wait(
+                FillScreen(rendered.unresolved, reply.title or reply.shortcut)
+            )
+            if given:
+                rendered = self._personalise(reply, given)
+        return rendered
+
+    def _warn_unresolved(self, rendered: Rendered) -> None:
         if rendered.unresolved:
             self.notify(
                 "Fill in " + ", ".join(rendered.markers()) + " before sending",
