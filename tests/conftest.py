@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,16 @@ def fixture_dir(name: str) -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return folder
+
+
+async def wait_for(check: Callable[[], Awaitable[bool]], limit: float = 10.0) -> None:
+    """Wait until `await check()` is true; fail after `limit` seconds."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if await check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture

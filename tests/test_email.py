@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ from omnitui.config import EmailConfig, parse
 from omnitui.domain.models import Channel, ChannelKind, Delivery
 from omnitui.hub import Hub, RetryPolicy
 from omnitui.store import Store
-from tests.conftest import IN_CI, fixture_dir
+from tests.conftest import IN_CI, fixture_dir, wait_for
 from tests.peers.dovecot import Dovecot, free_port
 
 PASSWORD_ENV = "OMNITUI_TEST_MAIL_PASSWORD"
@@ -153,15 +154,6 @@ def customer_mail(
     return mail.as_bytes()
 
 
-async def wait_for(check: object, limit: float = 10.0) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if await check():  # type: ignore[operator]
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
 async def stored_count(store: Store) -> int:
     rows = await store._rows("SELECT count(*) FROM message WHERE direction = 'in'")
     return int(rows[0][0])
@@ -270,7 +262,7 @@ async def test_a_restart_takes_only_new_mail(
         adapter = EmailAdapter(account(dovecot, smtp[1]))
         hub = Hub(store, [adapter], retry=FAST)
         await hub.start()
-        await wait_for(lambda a=adapter: _status(a, "up to date"))
+        await wait_for(partial(_status, adapter, "up to date"))
         await hub.stop()
     assert await stored_count(store) == 30
     client.append("INBOX", customer_mail(99))

@@ -11,6 +11,7 @@ from omnitui.demo import DEMO_CHANNELS, DemoShop
 from omnitui.domain.models import Channel, ChannelKind, Delivery, Inbound, Outbound
 from omnitui.hub import Hub, RetryPolicy
 from omnitui.store import Store
+from tests.conftest import wait_for
 
 MAIL = Channel(ChannelKind.EMAIL, "flaky-mail")
 FAST = RetryPolicy(first_delay=0.05, factor=2.0, max_delay=0.2, max_attempts=3)
@@ -65,15 +66,6 @@ class BrokenProvider:
 
     async def close(self) -> None:
         pass
-
-
-async def wait_for(check: object, limit: float = 5.0) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if await check():  # type: ignore[operator]
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 async def last_status(store: Store, contact_id: int) -> Delivery:

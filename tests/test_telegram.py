@@ -10,7 +10,7 @@ import signal
 import sqlite3
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -31,7 +31,7 @@ from omnitui.domain.models import (
 )
 from omnitui.hub import Hub, RetryPolicy
 from omnitui.store import Store
-from tests.conftest import fixture_dir
+from tests.conftest import fixture_dir, wait_for
 from tests.peers.dovecot import free_port
 from tests.peers.telegram_api import (
     CONFLICT_POLLER,
@@ -93,15 +93,6 @@ async def running(store: Store, peer: BotApiPeer) -> AsyncIterator[tuple[Hub, Te
         yield hub, adapter
     finally:
         await hub.stop()
-
-
-async def wait_for(check: Callable[[], Awaitable[bool]], limit: float = 10.0) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 async def stored(store: Store) -> int:
