@@ -599,3 +599,38 @@ async def test_a_value_the_profile_lacks_is_asked_for_at_insert_time(store: Stor
         assert (await store.thread_page(ids["emma"]))[
             -1
         ].text == "Hi Emma, your order #4242 is ready for pickup."
+
+
+async def test_canned_replies_are_written_edited_and_deleted_in_the_console(store: Store) -> None:
+    from omnitui.screens.canned_editor import CannedEditor
+
+    await shop(store)
+    app = make_app(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#canned").focus()
+        await pilot.pause()
+        await pilot.press("n")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, CannedEditor)
+        await pilot.press(*"parking", "tab", *"en", "tab", *"Parking", "tab")
+        await pilot.press(*"Park behind the shop, {first_name|there}.")
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.2)
+        made = [r for r in await store.canned_replies() if r.shortcut == "parking"]
+        assert [(r.language, r.title, r.body) for r in made] == [
+            ("en", "Parking", "Park behind the shop, {first_name|there}.")
+        ]
+        canned = inbox(app).query_one("#canned")
+        from omnitui.widgets.canned import CannedList
+
+        assert isinstance(canned, CannedList)
+        canned.highlighted = next(
+            i for i, r in enumerate(canned.replies) if r.shortcut == "parking"
+        )
+        await pilot.press("x")
+        await pilot.pause()
+        assert [r for r in await store.canned_replies() if r.shortcut == "parking"]  # armed only
+        await pilot.press("x")
+        await pilot.pause(0.1)
+        assert not [r for r in await store.canned_replies() if r.shortcut == "parking"]

@@ -274,3 +274,17 @@ async def test_split_identity_and_undo_put_messages_back(store: Store) -> None:
     email = next(i for i in (await store.get_contact(a)).identities if i.kind is IdentityKind.EMAIL)
     with pytest.raises(StoreError, match="only identity"):
         await store.split_identity(email.id)  # a contact keeps at least one identity
+
+
+async def test_a_canned_shortcut_is_unique_per_language(store: Store) -> None:
+    from omnitui.domain.models import CannedReply
+
+    first = await store.save_canned_reply(CannedReply(0, "/hours", "Hours", "10-19", "en"))
+    await store.save_canned_reply(CannedReply(0, "hours", "営業時間", "10時〜19時", "ja"))
+    with pytest.raises(StoreError, match="/hours already exists for language en"):
+        await store.save_canned_reply(CannedReply(0, "hours", "again", "x", "en"))
+    await store.save_canned_reply(CannedReply(first, "hours", "Opening hours", "10:00-19:00", "en"))
+    assert [(r.language, r.title) for r in await store.canned_replies()] == [
+        ("en", "Opening hours"),
+        ("ja", "営業時間"),
+    ]

@@ -342,6 +342,28 @@ class InboxScreen(Screen[None]):
         if isinstance(chosen, CannedReply):
             self.insert_canned(chosen)
 
+    @on(CannedList.EditWanted)
+    @work(group="canned-editor")
+    async def edit_canned(self, event: CannedList.EditWanted) -> None:
+        from omnitui.screens.canned_editor import CannedEditor
+
+        edited = await self.app.push_screen_wait(CannedEditor(event.reply))
+        if edited is None:
+            return
+        try:
+            await self.omni.store.save_canned_reply(edited)
+        except StoreError as exc:
+            self.notify(f"Not saved: {exc}", severity="error")
+            return
+        self.query_one(CannedList).set_replies(await self.omni.store.canned_replies())
+        self.notify(f"Saved /{edited.shortcut}")
+
+    @on(CannedList.DeleteWanted)
+    async def delete_canned(self, event: CannedList.DeleteWanted) -> None:
+        await self.omni.store.delete_canned_reply(event.reply.id)
+        self.query_one(CannedList).set_replies(await self.omni.store.canned_replies())
+        self.notify(f"Deleted /{event.reply.shortcut} (canned export keeps a copy in git)")
+
     @on(CannedList.OptionSelected, "#canned")
     def canned_selected(self, event: CannedList.OptionSelected) -> None:
         reply = self.query_one(CannedList).current
@@ -676,6 +698,7 @@ class InboxScreen(Screen[None]):
             ("contacts", ContactList.BINDINGS),
             ("thread", ThreadView.BINDINGS),
             ("composer", Composer.BINDINGS),
+            ("canned pane", CannedList.BINDINGS),
         ]
         rows = [
             ("contacts", "enter", "Open the merged thread"),

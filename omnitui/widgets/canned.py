@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.binding import Binding
+from textual.message import Message as TextualMessage
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
@@ -27,16 +28,51 @@ class CannedList(OptionList):
     BINDINGS = [
         Binding("j", "cursor_down", "Down", show=False, id="canned.down"),
         Binding("k", "cursor_up", "Up", show=False, id="canned.up"),
+        Binding("n", "new", "New canned reply", show=False, id="canned.new"),
+        Binding("e", "edit", "Edit canned reply", show=False, id="canned.edit"),
+        Binding("x", "delete", "Delete canned reply", show=False, id="canned.delete"),
     ]
+
+    class EditWanted(TextualMessage):
+        """Edit `reply`, or write a new one when it is None."""
+
+        def __init__(self, reply: CannedReply | None) -> None:
+            super().__init__()
+            self.reply = reply
+
+    class DeleteWanted(TextualMessage):
+        def __init__(self, reply: CannedReply) -> None:
+            super().__init__()
+            self.reply = reply
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.replies: list[CannedReply] = []
+        self._armed: int | None = None
 
     def set_replies(self, replies: list[CannedReply]) -> None:
         self.replies = replies
         self.clear_options()
         self.add_options(Option(canned_prompt(r), id=str(r.id)) for r in replies)
+
+    def action_new(self) -> None:
+        self.post_message(self.EditWanted(None))
+
+    def action_edit(self) -> None:
+        if self.current is not None:
+            self.post_message(self.EditWanted(self.current))
+
+    def action_delete(self) -> None:
+        """`x` twice on the same reply deletes it: a slip of one key deletes nothing."""
+        reply = self.current
+        if reply is None:
+            return
+        if self._armed == reply.id:
+            self._armed = None
+            self.post_message(self.DeleteWanted(reply))
+            return
+        self._armed = reply.id
+        self.notify(f"Press x again to delete /{reply.shortcut}", timeout=3)
 
     @property
     def current(self) -> CannedReply | None:
