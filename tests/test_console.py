@@ -634,3 +634,45 @@ async def test_canned_replies_are_written_edited_and_deleted_in_the_console(stor
         await pilot.press("x")
         await pilot.pause(0.1)
         assert not [r for r in await store.canned_replies() if r.shortcut == "parking"]
+
+
+async def test_a_reply_and_resolve_from_another_process_show_up_live(store: Store) -> None:
+    """A second agent's process (a real OS process on the same store file)
+    replies and resolves; this console shows both without a key press."""
+    import sys
+
+    ids = await shop(store)
+    app = make_app(store)
+    app._poll_every = 0.25  # the console's real pace
+    other = (
+        "import asyncio, sys\n"
+        "from omnitui.store import Store\n"
+        "from omnitui.domain.models import Channel, ChannelKind, ThreadStatus\n"
+        "async def main():\n"
+        "    s = await Store.open(sys.argv[1])\n"
+        "    cid = int(sys.argv[2])\n"
+        "    await s.enqueue_reply(cid, Channel(ChannelKind.SMS, 'shop-sms'), 'Ready at 3, Ken here', author='Ken')\n"
+        "    await s.set_status(cid, ThreadStatus.RESOLVED)\n"
+        "    await s.close()\n"
+        "asyncio.run(main())\n"
+    )
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_contact(pilot, "Emma")
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            other,
+            str(store.path),
+            str(ids["emma"]),
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await proc.communicate()
+        assert proc.returncode == 0, err.decode()
+        # bench/cross_process.py measures how fast; here: it shows up on its own.
+        await wait_until(
+            pilot, lambda: "Ready at 3, Ken here" in "\n".join(inbox(app).thread.lines_text())
+        )
+        await wait_until(
+            pilot, lambda: inbox(app).contacts.contacts[0].status is ThreadStatus.RESOLVED
+        )
+        assert "→ Ken" in "\n".join(inbox(app).thread.lines_text())
