@@ -105,6 +105,10 @@ async def test_enter_opens_the_merged_thread_newest_at_the_bottom(store: Store) 
         await eventually(pilot, lambda: _unread(store, ids["misaki"]), 0)
 
 
+async def _last_text(store: Store, contact_id: int) -> str:
+    return (await store.thread_page(contact_id))[-1].text
+
+
 async def _count(store: Store, contact_id: int) -> int:
     return len(await store.thread_page(contact_id))
 
@@ -196,8 +200,7 @@ async def test_canned_reply_is_personalised_from_the_profile(store: Store) -> No
         # The contact's language (ja) variant comes first, with her name and order id.
         assert text == "田中 美咲様、ご注文#1203のご用意ができました。"
         await pilot.press("ctrl+s")
-        await pilot.pause()
-        assert (await store.thread_page(ids["misaki"]))[-1].text == text
+        await eventually(pilot, lambda: _last_text(store, ids["misaki"]), text)
 
 
 async def test_sending_is_refused_while_a_placeholder_is_unresolved(store: Store) -> None:
@@ -227,10 +230,11 @@ async def test_sending_is_refused_while_a_placeholder_is_unresolved(store: Store
         area = inbox(app).composer.text_area
         area.load_text(area.text.replace("{order_id}", "#77"))
         await pilot.press("ctrl+s")
-        await pilot.pause()
-        assert (await store.thread_page(ids["emma"]))[
-            -1
-        ].text == "Hi Emma, your order #77 is ready for pickup."
+        await eventually(
+            pilot,
+            lambda: _last_text(store, ids["emma"]),
+            "Hi Emma, your order #77 is ready for pickup.",
+        )
 
 
 async def test_search_jumps_to_the_message(store: Store) -> None:
@@ -595,10 +599,11 @@ async def test_a_value_the_profile_lacks_is_asked_for_at_insert_time(store: Stor
         await pilot.pause(0.2)
         assert inbox(app).composer.text == "Hi Emma, your order #4242 is ready for pickup."
         await pilot.press("ctrl+s")
-        await pilot.pause(0.1)
-        assert (await store.thread_page(ids["emma"]))[
-            -1
-        ].text == "Hi Emma, your order #4242 is ready for pickup."
+        await eventually(
+            pilot,
+            lambda: _last_text(store, ids["emma"]),
+            "Hi Emma, your order #4242 is ready for pickup.",
+        )
 
 
 async def test_canned_replies_are_written_edited_and_deleted_in_the_console(store: Store) -> None:
@@ -676,3 +681,23 @@ async def test_a_reply_and_resolve_from_another_process_show_up_live(store: Stor
             pilot, lambda: inbox(app).contacts.contacts[0].status is ThreadStatus.RESOLVED
         )
         assert "→ Ken" in "\n".join(inbox(app).thread.lines_text())
+
+
+async def test_an_agent_is_warned_when_another_is_already_replying(store: Store) -> None:
+    ids = await shop(store)
+    ken = await Store.open(store.path)  # another agent's console on the same store
+    try:
+        app = make_app(store)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await open_contact(pilot, "Emma")
+            await ken.set_composing(ids["emma"], "Ken", True)
+            status = app.screen.query_one("#composer-status")
+            await wait_until(pilot, lambda: "Ken is replying too" in str(status.render()))
+            await pilot.press("r", *"On it")
+            await pilot.pause(0.2)
+            assert any("Ken is already replying" in n.message for n in app._notifications)
+            assert await ken.others_composing(ids["emma"], "Ken") == ["Aiko"]
+            await pilot.press("ctrl+s")
+            await eventually(pilot, lambda: ken.others_composing(ids["emma"], "Ken"), [])
+    finally:
+        await ken.close()

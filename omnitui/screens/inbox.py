@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -12,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message as TextualMessage
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Static, TextArea
 from textual.worker import Worker
 
 from omnitui.domain.mail import reply_subject
@@ -82,6 +83,7 @@ class InboxScreen(Screen[None]):
         super().__init__()
         self.contact: Contact | None = None
         self.view = View.ALL
+        self._composing: tuple[int, float] | None = None  # (contact, when said)
         self.counts: dict[View, int] = {}
         self._showing: int | None = None
         self._loading_more = False
@@ -192,6 +194,10 @@ class InboxScreen(Screen[None]):
         self._draw_header(contact)
         if not keep:
             await self._set_reply_channels(contact)
+            self.composer.others = await self.omni.store.others_composing(
+                contact_id, self.omni.agent_name
+            )
+            self.composer.refresh_status()
 
     def _draw_header(self, contact: Contact) -> None:
         header = Text(no_wrap=True, overflow="ellipsis")
@@ -290,6 +296,8 @@ class InboxScreen(Screen[None]):
             self.query_one(CannedList).set_replies(await self.omni.store.canned_replies())
         if self.contact is not None and self.contact.id in event.contact_ids:
             await self._refresh_open_thread()
+            if "composing" in event.kinds:
+                await self._refresh_others()
 
     async def _refresh_open_thread(self) -> None:
         if self.contact is None:
@@ -425,6 +433,45 @@ class InboxScreen(Screen[None]):
                 severity="warning",
             )
 
+    @on(TextArea.Changed, "#composer-text")
+    async def composing(self, event: TextArea.Changed) -> None:
+        """Tell other agents on this store that I am writing to this customer."""
+        if self.contact is None:
+            return
+        store, me = self.omni.store, self.omni.agent_name
+        if not event.text_area.text.strip():
+            await self._stop_composing()
+            return
+        now = time.monotonic()
+        said = self._composing
+        if said is not None and said[0] == self.contact.id and now - said[1] < 20:
+            return
+        if said is not None and said[0] != self.contact.id:
+            await store.set_composing(said[0], me, False)
+        await store.set_composing(self.contact.id, me, True)
+        self._composing = (self.contact.id, now)
+        others = await store.others_composing(self.contact.id, me)
+        if others and said is None:
+            self.notify(
+                f"{', '.join(others)} {'is' if len(others) == 1 else 'are'} already replying to "
+                "this customer",
+                title="Careful",
+                severity="warning",
+            )
+
+    async def _stop_composing(self) -> None:
+        if self._composing is not None:
+            await self.omni.store.set_composing(self._composing[0], self.omni.agent_name, False)
+            self._composing = None
+
+    async def _refresh_others(self) -> None:
+        if self.contact is None:
+            return
+        others = await self.omni.store.others_composing(self.contact.id, self.omni.agent_name)
+        if others != self.composer.others:
+            self.composer.others = others
+            self.composer.refresh_status()
+
     @on(Composer.AttachWanted)
     @work(group="attach")
     async def attach_file(self) -> None:
@@ -492,6 +539,7 @@ class InboxScreen(Screen[None]):
             self.notify(f"Not sent: {exc}", severity="error")
             return
         self.composer.reset()
+        await self._stop_composing()
         self.omni.outbox_changed()
         self.thread.focus()
         await self._refresh_open_thread()

@@ -1541,6 +1541,35 @@ class Store:
 
         await self._write(run)
 
+    async def set_composing(self, contact_id: int, agent: str, active: bool) -> None:
+        """Say (or stop saying) that `agent` is writing to this contact."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            if active:
+                conn.execute(
+                    "INSERT INTO composing(contact_id, agent, at) VALUES (?, ?, ?) "
+                    "ON CONFLICT(contact_id, agent) DO UPDATE SET at = excluded.at",
+                    (contact_id, agent, self._clock()),
+                )
+            else:
+                conn.execute(
+                    "DELETE FROM composing WHERE contact_id = ? AND agent = ?", (contact_id, agent)
+                )
+            self._change(conn, "composing", contact_id)
+
+        await self._write(run)
+
+    async def others_composing(
+        self, contact_id: int, agent: str, *, fresh: float = 90.0
+    ) -> list[str]:
+        """Other agents writing to this contact now (seen in the last `fresh` seconds)."""
+        rows = await self._rows(
+            "SELECT agent FROM composing WHERE contact_id = ? AND agent != ? AND at >= ? "
+            "ORDER BY agent",
+            (contact_id, agent, self._clock() - fresh),
+        )
+        return [str(r[0]) for r in rows]
+
     # -- search -------------------------------------------------------------
 
     async def search(self, query: str, *, limit: int = 50) -> list[SearchHit]:

@@ -150,3 +150,13 @@ class MergeRecordTable(SQLModel, table=True):
     agent: str | None = None
     at: float
     undone_at: float | None = None
+
+
+class ComposingTable(SQLModel, table=True):
+    """An agent writing a reply to a contact (refreshed while they type)."""
+
+    __tablename__ = "composing"
+
+    contact_id: int = Field(primary_key=True)
+    agent: str = Field(primary_key=True)
+    at: float

@@ -75,6 +75,7 @@ class Composer(Vertical):
         self.subject = ""
         self.pending_placeholders: tuple[str, ...] = ()
         self.files: list[OutboundFile] = []
+        self.others: list[str] = []  # other agents writing to this customer now
 
     def compose(self) -> ComposeResult:
         yield Static(id="composer-status")
@@ -149,6 +150,11 @@ class Composer(Vertical):
                 status.append_text(sms_status(self.text))
             elif self.channel.kind is ChannelKind.EMAIL and self.subject:
                 status.append(f"  {visible(self.subject)}", "dim")
+        if self.others:
+            who = ", ".join(visible(a) for a in self.others)
+            status.append(
+                f"  ⚠ {who} {'is' if len(self.others) == 1 else 'are'} replying too", "bold yellow"
+            )
         if self.files:
             names = ", ".join(visible(f.filename) for f in self.files)
             status.append(f"  📎 {names}", "bold")
