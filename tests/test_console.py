@@ -353,6 +353,13 @@ async def test_usable_at_80_by_24(store: Store) -> None:
         assert not screen.query_one("#right").display  # canned pane folds away
         assert screen.contacts.size.width >= 24 and screen.thread.size.width >= 40
         assert screen.thread.size.height >= 5
+        # Each customer is two rows, whatever the width: nothing wraps into the next row.
+        from rich.cells import cell_len
+
+        room = screen.contacts.scrollable_content_region.width
+        for index in range(screen.contacts.option_count):
+            prompt = screen.contacts.get_option_at_index(index).prompt
+            assert all(cell_len(line) <= room for line in str(prompt).split("\n"))
         await pilot.press("c")
         await pilot.pause()
         assert app.screen.query_one(Input)  # the picker still works

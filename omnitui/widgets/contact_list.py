@@ -50,7 +50,10 @@ def contact_prompt(contact: ContactSummary, width: int, now: float | None = None
         bottom.append("you: ", "dim green")
     bottom.append(contact.last_preview, "dim")
     bottom.truncate(max(4, width), overflow="ellipsis")
-    return Text("\n").join([top, bottom])
+    prompt = Text("\n").join([top, bottom])
+    prompt.no_wrap = True  # a narrow pane cuts the line; it never wraps into the next row
+    prompt.overflow = "ellipsis"
+    return prompt
 
 
 class ContactList(OptionList):
@@ -68,6 +71,7 @@ class ContactList(OptionList):
         super().__init__(id=id)
         self.contacts: list[ContactSummary] = []
         self.exhausted = False
+        self._laid_out_for = 0
 
     def _row_width(self) -> int:
         return max(20, (self.scrollable_content_region.width or 30) - 1)
@@ -78,6 +82,7 @@ class ContactList(OptionList):
         self.contacts = contacts
         self.exhausted = exhausted
         width = self._row_width()
+        self._laid_out_for = width
         self.clear_options()
         self.add_options(Option(contact_prompt(c, width), id=str(c.id)) for c in contacts)
         if not contacts:
@@ -89,6 +94,11 @@ class ContactList(OptionList):
                     index = i
                     break
         self.highlighted = index
+
+    def on_resize(self) -> None:
+        # Rows are laid out for a width: redo them when the pane's width changes.
+        if self.contacts and self._laid_out_for != self._row_width():
+            self.set_contacts(list(self.contacts), exhausted=self.exhausted)
 
     def append_contacts(self, contacts: list[ContactSummary], *, exhausted: bool) -> None:
         known = {c.id for c in self.contacts}
