@@ -83,7 +83,7 @@ async def open_contact(pilot: Pilot[None], name: str) -> None:
     await wait_until(pilot, lambda: screen.contact is not None and screen.contact.name == name)
 
 
-async def wait_until(pilot: Pilot[None], check: object, limit: float = 5.0) -> None:
+async def wait_until(pilot: Pilot[None], check: object, limit: float = 10.0) -> None:
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if check():  # type: ignore[operator]

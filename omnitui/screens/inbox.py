@@ -294,10 +294,20 @@ class InboxScreen(Screen[None]):
         await self.reload_contacts()
         if "canned" in event.kinds:
             self.query_one(CannedList).set_replies(await self.omni.store.canned_replies())
-        if self.contact is not None and self.contact.id in event.contact_ids:
+        if self.contact is not None and (
+            self.contact.id in event.contact_ids or self._thread_behind()
+        ):
             await self._refresh_open_thread()
             if "composing" in event.kinds:
                 await self._refresh_others()
+
+    def _thread_behind(self) -> bool:
+        """Does the contact list know of newer activity than the open thread shows?"""
+        if self.contact is None:
+            return False
+        summary = next((c for c in self.contacts.contacts if c.id == self.contact.id), None)
+        shown = self.thread.messages[-1].sent_at if self.thread.messages else 0.0
+        return summary is not None and summary.last_activity > shown
 
     async def _refresh_open_thread(self) -> None:
         if self.contact is None:

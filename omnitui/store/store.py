@@ -185,9 +185,10 @@ class Store:
     async def _rows(
         self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
     ) -> list[sqlite3.Row]:
-        cursor = await self._reader.execute(sql, params)
-        rows = await cursor.fetchall()
-        await cursor.close()
+        # One call on the reader's thread runs, reads and closes the statement:
+        # a caller cancelled mid-query (a newer contact was picked) cannot
+        # leave it open, which would pin the reader to an old snapshot.
+        rows = await self._reader.execute_fetchall(sql, params)
         return list(rows)
 
     def _change(self, conn: sqlite3.Connection, kind: str, contact_id: int | None) -> None:
