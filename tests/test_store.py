@@ -157,6 +157,47 @@ async def test_merge_and_undo_leave_every_message_where_it_was(store: Store) -> 
         await store.undo_merge(record)
 
 
+async def test_a_merge_keeps_the_chosen_values_and_the_losing_ones_as_history(
+    store: Store,
+) -> None:
+    a = (await store.ingest([mail("1", "hanako@x.jp", "from mail", 1.0, "佐藤 花子")]))[
+        0
+    ].contact_id
+    b = (await store.ingest([Inbound(BOT, "9", "777", "Hanako S", "from telegram", 2.0)]))[
+        0
+    ].contact_id
+    await store.update_contact(
+        a, first_name="花子", profile={"company": "Sakura Ltd", "notes": "VIP"}, tags=["vip"]
+    )
+    await store.update_contact(
+        b, language="ja", profile={"company": "Sakura K.K.", "order_id": "A-77"}, tags=["wedding"]
+    )
+    plan = await store.merge_plan(b, a)
+    assert {(c.label, c.kept, c.incoming) for c in plan.conflicts()} == {
+        ("name", "佐藤 花子", "Hanako S"),
+        ("company", "Sakura Ltd", "Sakura K.K."),
+    }
+    record = await store.merge(b, a, incoming_wins={"field:company"})
+    merged = await store.get_contact(a)
+    assert merged.name == "佐藤 花子"  # the kept contact's name wins by default
+    assert merged.first_name == "花子" and merged.language == "ja"  # an empty value is filled
+    assert dict(merged.profile) == {"company": "Sakura K.K.", "notes": "VIP", "order_id": "A-77"}
+    assert merged.tags == ("vip", "wedding")
+    history = {(h.field, h.value, h.source_name) for h in await store.field_history(a)}
+    assert history == {("name", "Hanako S", "Hanako S"), ("company", "Sakura Ltd", "Hanako S")}
+
+    await store.update_contact(a, profile={**merged.profile, "notes": "VIP, prefers roses"})
+    await store.undo_merge(record)
+    back = await store.get_contact(a)
+    assert back.name == "佐藤 花子" and back.language == ""
+    # What the merge set goes back; what an agent edited since stays.
+    assert dict(back.profile) == {"company": "Sakura Ltd", "notes": "VIP, prefers roses"}
+    assert back.tags == ("vip",)
+    assert await store.field_history(a) == []
+    other = await store.get_contact(b)
+    assert other.name == "Hanako S" and dict(other.profile)["company"] == "Sakura K.K."
+
+
 async def test_a_new_message_reopens_a_resolved_thread(store: Store) -> None:
     cid = (await store.ingest([mail("1", "a@x.jp", "hi", 1.0)]))[0].contact_id
     await store.set_status(cid, ThreadStatus.RESOLVED)

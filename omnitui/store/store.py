@@ -22,6 +22,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import aiosqlite
 
 from omnitui.domain.identity import InvalidAddress, normalize
+from omnitui.domain.merge import (
+    FieldHistory,
+    MergePlan,
+    ProfileSnapshot,
+    field_label,
+    undo_profile,
+)
 from omnitui.domain.models import (
     IDENTITY_FOR_CHANNEL,
     Attachment,
@@ -1310,20 +1317,79 @@ class Store:
     # -- merge --------------------------------------------------------------
 
     async def merge(
-        self, source_id: int, target_id: int, *, agent: str | None = None, evidence: str = "manual"
+        self,
+        source_id: int,
+        target_id: int,
+        *,
+        agent: str | None = None,
+        evidence: str = "manual",
+        incoming_wins: Collection[str] = (),
     ) -> int:
         """Move every identity and message of `source_id` into `target_id`.
 
         Nothing is deleted: the source contact stays, marked merged, and the
-        merge record lists what moved so `undo_merge` can move it back.
+        merge record lists what moved so `undo_merge` can move it back. The
+        profiles are merged by `MergePlan`: `incoming_wins` names the fields
+        (merge keys) where the source's value wins; each losing value is kept
+        as history on the target.
         """
         if source_id == target_id:
             raise StoreError("a contact cannot be merged into itself")
 
         def run(conn: sqlite3.Connection) -> int:
-            return self._merge(conn, source_id, target_id, agent, evidence)
+            return self._merge(conn, source_id, target_id, agent, evidence, incoming_wins)
 
         return await self._write(run)
+
+    async def merge_plan(self, source_id: int, target_id: int) -> MergePlan:
+        """What merging `source_id` into `target_id` would do to the profile."""
+        return MergePlan(
+            kept=_snapshot(await self.get_contact(target_id)),
+            incoming=_snapshot(await self.get_contact(source_id)),
+        )
+
+    async def identity_message_counts(self, contact_id: int) -> dict[int, int]:
+        """How many messages each of a contact's identities carries (what a merge moves)."""
+        rows = await self._rows(
+            "SELECT identity_id, count(*) FROM message WHERE contact_id = ? "
+            "AND identity_id IS NOT NULL GROUP BY identity_id",
+            (contact_id,),
+        )
+        return {int(r[0]): int(r[1]) for r in rows}
+
+    async def field_history(self, contact_id: int) -> list[FieldHistory]:
+        """Profile values that lost in merges into this contact, newest first."""
+        rows = await self._rows(
+            "SELECT field, value, source_name, at FROM field_history WHERE contact_id = ? "
+            "ORDER BY at DESC, id DESC",
+            (contact_id,),
+        )
+        return [FieldHistory(field_label(r[0]), r[1], r[2], r[3]) for r in rows]
+
+    def _profile(self, conn: sqlite3.Connection, contact_id: int) -> ProfileSnapshot:
+        row = conn.execute(
+            "SELECT name, first_name, language, profile, tags FROM contact WHERE id = ?",
+            (contact_id,),
+        ).fetchone()
+        return ProfileSnapshot(
+            row[0], row[1], row[2], json.loads(row[3] or "{}"), tuple(json.loads(row[4] or "[]"))
+        )
+
+    def _set_profile(
+        self, conn: sqlite3.Connection, contact_id: int, profile: ProfileSnapshot
+    ) -> None:
+        conn.execute(
+            "UPDATE contact SET name = ?, first_name = ?, language = ?, profile = ?, tags = ? "
+            "WHERE id = ?",
+            (
+                profile.name,
+                profile.first_name,
+                profile.language,
+                json.dumps(dict(profile.fields), ensure_ascii=False),
+                json.dumps(list(profile.tags), ensure_ascii=False),
+                contact_id,
+            ),
+        )
 
     def _merge(
         self,
@@ -1332,11 +1398,15 @@ class Store:
         target_id: int,
         agent: str | None,
         evidence: str,
+        incoming_wins: Collection[str] = (),
     ) -> int:
         for cid in (source_id, target_id):
             row = conn.execute("SELECT merged_into FROM contact WHERE id = ?", (cid,)).fetchone()
             if row is None or row[0] is not None:
                 raise StoreError(f"contact {cid} is not there to merge")
+        before, incoming = self._profile(conn, target_id), self._profile(conn, source_id)
+        merged = MergePlan(before, incoming).result(incoming_wins)
+        self._set_profile(conn, target_id, merged.profile)
         identity_ids = [
             r[0] for r in conn.execute("SELECT id FROM identity WHERE contact_id = ?", (source_id,))
         ]
@@ -1348,26 +1418,54 @@ class Store:
         )
         conn.execute("UPDATE contact SET merged_into = ? WHERE id = ?", (target_id, source_id))
         self._recount(conn, target_id)
+        now = self._clock()
         cur = conn.execute(
             "INSERT INTO merge_record(action, source_contact_id, target_contact_id, "
-            "identity_ids, evidence, agent, at) VALUES ('merge', ?, ?, ?, ?, ?, ?)",
-            (source_id, target_id, json.dumps(identity_ids), evidence, agent, self._clock()),
+            "identity_ids, evidence, agent, at, profile_before, profile_after) "
+            "VALUES ('merge', ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                source_id,
+                target_id,
+                json.dumps(identity_ids),
+                evidence,
+                agent,
+                now,
+                before.to_json(),
+                merged.profile.to_json(),
+            ),
+        )
+        record_id = int(cur.lastrowid or 0)
+        # The source's name says where a lost value came from; the loser of a
+        # name conflict is one of the two names, so take the source's own.
+        conn.executemany(
+            "INSERT INTO field_history(contact_id, field, value, merge_record_id, source_name, at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (target_id, key, value, record_id, incoming.name, now)
+                for key, value in merged.history
+            ],
         )
         self._change(conn, "merge", source_id)
         self._change(conn, "merge", target_id)
-        return int(cur.lastrowid or 0)
+        return record_id
 
     async def undo_merge(self, record_id: int) -> None:
         """Move a merge's identities, and their messages, back to the source contact."""
 
         def run(conn: sqlite3.Connection) -> None:
             row = conn.execute(
-                "SELECT source_contact_id, target_contact_id, identity_ids, undone_at, action "
+                "SELECT source_contact_id, target_contact_id, identity_ids, undone_at, action, "
+                "profile_before, profile_after "
                 "FROM merge_record WHERE id = ? AND action IN ('merge', 'unmerge')",
                 (record_id,),
             ).fetchone()
             if row is None or row[3] is not None:
                 raise StoreError("that merge is not there to undo")
+            before, after = ProfileSnapshot.from_json(row[5]), ProfileSnapshot.from_json(row[6])
+            if before is not None and after is not None:
+                current = self._profile(conn, row[1])
+                self._set_profile(conn, row[1], undo_profile(current, before, after))
+                conn.execute("DELETE FROM field_history WHERE merge_record_id = ?", (record_id,))
             # A merge moved identities source -> target; an unmerge moved them
             # from source into a new target. Either way they go back to source.
             source, target, identity_ids = row[0], row[1], json.loads(row[2])
@@ -1645,6 +1743,12 @@ class Store:
             conn.execute("DELETE FROM change WHERE at < ?", (cutoff,))
 
         await self._write(run)
+
+
+def _snapshot(contact: Contact) -> ProfileSnapshot:
+    return ProfileSnapshot(
+        contact.name, contact.first_name, contact.language, dict(contact.profile), contact.tags
+    )
 
 
 def _summary(row: sqlite3.Row | tuple[Any, ...]) -> ContactSummary:

@@ -150,6 +150,24 @@ class MergeRecordTable(SQLModel, table=True):
     agent: str | None = None
     at: float
     undone_at: float | None = None
+    # The merged-into contact's profile before and after a merge, so undo can
+    # put back what the merge changed (JSON; "{}" for splits and links).
+    profile_before: str = Field(default="{}", sa_column_kwargs={"server_default": "{}"})
+    profile_after: str = Field(default="{}", sa_column_kwargs={"server_default": "{}"})
+
+
+class FieldHistoryTable(SQLModel, table=True):
+    """A profile value that lost in a merge, kept on the merged contact."""
+
+    __tablename__ = "field_history"
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    field: str
+    value: str
+    merge_record_id: int | None = None
+    source_name: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    at: float
 
 
 class ComposingTable(SQLModel, table=True):
