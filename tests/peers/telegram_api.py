@@ -282,6 +282,9 @@ class BotApiPeer:
         self.faults: dict[str, deque[Fault]] = {}
         self.holds: dict[str, Hold] = {}
         self.on_served: Callable[[list[int]], None] | None = None
+        # At most this many updates per getUpdates, whatever `limit` asks: Telegram
+        # may serve fewer than the limit, and a busy bot's backlog arrives in pages.
+        self.page_size: int | None = None
         self._update_ids = itertools.count(10_001)
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._file_ids = itertools.count(1)
@@ -612,6 +615,8 @@ class BotApiPeer:
             return _error(409, CONFLICT_WEBHOOK)
         offset = p.integer("offset")
         limit = p.integer("limit") or 100
+        if self.page_size is not None:
+            limit = min(limit, self.page_size)
         timeout = p.integer("timeout") or 0
         if p.has("allowed_updates"):
             self.allowed_updates = p.decoded("allowed_updates") or None
