@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from omnitui.domain.models import Channel
+from omnitui.i18n import Language, resolve_language, tr, use_language
 from omnitui.screens.inbox import InboxChanged, InboxScreen
 from omnitui.store import Store
 
@@ -40,7 +41,9 @@ class OmniApp(App[None]):
         phone_region: str | None = None,
         notify_new: bool = True,
         bell: bool = True,
+        language: str | None = None,
     ) -> None:
+        """`language` is "en" or "ja"; None takes it from the locale (LC_ALL, LC_MESSAGES, LANG)."""
         super().__init__()
         self.store = store
         self.agent_name = agent_name
@@ -56,6 +59,12 @@ class OmniApp(App[None]):
         self._poll_every = poll_changes
         self._last_change = 0
         self._polling = False
+        self.language: Language = resolve_language(language)
+
+    def on_load(self) -> None:
+        # Load is handled in the app's own task before any screen exists, so
+        # every screen, widget and worker started from it reads this language.
+        use_language(self.language)
 
     async def on_mount(self) -> None:
         if self.keymap:
@@ -115,8 +124,10 @@ class OmniApp(App[None]):
                 names.append(one_line(summary.name, 30))
         if not names:
             return
-        more = f" and {len(names) - 3} more" if len(names) > 3 else ""
-        self.notify(", ".join(names[:3]) + more, title="New message", timeout=4)
+        shown = ", ".join(names[:3])
+        if len(names) > 3:
+            shown = tr("{names} and {n} more").format(names=shown, n=len(names) - 3)
+        self.notify(shown, title=tr("New message"), timeout=4, markup=False)
         if self.bell_on_new:
             self.bell()
 
@@ -136,15 +147,32 @@ class OmniApp(App[None]):
             self.screen.action_help()
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        if isinstance(screen, InboxScreen):
-            yield SystemCommand("Reply", "Write a reply to the open customer", screen.action_reply)
-            yield SystemCommand("Search", "Search every message and contact", screen.action_search)
+        inbox = screen if isinstance(screen, InboxScreen) else None
+        for command in super().get_system_commands(screen):
+            if inbox is not None and command.callback == self.action_show_help_panel:
+                continue  # the inbox has its own, fuller list of keys (below)
+            # Textual's own commands (Theme, Quit, Keys…), in the console's language.
+            yield command._replace(title=tr(command.title), help=tr(command.help))
+        if inbox is not None:
             yield SystemCommand(
-                "Resolve", "Mark the customer's thread resolved", screen.action_resolve
+                tr("Reply"), tr("Write a reply to the open customer"), inbox.action_reply
             )
-            yield SystemCommand("Reopen", "Reopen the customer's thread", screen.action_reopen)
-            yield SystemCommand("Snooze", "Hide the thread until a time", screen.action_snooze)
-            yield SystemCommand("Merge", "Merge another contact into this one", screen.action_merge)
-            yield SystemCommand("Canned reply", "Insert a canned reply", screen.action_canned)
-            yield SystemCommand("Keys", "Every key on this screen", screen.action_help)
+            yield SystemCommand(
+                tr("Search"), tr("Search every message and contact"), inbox.action_search
+            )
+            yield SystemCommand(
+                tr("Resolve"), tr("Mark the customer's thread resolved"), inbox.action_resolve
+            )
+            yield SystemCommand(
+                tr("Reopen"), tr("Reopen the customer's thread"), inbox.action_reopen
+            )
+            yield SystemCommand(
+                tr("Snooze"), tr("Hide the thread until a time"), inbox.action_snooze
+            )
+            yield SystemCommand(
+                tr("Merge"), tr("Merge another contact into this one"), inbox.action_merge
+            )
+            yield SystemCommand(
+                tr("Canned reply"), tr("Insert a canned reply"), inbox.action_canned
+            )
+            yield SystemCommand(tr("Keys"), tr("Every key on this screen"), inbox.action_help)

@@ -40,11 +40,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config", type=Path, help="config file (default: the platform config dir)"
     )
+    parser.add_argument(
+        "--language",
+        choices=["en", "ja"],
+        help="the console's language (default: [ui] language, else the locale)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = sub.add_parser("demo", help="open the console on a demo shop: no account, no network")
     demo.add_argument("--store", type=Path, help="keep the demo store in this file")
     demo.add_argument(
         "--interval", type=float, default=6.0, help="seconds between new demo messages (default 6)"
+    )
+    demo.add_argument(
+        "--language",
+        choices=["en", "ja"],
+        default=argparse.SUPPRESS,  # keeps `omnitui --language ja demo` working too
+        help="the console's language (default: the locale)",
     )
     init = sub.add_parser("init", help="write a commented config to the config dir")
     init.add_argument("--force", action="store_true", help="overwrite an existing config")
@@ -66,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "demo":
-            return asyncio.run(run_demo(args.store, args.interval))
+            return asyncio.run(run_demo(args.store, args.interval, args.language))
         if args.command == "init":
             return cmd_init(args.config, args.force)
         settings = load_settings(args.config)
@@ -79,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(cmd_canned(settings, args.action, args.file))
         if args.command == "doctor":
             return cmd_doctor(settings, args.config)
-        return asyncio.run(run_console(settings))
+        return asyncio.run(run_console(settings, args.language))
     except UsageError as exc:
         print(f"omnitui: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -171,10 +182,14 @@ async def _console(
     notes: Sequence[str] = (),
     phone_region: str | None = None,
     bell: bool = True,
+    language: str | None = None,
 ) -> int:
     from omnitui.app import OmniApp
     from omnitui.hub import ChannelLock, Hub
+    from omnitui.i18n import resolve_language, tr, use_language
 
+    chosen = resolve_language(language)
+    use_language(chosen)  # the notices below are worded here, before the app runs
     hub = Hub(store, adapters)
     lock = ChannelLock(store.path)
     app = OmniApp(
@@ -186,6 +201,7 @@ async def _console(
         on_outbox=hub.outbox_changed,
         phone_region=phone_region,
         bell=bell,
+        language=chosen,
     )
     waiting: asyncio.Task[None] | None = None
     if lock.acquire():
@@ -196,7 +212,9 @@ async def _console(
         holder = lock.holder()
         app.call_later(
             app.notify,
-            f"Channels are run by another OmniTUI process (pid {holder}); this console uses it.",
+            tr(
+                "Channels are run by another OmniTUI process (pid {pid}); this console uses it."
+            ).format(pid=holder),
             timeout=8,
         )
 
@@ -204,7 +222,7 @@ async def _console(
             while not lock.acquire():  # noqa: ASYNC110 (a lock held by another process)
                 await asyncio.sleep(2.0)
             await hub.start()
-            app.notify("The other OmniTUI process stopped: this console now runs the channels.")
+            app.notify(tr("The other OmniTUI process stopped: this console now runs the channels."))
 
         waiting = asyncio.create_task(take_over())
     for note in notes:
@@ -220,7 +238,8 @@ async def _console(
     return EXIT_OK
 
 
-async def run_console(settings: Settings) -> int:
+async def run_console(settings: Settings, language: str | None = None) -> int:
+    """The console on the configured store; `language` (--language) wins over [ui] language."""
     from omnitui.demo import STARTER_CANNED
     from omnitui.store import Store
 
@@ -238,10 +257,12 @@ async def run_console(settings: Settings) -> int:
         notes=notes,
         phone_region=next((s.default_region for s in settings.sms if s.default_region), None),
         bell=settings.ui.bell,
+        language=language or settings.ui.language,
     )
 
 
-async def run_demo(store_path: Path | None, interval: float) -> int:
+async def run_demo(store_path: Path | None, interval: float, language: str | None = None) -> int:
+    """The console on a generated shop; `language` None follows the locale."""
     from omnitui.adapters.demo import DemoAdapter
     from omnitui.demo import DEMO_CHANNELS, build_demo_store, make_shop
     from omnitui.store import Store
@@ -269,6 +290,7 @@ async def run_demo(store_path: Path | None, interval: float) -> int:
             keymap={},
             phone_region="JP",
             bell=False,  # a demo message every few seconds: toasts, no beeps
+            language=language,
         )
     return EXIT_OK
 

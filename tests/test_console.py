@@ -308,6 +308,69 @@ async def test_merge_picks_confirms_and_can_be_undone(store: Store) -> None:
         assert [m.kind for m in await store.thread_page(ids["emma"])] == [ChannelKind.SMS]
 
 
+async def test_merge_shows_what_moves_and_the_agent_picks_which_name_wins(store: Store) -> None:
+    from omnitui.screens.merge import MergeScreen
+
+    ids = await shop(store)
+    app = make_app(store)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        await pilot.press("m")  # on Emma (SMS), merge Misaki's email contact into her
+        await pilot.pause()
+        app.screen.query_one(Input).value = "田中"
+        await wait_until(pilot, lambda: len(getattr(app.screen, "found", [])) == 1)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, MergeScreen))
+        preview = app.screen
+        assert isinstance(preview, MergeScreen)
+        moves = str(preview.query_one("#moves").render())
+        assert "misaki@example.jp" in moves and "1 message" in moves
+        assert [c.label for c in preview.conflicts] == ["name", "first_name", "language"]
+        assert "order_id" in str(preview.query_one("#kept").render())
+        await pilot.press("enter")  # the name row: Misaki's name wins
+        await pilot.press("down", "down", "space")  # language: hers (ja) wins too
+        await pilot.pause()
+        await pilot.press("y")
+        await wait_until(pilot, lambda: isinstance(app.screen, InboxScreen))
+        await wait_until(pilot, lambda: inbox(app).contact is not None)
+        merged = await store.get_contact(ids["emma"])
+        assert (merged.name, merged.first_name, merged.language) == ("田中 美咲", "Emma", "ja")
+        assert merged.profile["order_id"] == "#1203"
+        lost = {(h.field, h.value) for h in await store.field_history(ids["emma"])}
+        assert lost == {("name", "Emma"), ("first_name", "美咲"), ("language", "en")}
+        await wait_until(
+            pilot,
+            lambda: getattr(inbox(app).contact, "name", None) == "田中 美咲",
+        )
+        await pilot.press("p")  # the profile lists the values that lost
+        await pilot.pause()
+        await wait_until(pilot, lambda: "Emma" in str(app.screen.query_one("#history").render()))
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("u")
+        await pilot.pause()
+        back = await store.get_contact(ids["emma"])
+        assert (back.name, back.first_name, back.language) == ("Emma", "Emma", "en")
+        assert "order_id" not in back.profile
+
+
+async def test_merge_preview_escape_merges_nothing(store: Store) -> None:
+    ids = await shop(store)
+    app = make_app(store)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        await pilot.press("m")
+        await pilot.pause()
+        app.screen.query_one(Input).value = "田中"
+        await wait_until(pilot, lambda: len(getattr(app.screen, "found", [])) == 1)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "MergeScreen")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, InboxScreen))
+        assert await store.count_contacts() == 3
+        assert (await store.get_contact(ids["emma"])).name == "Emma"
+
+
 async def test_help_lists_every_key_of_the_screen(store: Store) -> None:
     await shop(store)
     app = make_app(store)
@@ -567,6 +630,45 @@ async def test_views_count_and_filter_and_next_waiting_jumps_to_the_longest_wait
         await pilot.press("n")
         await pilot.pause(0.1)
         assert screen.contact is not None and screen.contact.id == ids["emma"]
+
+
+async def test_tags_typed_with_t_make_a_view_with_its_count(store: Store) -> None:
+    from omnitui.domain.views import TagView
+    from omnitui.screens.tags import TagsScreen
+    from omnitui.screens.views import ViewPicker
+
+    ids = await shop(store)
+    app = make_app(store)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        screen = inbox(app)
+        assert screen.contacts.contacts[0].id == ids["emma"]
+        await pilot.press("t")
+        await wait_until(pilot, lambda: isinstance(app.screen, TagsScreen))
+        await pilot.press(*"vip, 花束", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, InboxScreen))
+        await wait_until(pilot, lambda: screen.counts.get(TagView("vip")) == 1)
+        assert (await store.get_contact(ids["emma"])).tags == ("vip", "花束")
+        assert screen.counts[TagView("花束")] == 1
+        await pilot.press("j", "t")  # Mallory gets one of the same tags
+        await wait_until(pilot, lambda: isinstance(app.screen, TagsScreen))
+        await pilot.press(*"#vip", "enter")
+        await wait_until(pilot, lambda: screen.counts.get(TagView("vip")) == 2)
+        await pilot.press("V")
+        await wait_until(pilot, lambda: isinstance(app.screen, ViewPicker))
+        picker = app.screen
+        assert isinstance(picker, ViewPicker)
+        assert picker.views[-2:] == [TagView("vip"), TagView("花束")]
+        await pilot.press("end", "up", "enter")  # #vip
+        await wait_until(pilot, lambda: screen.view == TagView("vip"))
+        await wait_until(pilot, lambda: len(screen.contacts.contacts) == 2)
+        assert {c.id for c in screen.contacts.contacts} == {ids["emma"], ids["mallory"]}
+        assert "#vip 2" in str(screen.contacts.border_title)
+        await pilot.press("v")  # the next view is the next tag
+        await wait_until(pilot, lambda: screen.view == TagView("花束"))
+        assert [c.id for c in screen.contacts.contacts] == [ids["emma"]]
+        await pilot.press("v")  # ...and after the last tag, All again
+        await wait_until(pilot, lambda: str(screen.view) == "All")
 
 
 async def test_a_new_message_for_nobody_rings_and_shows_a_toast(store: Store) -> None:

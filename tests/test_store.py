@@ -184,7 +184,7 @@ async def test_a_merge_keeps_the_chosen_values_and_the_losing_ones_as_history(
     assert dict(merged.profile) == {"company": "Sakura K.K.", "notes": "VIP", "order_id": "A-77"}
     assert merged.tags == ("vip", "wedding")
     history = {(h.field, h.value, h.source_name) for h in await store.field_history(a)}
-    assert history == {("name", "Hanako S", "Hanako S"), ("company", "Sakura Ltd", "Hanako S")}
+    assert history == {("name", "Hanako S", "Hanako S"), ("company", "Sakura Ltd", "佐藤 花子")}
 
     await store.update_contact(a, profile={**merged.profile, "notes": "VIP, prefers roses"})
     await store.undo_merge(record)
@@ -196,6 +196,24 @@ async def test_a_merge_keeps_the_chosen_values_and_the_losing_ones_as_history(
     assert await store.field_history(a) == []
     other = await store.get_contact(b)
     assert other.name == "Hanako S" and dict(other.profile)["company"] == "Sakura K.K."
+
+
+async def test_a_tag_is_a_view_and_travels_only_as_a_parameter(store: Store) -> None:
+    from omnitui.domain.views import TagView, View
+
+    a = (await store.ingest([mail("1", "a@x.jp", "one", 1.0, "Aiko")]))[0].contact_id
+    b = (await store.ingest([mail("2", "b@x.jp", "two", 2.0, "Ben")]))[0].contact_id
+    await store.update_contact(a, tags=["vip", "x' OR 1=1 --"])
+    await store.update_contact(b, tags=["vip"])
+    counts = await store.view_counts()
+    assert counts[View.ALL] == 2
+    assert counts[TagView("vip")] == 2 and counts[TagView("x' OR 1=1 --")] == 1
+    odd = await store.list_contacts(view=TagView("x' OR 1=1 --"))
+    assert [c.id for c in odd] == [a]
+    assert await store.list_contacts(view=TagView("none")) == []
+    page = await store.list_contacts(view=TagView("vip"), limit=1)
+    rest = await store.list_contacts(view=TagView("vip"), after=(page[0].last_activity, page[0].id))
+    assert [c.id for c in page + rest] == [b, a]
 
 
 async def test_a_new_message_reopens_a_resolved_thread(store: Store) -> None:

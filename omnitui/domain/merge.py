@@ -84,14 +84,15 @@ class FieldHistory:
 
     field: str  # as the agent sees it: name, order_id…
     value: str
-    source_name: str  # the contact it came from (or was kept over)
+    source_name: str  # the name of the contact the value was on before the merge
     at: float
 
 
 @dataclass(frozen=True, slots=True)
 class MergeResult:
     profile: ProfileSnapshot
-    history: tuple[tuple[str, str], ...]  # (merge key, the value that lost)
+    # (merge key, the value that lost, True when it was the incoming contact's)
+    history: tuple[tuple[str, str, bool], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,13 +127,13 @@ class MergePlan:
         (the kept contact's win elsewhere), and the losing values as history."""
         values = self.kept.values()
         values.update(self.filled())
-        history: list[tuple[str, str]] = []
+        history: list[tuple[str, str, bool]] = []
         for conflict in self.conflicts():
             if conflict.key in incoming_wins:
                 values[conflict.key] = conflict.incoming
-                history.append((conflict.key, conflict.kept))
+                history.append((conflict.key, conflict.kept, False))
             else:
-                history.append((conflict.key, conflict.incoming))
+                history.append((conflict.key, conflict.incoming, True))
         return MergeResult(ProfileSnapshot.from_values(values, self.tags()), tuple(history))
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class View(StrEnum):
@@ -32,3 +34,28 @@ VIEW_SQL: dict[View, str] = {
     View.TELEGRAM: "(',' || channels || ',') LIKE '%,telegram,%'",
     View.SMS: "(',' || channels || ',') LIKE '%,sms,%'",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class TagView:
+    """The contacts with one tag (a view per tag the shop uses)."""
+
+    tag: str
+
+    def __str__(self) -> str:
+        return f"#{self.tag}"
+
+
+AnyView = View | TagView
+
+_TAG_SQL = "EXISTS (SELECT 1 FROM json_each(contact.tags) WHERE json_each.value = :tag)"
+
+
+def view_condition(view: AnyView) -> tuple[str, dict[str, Any]]:
+    """The SQL condition on the contact table for a view, and its parameters.
+
+    The condition is fixed text; a tag only ever travels as a parameter.
+    """
+    if isinstance(view, TagView):
+        return _TAG_SQL, {"tag": view.tag}
+    return VIEW_SQL[view], {}

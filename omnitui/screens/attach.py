@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from omnitui.domain.models import OutboundFile
+from omnitui.i18n import tr
 
 # Telegram bots may send up to 50 MB, mail servers often refuse more than 25.
 MAX_FILE = 20 * 1024 * 1024
@@ -22,10 +23,14 @@ def read_attachment(raw_path: str) -> OutboundFile:
     """The file at `raw_path` (~ allowed) as an attachment; ValueError says why not."""
     path = Path(raw_path.strip()).expanduser()
     if not path.is_file():
-        raise ValueError(f"no such file: {path}")
+        raise ValueError(tr("no such file: {path}").format(path=path))
     size = path.stat().st_size
     if size > MAX_FILE:
-        raise ValueError(f"{path.name} is {size / 1024 / 1024:.1f} MB; at most 20 MB can be sent")
+        raise ValueError(
+            tr("{name} is {size:.1f} MB; at most 20 MB can be sent").format(
+                name=path.name, size=size / 1024 / 1024
+            )
+        )
     content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     return OutboundFile(path.name, content_type, path.read_bytes())
 
@@ -40,10 +45,10 @@ class AttachScreen(ModalScreen[OutboundFile | Literal["clear"] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static("Attach a file to the reply", classes="title")
+            yield Static(tr("Attach a file to the reply"), classes="title")
             yield Input(placeholder="~/Documents/invoice.pdf", id="attach-path")
             yield Static(
-                "enter attaches · an empty path removes the attachments · esc cancels",
+                tr("enter attaches · an empty path removes the attachments · esc cancels"),
                 classes="hint",
                 id="attach-hint",
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
@@ -10,6 +11,7 @@ from textual.widgets import Input, Label, Static, TextArea
 
 from omnitui.domain.models import CannedReply
 from omnitui.domain.templates import placeholders
+from omnitui.i18n import tr
 
 
 class CannedEditor(ModalScreen[CannedReply | None]):
@@ -18,7 +20,7 @@ class CannedEditor(ModalScreen[CannedReply | None]):
     DEFAULT_CSS = """
     CannedEditor { align: center middle; }
     CannedEditor > Vertical { width: 90%; max-width: 90; height: auto; max-height: 95%; border: round $accent; background: $panel; padding: 0 1; }
-    CannedEditor Grid { grid-size: 2; grid-columns: 10 1fr; grid-rows: 3; height: auto; }
+    CannedEditor Grid { grid-size: 2; grid-columns: 15 1fr; grid-rows: 3; height: auto; }
     CannedEditor Label { padding: 1 0 0 0; }
     CannedEditor TextArea { height: 8; }
     CannedEditor .hint { color: $text-muted; height: auto; }
@@ -35,18 +37,21 @@ class CannedEditor(ModalScreen[CannedReply | None]):
     def compose(self) -> ComposeResult:
         r = self.reply
         with Vertical():
-            yield Static("Canned reply" if r.id else "New canned reply", classes="title")
+            yield Static(tr("Canned reply") if r.id else tr("New canned reply"), classes="title")
             with Grid():
-                yield Label("Shortcut")
-                yield Input(r.shortcut, id="shortcut", placeholder="thanks  (typed as /thanks)")
-                yield Label("Language")
-                yield Input(r.language, id="language", placeholder="ja, en… or empty for any")
-                yield Label("Title")
+                yield Label(tr("Shortcut"))
+                yield Input(r.shortcut, id="shortcut", placeholder=tr("thanks  (typed as /thanks)"))
+                yield Label(tr("Language"))
+                yield Input(r.language, id="language", placeholder=tr("ja, en… or empty for any"))
+                yield Label(tr("Title"))
                 yield Input(r.title, id="title")
             yield TextArea(r.body, id="body")
             yield Static(
-                "{first_name|fallback} {name} {agent} {shop} and any profile or [shop] key · "
-                "ctrl+s save · esc cancel",
+                Text(
+                    tr("{first_name|fallback} {name} {agent} {shop} and any profile or [shop] key")
+                    + " · "
+                    + tr("ctrl+s save · esc cancel")
+                ),
                 classes="hint",
                 id="hint",
             )
@@ -58,9 +63,9 @@ class CannedEditor(ModalScreen[CannedReply | None]):
         names = placeholders(event.text_area.text)
         hint = self.query_one("#hint", Static)
         hint.update(
-            "uses: " + " ".join("{" + n + "}" for n in names)
+            Text(tr("uses:") + " " + " ".join("{" + n + "}" for n in names))
             if names
-            else "ctrl+s save · esc cancel"
+            else tr("ctrl+s save · esc cancel")
         )
 
     def action_save(self) -> None:

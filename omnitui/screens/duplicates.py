@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option
 from omnitui.domain.duplicates import Suggestion
 from omnitui.domain.models import ContactSummary
 from omnitui.domain.safe_text import one_line
+from omnitui.i18n import tr
 from omnitui.store import Store, StoreError
 from omnitui.widgets.format import CHANNEL_STYLE, age, channel_mark
 
@@ -54,10 +55,10 @@ class DuplicatesScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static("Possible duplicates", classes="title")
+            yield Static(tr("Possible duplicates"), classes="title")
             yield OptionList(id="suggestions")
             yield Static(
-                "a merge (u in the inbox undoes it) · d not the same · esc back",
+                tr("a merge (u in the inbox undoes it) · d not the same · esc back"),
                 classes="hint",
                 id="hint",
             )
@@ -83,7 +84,7 @@ class DuplicatesScreen(ModalScreen[bool]):
             )
             options.add_option(Option(prompt, id=f"{s.a}:{s.b}"))
         if not self.suggestions:
-            self.query_one("#hint", Static).update("No possible duplicates. esc back")
+            self.query_one("#hint", Static).update(tr("No possible duplicates. esc back"))
         else:
             options.highlighted = 0
         options.focus()
@@ -101,10 +102,10 @@ class DuplicatesScreen(ModalScreen[bool]):
         try:
             await self.store.merge(s.b, s.a, agent=self.agent, evidence=f"suggested: {s.evidence}")
         except StoreError as exc:
-            self.notify(f"Not merged: {exc}", severity="error")
+            self.notify(tr("Not merged: {reason}").format(reason=exc), severity="error")
             return
         self.changed = True
-        self.notify("Merged. u on the contact undoes it.")
+        self.notify(tr("Merged. u on the contact undoes it."))
         self.load()
 
     async def action_dismiss_pair(self) -> None:

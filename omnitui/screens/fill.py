@@ -8,6 +8,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from omnitui.i18n import tr
+
 
 class FillScreen(ModalScreen[dict[str, str] | None]):
     """One input per missing placeholder; enter on the last one inserts."""
@@ -26,11 +28,11 @@ class FillScreen(ModalScreen[dict[str, str] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(f"“{self.title_text}” needs:", classes="title")
+            yield Static(tr("“{title}” needs:").format(title=self.title_text), classes="title")
             for name in self.names:
                 yield Input(placeholder=name, id=f"fill-{name}")
             yield Static(
-                "enter: next / insert · esc: insert with the {gaps} (sending waits for them)",
+                tr("enter: next / insert · esc: insert with the {gaps} (sending waits for them)"),
                 classes="hint",
             )
 

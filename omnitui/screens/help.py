@@ -11,18 +11,24 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from omnitui.i18n import tr
+
 
 def binding_rows(
     sections: Sequence[tuple[str, Iterable[BindingType]]], keymap: dict[str, str]
 ) -> list[tuple[str, str, str]]:
-    """(pane, keys, what) for each binding with a description; keymap overrides keys."""
+    """(pane, keys, what) for each binding with a description; keymap overrides keys.
+
+    Descriptions are translated here, where they are shown: bindings are class
+    attributes, shared by every console in the process.
+    """
     rows: list[tuple[str, str, str]] = []
     for pane, bindings in sections:
         for binding in bindings:
             if not isinstance(binding, Binding) or not binding.description:
                 continue
             keys = keymap.get(binding.id or "", binding.key)
-            rows.append((pane, _pretty(keys), binding.description))
+            rows.append((pane, _pretty(keys), tr(binding.description)))
     return rows
 
 
@@ -47,10 +53,11 @@ class HelpScreen(ModalScreen[None]):
         self.rows = rows
 
     def compose(self) -> ComposeResult:
-        table = Table(title="OmniTUI keys", expand=True, show_edge=False, pad_edge=False)
-        table.add_column("where", style="dim", no_wrap=True)
-        table.add_column("key", style="bold #ffaf00", no_wrap=True)
-        table.add_column("does")
+        table = Table(title=tr("OmniTUI keys"), expand=True, show_edge=False, pad_edge=False)
+        table.add_column(tr("where"), style="dim", no_wrap=True)
+        table.add_column(tr("key"), style="bold #ffaf00", no_wrap=True)
+        # Japanese has no spaces to wrap at: a long description folds by character.
+        table.add_column(tr("does"), overflow="fold")
         for pane, keys, what in self.rows:
             table.add_row(pane, keys, what)
         with VerticalScroll():

@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message as TextualMessage
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TextArea
+from textual.widgets import Static, TextArea
 from textual.worker import Worker
 
 from omnitui.domain.mail import reply_subject
@@ -29,13 +29,21 @@ from omnitui.domain.models import (
 from omnitui.domain.safe_text import one_line
 from omnitui.domain.sms import count_segments
 from omnitui.domain.templates import Rendered, render
-from omnitui.domain.views import VIEWS, View
+from omnitui.domain.views import AnyView, TagView, View
+from omnitui.i18n import tr
 from omnitui.store import StoreError
 from omnitui.store.store import ThreadCursor
 from omnitui.widgets.canned import CannedList
 from omnitui.widgets.composer import Composer
 from omnitui.widgets.contact_list import ContactList
-from omnitui.widgets.format import CHANNEL_NAME, CHANNEL_STYLE, channel_mark
+from omnitui.widgets.footer import Footer
+from omnitui.widgets.format import (
+    CHANNEL_STYLE,
+    channel_mark,
+    channel_name,
+    status_label,
+    view_label,
+)
 from omnitui.widgets.thread_view import ThreadView
 
 if TYPE_CHECKING:
@@ -76,15 +84,16 @@ class InboxScreen(Screen[None]):
         Binding("n", "next_waiting", "Next waiting customer", show=False, id="inbox.next_waiting"),
         Binding("A", "assign", "Assign to me / unassign", show=False, id="inbox.assign"),
         Binding("D", "duplicates", "Possible duplicates", show=False, id="inbox.duplicates"),
+        Binding("t", "tags", "Tags", show=False, id="inbox.tags"),
         Binding("escape", "back", "Back", show=False, id="inbox.back"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.contact: Contact | None = None
-        self.view = View.ALL
+        self.view: AnyView = View.ALL
         self._composing: tuple[int, float] | None = None  # (contact, when said)
-        self.counts: dict[View, int] = {}
+        self.counts: dict[AnyView, int] = {}
         self._showing: int | None = None
         self._loading_more = False
 
@@ -103,7 +112,7 @@ class InboxScreen(Screen[None]):
                 yield ThreadView(id="thread")
                 yield Composer(id="composer")
             with Vertical(id="right"):
-                yield Static("Canned replies", id="canned-title")
+                yield Static(tr("Canned replies"), id="canned-title")
                 yield CannedList(id="canned")
         yield Footer()
 
@@ -121,8 +130,8 @@ class InboxScreen(Screen[None]):
 
     async def on_mount(self) -> None:
         self.thread.agent_name = self.omni.agent_name
-        self.contacts.border_title = "Customers"
-        self.thread.border_title = "Thread"
+        self.contacts.border_title = tr("Customers")
+        self.thread.border_title = tr("Thread")
         await self.reload_contacts()
         self.query_one(CannedList).set_replies(await self.omni.store.canned_replies())
         self.contacts.focus()
@@ -135,8 +144,10 @@ class InboxScreen(Screen[None]):
         rows = await store.list_contacts(limit=limit, view=self.view, agent=agent)
         self.contacts.set_contacts(rows, exhausted=len(rows) < limit)
         self.counts = await store.view_counts(agent)
-        self.contacts.border_title = f"Customers · {self.view} {self.counts[self.view]}"
-        self.contacts.border_subtitle = "v view"
+        self.contacts.border_title = (
+            f"{tr('Customers')} · {view_label(self.view)} {self.counts.get(self.view, 0)}"
+        )
+        self.contacts.border_subtitle = "v " + tr("view")
 
     @on(ContactList.MoreWanted)
     async def load_more_contacts(self) -> None:
@@ -208,14 +219,18 @@ class InboxScreen(Screen[None]):
             "snoozed": "magenta",
             "pending": "yellow",
         }
-        header.append(f"  {contact.status}", status_style.get(str(contact.status), ""))
+        header.append(
+            f"  {status_label(contact.status)}", status_style.get(str(contact.status), "")
+        )
+        for tag in contact.tags[:4]:
+            header.append("  #" + one_line(tag, 20), "bold yellow")
         for identity in contact.identities:
             kind = next(k for k, v in IDENTITY_FOR_CHANNEL.items() if v is identity.kind)
             header.append("  ")
             header.append(channel_mark(kind), CHANNEL_STYLE[kind])
             header.append(" " + one_line(identity.address, 40), "dim")
             if identity.opted_out:
-                header.append(" (opted out)", "red")
+                header.append(" (" + tr("opted out") + ")", "red")
         self.query_one("#thread-header", Static).update(header, layout=False)
 
     async def _set_reply_channels(self, contact: Contact) -> None:
@@ -255,7 +270,9 @@ class InboxScreen(Screen[None]):
 
         raw = await self.omni.store.message_source(event.message.id)
         if raw is None:
-            self.notify("This message has no raw source (only email keeps one)", severity="warning")
+            self.notify(
+                tr("This message has no raw source (only email keeps one)"), severity="warning"
+            )
             return
         self.app.push_screen(SourceScreen(raw))
 
@@ -265,7 +282,7 @@ class InboxScreen(Screen[None]):
 
         message = event.message
         if not message.attachments:
-            self.notify("This message has no attachments", severity="warning")
+            self.notify(tr("This message has no attachments"), severity="warning")
             return
         folder = self.omni.downloads
         saved: list[str] = []
@@ -286,9 +303,17 @@ class InboxScreen(Screen[None]):
             target.write_bytes(data)
             saved.append(target.name)
         if saved:
-            self.notify(f"Saved to {folder}: " + ", ".join(saved), title="Attachments")
+            self.notify(
+                tr("Saved to {folder}: {files}").format(folder=folder, files=", ".join(saved)),
+                title=tr("Attachments"),
+                markup=False,
+            )
         if skipped:
-            self.notify("Not saved: " + ", ".join(skipped), severity="warning")
+            self.notify(
+                tr("Not saved: {reason}").format(reason=", ".join(skipped)),
+                severity="warning",
+                markup=False,
+            )
 
     async def on_inbox_changed(self, event: InboxChanged) -> None:
         await self.reload_contacts()
@@ -324,7 +349,7 @@ class InboxScreen(Screen[None]):
 
     def action_reply(self) -> None:
         if self.contact is None:
-            self.notify("Pick a customer first", severity="warning")
+            self.notify(tr("Pick a customer first"), severity="warning")
             return
         # Focus at once (not after the next refresh): keys typed right after
         # `r` must land in the composer, not trigger inbox keys like `e`.
@@ -351,7 +376,7 @@ class InboxScreen(Screen[None]):
     @work(group="canned-picker")
     async def open_canned_picker(self) -> None:
         if self.contact is None:
-            self.notify("Pick a customer first", severity="warning")
+            self.notify(tr("Pick a customer first"), severity="warning")
             return
         from omnitui.screens.pickers import CannedPicker
 
@@ -371,16 +396,21 @@ class InboxScreen(Screen[None]):
         try:
             await self.omni.store.save_canned_reply(edited)
         except StoreError as exc:
-            self.notify(f"Not saved: {exc}", severity="error")
+            self.notify(tr("Not saved: {reason}").format(reason=exc), severity="error")
             return
         self.query_one(CannedList).set_replies(await self.omni.store.canned_replies())
-        self.notify(f"Saved /{edited.shortcut}")
+        self.notify(tr("Saved /{shortcut}").format(shortcut=edited.shortcut), markup=False)
 
     @on(CannedList.DeleteWanted)
     async def delete_canned(self, event: CannedList.DeleteWanted) -> None:
         await self.omni.store.delete_canned_reply(event.reply.id)
         self.query_one(CannedList).set_replies(await self.omni.store.canned_replies())
-        self.notify(f"Deleted /{event.reply.shortcut} (canned export keeps a copy in git)")
+        self.notify(
+            tr("Deleted /{shortcut} (canned export keeps a copy in git)").format(
+                shortcut=event.reply.shortcut
+            ),
+            markup=False,
+        )
 
     @on(CannedList.OptionSelected, "#canned")
     def canned_selected(self, event: CannedList.OptionSelected) -> None:
@@ -417,7 +447,7 @@ class InboxScreen(Screen[None]):
         """Insert a canned reply, personalised for the open contact; values the
         profile lacks (and the reply has no fallback for) are asked for."""
         if self.contact is None:
-            self.notify("Pick a customer first", severity="warning")
+            self.notify(tr("Pick a customer first"), severity="warning")
             return
         rendered = await self._complete(reply)
         self.composer.insert_text(rendered.text, rendered.unresolved)
@@ -438,9 +468,12 @@ class InboxScreen(Screen[None]):
     def _warn_unresolved(self, rendered: Rendered) -> None:
         if rendered.unresolved:
             self.notify(
-                "Fill in " + ", ".join(rendered.markers()) + " before sending",
-                title="Canned reply",
+                tr("Fill in {placeholders} before sending").format(
+                    placeholders=", ".join(rendered.markers())
+                ),
+                title=tr("Canned reply"),
                 severity="warning",
+                markup=False,
             )
 
     @on(TextArea.Changed, "#composer-text")
@@ -462,11 +495,16 @@ class InboxScreen(Screen[None]):
         self._composing = (self.contact.id, now)
         others = await store.others_composing(self.contact.id, me)
         if others and said is None:
+            replying = (
+                tr("{names} is already replying to this customer")
+                if len(others) == 1
+                else tr("{names} are already replying to this customer")
+            )
             self.notify(
-                f"{', '.join(others)} {'is' if len(others) == 1 else 'are'} already replying to "
-                "this customer",
-                title="Careful",
+                replying.format(names=", ".join(others)),
+                title=tr("Careful"),
                 severity="warning",
+                markup=False,
             )
 
     async def _stop_composing(self) -> None:
@@ -488,7 +526,7 @@ class InboxScreen(Screen[None]):
         from omnitui.screens.attach import AttachScreen
 
         if self.contact is None:
-            self.notify("Pick a customer first", severity="warning")
+            self.notify(tr("Pick a customer first"), severity="warning")
             return
         chosen = await self.app.push_screen_wait(AttachScreen())
         if chosen is None:
@@ -505,36 +543,42 @@ class InboxScreen(Screen[None]):
         contact = self.contact
         text = event.text.strip()
         if contact is None:
-            self.notify("Pick a customer first", severity="warning")
+            self.notify(tr("Pick a customer first"), severity="warning")
             return
         files = list(self.composer.files)
         if not text and not files:
-            self.notify("Nothing to send", severity="warning")
+            self.notify(tr("Nothing to send"), severity="warning")
             return
         missing = self.composer.unresolved()
         if missing:
             self.notify(
-                "Not sent: fill in " + ", ".join("{" + m + "}" for m in missing) + " first",
-                title="Unresolved placeholder",
+                tr("Not sent: fill in {placeholders} first").format(
+                    placeholders=", ".join("{" + m + "}" for m in missing)
+                ),
+                title=tr("Unresolved placeholder"),
+                markup=False,
                 severity="error",
             )
             return
         channel = event.channel
         if channel is None:
-            self.notify("This customer has no channel to reply on", severity="error")
+            self.notify(tr("This customer has no channel to reply on"), severity="error")
             return
         if channel.kind is ChannelKind.SMS and count_segments(text).too_long:
-            self.notify("Not sent: an SMS can be at most 1,600 characters", severity="error")
+            self.notify(tr("Not sent: an SMS can be at most 1,600 characters"), severity="error")
             return
         if files and channel.kind is ChannelKind.SMS:
             self.notify(
-                "Not sent: an SMS from OmniTUI cannot carry files; ctrl+t picks email or Telegram",
+                tr(
+                    "Not sent: an SMS from OmniTUI cannot carry files; "
+                    "ctrl+t picks email or Telegram"
+                ),
                 severity="error",
             )
             return
         refusal = await self._opted_out(contact.id, channel)
         if refusal:
-            self.notify(refusal, title="Opted out", severity="error")
+            self.notify(refusal, title=tr("Opted out"), severity="error")
             return
         try:
             await self.omni.store.enqueue_reply(
@@ -546,7 +590,7 @@ class InboxScreen(Screen[None]):
                 files=files,
             )
         except StoreError as exc:
-            self.notify(f"Not sent: {exc}", severity="error")
+            self.notify(tr("Not sent: {reason}").format(reason=exc), severity="error")
             return
         self.composer.reset()
         await self._stop_composing()
@@ -565,12 +609,15 @@ class InboxScreen(Screen[None]):
             return ""
         others = [c for c in self.composer.channels if c.kind is not channel.kind]
         hint = (
-            f"Press ctrl+t to reply by {CHANNEL_NAME[others[0].kind]} instead."
+            tr("Press ctrl+t to reply by {channel} instead.").format(
+                channel=channel_name(others[0].kind)
+            )
             if others
-            else "They have no other channel; texting START opts them back in."
+            else tr("They have no other channel; texting START opts them back in.")
         )
-        name = CHANNEL_NAME[channel.kind]
-        return f"Not sent: this customer opted out of {name} (they texted STOP). {hint}"
+        return tr("Not sent: this customer opted out of {channel} (they texted STOP).").format(
+            channel=channel_name(channel.kind)
+        ) + (" " + hint)
 
     def _current(self) -> int | None:
         if self.focused is self.contacts or self.contact is None:
@@ -583,8 +630,8 @@ class InboxScreen(Screen[None]):
             return
         await self.omni.store.set_status(contact_id, status, until)
         summary = await self.omni.store.contact_summary(contact_id)
-        name = one_line(summary.name, 30) if summary else "contact"
-        self.notify(f"{name}: {status}")
+        name = one_line(summary.name, 30) if summary else tr("contact")
+        self.notify(f"{name}: {status_label(status)}", markup=False)
         await self.reload_contacts()
         if self.contact is not None and self.contact.id == contact_id:
             await self._refresh_open_thread()
@@ -630,31 +677,45 @@ class InboxScreen(Screen[None]):
         summary = await self.omni.store.contact_summary(contact_id)
         if summary is None:
             return
+        from omnitui.screens.merge import MergeScreen
         from omnitui.screens.pickers import MergePicker
 
-        other = await self.app.push_screen_wait(MergePicker(self.omni.store, summary))
+        store = self.omni.store
+        other = await self.app.push_screen_wait(MergePicker(store, summary))
         if not isinstance(other, int):
             return
-        try:
-            await self.omni.store.merge(other, contact_id, agent=self.omni.agent_name)
-        except StoreError as exc:
-            self.notify(f"Not merged: {exc}", severity="error")
+        choice = await self.app.push_screen_wait(
+            MergeScreen(
+                await store.get_contact(contact_id),
+                await store.get_contact(other),
+                await store.merge_plan(other, contact_id),
+                await store.identity_message_counts(other),
+            )
+        )
+        if choice is None:
             return
-        self.notify("Merged. Press u to undo.", title="Merge")
+        try:
+            await store.merge(other, contact_id, agent=self.omni.agent_name, incoming_wins=choice)
+        except StoreError as exc:
+            self.notify(tr("Not merged: {reason}").format(reason=exc), severity="error")
+            return
+        self.notify(tr("Merged. Press u to undo."), title=tr("Merge"))
         self.contact = None
         worker = self.open_contact(contact_id)
         await self.reload_contacts()
         self.contacts.highlight_contact(contact_id)
         await worker.wait()
 
-    async def set_view(self, view: View) -> None:
+    async def set_view(self, view: AnyView) -> None:
         self.view = view
         self.contacts.contacts = []
         await self.reload_contacts()
         self.contacts.focus()
 
     async def action_next_view(self) -> None:
-        await self.set_view(VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)])
+        views = list(self.counts) or [View.ALL]  # the fixed views, then one per tag
+        at = views.index(self.view) if self.view in views else -1
+        await self.set_view(views[(at + 1) % len(views)])
 
     @work(group="views")
     async def action_pick_view(self) -> None:
@@ -662,13 +723,13 @@ class InboxScreen(Screen[None]):
 
         counts = await self.omni.store.view_counts(self.omni.agent_name)
         chosen = await self.app.push_screen_wait(ViewPicker(counts, self.view))
-        if isinstance(chosen, View):
+        if isinstance(chosen, View | TagView):
             await self.set_view(chosen)
 
     async def action_next_waiting(self) -> None:
         contact_id = await self.omni.store.next_waiting()
         if contact_id is None:
-            self.notify("Nobody is waiting for an answer")
+            self.notify(tr("Nobody is waiting for an answer"))
             return
         if self.view not in (View.ALL, View.WAITING):
             await self.set_view(View.WAITING)
@@ -680,6 +741,27 @@ class InboxScreen(Screen[None]):
         await worker.wait()
         self.thread.focus()
 
+    @work(group="tags")
+    async def action_tags(self) -> None:
+        """Edit the contact's tags in one line; each tag is a view (`V`)."""
+        from omnitui.screens.tags import TagsScreen
+
+        contact_id = self._current()
+        if contact_id is None:
+            return
+        store = self.omni.store
+        contact = await store.get_contact(contact_id)
+        known = [v.tag for v in await store.view_counts() if isinstance(v, TagView)]
+        tags = await self.app.push_screen_wait(TagsScreen(contact.name, contact.tags, known))
+        if tags is None or tags == list(contact.tags):
+            return
+        await store.update_contact(contact_id, tags=tags)
+        shown = ", ".join(f"#{t}" for t in tags) or tr("no tags")
+        self.notify(f"{one_line(contact.name, 30)}: {one_line(shown, 60)}")
+        await self.reload_contacts()
+        if self.contact is not None and self.contact.id == contact_id:
+            await self._refresh_open_thread()
+
     async def action_assign(self) -> None:
         contact_id = self._current()
         if contact_id is None:
@@ -688,7 +770,9 @@ class InboxScreen(Screen[None]):
         me = self.omni.agent_name
         mine = summary is not None and summary.assignee == me
         await self.omni.store.set_assignee(contact_id, None if mine else me)
-        self.notify("Unassigned" if mine else f"Assigned to {me}")
+        self.notify(
+            tr("Unassigned") if mine else tr("Assigned to {agent}").format(agent=me), markup=False
+        )
         await self.reload_contacts()
 
     @work(group="duplicates")
@@ -727,10 +811,10 @@ class InboxScreen(Screen[None]):
             return
         record = await self.omni.store.last_merge_into(contact_id)
         if record is None:
-            self.notify("No merge into this contact to undo", severity="warning")
+            self.notify(tr("No merge into this contact to undo"), severity="warning")
             return
         await self.omni.store.undo_merge(record)
-        self.notify("Merge undone: the other contact is back on its own", title="Merge")
+        self.notify(tr("Merge undone: the other contact is back on its own"), title=tr("Merge"))
         self.contact = None
         self.open_contact(contact_id)
         await self.reload_contacts()
@@ -745,23 +829,24 @@ class InboxScreen(Screen[None]):
             self.notify(str(exc), severity="warning")
             return
         self.omni.outbox_changed()
-        self.notify("Queued again")
+        self.notify(tr("Queued again"))
 
     def action_help(self) -> None:
         from omnitui.screens.help import HelpScreen, binding_rows
 
+        anywhere, contacts = tr("anywhere"), tr("contacts")
         sections = [
-            ("anywhere", [*self.omni.BINDINGS]),
-            ("inbox", self.BINDINGS),
-            ("contacts", ContactList.BINDINGS),
-            ("thread", ThreadView.BINDINGS),
-            ("composer", Composer.BINDINGS),
-            ("canned pane", CannedList.BINDINGS),
+            (anywhere, [*self.omni.BINDINGS]),
+            (tr("inbox"), self.BINDINGS),
+            (contacts, ContactList.BINDINGS),
+            (tr("thread"), ThreadView.BINDINGS),
+            (tr("composer"), Composer.BINDINGS),
+            (tr("canned pane"), CannedList.BINDINGS),
         ]
         rows = [
-            ("contacts", "enter", "Open the merged thread"),
-            ("anywhere", "tab shift+tab", "Next / previous pane"),
-            ("anywhere", "ctrl+p", "Command palette"),
+            (contacts, "enter", tr("Open the merged thread")),
+            (anywhere, "tab shift+tab", tr("Next / previous pane")),
+            (anywhere, "ctrl+p", tr("Command palette")),
         ]
         rows += binding_rows(sections, self.omni.keymap)
         self.app.push_screen(HelpScreen(rows))

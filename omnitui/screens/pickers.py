@@ -20,9 +20,10 @@ from textual.widgets.option_list import Option
 from omnitui.domain.models import CannedReply, ContactSummary, SearchHit
 from omnitui.domain.safe_text import one_line
 from omnitui.domain.search import highlight_spans
+from omnitui.i18n import N_, tr
 from omnitui.store import Store
 from omnitui.widgets.canned import canned_prompt
-from omnitui.widgets.format import CHANNEL_STYLE, channel_mark, clock_time
+from omnitui.widgets.format import CHANNEL_STYLE, channel_mark, clock_time, weekday
 
 PICKER_CSS = """
 .picker { width: 80%; max-width: 100; height: 80%; border: round $accent; background: $panel; padding: 0 1; }
@@ -42,15 +43,16 @@ class _Picker(ModalScreen[object]):
         Binding("down", "move(1)", "Down", show=False, id="picker.down"),
         Binding("up", "move(-1)", "Up", show=False, id="picker.up"),
     ]
+    # English, marked with N_ and translated where shown (one class for every console).
     TITLE_TEXT = ""
-    HINT = "type to filter · ↑↓ move · enter pick · esc cancel"
+    HINT = N_("type to filter · ↑↓ move · enter pick · esc cancel")
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="picker"):
-            yield Static(self.TITLE_TEXT, classes="title")
-            yield Input(placeholder="type to filter", id="picker-input")
+            yield Static(Text(tr(self.TITLE_TEXT)), classes="title")
+            yield Input(placeholder=tr("type to filter"), id="picker-input")
             yield OptionList(id="picker-options")
-            yield Static(self.HINT, classes="hint", id="picker-hint")
+            yield Static(tr(self.HINT), classes="hint", id="picker-hint")
 
     @property
     def options(self) -> OptionList:
@@ -81,7 +83,7 @@ class _Picker(ModalScreen[object]):
 class CannedPicker(_Picker):
     """Pick a canned reply by fuzzy filter; dismisses with the `CannedReply`."""
 
-    TITLE_TEXT = "Canned replies"
+    TITLE_TEXT = N_("Canned replies")
 
     def __init__(self, replies: list[CannedReply], language: str = "") -> None:
         super().__init__()
@@ -121,7 +123,7 @@ class CannedPicker(_Picker):
 def hit_prompt(hit: SearchHit, query: str) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     if hit.message_id is None:
-        text.append("contact ", "bold magenta")
+        text.append(tr("contact") + " ", "bold magenta")
         name = Text(one_line(hit.contact_name, 60), "bold")
         for start, end in highlight_spans(name.plain, query):
             name.stylize("reverse", start, end)
@@ -143,8 +145,8 @@ def hit_prompt(hit: SearchHit, query: str) -> Text:
 class SearchScreen(_Picker):
     """Search every message and contact; dismisses with the chosen `SearchHit`."""
 
-    TITLE_TEXT = "Search messages and contacts"
-    HINT = "words or Japanese (予約) · ↑↓ move · enter jump · esc cancel"
+    TITLE_TEXT = N_("Search messages and contacts")
+    HINT = N_("words or Japanese (予約) · ↑↓ move · enter jump · esc cancel")
 
     def __init__(self, store: Store) -> None:
         super().__init__()
@@ -167,11 +169,13 @@ class SearchScreen(_Picker):
         self.options.add_options(Option(hit_prompt(h, query)) for h in hits)
         if hits:
             self.options.highlighted = 0
-        count = f"{len(hits)} found" if hits else "nothing found"
+        count = tr("{n} found").format(n=len(hits)) if hits else tr("nothing found")
         self.query_one("#picker-hint", Static).update(
-            f"{count} in {elapsed:.0f} ms · ↑↓ move · enter jump · esc cancel"
+            tr("{count} in {ms} ms · ↑↓ move · enter jump · esc cancel").format(
+                count=count, ms=f"{elapsed:.0f}"
+            )
             if query.strip()
-            else self.HINT
+            else tr(self.HINT)
         )
 
     def pick(self, index: int | None) -> None:
@@ -180,25 +184,23 @@ class SearchScreen(_Picker):
 
 
 class MergePicker(_Picker):
-    """Pick the contact to merge into the current one, then `y` confirms."""
+    """Pick the contact to merge into the current one; the merge preview follows."""
 
-    HINT = "type to filter · enter pick · y confirm · esc cancel"
+    HINT = N_("type to filter · enter pick · esc cancel")
 
     def __init__(self, store: Store, current: ContactSummary) -> None:
         super().__init__()
         self.store = store
         self.current = current
         self.found: list[ContactSummary] = []
-        self.chosen: ContactSummary | None = None
-        self.TITLE_TEXT = f"Merge another contact into {one_line(current.name, 40)}"
-
-    BINDINGS = [Binding("y", "confirm", "Confirm", show=False, id="merge.confirm")]
+        self.TITLE_TEXT = tr("Merge another contact into {name}").format(
+            name=one_line(current.name, 40)
+        )
 
     def on_mount(self) -> None:
         self.find("")
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        self.chosen = None
         self.find(event.value)
 
     @work(exclusive=True, group="merge-find")
@@ -223,24 +225,8 @@ class MergePicker(_Picker):
             self.options.highlighted = 0
 
     def pick(self, index: int | None) -> None:
-        if index is None or index >= len(self.found):
-            return
-        self.chosen = self.found[index]
-        hint = Text()
-        hint.append("Merge ", "bold")
-        hint.append(one_line(self.chosen.name, 40), "bold magenta")
-        hint.append(" into ", "bold")
-        hint.append(one_line(self.current.name, 40), "bold cyan")
-        hint.append(
-            "? Its identities and messages move here; nothing is deleted and it can be undone (u).\n"
-        )
-        hint.append("y: merge · esc: cancel", "bold")
-        self.query_one("#picker-hint", Static).update(hint)
-        self.options.focus()
-
-    def action_confirm(self) -> None:
-        if self.chosen is not None:
-            self.dismiss(self.chosen.id)
+        if index is not None and index < len(self.found):
+            self.dismiss(self.found[index].id)
 
 
 def _tomorrow_at(hour: int, now: datetime) -> datetime:
@@ -253,30 +239,31 @@ def _next_monday(now: datetime) -> datetime:
 
 
 SNOOZE_CHOICES: list[tuple[str, Callable[[datetime], datetime]]] = [
-    ("1 hour", lambda now: now + timedelta(hours=1)),
-    ("3 hours", lambda now: now + timedelta(hours=3)),
-    ("Tomorrow 9:00", lambda now: _tomorrow_at(9, now)),
-    ("Next Monday 9:00", _next_monday),
+    (N_("1 hour"), lambda now: now + timedelta(hours=1)),
+    (N_("3 hours"), lambda now: now + timedelta(hours=3)),
+    (N_("Tomorrow 9:00"), lambda now: _tomorrow_at(9, now)),
+    (N_("Next Monday 9:00"), _next_monday),
 ]
 
 
 class SnoozePicker(_Picker):
     """Until when to snooze; dismisses with a timestamp."""
 
-    TITLE_TEXT = "Snooze until…"
-    HINT = "↑↓ move · enter snooze · esc cancel"
+    TITLE_TEXT = N_("Snooze until…")
+    HINT = N_("↑↓ move · enter snooze · esc cancel")
 
     def compose(self) -> ComposeResult:
+        now = datetime.now()
         with Vertical(classes="picker"):
-            yield Static(self.TITLE_TEXT, classes="title")
+            yield Static(tr(self.TITLE_TEXT), classes="title")
             yield OptionList(
                 *(
-                    Option(f"{label}  ({f(datetime.now()).strftime('%a %m-%d %H:%M')})")
-                    for label, f in SNOOZE_CHOICES
+                    Option(f"{tr(label)}  ({weekday(at)} {at:%m-%d %H:%M})")
+                    for label, at in ((label, f(now)) for label, f in SNOOZE_CHOICES)
                 ),
                 id="picker-options",
             )
-            yield Static(self.HINT, classes="hint", id="picker-hint")
+            yield Static(tr(self.HINT), classes="hint", id="picker-hint")
 
     def on_mount(self) -> None:
         self.options.highlighted = 0

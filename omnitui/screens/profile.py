@@ -17,6 +17,7 @@ from textual.widgets.option_list import Option
 
 from omnitui.domain.models import IDENTITY_FOR_CHANNEL, Contact
 from omnitui.domain.safe_text import one_line
+from omnitui.i18n import tr
 from omnitui.store import Store, StoreError
 from omnitui.widgets.format import CHANNEL_STYLE, age, channel_mark
 
@@ -35,7 +36,7 @@ def parse_fields(text: str) -> tuple[dict[str, str], list[str]]:
         key, sep, value = line.partition(":")
         key = key.strip().replace(" ", "_")
         if not sep or not key:
-            problems.append(f"line {n} needs `key: value`")
+            problems.append(tr("line {n} needs `key: value`").format(n=n))
             continue
         fields[key] = value.strip()
     return fields, problems
@@ -70,25 +71,29 @@ class ProfileScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         c = self.contact
         with Vertical():
-            yield Static(f"Profile · {one_line(c.name, 60)}", classes="title")
+            yield Static(Text(tr("Profile") + f" · {one_line(c.name, 60)}"), classes="title")
             with Grid():
-                yield Label("Name")
+                yield Label(tr("Name"))
                 yield Input(c.name, id="name")
-                yield Label("First name")
-                yield Input(c.first_name, id="first_name", placeholder="used by {first_name}")
-                yield Label("Language")
-                yield Input(c.language, id="language", placeholder="ja, en… picks canned variants")
-                yield Label("Tags")
-                yield Input(", ".join(c.tags), id="tags", placeholder="comma separated")
+                yield Label(tr("First name"))
+                yield Input(c.first_name, id="first_name", placeholder=tr("used by {first_name}"))
+                yield Label(tr("Language"))
+                yield Input(
+                    c.language, id="language", placeholder=tr("ja, en… picks canned variants")
+                )
+                yield Label(tr("Tags"))
+                yield Input(", ".join(c.tags), id="tags", placeholder=tr("comma separated"))
             yield Static(
-                "Fields (one `key: value` a line: company, order_id, notes…)", classes="hint"
+                tr("Fields (one `key: value` a line: company, order_id, notes…)"), classes="hint"
             )
             yield TextArea(fields_text(dict(c.profile)), id="fields")
+            yield Static(id="history", classes="hint")
             yield Static(
-                "Identities (x splits the highlighted one into its own contact)", classes="hint"
+                tr("Identities (x splits the highlighted one into its own contact)"),
+                classes="hint",
             )
             yield OptionList(*self._identity_options(), id="identities")
-            yield Static("ctrl+s save · tab next field · esc back", classes="hint")
+            yield Static(tr("ctrl+s save · tab next field · esc back"), classes="hint")
 
     def _identity_options(self) -> list[Option]:
         options = []
@@ -99,24 +104,49 @@ class ProfileScreen(ModalScreen[bool]):
             text.append(one_line(identity.address, 60))
             if identity.display and identity.display != identity.address:
                 text.append(f"  {one_line(identity.display, 30)}", "dim")
-            used = age(identity.last_used) if identity.last_used else "never"
-            text.append(f"  last used {used}", "dim")
+            used = age(identity.last_used) if identity.last_used else tr("never")
+            text.append("  " + tr("last used {age}").format(age=used), "dim")
             if identity.opted_out:
-                text.append("  opted out", "red")
+                text.append("  " + tr("opted out"), "red")
             options.append(Option(text, id=str(identity.id)))
         return options
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         self.query_one("#name", Input).focus()
+        await self._show_history()
+
+    async def _show_history(self) -> None:
+        """Values that lost in merges into this contact: kept, and shown here."""
+        history = await self.store.field_history(self.contact.id)
+        text = Text(no_wrap=True, overflow="ellipsis")
+        if history:
+            text.append(tr("Earlier values (from merges):"))
+        for entry in history[:3]:
+            text.append(f"\n  {one_line(entry.field, 20)}: ")
+            text.append(one_line(entry.value, 40), "")
+            text.append(
+                "  "
+                + tr("from {name}, {age}").format(
+                    name=one_line(entry.source_name, 30), age=age(entry.at)
+                ),
+                "dim",
+            )
+        if len(history) > 3:
+            text.append("\n  " + tr("and {n} more").format(n=len(history) - 3), "dim")
+        widget = self.query_one("#history", Static)
+        widget.update(text)
+        widget.display = bool(history)
 
     async def action_save(self) -> None:
         fields, problems = parse_fields(self.query_one("#fields", TextArea).text)
         if problems:
-            self.notify("Not saved: " + "; ".join(problems), severity="error")
+            self.notify(
+                tr("Not saved: {reason}").format(reason="; ".join(problems)), severity="error"
+            )
             return
         name = self.query_one("#name", Input).value.strip()
         if not name:
-            self.notify("Not saved: a contact needs a name", severity="error")
+            self.notify(tr("Not saved: a contact needs a name"), severity="error")
             return
         tags = [t.strip() for t in self.query_one("#tags", Input).value.split(",") if t.strip()]
         await self.store.update_contact(
@@ -128,7 +158,7 @@ class ProfileScreen(ModalScreen[bool]):
             tags=tags,
         )
         self.changed = True
-        self.notify("Profile saved")
+        self.notify(tr("Profile saved"))
         self.contact = await self.store.get_contact(self.contact.id)
 
     async def action_split(self) -> None:
@@ -142,7 +172,7 @@ class ProfileScreen(ModalScreen[bool]):
             self.notify(str(exc), severity="warning")
             return
         self.changed = True
-        self.notify("Split off into its own contact; u in the inbox undoes it")
+        self.notify(tr("Split off into its own contact; u in the inbox undoes it"))
         self.contact = await self.store.get_contact(self.contact.id)
         options.clear_options()
         options.add_options(self._identity_options())

@@ -9,6 +9,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static, TextArea
 
 from omnitui.domain.safe_text import visible
+from omnitui.i18n import tr
 
 
 def source_text(raw: bytes) -> str:
@@ -32,7 +33,10 @@ class SourceScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(f"Raw source · {len(self.raw):,} bytes · esc closes", classes="hint")
+            yield Static(
+                tr("Raw source · {size:,} bytes · esc closes").format(size=len(self.raw)),
+                classes="hint",
+            )
             yield TextArea(source_text(self.raw), read_only=True, soft_wrap=True, id="source")
 
     def on_mount(self) -> None:

@@ -51,7 +51,7 @@ from omnitui.domain.models import (
 )
 from omnitui.domain.safe_text import one_line
 from omnitui.domain.search import fts_query, index_terms
-from omnitui.domain.views import VIEW_SQL, VIEWS, View
+from omnitui.domain.views import VIEW_SQL, VIEWS, AnyView, TagView, View, view_condition
 from omnitui.store.migrate import ensure_current
 
 if TYPE_CHECKING:
@@ -211,15 +211,16 @@ class Store:
         *,
         limit: int = 200,
         after: tuple[float, int] | None = None,
-        view: View = View.ALL,
+        view: AnyView = View.ALL,
         agent: str = "",
     ) -> list[ContactSummary]:
         """Contacts in a view by last activity, newest first, one page at a time.
 
         `after` is the (last_activity, id) of the last row of the previous page.
         """
-        where = ["merged_into IS NULL", VIEW_SQL[view]]
-        params: dict[str, Any] = {"agent": agent, "limit": limit}
+        condition, view_params = view_condition(view)
+        where = ["merged_into IS NULL", condition]
+        params: dict[str, Any] = {"agent": agent, "limit": limit, **view_params}
         if after is not None:
             where.append("(last_activity, id) < (:after_at, :after_id)")
             params.update(after_at=after[0], after_id=after[1])
@@ -231,13 +232,21 @@ class Store:
         )
         return [_summary(row) for row in rows]
 
-    async def view_counts(self, agent: str = "") -> dict[View, int]:
-        """How many contacts each view holds (one pass over the contacts)."""
+    async def view_counts(self, agent: str = "") -> dict[AnyView, int]:
+        """How many contacts each view holds: the fixed views (one pass over the
+        contacts), then one view per tag in use, by tag name."""
         columns = ", ".join(f"coalesce(sum({VIEW_SQL[v]}), 0)" for v in VIEWS)
         rows = await self._rows(
             f"SELECT {columns} FROM contact WHERE merged_into IS NULL", {"agent": agent}
         )
-        return {v: int(n) for v, n in zip(VIEWS, rows[0], strict=True)}
+        counts: dict[AnyView, int] = {v: int(n) for v, n in zip(VIEWS, rows[0], strict=True)}
+        tags = await self._rows(
+            "SELECT json_each.value, count(*) FROM contact, json_each(contact.tags) "
+            "WHERE merged_into IS NULL AND json_each.type = 'text' "
+            "GROUP BY json_each.value ORDER BY json_each.value"
+        )
+        counts.update({TagView(str(tag)): int(n) for tag, n in tags})
+        return counts
 
     async def next_waiting(self) -> int | None:
         """The customer who has waited longest for an answer."""
@@ -1435,14 +1444,12 @@ class Store:
             ),
         )
         record_id = int(cur.lastrowid or 0)
-        # The source's name says where a lost value came from; the loser of a
-        # name conflict is one of the two names, so take the source's own.
         conn.executemany(
             "INSERT INTO field_history(contact_id, field, value, merge_record_id, source_name, at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             [
-                (target_id, key, value, record_id, incoming.name, now)
-                for key, value in merged.history
+                (target_id, key, value, record_id, (incoming if theirs else before).name, now)
+                for key, value, theirs in merged.history
             ],
         )
         self._change(conn, "merge", source_id)

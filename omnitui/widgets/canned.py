@@ -10,6 +10,7 @@ from textual.widgets.option_list import Option
 
 from omnitui.domain.models import CannedReply
 from omnitui.domain.safe_text import one_line
+from omnitui.i18n import tr
 
 
 def canned_prompt(reply: CannedReply) -> Text:
@@ -72,7 +73,9 @@ class CannedList(OptionList):
             self.post_message(self.DeleteWanted(reply))
             return
         self._armed = reply.id
-        self.notify(f"Press x again to delete /{reply.shortcut}", timeout=3)
+        self.notify(
+            tr("Press x again to delete /{shortcut}").format(shortcut=reply.shortcut), timeout=3
+        )
 
     @property
     def current(self) -> CannedReply | None:

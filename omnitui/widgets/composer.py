@@ -20,7 +20,8 @@ from omnitui.domain.models import Channel, ChannelKind, OutboundFile
 from omnitui.domain.safe_text import visible
 from omnitui.domain.sms import MAX_BODY, count_segments
 from omnitui.domain.templates import still_unresolved
-from omnitui.widgets.format import CHANNEL_NAME, CHANNEL_STYLE, channel_mark
+from omnitui.i18n import tr
+from omnitui.widgets.format import CHANNEL_STYLE, channel_mark, channel_name
 
 # "/thanks " typed at the start or after a space expands the canned reply `thanks`.
 _SHORTCUT = re.compile(r"(?:^|\s)/([A-Za-z0-9_-]+) $")
@@ -139,28 +140,34 @@ class Composer(Vertical):
     def refresh_status(self) -> None:
         status = Text(no_wrap=True, overflow="ellipsis")
         if self.channel is None:
-            status.append("No channel to reply on", "dim")
+            status.append(tr("No channel to reply on"), "dim")
         else:
-            status.append("Reply via ", "dim")
+            status.append(tr("Reply via") + " ", "dim")
             status.append(channel_mark(self.channel.kind), CHANNEL_STYLE[self.channel.kind])
-            status.append(f" {CHANNEL_NAME[self.channel.kind]} ({self.channel.account})")
+            status.append(f" {channel_name(self.channel.kind)} ({self.channel.account})")
             if len(self.channels) > 1:
-                status.append("  ^T switch", "dim")
+                status.append("  ^T " + tr("switch"), "dim")
             if self.channel.kind is ChannelKind.SMS:
                 status.append_text(sms_status(self.text))
             elif self.channel.kind is ChannelKind.EMAIL and self.subject:
                 status.append(f"  {visible(self.subject)}", "dim")
         if self.others:
             who = ", ".join(visible(a) for a in self.others)
-            status.append(
-                f"  ⚠ {who} {'is' if len(self.others) == 1 else 'are'} replying too", "bold yellow"
+            replying = (
+                tr("{who} is replying too")
+                if len(self.others) == 1
+                else tr("{who} are replying too")
             )
+            status.append("  ⚠ " + replying.format(who=who), "bold yellow")
         if self.files:
             names = ", ".join(visible(f.filename) for f in self.files)
             status.append(f"  📎 {names}", "bold")
         missing = self.unresolved()
         if missing:
-            status.append("  fill in: " + " ".join("{" + m + "}" for m in missing), "bold red")
+            marks = " ".join("{" + m + "}" for m in missing)
+            status.append(
+                "  " + tr("fill in: {placeholders}").format(placeholders=marks), "bold red"
+            )
         self.query_one("#composer-status", Static).update(status, layout=False)
 
     def action_attach(self) -> None:
@@ -193,7 +200,7 @@ def sms_status(text: str) -> Text:
     )
     if seg.non_gsm:
         shown = visible(seg.non_gsm[:3])
-        out.append(f"  ⚠ {shown!s} makes it UCS-2", "yellow")
+        out.append("  ⚠ " + tr("{chars} makes it UCS-2").format(chars=shown), "yellow")
     if seg.too_long:
-        out.append(f"  over {MAX_BODY} characters", "bold red")
+        out.append("  " + tr("over {limit} characters").format(limit=MAX_BODY), "bold red")
     return out

@@ -15,6 +15,7 @@ from textual.widgets.option_list import Option
 
 from omnitui.domain.models import ContactSummary, Direction, ThreadStatus
 from omnitui.domain.safe_text import one_line
+from omnitui.i18n import tr
 from omnitui.widgets.format import CHANNEL_STYLE, age, channel_mark
 
 _STATUS_MARK = {
@@ -47,7 +48,7 @@ def contact_prompt(contact: ContactSummary, width: int, now: float | None = None
     top.append_text(right)
     bottom = Text("    ", no_wrap=True, overflow="ellipsis")
     if contact.last_direction is Direction.OUT:
-        bottom.append("you: ", "dim green")
+        bottom.append(tr("you") + ": ", "dim green")
     bottom.append(contact.last_preview, "dim")
     bottom.truncate(max(4, width), overflow="ellipsis")
     prompt = Text("\n").join([top, bottom])

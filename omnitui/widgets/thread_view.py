@@ -20,16 +20,21 @@ from textual.strip import Strip
 
 from omnitui.domain.models import Delivery, Direction, Message
 from omnitui.domain.safe_text import visible
+from omnitui.i18n import tr
 from omnitui.widgets.format import CHANNEL_STYLE, channel_mark, clock_time
 
-_DELIVERY_TEXT = {
-    Delivery.QUEUED: ("queued", "yellow"),
-    Delivery.SENDING: ("sending…", "yellow"),
-    Delivery.SENT: ("sent ✓", "green"),
-    Delivery.DELIVERED: ("delivered ✓✓", "green"),
-    Delivery.FAILED: ("FAILED", "bold red"),
-    Delivery.UNKNOWN: ("unknown", "bold yellow"),
-}
+
+def _delivery_text(status: Delivery) -> tuple[str, str]:
+    """A reply's delivery state as the agent reads it, and its style."""
+    labels = {
+        Delivery.QUEUED: (tr("queued"), "yellow"),
+        Delivery.SENDING: (tr("sending…"), "yellow"),
+        Delivery.SENT: (tr("sent") + " ✓", "green"),
+        Delivery.DELIVERED: (tr("delivered") + " ✓✓", "green"),
+        Delivery.FAILED: (tr("FAILED"), "bold red"),
+        Delivery.UNKNOWN: (tr("unknown"), "bold yellow"),
+    }
+    return labels.get(status, (str(status), ""))
 
 
 _BAR = Style(color="#ffaf00", bold=True)
@@ -83,7 +88,7 @@ class ThreadView(ScrollView, can_focus=True):
         self._width = 0
         self._cache: dict[tuple[int, int, bool, bool], tuple[Message, list[Strip]]] = {}
         self.unfolded: set[int] = set()
-        self._empty_text = "Pick a customer on the left."
+        self._empty_text = ""
 
     # -- content ------------------------------------------------------------
 
@@ -115,7 +120,7 @@ class ThreadView(ScrollView, can_focus=True):
         self._rebuild()
         self.scroll_to(y=self.scroll_y + len(self._lines) - before, animate=False, immediate=True)
 
-    def clear_thread(self, text: str = "Pick a customer on the left.") -> None:
+    def clear_thread(self, text: str = "") -> None:
         self._empty_text = text
         self.messages = []
         self.selected = None
@@ -150,10 +155,11 @@ class ThreadView(ScrollView, can_focus=True):
         lines: list[Strip] = []
         blocks: list[_Block] = []
         if not self.messages:
-            for line in Text(self._empty_text, style="dim italic").wrap(console, width):
+            empty = self._empty_text or tr("Pick a customer on the left.")
+            for line in Text(empty, style="dim italic").wrap(console, width):
                 lines.append(Strip(list(line.render(console)), line.cell_len))
         elif self.has_older:
-            note = Text("▲ older messages: scroll up or press k", style="dim")
+            note = Text("▲ " + tr("older messages: scroll up or press k"), style="dim")
             lines.append(Strip(list(note.render(console)), note.cell_len))
         cache: dict[tuple[int, int, bool, bool], tuple[Message, list[Strip]]] = {}
         for index, message in enumerate(self.messages):
@@ -209,17 +215,17 @@ class ThreadView(ScrollView, can_focus=True):
         head.append(" ")
         if inbound:
             head.append("← ", "bold cyan")
-            head.append(visible(message.sender) or "customer", "bold cyan")
+            head.append(visible(message.sender) or tr("customer"), "bold cyan")
         else:
             head.append("→ ", "bold green")
-            head.append(message.author or self.agent_name or "you", "bold green")
+            head.append(message.author or self.agent_name or tr("you"), "bold green")
         head.append(f"  {clock_time(message.sent_at)}", "dim")
         if not inbound:
-            label, style = _DELIVERY_TEXT.get(message.status, (str(message.status), ""))
+            label, style = _delivery_text(message.status)
             head.append("  ")
             head.append(label, style)
         if message.edited:
-            head.append("  (edited)", "dim italic")
+            head.append("  (" + tr("edited") + ")", "dim italic")
         head.append(f"  {message.account}", "dim")
         texts = [head]
         if message.subject:
@@ -230,10 +236,12 @@ class ThreadView(ScrollView, can_focus=True):
         shown = message.folded if folded else message.text
         body = visible(shown.rstrip()) if shown.strip() else ""
         texts.append(
-            Text(body, style="" if inbound else "green") if body else Text("(no text)", "dim")
+            Text(body, style="" if inbound else "green")
+            if body
+            else Text("(" + tr("no text") + ")", "dim")
         )
         if folded:
-            texts.append(Text("··· quoted text hidden (f shows it)", style="dim italic"))
+            texts.append(Text("··· " + tr("quoted text hidden (f shows it)"), style="dim italic"))
         for att in message.attachments:
             line = Text(
                 f"📎 {visible(att.filename)} ({att.content_type}, {_size(att.size)})", "dim"
