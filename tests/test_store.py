@@ -216,6 +216,29 @@ async def test_a_tag_is_a_view_and_travels_only_as_a_parameter(store: Store) -> 
     assert [c.id for c in page + rest] == [b, a]
 
 
+async def test_the_same_address_on_two_accounts_is_one_customer_a_name_alone_never(
+    store: Store,
+) -> None:
+    mail2 = Channel(ChannelKind.EMAIL, "shop-mail-2")
+    sms2 = Channel(ChannelKind.SMS, "shop-sms-2")
+    got = await store.ingest(
+        [
+            mail("1", "Aiko Tanaka <AIKO@Example.com>", "to the shop", 1.0),
+            Inbound(mail2, "2", "aiko@example.com", "Aiko Tanaka", "to the workshop", 2.0),
+            Inbound(SMS, "s1", "+819012345678", "", "text one", 3.0),
+            Inbound(sms2, "s2", "+81 90-1234-5678", "", "text two", 4.0),
+            mail("3", "Aiko Tanaka <aiko.t@other.example>", "another Aiko", 5.0),
+        ]
+    )
+    aiko, sms_aiko, namesake = got[0].contact_id, got[2].contact_id, got[4].contact_id
+    assert got[1].contact_id == aiko  # same normalised email on another mailbox
+    assert got[3].contact_id == sms_aiko  # same E.164 number on another SMS account
+    # The same name with another address stays a contact of its own.
+    assert len({aiko, sms_aiko, namesake}) == 3
+    assert await store.count_contacts() == 3
+    assert [m.text for m in await store.thread_page(aiko)] == ["to the shop", "to the workshop"]
+
+
 async def test_a_new_message_reopens_a_resolved_thread(store: Store) -> None:
     cid = (await store.ingest([mail("1", "a@x.jp", "hi", 1.0)]))[0].contact_id
     await store.set_status(cid, ThreadStatus.RESOLVED)

@@ -21,11 +21,17 @@ from textual.widgets.option_list import Option
 from omnitui.domain.merge import Conflict, MergePlan, field_label
 from omnitui.domain.models import IDENTITY_FOR_CHANNEL, Contact
 from omnitui.domain.safe_text import one_line
-from omnitui.i18n import tr
+from omnitui.i18n import N_, tr
 from omnitui.widgets.format import CHANNEL_STYLE, channel_mark
 
 LABEL_WIDTH = 12
+CORE_LABELS = {"name": N_("Name"), "first_name": N_("First name"), "language": N_("Language")}
 VALUE_WIDTH = 28
+
+
+def _label(key: str) -> str:
+    """A merge key as the agent reads it: Name, First name… or the profile field's own key."""
+    return tr(CORE_LABELS[key]) if key in CORE_LABELS else field_label(key)
 
 
 def _cells(value: str, width: int, style: str = "") -> Text:
@@ -108,7 +114,7 @@ class MergeScreen(ModalScreen[frozenset[str] | None]):
         for conflict in self.conflicts:
             incoming_wins = conflict.key in self.incoming_wins
             row = Text(no_wrap=True, overflow="ellipsis")
-            row.append_text(_cells(conflict.label, LABEL_WIDTH))
+            row.append_text(_cells(_label(conflict.key), LABEL_WIDTH))
             for value, wins in (
                 (conflict.kept, not incoming_wins),
                 (conflict.incoming, incoming_wins),
@@ -123,7 +129,7 @@ class MergeScreen(ModalScreen[frozenset[str] | None]):
         filled = self.plan.filled()
         if filled:
             text.append(tr("Taken from the other contact: "))
-            text.append(", ".join(one_line(field_label(k), 20) for k in filled))
+            text.append(", ".join(one_line(_label(k), 20) for k in filled))
             text.append("\n")
         tags = self.plan.tags()
         if tags:
