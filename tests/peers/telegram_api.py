@@ -282,6 +282,11 @@ class BotApiPeer:
         self.faults: dict[str, deque[Fault]] = {}
         self.holds: dict[str, Hold] = {}
         self.on_served: Callable[[list[int]], None] | None = None
+        # getUpdates calls cut short (409) by another poller while their client still
+        # waited: two receivers overlapping. A poll whose client hung up, or one ended
+        # by stop(), does not count.
+        self.conflicts = 0
+        self._stopping = False
         # At most this many updates per getUpdates, whatever `limit` asks: Telegram
         # may serve fewer than the limit, and a busy bot's backlog arrives in pages.
         self.page_size: int | None = None
@@ -312,6 +317,7 @@ class BotApiPeer:
     async def stop(self) -> None:
         for hold in self.holds.values():
             hold.release()
+        self._stopping = True
         self._poll_generation += 1  # ends waiting long polls now, not at their timeout
         async with self._news:
             self._news.notify_all()
@@ -632,6 +638,8 @@ class BotApiPeer:
         deadline = time.monotonic() + timeout
         while True:
             if generation != self._poll_generation:
+                if not p.gone() and not self._stopping:
+                    self.conflicts += 1
                 return _error(409, CONFLICT_POLLER)
             if p.gone():
                 return []  # nobody to serve: the updates stay queued, as on Telegram
