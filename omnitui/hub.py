@@ -16,11 +16,11 @@ import fcntl
 import logging
 import os
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from omnitui.adapters.base import Adapter, ReadMirror, SendError
+from omnitui.adapters.base import Adapter, ReadMirror, SendError, Troubled
 from omnitui.domain.models import Channel, DeliveryUpdate, Inbound, Outbound
 from omnitui.store import Store
 
@@ -85,21 +85,31 @@ class RetryPolicy:
 class _AdapterSink:
     """What one adapter sees of the store."""
 
-    def __init__(self, store: Store, channel: Channel, region: str | None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        channel: Channel,
+        region: str | None,
+        connected: Callable[[], object] = lambda: None,
+    ) -> None:
         self._store = store
         self._channel = channel
         self._region = region
+        self._connected = connected  # the adapter got through to its provider
 
     async def deliver(
         self, items: Sequence[Inbound], cursor: Mapping[str, str] | None = None
     ) -> None:
         cursors = {(self._channel.account, k): v for k, v in (cursor or {}).items()}
         await self._store.ingest(items, cursors=cursors, region=self._region)
+        self._connected()
 
     async def delivery_update(self, update: DeliveryUpdate) -> None:
         await self._store.apply_delivery(update)
 
     async def load_cursor(self, key: str) -> str | None:
+        # Adapters read their cursor once connected (after login, after getMe).
+        self._connected()
         return await self._store.load_cursor(self._channel.account, key)
 
 
@@ -123,6 +133,11 @@ class Hub:
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
         self.errors: dict[str, str] = {}  # account -> the last error, for status lines
+        # account -> why its adapter stopped; it stands through the backoff and
+        # the restart until the adapter gets as far as its cursor again (it
+        # connected), so a channel that fails again at once does not flicker.
+        self._failing: dict[str, str] = {}
+        self.report_every = 1.0
 
     async def start(self) -> None:
         await self.store.recover_interrupted(list(self.adapters))
@@ -132,6 +147,7 @@ class Hub:
             )
         self._tasks.append(asyncio.create_task(self._drain_outbox(), name="outbox"))
         self._tasks.append(asyncio.create_task(self._housekeeping(), name="housekeeping"))
+        self._tasks.append(asyncio.create_task(self._report_health(), name="health"))
         readers = {a: ad for a, ad in self.adapters.items() if isinstance(ad, ReadMirror)}
         if readers:
             self._tasks.append(asyncio.create_task(self._pass_reads(readers), name="reads"))
@@ -143,9 +159,11 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
-        for adapter in self.adapters.values():
+        for account, adapter in self.adapters.items():
             with contextlib.suppress(Exception):
                 await adapter.close()
+            with contextlib.suppress(Exception):  # the next process to run it says anew
+                await self.store.set_channel_problem(account, None)
 
     def outbox_changed(self) -> None:
         """Wake the outbox now instead of at the next poll."""
@@ -153,7 +171,12 @@ class Hub:
 
     async def _run_adapter(self, adapter: Adapter) -> None:
         account = adapter.channel.account
-        sink = _AdapterSink(self.store, adapter.channel, self._region)
+        sink = _AdapterSink(
+            self.store,
+            adapter.channel,
+            self._region,
+            connected=lambda: self._failing.pop(account, None),
+        )
         failures = 0
         while True:
             try:
@@ -166,6 +189,7 @@ class Hub:
                 failures += 1
                 self.errors[account] = f"{type(exc).__name__}: {exc}"
                 delay = self.retry.delay(failures)
+                self._failing[account] = str(exc) or type(exc).__name__
                 log.warning("%s stopped (%s); restarting in %.0f s", account, exc, delay)
                 await asyncio.sleep(delay)
 
@@ -223,6 +247,29 @@ class Hub:
                 raise
             except Exception:
                 log.exception("passing read state to the channels")
+
+    def problem(self, account: str) -> str | None:
+        """What stops a channel now, in words, or None while it works."""
+        failing = self._failing.get(account)
+        if failing is not None:
+            return failing
+        adapter = self.adapters[account]
+        return adapter.trouble if isinstance(adapter, Troubled) else None
+
+    async def _report_health(self) -> None:
+        """Keep the store's word on each channel current, for every console to show."""
+        said: dict[str, str | None] = {}
+        while True:
+            for account in self.adapters:
+                problem = self.problem(account)
+                if account not in said or said[account] != problem:
+                    try:
+                        await self.store.set_channel_problem(account, problem)
+                    except Exception:
+                        log.exception("reporting %s's state", account)
+                        continue
+                    said[account] = problem
+            await asyncio.sleep(self.report_every)
 
     async def _housekeeping(self) -> None:
         while True:

@@ -671,6 +671,25 @@ async def test_tags_typed_with_t_make_a_view_with_its_count(store: Store) -> Non
         await wait_until(pilot, lambda: str(screen.view) == "All")
 
 
+async def test_a_channel_that_stopped_working_is_named_above_the_panes_until_it_works(
+    store: Store,
+) -> None:
+    await shop(store)
+    await store.set_channel_problem("shop-mail", "IMAP login refused for shop@example.com")
+    app = make_app(store)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        banner = inbox(app).query_one("#channel-problems")
+        assert banner.display
+        assert "⚠ shop-mail: IMAP login refused" in str(banner.render())
+        # Whichever OmniTUI process runs the channels says when it works again.
+        await store.set_channel_problem("shop-mail", None)
+        await wait_until(pilot, lambda: not banner.display)
+        await store.set_channel_problem("shop-sms", "Twilio did not answer [red]x[/]; retrying")
+        await wait_until(pilot, lambda: banner.display)
+        assert "[red]x[/]" in str(banner.render())  # shown as written, never as markup
+
+
 async def test_a_new_message_for_nobody_rings_and_shows_a_toast(store: Store) -> None:
     await shop(store)
     app = make_app(store)

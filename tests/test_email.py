@@ -328,6 +328,11 @@ async def test_a_server_restart_mid_idle_reconnects(
     await wait_for(lambda: _status(running[1], "up to date"))
     dovecot.stop()
     await wait_for(lambda: _status_starts(running[1], "disconnected"))
+
+    async def console_warned() -> bool:  # every console reads this from the store
+        return "INBOX: disconnected" in (await store.channel_problems()).get("shop-mail", "")
+
+    await wait_for(console_warned)
     dovecot.start()
     client = imap(dovecot)
     client.append("INBOX", customer_mail(7))
@@ -337,6 +342,11 @@ async def test_a_server_restart_mid_idle_reconnects(
         return await stored_count(store) == 1
 
     await wait_for(arrived, 15)
+
+    async def warning_gone() -> bool:
+        return await store.channel_problems() == {}
+
+    await wait_for(warning_gone)
 
 
 async def _status_starts(adapter: EmailAdapter, text: str) -> bool:
@@ -356,8 +366,18 @@ async def test_wrong_credentials_are_reported_not_hidden(
             return "login refused" in hub.errors.get("shop-mail", "")
 
         await wait_for(reported)
+
+        async def console_warned() -> bool:
+            problems = await store.channel_problems()
+            return "login refused" in problems.get("shop-mail", "")
+
+        await wait_for(console_warned)
+        assert "wrong" not in (await store.channel_problems())["shop-mail"].replace(
+            "wrong username", ""
+        )  # no secret in the store either
     finally:
         await hub.stop()
+    assert await store.channel_problems() == {}  # nobody runs the channel to say so now
     lines = await email_adapter.check(cfg)
     assert [good for good, _ in lines] == [False, False]
     assert "wrong username or password" in lines[0][1]

@@ -166,6 +166,31 @@ async def test_a_customers_message_arrives_with_their_name_and_chat(
     assert running[1].status["polling"] == "up to date"
 
 
+async def test_telegram_out_of_reach_is_shown_to_every_console_until_it_is_back(
+    store: Store, peer: BotApiPeer, running: tuple[Hub, TelegramAdapter]
+) -> None:
+    await wait_for(lambda: _polling(running[1], "up to date"))
+    port = peer.port
+    await peer.stop()
+
+    async def warned() -> bool:
+        return "cannot connect" in (await store.channel_problems()).get("shop-bot", "")
+
+    await wait_for(warned, 20)
+    await peer.start(port)
+    peer.text(MISAKI, "もう届きますか?")
+    await wait_stored(store, 1, 30)
+
+    async def cleared() -> bool:
+        return await store.channel_problems() == {}
+
+    await wait_for(cleared)
+
+
+async def _polling(adapter: TelegramAdapter, words: str) -> bool:
+    return adapter.status.get("polling") == words
+
+
 async def test_every_kind_of_message_is_stored_readably(
     store: Store, peer: BotApiPeer, running: tuple[Hub, TelegramAdapter]
 ) -> None:

@@ -66,3 +66,12 @@ class ReadMirror(Protocol):
 
     async def messages_read(self, refs: Sequence[Mapping[str, object]]) -> None:
         """`refs` are the provider references the adapter put in `Inbound.meta`."""
+
+
+@runtime_checkable
+class Troubled(Protocol):
+    """An adapter that reconnects by itself and can say, meanwhile, what is wrong."""
+
+    @property
+    def trouble(self) -> str | None:
+        """What stops the channel right now, in words (None while it works)."""

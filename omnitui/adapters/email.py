@@ -254,6 +254,18 @@ class EmailAdapter:
     def channel(self) -> Channel:
         return self._channel
 
+    @property
+    def trouble(self) -> str | None:
+        """A folder that lost its connection and is reconnecting, in words."""
+        return next(
+            (
+                f"{folder}: {words}"
+                for folder, words in self.status.items()
+                if words.startswith("disconnected")
+            ),
+            None,
+        )
+
     def password(self) -> str:
         return self._password()
 

@@ -297,6 +297,12 @@ class SmsAdapter:
     def channel(self) -> Channel:
         return self._channel
 
+    @property
+    def trouble(self) -> str | None:
+        """Polling Twilio failing while it goes on trying, in words."""
+        words = self.status.get("inbound", "")
+        return words if "retrying in" in words else None
+
     # -- credentials and the SDK ---------------------------------------------
 
     async def token(self) -> str:

@@ -460,6 +460,12 @@ class TelegramAdapter:
     def channel(self) -> Channel:
         return self._channel
 
+    @property
+    def trouble(self) -> str | None:
+        """Telegram out of reach while polling goes on trying, in words."""
+        words = self.status.get("polling", "")
+        return words if words.startswith("disconnected") else None
+
     # -- the bot ------------------------------------------------------------
 
     def _reveal(self) -> str:

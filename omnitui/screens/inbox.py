@@ -105,6 +105,7 @@ class InboxScreen(Screen[None]):
         return self.app
 
     def compose(self) -> ComposeResult:
+        yield Static(id="channel-problems")
         with Horizontal(id="panes"):
             yield ContactList(id="contacts")
             with Vertical(id="middle"):
@@ -134,7 +135,21 @@ class InboxScreen(Screen[None]):
         self.thread.border_title = tr("Thread")
         await self.reload_contacts()
         self.query_one(CannedList).set_replies(await self.omni.store.canned_replies())
+        await self.show_channel_problems()
         self.contacts.focus()
+
+    async def show_channel_problems(self) -> None:
+        """A line per channel that is not working, with why, above the panes."""
+        problems = await self.omni.store.channel_problems()
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for n, (account, problem) in enumerate(list(problems.items())[:3]):
+            if n:
+                text.append("\n")
+            text.append("⚠ " + one_line(account, 30) + ": ", "bold")
+            text.append(one_line(problem, 200))
+        banner = self.query_one("#channel-problems", Static)
+        banner.update(text)
+        banner.display = bool(problems)
 
     # -- loading ------------------------------------------------------------
 
@@ -316,6 +331,8 @@ class InboxScreen(Screen[None]):
             )
 
     async def on_inbox_changed(self, event: InboxChanged) -> None:
+        if "channel" in event.kinds:
+            await self.show_channel_problems()
         await self.reload_contacts()
         if "canned" in event.kinds:
             self.query_one(CannedList).set_replies(await self.omni.store.canned_replies())

@@ -1725,6 +1725,29 @@ class Store:
 
     # -- change log ---------------------------------------------------------
 
+    async def set_channel_problem(self, account: str, problem: str | None) -> None:
+        """Say what is wrong with a channel (None: it works), for every console to show."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            if problem is None:
+                cur = conn.execute("DELETE FROM channel_status WHERE account = ?", (account,))
+            else:
+                cur = conn.execute(
+                    "INSERT INTO channel_status(account, problem, at) VALUES (?, ?, ?) "
+                    "ON CONFLICT(account) DO UPDATE SET problem = excluded.problem, at = excluded.at "
+                    "WHERE problem != excluded.problem",
+                    (account, problem, self._clock()),
+                )
+            if cur.rowcount:
+                self._change(conn, "channel", None)
+
+        await self._write(run)
+
+    async def channel_problems(self) -> dict[str, str]:
+        """The channels that are not working, by account, with the reason in words."""
+        rows = await self._rows("SELECT account, problem FROM channel_status ORDER BY account")
+        return {str(r[0]): str(r[1]) for r in rows}
+
     async def last_change_id(self) -> int:
         rows = await self._rows("SELECT coalesce(max(id), 0) FROM change")
         return int(rows[0][0])

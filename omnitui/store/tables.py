@@ -178,3 +178,13 @@ class ComposingTable(SQLModel, table=True):
     contact_id: int = Field(primary_key=True)
     agent: str = Field(primary_key=True)
     at: float
+
+
+class ChannelStatusTable(SQLModel, table=True):
+    """A channel that is not working, and why, as the process running it last said."""
+
+    __tablename__ = "channel_status"
+
+    account: str = Field(primary_key=True)
+    problem: str
+    at: float
