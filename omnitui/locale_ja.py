@@ -294,4 +294,6 @@ JA: dict[str, str] = {
         "{name} は {size:.1f} MB です。送れるのは 20 MB までです"
     ),
     "Raw source · {size:,} bytes · esc closes": "元データ · {size:,} バイト · esc 閉じる",
+    "names read alike: {a} / {b}": "名前が似ています: {a} / {b}",
+    "wrote {number}, the other's phone number": "もう一方の電話番号 {number} を書いています",
 }

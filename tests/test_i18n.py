@@ -18,7 +18,7 @@ from textual.pilot import Pilot
 from omnitui import config
 from omnitui.app import OmniApp
 from omnitui.cli import build_parser
-from omnitui.domain.models import ThreadStatus
+from omnitui.domain.models import Inbound, ThreadStatus
 from omnitui.domain.views import View
 from omnitui.i18n import active_language, locale_language, resolve_language, tr, use_language
 from omnitui.locale_ja import JA
@@ -251,6 +251,25 @@ async def test_a_japanese_console_at_80x24(store: Store) -> None:
         await pilot.press("escape")
         # The language was the console's own: this test's context is still English.
         assert active_language() == "en"
+
+
+async def test_possible_duplicates_give_their_evidence_in_japanese(store: Store) -> None:
+    now = time.time()
+    await store.ingest(
+        [
+            Inbound(MAIL, "d1", "misaki@example.jp", "田中 美咲", "予約の件です", now - 50),
+            Inbound(SMS, "d2", "+819011112222", "田中美咲", "明日行きます", now - 40),
+        ]
+    )
+    app = make_app(store, "ja")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("D")
+        await shows(pilot, app, "名前が似ています: ")
+        assert "names read alike" not in screen_text(app)
+    # What the merge record keeps stays English, whatever the console's language.
+    (suggestion,) = await store.duplicate_suggestions()
+    assert suggestion.evidence.startswith("names read alike: ")
 
 
 async def test_an_english_console_in_the_same_process_stays_english(store: Store) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from omnitui.domain.identity import InvalidAddress, normalize_phone
+from omnitui.i18n import N_
 
 NAME_SCORE = 92  # rapidfuzz ratio (0-100) from which two names read alike
 _PHONE = re.compile(r"(?:\+|0)[\d\-\s().]{8,18}\d")
@@ -26,12 +27,22 @@ class Candidate:
     name: str
 
 
+NAMES_ALIKE = N_("names read alike: {a} / {b}")
+PHONE_WRITTEN = N_("wrote {number}, the other's phone number")
+
+
 @dataclass(frozen=True, slots=True)
 class Suggestion:
     a: int
     b: int
-    evidence: str
+    reason: str  # an English template: NAMES_ALIKE, PHONE_WRITTEN
+    values: Mapping[str, str]
     score: int
+
+    @property
+    def evidence(self) -> str:
+        """The evidence in English, as merge records keep it."""
+        return self.reason.format(**self.values)
 
     @property
     def pair(self) -> tuple[int, int]:
@@ -60,7 +71,11 @@ def similar_names(candidates: Sequence[Candidate], *, score: int = NAME_SCORE) -
             a, b = candidates[i], candidates[usable[x + 1 + y]]
             found.append(
                 Suggestion(
-                    a.contact_id, b.contact_id, f"names read alike: {a.name} / {b.name}", int(value)
+                    a.contact_id,
+                    b.contact_id,
+                    NAMES_ALIKE,
+                    {"a": a.name, "b": b.name},
+                    int(value),
                 )
             )
     return found
@@ -86,7 +101,7 @@ def phone_mentions(
         for number in phones_in_text(text, region):
             owner = phone_owners.get(number)
             if owner is not None and owner != contact_id:
-                s = Suggestion(contact_id, owner, f"wrote {number}, the other's phone number", 100)
+                s = Suggestion(contact_id, owner, PHONE_WRITTEN, {"number": number}, 100)
                 found.setdefault(s.pair, s)
     return list(found.values())
 

@@ -80,7 +80,7 @@ class DuplicatesScreen(ModalScreen[bool]):
                 Text("  ⟷  ", "bold magenta"),
                 side(b),
                 "\n  ",
-                Text(one_line(s.evidence, 120), "yellow"),
+                Text(one_line(tr(s.reason).format(**s.values), 120), "yellow"),
             )
             options.add_option(Option(prompt, id=f"{s.a}:{s.b}"))
         if not self.suggestions:
