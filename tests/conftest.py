@@ -13,6 +13,7 @@ import pytest
 
 from omnitui.demo import DemoShop, build_demo_store
 from omnitui.store import Store
+from tests.peers.telegram_api import BotApiPeer, BotApiSpec
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -65,3 +66,15 @@ async def demo(tmp_path: Path) -> AsyncIterator[tuple[Store, DemoShop]]:
     shop = await build_demo_store(opened, now=time.time(), messages=1200, customers=60)
     yield opened, shop
     await opened.close()
+
+
+@pytest.fixture
+async def telegram_peer() -> AsyncIterator[BotApiPeer]:
+    """The Bot API on loopback; the test fails if any call or payload broke the spec."""
+    server = BotApiPeer(BotApiSpec.load(fixture_dir("telegram") / "api.json"))
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+    assert not server.violations, "\n".join(server.violations)

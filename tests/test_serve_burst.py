@@ -9,18 +9,16 @@ shown twice.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sqlite3
-import sys
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import fixture_dir, wait_for
-from tests.peers.telegram_api import TOKEN, BotApiPeer, BotApiSpec, Customer
+from tests.conftest import wait_for
+from tests.peers.telegram_api import BotApiPeer, Customer
+from tests.serve import ServeCommand
 
 TOKEN_ENV = "OMNITUI_TEST_TELEGRAM_TOKEN"
 CUSTOMERS = 200
@@ -32,15 +30,8 @@ LONG = 180.0  # seconds: generous, a busy shop server can be slow
 
 
 @pytest.fixture
-async def peer() -> AsyncIterator[BotApiPeer]:
-    """The Bot API on loopback; the test fails if any call or payload broke the spec."""
-    server = BotApiPeer(BotApiSpec.load(fixture_dir("telegram") / "api.json"))
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-    assert not server.violations, "\n".join(server.violations)
+def peer(telegram_peer: BotApiPeer) -> BotApiPeer:
+    return telegram_peer
 
 
 def customer(n: int) -> Customer:
@@ -113,23 +104,8 @@ async def wait_stored(db: Path, n: int) -> None:
 async def test_restarting_serve_in_a_rush_of_customers_loses_none_and_shows_none_twice(
     tmp_path: Path, peer: BotApiPeer
 ) -> None:
-    db = tmp_path / "shop.db"
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'[store]\npath = "{db}"\n\n[[telegram]]\nname = "shop-bot"\n'
-        f'token_env = "{TOKEN_ENV}"\napi_base = "{peer.url}"\n',
-        encoding="utf-8",
-    )
-    log_file = tmp_path / "serve.log"
-    env = {**os.environ, TOKEN_ENV: TOKEN, "HOME": str(tmp_path)}
-    env.pop("XDG_STATE_HOME", None)
-    command = [sys.executable, "-m", "omnitui.cli", "--config", str(config), "serve"]
-
-    async def serve() -> asyncio.subprocess.Process:
-        with log_file.open("ab") as log:
-            return await asyncio.create_subprocess_exec(
-                *command, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=log
-            )
+    shop = ServeCommand(tmp_path, peer.url, TOKEN_ENV)
+    db, log_file, serve = shop.db, shop.log_file, shop.start
 
     async def stopped_by_sigterm(server: asyncio.subprocess.Process) -> int:
         server.send_signal(signal.SIGTERM)

@@ -16,14 +16,13 @@ import signal
 import sqlite3
 import sys
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import fixture_dir, require_tool, wait_for
-from tests.peers.telegram_api import TOKEN, BotApiPeer, BotApiSpec, Customer
+from tests.conftest import require_tool, wait_for
+from tests.peers.telegram_api import TOKEN, BotApiPeer, Customer
 from tests.test_tmux import Terminal
 
 pytestmark = pytest.mark.tmux
@@ -35,15 +34,8 @@ OLIVIA = Customer(4_300_002, "Olivia", username="olivia_garden")
 
 
 @pytest.fixture
-async def peer() -> AsyncIterator[BotApiPeer]:
-    """The Bot API on loopback; the test fails if any call or payload broke the spec."""
-    server = BotApiPeer(BotApiSpec.load(fixture_dir("telegram") / "api.json"))
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-    assert not server.violations, "\n".join(server.violations)
+def peer(telegram_peer: BotApiPeer) -> BotApiPeer:
+    return telegram_peer
 
 
 def stored(db: Path) -> list[tuple[str, str]]:

@@ -31,15 +31,15 @@ from omnitui.domain.models import (
 )
 from omnitui.hub import Hub, RetryPolicy
 from omnitui.store import Store
-from tests.conftest import fixture_dir, wait_for
+from tests.conftest import wait_for
 from tests.peers.dovecot import free_port
 from tests.peers.telegram_api import (
     CONFLICT_POLLER,
     TOKEN,
     BotApiPeer,
-    BotApiSpec,
     Customer,
 )
+from tests.serve import ServeCommand
 
 TOKEN_ENV = "OMNITUI_TEST_TELEGRAM_TOKEN"
 SECRET_ENV = "OMNITUI_TEST_TELEGRAM_SECRET"
@@ -58,15 +58,8 @@ def bot_token(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-async def peer() -> AsyncIterator[BotApiPeer]:
-    """The Bot API on loopback; the test fails if any call or payload broke the spec."""
-    server = BotApiPeer(BotApiSpec.load(fixture_dir("telegram") / "api.json"))
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-    assert not server.violations, "\n".join(server.violations)
+def peer(telegram_peer: BotApiPeer) -> BotApiPeer:
+    return telegram_peer
 
 
 def bot_config(peer: BotApiPeer, extra: str = "") -> TelegramConfig:
@@ -603,23 +596,8 @@ async def test_a_restart_takes_up_at_the_stored_offset_without_duplicates(
 async def test_kill_9_between_fetch_and_store_loses_and_doubles_nothing(
     tmp_path: Path, peer: BotApiPeer
 ) -> None:
-    db = tmp_path / "shop.db"
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'[store]\npath = "{db}"\n\n[[telegram]]\nname = "shop-bot"\n'
-        f'token_env = "{TOKEN_ENV}"\napi_base = "{peer.url}"\n',
-        encoding="utf-8",
-    )
-    log_file = tmp_path / "serve.log"
-    env = {**os.environ, TOKEN_ENV: TOKEN, "HOME": str(tmp_path)}
-    env.pop("XDG_STATE_HOME", None)
-    command = [sys.executable, "-m", "omnitui.cli", "--config", str(config), "serve"]
-
-    async def serve() -> asyncio.subprocess.Process:
-        with log_file.open("ab") as log:
-            return await asyncio.create_subprocess_exec(
-                *command, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=log
-            )
+    shop = ServeCommand(tmp_path, peer.url, TOKEN_ENV)
+    db, log_file, serve = shop.db, shop.log_file, shop.start
 
     def count() -> tuple[int, int]:
         if not db.exists():
