@@ -5,10 +5,7 @@ from __future__ import annotations
 import ast
 import contextvars
 import string
-import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,9 +22,8 @@ from omnitui.locale_ja import JA
 from omnitui.screens.help import HelpScreen
 from omnitui.store import Store
 from omnitui.widgets.format import status_label, view_label
-from tests.conftest import require_tool
 from tests.test_console import MAIL, SMS, shop, wait_until
-from tests.test_tmux import Terminal
+from tests.test_tmux import Terminal, demo_in_tmux
 
 PACKAGE = Path(__file__).resolve().parents[1] / "omnitui"
 
@@ -292,29 +288,9 @@ async def test_an_english_console_in_the_same_process_stays_english(store: Store
 
 @pytest.fixture
 def japanese_terminal(tmp_path: Path) -> Iterator[tuple[Terminal, Path]]:
-    tmux = require_tool("tmux", "apt-get install tmux")
-    binary = Path(sys.executable).parent / "omnitui"
-    name = f"omnitui-ja-{uuid.uuid4().hex[:8]}"
-    done = tmp_path / "exit-code"
-    command = (
-        f"'{binary}' demo --language ja --store '{tmp_path / 'demo.db'}' --interval 30; "
-        f"echo $? > '{done}'; sleep 30"
-    )
-    subprocess.run(
-        [tmux, "new-session", "-d", "-s", name, "-x", "80", "-y", "24", command],
-        check=True,
-        # An English locale: the flag decides.
-        env={
-            "TERM": "xterm-256color",
-            "PATH": "/usr/bin:/bin",
-            "LANG": "C.UTF-8",
-            "HOME": str(tmp_path),
-        },
-    )
-    try:
-        yield Terminal(tmux, name), done
-    finally:
-        subprocess.run([tmux, "kill-session", "-t", name], check=False, capture_output=True)
+    # An English locale (LANG=C.UTF-8): the flag decides.
+    with demo_in_tmux(tmp_path, "--language", "ja", "--interval", "30", size=(80, 24)) as opened:
+        yield opened
 
 
 @pytest.mark.tmux

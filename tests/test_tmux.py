@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import time
@@ -46,15 +47,21 @@ class Terminal:
         raise AssertionError(f"{text!r} never showed; the screen was:\n{screen}")
 
 
-@pytest.fixture
-def terminal(tmp_path: Path) -> Iterator[tuple[Terminal, Path]]:
+@contextlib.contextmanager
+def demo_in_tmux(
+    tmp_path: Path, *args: str, size: tuple[int, int] = (100, 30)
+) -> Iterator[tuple[Terminal, Path]]:
+    """The real `omnitui demo ARGS` in a tmux session of `size`, in an English
+    locale; yields the terminal and the file its exit code is written to."""
     tmux = require_tool("tmux", "apt-get install tmux")
     binary = Path(sys.executable).parent / "omnitui"
     name = f"omnitui-test-{uuid.uuid4().hex[:8]}"
     done = tmp_path / "exit-code"
-    command = f"'{binary}' demo --store '{tmp_path / 'demo.db'}' --interval 2; echo $? > '{done}'; sleep 30"
+    demo = " ".join([f"'{binary}'", "demo", *args, "--store", f"'{tmp_path / 'demo.db'}'"])
+    command = f"{demo}; echo $? > '{done}'; sleep 30"
+    width, height = size
     subprocess.run(
-        [tmux, "new-session", "-d", "-s", name, "-x", "100", "-y", "30", command],
+        [tmux, "new-session", "-d", "-s", name, "-x", str(width), "-y", str(height), command],
         check=True,
         env={
             "TERM": "xterm-256color",
@@ -67,6 +74,12 @@ def terminal(tmp_path: Path) -> Iterator[tuple[Terminal, Path]]:
         yield Terminal(tmux, name), done
     finally:
         subprocess.run([tmux, "kill-session", "-t", name], check=False, capture_output=True)
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> Iterator[tuple[Terminal, Path]]:
+    with demo_in_tmux(tmp_path, "--interval", "2") as opened:
+        yield opened
 
 
 def test_the_demo_answers_a_customer_end_to_end(terminal: tuple[Terminal, Path]) -> None:
