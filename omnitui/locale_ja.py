@@ -296,4 +296,5 @@ JA: dict[str, str] = {
     "Raw source · {size:,} bytes · esc closes": "元データ · {size:,} バイト · esc 閉じる",
     "names read alike: {a} / {b}": "名前が似ています: {a} / {b}",
     "wrote {number}, the other's phone number": "もう一方の電話番号 {number} を書いています",
+    "Keep on the customer's profile": "お客様のプロフィールに残す",
 }

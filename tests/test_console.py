@@ -237,6 +237,45 @@ async def test_sending_is_refused_while_a_placeholder_is_unresolved(store: Store
         )
 
 
+async def test_a_value_asked_for_is_guessed_where_it_can_be_and_kept_on_the_profile(
+    store: Store,
+) -> None:
+    from omnitui.screens.fill import FillScreen
+
+    await store.add_canned_replies(
+        [("ask", "Order", "{first_name}様、ご注文{order_id}の件です。", "")]
+    )
+    got = await store.ingest([Inbound(SMS, "h1", "+819055556666", "山田 花子", "注文の件", 1.0)])
+    hanako = got[0].contact_id
+    app = make_app(store)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_contact(pilot, "山田 花子")
+        await pilot.press("r", "ctrl+r")
+        await pilot.pause()
+        await pilot.press(*"ask")
+        await pilot.pause(0.1)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, FillScreen))
+        fill = app.screen
+        # Family name first: the given name is filled in for the agent to check.
+        assert fill.query_one("#fill-first_name", Input).value == "花子"
+        assert fill.query_one("#fill-order_id", Input).value == ""
+        await pilot.press("enter", *"#88", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, InboxScreen))
+        await wait_until(pilot, lambda: "#88" in inbox(app).composer.text)
+        assert inbox(app).composer.text == "花子様、ご注文#88の件です。"
+        kept = await store.get_contact(hanako)
+        assert kept.first_name == "花子" and kept.profile["order_id"] == "#88"
+        inbox(app).composer.text_area.load_text("")
+        await pilot.press("ctrl+r")  # next time nothing is asked
+        await pilot.pause()
+        await pilot.press(*"ask")
+        await pilot.pause(0.1)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "#88" in inbox(app).composer.text)
+        assert not isinstance(app.screen, FillScreen)
+
+
 async def test_search_jumps_to_the_message(store: Store) -> None:
     await shop(store)
     app = make_app(store)

@@ -120,3 +120,17 @@ def test_a_phone_number_in_a_signature_points_at_the_sms_contact() -> None:
     found = phone_mentions([(7, text)], {"+819012345678": 9}, "JP")
     assert [(s.a, s.b) for s in found] == [(7, 9)]
     assert "+819012345678" in found[0].evidence
+
+
+def test_the_given_name_is_guessed_family_name_first_for_japanese_names() -> None:
+    from omnitui.domain.names import given_name_guess
+
+    assert given_name_guess("山田 花子") == "花子"
+    assert given_name_guess("山田\u3000花子") == "花子"  # an ideographic space
+    assert given_name_guess("ヤマダ ハナコ") == "ハナコ"
+    assert given_name_guess("Emma Brown") == "Emma"
+    assert given_name_guess("Emma") == "Emma"
+    # No telling: no guess rather than a wrong one.
+    assert given_name_guess("山田花子") == ""
+    assert given_name_guess("aiko@example.com") == ""
+    assert given_name_guess("+81 90 1234 5678") == ""

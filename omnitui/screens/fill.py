@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Static
+from textual.widgets import Checkbox, Input, Static
 
 from omnitui.i18n import tr
 
 
-class FillScreen(ModalScreen[dict[str, str] | None]):
-    """One input per missing placeholder; enter on the last one inserts."""
+@dataclass(frozen=True, slots=True)
+class Filled:
+    values: dict[str, str]
+    remember: bool  # keep the values on the customer's profile for next time
+
+
+class FillScreen(ModalScreen[Filled | None]):
+    """One input per missing placeholder; enter on the last one inserts.
+
+    A likely value (the given name in 山田 花子) is filled in for the agent to
+    check; what is typed is kept on the customer's profile unless they untick it.
+    """
 
     DEFAULT_CSS = """
     FillScreen { align: center middle; }
@@ -21,16 +34,22 @@ class FillScreen(ModalScreen[dict[str, str] | None]):
     """
     BINDINGS = [Binding("escape", "skip", "Insert as is", id="fill.skip")]
 
-    def __init__(self, names: tuple[str, ...], title: str) -> None:
+    def __init__(
+        self, names: tuple[str, ...], title: str, suggested: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__()
         self.names = names
         self.title_text = title
+        self.suggested = dict(suggested or {})
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(tr("“{title}” needs:").format(title=self.title_text), classes="title")
             for name in self.names:
-                yield Input(placeholder=name, id=f"fill-{name}")
+                field = Input(self.suggested.get(name, ""), placeholder=name, id=f"fill-{name}")
+                field.border_title = name  # still named once a likely value is filled in
+                yield field
+            yield Checkbox(tr("Keep on the customer's profile"), value=True, id="fill-remember")
             yield Static(
                 tr("enter: next / insert · esc: insert with the {gaps} (sending waits for them)"),
                 classes="hint",
@@ -45,13 +64,12 @@ class FillScreen(ModalScreen[dict[str, str] | None]):
         if index + 1 < len(inputs):
             inputs[index + 1].focus()
             return
-        self.dismiss(
-            {
-                name: i.value.strip()
-                for name, i in zip(self.names, inputs, strict=True)
-                if i.value.strip()
-            }
-        )
+        values = {
+            name: i.value.strip()
+            for name, i in zip(self.names, inputs, strict=True)
+            if i.value.strip()
+        }
+        self.dismiss(Filled(values, self.query_one("#fill-remember", Checkbox).value))
 
     def action_skip(self) -> None:
         self.dismiss(None)

@@ -471,16 +471,38 @@ class InboxScreen(Screen[None]):
         self._warn_unresolved(rendered)
 
     async def _complete(self, reply: CannedReply) -> Rendered:
+        from omnitui.domain.names import given_name_guess
         from omnitui.screens.fill import FillScreen
 
         rendered = self._personalise(reply)
-        if rendered.unresolved:
-            given = await self.app.push_screen_wait(
-                FillScreen(rendered.unresolved, reply.title or reply.shortcut)
+        if rendered.unresolved and self.contact is not None:
+            guess = given_name_guess(self.contact.name)
+            filled = await self.app.push_screen_wait(
+                FillScreen(
+                    rendered.unresolved,
+                    reply.title or reply.shortcut,
+                    {"first_name": guess} if guess else {},
+                )
             )
-            if given:
-                rendered = self._personalise(reply, given)
+            if filled is not None and filled.values:
+                rendered = self._personalise(reply, filled.values)
+                if filled.remember:
+                    await self._remember(filled.values)
         return rendered
+
+    async def _remember(self, values: Mapping[str, str]) -> None:
+        """Keep values typed for a canned reply on the customer's profile."""
+        contact = self.contact
+        if contact is None:
+            return
+        core = {k: v for k, v in values.items() if k in ("name", "first_name", "language")}
+        fields = {k: v for k, v in values.items() if k not in core}
+        await self.omni.store.update_contact(
+            contact.id,
+            profile={**contact.profile, **fields} if fields else None,
+            **core,
+        )
+        self.contact = await self.omni.store.get_contact(contact.id)
 
     def _warn_unresolved(self, rendered: Rendered) -> None:
         if rendered.unresolved:
