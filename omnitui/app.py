@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from omnitui.domain.models import Channel
-from omnitui.i18n import Language, resolve_language, tr, use_language
+from omnitui.i18n import N_, Language, resolve_language, tr, use_language
 from omnitui.screens.inbox import InboxChanged, InboxScreen
 from omnitui.store import Store
 
@@ -154,25 +154,27 @@ class OmniApp(App[None]):
             # Textual's own commands (Theme, Quit, Keys…), in the console's language.
             yield command._replace(title=tr(command.title), help=tr(command.help))
         if inbox is not None:
-            yield SystemCommand(
-                tr("Reply"), tr("Write a reply to the open customer"), inbox.action_reply
-            )
-            yield SystemCommand(
-                tr("Search"), tr("Search every message and contact"), inbox.action_search
-            )
-            yield SystemCommand(
-                tr("Resolve"), tr("Mark the customer's thread resolved"), inbox.action_resolve
-            )
-            yield SystemCommand(
-                tr("Reopen"), tr("Reopen the customer's thread"), inbox.action_reopen
-            )
-            yield SystemCommand(
-                tr("Snooze"), tr("Hide the thread until a time"), inbox.action_snooze
-            )
-            yield SystemCommand(
-                tr("Merge"), tr("Merge another contact into this one"), inbox.action_merge
-            )
-            yield SystemCommand(
-                tr("Canned reply"), tr("Insert a canned reply"), inbox.action_canned
-            )
-            yield SystemCommand(tr("Keys"), tr("Every key on this screen"), inbox.action_help)
+            commands: list[tuple[str, str, Callable[[], object]]] = [
+                (N_("Reply"), N_("Write a reply to the open customer"), inbox.action_reply),
+                (N_("Search"), N_("Search every message and contact"), inbox.action_search),
+                (N_("Resolve"), N_("Mark the customer's thread resolved"), inbox.action_resolve),
+                (N_("Reopen"), N_("Reopen the customer's thread"), inbox.action_reopen),
+                (N_("Snooze"), N_("Hide the thread until a time"), inbox.action_snooze),
+                (N_("Tags"), N_("Tag the customer; each tag is a view"), inbox.action_tags),
+                (
+                    N_("Views"),
+                    N_("Every view of the customers with counts"),
+                    inbox.action_pick_view,
+                ),
+                (N_("Profile"), N_("Names, language, fields and identities"), inbox.action_profile),
+                (N_("Merge"), N_("Merge another contact into this one"), inbox.action_merge),
+                (
+                    N_("Possible duplicates"),
+                    N_("Contacts that may be the same customer"),
+                    inbox.action_duplicates,
+                ),
+                (N_("Canned reply"), N_("Insert a canned reply"), inbox.action_canned),
+                (N_("Keys"), N_("Every key on this screen"), inbox.action_help),
+            ]
+            for title, help_text, action in commands:
+                yield SystemCommand(tr(title), tr(help_text), action)

@@ -297,4 +297,8 @@ JA: dict[str, str] = {
     "names read alike: {a} / {b}": "名前が似ています: {a} / {b}",
     "wrote {number}, the other's phone number": "もう一方の電話番号 {number} を書いています",
     "Keep on the customer's profile": "お客様のプロフィールに残す",
+    "Tag the customer; each tag is a view": "お客様にタグを付けます (タグごとにビューができます)",
+    "Every view of the customers with counts": "顧客のビューを件数つきで一覧",
+    "Names, language, fields and identities": "名前・言語・項目・連絡先",
+    "Contacts that may be the same customer": "同じお客様かもしれない連絡先",
 }
