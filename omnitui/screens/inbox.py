@@ -204,8 +204,8 @@ class InboxScreen(Screen[None]):
         the old thread, then the new thread a frame later. One frame is less
         drawing, and the agent never sees a highlight beside someone else's thread.
         """
-        if self._held is not None or not self.is_current:
-            return
+        if self._held is not None or self._showing is None or not self.is_current:
+            return  # the first contact at start-up draws as soon as it can, as before
         updates = ExitStack()
         updates.enter_context(self.app.batch_update())
         self._held = (updates, self.set_timer(HOLD_FRAME, self._release_frame))
