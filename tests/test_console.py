@@ -11,11 +11,18 @@ from textual.widgets import Input
 
 from omnitui.app import OmniApp
 from omnitui.demo import DEMO_CHANNELS, STARTER_CANNED, DemoShop
-from omnitui.domain.models import Channel, ChannelKind, Delivery, Inbound, ThreadStatus
+from omnitui.domain.models import (
+    Channel,
+    ChannelKind,
+    Delivery,
+    Inbound,
+    Message,
+    ThreadStatus,
+)
 from omnitui.screens.help import HelpScreen
 from omnitui.screens.inbox import InboxScreen
 from omnitui.store import Store
-from omnitui.store.store import ProfileFields
+from omnitui.store.store import ProfileFields, ThreadCursor
 
 MAIL = Channel(ChannelKind.EMAIL, "shop-mail")
 SMS = Channel(ChannelKind.SMS, "shop-sms")
@@ -519,6 +526,48 @@ async def test_a_long_contact_list_loads_page_by_page(store: Store) -> None:
         assert len(contacts.contacts) == 150
         assert contacts.contacts[-1].name == "Customer 149"
         assert [c.name for c in contacts.contacts[:2]] == ["Customer 000", "Customer 001"]
+
+
+async def test_moving_down_shows_the_next_thread_and_a_slow_one_never_freezes_the_screen(
+    store: Store,
+) -> None:
+    from omnitui.screens.inbox import HOLD_FRAME
+
+    ids = await shop(store)
+    app = make_app(store)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = inbox(app)
+        await wait_until(pilot, lambda: screen.contact is not None)
+        assert screen.contact is not None and screen.contact.id == ids["emma"]
+        await pilot.press("j")
+        await wait_until(
+            pilot, lambda: screen.contact is not None and screen.contact.name != "Emma"
+        )
+        assert "Is my order ready?" not in "\n".join(screen.thread.lines_text())
+        assert screen.contacts.current_contact_id == screen.contact.id
+        assert not app._batch_count  # the highlight and the thread are on screen
+
+        # A thread that takes long to read (a cold disk): the highlight moves at once.
+        thread_page = store.thread_page
+        reading = asyncio.Event()
+
+        async def slow_thread_page(
+            contact_id: int, *, before: ThreadCursor | None = None, limit: int = 50
+        ) -> list[Message]:
+            reading.set()
+            await asyncio.sleep(1.0)
+            return await thread_page(contact_id, before=before, limit=limit)
+
+        store.thread_page = slow_thread_page  # type: ignore[method-assign]
+        await pilot.press("j")
+        await reading.wait()
+        await asyncio.sleep(HOLD_FRAME + 0.1)
+        assert not app._batch_count  # not waiting for the thread to draw
+        store.thread_page = thread_page  # type: ignore[method-assign]
+        await wait_until(
+            pilot, lambda: screen.contact is not None and screen.contact.name == "田中 美咲"
+        )
+        assert not app._batch_count
 
 
 async def test_the_command_palette_resolves_a_thread(store: Store) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from contextlib import ExitStack
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -13,6 +14,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message as TextualMessage
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Static, TextArea
 from textual.worker import Worker
 
@@ -52,6 +54,10 @@ if TYPE_CHECKING:
 PAGE = 50
 FIRST_PAGE = 12  # a screenful; older pages come as the agent scrolls up
 CONTACT_PAGE = 60  # a few screens; more load as the highlight nears the end
+# How long the screen may wait for the next contact's thread, so that the moved
+# highlight and the thread are drawn in one frame. A slower (cold) read shows the
+# highlight first, as before.
+HOLD_FRAME = 0.05
 
 
 class InboxChanged(TextualMessage, bubble=False):
@@ -96,6 +102,7 @@ class InboxScreen(Screen[None]):
         self.counts: dict[AnyView, int] = {}
         self._showing: int | None = None
         self._loading_more = False
+        self._held: tuple[ExitStack, Timer] | None = None
 
     @property
     def omni(self) -> OmniApp:
@@ -133,6 +140,7 @@ class InboxScreen(Screen[None]):
         self.thread.agent_name = self.omni.agent_name
         self.contacts.border_title = tr("Customers")
         self.thread.border_title = tr("Thread")
+        self.watch(self.contacts, "highlighted", self.contact_highlighted, init=False)
         await self.reload_contacts()
         self.query_one(CannedList).set_replies(await self.omni.store.canned_replies())
         await self.show_channel_problems()
@@ -181,11 +189,38 @@ class InboxScreen(Screen[None]):
         finally:
             self._loading_more = False
 
-    @on(ContactList.OptionHighlighted, "#contacts")
-    def contact_highlighted(self, event: ContactList.OptionHighlighted) -> None:
+    def contact_highlighted(self, highlighted: int | None) -> None:
+        """Open the highlighted contact (called as the highlight moves, not later
+        from a message, so that the screen is held before it draws the highlight)."""
         contact_id = self.contacts.current_contact_id
         if contact_id is not None and contact_id != self._showing:
+            self._hold_frame()
             self.open_contact(contact_id)
+
+    def _hold_frame(self) -> None:
+        """Hold screen updates until the next thread is drawn, or `HOLD_FRAME` passes.
+
+        Otherwise a contact switch costs two frames: the moved highlight with
+        the old thread, then the new thread a frame later. One frame is less
+        drawing, and the agent never sees a highlight beside someone else's thread.
+        """
+        if self._held is not None or self._showing is None or not self.is_current:
+            return  # the first contact at start-up draws as soon as it can, as before
+        updates = ExitStack()
+        updates.enter_context(self.app.batch_update())
+        self._held = (updates, self.set_timer(HOLD_FRAME, self._release_frame))
+
+    def _release_frame(self) -> None:
+        if self._held is not None:
+            (updates, timer), self._held = self._held, None
+            timer.stop()
+            updates.close()
+
+    def on_unmount(self) -> None:
+        self._release_frame()
+
+    def on_screen_suspend(self) -> None:
+        self._release_frame()
 
     @on(ContactList.OptionSelected, "#contacts")
     async def contact_selected(self, event: ContactList.OptionSelected) -> None:
@@ -218,6 +253,7 @@ class InboxScreen(Screen[None]):
         if select_message is not None:
             self.thread.select_message(select_message)
         self._draw_header(contact)
+        self._release_frame()
         if not keep:
             await self._set_reply_channels(contact)
             self.composer.others = await self.omni.store.others_composing(
