@@ -65,14 +65,28 @@ async def shop(store: Store) -> dict[str, int]:
     return ids
 
 
-def make_app(store: Store) -> OmniApp:
+def make_app(store: Store, language: str | None = "en") -> OmniApp:
+    """The console as Aiko of Sakura Flowers sees it (English unless asked;
+    None follows the locale)."""
     return OmniApp(
         store,
         agent_name="Aiko",
         shop_values={"shop": "Sakura Flowers"},
         channels=[MAIL, SMS],
         poll_changes=0.05,
+        language=language,
     )
+
+
+async def pick_to_merge(pilot: Pilot[None], query: str) -> None:
+    """`m`, type `query`, enter on the one contact found: the merge preview opens."""
+    app = pilot.app
+    await pilot.pause()
+    await pilot.press("m")
+    await pilot.pause()
+    app.screen.query_one(Input).value = query
+    await wait_until(pilot, lambda: len(getattr(app.screen, "found", [])) == 1)
+    await pilot.press("enter")
 
 
 def inbox(app: OmniApp) -> InboxScreen:
@@ -328,12 +342,7 @@ async def test_merge_picks_confirms_and_can_be_undone(store: Store) -> None:
     ids = await shop(store)
     app = make_app(store)
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.pause()
-        await pilot.press("m")
-        await pilot.pause()
-        app.screen.query_one(Input).value = "田中"
-        await wait_until(pilot, lambda: len(getattr(app.screen, "found", [])) == 1)
-        await pilot.press("enter")
+        await pick_to_merge(pilot, "田中")
         await pilot.pause()
         await pilot.press("y")
         await pilot.pause()
@@ -404,12 +413,7 @@ async def test_merge_preview_escape_merges_nothing(store: Store) -> None:
     ids = await shop(store)
     app = make_app(store)
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.pause()
-        await pilot.press("m")
-        await pilot.pause()
-        app.screen.query_one(Input).value = "田中"
-        await wait_until(pilot, lambda: len(getattr(app.screen, "found", [])) == 1)
-        await pilot.press("enter")
+        await pick_to_merge(pilot, "田中")
         await wait_until(pilot, lambda: type(app.screen).__name__ == "MergeScreen")
         await pilot.press("escape")
         await wait_until(pilot, lambda: isinstance(app.screen, InboxScreen))

@@ -22,21 +22,10 @@ from omnitui.locale_ja import JA
 from omnitui.screens.help import HelpScreen
 from omnitui.store import Store
 from omnitui.widgets.format import status_label, view_label
-from tests.test_console import MAIL, SMS, shop, wait_until
+from tests.test_console import MAIL, SMS, make_app, shop, wait_until
 from tests.test_tmux import Terminal, demo_in_tmux
 
 PACKAGE = Path(__file__).resolve().parents[1] / "omnitui"
-
-
-def make_app(store: Store, language: str | None) -> OmniApp:
-    return OmniApp(
-        store,
-        agent_name="Aiko",
-        shop_values={"shop": "Sakura Flowers"},
-        channels=[MAIL, SMS],
-        poll_changes=0.05,
-        language=language,
-    )
 
 
 def screen_lines(app: OmniApp) -> list[str]:
