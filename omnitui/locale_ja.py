@@ -142,7 +142,7 @@ JA: dict[str, str] = {
     "switch": "切替",
     "{who} is replying too": "{who} も返信中",
     "{who} are replying too": "{who} も返信中",
-    "{chars} makes it UCS-2": "{chars} で UCS-2",
+    "{chars} makes it UCS-2": "原因: {chars}",
     "over {limit} characters": "{limit} 文字を超えています",
     "fill in: {placeholders}": "未入力: {placeholders}",
     # -- notifications -----------------------------------------------------------

@@ -138,19 +138,19 @@ class Composer(Vertical):
         self.refresh_status()
 
     def refresh_status(self) -> None:
+        """One line: the channel, then what needs the agent's eye (SMS count and
+        UCS-2, another agent replying, files, unfilled placeholders), then the
+        account and hints, which a narrow screen cuts first."""
         status = Text(no_wrap=True, overflow="ellipsis")
-        if self.channel is None:
+        channel = self.channel
+        if channel is None:
             status.append(tr("No channel to reply on"), "dim")
         else:
             status.append(tr("Reply via") + " ", "dim")
-            status.append(channel_mark(self.channel.kind), CHANNEL_STYLE[self.channel.kind])
-            status.append(f" {channel_name(self.channel.kind)} ({self.channel.account})")
-            if len(self.channels) > 1:
-                status.append("  ^T " + tr("switch"), "dim")
-            if self.channel.kind is ChannelKind.SMS:
+            status.append(channel_mark(channel.kind), CHANNEL_STYLE[channel.kind])
+            status.append(f" {channel_name(channel.kind)}")
+            if channel.kind is ChannelKind.SMS:
                 status.append_text(sms_status(self.text))
-            elif self.channel.kind is ChannelKind.EMAIL and self.subject:
-                status.append(f"  {visible(self.subject)}", "dim")
         if self.others:
             who = ", ".join(visible(a) for a in self.others)
             replying = (
@@ -168,6 +168,12 @@ class Composer(Vertical):
             status.append(
                 "  " + tr("fill in: {placeholders}").format(placeholders=marks), "bold red"
             )
+        if channel is not None:
+            status.append(f" ({channel.account})", "dim")
+            if len(self.channels) > 1:
+                status.append("  ^T " + tr("switch"), "dim")
+            if channel.kind is ChannelKind.EMAIL and self.subject:
+                status.append(f"  {visible(self.subject)}", "dim")
         self.query_one("#composer-status", Static).update(status, layout=False)
 
     def action_attach(self) -> None:
