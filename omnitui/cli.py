@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sqlite3
 import sys
 import tempfile
 import time
@@ -32,44 +33,65 @@ class UsageError(Exception):
     """A mistake on the command line or in the config: exit 2 with this message."""
 
 
+def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
+    """`--config` and `--language`, accepted before or after the command alike."""
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=default,
+        help="config file (default: the platform config dir)",
+    )
+    parser.add_argument(
+        "--language",
+        choices=["en", "ja"],
+        default=default,
+        help="the console's language (default: [ui] language, else the locale)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="omnitui",
         description="Answer every customer — email, Telegram, SMS — from one terminal console.",
     )
-    parser.add_argument(
-        "--config", type=Path, help="config file (default: the platform config dir)"
-    )
-    parser.add_argument(
-        "--language",
-        choices=["en", "ja"],
-        help="the console's language (default: [ui] language, else the locale)",
-    )
+    parser.add_argument("--version", action="version", version=f"omnitui {_version()}")
+    _global_options(parser, None)
+    # After the command the same options are accepted; SUPPRESS keeps a value
+    # given before the command when none is given after it.
+    common = argparse.ArgumentParser(add_help=False)
+    _global_options(common, argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    demo = sub.add_parser("demo", help="open the console on a demo shop: no account, no network")
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, parents=[common])
+
+    demo = command("demo", "open the console on a demo shop: no account, no network")
     demo.add_argument("--store", type=Path, help="keep the demo store in this file")
     demo.add_argument(
         "--interval", type=float, default=6.0, help="seconds between new demo messages (default 6)"
     )
-    demo.add_argument(
-        "--language",
-        choices=["en", "ja"],
-        default=argparse.SUPPRESS,  # keeps `omnitui --language ja demo` working too
-        help="the console's language (default: the locale)",
-    )
-    init = sub.add_parser("init", help="write a commented config to the config dir")
+    init = command("init", "write a commented config to the config dir")
     init.add_argument("--force", action="store_true", help="overwrite an existing config")
-    sub.add_parser("serve", help="run the channels headless, with no console")
-    contacts = sub.add_parser("contacts", help="import a customer list (CSV, vCard) or export CSV")
+    command("serve", "run the channels headless, with no console")
+    contacts = command("contacts", "import a customer list (CSV, vCard) or export CSV")
     contacts.add_argument("action", choices=["export", "import"])
     contacts.add_argument(
         "file", type=Path, help="CSV or .vcf to import; CSV to export (- for stdout)"
     )
-    canned = sub.add_parser("canned", help="export or import canned replies as a TOML file")
+    canned = command("canned", "export or import canned replies as a TOML file")
     canned.add_argument("action", choices=["export", "import"])
     canned.add_argument("file", type=Path, help="the TOML file (export: - for standard output)")
-    sub.add_parser("doctor", help="check the config and each channel, one line each")
+    command("doctor", "check the config, the store and each channel, one line each")
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("omnitui")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -98,11 +120,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except Exception as exc:
         from omnitui.config import ConfigError
+        from omnitui.store import StoreUnusable
         from omnitui.store.migrate import SchemaTooNew
 
         if isinstance(exc, ConfigError | SchemaTooNew):
             print(f"omnitui: {exc}", file=sys.stderr)
             return EXIT_USAGE
+        if isinstance(exc, StoreUnusable):
+            print(f"omnitui: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+        if isinstance(exc, sqlite3.DatabaseError):
+            print(
+                f"omnitui: the store cannot be read: {exc} (`omnitui doctor` checks it)",
+                file=sys.stderr,
+            )
+            return EXIT_ERROR
         log.exception("unexpected error")
         print(f"omnitui: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -191,7 +223,7 @@ async def _console(
     chosen = resolve_language(language)
     use_language(chosen)  # the notices below are worded here, before the app runs
     hub = Hub(store, adapters)
-    lock = ChannelLock(store.path)
+    lock = ChannelLock(store.path, store.access)
     app = OmniApp(
         store,
         agent_name=agent,
@@ -243,7 +275,7 @@ async def run_console(settings: Settings, language: str | None = None) -> int:
     from omnitui.demo import STARTER_CANNED
     from omnitui.store import Store
 
-    store = await Store.open(settings.store_path())
+    store = await Store.open(settings.store_path(), access=settings.store_access())
     if not await store.canned_replies():
         await store.add_canned_replies(STARTER_CANNED)
     adapters, notes = build_adapters(settings, store)
@@ -299,8 +331,8 @@ async def run_serve(settings: Settings) -> int:
     from omnitui.hub import ChannelLock, Hub
     from omnitui.store import Store
 
-    store = await Store.open(settings.store_path())
-    lock = ChannelLock(store.path)
+    store = await Store.open(settings.store_path(), access=settings.store_access())
+    lock = ChannelLock(store.path, store.access)
     if not lock.acquire():
         await store.close()
         print(
@@ -332,7 +364,7 @@ async def cmd_contacts(settings: Settings, action: str, file: Path) -> int:
     from omnitui.store import Store
 
     region = next((s.default_region for s in settings.sms if s.default_region), None)
-    store = await Store.open(settings.store_path())
+    store = await Store.open(settings.store_path(), access=settings.store_access())
     try:
         if action == "export":
             text = contacts_file.write_csv(await store.all_contacts())
@@ -363,7 +395,7 @@ async def cmd_canned(settings: Settings, action: str, file: Path) -> int:
     from omnitui import canned_file
     from omnitui.store import Store
 
-    store = await Store.open(settings.store_path())
+    store = await Store.open(settings.store_path(), access=settings.store_access())
     try:
         if action == "export":
             text = canned_file.dump(await store.canned_replies())
@@ -390,10 +422,11 @@ async def cmd_canned(settings: Settings, action: str, file: Path) -> int:
 def cmd_doctor(settings: Settings, given: Path | None) -> int:
     """One line per check; exit 1 when any channel cannot work."""
     from omnitui.adapters import email, sms, telegram
+    from omnitui.store.files import check
 
     print(f"ok    config   {config_path(given)}")
-    print(f"ok    store    {settings.store_path()}")
-    healthy = True
+    healthy, line = check(settings.store_path())
+    print(f"{'ok' if healthy else 'FAIL':<5} store    {line}")
     for section in settings.email:
         for good, line in asyncio.run(email.check(section)):
             healthy = healthy and good
@@ -417,11 +450,13 @@ def cmd_doctor(settings: Settings, given: Path | None) -> int:
 def _setup_logging(*, console: bool) -> None:
     from platformdirs import user_log_path
 
+    from omnitui.store.files import create_file
+
     handlers: list[logging.Handler] = []
     try:
-        folder = user_log_path("omnitui")
-        folder.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(folder / "omnitui.log", encoding="utf-8"))
+        path = user_log_path("omnitui") / "omnitui.log"
+        create_file(path)  # 0600 in a 0700 folder: the log names customers
+        handlers.append(logging.FileHandler(path, encoding="utf-8"))
     except OSError:
         pass
     if console:

@@ -14,9 +14,12 @@ import shlex
 import subprocess
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+if TYPE_CHECKING:
+    from omnitui.store.files import Access
 
 APP_NAME = "omnitui"
 
@@ -114,6 +117,21 @@ class AgentConfig(_Section):
 
 class StoreConfig(_Section):
     path: str | None = None
+    # A Unix group whose members share the store (agents logged in as
+    # separate users): files 0660, folders 2770. Without it, 0600 / 0700.
+    group: str | None = None
+
+    @field_validator("group")
+    @classmethod
+    def _group_exists(cls, group: str | None) -> str | None:
+        if group is not None:
+            import grp
+
+            try:
+                grp.getgrnam(group)
+            except KeyError:
+                raise ValueError(f"no such group {group!r} on this machine") from None
+        return group
 
 
 class UiConfig(_Section):
@@ -225,6 +243,11 @@ class Settings(_Section):
         if self.store.path:
             return Path(os.path.expandvars(self.store.path)).expanduser()
         return default_store_path()
+
+    def store_access(self) -> Access:
+        from omnitui.store.files import Access
+
+        return Access(group=self.store.group)
 
     def shop_values(self) -> dict[str, str]:
         """Canned-reply values from config: `{agent}`, `{shop}` and every [shop] key."""

@@ -23,6 +23,7 @@ from pathlib import Path
 from omnitui.adapters.base import Adapter, ReadMirror, SendError, Troubled
 from omnitui.domain.models import Channel, DeliveryUpdate, Inbound, Outbound
 from omnitui.store import Store
+from omnitui.store.files import PRIVATE, Access, create_file
 
 log = logging.getLogger("omnitui.hub")
 
@@ -36,16 +37,17 @@ class ChannelLock:
     kill -9, so another console or `omnitui serve` can take over.
     """
 
-    def __init__(self, store_path: Path) -> None:
+    def __init__(self, store_path: Path, access: Access = PRIVATE) -> None:
         self.path = Path(f"{store_path}.channels.lock")
+        self._access = access
         self._fd: int | None = None
 
     def acquire(self) -> bool:
         """Take the lock if no other process has it."""
         if self._fd is not None:
             return True
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        create_file(self.path, self._access)
+        fd = os.open(self.path, os.O_RDWR)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

@@ -224,3 +224,32 @@ def test_a_customer_list_imports_with_bad_rows_reported_by_line(
     assert (misaki.tags, misaki.fields) == (("vip", "wholesale"), {"company": "㈱さくら商事"})
     assert by_name["Emma W."].fields == {"notes": "likes tulips"}
     assert by_name["佐藤 健"].identities == ((IdentityKind.PHONE, "+818099990000"),)
+
+
+def test_global_options_before_or_after_the_command(tmp_path: Path) -> None:
+    store = tmp_path / "shop.db"
+    config = tmp_path / "config.toml"
+    config.write_text(f'[store]\npath = "{store}"\n', encoding="utf-8")
+    after = run("doctor", "--config", str(config))
+    before = run("--config", str(config), "doctor")
+    assert after.returncode == before.returncode == 0, after.stderr
+    assert after.stdout == before.stdout
+    assert f"ok    config   {config}" in after.stdout
+    # The one after the command wins, as a systemd line appending options expects.
+    other = tmp_path / "other.toml"
+    both = run("--config", str(other), "doctor", "--config", str(config))
+    assert both.returncode == 0 and f"ok    config   {config}" in both.stdout
+    for args in (
+        ["contacts", "export", "-", "--config", str(config)],
+        ["canned", "export", "-", "--language", "ja", "--config", str(config)],
+    ):
+        out = run(*args)
+        assert out.returncode == 0, out.stderr
+
+
+def test_version() -> None:
+    from importlib.metadata import version
+
+    out = run("--version")
+    assert out.returncode == 0
+    assert out.stdout.strip() == f"omnitui {version('omnitui')}"

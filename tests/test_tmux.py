@@ -49,12 +49,13 @@ class Terminal:
 
 @contextlib.contextmanager
 def demo_in_tmux(
-    tmp_path: Path, *args: str, size: tuple[int, int] = (100, 30)
+    tmp_path: Path, *args: str, size: tuple[int, int] = (100, 30), binary: Path | None = None
 ) -> Iterator[tuple[Terminal, Path]]:
     """The real `omnitui demo ARGS` in a tmux session of `size`, in an English
-    locale; yields the terminal and the file its exit code is written to."""
+    locale; yields the terminal and the file its exit code is written to.
+    `binary` is the installed `omnitui` to run (default: this environment's)."""
     tmux = require_tool("tmux", "apt-get install tmux")
-    binary = Path(sys.executable).parent / "omnitui"
+    binary = binary or Path(sys.executable).parent / "omnitui"
     name = f"omnitui-test-{uuid.uuid4().hex[:8]}"
     done = tmp_path / "exit-code"
     demo = " ".join([f"'{binary}'", "demo", *args, "--store", f"'{tmp_path / 'demo.db'}'"])
@@ -89,8 +90,10 @@ def test_the_demo_answers_a_customer_end_to_end(terminal: tuple[Terminal, Path])
     term.keys("Enter")
     term.wait_for("Reply via")
     term.keys("r")
-    time.sleep(0.5)  # a person looks up before typing; keys sent with no gap race the focus move
+    term.wait_for("^s Send")  # a person looks up before typing: the composer has the focus
+    time.sleep(0.3)
     term.type("Hello from the counter")
+    term.wait_for("Hello from the counter")
     term.keys("C-s")
     screen = term.wait_for("delivered ✓✓", timeout=15)
     assert "Hello from the counter" in screen

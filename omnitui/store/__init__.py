@@ -1,5 +1,6 @@
 """The local SQLite store: OmniTUI's single source of truth."""
 
+from omnitui.store.files import Access, StoreUnusable
 from omnitui.store.store import Store, StoreError
 
-__all__ = ["Store", "StoreError"]
+__all__ = ["Access", "Store", "StoreError", "StoreUnusable"]

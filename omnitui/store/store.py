@@ -52,6 +52,7 @@ from omnitui.domain.models import (
 from omnitui.domain.safe_text import one_line
 from omnitui.domain.search import fts_query, index_terms
 from omnitui.domain.views import VIEW_SQL, VIEWS, AnyView, TagView, View, view_condition
+from omnitui.store.files import PRIVATE, Access, StoreUnusable, explain, prepare
 from omnitui.store.migrate import ensure_current
 
 if TYPE_CHECKING:
@@ -141,24 +142,45 @@ class Store:
     """
 
     def __init__(
-        self, path: Path, writer: sqlite3.Connection, reader: aiosqlite.Connection, clock: Clock
+        self,
+        path: Path,
+        writer: sqlite3.Connection,
+        reader: aiosqlite.Connection,
+        clock: Clock,
+        access: Access = PRIVATE,
     ) -> None:
         self.path = path
+        self.access = access  # who may read its files; files made beside it follow it
         self._writer = writer
         self._reader = reader
         self._clock = clock
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="omnitui-store")
 
     @classmethod
-    async def open(cls, path: Path | str, *, clock: Clock = time.time) -> Store:
-        """Open (creating or migrating as needed) the store at `path`."""
+    async def open(
+        cls, path: Path | str, *, clock: Clock = time.time, access: Access = PRIVATE
+    ) -> Store:
+        """Open (creating or migrating as needed) the store at `path`.
+
+        Its files are private to this user, or shared with `access.group`.
+        A file that is not a store, a damaged one or one this user cannot
+        write raises `StoreUnusable` saying so in one line.
+        """
         path = Path(path).expanduser()
-        await asyncio.to_thread(ensure_current, path)
-        writer = await asyncio.to_thread(_connect, path)
-        reader = await aiosqlite.connect(path, isolation_level=None)
-        await reader.execute("PRAGMA busy_timeout = 10000")
-        await reader.execute("PRAGMA query_only = ON")
-        return cls(path, writer, reader, clock)
+        try:
+            await asyncio.to_thread(prepare, path, access)
+            await asyncio.to_thread(ensure_current, path)
+            writer = await asyncio.to_thread(_connect, path)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreUnusable(explain(path, exc)) from None
+        try:
+            reader = await aiosqlite.connect(path, isolation_level=None)
+            await reader.execute("PRAGMA busy_timeout = 10000")
+            await reader.execute("PRAGMA query_only = ON")
+        except (sqlite3.Error, OSError) as exc:
+            writer.close()
+            raise StoreUnusable(explain(path, exc)) from None
+        return cls(path, writer, reader, clock, access)
 
     def now(self) -> float:
         """The store's clock (injectable for tests)."""
