@@ -267,7 +267,8 @@ async def _console(
         await hub.stop()
         lock.release()
         await store.close()
-    return EXIT_OK
+    # Textual sets 1 when the console ended on an error it did not expect.
+    return EXIT_ERROR if app.return_code else EXIT_OK
 
 
 async def run_console(settings: Settings, language: str | None = None) -> int:

@@ -294,6 +294,10 @@ JA: dict[str, str] = {
         "{name} は {size:.1f} MB です。送れるのは 20 MB までです"
     ),
     "Raw source · {size:,} bytes · esc closes": "元データ · {size:,} バイト · esc 閉じる",
+    "Raw source · {size:,} bytes, the first {shown:,} shown · s saves it whole · esc closes": (
+        "元データ · {size:,} バイト (先頭 {shown:,} バイトを表示) · s 全体を保存 · esc 閉じる"
+    ),
+    "Save as a file": "ファイルに保存",
     "names read alike: {a} / {b}": "名前が似ています: {a} / {b}",
     "wrote {number}, the other's phone number": "もう一方の電話番号 {number} を書いています",
     "Keep on the customer's profile": "お客様のプロフィールに残す",

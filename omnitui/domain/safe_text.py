@@ -32,12 +32,29 @@ def one_line(text: str, limit: int = 200) -> str:
     return visible(flat[:limit])
 
 
+# A file name is at most 255 bytes on Linux and macOS, however few characters
+# it has (150 Japanese characters are 450 bytes in UTF-8); room is left for
+# the " (12)" added when a name is taken.
+NAME_BYTES = 200
+_EXTENSION_CHARS = 12
+
+
 def safe_filename(name: str, fallback: str = "attachment") -> str:
     """A name a customer chose, made safe to write in a folder of ours.
 
-    No path parts, no control characters, no leading dots, not empty.
+    No path parts, no control characters, no leading dots, not empty, and at
+    most `NAME_BYTES` bytes in UTF-8, cut between characters, keeping the
+    extension.
     """
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     base = "".join(ch for ch in base if ord(ch) >= 0x20 and ch not in '<>:"|?*\x7f')
     base = base.strip().lstrip(".").strip()
-    return base[:200] or fallback
+    if not base:
+        return fallback
+    stem, dot, extension = base.rpartition(".")
+    if not dot or not stem or len(extension) > _EXTENSION_CHARS or " " in extension:
+        stem, extension = base, ""
+    suffix = f".{extension}" if extension else ""
+    room = NAME_BYTES - len(suffix.encode())
+    cut = stem.encode()[:room].decode("utf-8", errors="ignore").rstrip()
+    return f"{cut}{suffix}" if cut else fallback

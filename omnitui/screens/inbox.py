@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping
 from contextlib import ExitStack
@@ -317,19 +318,44 @@ class InboxScreen(Screen[None]):
 
     @on(ThreadView.SourceWanted)
     async def show_source(self, event: ThreadView.SourceWanted) -> None:
-        from omnitui.screens.source import SourceScreen
+        from omnitui.screens.source import SHOWN, SourceScreen
 
-        raw = await self.omni.store.message_source(event.message.id)
-        if raw is None:
+        message_id = event.message.id
+        head = await self.omni.store.message_source_head(message_id, SHOWN)
+        if head is None:
             self.notify(
                 tr("This message has no raw source (only email keeps one)"), severity="warning"
             )
             return
-        self.app.push_screen(SourceScreen(raw))
+
+        async def save() -> None:
+            from omnitui import downloads
+
+            raw = await self.omni.store.message_source(message_id)
+            if raw is None:
+                return
+            try:
+                target = await asyncio.to_thread(
+                    downloads.save, self.omni.downloads, f"message-{message_id}.eml", raw
+                )
+            except OSError as exc:
+                self.notify(
+                    tr("Not saved: {reason}").format(reason=exc.strerror or str(exc)),
+                    severity="warning",
+                    markup=False,
+                )
+                return
+            self.notify(
+                tr("Saved to {folder}: {files}").format(folder=target.parent, files=target.name),
+                markup=False,
+            )
+
+        raw, size = head
+        self.app.push_screen(SourceScreen(raw, size, save))
 
     @on(ThreadView.SaveWanted)
     async def save_attachments(self, event: ThreadView.SaveWanted) -> None:
-        from omnitui.domain.safe_text import safe_filename
+        from omnitui import downloads
 
         message = event.message
         if not message.attachments:
@@ -343,15 +369,11 @@ class InboxScreen(Screen[None]):
             if data is None:
                 skipped.append(f"{att.filename} ({att.note or 'not kept'})")
                 continue
-            folder.mkdir(parents=True, exist_ok=True)
-            name = safe_filename(att.filename)
-            target = folder / name
-            n = 1
-            while target.exists():
-                stem, dot, ext = name.rpartition(".")
-                target = folder / (f"{stem} ({n}).{ext}" if dot and stem else f"{name} ({n})")
-                n += 1
-            target.write_bytes(data)
+            try:
+                target = await asyncio.to_thread(downloads.save, folder, att.filename, data)
+            except OSError as exc:
+                skipped.append(f"{att.filename} ({exc.strerror or exc})")
+                continue
             saved.append(target.name)
         if saved:
             self.notify(

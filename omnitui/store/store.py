@@ -754,6 +754,15 @@ class Store:
         rows = await self._rows("SELECT raw FROM message WHERE id = ?", (message_id,))
         return bytes(rows[0][0]) if rows and rows[0][0] is not None else None
 
+    async def message_source_head(self, message_id: int, limit: int) -> tuple[bytes, int] | None:
+        """The first `limit` bytes of a message's raw source and its whole size
+        (a 15 MB mail is not read whole to be shown)."""
+        rows = await self._rows(
+            "SELECT substr(raw, 1, ?), length(raw) FROM message WHERE id = ? AND raw IS NOT NULL",
+            (limit, message_id),
+        )
+        return (bytes(rows[0][0]), int(rows[0][1])) if rows else None
+
     async def attachment_data(self, attachment_id: int) -> bytes | None:
         rows = await self._rows("SELECT data FROM attachment WHERE id = ?", (attachment_id,))
         return bytes(rows[0][0]) if rows and rows[0][0] is not None else None
