@@ -122,3 +122,58 @@ def test_the_demo_answers_a_customer_end_to_end(terminal: tuple[Terminal, Path])
     while not done.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert done.read_text().strip() == "0"
+
+
+def far_down_the_list(db: Path) -> tuple[str, str]:
+    """A demo customer with a name no one else has, far below the first page
+    of the list: (name, one of their addresses)."""
+    import asyncio
+
+    from omnitui.demo import build_demo_store
+    from omnitui.store import Store
+
+    async def build() -> tuple[str, str]:
+        store = await Store.open(db)
+        try:
+            await build_demo_store(store, now=time.time())
+            listed = await store.list_contacts(limit=1000)
+            names = [c.name for c in listed]
+            for summary in listed[150:]:
+                if names.count(summary.name) == 1:
+                    contact = await store.get_contact(summary.id)
+                    return summary.name, contact.identities[0].address
+        finally:
+            await store.close()
+        raise AssertionError("the demo has no customer with a name of their own")
+
+    return asyncio.run(build())
+
+
+def test_jumping_to_a_customer_not_loaded_yet_shows_them(tmp_path: Path) -> None:
+    name, address = far_down_the_list(tmp_path / "demo.db")
+    with demo_in_tmux(tmp_path, "--interval", "30", size=(120, 40)) as (term, done):
+        term.wait_for("Customers")
+        term.keys("/")
+        term.wait_for("Search messages and contacts")
+        time.sleep(0.3)
+        term.type(name)
+        term.wait_for("found")
+        term.keys("Enter")
+        screen = term.wait_for(address)  # the thread header of the customer found
+        assert "Traceback" not in screen
+
+        # `n` from a view that does not hold the longest-waiting customer.
+        term.keys("Escape")  # back to the list, where `v` changes the view
+        time.sleep(0.3)
+        term.keys("v")
+        term.wait_for("Mine")
+        term.keys("v")
+        term.wait_for("Unassigned")
+        term.keys("n")
+        screen = term.wait_for("Waiting")  # the view that holds them, said in the title
+        assert "Traceback" not in screen
+        term.keys("q")
+        deadline = time.monotonic() + 10
+        while not done.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert done.read_text().strip() == "0", term.screen()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Mapping
 from contextlib import ExitStack
@@ -17,7 +18,7 @@ from textual.message import Message as TextualMessage
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Static, TextArea
-from textual.worker import Worker
+from textual.worker import Worker, WorkerCancelled
 
 from omnitui.domain.mail import reply_subject
 from omnitui.domain.models import (
@@ -758,13 +759,36 @@ class InboxScreen(Screen[None]):
             await self.jump_to(hit)
 
     async def jump_to(self, hit: SearchHit) -> None:
+        await self.go_to(hit.contact_id, select_message=hit.message_id)
+
+    async def go_to(self, contact_id: int, *, select_message: int | None = None) -> None:
+        """Show a customer and focus their thread, whether or not the list has
+        loaded them yet; one the current view does not hold is shown in All,
+        and the agent is told the view changed."""
+        if not await self._reveal(contact_id) and self.view != View.ALL:
+            self.view = View.ALL
+            self.contacts.contacts = []
+            await self._reveal(contact_id)
+            self.notify(tr("Switched to the view All to show this customer"))
         self.contact = None
-        worker = self.open_contact(hit.contact_id, select_message=hit.message_id)
-        if not self.contacts.highlight_contact(hit.contact_id):
-            await self.reload_contacts()
-            self.contacts.highlight_contact(hit.contact_id)
-        await worker.wait()
+        worker = self.open_contact(contact_id, select_message=select_message)
+        with contextlib.suppress(WorkerCancelled):  # the agent moved on meanwhile
+            await worker.wait()
         self.thread.focus()
+
+    async def _reveal(self, contact_id: int) -> bool:
+        """Highlight `contact_id` in the list, loading it as far as needed."""
+        if self.contacts.highlight_contact(contact_id):
+            return True
+        store, agent = self.omni.store, self.omni.agent_name
+        position = await store.contact_position(contact_id, view=self.view, agent=agent)
+        if position is None:
+            await self.reload_contacts()
+            return False
+        rows = await store.list_contacts(limit=position + CONTACT_PAGE, view=self.view, agent=agent)
+        self.contacts.set_contacts(rows, exhausted=len(rows) < position + CONTACT_PAGE)
+        await self.reload_contacts()  # the counts and title; keeps what was loaded
+        return self.contacts.highlight_contact(contact_id)
 
     @work(group="merge")
     async def action_merge(self) -> None:
@@ -830,13 +854,7 @@ class InboxScreen(Screen[None]):
             return
         if self.view not in (View.ALL, View.WAITING):
             await self.set_view(View.WAITING)
-        self.contact = None
-        worker = self.open_contact(contact_id)
-        if not self.contacts.highlight_contact(contact_id):
-            await self.set_view(View.WAITING)
-            self.contacts.highlight_contact(contact_id)
-        await worker.wait()
-        self.thread.focus()
+        await self.go_to(contact_id)
 
     @work(group="tags")
     async def action_tags(self) -> None:

@@ -254,6 +254,26 @@ class Store:
         )
         return [_summary(row) for row in rows]
 
+    async def contact_position(
+        self, contact_id: int, *, view: AnyView = View.ALL, agent: str = ""
+    ) -> int | None:
+        """How many contacts come before `contact_id` in a view's list, or None
+        when the view does not hold it (to load the list as far as it)."""
+        condition, view_params = view_condition(view)
+        params: dict[str, Any] = {"agent": agent, "id": contact_id, **view_params}
+        where = f"merged_into IS NULL AND {condition}"
+        rows = await self._rows(
+            f"SELECT last_activity FROM contact WHERE id = :id AND {where}", params
+        )
+        if not rows:
+            return None
+        params["at"] = rows[0][0]
+        before = await self._rows(
+            f"SELECT count(*) FROM contact WHERE {where} AND (last_activity, id) > (:at, :id)",
+            params,
+        )
+        return int(before[0][0])
+
     async def view_counts(self, agent: str = "") -> dict[AnyView, int]:
         """How many contacts each view holds: the fixed views (one pass over the
         contacts), then one view per tag in use, by tag name."""
