@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
+from rich.text import Text
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.worker import WorkerFailed
 
+from omnitui.config import log_path
 from omnitui.domain.models import Channel
 from omnitui.i18n import N_, Language, resolve_language, tr, use_language
 from omnitui.screens.inbox import InboxChanged, InboxScreen
 from omnitui.store import Store
 
 NARROW = 100  # below this many columns the canned pane hides
+log = logging.getLogger("omnitui.console")
 
 
 class OmniApp(App[None]):
@@ -82,8 +88,27 @@ class OmniApp(App[None]):
     def on_unmount(self) -> None:
         gc.unfreeze()
 
-    def on_resize(self) -> None:
-        self._apply_width(self.size.width)
+    def on_resize(self, event: events.Resize) -> None:
+        self._apply_width(event.size.width)  # the new size: self.size may still be the old one
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An error nobody expected ends the console with exit code 1. The
+        traceback goes to the log file, not the screen: Textual's would show
+        local variables, which hold customers' messages."""
+        cause = error.error if isinstance(error, WorkerFailed) else error
+        log.error("the console stopped on an unexpected error", exc_info=cause)
+        super()._handle_exception(error)
+
+    def _fatal_error(self) -> None:
+        self.bell()
+        self.exit(
+            return_code=1,
+            message=Text(
+                tr("OmniTUI stopped on an unexpected error; what happened is in {log}").format(
+                    log=log_path()
+                )
+            ),
+        )
 
     def _apply_width(self, width: int) -> None:
         for screen in self.screen_stack:

@@ -98,10 +98,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        if args.command == "demo":
-            return asyncio.run(run_demo(args.store, args.interval, args.language))
         if args.command == "init":
             return cmd_init(args.config, args.force)
+        if args.command == "demo":
+            _setup_logging(console=False)
+            return asyncio.run(run_demo(args.store, args.interval, args.language))
         settings = load_settings(args.config)
         _setup_logging(console=args.command == "serve")
         if args.command == "serve":
@@ -449,13 +450,12 @@ def cmd_doctor(settings: Settings, given: Path | None) -> int:
 
 
 def _setup_logging(*, console: bool) -> None:
-    from platformdirs import user_log_path
-
+    from omnitui.config import log_path
     from omnitui.store.files import create_file
 
     handlers: list[logging.Handler] = []
     try:
-        path = user_log_path("omnitui") / "omnitui.log"
+        path = log_path()
         create_file(path)  # 0600 in a 0700 folder: the log names customers
         handlers.append(logging.FileHandler(path, encoding="utf-8"))
     except OSError:

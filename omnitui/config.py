@@ -30,6 +30,13 @@ def default_config_path() -> Path:
     return user_config_path(APP_NAME) / "config.toml"
 
 
+def log_path() -> Path:
+    """Where OmniTUI writes its log: the platform's log folder, omnitui.log."""
+    from platformdirs import user_log_path
+
+    return user_log_path(APP_NAME) / "omnitui.log"
+
+
 def default_store_path() -> Path:
     from platformdirs import user_data_path
 

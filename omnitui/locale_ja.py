@@ -298,6 +298,9 @@ JA: dict[str, str] = {
         "元データ · {size:,} バイト (先頭 {shown:,} バイトを表示) · s 全体を保存 · esc 閉じる"
     ),
     "Save as a file": "ファイルに保存",
+    "OmniTUI stopped on an unexpected error; what happened is in {log}": (
+        "OmniTUI は予期しないエラーで終了しました。詳しくは {log} にあります"
+    ),
     "Switched to the view All to show this customer": "このお客様を表示するため「すべて」に切り替えました",
     "names read alike: {a} / {b}": "名前が似ています: {a} / {b}",
     "wrote {number}, the other's phone number": "もう一方の電話番号 {number} を書いています",

@@ -177,3 +177,30 @@ def test_jumping_to_a_customer_not_loaded_yet_shows_them(tmp_path: Path) -> None
         while not done.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         assert done.read_text().strip() == "0", term.screen()
+
+
+def test_an_unexpected_error_exits_1_cleanly_with_the_traceback_in_the_log(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "demo.db"
+    with demo_in_tmux(tmp_path, "--interval", "1", size=(120, 40)) as (term, done):
+        term.wait_for("Customers")
+        time.sleep(1)
+        size = db.stat().st_size
+        with db.open("r+b") as file:  # the disk goes bad under the running console
+            file.seek(4096)
+            file.write(b"\0" * (size - 4096))
+        deadline = time.monotonic() + 30
+        while not done.exists() and time.monotonic() < deadline:
+            term.keys("j")
+            time.sleep(0.2)
+        assert done.exists(), term.screen()
+        assert done.read_text().strip() == "1"
+        screen = term.screen()
+        log = tmp_path / ".local" / "state" / "omnitui" / "log" / "omnitui.log"
+        said = " ".join(screen.split())  # the line wraps at the terminal's width
+        assert f"OmniTUI stopped on an unexpected error; what happened is in {log}" in said
+        assert "Customers" not in screen and "Traceback" not in screen  # the terminal is back
+        written = log.read_text(encoding="utf-8")
+        assert "the console stopped on an unexpected error" in written
+        assert "Traceback" in written and "malformed" in written
