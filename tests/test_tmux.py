@@ -204,3 +204,62 @@ def test_an_unexpected_error_exits_1_cleanly_with_the_traceback_in_the_log(
         written = log.read_text(encoding="utf-8")
         assert "the console stopped on an unexpected error" in written
         assert "Traceback" in written and "malformed" in written
+
+
+def test_capital_and_modifier_keys_work_in_a_real_terminal(tmp_path: Path) -> None:
+    """A terminal sends `R`, not shift+r: every such binding, pressed for real."""
+    with demo_in_tmux(tmp_path, "--interval", "30", size=(120, 40)) as (term, done):
+        term.wait_for("Customers")
+        term.keys("C-p")
+        term.wait_for("Search for commands")
+        term.keys("Escape")
+        time.sleep(0.3)
+        term.keys("V")
+        term.wait_for("Unassigned")
+        term.keys("Escape")
+        time.sleep(0.3)
+        term.keys("D")
+        term.wait_for("Possible duplicates")
+        term.keys("Escape")
+        time.sleep(0.3)
+        term.keys("A")
+        term.wait_for("Assigned to Aiko")
+
+        # Ken's phone is unreachable: his reply fails, and R queues it again.
+        term.keys("/")
+        term.wait_for("Search messages and contacts")
+        time.sleep(0.3)
+        term.type("Ken Unreachable")
+        term.wait_for("found")
+        term.keys("Enter")
+        term.wait_for("+819000000000")
+        term.keys("r")
+        term.wait_for("^s Send")
+        time.sleep(0.3)
+        term.keys("C-t")  # ctrl+t: Ken has one channel, so it stays SMS
+        term.type("Are you there?")
+        term.wait_for("Are you there?")
+        term.keys("C-s")
+        term.wait_for("unreachable")
+        term.keys("Escape")
+        time.sleep(0.3)
+        term.keys("R")
+        term.wait_for("Queued again")
+        term.keys("r")
+        term.wait_for("^s Send")
+        time.sleep(0.3)
+        term.keys("C-r")
+        term.wait_for("Canned")
+        term.keys("Escape")
+        time.sleep(0.3)
+        term.keys("C-o")
+        term.wait_for("Attach")
+        term.keys("Escape")
+        time.sleep(0.3)
+        term.keys("Escape")
+        time.sleep(0.3)
+        term.keys("q")
+        deadline = time.monotonic() + 10
+        while not done.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert done.read_text().strip() == "0", term.screen()

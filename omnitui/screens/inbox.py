@@ -85,7 +85,7 @@ class InboxScreen(Screen[None]):
         Binding(
             "u", "undo_merge", "Undo last merge into this contact", show=False, id="inbox.unmerge"
         ),
-        Binding("shift+r", "retry", "Retry a failed reply", show=False, id="inbox.retry"),
+        Binding("R", "retry", "Retry a failed reply", show=False, id="inbox.retry"),
         Binding("p", "profile", "Profile", show=False, id="inbox.profile"),
         Binding("v", "next_view", "Next view", show=False, id="inbox.view"),
         Binding("V", "pick_view", "Views with counts", show=False, id="inbox.views"),
