@@ -263,3 +263,18 @@ def test_capital_and_modifier_keys_work_in_a_real_terminal(tmp_path: Path) -> No
         while not done.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         assert done.read_text().strip() == "0", term.screen()
+
+
+def test_the_contact_list_keeps_its_rows_after_an_empty_view(tmp_path: Path) -> None:
+    with demo_in_tmux(tmp_path, "--interval", "60", size=(120, 30)) as (term, _done):
+        term.wait_for("Customers · All")
+        term.keys("v")
+        term.wait_for("Customers · Mine 0")  # nobody is assigned to Aiko yet
+        term.keys("v")
+        screen = term.wait_for("Customers · Unassigned")
+        time.sleep(0.5)
+        rows = [line.split("│")[1] for line in term.screen().splitlines()[1:9]]
+        # Each customer is two rows: marks, name and age; then the preview, indented.
+        for top, preview in zip(rows[0::2], rows[1::2], strict=True):
+            assert top[:1] != " " and len(top.split()) >= 3, screen  # marks, name…, age
+            assert preview.startswith("    ") and preview.strip(), screen
