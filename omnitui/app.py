@@ -110,6 +110,13 @@ class OmniApp(App[None]):
             ),
         )
 
+    async def action_quit(self) -> None:
+        """Quit, keeping the reply being written as its customer's draft."""
+        for screen in self.screen_stack:
+            if isinstance(screen, InboxScreen):
+                await screen.flush_draft()
+        self.exit()
+
     def _apply_width(self, width: int) -> None:
         for screen in self.screen_stack:
             if isinstance(screen, InboxScreen):

@@ -298,6 +298,7 @@ JA: dict[str, str] = {
         "元データ · {size:,} バイト (先頭 {shown:,} バイトを表示) · s 全体を保存 · esc 閉じる"
     ),
     "Save as a file": "ファイルに保存",
+    "Not sent: the reply is still loading, try again": "送信していません: 返信を読み込み中です。もう一度お試しください",
     "OmniTUI stopped on an unexpected error; what happened is in {log}": (
         "OmniTUI は予期しないエラーで終了しました。詳しくは {log} にあります"
     ),

@@ -278,3 +278,41 @@ def test_the_contact_list_keeps_its_rows_after_an_empty_view(tmp_path: Path) -> 
         for top, preview in zip(rows[0::2], rows[1::2], strict=True):
             assert top[:1] != " " and len(top.split()) >= 3, screen  # marks, name…, age
             assert preview.startswith("    ") and preview.strip(), screen
+
+
+def test_text_typed_for_one_customer_is_never_sent_to_the_next(tmp_path: Path) -> None:
+    with demo_in_tmux(tmp_path, "--interval", "60", size=(120, 40)) as (term, done):
+        term.wait_for("Customers")
+        term.keys("Enter")
+        term.wait_for("Reply via")
+        term.keys("r")
+        term.wait_for("^s Send")
+        time.sleep(0.3)
+        term.type("Thank you for your message, dear first customer!")
+        term.wait_for("dear first customer!")
+        term.keys("Escape")
+        time.sleep(0.3)
+        term.keys("Escape")
+        time.sleep(0.3)
+        term.keys("j")
+        time.sleep(0.5)
+        screen = term.screen()
+        assert "dear first customer" not in screen  # the next customer's composer is theirs
+        assert "✎" in screen  # the first customer's row shows the draft waiting
+        term.keys("r")
+        term.wait_for("^s Send")
+        term.keys("C-s")
+        term.wait_for("Nothing to send")
+        term.keys("Escape")
+        time.sleep(0.3)
+        term.keys("Escape")
+        time.sleep(0.3)
+        term.keys("k")
+        term.wait_for("dear first customer!")  # back with its customer
+        term.keys("Escape")
+        time.sleep(0.3)
+        term.keys("q")
+        deadline = time.monotonic() + 10
+        while not done.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert done.read_text().strip() == "0", term.screen()

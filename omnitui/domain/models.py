@@ -92,6 +92,16 @@ class ContactSummary:
     last_direction: Direction | None
     channels: frozenset[ChannelKind]
     assignee: str | None
+    draft: bool = False  # the agent has an unsent reply to them
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """An agent's unsent reply to one customer."""
+
+    text: str
+    account: str = ""  # the channel account picked for it; "" for the customer's last
+    subject: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from omnitui.domain.models import (
     Channel,
     ChannelKind,
     Contact,
+    Draft,
     SearchHit,
     ThreadStatus,
 )
@@ -60,6 +61,7 @@ CONTACT_PAGE = 60  # a few screens; more load as the highlight nears the end
 # highlight and the thread are drawn in one frame. A slower (cold) read shows the
 # highlight first, as before.
 HOLD_FRAME = 0.05
+DRAFT_DELAY = 0.4  # seconds after the last key before a draft is kept in the store
 
 
 class InboxChanged(TextualMessage, bubble=False):
@@ -105,6 +107,7 @@ class InboxScreen(Screen[None]):
         self._showing: int | None = None
         self._loading_more = False
         self._held: tuple[ExitStack, Timer] | None = None
+        self._draft_timer: Timer | None = None
 
     @property
     def omni(self) -> OmniApp:
@@ -251,6 +254,10 @@ class InboxScreen(Screen[None]):
             has_older = len(page) >= FIRST_PAGE
         keep = self.contact is not None and self.contact.id == contact_id
         self.contact = contact
+        if not keep:
+            # In the same step as the thread: never one customer's thread with
+            # another's reply below it.
+            self._hand_composer_to(contact_id)
         self.thread.show(page, has_older=has_older, keep_selection=keep)
         if select_message is not None:
             self.thread.select_message(select_message)
@@ -261,7 +268,41 @@ class InboxScreen(Screen[None]):
             self.composer.others = await self.omni.store.others_composing(
                 contact_id, self.omni.agent_name
             )
-            self.composer.refresh_status()
+            draft = await self.omni.store.draft(contact_id, self.omni.agent_name)
+            if self.composer.owner == contact_id:
+                self.composer.load_draft(draft)
+
+    def _hand_composer_to(self, contact_id: int) -> None:
+        """The composer now belongs to `contact_id`; what was written for the
+        customer before is kept as their draft."""
+        if self.composer.owner == contact_id:
+            return
+        self._draft_timer_stop()
+        left = self.composer.hand_over(contact_id)
+        if left is not None:
+            owner, draft = left
+            self.run_worker(self._keep_draft(owner, draft), group="drafts")
+
+    async def _keep_draft(self, owner: int, draft: Draft | None) -> None:
+        await self.omni.store.save_draft(owner, self.omni.agent_name, draft)
+
+    def _draft_timer_stop(self) -> None:
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+            self._draft_timer = None
+
+    def _keep_draft_soon(self) -> None:
+        """Keep the draft in the store a moment after the agent stops typing,
+        so it survives a restart or a crash."""
+        self._draft_timer_stop()
+        self._draft_timer = self.set_timer(DRAFT_DELAY, self.flush_draft)
+
+    async def flush_draft(self) -> None:
+        """Keep what the composer holds as its owner's draft, now."""
+        self._draft_timer_stop()
+        composer = self.composer
+        if composer.owner is not None and composer.loaded:
+            await self._keep_draft(composer.owner, composer.draft())
 
     def _draw_header(self, contact: Contact) -> None:
         header = Text(no_wrap=True, overflow="ellipsis")
@@ -576,9 +617,12 @@ class InboxScreen(Screen[None]):
 
     @on(TextArea.Changed, "#composer-text")
     async def composing(self, event: TextArea.Changed) -> None:
-        """Tell other agents on this store that I am writing to this customer."""
+        """Keep the draft, and tell other agents on this store that I am writing
+        to this customer."""
         if self.contact is None:
             return
+        if self.composer.loaded:
+            self._keep_draft_soon()
         store, me = self.omni.store, self.omni.agent_name
         if not event.text_area.text.strip():
             await self._stop_composing()
@@ -643,6 +687,10 @@ class InboxScreen(Screen[None]):
         if contact is None:
             self.notify(tr("Pick a customer first"), severity="warning")
             return
+        if self.composer.owner != contact.id or not self.composer.loaded:
+            # The composer is still being handed to the customer on screen.
+            self.notify(tr("Not sent: the reply is still loading, try again"), severity="warning")
+            return
         files = list(self.composer.files)
         if not text and not files:
             self.notify(tr("Nothing to send"), severity="warning")
@@ -691,6 +739,8 @@ class InboxScreen(Screen[None]):
             self.notify(tr("Not sent: {reason}").format(reason=exc), severity="error")
             return
         self.composer.reset()
+        self._draft_timer_stop()
+        await self._keep_draft(contact.id, None)
         await self._stop_composing()
         self.omni.outbox_changed()
         self.thread.focus()

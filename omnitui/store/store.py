@@ -40,6 +40,7 @@ from omnitui.domain.models import (
     Delivery,
     DeliveryUpdate,
     Direction,
+    Draft,
     Identity,
     IdentityKind,
     Inbound,
@@ -247,8 +248,7 @@ class Store:
             where.append("(last_activity, id) < (:after_at, :after_id)")
             params.update(after_at=after[0], after_id=after[1])
         rows = await self._rows(
-            "SELECT id, name, status, snoozed_until, unread, last_activity, last_preview, "
-            "last_direction, channels, assignee FROM contact "
+            f"SELECT {_SUMMARY_COLUMNS} FROM contact "
             f"WHERE {' AND '.join(where)} ORDER BY last_activity DESC, id DESC LIMIT :limit",
             params,
         )
@@ -307,13 +307,52 @@ class Store:
 
         await self._write(run)
 
-    async def contact_summary(self, contact_id: int) -> ContactSummary | None:
+    async def contact_summary(self, contact_id: int, agent: str = "") -> ContactSummary | None:
         rows = await self._rows(
-            "SELECT id, name, status, snoozed_until, unread, last_activity, last_preview, "
-            "last_direction, channels, assignee FROM contact WHERE id = ?",
-            (contact_id,),
+            f"SELECT {_SUMMARY_COLUMNS} FROM contact WHERE id = :id",
+            {"id": contact_id, "agent": agent},
         )
         return _summary(rows[0]) if rows else None
+
+    # -- drafts -------------------------------------------------------------
+
+    async def draft(self, contact_id: int, agent: str) -> Draft | None:
+        """The agent's unsent reply to this customer, if they started one."""
+        rows = await self._rows(
+            "SELECT text, account, subject FROM draft WHERE contact_id = ? AND agent = ?",
+            (contact_id, agent),
+        )
+        return Draft(rows[0][0], rows[0][1], rows[0][2]) if rows else None
+
+    async def save_draft(self, contact_id: int, agent: str, draft: Draft | None) -> None:
+        """Keep (or, with None or empty text, drop) the agent's draft to a customer.
+
+        A draft that starts or ends is a change the contact list shows (its
+        marker); the text changing as the agent types is not.
+        """
+
+        def run(conn: sqlite3.Connection) -> None:
+            existed = conn.execute(
+                "SELECT 1 FROM draft WHERE contact_id = ? AND agent = ?", (contact_id, agent)
+            ).fetchone()
+            if draft is None or not draft.text.strip():
+                conn.execute(
+                    "DELETE FROM draft WHERE contact_id = ? AND agent = ?", (contact_id, agent)
+                )
+                if existed:
+                    self._change(conn, "draft", contact_id)
+                return
+            conn.execute(
+                "INSERT INTO draft(contact_id, agent, text, account, subject, at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(contact_id, agent) DO UPDATE SET "
+                "text = excluded.text, account = excluded.account, "
+                "subject = excluded.subject, at = excluded.at",
+                (contact_id, agent, draft.text, draft.account, draft.subject, self._clock()),
+            )
+            if not existed:
+                self._change(conn, "draft", contact_id)
+
+        await self._write(run)
 
     async def count_contacts(self) -> int:
         rows = await self._rows("SELECT count(*) FROM contact WHERE merged_into IS NULL")
@@ -1477,6 +1516,10 @@ class Store:
             "UPDATE message SET contact_id = ? WHERE contact_id = ?", (target_id, source_id)
         )
         conn.execute("UPDATE contact SET merged_into = ? WHERE id = ?", (target_id, source_id))
+        # An agent's draft to the merged contact goes with it, unless they have one there too.
+        conn.execute(
+            "UPDATE OR IGNORE draft SET contact_id = ? WHERE contact_id = ?", (target_id, source_id)
+        )
         self._recount(conn, target_id)
         now = self._clock()
         cur = conn.execute(
@@ -1832,6 +1875,14 @@ def _snapshot(contact: Contact) -> ProfileSnapshot:
     )
 
 
+# The contact list's columns; `:agent` marks the contacts that agent has a draft for.
+_SUMMARY_COLUMNS = (
+    "id, name, status, snoozed_until, unread, last_activity, last_preview, last_direction, "
+    "channels, assignee, EXISTS (SELECT 1 FROM draft "
+    "WHERE draft.contact_id = contact.id AND draft.agent = :agent)"
+)
+
+
 def _summary(row: sqlite3.Row | tuple[Any, ...]) -> ContactSummary:
     return ContactSummary(
         id=row[0],
@@ -1844,6 +1895,7 @@ def _summary(row: sqlite3.Row | tuple[Any, ...]) -> ContactSummary:
         last_direction=Direction(row[7]) if row[7] else None,
         channels=frozenset(ChannelKind(k) for k in (row[8] or "").split(",") if k),
         assignee=row[9],
+        draft=bool(row[10]),
     )
 
 

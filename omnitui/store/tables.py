@@ -188,3 +188,16 @@ class ChannelStatusTable(SQLModel, table=True):
     account: str = Field(primary_key=True)
     problem: str
     at: float
+
+
+class DraftTable(SQLModel, table=True):
+    """A reply an agent has started to a customer and not sent yet."""
+
+    __tablename__ = "draft"
+
+    contact_id: int = Field(primary_key=True)
+    agent: str = Field(primary_key=True)
+    text: str
+    account: str = ""  # the channel account picked for it ("" for the customer's last)
+    subject: str = ""
+    at: float

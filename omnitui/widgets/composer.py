@@ -16,7 +16,7 @@ from textual.containers import Vertical
 from textual.message import Message as TextualMessage
 from textual.widgets import Static, TextArea
 
-from omnitui.domain.models import Channel, ChannelKind, OutboundFile
+from omnitui.domain.models import Channel, ChannelKind, Draft, OutboundFile
 from omnitui.domain.safe_text import visible
 from omnitui.domain.sms import MAX_BODY, count_segments
 from omnitui.domain.templates import still_unresolved
@@ -77,6 +77,12 @@ class Composer(Vertical):
         self.pending_placeholders: tuple[str, ...] = ()
         self.files: list[OutboundFile] = []
         self.others: list[str] = []  # other agents writing to this customer now
+        # The customer this reply is for: the composer always belongs to the
+        # customer on screen, and only ever sends to its owner.
+        self.owner: int | None = None
+        # False until the owner's kept draft is in (or known not to exist), so
+        # an empty composer never overwrites a draft that was still loading.
+        self.loaded = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="composer-status")
@@ -101,6 +107,33 @@ class Composer(Vertical):
         self.text_area.load_text("")
         self.pending_placeholders = ()
         self.files = []
+        self.refresh_status()
+
+    def hand_over(self, owner: int) -> tuple[int, Draft] | None:
+        """Empty the composer for another customer, at once; the draft left by
+        the previous owner (None when there is nothing to keep for them)."""
+        left = (self.owner, self.draft()) if self.owner is not None and self.loaded else None
+        self.owner = owner
+        self.loaded = False
+        self.reset()
+        return left
+
+    def draft(self) -> Draft:
+        """What is written so far, as a draft to keep."""
+        account = self.channel.account if self.channel is not None else ""
+        return Draft(self.text, account, self.subject)
+
+    def load_draft(self, draft: Draft | None) -> None:
+        """The owner's kept draft into the composer (None: it has none)."""
+        if draft is not None and draft.text and not self.text:
+            self.text_area.load_text(draft.text)
+            self.text_area.move_cursor(self.text_area.document.end)
+            picked = next((c for c in self.channels if c.account == draft.account), None)
+            if picked is not None:
+                self.channel = picked
+            if draft.subject:
+                self.subject = draft.subject
+        self.loaded = True
         self.refresh_status()
 
     def insert_text(self, text: str, placeholders: tuple[str, ...]) -> None:
