@@ -298,6 +298,17 @@ JA: dict[str, str] = {
         "元データ · {size:,} バイト (先頭 {shown:,} バイトを表示) · s 全体を保存 · esc 閉じる"
     ),
     "Save as a file": "ファイルに保存",
+    "Edit in $EDITOR": "$EDITOR で編集",
+    "Editor": "エディタ",
+    "${variable} cannot be read: {reason}": "${variable} を読み取れません: {reason}",
+    "Set $VISUAL or $EDITOR to your editor (for example: export EDITOR=nano)": (
+        "$VISUAL か $EDITOR にエディタを設定してください (例: export EDITOR=nano)"
+    ),
+    "The editor {editor} did not start: {reason}": "エディタ {editor} を起動できません: {reason}",
+    "The editor exited with status {code}; the reply is as it was": (
+        "エディタが終了コード {code} で終わりました。返信は元のままです"
+    ),
+    "This terminal cannot hand over to an editor": "この端末ではエディタに切り替えられません",
     "Not sent: the reply is still loading, try again": "送信していません: 返信を読み込み中です。もう一度お試しください",
     "OmniTUI stopped on an unexpected error; what happened is in {log}": (
         "OmniTUI は予期しないエラーで終了しました。詳しくは {log} にあります"

@@ -49,7 +49,11 @@ class Terminal:
 
 @contextlib.contextmanager
 def demo_in_tmux(
-    tmp_path: Path, *args: str, size: tuple[int, int] = (100, 30), binary: Path | None = None
+    tmp_path: Path,
+    *args: str,
+    size: tuple[int, int] = (100, 30),
+    binary: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[tuple[Terminal, Path]]:
     """The real `omnitui demo ARGS` in a tmux session of `size`, in an English
     locale; yields the terminal and the file its exit code is written to.
@@ -69,6 +73,7 @@ def demo_in_tmux(
             "PATH": "/usr/bin:/bin",
             "LANG": "C.UTF-8",
             "HOME": str(tmp_path),
+            **(env or {}),
         },
     )
     try:
@@ -316,3 +321,38 @@ def test_text_typed_for_one_customer_is_never_sent_to_the_next(tmp_path: Path) -
         while not done.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         assert done.read_text().strip() == "0", term.screen()
+
+
+def test_ctrl_e_writes_the_reply_in_the_agents_editor(tmp_path: Path) -> None:
+    editor = tmp_path / "editor.sh"
+    editor.write_text("#!/bin/sh\nprintf '\\nWith love from the editor' >> \"$1\"\n")
+    editor.chmod(0o755)
+    with demo_in_tmux(
+        tmp_path, "--interval", "60", size=(120, 40), env={"EDITOR": str(editor)}
+    ) as (term, _done):
+        term.wait_for("Customers")
+        term.keys("Enter")
+        term.wait_for("Reply via")
+        term.keys("r")
+        term.wait_for("^s Send")
+        time.sleep(0.3)
+        term.type("Dear customer,")
+        term.wait_for("Dear customer,")
+        term.keys("C-e")
+        screen = term.wait_for("With love from the editor")
+        assert "Dear customer," in screen and "Customers" in screen  # back in the console
+        term.keys("C-s")
+        screen = term.wait_for("delivered ✓✓", timeout=15)
+        assert "With love from the editor" in screen
+
+
+def test_ctrl_e_without_an_editor_says_how_to_set_one(tmp_path: Path) -> None:
+    with demo_in_tmux(tmp_path, "--interval", "60", size=(120, 40)) as (term, _done):
+        term.wait_for("Customers")
+        term.keys("Enter")
+        term.wait_for("Reply via")
+        term.keys("r")
+        term.wait_for("^s Send")
+        time.sleep(0.3)
+        term.keys("C-e")
+        term.wait_for("Set $VISUAL or $EDITOR")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message as TextualMessage
@@ -679,6 +679,30 @@ class InboxScreen(Screen[None]):
             self.composer.files.append(chosen)
         self.composer.refresh_status()
         self.composer.text_area.focus()
+
+    @on(Composer.EditorWanted)
+    def edit_in_editor(self) -> None:
+        """Hand the terminal to $VISUAL or $EDITOR with the reply; the text it
+        saves comes back into the composer (the same customer's)."""
+        from omnitui.editor import EditorError, edit, editor_command
+
+        owner = self.composer.owner
+        if owner is None or self.contact is None:
+            self.notify(tr("Pick a customer first"), severity="warning")
+            return
+        try:
+            command = editor_command()
+            with self.app.suspend():  # nothing in here may raise: the console must come back
+                edited = edit(command, self.composer.text)
+        except EditorError as exc:
+            edited = exc
+        except SuspendNotSupported:
+            edited = EditorError(tr("This terminal cannot hand over to an editor"))
+        self.app.refresh(layout=True)
+        if isinstance(edited, EditorError):
+            self.notify(str(edited), title=tr("Editor"), severity="error", markup=False)
+        elif self.composer.owner == owner:
+            self.composer.replace_text(edited)
 
     @on(Composer.SendRequested)
     async def send_reply(self, event: Composer.SendRequested) -> None:

@@ -35,6 +35,10 @@ class Composer(Vertical):
         Binding("ctrl+r", "canned", "Canned reply", id="composer.canned"),
         Binding("ctrl+t", "next_channel", "Channel", id="composer.channel"),
         Binding("ctrl+o", "attach", "Attach a file", show=False, id="composer.attach"),
+        # priority: the text area would take ctrl+e as "end of line"
+        Binding(
+            "ctrl+e", "editor", "Edit in $EDITOR", show=False, priority=True, id="composer.editor"
+        ),
         Binding("escape", "leave", "Back", id="composer.back"),
     ]
 
@@ -53,6 +57,9 @@ class Composer(Vertical):
 
     class AttachWanted(TextualMessage):
         """The agent asked to attach a file."""
+
+    class EditorWanted(TextualMessage):
+        """The agent asked to write the reply in their own editor."""
 
     class CannedWanted(TextualMessage):
         """The agent asked for the canned-reply picker."""
@@ -211,6 +218,16 @@ class Composer(Vertical):
 
     def action_attach(self) -> None:
         self.post_message(self.AttachWanted())
+
+    def action_editor(self) -> None:
+        self.post_message(self.EditorWanted())
+
+    def replace_text(self, text: str) -> None:
+        """The whole reply, as the agent's editor gave it back."""
+        self.text_area.load_text(text)
+        self.text_area.move_cursor(self.text_area.document.end)
+        self.text_area.focus()
+        self.refresh_status()
 
     def action_send(self) -> None:
         self.post_message(self.SendRequested(self.text, self.channel))
