@@ -45,7 +45,11 @@ async def test_a_worker_that_dies_fails_its_job_and_the_next_job_gets_a_new_one(
         os.kill(first, signal.SIGKILL)
         with pytest.raises(WorkerError, match="killed by signal 9"):
             await asyncio.wait_for(killed, 10)
-        assert await pool.run(os.getpid) not in (first, os.getpid())
+        second = await pool.run(os.getpid)
+        assert second not in (first, os.getpid())
+        os.kill(second, signal.SIGKILL)  # while it waits for a job: the job never sees it
+        await asyncio.sleep(0.2)
+        assert await pool.run(os.getpid) not in (first, second, os.getpid())
     finally:
         pool.close()
 

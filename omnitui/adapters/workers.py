@@ -146,10 +146,14 @@ class WorkerPool:
             self._slots.put_nowait(slot)  # wakes the next one waiting, to be told too
             raise WorkerError("the worker processes were stopped")
         worker = slot
-        if worker is None or worker.broken:
+        if worker is not None and worker.proc.poll() is not None:  # it died while idle
+            self._workers.discard(worker)
+            worker.stop()
+            worker = None
+        if worker is None:
             try:
                 worker = _Worker()
-            except OSError as exc:
+            except Exception as exc:  # no such executable, no more processes...
                 self._slots.put_nowait(None)
                 raise WorkerError(f"cannot start a worker process: {exc}") from None
             self._workers.add(worker)
