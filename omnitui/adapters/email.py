@@ -398,7 +398,7 @@ class EmailAdapter:
         One pool per account, whatever the number of folders backfilling at
         once (the cores are the limit, not the folders). Its processes start
         with the first batch and stop when no folder backfills any more:
-        about 50 MB each, not worth keeping for the odd arrival.
+        about 40 MB each, not worth keeping for the odd arrival.
         """
         if self._parsers is None:
             self._parsers = WorkerPool(PARSE_WORKERS)
