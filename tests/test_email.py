@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import email
 import os
+import shlex
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator, Sequence
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from functools import partial
@@ -26,8 +30,10 @@ from omnitui.config import EmailConfig, parse
 from omnitui.domain.models import Channel, ChannelKind, Delivery
 from omnitui.hub import Hub, RetryPolicy
 from omnitui.store import Store
-from tests.conftest import IN_CI, fixture_dir, wait_for
+from tests.conftest import IN_CI, fixture_dir, require_tool, wait_for
 from tests.peers.dovecot import Dovecot, free_port
+from tests.serve import Proc, ServeCommand, descendants
+from tests.test_tmux import Terminal
 
 PASSWORD_ENV = "OMNITUI_TEST_MAIL_PASSWORD"
 FAST = RetryPolicy(first_delay=0.05, factor=2.0, max_delay=0.3, max_attempts=4)
@@ -140,13 +146,19 @@ def imap(dovecot: Dovecot) -> IMAPClient:
 
 
 def customer_mail(
-    n: int, *, sender: str = "", subject: str = "", body: str = "", refs: str = ""
+    n: int,
+    *,
+    sender: str = "",
+    subject: str = "",
+    body: str = "",
+    refs: str = "",
+    at: datetime | None = None,
 ) -> bytes:
     mail = EmailMessage()
     mail["From"] = sender or f"Customer {n} <customer{n}@example.jp>"
     mail["To"] = "shop@example.com"
     mail["Subject"] = subject or f"Question {n}"
-    mail["Date"] = format_datetime(__import__("datetime").datetime.now().astimezone())
+    mail["Date"] = format_datetime(at or datetime.now().astimezone())
     mail["Message-ID"] = make_msgid(f"c{n}", "example.jp")
     if refs:
         mail["References"] = refs
@@ -485,20 +497,9 @@ async def test_smtp_refusals_show_why_and_temporary_ones_are_retried(
     assert len(recorder.messages) == 1  # the retried one went out once
 
 
-def test_kill_9_mid_sync_loses_and_duplicates_nothing(
-    tmp_path: Path, dovecot: Dovecot, smtp: tuple[Recorder, int]
-) -> None:
-    total = 3000
-    client = imap(dovecot)
-    for start in range(0, total, 500):
-        client.multiappend("INBOX", [customer_mail(n) for n in range(start, start + 500)])
-    client.logout()
-    db = tmp_path / "shop.db"
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'[store]\npath = "{db}"\n'
-        + f"""
-[[email]]
+def email_section(dovecot: Dovecot, smtp_port: int) -> str:
+    """The shop's `[[email]]` section for a config file: Dovecot's INBOX, ten years back."""
+    return f"""[[email]]
 name = "shop-mail"
 imap_host = "127.0.0.1"
 imap_port = {dovecot.port}
@@ -507,52 +508,187 @@ username = "{dovecot.user}"
 password_env = "{PASSWORD_ENV}"
 backfill_days = 3650
 smtp_host = "127.0.0.1"
-smtp_port = {smtp[1]}
+smtp_port = {smtp_port}
 smtp_tls = "none"
 from = "shop@example.com"
 """
-    )
-    env = {**os.environ, PASSWORD_ENV: "counter-pass", "HOME": str(tmp_path)}
-    command = [sys.executable, "-m", "omnitui.cli", "--config", str(config), "serve"]
 
-    def count() -> int:
-        import sqlite3
 
-        if not db.exists():
-            return 0
-        conn = sqlite3.connect(db, timeout=10)
-        try:
-            return int(conn.execute("SELECT count(*) FROM message").fetchone()[0])
-        except sqlite3.OperationalError:
-            return 0
-        finally:
-            conn.close()
+def fill(dovecot: Dovecot, mails: Sequence[bytes]) -> None:
+    """Put `mails` in INBOX the fast way (MULTIAPPEND, 500 at a time)."""
+    client = imap(dovecot)
+    for start in range(0, len(mails), 500):
+        client.multiappend("INBOX", list(mails[start : start + 500]))
+    client.logout()
 
-    server = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while count() < 300 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    server.send_signal(signal.SIGKILL)
-    server.wait()
-    killed_at = count()
-    assert 0 < killed_at < total, "the kill should land mid-sync"
-    server = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+
+def stored_in(db: Path) -> tuple[int, int]:
+    """(messages, distinct provider ids) in the store file, read as another process would."""
+    if not db.exists():
+        return 0, 0
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
     try:
-        deadline = time.monotonic() + 120
-        while count() < total and time.monotonic() < deadline:
-            time.sleep(0.1)
-        time.sleep(0.5)
+        row = conn.execute("SELECT count(*), count(DISTINCT provider_id) FROM message").fetchone()
+        return int(row[0]), int(row[1])
+    except sqlite3.OperationalError:  # the store is still being created
+        return 0, 0
+    finally:
+        conn.close()
+
+
+async def test_kill_9_mid_sync_leaves_no_process_behind_and_loses_or_doubles_nothing(
+    tmp_path: Path, dovecot: Dovecot, smtp: tuple[Recorder, int]
+) -> None:
+    total = 3000
+    fill(dovecot, [customer_mail(n) for n in range(total)])
+    shop = ServeCommand.with_channels(
+        tmp_path, email_section(dovecot, smtp[1]), {PASSWORD_ENV: "counter-pass"}
+    )
+    server = await shop.start()
+    tree: list[Proc] = []
+
+    async def parsing_in_workers() -> bool:
+        nonlocal tree
+        tree = descendants(server.pid)
+        workers = [p for p in tree if "omnitui.adapters.workers" in p.command]
+        return len(workers) == email_adapter.PARSE_WORKERS and stored_in(shop.db)[0] >= 300
+
+    await wait_for(parsing_in_workers, 60)
+    server.send_signal(signal.SIGKILL)
+    await server.wait()
+    killed_at = stored_in(shop.db)[0]
+    assert 0 < killed_at < total, "the kill should land mid-sync"
+
+    async def none_left() -> bool:
+        return not any(p.alive() for p in tree)
+
+    try:
+        await wait_for(none_left, 5)
+    except AssertionError:
+        left = "\n".join(f"{p.pid} {p.command}" for p in tree if p.alive())
+        raise AssertionError(f"still running after serve was killed:\n{left}") from None
+
+    server = await shop.start()
+    try:
+
+        async def all_in() -> bool:
+            return stored_in(shop.db)[0] >= total
+
+        await wait_for(all_in, 120)
+
+        async def workers_stopped() -> bool:  # up to date: no parse workers held in memory
+            return descendants(server.pid) == []
+
+        await wait_for(workers_stopped, 10)
     finally:
         server.send_signal(signal.SIGTERM)
-        server.wait(timeout=20)
-    import sqlite3
+        assert await asyncio.wait_for(server.wait(), 20) == 0
+    assert stored_in(shop.db) == (total, total)
 
-    conn = sqlite3.connect(db)
-    stored, distinct = conn.execute(
-        "SELECT count(*), count(DISTINCT provider_id) FROM message"
-    ).fetchone()
-    conn.close()
-    assert stored == distinct == total
+
+def parse_workers() -> list[Proc]:
+    """The parse worker processes this test process started."""
+    return [p for p in descendants(os.getpid()) if "omnitui.adapters.workers" in p.command]
+
+
+async def test_a_parse_worker_killed_mid_backfill_costs_no_mail(
+    store: Store, dovecot: Dovecot, smtp: tuple[Recorder, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    total = 3000
+    fill(dovecot, [customer_mail(n) for n in range(total)])
+    adapter = EmailAdapter(account(dovecot, smtp[1]))
+    hub = Hub(store, [adapter], retry=FAST)
+    await hub.start()
+    try:
+
+        async def parsing() -> bool:
+            return len(parse_workers()) == email_adapter.PARSE_WORKERS
+
+        await wait_for(parsing, 30)
+        os.kill(parse_workers()[0].pid, signal.SIGKILL)  # say, by the kernel's OOM killer
+
+        async def all_in() -> bool:
+            return await stored_count(store) >= total
+
+        await wait_for(all_in, 120)
+        await wait_for(lambda: _status(adapter, "up to date"))
+        assert await stored_count(store) == total == await distinct_count(store)
+        assert "parsing here, not in worker processes" in caplog.text
+        assert parse_workers() == []  # up to date: the other worker is stopped too
+    finally:
+        await hub.stop()
+
+
+@pytest.mark.tmux
+def test_a_console_on_its_own_syncs_a_600_mail_mailbox_the_first_time(
+    tmp_path: Path, dovecot: Dovecot, smtp: tuple[Recorder, int]
+) -> None:
+    """The one-person shop: no `omnitui serve`, the console runs the channels itself.
+
+    Its first sync is big enough to be parsed in worker processes, started
+    from inside the running console (whose standard streams Textual holds).
+    """
+    tmux = require_tool("tmux", "apt-get install tmux")
+    total = 600
+    first = datetime.now().astimezone() - timedelta(minutes=total)
+    fill(
+        dovecot,
+        [
+            customer_mail(
+                n,
+                sender=f"Customer {n:03d} <customer{n}@example.jp>",
+                subject=f"Order {n:03d}: roses for Saturday?",
+                at=first + timedelta(minutes=n),
+            )
+            for n in range(total)
+        ],
+    )
+    db, config = tmp_path / "shop.db", tmp_path / "config.toml"
+    config.write_text(
+        f'[agent]\nname = "Aiko"\n\n[store]\npath = "{db}"\n\n' + email_section(dovecot, smtp[1]),
+        encoding="utf-8",
+    )
+    state = tmp_path / "state"
+    binary = Path(sys.executable).parent / "omnitui"
+    console = shlex.join([str(binary), "--config", str(config), "--language", "en"])
+    done = tmp_path / "exit-code"
+    name = f"omnitui-test-{uuid.uuid4().hex[:8]}"
+    subprocess.run(
+        [
+            *[tmux, "new-session", "-d", "-s", name, "-x", "120", "-y", "30"],
+            *["-e", f"{PASSWORD_ENV}=counter-pass", "-e", f"HOME={tmp_path}"],
+            *["-e", f"XDG_STATE_HOME={state}", "-e", "LANG=C.UTF-8"],
+            f"{console}; echo $? > {shlex.quote(str(done))}; sleep 30",
+        ],
+        env={"TERM": "xterm-256color", "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+        check=True,
+    )
+    term = Terminal(tmux, name)
+    try:
+        term.wait_for("Customers")
+        deadline = time.monotonic() + 90
+        screen = ""
+        while stored_in(db)[0] < total and time.monotonic() < deadline:
+            screen = term.screen()
+            assert "⚠" not in screen, f"a channel problem was shown:\n{screen}"
+            time.sleep(0.2)
+        assert stored_in(db) == (total, total), f"not all stored; the screen was:\n{screen}"
+        screen = term.wait_for("Customer 599")  # the newest mail's sender, at the top
+        assert screen.index("Customer 599") < screen.index("Customer 598")
+        term.keys("Enter")
+        screen = term.wait_for("Order 599: roses for Saturday?")
+        assert "⚠" not in screen.splitlines()[0], "a channel problem was shown"
+        term.keys("Escape")
+        time.sleep(0.3)
+        term.keys("q")
+        deadline = time.monotonic() + 20
+        while not (done.exists() and done.read_text().strip()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert done.read_text().strip() == "0"
+    finally:
+        subprocess.run([tmux, "kill-session", "-t", name], check=False, capture_output=True)
+    logged = (state / "omnitui" / "log" / "omnitui.log").read_text(errors="replace")
+    assert "Traceback" not in logged and " WARNING " not in logged, logged
 
 
 def reply_with_quote_and_attachment() -> bytes:

@@ -18,13 +18,11 @@ import contextlib
 import hashlib
 import json
 import logging
-import multiprocessing
 import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 from email.message import EmailMessage
@@ -33,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from omnitui.adapters.base import SendError, Sink
 from omnitui.adapters.mailparse import ParsedMail, parse_mail
+from omnitui.adapters.workers import WorkerError, WorkerPool
 from omnitui.config import EmailConfig
 from omnitui.domain.models import Channel, ChannelKind, Inbound, Outbound
 
@@ -43,6 +42,7 @@ log = logging.getLogger("omnitui.email")
 
 FETCH_BATCH = 500
 PARALLEL_FROM = 200  # a backfill this big is parsed in worker processes; an arrival is not
+PARSE_WORKERS = 2  # per account, shared by its folders; measured best on 2 cores (bench/imap.py)
 IDLE_CHECK = 1.0  # seconds a thread blocks before checking for shutdown
 # RFC 2177 asks for a new IDLE within 29 minutes; renewing more often also
 # notices a connection that died without a word (a NOOP must answer).
@@ -249,6 +249,8 @@ class EmailAdapter:
         self._stop = threading.Event()
         self._folders: list[_Folder] = []
         self.status: dict[str, str] = {}
+        self._parsers: WorkerPool | None = None
+        self._backfills = 0  # folders in a backfill that parse in `_parsers`
 
     @property
     def channel(self) -> Channel:
@@ -333,38 +335,82 @@ class EmailAdapter:
         batches = list(_chunks(uids, FETCH_BATCH))
         if not batches:
             return
-        pool = _parse_pool() if len(uids) >= PARALLEL_FROM else None
-        loop = asyncio.get_running_loop()
         storing: asyncio.Task[None] | None = None
-        try:
-            fetching = asyncio.ensure_future(asyncio.to_thread(folder.fetch, batches[0]))
-            for k, batch in enumerate(batches):
-                fetched = await fetching
-                if k + 1 < len(batches):
-                    fetching = asyncio.ensure_future(
-                        asyncio.to_thread(folder.fetch, batches[k + 1])
-                    )
-                args = (self.channel, folder.folder, uidvalidity)
-                if pool is None:
-                    items = await asyncio.to_thread(parse_fetched, *args, fetched)
-                else:
-                    half = (len(fetched) + 1) // 2
-                    parts = await asyncio.gather(
-                        loop.run_in_executor(pool, parse_fetched, *args, fetched[:half]),
-                        loop.run_in_executor(pool, parse_fetched, *args, fetched[half:]),
-                    )
-                    items = [*parts[0], *parts[1]]
+        with contextlib.ExitStack() as stack:
+            pool = (
+                stack.enter_context(self._backfill_parsers())
+                if len(uids) >= PARALLEL_FROM
+                else None
+            )
+            try:
+                fetching = asyncio.ensure_future(asyncio.to_thread(folder.fetch, batches[0]))
+                for k, batch in enumerate(batches):
+                    fetched = await fetching
+                    if k + 1 < len(batches):
+                        fetching = asyncio.ensure_future(
+                            asyncio.to_thread(folder.fetch, batches[k + 1])
+                        )
+                    if pool is not None:
+                        try:
+                            items = await self._parse_in(pool, folder.folder, uidvalidity, fetched)
+                        except WorkerError as exc:
+                            log.warning(
+                                "%s %s: parsing here, not in worker processes: %s",
+                                self.channel.account,
+                                folder.folder,
+                                exc,
+                            )
+                            pool = None
+                    if pool is None:
+                        items = await asyncio.to_thread(
+                            parse_fetched, self.channel, folder.folder, uidvalidity, fetched
+                        )
+                    if storing is not None:
+                        await storing
+                    cursor = {folder.key: FolderCursor(uidvalidity, max(batch)).dump()}
+                    storing = asyncio.create_task(sink.deliver(items, cursor=cursor))
                 if storing is not None:
                     await storing
-                cursor = {folder.key: FolderCursor(uidvalidity, max(batch)).dump()}
-                storing = asyncio.create_task(sink.deliver(items, cursor=cursor))
-            if storing is not None:
-                await storing
+            finally:
+                if storing is not None and not storing.done():
+                    storing.cancel()
+
+    async def _parse_in(
+        self,
+        pool: WorkerPool,
+        folder: str,
+        uidvalidity: int,
+        fetched: list[tuple[int, bytes, float | None]],
+    ) -> list[Inbound]:
+        """Parse a batch in the worker processes, half each."""
+        half = (len(fetched) + 1) // 2
+        args = (self.channel, folder, uidvalidity)
+        parts = await asyncio.gather(
+            pool.run(parse_fetched, *args, fetched[:half]),
+            pool.run(parse_fetched, *args, fetched[half:]),
+        )
+        return [*parts[0], *parts[1]]
+
+    @contextlib.contextmanager
+    def _backfill_parsers(self) -> Iterator[WorkerPool]:
+        """The account's parse workers, for one folder's backfill.
+
+        One pool per account, whatever the number of folders backfilling at
+        once (the cores are the limit, not the folders). Its processes start
+        with the first batch and stop when no folder backfills any more:
+        about 40 MB each, not worth keeping for the odd arrival.
+        """
+        if self._parsers is None:
+            self._parsers = WorkerPool(PARSE_WORKERS)
+        pool = self._parsers
+        self._backfills += 1
+        try:
+            yield pool
         finally:
-            if storing is not None and not storing.done():
-                storing.cancel()
-            if pool is not None:
-                pool.shutdown(wait=False, cancel_futures=True)
+            self._backfills -= 1
+            if self._backfills == 0 and self._parsers is pool:
+                self._parsers = None
+                pool.close()
 
     async def messages_read(self, refs: Sequence[Mapping[str, object]]) -> None:
         """The agent read these messages in OmniTUI: flag them \\Seen on the server,
@@ -455,6 +501,9 @@ class EmailAdapter:
         self._stop.set()
         for folder in self._folders:
             folder.close()
+        if self._parsers is not None:
+            self._parsers.close()
+            self._parsers = None
 
 
 def smtp_client(config: EmailConfig, *, timeout: float) -> aiosmtplib.SMTP:
@@ -508,11 +557,6 @@ def parse_fetched(
         to_inbound(channel, raw, at, {"folder": folder, "uidvalidity": uidvalidity, "uid": uid})
         for uid, raw, at in fetched
     ]
-
-
-def _parse_pool() -> ProcessPoolExecutor:
-    # spawn, not fork: the parent has threads (the store's, IMAP's) that fork would copy mid-flight.
-    return ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"))
 
 
 def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
