@@ -509,6 +509,90 @@ def test_a_missing_or_unreadable_date_is_none() -> None:
     assert parse_mail(b"Date: Thu, 1 Jan 1970 00:01:00\r\n\r\nx").date == 60.0
 
 
+# --- raw 8-bit headers: one charset decision per message -------------------------------
+
+
+def test_a_raw_latin1_subject_and_name_read_as_latin_beside_a_latin1_body() -> None:
+    message = (
+        "Subject: Formação de preços\r\nFrom: João Gonçalves <Joao@Example.pt>\r\n"
+        "Content-Type: text/plain; charset=iso-8859-1\r\n\r\nOlá, segue o orçamento nº 7."
+    ).encode("latin-1")
+    parsed = parse_mail(message)
+    assert (parsed.subject, parsed.from_name) == ("Formação de preços", "João Gonçalves")
+    assert (parsed.from_address, parsed.text) == ("joao@example.pt", "Olá, segue o orçamento nº 7.")
+    assert parsed.problems == ()
+
+
+def test_a_raw_cp932_subject_of_symbols_reads_as_shift_jis_beside_a_shift_jis_body() -> None:
+    message = (
+        "Subject: ①②③\r\nFrom: 山田 太郎 <yamada@example.jp>\r\n"
+        "Content-Type: text/plain; charset=Shift_JIS\r\n\r\n①と②をお願いします。"
+    ).encode("cp932")
+    parsed = parse_mail(message)
+    assert (parsed.subject, parsed.from_name, parsed.text) == (
+        "①②③",
+        "山田 太郎",
+        "①と②をお願いします。",
+    )
+    assert parsed.problems == ()
+
+
+def test_a_raw_cp932_subject_reads_as_shift_jis_with_no_charset_declared_anywhere() -> None:
+    parsed = parse_mail("Subject: ①②③\r\nFrom: 髙橋 <t@example.jp>\r\n\r\nok".encode("cp932"))
+    assert (parsed.subject, parsed.from_name, parsed.text) == ("①②③", "髙橋", "ok")
+    alone = parse_mail("Subject: Ⅲ期 ㈱\r\n\r\nok".encode("cp932"))
+    assert alone.subject == "Ⅲ期 ㈱"
+
+
+def test_a_raw_utf8_subject_is_utf8_even_beside_a_latin1_body() -> None:
+    message = "Subject: Formação ① 🌸\r\nFrom: Zoé <z@example.fr>\r\n".encode()
+    message += b"Content-Type: text/plain; charset=iso-8859-1\r\n\r\nCaf\xe9"
+    parsed = parse_mail(message)
+    assert (parsed.subject, parsed.from_name, parsed.text) == ("Formação ① 🌸", "Zoé", "Café")
+
+
+@pytest.mark.parametrize(
+    "subject",
+    ["Formação", "Grüße aus Zürich", "Ça a été livré", "Señor Muñoz", "ÉCOLE", "Ångström",
+     "Pedido nº 5", "Reunião às 10h – 2°"],
+)  # fmt: skip
+def test_latin_subjects_in_raw_cp1252_are_not_read_as_japanese(subject: str) -> None:
+    parsed = parse_mail(b"Subject: " + subject.encode("cp1252") + b"\r\n\r\nx")
+    assert parsed.subject == subject
+
+
+@pytest.mark.parametrize(
+    ("subject", "codec"),
+    [("①②③", "cp932"), ("様", "cp932"), ("ご", "cp932"), ("ﾒｰﾙ", "cp932"), ("Re: 見積", "cp932"),
+     ("〒100-0001 ※", "cp932"), ("ご", "euc_jp"), ("ありがとう", "euc_jp"), ("納品書", "euc_jp")],
+)  # fmt: skip
+def test_japanese_subjects_in_raw_bytes_are_not_read_as_latin(subject: str, codec: str) -> None:
+    parsed = parse_mail(b"Subject: " + subject.encode(codec) + b"\r\n\r\nx")
+    assert parsed.subject == subject
+
+
+def test_subject_and_names_are_read_with_one_charset_so_they_agree() -> None:
+    # Alone, each of these subjects reads as well one way as the other; the
+    # sender's name in the same message settles it for both.
+    latin = parse_mail(
+        "Subject: Œuvre\r\nFrom: Zoé Lefèvre <z@example.fr>\r\n\r\nx".encode("cp1252")
+    )
+    assert (latin.subject, latin.from_name) == ("Œuvre", "Zoé Lefèvre")
+    japanese = parse_mail("Subject: 髙\r\nFrom: 髙橋 一郎 <t@example.jp>\r\n\r\nx".encode("cp932"))
+    assert (japanese.subject, japanese.from_name) == ("髙", "髙橋 一郎")
+    # A forwarded message is decided on its own bytes: here EUC-JP inside a Latin-1 mail.
+    inner = "Subject: ご注文\r\nFrom: 山田 <y@example.jp>\r\nTo: 佐藤 <s@example.jp>\r\n\r\n本文"
+    outer = "Subject: Fwd: pedido\r\nFrom: João <j@example.pt>\r\nContent-Type: multipart/mixed;"
+    outer += (
+        ' boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\nVeja.\r\n'
+    )
+    outer += "--b\r\nContent-Type: message/rfc822\r\n\r\n"
+    message = outer.encode("cp1252") + inner.encode("euc_jp") + b"\r\n--b--\r\n"
+    forwarded = parse_mail(message)
+    assert (forwarded.subject, forwarded.from_name) == ("Fwd: pedido", "João")
+    assert "From: 山田 <y@example.jp>\nSubject: ご注文\nTo: 佐藤 <s@example.jp>" in forwarded.text
+
+
 # --- never raises ---------------------------------------------------------------------
 
 
