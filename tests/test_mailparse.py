@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from omnitui.adapters import mailparse
+from omnitui.adapters import mailparse, pictograms
 from omnitui.adapters.mailparse import (
     FORWARD_LINE,
     ParsedMail,
@@ -591,6 +591,81 @@ def test_subject_and_names_are_read_with_one_charset_so_they_agree() -> None:
     forwarded = parse_mail(message)
     assert (forwarded.subject, forwarded.from_name) == ("Fwd: pedido", "João")
     assert "From: 山田 <y@example.jp>\nSubject: ご注文\nTo: 佐藤 <s@example.jp>" in forwarded.text
+
+
+# --- carrier pictograms ---------------------------------------------------------------
+
+MARKER = "\u3013"  # 〓: a pictogram with no emoji, or whose carrier cannot be told
+
+
+def test_every_pictogram_in_the_table_is_one_its_carrier_sends() -> None:
+    for carrier, codes in pictograms.TABLE.items():
+        assert len(codes) >= 40
+        for code, emoji in codes.items():
+            assert pictograms.owners(code, carrier) == carrier, (carrier, hex(code))
+            assert len(emoji) == 1 and ord(emoji) > 0x7F
+
+
+def test_au_pictograms_in_an_iso_2022_jp_subject_and_body_become_emoji() -> None:
+    # au writes its pictograms as ISO-2022-JP rows 0x75-0x7B: 7541 sun, 7834 heart,
+    # 7A23 smiling face, 7A6D footprints (not in the table).
+    subject = b"\x1b$B@2$l\x75\x41$G$9\x1b(B"  # 晴れ☀です
+    body = b'\x1b$B$"$j$,$H$&\x78\x34$^$?\x7a\x23$M\x7a\x6d\x1b(B!\r\n'
+    message = b"From: Taro <Taro@ezweb.ne.jp>\r\nSubject: " + b64_word(subject, "ISO-2022-JP")
+    message += b"\r\nContent-Type: text/plain; charset=ISO-2022-JP\r\n\r\n" + body
+    parsed = parse_mail(message)
+    assert parsed.subject == "晴れ☀です"
+    assert parsed.text == f"ありがとう❤また😊ね{MARKER}!"
+    assert parsed.problems == ()
+
+
+def test_au_pictogram_rows_are_kanji_in_mail_from_elsewhere_unless_au_rows_are_there() -> None:
+    body = b'\x1b$B$"\x79\x21$$\x1b(B'  # row 0x79: an IBM kanji to Windows (CP50220)
+    pc = b"From: pc@example.com\r\nContent-Type: text/plain; charset=ISO-2022-JP\r\n\r\n"
+    assert parse_mail(pc + body).text == "あ纊い"
+    phone = pc.replace(b"example.com", b"ezweb.ne.jp")
+    assert parse_mail(phone + body).text == f"あ{MARKER}い"
+    # An au-only row (0x75) in the same text says the same without the address.
+    assert parse_mail(pc + body + b"\x1b$B\x75\x41\x1b(B").text == f"あ{MARKER}い☀"
+
+
+def test_docomo_pictograms_in_shift_jis_become_emoji_and_keep_the_text_around_them() -> None:
+    subject = "晴れ".encode("cp932") + b"\xf8\x9f" + "です".encode("cp932")
+    body = "ありがとう".encode("cp932") + b"\xf9\x91" + "また".encode("cp932") + b"\xf9\xfc"
+    body += "ね".encode("cp932") + b"\xf8\xbb" + "！".encode("cp932")  # F8BB: a pager
+    message = b"From: hanako@docomo.ne.jp\r\nSubject: " + b64_word(subject, "Shift_JIS")
+    message += b"\r\nContent-Type: text/plain; charset=Shift_JIS\r\n\r\n" + body
+    parsed = parse_mail(message)
+    assert parsed.subject == "晴れ☀です"
+    assert parsed.text == f"ありがとう❤また😱ね{MARKER}！"
+    assert parsed.problems == ()
+
+
+def test_softbank_pictograms_in_shift_jis_become_emoji_even_in_a_raw_subject() -> None:
+    subject = "晴れ".encode("cp932") + b"\xf9\x8b" + "です".encode("cp932")
+    # F962 heart, FB44 grin (an IBM kanji code to anyone but SoftBank), F7B2 "NEW".
+    body = "了解".encode("cp932") + b"\xf9\x62\xfb\x44" + "また".encode("cp932") + b"\xf7\xb2"
+    message = b"From: jiro@softbank.ne.jp\r\nSubject: " + subject
+    message += b"\r\nContent-Type: text/plain; charset=Shift_JIS\r\n\r\n" + body
+    parsed = parse_mail(message)
+    assert (parsed.subject, parsed.text) == ("晴れ☀です", "了解❤😁また🆕")
+
+
+def test_softbank_web_escapes_become_emoji() -> None:
+    message = b"From: jiro@softbank.ne.jp\r\nContent-Type: text/plain; charset=ISO-2022-JP\r\n\r\n"
+    message += b'\x1b$B$"\x1b$Gj\x0f$$\x1b(B and \x1b$GjO\x0f!'  # G-j: sun, G-O: not in the table
+    assert parse_mail(message).text == f"あ☀い and ☀{MARKER}!"
+
+
+def test_a_pictogram_whose_carrier_cannot_be_told_is_one_marker() -> None:
+    # F7B2 is au's heart and SoftBank's "NEW"; from an unknown address, with nothing
+    # else to tell, it is a marker. F9xx is docomo's or SoftBank's, unless a code
+    # only docomo uses (F8xx) is in the same text.
+    head = b"From: friend@example.com\r\nContent-Type: text/plain; charset=Shift_JIS\r\n\r\n"
+    unknown = parse_mail(head + "よろしく".encode("cp932") + b"\xf7\xb2" + "です".encode("cp932"))
+    assert unknown.text == f"よろしく{MARKER}です"
+    docomo = parse_mail(head + b"\xf9\x91\xf8\x9f" + "です".encode("cp932"))
+    assert docomo.text == "❤☀です"
 
 
 # --- never raises ---------------------------------------------------------------------

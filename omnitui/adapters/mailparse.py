@@ -9,7 +9,9 @@ charsets and raw 8-bit headers.
 Raw 8-bit header bytes (no encoded word says their charset) are read with one
 charset per message, so that its Subject, From and To agree: the one its bytes,
 all headers together, make most plausible, the charsets its parts declare
-counting in its favour (`_reading`, `_sniff`).
+counting in its favour (`_reading`, `_sniff`). Carrier pictograms of Japanese
+phones in Shift_JIS and ISO-2022-JP become emoji, or 〓 where none can be told
+(see `pictograms`).
 
 Forwarded `message/rfc822` parts are shown inline in `text` after a
 "---------- Forwarded message ----------" line (their own attachments are
@@ -37,6 +39,7 @@ from email.utils import getaddresses, mktime_tz, parsedate_tz
 from inscriptis import get_text
 from mailparser_reply import EmailMessage
 
+from omnitui.adapters import pictograms
 from omnitui.domain.models import InboundAttachment
 
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
@@ -91,10 +94,14 @@ _ALIASES = {
 }  # fmt: skip
 _JIS = "iso-2022-jp"
 _SHOWN = {"cp932": "Shift_JIS (cp932)", "euc_jp": "EUC-JP", _JIS: "ISO-2022-JP", "utf-8": "UTF-8"}
-_ESC_SEQ = re.compile(rb"\x1b(\(B|\(J|\(I|\$@|\$B|\$\(D|\$\([OPQ]|&@)")
+_ESC_SEQ = re.compile(rb"\x1b(\(B|\(J|\(I|\$@|\$B|\$\(D|\$\([OPQ]|&@|\$[GEFOPQ])")
 # Python's iso2022_jp gives the JIS X 0208 mapping; cp932 differs on these, so the
 # fallback maps them back to keep one character for one JIS code in every mail.
 _CP932_TO_JIS = str.maketrans("～∥－￠￡￢", "〜‖−¢£¬")
+# A JIS X 0208 run with a pair in rows 0x75-0x78: au's pictograms, which nothing else uses.
+_AU_JIS = re.compile(rb"\x1b\$[@B](?:[\x21-\x7e]{2})*?[\x75-\x78][\x21-\x7e]")
+_SOFTBANK_ESCAPES = frozenset((b"$G", b"$E", b"$F", b"$O", b"$P", b"$Q"))
+_WEB_CODES = re.compile(rb"[\x21-\x7a]*")  # ends at SI (0x0F), or at a space or line end
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +110,7 @@ class _Reading:
     so that its Subject, From, To and file names agree (see `_reading`)."""
 
     header_codec: str = ""  # the charset of its raw 8-bit header bytes ("" when none)
+    carrier: str | None = None  # the phone carrier whose pictogram codes it carries
     declared: tuple[str, ...] = ()  # the codecs its parts and encoded words declare
 
 
@@ -131,6 +139,63 @@ def _codec(label: str | None) -> str | None:
     return info.name if getattr(info, "_is_text_encoding", True) else None
 
 
+# Shift_JIS read one character at a time: ordinary characters in runs, and a pair
+# whose lead can start a carrier pictogram (EB-FC) on its own, so that a pictogram
+# is replaced whole and never garbles the characters after it.
+_SJIS_RUNS = re.compile(
+    rb"((?:[\x00-\x80\xa0-\xdf\xfd-\xff]|[\x81-\x9f\xe0-\xea][\x40-\x7e\x80-\xfc]"
+    rb"|[\x81-\x9f\xe0-\xfc](?![\x40-\x7e\x80-\xfc]))*)([\xeb-\xfc][\x40-\x7e\x80-\xfc])?"
+)
+
+
+def _sjis(data: bytes, carrier: str | None, errors: str = "strict") -> str:
+    """Shift_JIS (cp932) with the carriers' pictograms as emoji or `pictograms.MARKER`."""
+    runs = [m.groups() for m in _SJIS_RUNS.finditer(data) if m.group()]
+    pairs = [int.from_bytes(pair, "big") for _, pair in runs if pair]
+    if not pairs:
+        return data.decode("cp932", errors)
+    if carrier is None:  # codes only one carrier uses tell whose phone wrote this
+        found = {_only_user(code) for code in pairs} - {None}
+        carrier = found.pop() if len(found) == 1 else None
+    out: list[str] = []
+    for text, pair in runs:
+        out.append(text.decode("cp932", errors))
+        if pair:
+            code = int.from_bytes(pair, "big")
+            if pair[0] in (0xEB, 0xEC) or (pair[0] in (0xED, 0xEE) and carrier == pictograms.AU):
+                shown = pictograms.pictogram(_au_code(code), pictograms.AU)
+            else:
+                shown = pictograms.pictogram(code, carrier)
+            out.append(pair.decode("cp932", errors) if shown is None else shown)
+    return "".join(out)
+
+
+def _only_user(code: int) -> str | None:
+    """The carrier a Shift_JIS code is surely a pictogram of, if only one uses it."""
+    if code >> 8 in (0xEB, 0xEC):  # undefined in cp932: au's rows 0x75-0x78
+        return pictograms.AU
+    return pictograms.owners(code, None) or None
+
+
+def _au_code(code: int) -> int:
+    """au's mail Shift_JIS code (the plain JIS arithmetic of its rows 0x75-0x7C) as the
+    Shift_JIS code its phones and the pictogram table use; other codes unchanged."""
+    lead = pictograms.AU_MAIL_LEAD.get(code >> 8)
+    return (lead << 8) | (code & 0xFF) if lead else code
+
+
+def _softbank_escape(group: bytes, seg: bytes) -> str:
+    """A SoftBank web escape's characters (`ESC $ G ... SI`) as pictograms."""
+    base = pictograms.SOFTBANK_ESCAPE_BASE[group.decode("ascii")]
+    out: list[str] = []
+    for byte in seg:
+        trail = (base & 0xFF) + byte - 0x21
+        trail += trail >= 0x7F  # Shift_JIS trail bytes skip 0x7F
+        code = (base & 0xFF00) | trail
+        out.append(pictograms.pictogram(code, pictograms.SOFTBANK) or pictograms.MARKER)
+    return "".join(out)
+
+
 def _jis_to_sjis(seg: bytes) -> bytes:
     out = bytearray()
     for i in range(0, len(seg) - 1, 2):
@@ -146,47 +211,66 @@ def _jis_to_sjis(seg: bytes) -> bytes:
     return bytes(out)
 
 
-def _decode_jis(data: bytes) -> str:
-    """ISO-2022-JP, including CP50220's NEC/IBM rows and half-width kana."""
+def _decode_jis(data: bytes, carrier: str | None = None) -> str:
+    """ISO-2022-JP, including CP50220's NEC/IBM rows, half-width kana, au's pictogram
+    rows and SoftBank's pictogram escapes."""
     for codec in ("iso2022_jp", "iso2022_jp_2"):  # -2 adds JIS X 0212, Latin-1, Korean
         try:
             return data.decode(codec)
         except UnicodeDecodeError:
             pass
+    if carrier is None and _AU_JIS.search(data):
+        carrier = pictograms.AU  # then rows 0x79-0x7B are its pictograms, not IBM kanji
     parts: list[str] = []
-    mode, pos = b"(B", 0
+    mode, before, pos = b"(B", b"(B", 0
     for m in [*_ESC_SEQ.finditer(data), None]:
         end = m.start() if m else len(data)
         seg = data[pos:end]
-        if mode in (b"$@", b"$B", b"&@", b"(I"):
-            # Line breaks inside a shifted mode are an encoder bug; pass them through.
-            for run in re.split(rb"([\x00-\x20]+)", seg):
-                if run and run[0] < 0x21:
-                    parts.append(run.decode("ascii"))
-                elif run and mode == b"(I":  # JIS X 0201 kana are cp932's single bytes
-                    parts.append(bytes(b | 0x80 for b in run).decode("cp932", "replace"))
-                elif run:
-                    parts.append(
-                        _jis_to_sjis(run).decode("cp932", "replace").translate(_CP932_TO_JIS)
-                        + ("\ufffd" if len(run) % 2 else "")
-                    )
-        elif mode == b"$(D":
-            pairs = bytes(b | 0x80 for b in seg)
-            text = b"".join(b"\x8f" + pairs[i : i + 2] for i in range(0, len(pairs), 2))
-            parts.append(text.decode("euc_jp", "replace"))
-        elif mode.startswith(b"$("):
-            parts.append((b"\x1b" + mode + seg + b"\x1b(B").decode("iso2022_jp_2004", "replace"))
-        else:
-            parts.append(_guess(seg)[0] if not seg.isascii() else seg.decode("ascii"))
+        if mode in _SOFTBANK_ESCAPES:  # pictograms up to SI, then the mode before
+            codes = _WEB_CODES.match(seg)
+            parts.append(_softbank_escape(mode[1:], codes.group() if codes else b""))
+            seg = seg[codes.end() if codes else 0 :].removeprefix(b"\x0f")
+            mode = before
+        parts.append(_jis_segment(mode, seg, carrier))
         if m:
+            if m.group(1) in _SOFTBANK_ESCAPES:
+                before = mode
             mode, pos = m.group(1), m.end()
-    return "".join(parts).replace("\x1b", "")  # an unknown escape is dropped, never shown
+    return "".join(parts).replace("\x1b", "").replace("\x0f", "")  # unknown escapes: dropped
 
 
-def _decode_as(data: bytes, codec: str, errors: str = "strict") -> str:
-    """`data.decode(codec)`, ISO-2022-JP and cp1252 as `_decode_jis` and browsers read them."""
+def _jis_segment(mode: bytes, seg: bytes, carrier: str | None) -> str:
+    """The bytes between two ISO-2022-JP escapes, in the mode the first one set."""
+    parts: list[str] = []
+    if mode in (b"$@", b"$B", b"&@", b"(I"):
+        # Line breaks inside a shifted mode are an encoder bug; pass them through.
+        for run in re.split(rb"([\x00-\x20]+)", seg):
+            if run and run[0] < 0x21:
+                parts.append(run.decode("ascii"))
+            elif run and mode == b"(I":  # JIS X 0201 kana are cp932's single bytes
+                parts.append(bytes(b | 0x80 for b in run).decode("cp932", "replace"))
+            elif run:
+                parts.append(
+                    _sjis(_jis_to_sjis(run), carrier, "replace").translate(_CP932_TO_JIS)
+                    + ("\ufffd" if len(run) % 2 else "")
+                )
+    elif mode == b"$(D":
+        pairs = bytes(b | 0x80 for b in seg)
+        text = b"".join(b"\x8f" + pairs[i : i + 2] for i in range(0, len(pairs), 2))
+        parts.append(text.decode("euc_jp", "replace"))
+    elif mode.startswith(b"$("):
+        parts.append((b"\x1b" + mode + seg + b"\x1b(B").decode("iso2022_jp_2004", "replace"))
+    else:
+        parts.append(_guess(seg, carrier)[0] if not seg.isascii() else seg.decode("ascii"))
+    return "".join(parts)
+
+
+def _decode_as(data: bytes, codec: str, carrier: str | None, errors: str = "strict") -> str:
+    """`data.decode(codec)`, with the carriers' pictograms in Shift_JIS and ISO-2022-JP."""
+    if codec == "cp932":
+        return _sjis(data, carrier, errors)
     if codec == _JIS:
-        return _decode_jis(data)
+        return _decode_jis(data, carrier)
     if codec == "cp1252" and errors == "strict":
         try:
             return data.decode("cp1252")
@@ -333,55 +417,57 @@ def _sniff(pieces: Sequence[bytes], declared: Sequence[str] = ()) -> str:
     return best
 
 
-def _guess(data: bytes, declared: Sequence[str] = ()) -> tuple[str, str]:
+def _guess(
+    data: bytes, carrier: str | None = None, declared: Sequence[str] = ()
+) -> tuple[str, str]:
     """Decode unlabelled bytes: UTF-8, then ISO-2022-JP if it has escapes, then the most
     plausible of the charsets the message declares, Shift_JIS, EUC-JP and cp1252."""
     if data.isascii():
         if b"\x1b" in data and _ESC_SEQ.search(data):
-            return _decode_jis(data), _JIS
+            return _decode_jis(data, carrier), _JIS
         return data.decode("ascii"), "ascii"
     try:
-        return _fix_stray_jis(data.decode("utf-8")), "utf-8"
+        return _fix_stray_jis(data.decode("utf-8"), carrier), "utf-8"
     except UnicodeDecodeError as exc:
         utf8_error = exc
     if _ESC_SEQ.search(data):
-        return _decode_jis(data), _JIS
+        return _decode_jis(data, carrier), _JIS
     if _cut_utf8(data, utf8_error):
         return data.decode("utf-8", "replace"), "utf-8"
     codec = _sniff([data], declared)
     try:
-        return _decode_as(data, codec), codec
+        return _decode_as(data, codec, carrier), codec
     except (UnicodeDecodeError, LookupError):
-        return _decode_as(data, codec, "replace"), codec
+        return _decode_as(data, codec, carrier, "replace"), codec
 
 
 def _decode(
     data: bytes, label: str | None, what: str, problems: list[str], reading: _Reading = _PLAIN
 ) -> str:
     """Bytes to text trusting the label as far as the bytes allow; notes what it could not."""
-    declared = reading.declared
+    carrier, declared = reading.carrier, reading.declared
     codec = _codec(label)
     if codec == _JIS:
         if not data.isascii() and not _ESC_SEQ.search(data):
             # EUC-JP or UTF-8 wearing an ISO-2022-JP label
-            text, used = _guess(data, declared)
+            text, used = _guess(data, carrier, declared)
             if used not in ("utf-8", "ascii"):
                 problems.append(f"{what} labelled {label} but looks like {_SHOWN.get(used, used)}")
             return text
-        text = _decode_jis(data)
+        text = _decode_jis(data, carrier)
     elif not codec:
-        text, used = _guess(data, declared)
+        text, used = _guess(data, carrier, declared)
         if codec is None:
             problems.append(f"{what} charset {label} not known: shown as {_SHOWN.get(used, used)}")
     else:
         try:
-            text = _decode_as(data, codec)
+            text = _decode_as(data, codec, carrier)
         except UnicodeDecodeError:
             text = _mislabelled(data, codec, str(label), what, problems, reading)
         except Exception:  # a codec that exists but cannot decode at all
-            text, used = _guess(data, declared)
+            text, used = _guess(data, carrier, declared)
             problems.append(f"{what} charset {label} not usable: shown as {_SHOWN.get(used, used)}")
-    return _fix_stray_jis(text)
+    return _fix_stray_jis(text, carrier)
 
 
 def _mislabelled(
@@ -392,10 +478,10 @@ def _mislabelled(
         return data.decode("utf-8")  # UTF-8 under a legacy or us-ascii label
     except UnicodeDecodeError:
         pass
-    as_labelled = _decode_as(data, codec, "replace")
+    as_labelled = _decode_as(data, codec, reading.carrier, "replace")
     lost = as_labelled.count("\ufffd") - data.count(b"\xef\xbf\xbd")
     if lost > max(2, len(as_labelled) // 100):  # mostly wrong: the label lies, not a few bytes
-        text, used = _guess(data, reading.declared)
+        text, used = _guess(data, reading.carrier, reading.declared)
         if used != "cp1252" or codec == "ascii":
             problems.append(f"{what} labelled {label} but looks like {_SHOWN.get(used, used)}")
             return text
@@ -403,15 +489,15 @@ def _mislabelled(
     return as_labelled
 
 
-def _fix_stray_jis(text: str) -> str:
+def _fix_stray_jis(text: str, carrier: str | None = None) -> str:
     """Decode ISO-2022-JP runs a mislabelled part or raw header left in decoded text."""
     if "\x1b" not in text:
         return text
-    return _ESC_RUN.sub(lambda m: _decode_jis(m.group().encode("ascii")), text)
+    return _ESC_RUN.sub(lambda m: _decode_jis(m.group().encode("ascii"), carrier), text)
 
 
 # A designation and the 7-bit bytes after it, up to the next escape.
-_ESC_RUN = re.compile(r"\x1b(?:\$[@B]|&@|\([BJI]|\$\([DOPQ])[\x00-\x1a\x1c-\x7f]*")
+_ESC_RUN = re.compile(r"\x1b(?:\$[@BGEFOPQ]|&@|\([BJI]|\$\([DOPQ])[\x00-\x1a\x1c-\x7f]*")
 
 
 # --- headers --------------------------------------------------------------------------
@@ -437,7 +523,7 @@ def _own_parts(msg: Message, depth: int = 0) -> list[Message]:
 def _reading(msg: Message) -> _Reading:
     """One decision for a whole message: the charset of raw 8-bit bytes in any of its
     headers (from the bytes of all of them together, and the charsets its body parts and
-    encoded words declare, see `_sniff`)."""
+    encoded words declare, see `_sniff`), and the carrier its From address belongs to."""
     declared: list[str] = []
     raw: list[bytes] = []
     for part in _own_parts(msg):
@@ -454,24 +540,28 @@ def _reading(msg: Message) -> _Reading:
                 with contextlib.suppress(UnicodeEncodeError):  # not from bytes: no evidence
                     raw.append(text.encode("ascii", "surrogateescape"))
     found = tuple(c for c in dict.fromkeys(declared) if c and c != "ascii")
-    return _Reading(_sniff(raw, found) if raw else "", found)
+    sender = str(msg.get("from", "") or "")
+    domains = re.findall(r"@([A-Za-z0-9.-]+)", sender)
+    carrier = pictograms.carrier_of("@" + domains[-1]) if domains else None
+    return _Reading(_sniff(raw, found) if raw else "", carrier, found)
 
 
 def _raw_text(value: str, reading: _Reading = _PLAIN) -> str:
     """Header text as parsed: 8-bit bytes come back as surrogates; decode them in the
     message's charset for its headers (or, where they are not valid in it, alone)."""
     if value.isascii():
-        return _fix_stray_jis(value)
+        return _fix_stray_jis(value, reading.carrier)
     try:
         raw = value.encode("ascii", "surrogateescape")
     except UnicodeEncodeError:
         return value.encode("utf-8", "replace").decode("utf-8")
     if reading.header_codec:
         try:
-            return _fix_stray_jis(_decode_as(raw, reading.header_codec))
+            text = _decode_as(raw, reading.header_codec, reading.carrier)
+            return _fix_stray_jis(text, reading.carrier)
         except (UnicodeDecodeError, LookupError):
             pass
-    return _guess(raw, reading.declared)[0]
+    return _guess(raw, reading.carrier, reading.declared)[0]
 
 
 def _word_bytes(kind: str, payload: str) -> bytes:
@@ -752,7 +842,7 @@ def _forward(part: Message, acc: _Acc, depth: int) -> list[_Chunk]:
         inner = email.message_from_bytes(_transfer_decode(part, source)[0], policy=_POLICY)
     if not inner.keys() and not str(inner.get_payload() or "").strip():
         return []  # a forward whose content never came along
-    # The forwarded message was written elsewhere: its own charsets.
+    # The forwarded message was written elsewhere: its own charsets and carrier.
     inner_acc = _Acc(acc.problems, acc.attachments, [], _reading(inner))
     lines = [FORWARD_LINE]
     for header in ("From", "Date", "Subject", "To"):
@@ -779,7 +869,7 @@ def _recover(part: Message, ctype: str, acc: _Acc, depth: int) -> list[_Chunk]:
             acc.problems.append("MIME boundary missing or wrong: parts found by scanning the body")
             return _walk(rebuilt, acc, depth + 1)
     acc.problems.append("no boundary found: shown raw")
-    text = _guess(body, acc.reading.declared)[0].replace("\r\n", "\n")
+    text = _guess(body, acc.reading.carrier, acc.reading.declared)[0].replace("\r\n", "\n")
     return [("text", text)] if text.strip() else []
 
 
