@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from omnitui.adapters import mailparse, pictograms
+from omnitui.adapters.email import to_inbound
 from omnitui.adapters.mailparse import (
     FORWARD_LINE,
     ParsedMail,
@@ -22,6 +23,7 @@ from omnitui.adapters.mailparse import (
     fold_reply,
     parse_mail,
 )
+from omnitui.domain.models import Channel, ChannelKind
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "email"
 ALL_EML = sorted(p.relative_to(FIXTURES).as_posix() for p in FIXTURES.glob("*/*.eml"))
@@ -666,6 +668,66 @@ def test_a_pictogram_whose_carrier_cannot_be_told_is_one_marker() -> None:
     assert unknown.text == f"よろしく{MARKER}です"
     docomo = parse_mail(head + b"\xf9\x91\xf8\x9f" + "です".encode("cp932"))
     assert docomo.text == "❤☀です"
+
+
+# --- the sender of a bounce -----------------------------------------------------------
+
+
+def _bounce(sender: bytes) -> bytes:
+    """A carrier's delivery-failure notice as phones' carriers send them: the explanation
+    in Shift_JIS under a us-ascii label, the message that bounced forwarded whole, and
+    no closing boundary."""
+    explanation = "次のあて先へのメッセージはエラーのため送信できませんでした。".encode("cp932")
+    return (
+        b"Return-Path: <>\r\nFrom: " + sender + b"\r\nTo: shop@example.com\r\n"
+        b"Subject: Returned mail: see transcript for details\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="NOTICE"\r\n'
+        b"\r\n--NOTICE\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n" + explanation
+        + b"\r\n\r\n--NOTICE\r\nContent-Type: message/delivery-status\r\n\r\n"
+        b"Reporting-MTA: dns; mx.docomo.ne.jp\r\n\r\nFinal-Recipient: rfc822; hanako@docomo.ne.jp\r\n"
+        b"Action: failed\r\nStatus: 5.1.1\r\n\r\n--NOTICE\r\nContent-Type: message/rfc822\r\n\r\n"
+        b"From: Sakura Flowers <shop@example.com>\r\nReply-To: orders@example.com\r\n"
+        b"Sender: owner@example.com\r\nTo: hanako@docomo.ne.jp\r\nSubject: "
+        + b64_word(jis("ご注文の確認"), "ISO-2022-JP")
+        + b"\r\nContent-Type: text/plain; charset=ISO-2022-JP\r\n\r\n" + jis("ご注文ありがとうございます")
+        + b"\r\n"
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("sender", "address", "name"),
+    [
+        (b"Mail Delivery Subsystem <MAILER-DAEMON@mx.docomo.ne.jp>",
+         "mailer-daemon@mx.docomo.ne.jp", "Mail Delivery Subsystem"),
+        # Shift_JIS "①②" is 87 40 87 41: read as Latin-1, "‡@‡A" looks like an address.
+        ("①② <postmaster@docomo.ne.jp>".encode("cp932"), "postmaster@docomo.ne.jp", "①②"),
+        # An ISO-2022-JP name that never shifts back: its escape runs into the address.
+        (b"\x1b$B%a!<%k4IM}<T <Postmaster@docomo.ne.jp>", "postmaster@docomo.ne.jp", "メール管理者"),
+        (b"MAILER-DAEMON (Mail Delivery Subsystem)", "mailer-daemon", "Mail Delivery Subsystem"),
+    ],
+)  # fmt: skip
+def test_a_carrier_bounce_is_filed_under_its_own_sender_never_the_forwarded_one(
+    sender: bytes, address: str, name: str
+) -> None:
+    raw_mail = _bounce(sender)
+    parsed = parse_mail(raw_mail)
+    assert (parsed.from_address, parsed.from_name) == (address, name)
+    inbound = to_inbound(Channel(ChannelKind.EMAIL, "shop-mail"), raw_mail, None)
+    assert (inbound.address, inbound.display_name) == (address, name)
+    assert parsed.text.startswith("次のあて先へのメッセージはエラーのため送信できませんでした。")
+    assert "From: Sakura Flowers <shop@example.com>\nSubject: ご注文の確認" in parsed.text
+    assert parsed.text.endswith("ご注文ありがとうございます")
+    assert any("us-ascii" in p for p in parsed.problems)
+    assert any("boundary" in p for p in parsed.problems)
+
+
+def test_an_address_is_never_taken_from_a_display_name_read_in_the_wrong_charset() -> None:
+    # A Latin-1 subject outweighs a Shift_JIS name of two symbols: the name is lost to
+    # mojibake, but its "@" (the second byte of "①") never becomes the sender.
+    message = "Subject: Café à la crème\r\n".encode("latin-1")
+    message += "From: ①② <Postmaster@docomo.ne.jp>\r\n\r\nx".encode("cp932")
+    parsed = parse_mail(message)
+    assert (parsed.subject, parsed.from_address) == ("Café à la crème", "postmaster@docomo.ne.jp")
 
 
 # --- never raises ---------------------------------------------------------------------

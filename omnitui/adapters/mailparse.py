@@ -13,6 +13,10 @@ counting in its favour (`_reading`, `_sniff`). Carrier pictograms of Japanese
 phones in Shift_JIS and ISO-2022-JP become emoji, or 〓 where none can be told
 (see `pictograms`).
 
+The sender is the message's own From (or Reply-To), never an address inside a
+message it forwards or bounces, and its address is read from the header's
+structure, never from a display name decoded in a guessed charset.
+
 Forwarded `message/rfc822` parts are shown inline in `text` after a
 "---------- Forwarded message ----------" line (their own attachments are
 listed with the outer message's); they are not listed as attachments.
@@ -627,6 +631,13 @@ def _clean(value: str | None) -> str | None:
 
 
 _ANGLE = re.compile(r"<[^<>\s]+>")
+# An address as a mail system reads one: a local part of atoms (letters of any script,
+# as RFC 6532 allows) or a quoted string, "@", and a domain name or literal.
+_ADDR = re.compile(
+    r"(?:[\w!#$%&'*+/=?^`{|}~.-]+|\"[^\"\r\n]*\")@(?:[\w-]+(?:\.[\w-]+)*\.?|\[[^\[\]\s]*\])"
+)
+_ANGLE_ADDR = re.compile(r"<\s*(" + _ADDR.pattern + r")\s*>")
+_COMMENT = re.compile(r"\([^()]*\)")
 
 
 def _first_id(value: str | None) -> str | None:
@@ -637,6 +648,13 @@ def _first_id(value: str | None) -> str | None:
 
 
 def _address(value: str | None, problems: list[str], reading: _Reading = _PLAIN) -> tuple[str, str]:
+    """The address and display name of a From-like header.
+
+    Only a real address is taken: never bytes of a display name that a charset
+    reading turned into something with an "@" in it. When the decoded header does
+    not parse, the address is found in the raw header, where it is plain ASCII; a
+    domainless sender such as "MAILER-DAEMON" is kept as written, so that its notices
+    are its own customer and not filed with every message that has no sender."""
     if not value:
         return "", ""
     value = _FOLD.sub("", value)
@@ -644,11 +662,23 @@ def _address(value: str | None, problems: list[str], reading: _Reading = _PLAIN)
     # which the address parser would take for a comment); encoded words stay
     # encoded until the name is split off.
     text = _raw_text(value, reading) if not value.isascii() or "\x1b" in value else value
-    for name, addr in getaddresses([text]):
-        if "@" in addr:
+    pairs = getaddresses([text])
+    for name, addr in pairs:
+        if _ADDR.fullmatch(addr.strip()):
             return addr.strip().lower(), _one_line(decode_header(name, problems, reading))
-    bare = re.search(r"[^\s<>\"',;:()]+@[^\s<>\"',;:()]+", text)
-    return (bare.group().lower() if bare else ""), ""
+    angle = _ANGLE_ADDR.search(value)
+    if angle:  # the text before it is the name, however it is encoded
+        name = value[: angle.start()].strip().strip('"')
+        return angle.group(1).lower(), _one_line(decode_header(name, problems, reading))
+    bare = _ADDR.search(value)
+    if bare:
+        return bare.group().lower(), ""
+    outside = _COMMENT.sub("", text).strip()  # "MAILER-DAEMON (Mail Delivery Subsystem)"
+    for name, addr in pairs:
+        local = addr.strip()
+        if re.fullmatch(r"[\w.-]+", local) and (outside == local or f"<{local}>" in outside):
+            return local.lower(), _one_line(decode_header(name, problems, reading))
+    return "", ""
 
 
 def _date(value: str | None) -> float | None:
@@ -1064,6 +1094,8 @@ def _parse(raw: bytes) -> ParsedMail:
             subjects = msg.get_all("subject") or []
             subject = decode_header(subjects[0] if subjects else "", problems, reading)
             subject = _one_line(subject)
+            # The sender is this message's own From (or Reply-To), never an address
+            # inside a forwarded or bounced message it carries.
             from_address, from_name = _address(msg.get("from"), problems, reading)
             reply_address, reply_name = _address(msg.get("reply-to"), problems, reading)
             from_address = reply_address or from_address
