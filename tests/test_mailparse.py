@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from omnitui.adapters import mailparse
+from omnitui.adapters import mailparse, pictograms
+from omnitui.adapters.email import to_inbound
 from omnitui.adapters.mailparse import (
     FORWARD_LINE,
     ParsedMail,
@@ -22,6 +23,7 @@ from omnitui.adapters.mailparse import (
     fold_reply,
     parse_mail,
 )
+from omnitui.domain.models import Channel, ChannelKind
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "email"
 ALL_EML = sorted(p.relative_to(FIXTURES).as_posix() for p in FIXTURES.glob("*/*.eml"))
@@ -507,6 +509,225 @@ def test_a_missing_or_unreadable_date_is_none() -> None:
     assert parse_mail(b"Subject: x\r\n\r\nx").date is None
     # Without a zone the date is read as UTC, not as this machine's zone.
     assert parse_mail(b"Date: Thu, 1 Jan 1970 00:01:00\r\n\r\nx").date == 60.0
+
+
+# --- raw 8-bit headers: one charset decision per message -------------------------------
+
+
+def test_a_raw_latin1_subject_and_name_read_as_latin_beside_a_latin1_body() -> None:
+    message = (
+        "Subject: Formação de preços\r\nFrom: João Gonçalves <Joao@Example.pt>\r\n"
+        "Content-Type: text/plain; charset=iso-8859-1\r\n\r\nOlá, segue o orçamento nº 7."
+    ).encode("latin-1")
+    parsed = parse_mail(message)
+    assert (parsed.subject, parsed.from_name) == ("Formação de preços", "João Gonçalves")
+    assert (parsed.from_address, parsed.text) == ("joao@example.pt", "Olá, segue o orçamento nº 7.")
+    assert parsed.problems == ()
+
+
+def test_a_raw_cp932_subject_of_symbols_reads_as_shift_jis_beside_a_shift_jis_body() -> None:
+    message = (
+        "Subject: ①②③\r\nFrom: 山田 太郎 <yamada@example.jp>\r\n"
+        "Content-Type: text/plain; charset=Shift_JIS\r\n\r\n①と②をお願いします。"
+    ).encode("cp932")
+    parsed = parse_mail(message)
+    assert (parsed.subject, parsed.from_name, parsed.text) == (
+        "①②③",
+        "山田 太郎",
+        "①と②をお願いします。",
+    )
+    assert parsed.problems == ()
+
+
+def test_a_raw_cp932_subject_reads_as_shift_jis_with_no_charset_declared_anywhere() -> None:
+    parsed = parse_mail("Subject: ①②③\r\nFrom: 髙橋 <t@example.jp>\r\n\r\nok".encode("cp932"))
+    assert (parsed.subject, parsed.from_name, parsed.text) == ("①②③", "髙橋", "ok")
+    alone = parse_mail("Subject: Ⅲ期 ㈱\r\n\r\nok".encode("cp932"))
+    assert alone.subject == "Ⅲ期 ㈱"
+
+
+def test_a_raw_utf8_subject_is_utf8_even_beside_a_latin1_body() -> None:
+    message = "Subject: Formação ① 🌸\r\nFrom: Zoé <z@example.fr>\r\n".encode()
+    message += b"Content-Type: text/plain; charset=iso-8859-1\r\n\r\nCaf\xe9"
+    parsed = parse_mail(message)
+    assert (parsed.subject, parsed.from_name, parsed.text) == ("Formação ① 🌸", "Zoé", "Café")
+
+
+@pytest.mark.parametrize(
+    "subject",
+    ["Formação", "Grüße aus Zürich", "Ça a été livré", "Señor Muñoz", "ÉCOLE", "Ångström",
+     "Pedido nº 5", "Reunião às 10h – 2°"],
+)  # fmt: skip
+def test_latin_subjects_in_raw_cp1252_are_not_read_as_japanese(subject: str) -> None:
+    parsed = parse_mail(b"Subject: " + subject.encode("cp1252") + b"\r\n\r\nx")
+    assert parsed.subject == subject
+
+
+@pytest.mark.parametrize(
+    ("subject", "codec"),
+    [("①②③", "cp932"), ("様", "cp932"), ("ご", "cp932"), ("ﾒｰﾙ", "cp932"), ("Re: 見積", "cp932"),
+     ("〒100-0001 ※", "cp932"), ("ご", "euc_jp"), ("ありがとう", "euc_jp"), ("納品書", "euc_jp")],
+)  # fmt: skip
+def test_japanese_subjects_in_raw_bytes_are_not_read_as_latin(subject: str, codec: str) -> None:
+    parsed = parse_mail(b"Subject: " + subject.encode(codec) + b"\r\n\r\nx")
+    assert parsed.subject == subject
+
+
+def test_subject_and_names_are_read_with_one_charset_so_they_agree() -> None:
+    # Alone, each of these subjects reads as well one way as the other; the
+    # sender's name in the same message settles it for both.
+    latin = parse_mail(
+        "Subject: Œuvre\r\nFrom: Zoé Lefèvre <z@example.fr>\r\n\r\nx".encode("cp1252")
+    )
+    assert (latin.subject, latin.from_name) == ("Œuvre", "Zoé Lefèvre")
+    japanese = parse_mail("Subject: 髙\r\nFrom: 髙橋 一郎 <t@example.jp>\r\n\r\nx".encode("cp932"))
+    assert (japanese.subject, japanese.from_name) == ("髙", "髙橋 一郎")
+    # A forwarded message is decided on its own bytes: here EUC-JP inside a Latin-1 mail.
+    inner = "Subject: ご注文\r\nFrom: 山田 <y@example.jp>\r\nTo: 佐藤 <s@example.jp>\r\n\r\n本文"
+    outer = "Subject: Fwd: pedido\r\nFrom: João <j@example.pt>\r\nContent-Type: multipart/mixed;"
+    outer += (
+        ' boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\nVeja.\r\n'
+    )
+    outer += "--b\r\nContent-Type: message/rfc822\r\n\r\n"
+    message = outer.encode("cp1252") + inner.encode("euc_jp") + b"\r\n--b--\r\n"
+    forwarded = parse_mail(message)
+    assert (forwarded.subject, forwarded.from_name) == ("Fwd: pedido", "João")
+    assert "From: 山田 <y@example.jp>\nSubject: ご注文\nTo: 佐藤 <s@example.jp>" in forwarded.text
+
+
+# --- carrier pictograms ---------------------------------------------------------------
+
+MARKER = "\u3013"  # 〓: a pictogram with no emoji, or whose carrier cannot be told
+
+
+def test_every_pictogram_in_the_table_is_one_its_carrier_sends() -> None:
+    for carrier, codes in pictograms.TABLE.items():
+        assert len(codes) >= 40
+        for code, emoji in codes.items():
+            assert pictograms.owners(code, carrier) == carrier, (carrier, hex(code))
+            assert len(emoji) == 1 and ord(emoji) > 0x7F
+
+
+def test_au_pictograms_in_an_iso_2022_jp_subject_and_body_become_emoji() -> None:
+    # au writes its pictograms as ISO-2022-JP rows 0x75-0x7B: 7541 sun, 7834 heart,
+    # 7A23 smiling face, 7A6D footprints (not in the table).
+    subject = b"\x1b$B@2$l\x75\x41$G$9\x1b(B"  # 晴れ☀です
+    body = b'\x1b$B$"$j$,$H$&\x78\x34$^$?\x7a\x23$M\x7a\x6d\x1b(B!\r\n'
+    message = b"From: Taro <Taro@ezweb.ne.jp>\r\nSubject: " + b64_word(subject, "ISO-2022-JP")
+    message += b"\r\nContent-Type: text/plain; charset=ISO-2022-JP\r\n\r\n" + body
+    parsed = parse_mail(message)
+    assert parsed.subject == "晴れ☀です"
+    assert parsed.text == f"ありがとう❤また😊ね{MARKER}!"
+    assert parsed.problems == ()
+
+
+def test_au_pictogram_rows_are_kanji_in_mail_from_elsewhere_unless_au_rows_are_there() -> None:
+    body = b'\x1b$B$"\x79\x21$$\x1b(B'  # row 0x79: an IBM kanji to Windows (CP50220)
+    pc = b"From: pc@example.com\r\nContent-Type: text/plain; charset=ISO-2022-JP\r\n\r\n"
+    assert parse_mail(pc + body).text == "あ纊い"
+    phone = pc.replace(b"example.com", b"ezweb.ne.jp")
+    assert parse_mail(phone + body).text == f"あ{MARKER}い"
+    # An au-only row (0x75) in the same text says the same without the address.
+    assert parse_mail(pc + body + b"\x1b$B\x75\x41\x1b(B").text == f"あ{MARKER}い☀"
+
+
+def test_docomo_pictograms_in_shift_jis_become_emoji_and_keep_the_text_around_them() -> None:
+    subject = "晴れ".encode("cp932") + b"\xf8\x9f" + "です".encode("cp932")
+    body = "ありがとう".encode("cp932") + b"\xf9\x91" + "また".encode("cp932") + b"\xf9\xfc"
+    body += "ね".encode("cp932") + b"\xf8\xbb" + "！".encode("cp932")  # F8BB: a pager
+    message = b"From: hanako@docomo.ne.jp\r\nSubject: " + b64_word(subject, "Shift_JIS")
+    message += b"\r\nContent-Type: text/plain; charset=Shift_JIS\r\n\r\n" + body
+    parsed = parse_mail(message)
+    assert parsed.subject == "晴れ☀です"
+    assert parsed.text == f"ありがとう❤また😱ね{MARKER}！"
+    assert parsed.problems == ()
+
+
+def test_softbank_pictograms_in_shift_jis_become_emoji_even_in_a_raw_subject() -> None:
+    subject = "晴れ".encode("cp932") + b"\xf9\x8b" + "です".encode("cp932")
+    # F962 heart, FB44 grin (an IBM kanji code to anyone but SoftBank), F7B2 "NEW".
+    body = "了解".encode("cp932") + b"\xf9\x62\xfb\x44" + "また".encode("cp932") + b"\xf7\xb2"
+    message = b"From: jiro@softbank.ne.jp\r\nSubject: " + subject
+    message += b"\r\nContent-Type: text/plain; charset=Shift_JIS\r\n\r\n" + body
+    parsed = parse_mail(message)
+    assert (parsed.subject, parsed.text) == ("晴れ☀です", "了解❤😁また🆕")
+
+
+def test_softbank_web_escapes_become_emoji() -> None:
+    message = b"From: jiro@softbank.ne.jp\r\nContent-Type: text/plain; charset=ISO-2022-JP\r\n\r\n"
+    message += b'\x1b$B$"\x1b$Gj\x0f$$\x1b(B and \x1b$GjO\x0f!'  # G-j: sun, G-O: not in the table
+    assert parse_mail(message).text == f"あ☀い and ☀{MARKER}!"
+
+
+def test_a_pictogram_whose_carrier_cannot_be_told_is_one_marker() -> None:
+    # F7B2 is au's heart and SoftBank's "NEW"; from an unknown address, with nothing
+    # else to tell, it is a marker. F9xx is docomo's or SoftBank's, unless a code
+    # only docomo uses (F8xx) is in the same text.
+    head = b"From: friend@example.com\r\nContent-Type: text/plain; charset=Shift_JIS\r\n\r\n"
+    unknown = parse_mail(head + "よろしく".encode("cp932") + b"\xf7\xb2" + "です".encode("cp932"))
+    assert unknown.text == f"よろしく{MARKER}です"
+    docomo = parse_mail(head + b"\xf9\x91\xf8\x9f" + "です".encode("cp932"))
+    assert docomo.text == "❤☀です"
+
+
+# --- the sender of a bounce -----------------------------------------------------------
+
+
+def _bounce(sender: bytes) -> bytes:
+    """A carrier's delivery-failure notice as phones' carriers send them: the explanation
+    in Shift_JIS under a us-ascii label, the message that bounced forwarded whole, and
+    no closing boundary."""
+    explanation = "次のあて先へのメッセージはエラーのため送信できませんでした。".encode("cp932")
+    return (
+        b"Return-Path: <>\r\nFrom: " + sender + b"\r\nTo: shop@example.com\r\n"
+        b"Subject: Returned mail: see transcript for details\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="NOTICE"\r\n'
+        b"\r\n--NOTICE\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n" + explanation
+        + b"\r\n\r\n--NOTICE\r\nContent-Type: message/delivery-status\r\n\r\n"
+        b"Reporting-MTA: dns; mx.docomo.ne.jp\r\n\r\nFinal-Recipient: rfc822; hanako@docomo.ne.jp\r\n"
+        b"Action: failed\r\nStatus: 5.1.1\r\n\r\n--NOTICE\r\nContent-Type: message/rfc822\r\n\r\n"
+        b"From: Sakura Flowers <shop@example.com>\r\nReply-To: orders@example.com\r\n"
+        b"Sender: owner@example.com\r\nTo: hanako@docomo.ne.jp\r\nSubject: "
+        + b64_word(jis("ご注文の確認"), "ISO-2022-JP")
+        + b"\r\nContent-Type: text/plain; charset=ISO-2022-JP\r\n\r\n" + jis("ご注文ありがとうございます")
+        + b"\r\n"
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("sender", "address", "name"),
+    [
+        (b"Mail Delivery Subsystem <MAILER-DAEMON@mx.docomo.ne.jp>",
+         "mailer-daemon@mx.docomo.ne.jp", "Mail Delivery Subsystem"),
+        # Shift_JIS "①②" is 87 40 87 41: read as Latin-1, "‡@‡A" looks like an address.
+        ("①② <postmaster@docomo.ne.jp>".encode("cp932"), "postmaster@docomo.ne.jp", "①②"),
+        # An ISO-2022-JP name that never shifts back: its escape runs into the address.
+        (b"\x1b$B%a!<%k4IM}<T <Postmaster@docomo.ne.jp>", "postmaster@docomo.ne.jp", "メール管理者"),
+        (b"MAILER-DAEMON (Mail Delivery Subsystem)", "mailer-daemon", "Mail Delivery Subsystem"),
+    ],
+)  # fmt: skip
+def test_a_carrier_bounce_is_filed_under_its_own_sender_never_the_forwarded_one(
+    sender: bytes, address: str, name: str
+) -> None:
+    raw_mail = _bounce(sender)
+    parsed = parse_mail(raw_mail)
+    assert (parsed.from_address, parsed.from_name) == (address, name)
+    inbound = to_inbound(Channel(ChannelKind.EMAIL, "shop-mail"), raw_mail, None)
+    assert (inbound.address, inbound.display_name) == (address, name)
+    assert parsed.text.startswith("次のあて先へのメッセージはエラーのため送信できませんでした。")
+    assert "From: Sakura Flowers <shop@example.com>\nSubject: ご注文の確認" in parsed.text
+    assert parsed.text.endswith("ご注文ありがとうございます")
+    assert any("us-ascii" in p for p in parsed.problems)
+    assert any("boundary" in p for p in parsed.problems)
+
+
+def test_an_address_is_never_taken_from_a_display_name_read_in_the_wrong_charset() -> None:
+    # A Latin-1 subject outweighs a Shift_JIS name of two symbols: the name is lost to
+    # mojibake, but its "@" (the second byte of "①") never becomes the sender.
+    message = "Subject: Café à la crème\r\n".encode("latin-1")
+    message += "From: ①② <Postmaster@docomo.ne.jp>\r\n\r\nx".encode("cp932")
+    parsed = parse_mail(message)
+    assert (parsed.subject, parsed.from_address) == ("Café à la crème", "postmaster@docomo.ne.jp")
 
 
 # --- never raises ---------------------------------------------------------------------
