@@ -6,6 +6,10 @@ channel account: a reply is claimed (`queued` -> `sending`) in one
 transaction before the adapter is called, so it can never be sent twice; a
 retryable error puts it back in the queue with exponential backoff, anything
 else marks it failed with the reason.
+
+A store that is busy for a while (another process holding its write lock)
+stops nothing for good: the outbox tries again, and the outcome of a send is
+recorded as soon as the store takes it.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import fcntl
 import logging
 import os
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +29,8 @@ from omnitui.domain.models import Channel, DeliveryUpdate, Inbound, Outbound
 from omnitui.store import Store
 
 log = logging.getLogger("omnitui.hub")
+
+OUTBOX_PAUSE = 1.0  # seconds before the outbox tries a busy store again
 
 
 class ChannelLock:
@@ -196,7 +202,14 @@ class Hub:
     async def _drain_outbox(self) -> None:
         accounts = list(self.adapters)
         while True:
-            jobs = await self.store.claim_due(accounts)
+            try:
+                jobs = await self.store.claim_due(accounts)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a busy store: the replies wait in the queue
+                log.warning("the outbox could not be read (%s); trying again", exc)
+                await asyncio.sleep(OUTBOX_PAUSE)
+                continue
             if jobs:
                 await asyncio.gather(*(self._send(job) for job in jobs))
                 continue
@@ -209,7 +222,7 @@ class Hub:
         try:
             provider_id = await adapter.send(job)
         except SendError as exc:
-            retry_at = None
+            reason, retry_at = exc.reason, None
             if exc.retryable and job.attempt < self.retry.max_attempts:
                 wait = (
                     exc.retry_after
@@ -217,15 +230,38 @@ class Hub:
                     else self.retry.delay(job.attempt)
                 )
                 retry_at = self.store_clock() + wait
-            await self.store.mark_failed(job.message_id, exc.reason, retry_at=retry_at)
+            await self._record(
+                job, lambda: self.store.mark_failed(job.message_id, reason, retry_at=retry_at)
+            )
             return
         except Exception as exc:  # an adapter bug: the provider may or may not have it
             log.exception("sending message %s on %s", job.message_id, job.channel.account)
-            await self.store.mark_failed(
-                job.message_id, f"unexpected error, not retried: {exc}", retry_at=None
+            reason = f"unexpected error, not retried: {exc}"
+            await self._record(
+                job, lambda: self.store.mark_failed(job.message_id, reason, retry_at=None)
             )
             return
-        await self.store.mark_sent(job.message_id, provider_id)
+        await self._record(job, lambda: self.store.mark_sent(job.message_id, provider_id))
+
+    async def _record(self, job: Outbound, write: Callable[[], Awaitable[None]]) -> None:
+        """Write the outcome of a send, however long the store stays busy: a reply the
+        provider took must not stay "sending" (and it is never sent again)."""
+        pause = OUTBOX_PAUSE
+        while True:
+            try:
+                await write()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning(
+                    "the outcome of message %s on %s could not be recorded (%s); trying again",
+                    job.message_id,
+                    job.channel.account,
+                    exc,
+                )
+                await asyncio.sleep(pause)
+                pause = min(30.0, pause * 2)
 
     def store_clock(self) -> float:
         return self.store.now()
