@@ -24,9 +24,9 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from omnitui.adapters.base import Adapter, ReadMirror, SendError, Troubled
+from omnitui.adapters.base import Adapter, ReadMirror, SendError, SinkBusy, Troubled
 from omnitui.domain.models import Channel, DeliveryUpdate, Inbound, Outbound
-from omnitui.store import Store
+from omnitui.store import Store, StoreBusy
 
 log = logging.getLogger("omnitui.hub")
 
@@ -110,8 +110,24 @@ class _AdapterSink:
         await self._store.ingest(items, cursors=cursors, region=self._region)
         self._connected()
 
+    async def deliver_within(self, items: Sequence[Inbound], seconds: float) -> None:
+        try:
+            await self._store.ingest(items, region=self._region, within=seconds)
+        except StoreBusy as exc:
+            raise SinkBusy(str(exc)) from None
+        self._connected()
+
     async def delivery_update(self, update: DeliveryUpdate) -> None:
         await self._store.apply_delivery(update)
+
+    async def delivery_update_within(self, update: DeliveryUpdate, seconds: float) -> None:
+        try:
+            await self._store.apply_delivery(update, within=seconds)
+        except StoreBusy as exc:
+            raise SinkBusy(str(exc)) from None
+
+    async def known(self, provider_ids: Sequence[str]) -> set[str]:
+        return await self._store.known_provider_ids(self._channel.account, provider_ids)
 
     async def load_cursor(self, key: str) -> str | None:
         # Adapters read their cursor once connected (after login, after getMe).
