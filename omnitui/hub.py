@@ -5,7 +5,9 @@ restarted with backoff and never stops the others. The outbox is drained per
 channel account: a reply is claimed (`queued` -> `sending`) in one
 transaction before the adapter is called, so it can never be sent twice; a
 retryable error puts it back in the queue with exponential backoff, anything
-else marks it failed with the reason.
+else marks it failed with the reason. The hub alone says what happens next: a
+retry is announced ("retrying: ...") by the store, and a reply given up after
+its last attempt says so ("not sent after N attempts: ...").
 
 A store that is busy for a while (another process holding its write lock)
 stops nothing for good: the outbox tries again, and the outcome of a send is
@@ -246,6 +248,8 @@ class Hub:
                     else self.retry.delay(job.attempt)
                 )
                 retry_at = self.store_clock() + wait
+            elif exc.retryable:  # the last attempt: nothing more happens on its own
+                reason = f"not sent after {job.attempt} attempts: {exc.reason}"
             await self._record(
                 job, lambda: self.store.mark_failed(job.message_id, reason, retry_at=retry_at)
             )

@@ -901,3 +901,37 @@ async def test_a_signed_webhook_claiming_a_billion_media_is_answered_and_serve_s
     logged = log_file.read_text(encoding="utf-8")
     assert "said it carried 1000000000 media files; took the first 10" in logged
     assert TOKEN not in logged and "見て" not in logged
+
+
+# -- retries ---------------------------------------------------------------------
+
+
+async def test_a_reply_refused_at_every_attempt_does_not_promise_another(
+    store: Store, peer: TwilioPeer
+) -> None:
+    config = account(peer)
+    adapter = SmsAdapter(config, consent=store)
+    async with running(store, adapter):
+        await peer.text_in(url_of(config), EMMA, "hi")
+        contact = await contact_of(store, EMMA)
+        assert contact is not None
+        for status, code, words in [
+            (429, 20429, "rate limited by Twilio"),
+            (503, 20503, "Twilio is unavailable"),
+        ]:
+            peer.create_faults[:] = [Fault(status, code, "Try later")] * FAST.max_attempts
+            before = creates(peer)
+            await store.enqueue_reply(contact.id, SMS, f"Your order is ready ({status})")
+
+            async def failed() -> bool:
+                return (await store.thread_page(contact.id))[-1].status is Delivery.FAILED
+
+            await wait_until(failed)
+            reply = (await store.thread_page(contact.id))[-1]
+            assert creates(peer) - before == FAST.max_attempts
+            assert reply.status_reason.startswith(f"not sent after {FAST.max_attempts} attempts: ")
+            assert words in reply.status_reason
+            assert "again" not in reply.status_reason and "retrying" not in reply.status_reason
+            await asyncio.sleep(0.4)  # longer than the backoff: nothing more goes out
+            assert creates(peer) - before == FAST.max_attempts
+    assert peer.sent_to(EMMA) == []

@@ -911,11 +911,12 @@ def refusal(exc: Any) -> SendError:
     status = int(getattr(exc, "status", 0) or 0)
     code = getattr(exc, "code", None)
     words = describe(code) if code else f"HTTP {status}"
+    # What happens next (a retry, or none after the last attempt) is the hub's to say.
     if code == 20429 or status == 429:
-        return SendError(f"{words}; trying again shortly", retryable=True)
+        return SendError(words, retryable=True)
     if status == 503:
         # Twilio says it is unavailable: it did not take the message.
-        return SendError(f"Twilio is unavailable ({words}); trying again shortly", retryable=True)
+        return SendError(f"Twilio is unavailable ({words})", retryable=True)
     if status >= 500:
         return SendError(
             f"Twilio failed ({words}): it may or may not have taken the message, "
