@@ -5,7 +5,13 @@ restarted with backoff and never stops the others. The outbox is drained per
 channel account: a reply is claimed (`queued` -> `sending`) in one
 transaction before the adapter is called, so it can never be sent twice; a
 retryable error puts it back in the queue with exponential backoff, anything
-else marks it failed with the reason.
+else marks it failed with the reason. The hub alone says what happens next: a
+retry is announced ("retrying: ...") by the store, and a reply given up after
+its last attempt says so ("not sent after N attempts: ...").
+
+A store that is busy for a while (another process holding its write lock)
+stops nothing for good: the outbox tries again, and the outcome of a send is
+recorded as soon as the store takes it.
 """
 
 from __future__ import annotations
@@ -16,16 +22,18 @@ import fcntl
 import logging
 import os
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from omnitui.adapters.base import Adapter, ReadMirror, SendError, Troubled
+from omnitui.adapters.base import Adapter, ReadMirror, SendError, SinkBusy, Troubled
 from omnitui.domain.models import Channel, DeliveryUpdate, Inbound, Outbound
-from omnitui.store import Store
+from omnitui.store import Store, StoreBusy
 from omnitui.store.files import PRIVATE, Access, create_file
 
 log = logging.getLogger("omnitui.hub")
+
+OUTBOX_PAUSE = 1.0  # seconds before the outbox tries a busy store again
 
 
 class ChannelLock:
@@ -106,8 +114,24 @@ class _AdapterSink:
         await self._store.ingest(items, cursors=cursors, region=self._region)
         self._connected()
 
+    async def deliver_within(self, items: Sequence[Inbound], seconds: float) -> None:
+        try:
+            await self._store.ingest(items, region=self._region, within=seconds)
+        except StoreBusy as exc:
+            raise SinkBusy(str(exc)) from None
+        self._connected()
+
     async def delivery_update(self, update: DeliveryUpdate) -> None:
         await self._store.apply_delivery(update)
+
+    async def delivery_update_within(self, update: DeliveryUpdate, seconds: float) -> None:
+        try:
+            await self._store.apply_delivery(update, within=seconds)
+        except StoreBusy as exc:
+            raise SinkBusy(str(exc)) from None
+
+    async def known(self, provider_ids: Sequence[str]) -> set[str]:
+        return await self._store.known_provider_ids(self._channel.account, provider_ids)
 
     async def load_cursor(self, key: str) -> str | None:
         # Adapters read their cursor once connected (after login, after getMe).
@@ -198,7 +222,14 @@ class Hub:
     async def _drain_outbox(self) -> None:
         accounts = list(self.adapters)
         while True:
-            jobs = await self.store.claim_due(accounts)
+            try:
+                jobs = await self.store.claim_due(accounts)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a busy store: the replies wait in the queue
+                log.warning("the outbox could not be read (%s); trying again", exc)
+                await asyncio.sleep(OUTBOX_PAUSE)
+                continue
             if jobs:
                 await asyncio.gather(*(self._send(job) for job in jobs))
                 continue
@@ -211,7 +242,7 @@ class Hub:
         try:
             provider_id = await adapter.send(job)
         except SendError as exc:
-            retry_at = None
+            reason, retry_at = exc.reason, None
             if exc.retryable and job.attempt < self.retry.max_attempts:
                 wait = (
                     exc.retry_after
@@ -219,15 +250,40 @@ class Hub:
                     else self.retry.delay(job.attempt)
                 )
                 retry_at = self.store_clock() + wait
-            await self.store.mark_failed(job.message_id, exc.reason, retry_at=retry_at)
+            elif exc.retryable:  # the last attempt: nothing more happens on its own
+                reason = f"not sent after {job.attempt} attempts: {exc.reason}"
+            await self._record(
+                job, lambda: self.store.mark_failed(job.message_id, reason, retry_at=retry_at)
+            )
             return
         except Exception as exc:  # an adapter bug: the provider may or may not have it
             log.exception("sending message %s on %s", job.message_id, job.channel.account)
-            await self.store.mark_failed(
-                job.message_id, f"unexpected error, not retried: {exc}", retry_at=None
+            reason = f"unexpected error, not retried: {exc}"
+            await self._record(
+                job, lambda: self.store.mark_failed(job.message_id, reason, retry_at=None)
             )
             return
-        await self.store.mark_sent(job.message_id, provider_id)
+        await self._record(job, lambda: self.store.mark_sent(job.message_id, provider_id))
+
+    async def _record(self, job: Outbound, write: Callable[[], Awaitable[None]]) -> None:
+        """Write the outcome of a send, however long the store stays busy: a reply the
+        provider took must not stay "sending" (and it is never sent again)."""
+        pause = OUTBOX_PAUSE
+        while True:
+            try:
+                await write()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning(
+                    "the outcome of message %s on %s could not be recorded (%s); trying again",
+                    job.message_id,
+                    job.channel.account,
+                    exc,
+                )
+                await asyncio.sleep(pause)
+                pause = min(30.0, pause * 2)
 
     def store_clock(self) -> float:
         return self.store.now()

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
 import time
+
+import pytest
 
 from omnitui.adapters.base import SendError, Sink
 from omnitui.adapters.demo import DemoAdapter
@@ -66,6 +70,20 @@ class BrokenProvider:
 
     async def close(self) -> None:
         pass
+
+
+class GatedProvider(FlakyProvider):
+    """A provider whose sends wait until the test lets them through."""
+
+    def __init__(self) -> None:
+        super().__init__(refusals=0)
+        self.gate = asyncio.Event()
+        self.sending = asyncio.Event()
+
+    async def send(self, message: Outbound) -> str:
+        self.sending.set()
+        await self.gate.wait()
+        return await super().send(message)
 
 
 async def last_status(store: Store, contact_id: int) -> Delivery:
@@ -164,3 +182,46 @@ def _one_customer_shop() -> DemoShop:
     from omnitui.demo import DemoCustomer
 
     return DemoShop((DemoCustomer("Kim Lee", "Kim", "en", {ChannelKind.EMAIL: "kim@example.com"}),))
+
+
+async def test_a_store_held_by_another_process_stops_no_reply_for_good(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="omnitui.hub")
+    # The writer gives up on a held lock after 0.2 s instead of 10 s: the same
+    # failures as a long hold, in a short test.
+    await store._write(lambda conn: conn.execute("PRAGMA busy_timeout = 200"))
+    provider = GatedProvider()
+    hub = Hub(store, [provider], retry=FAST, poll_outbox=0.02)
+    await hub.start()
+    holder = sqlite3.connect(store.path, isolation_level=None)
+    try:
+        await wait_for(lambda: _has_contacts(store))
+        contact = (await store.list_contacts())[0]
+        await store.enqueue_reply(contact.id, MAIL, "we are open until 7")
+        await asyncio.wait_for(provider.sending.wait(), 5)
+        holder.execute("BEGIN IMMEDIATE")  # a backup script, another console...
+        provider.gate.set()  # the provider takes the reply while the store is held
+        await asyncio.sleep(1.5)
+        holder.execute("ROLLBACK")
+
+        async def sent() -> bool:
+            return await last_status(store, contact.id) is Delivery.SENT
+
+        await wait_for(sent)
+        holder.execute("BEGIN IMMEDIATE")  # held again while the outbox looks for work
+        await asyncio.sleep(1.0)
+        holder.execute("ROLLBACK")
+        await store.enqueue_reply(contact.id, MAIL, "see you tomorrow")
+
+        async def both_sent() -> bool:
+            return provider.accepted == ["we are open until 7", "see you tomorrow"]
+
+        await wait_for(both_sent)
+        assert await last_status(store, contact.id) is Delivery.SENT
+    finally:
+        holder.close()
+        await hub.stop()
+    assert provider.calls == 2  # nothing sent twice
+    assert "the outbox could not be read" in caplog.text
+    assert "could not be recorded" in caplog.text

@@ -38,7 +38,7 @@ from omnitui.hub import Hub, RetryPolicy
 from omnitui.store import Store, StoreError
 from tests.conftest import fixture_dir
 from tests.peers.dovecot import free_port
-from tests.peers.twilio_api import Fault, TwilioPeer, TwilioSpec, wait_until
+from tests.peers.twilio_api import Fault, Posted, TwilioPeer, TwilioSpec, wait_until
 
 ACCOUNT = "AC" + "5f0c" * 8
 TOKEN = "tw-test-token-5f0c9e"
@@ -107,10 +107,12 @@ async def running(store: Store, adapter: SmsAdapter) -> AsyncIterator[Hub]:
     try:
         if adapter.config.inbound == "webhook":
 
-            async def listening() -> bool:
-                return adapter.status.get("inbound", "").startswith("listening")
+            async def listening_and_caught_up() -> bool:
+                return adapter.status.get("inbound", "").startswith("listening") and (
+                    adapter.status.get("catch_up", "").startswith("caught up")
+                )
 
-            await wait_until(listening)
+            await wait_until(listening_and_caught_up)
         yield hub
     finally:
         await hub.stop()
@@ -717,3 +719,219 @@ async def test_doctor_checks_the_account_and_the_number(
     assert code == 0
     assert "ok    shop-sms Twilio account ok" in out and "number ok" in out
     assert TOKEN not in out
+
+
+# -- a busy store, and payloads that lie -----------------------------------------
+
+
+def sms_shop(tmp_path: Path, peer: TwilioPeer, port: int) -> tuple[Path, Path, dict[str, str]]:
+    """A shop whose one channel is SMS by webhook: its store, its config and serve's env."""
+    db = tmp_path / "shop.db"
+    config = tmp_path / "config.toml"
+    config.write_text(f'[store]\npath = "{db}"\n' + sms_toml(peer, port=port), encoding="utf-8")
+    env = {**os.environ, TOKEN_ENV: TOKEN, "HOME": str(tmp_path)}
+    env.pop("XDG_STATE_HOME", None)  # the log goes under HOME, where the test reads it
+    return db, config, env
+
+
+async def stop_serve(server: asyncio.subprocess.Process, limit: float = 20.0) -> int:
+    """SIGTERM, as a service manager stops it; SIGKILL (and fail) if it does not stop."""
+    if server.returncode is None:
+        server.send_signal(signal.SIGTERM)
+    try:
+        return await asyncio.wait_for(server.wait(), limit)
+    except TimeoutError:
+        server.kill()
+        await server.wait()
+        raise AssertionError(f"omnitui serve ignored SIGTERM for {limit:.0f} s") from None
+    # (the test's own failure, if any, is the exception being handled around this call)
+
+
+async def timed_text_in(
+    peer: TwilioPeer, url: str, sender: str, body: str
+) -> tuple[str, Posted, float]:
+    started = time.monotonic()
+    sid, answer = await peer.text_in(url, sender, body)
+    return sid, answer, time.monotonic() - started
+
+
+async def test_a_webhook_while_another_process_holds_the_store_is_answered_fast_and_caught_up(
+    tmp_path: Path, peer: TwilioPeer
+) -> None:
+    port = free_port()
+    db, config, env = sms_shop(tmp_path, peer, port)
+    url = f"http://127.0.0.1:{port}/sms"
+    server = await serve(config, env, port)
+    # Another process (a second console, a backup script) holds the store's write lock.
+    holder = sqlite3.connect(db, timeout=10, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        locked = time.monotonic()
+        first = asyncio.create_task(timed_text_in(peer, url, EMMA, "花束は何時に届きますか？"))
+        await asyncio.sleep(1.0)
+        second = asyncio.create_task(timed_text_in(peer, url, KEN, "Can I change my order?"))
+        first_sid, first_answer, first_took = await first
+        second_sid, second_answer, second_took = await second
+        # Twilio gives up after 15 s: each request has its own bounded wait, none queues
+        # behind another, and a store that cannot take it in time is an honest error.
+        assert (first_answer.status, second_answer.status) == (503, 503)
+        assert first_took < 8.0 and second_took < 8.0, (first_took, second_took)
+        assert stored(db) == []
+        await asyncio.sleep(max(0.0, 11.0 - (time.monotonic() - locked)))
+        holder.execute("ROLLBACK")
+
+        # Twilio does not send a failed webhook again: the catch-up listing takes both.
+        async def caught_up() -> bool:
+            return len(stored(db)) >= 2
+
+        await wait_until(caught_up, limit=30)
+        await asyncio.sleep(1.0)  # a later catch-up or webhook would double them now
+        assert sorted(stored(db)) == sorted([(first_sid, 0), (second_sid, 0)])
+
+        # The outbox outlived the busy store: a reply queued now goes out.
+        console = await Store.open(db)
+        try:
+            contact = await contact_of(console, EMMA)
+            assert contact is not None
+            await console.enqueue_reply(contact.id, SMS, "15時ごろお届けします")
+
+            async def sent() -> bool:
+                return [m["body"] for m in peer.sent_to(EMMA)] == ["15時ごろお届けします"]
+
+            await wait_until(sent, limit=15)
+        finally:
+            await console.close()
+    finally:
+        holder.close()
+        await stop_serve(server)
+    [log_file] = tmp_path.glob("**/omnitui.log")
+    logged = log_file.read_text(encoding="utf-8")
+    assert "store was busy" in logged
+    assert TOKEN not in logged and "花束" not in logged and "change my order" not in logged
+
+
+async def test_a_message_whose_webhook_never_came_is_caught_up_at_start_and_kept_once(
+    store: Store, peer: TwilioPeer
+) -> None:
+    # Emma texted while OmniTUI was stopped: Twilio's webhook failed, and it does not retry.
+    sid = peer.add_inbound(EMMA, "Are you open on Sunday?")
+    config = account(peer)
+    async with running(store, SmsAdapter(config, consent=store)):
+        assert [m.text for m in await thread_of(store, EMMA)] == ["Are you open on Sunday?"]
+        late = await peer.post(url_of(config), peer.inbound_params(sid))  # a fallback URL's retry
+        assert late.status == 200
+    assert [m.text for m in await thread_of(store, EMMA)] == ["Are you open on Sunday?"]
+
+
+async def test_a_signed_webhook_with_counts_that_are_not_numbers_is_refused_and_logged(
+    store: Store, peer: TwilioPeer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    config = account(peer)
+    url = url_of(config)
+    bad = [
+        ("NumMedia", "lots"),
+        ("NumMedia", "-1"),
+        ("NumMedia", "²"),  # a digit to str.isdigit(), not to int()
+        ("NumMedia", "1e3"),
+        ("NumMedia", " 3"),
+        ("NumMedia", "9" * 40),
+        ("NumSegments", "two"),
+    ]
+    async with running(store, SmsAdapter(config, consent=store)):
+        sid = peer.add_inbound(EMMA, "my secret order")
+        answers = []
+        for name, value in bad:
+            answers.append(await peer.post(url, {**peer.inbound_params(sid), name: value}))
+        # The signature is still checked first.
+        unsigned = await peer.post(
+            url, {**peer.inbound_params(sid), "NumMedia": "lots"}, signature=None
+        )
+    assert [a.status for a in answers] == [400] * len(bad)
+    assert unsigned.status == 403
+    assert await store.count_contacts() == 0
+    refusals = [r.getMessage() for r in caplog.records if "answered 400" in r.getMessage()]
+    assert len(refusals) == len(bad)
+    assert "NumMedia is not a count ('lots')" in refusals[0]
+    assert "NumSegments is not a count" in refusals[-1]
+    assert "secret order" not in caplog.text and TOKEN not in caplog.text
+
+
+async def test_a_webhook_claiming_more_media_than_twilio_allows_takes_the_first_ten(
+    store: Store, peer: TwilioPeer
+) -> None:
+    config = account(peer)
+    photos = [("image/jpeg", PHOTO + bytes([n])) for n in range(12)]
+    async with running(store, SmsAdapter(config, consent=store)):
+        sid = peer.add_inbound(EMMA, "all my photos", media=photos)
+        params = peer.inbound_params(sid)
+        assert params["NumMedia"] == "12"
+        answer = await peer.post(url_of(config), params)
+    assert answer.status == 200
+    [message] = await thread_of(store, EMMA)
+    assert len(message.attachments) == 10
+    assert [await store.attachment_data(a.id) for a in message.attachments] == [
+        data for _, data in photos[:10]
+    ]
+    assert "12 media files: only the first 10" in message.parse_error
+
+
+async def test_a_signed_webhook_claiming_a_billion_media_is_answered_and_serve_still_stops(
+    tmp_path: Path, peer: TwilioPeer
+) -> None:
+    port = free_port()
+    db, config, env = sms_shop(tmp_path, peer, port)
+    url = f"http://127.0.0.1:{port}/sms"
+    server = await serve(config, env, port)
+    try:
+        sid = peer.add_inbound(EMMA, "見てください", media=[("image/jpeg", PHOTO)])
+        params = {**peer.inbound_params(sid), "NumMedia": "1000000000"}
+        started = time.monotonic()
+        answer = await peer.post(url, params)
+        took = time.monotonic() - started
+        assert answer.status == 200 and took < 5.0, (answer.status, took)
+        assert stored(db) == [(sid, 1)]
+        following = await peer.text_in(url, KEN, "and me?")  # serve still answers others
+        assert following[1].status == 200
+    finally:
+        stopped = time.monotonic()
+        assert await stop_serve(server, limit=15.0) == 0
+    assert time.monotonic() - stopped < 10.0
+    [log_file] = tmp_path.glob("**/omnitui.log")
+    logged = log_file.read_text(encoding="utf-8")
+    assert "said it carried 1000000000 media files; took the first 10" in logged
+    assert TOKEN not in logged and "見て" not in logged
+
+
+# -- retries ---------------------------------------------------------------------
+
+
+async def test_a_reply_refused_at_every_attempt_does_not_promise_another(
+    store: Store, peer: TwilioPeer
+) -> None:
+    config = account(peer)
+    adapter = SmsAdapter(config, consent=store)
+    async with running(store, adapter):
+        await peer.text_in(url_of(config), EMMA, "hi")
+        contact = await contact_of(store, EMMA)
+        assert contact is not None
+        for status, code, words in [
+            (429, 20429, "rate limited by Twilio"),
+            (503, 20503, "Twilio is unavailable"),
+        ]:
+            peer.create_faults[:] = [Fault(status, code, "Try later")] * FAST.max_attempts
+            before = creates(peer)
+            await store.enqueue_reply(contact.id, SMS, f"Your order is ready ({status})")
+
+            async def failed() -> bool:
+                return (await store.thread_page(contact.id))[-1].status is Delivery.FAILED
+
+            await wait_until(failed)
+            reply = (await store.thread_page(contact.id))[-1]
+            assert creates(peer) - before == FAST.max_attempts
+            assert reply.status_reason.startswith(f"not sent after {FAST.max_attempts} attempts: ")
+            assert words in reply.status_reason
+            assert "again" not in reply.status_reason and "retrying" not in reply.status_reason
+            await asyncio.sleep(0.4)  # longer than the backoff: nothing more goes out
+            assert creates(peer) - before == FAST.max_attempts
+    assert peer.sent_to(EMMA) == []

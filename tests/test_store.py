@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ from omnitui.domain.models import (
     Inbound,
     ThreadStatus,
 )
-from omnitui.store import Store, StoreError
+from omnitui.store import Store, StoreBusy, StoreError
 from omnitui.store.migrate import HEAD, current_revision, upgrade
 from omnitui.store.store import ThreadCursor
 
@@ -370,3 +371,45 @@ async def test_a_canned_shortcut_is_unique_per_language(store: Store) -> None:
         ("en", "Opening hours"),
         ("ja", "営業時間"),
     ]
+
+
+async def test_a_bounded_write_waits_on_its_own_and_no_longer_than_it_was_given(
+    store: Store,
+) -> None:
+    holder = sqlite3.connect(store.path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        # An ordinary write now waits for the lock on the writer thread...
+        blocked = asyncio.create_task(store.set_channel_problem("shop-mail", "login refused"))
+        await asyncio.sleep(0.2)
+        # ...and a bounded one neither queues behind it nor waits past its time.
+        started = time.monotonic()
+        with pytest.raises(StoreBusy, match="busy"):
+            await store.ingest([Inbound(SMS, "SM1", "+819012345678", "", "hi", 1.0)], within=1.0)
+        assert 0.9 < time.monotonic() - started < 3.0
+        assert not blocked.done()
+        holder.execute("ROLLBACK")
+        [result] = await store.ingest(
+            [Inbound(SMS, "SM1", "+819012345678", "", "hi", 1.0)], within=5.0
+        )
+        assert result.created
+        await asyncio.wait_for(blocked, 5)
+    finally:
+        holder.close()
+    assert await store.channel_problems() == {"shop-mail": "login refused"}
+    assert await store.known_provider_ids("shop-sms", ["SM1", "SM2"]) == {"SM1"}
+
+
+async def test_an_opt_out_is_stored_with_its_message_and_an_old_one_never_overrules_a_newer(
+    store: Store,
+) -> None:
+    emma = "+819012345678"
+    stop = Inbound(SMS, "SM1", emma, "", "STOP", 1.0, opt_out=True)
+    start = Inbound(SMS, "SM2", emma, "", "START", 2.0, opt_out=False)
+    [first] = await store.ingest([stop])
+    assert (await store.get_contact(first.contact_id)).identities[0].opted_out
+    await store.ingest([start])
+    await store.ingest([stop])  # the STOP listed again later (a catch-up, a resend)
+    contact = await store.get_contact(first.contact_id)
+    assert not contact.identities[0].opted_out
+    assert [m.text for m in await store.thread_page(contact.id)] == ["STOP", "START"]

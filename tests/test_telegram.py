@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -710,6 +711,77 @@ async def test_a_webhook_stores_updates_that_carry_the_secret_and_refuses_others
     assert await store.attachment_data(page[1].attachments[0].id) == PICTURE
     assert "wrong secret token (answered 403)" in caplog.text
     assert "no secret token (answered 403)" in caplog.text
+    assert "card number" not in caplog.text and SECRET not in caplog.text
+
+
+async def test_a_webhook_body_that_is_not_an_acceptable_update_is_refused_and_logged(
+    store: Store, peer: BotApiPeer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="omnitui.telegram")
+    port = free_port()
+    adapter = adapter_for(
+        peer,
+        f'mode = "webhook"\nwebhook_listen = "127.0.0.1:{port}"\n'
+        f'webhook_url = "http://127.0.0.1:{port}/telegram"\nsecret_env = "{SECRET_ENV}"',
+    )
+    deep = b'{"update_id": 7, "message": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    update = peer.compose(EMMA, text="my card number is 4111")
+    nested: object = "the bottom"
+    for _ in range(200):  # deep enough to refuse, shallow enough for json to parse
+        nested = {"again": nested}
+    padded = json.dumps({**update, "pad": "x" * (1024 * 1024)}).encode()
+
+    async def in_chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(padded), 65536):
+            yield padded[start : start + 65536]
+
+    hub = Hub(store, [adapter], retry=FAST)
+    await hub.start()
+    try:
+
+        async def webhook_set() -> bool:
+            return bool(peer.webhook.get("url")) and "webhook" in adapter.status
+
+        await wait_for(webhook_set)
+        # The secret first: without it nothing else is looked at.
+        assert await peer.post_to_webhook(deep, secret=None) == 403
+        assert await peer.post_to_webhook(deep, secret="guessed") == 403
+        refused = {
+            "deep": await peer.post_to_webhook(deep),
+            "nested": await peer.post_to_webhook(json.dumps({**update, "extra": nested}).encode()),
+            "not json": await peer.post_to_webhook(b"update_id=8&text=hello"),
+            "not utf-8": await peer.post_to_webhook(b'{"update_id": 9, "text": "\xff\xfe"}'),
+            "surrogate": await peer.post_to_webhook(b'{"update_id": 10, "text": "\\ud800"}'),
+            "array": await peer.post_to_webhook(b"[1, 2, 3]"),
+            "no update_id": await peer.post_to_webhook(b'{"message": {}}'),
+            "too big": await peer.post_to_webhook(padded),
+            "too big, chunked": await peer.post_to_webhook(in_chunks()),
+        }
+        assert await stored(store) == 0
+        # The listener is fine and takes the real thing.
+        assert await peer.send_webhook(update) == 200
+    finally:
+        await hub.stop()
+    assert refused == {
+        "deep": 400,
+        "nested": 400,
+        "not json": 400,
+        "not utf-8": 400,
+        "surrogate": 400,
+        "array": 400,
+        "no update_id": 400,
+        "too big": 413,
+        "too big, chunked": 413,
+    }
+    assert [m.text for m in await store.thread_page(await only_contact(store, "Emma"))] == [
+        "my card number is 4111"
+    ]
+    lines = [r.getMessage() for r in caplog.records if "refused a webhook" in r.getMessage()]
+    assert sum("(answered 403)" in line for line in lines) == 2
+    assert sum("(answered 400)" in line for line in lines) == 7
+    assert sum("(answered 413)" in line for line in lines) == 2
+    assert any(f"nested deeper than {telegram_adapter.MAX_JSON_DEPTH}" in x for x in lines)
+    assert any("not UTF-8" in x for x in lines) and any("not JSON" in x for x in lines)
     assert "card number" not in caplog.text and SECRET not in caplog.text
 
 

@@ -29,6 +29,14 @@ class SendError(Exception):
         self.retry_after = retry_after
 
 
+class SinkBusy(Exception):
+    """The store could not take something within the time the adapter allowed.
+
+    Nothing was stored; the adapter answers its provider with an error (and
+    catches up later, if the provider does not send it again).
+    """
+
+
 class Sink(Protocol):
     """Where an adapter puts what it receives (the hub implements it)."""
 
@@ -58,6 +66,28 @@ class Adapter(Protocol):
 
     async def close(self) -> None:
         """Release connections."""
+
+
+@runtime_checkable
+class PromptSink(Protocol):
+    """A sink that can be told how long it may take (for a webhook that owes an answer)."""
+
+    async def deliver_within(self, items: Sequence[Inbound], seconds: float) -> None:
+        """Store `items` within `seconds`, or raise `SinkBusy` having stored nothing.
+
+        One slow request never holds up another: each waits on its own.
+        """
+
+    async def delivery_update_within(self, update: DeliveryUpdate, seconds: float) -> None:
+        """Record a delivery receipt within `seconds`, or raise `SinkBusy`."""
+
+
+@runtime_checkable
+class KnownMessages(Protocol):
+    """A sink that can say which provider ids are already stored."""
+
+    async def known(self, provider_ids: Sequence[str]) -> set[str]:
+        """The ones of `provider_ids` already stored for this channel account."""
 
 
 @runtime_checkable

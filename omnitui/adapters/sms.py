@@ -8,17 +8,30 @@ real SDK at a loopback peer.
 Inbound, one of two ways:
 - webhook: an aiohttp listener on `webhook_listen` takes a message only with a
   valid `X-Twilio-Signature` for `webhook_url`, stores it, and only then
-  answers 200 (Twilio sends again what was not answered; the store keeps one
-  copy per MessageSid). Status callbacks arrive on the same listener.
+  answers 200. Status callbacks arrive on the same listener. Twilio waits
+  15 s for the answer and, by default, never sends a failed webhook again,
+  so each request has its own bounded time (media `WEBHOOK_MEDIA_SECONDS`,
+  the store `WEBHOOK_STORE_SECONDS`, never queued behind another request):
+  a store that cannot take it in time is answered 503 and the message is
+  taken by the catch-up instead. The catch-up lists recent messages at
+  Twilio, as polling does, once at start, every `CATCH_UP_SECONDS`, and
+  at once after a webhook was not stored; the store keeps one copy per
+  MessageSid, however it came.
 - poll: `messages.list(to=our number, date_sent_after=day)` every
   `poll_seconds`. The filter is day-grained and inclusive, so the cursor keeps
   the day and the SIDs already taken from it, and is stored in the same
   transaction as the messages. Replies still on their way are fetched again
   until Twilio says how they ended.
 
+A webhook's counts are bounded before anything is done with them: NumMedia
+beyond Twilio's 10 is ignored (the message says so), and a count that is not
+a plain number is refused (400, logged). So is a body that is not a form or
+is over 1 MiB (413).
+
 Opt-outs: a message that is only STOP (or STOPALL, UNSUBSCRIBE, CANCEL, END,
-QUIT) marks the customer's number opted out before the message is stored;
-START, YES or UNSTOP opt back in. Twilio itself refuses later sends (21610).
+QUIT) marks the customer's number opted out in the same transaction that
+stores it; START, YES or UNSTOP opt back in. Twilio itself refuses later
+sends (21610).
 """
 
 from __future__ import annotations
@@ -29,6 +42,8 @@ import hashlib
 import json
 import logging
 import mimetypes
+import re
+import sqlite3
 import time
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
@@ -38,7 +53,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from omnitui.adapters.base import SendError, Sink
+from omnitui.adapters.base import KnownMessages, PromptSink, SendError, Sink, SinkBusy
 from omnitui.config import SmsConfig
 from omnitui.domain.identity import InvalidAddress, normalize_phone
 from omnitui.domain.models import (
@@ -63,8 +78,17 @@ _SDK_LOG.setLevel(logging.WARNING)
 
 TWILIO_API = "https://api.twilio.com"
 HTTP_TIMEOUT = 30.0
-MEDIA_TIMEOUT = 10.0  # all of one message's media: Twilio waits 15 s for our answer
+# Twilio waits 15 s for a webhook's answer. Media (fetched side by side) and the
+# store each get a bounded share, so the answer leaves within about 11 s.
+WEBHOOK_MEDIA_SECONDS = 6.0
+WEBHOOK_STORE_SECONDS = 5.0
+POLL_MEDIA_SECONDS = 60.0  # a polled message's media: nobody is waiting for an answer
+CATCH_UP_SECONDS = 300.0  # webhook mode lists recent messages this often (and at start)
+CATCH_UP_RETRY = 15.0  # after a failed catch-up, doubling up to CATCH_UP_SECONDS
+MAX_MEDIA = 10  # Twilio's limit of media per message
 MAX_MEDIA_BYTES = 5 * 1024 * 1024  # Twilio's own limit for one MMS
+MAX_BODY_BYTES = 1024 * 1024  # a webhook's form; Twilio's are a few KB
+_COUNT = re.compile(r"[0-9]{1,18}")  # a count in a payload: plain ASCII digits
 FIRST_POLL_DAYS = 1  # a first poll reaches back to yesterday (UTC)
 LATE_MARGIN = timedelta(hours=1)  # a message may show up this late in a listing
 PAGE_SIZE = 100
@@ -113,6 +137,26 @@ _STATES: Mapping[str, Delivery] = {
     "canceled": Delivery.FAILED,
 }
 _SETTLED = frozenset({"delivered", "read", "undelivered", "failed", "canceled"})
+
+
+class BadPayload(ValueError):
+    """A signed webhook whose fields make no sense (answered 400). Its words carry no
+    customer text."""
+
+
+def payload_count(params: Mapping[str, str], name: str) -> int:
+    """A count a webhook gives (NumMedia, NumSegments): 0 when absent, else plain digits."""
+    raw = params.get(name, "")
+    if raw == "":
+        return 0
+    if not _COUNT.fullmatch(raw):
+        raise BadPayload(f"{name} is not a count ({raw[:20]!r})")
+    return int(raw)
+
+
+def error_code(raw: str) -> int | None:
+    """A status callback's ErrorCode, or None when it is not a plain number."""
+    return int(raw) if _COUNT.fullmatch(raw) and len(raw) <= 6 else None
 
 
 def describe(code: int | None) -> str:
@@ -291,6 +335,8 @@ class SmsAdapter:
         self._sends_in_flight = 0
         self._sent_recently: dict[str, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._catch_up_soon = asyncio.Event()
+        self.catch_up_every = CATCH_UP_SECONDS
         self.status: dict[str, str] = {}
 
     @property
@@ -299,9 +345,12 @@ class SmsAdapter:
 
     @property
     def trouble(self) -> str | None:
-        """Polling Twilio failing while it goes on trying, in words."""
-        words = self.status.get("inbound", "")
-        return words if "retrying in" in words else None
+        """Polling (or catching up on webhooks) failing while it goes on trying, in words."""
+        for key in ("inbound", "catch_up"):
+            words = self.status.get(key, "")
+            if "retrying in" in words:
+                return words
+        return None
 
     # -- credentials and the SDK ---------------------------------------------
 
@@ -348,7 +397,7 @@ class SmsAdapter:
     async def _serve_webhooks(self, sink: Sink) -> None:
         from aiohttp import web
 
-        app = web.Application(client_max_size=1024 * 1024)
+        app = web.Application(client_max_size=MAX_BODY_BYTES)
         path = urlsplit(self.config.webhook_url or "").path or "/"
         app.router.add_post(path, self._on_webhook)
         runner = web.AppRunner(app, access_log=None)
@@ -359,22 +408,84 @@ class SmsAdapter:
             await web.TCPSite(runner, host, port).start()
             self.status["inbound"] = f"listening on {host}:{port}"
             log.info("%s: listening for Twilio webhooks on %s:%s", self.channel.account, host, port)
-            await asyncio.Event().wait()
+            await self._catch_up(sink)
         finally:
             self._runner = None
             await runner.cleanup()
 
+    async def _catch_up(self, sink: Sink) -> None:
+        """Webhook mode: list recent messages at Twilio, so a webhook that was never
+        stored (the store busy, OmniTUI down, a network fault) still arrives.
+
+        Once at start, then every `catch_up_every` seconds, and at once when a
+        webhook could not be stored. The window starts at the stored watermark
+        (the poll cursor); messages already stored are skipped.
+        """
+        failures = 0
+        while True:
+            self._catch_up_soon.clear()
+            try:
+                async with self._poll_lock:
+                    taken = await self._poll_inbound(sink)
+                    await self._poll_outbound(sink)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                failures += 1
+                delay = min(self.catch_up_every, CATCH_UP_RETRY * 2 ** min(failures - 1, 6))
+                if isinstance(exc, sqlite3.Error):
+                    words = f"the store did not take them ({exc})"
+                else:
+                    words = explain(exc, self.config.api_base)
+                self.status["catch_up"] = (
+                    f"cannot catch up on missed webhooks: {words}; retrying in {delay:.0f} s"
+                )
+                log.warning("%s: %s", self.channel.account, self.status["catch_up"])
+            else:
+                failures = 0
+                delay = self.catch_up_every
+                self.status["catch_up"] = f"caught up (every {delay / 60:g} min)"
+                if taken:
+                    log.info(
+                        "%s: caught up %d message(s) that no webhook had stored",
+                        self.channel.account,
+                        taken,
+                    )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._catch_up_soon.wait(), delay)
+
     async def _on_webhook(self, request: web.Request) -> web.Response:
-        """An inbound message or a status callback, answered only once it is stored."""
+        """An inbound message or a status callback, answered only once it is stored.
+
+        Each request waits on its own, for a bounded time: a store that cannot
+        take it in time is answered 503 and the catch-up takes the message.
+        """
         from aiohttp import web
         from twilio.request_validator import RequestValidator
 
-        form = await request.post()
+        account = self.channel.account
+        try:
+            form = await request.post()
+        except web.HTTPRequestEntityTooLarge:
+            log.warning(
+                "%s: refused a webhook from %s: the body is over %d bytes (answered 413)",
+                account,
+                request.remote,
+                MAX_BODY_BYTES,
+            )
+            return web.Response(status=413, text="too large")
+        except ValueError:  # not a form, or not in its charset
+            log.warning(
+                "%s: refused a webhook from %s: the body is not a form (answered 400)",
+                account,
+                request.remote,
+            )
+            return web.Response(status=400, text="not a form")
         signature = request.headers.get("X-Twilio-Signature", "")
         if not signature:
             log.warning(
                 "%s: refused a webhook from %s: no X-Twilio-Signature",
-                self.channel.account,
+                account,
                 request.remote,
             )
             return web.Response(status=403, text="signature required")
@@ -383,7 +494,7 @@ class SmsAdapter:
         ):
             log.warning(
                 "%s: refused a webhook from %s: the X-Twilio-Signature does not match",
-                self.channel.account,
+                account,
                 request.remote,
             )
             return web.Response(status=403, text="invalid signature")
@@ -391,33 +502,72 @@ class SmsAdapter:
         sink = self._sink
         if sink is None:
             return web.Response(status=503, text="not ready")
+        # Status callbacks carry MessageStatus; an inbound message has none
+        # (or "received"), only SmsStatus.
+        callback = params.get("MessageStatus", "received") not in ("received", "receiving")
+        item: Inbound | None = None
         try:
-            # Status callbacks carry MessageStatus; an inbound message has none
-            # (or "received"), only SmsStatus.
-            if params.get("MessageStatus", "received") not in ("received", "receiving"):
+            if not callback:
+                item = await self._inbound_from_webhook(params)
+        except BadPayload as exc:
+            log.warning(
+                "%s: refused a webhook from %s: %s (answered 400)", account, request.remote, exc
+            )
+            return web.Response(status=400, text="malformed")
+        try:
+            if item is None:
                 await self._on_status_callback(sink, params)
             else:
-                item = await self._inbound_from_webhook(params)
-                await self._record_consent(sink, item)
-                await sink.deliver([item])
+                await self._store_now(sink, item)
+        except SinkBusy:
+            log.warning(
+                "%s: a webhook was not stored: the store was busy for %g s (answered 503); "
+                "catching up from Twilio's list of messages",
+                account,
+                WEBHOOK_STORE_SECONDS,
+            )
+            self._catch_up_soon.set()
+            return web.Response(status=503, text="busy", headers={"Retry-After": "60"})
         except Exception:
-            # Not answered 200: Twilio sends it again later.
-            log.exception("%s: could not store a webhook", self.channel.account)
+            log.exception(
+                "%s: could not store a webhook (answered 500); catching up from Twilio's list",
+                account,
+            )
+            self._catch_up_soon.set()
             return web.Response(status=500, text="not stored")
+        if item is not None and item.opt_out is not None:
+            log.info("%s: a customer opted %s", account, "out" if item.opt_out else "back in")
         return web.Response(text=EMPTY_TWIML, content_type="text/xml")
+
+    async def _store_now(self, sink: Sink, item: Inbound) -> None:
+        """Store a webhook's message within `WEBHOOK_STORE_SECONDS`, or raise `SinkBusy`."""
+        if isinstance(sink, PromptSink):
+            await sink.deliver_within([item], WEBHOOK_STORE_SECONDS)
+            return
+        try:  # a sink that cannot be told: stop waiting for it (ingest is idempotent)
+            await asyncio.wait_for(sink.deliver([item]), WEBHOOK_STORE_SECONDS)
+        except TimeoutError:
+            raise SinkBusy(f"not stored within {WEBHOOK_STORE_SECONDS:g} s") from None
 
     async def _on_status_callback(self, sink: Sink, params: Mapping[str, str]) -> None:
         sid = params.get("MessageSid") or params.get("SmsSid") or ""
-        code = params.get("ErrorCode", "")
         update = delivery_update(
             self.channel,
             sid,
             params.get("MessageStatus", ""),
-            int(code) if code.isdigit() else None,
+            error_code(params.get("ErrorCode", "")),
         )
         if update is None or not sid:
             return
-        await sink.delivery_update(update)
+        try:
+            if isinstance(sink, PromptSink):
+                await sink.delivery_update_within(update, WEBHOOK_STORE_SECONDS)
+            else:
+                await asyncio.wait_for(sink.delivery_update(update), WEBHOOK_STORE_SECONDS)
+        except BaseException:
+            # Twilio will not post it again: the catch-up fetches this reply's state.
+            self._pending.setdefault(sid, ("", self._clock()))
+            raise
         # A callback can beat the hub's record of the SID it was sent under;
         # apply it once more when that may be so (the store never moves back).
         recent = self._sent_recently.get(sid)
@@ -444,41 +594,39 @@ class SmsAdapter:
         sender = params.get("From", "")
         if not sender:
             problems.append("the webhook had no From number")
+        count = payload_count(params, "NumMedia")
+        segments = payload_count(params, "NumSegments")
+        if count > MAX_MEDIA:
+            log.warning(
+                "%s: a webhook said it carried %d media files; took the first %d (Twilio's limit)",
+                self.channel.account,
+                count,
+                MAX_MEDIA,
+            )
+            problems.append(
+                f"Twilio said it carried {count} media files: only the first {MAX_MEDIA} are taken"
+            )
         media: list[tuple[str, str, str]] = []
-        count = params.get("NumMedia", "0")
-        for n in range(int(count) if count.isdigit() else 0):
+        for n in range(min(count, MAX_MEDIA)):
             url = params.get(f"MediaUrl{n}")
             if url:
                 kind = params.get(f"MediaContentType{n}", "application/octet-stream")
                 media.append((url, kind, url.rstrip("/").rpartition("/")[2]))
-        attachments = await self._download_all(media)
+        attachments = await self._download_all(media, within=WEBHOOK_MEDIA_SECONDS)
+        text = params.get("Body", "")
         return Inbound(
             channel=self.channel,
             provider_id=sid,
             address=_e164(sender, self.config.default_region),
             display_name="",
-            text=params.get("Body", ""),
+            text=text,
             sent_at=self._clock(),
             raw=raw,
-            meta={"sid": sid, "segments": params.get("NumSegments", "")},
+            meta={"sid": sid, "segments": str(segments) if segments else ""},
             attachments=attachments,
             parse_error="; ".join(problems),
+            opt_out=consent_keyword(text) if sender else None,
         )
-
-    async def _record_consent(self, sink: Sink, item: Inbound) -> None:
-        """STOP / START: record the customer's wish before their message is stored,
-        so a crash in between cannot lose it (it is recorded again on the resend)."""
-        wish = consent_keyword(item.text)
-        if wish is None or not item.address:
-            return
-        book = self._consent or (sink if isinstance(sink, ConsentBook) else None)
-        if book is None:
-            log.warning("%s: an SMS opt-out could not be recorded", self.channel.account)
-            return
-        await book.set_opted_out(
-            IdentityKind.PHONE, item.address, wish, region=self.config.default_region
-        )
-        log.info("%s: a customer opted %s", self.channel.account, "out" if wish else "back in")
 
     async def poll_once(self, sink: Sink) -> int:
         """List new messages to our number and fetch the states of recent replies;
@@ -517,6 +665,10 @@ class SmsAdapter:
         ]
         received.sort(key=lambda pair: pair[0])
         new = [(sent, m) for sent, m in received if m.sid not in cursor.seen]
+        if new and isinstance(sink, KnownMessages):
+            # Messages a webhook stored: no need to fetch their media again.
+            known = await sink.known([m.sid for _, m in new])
+            new = [(sent, m) for sent, m in new if m.sid not in known]
         items = [await self._inbound_from_record(m, sent) for sent, m in new]
         # Move on by Twilio's clock (the dates it gave), never by ours: a wrong
         # local clock must not skip a day.
@@ -526,8 +678,6 @@ class SmsAdapter:
         floor = datetime.combine(after, datetime.min.time(), UTC)
         seen = frozenset(m.sid for sent, m in received if sent >= floor)
         next_cursor = PollCursor(after, seen)
-        for item in items:
-            await self._record_consent(sink, item)
         pending = self._dump_pending()
         if items or next_cursor != self._cursor or pending != self._pending_saved:
             await sink.deliver(items, cursor={POLL_KEY: next_cursor.dump(), OUTBOUND_KEY: pending})
@@ -560,19 +710,23 @@ class SmsAdapter:
             meta={"sid": m.sid, "segments": m.num_segments or ""},
             attachments=attachments,
             parse_error="" if m.from_ else "the message had no From number",
+            opt_out=consent_keyword(m.body or "") if m.from_ else None,
         )
 
     async def _media_of(self, sid: str) -> tuple[InboundAttachment, ...]:
         """A polled MMS's media; a listing that fails leaves a note, never blocks the poll."""
         client = await self.client()
         try:
-            media = await asyncio.to_thread(lambda: list(client.messages(sid).media.list()))
+            media = await asyncio.to_thread(
+                lambda: list(client.messages(sid).media.list(limit=MAX_MEDIA))
+            )
         except Exception as exc:
             note = f"media not listed: {explain(exc, self.config.api_base)}"
             return (InboundAttachment("mms", "application/octet-stream", None, 0, note),)
         base = self.config.api_base.rstrip("/")
         return await self._download_all(
-            [(base + str(x.uri).removesuffix(".json"), x.content_type or "", x.sid) for x in media]
+            [(base + str(x.uri).removesuffix(".json"), x.content_type or "", x.sid) for x in media],
+            within=POLL_MEDIA_SECONDS,
         )
 
     async def _poll_outbound(self, sink: Sink) -> None:
@@ -605,20 +759,32 @@ class SmsAdapter:
     # -- media ---------------------------------------------------------------
 
     async def _download_all(
-        self, media: Sequence[tuple[str, str, str]]
+        self, media: Sequence[tuple[str, str, str]], *, within: float
     ) -> tuple[InboundAttachment, ...]:
+        """A message's media, fetched side by side, all within `within` seconds; one
+        that is not in by then is kept as a note."""
         if not media:
             return ()
         import aiohttp
 
-        timeout = aiohttp.ClientTimeout(total=MEDIA_TIMEOUT)
+        timeout = aiohttp.ClientTimeout(total=within)
         async with aiohttp.ClientSession(timeout=timeout) as session:
-            return tuple(
-                [
-                    await self._download(session, n, url, kind, sid)
-                    for n, (url, kind, sid) in enumerate(media)
-                ]
-            )
+            tasks = [
+                asyncio.ensure_future(self._download(session, n, url, kind, sid))
+                for n, (url, kind, sid) in enumerate(media)
+            ]
+            done, late = await asyncio.wait(tasks, timeout=within)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        out = []
+        for n, (task, (_, kind, sid)) in enumerate(zip(tasks, media, strict=True)):
+            if task in done and task.exception() is None:
+                out.append(task.result())
+            else:
+                note = f"not downloaded: not in within {within:g} s"
+                out.append(InboundAttachment(_media_name(n, kind, sid), kind, None, 0, note))
+        return tuple(out)
 
     async def _download(
         self, session: Any, index: int, url: str, kind: str, sid: str
@@ -745,11 +911,12 @@ def refusal(exc: Any) -> SendError:
     status = int(getattr(exc, "status", 0) or 0)
     code = getattr(exc, "code", None)
     words = describe(code) if code else f"HTTP {status}"
+    # What happens next (a retry, or none after the last attempt) is the hub's to say.
     if code == 20429 or status == 429:
-        return SendError(f"{words}; trying again shortly", retryable=True)
+        return SendError(words, retryable=True)
     if status == 503:
         # Twilio says it is unavailable: it did not take the message.
-        return SendError(f"Twilio is unavailable ({words}); trying again shortly", retryable=True)
+        return SendError(f"Twilio is unavailable ({words})", retryable=True)
     if status >= 500:
         return SendError(
             f"Twilio failed ({words}): it may or may not have taken the message, "

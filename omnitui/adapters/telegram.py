@@ -11,7 +11,10 @@ batch again, and the store keeps one copy: the provider id of a message is
 
 Webhook mode: an aiohttp server checks X-Telegram-Bot-Api-Secret-Token on
 every request (403, nothing stored, a log line), stores the update, and only
-then answers 200; Telegram sends again whatever was not answered 200.
+then answers 200; Telegram sends again whatever was not answered 200. After
+the secret, the body must be an update: at most 1 MiB (else 413), UTF-8 JSON
+nested at most `MAX_JSON_DEPTH` deep, an object with an integer update_id
+(else 400). A refused body is logged (never its content) and stores nothing.
 
 The bot token is part of every Bot API URL, so no error text leaves this
 module without going through `scrub()`, and PTB's and httpx's own log lines
@@ -62,6 +65,8 @@ POLL_TIMEOUT = 30  # seconds a getUpdates long poll waits for news
 MAX_INLINE_WAIT = 120.0  # flood-control wait accepted between the parts of one reply
 ALLOWED_UPDATES = ("message", "edited_message", "channel_post", "edited_channel_post")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_UPDATE_BYTES = 1024 * 1024  # a webhook body; Telegram's updates are a few KB
+MAX_JSON_DEPTH = 64  # lists and objects in an update; Telegram's own nest about 8 deep
 OFFSET_KEY = "offset"
 _MESSAGE_KINDS = ALLOWED_UPDATES
 _SECRET_CHARS = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -78,6 +83,52 @@ class TelegramSetupError(Exception):
 
 class TelegramUnavailable(Exception):
     """Telegram could not be reached or answered with an error (already in words)."""
+
+
+class NotAnUpdate(ValueError):
+    """A webhook body OmniTUI does not take (answered 400); its words never quote it."""
+
+
+def _check_tree(value: object) -> None:
+    """Refuse JSON nested deeper than `MAX_JSON_DEPTH`, or with text that is not Unicode
+    (a lone surrogate), walking it without recursion."""
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise NotAnUpdate("the JSON holds text that is not Unicode") from None
+            continue
+        if isinstance(item, dict):
+            children: list[object] = [*item.keys(), *item.values()]
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth >= MAX_JSON_DEPTH:
+            raise NotAnUpdate(f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels")
+        stack.extend((child, depth + 1) for child in children)
+
+
+def read_update(body: bytes) -> dict[str, Any]:
+    """A webhook body as an update's JSON, or `NotAnUpdate` saying why not."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise NotAnUpdate("the body is not UTF-8") from None
+    try:
+        data = json.loads(text)
+    except RecursionError:  # json's own limit, far beyond ours
+        raise NotAnUpdate(f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except ValueError:
+        raise NotAnUpdate("the body is not JSON") from None
+    _check_tree(data)
+    update_id = data.get("update_id") if isinstance(data, dict) else None
+    if not isinstance(update_id, int) or isinstance(update_id, bool):
+        raise NotAnUpdate("the JSON is not an update (no integer update_id)")
+    return dict(data)
 
 
 def scrub(text: str, token: str | None = None) -> str:
@@ -747,7 +798,7 @@ class TelegramAdapter:
         async def handle(request: web.Request) -> web.Response:
             return await self._on_webhook(request, sink, bot, secret)
 
-        app = web.Application()
+        app = web.Application(client_max_size=MAX_UPDATE_BYTES)
         app.router.add_post("/{tail:.*}", handle)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
@@ -780,13 +831,21 @@ class TelegramAdapter:
                 "no" if given is None else "a wrong",
             )
             return web.Response(status=403, text="forbidden")
+        too_big = web.Response(status=413, text="too large")
+        if (request.content_length or 0) > MAX_UPDATE_BYTES:
+            self._log_refused(request, f"the body is over {MAX_UPDATE_BYTES} bytes", too_big)
+            return too_big
         try:
-            data = await request.json()
-        except ValueError:
-            data = None
-        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-            log.warning("%s: refused a webhook request that is not an update", self.channel.account)
-            return web.Response(status=400, text="not an update")
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:  # sent in chunks, without a length
+            self._log_refused(request, f"the body is over {MAX_UPDATE_BYTES} bytes", too_big)
+            return too_big
+        try:
+            data = read_update(body)
+        except NotAnUpdate as exc:
+            refused = web.Response(status=400, text="not an update")
+            self._log_refused(request, str(exc), refused)
+            return refused
         try:
             item = await self._convert(bot, data)
             if item is not None:
@@ -800,6 +859,15 @@ class TelegramAdapter:
             )
             return web.Response(status=500, text="not stored")
         return web.Response(text="ok")
+
+    def _log_refused(self, request: web.Request, why: str, answer: web.Response) -> None:
+        log.warning(
+            "%s: refused a webhook request from %s: %s (answered %d)",
+            self.channel.account,
+            request.remote,
+            why,
+            answer.status,
+        )
 
     # -- sending ------------------------------------------------------------
 

@@ -221,6 +221,9 @@ class Inbound:
     # Other addresses the sender proved are theirs (a Telegram user sharing
     # their own phone number): they become identities of the same contact.
     linked_identities: tuple[tuple[IdentityKind, str], ...] = ()
+    # With this message the sender opted out of the channel (True, an SMS STOP)
+    # or back in (False, START); stored in the same transaction as the message.
+    opt_out: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,11 @@ as a single function on a dedicated writer thread, so two coroutines can never
 interleave their statements inside one transaction. Every write also appends
 to the `change` table, which every OmniTUI process on the same file polls
 (`changes_since`) to stay live.
+
+A write that must be done in a given time (a webhook that owes its provider
+an answer) does not queue behind the others on that thread: it runs on a
+connection of its own, waits for SQLite's write lock no longer than it was
+given, and raises `StoreBusy` having written nothing if the lock did not come.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -79,6 +85,16 @@ class StoreError(Exception):
     """A store operation that cannot be done, with a reason for the user."""
 
 
+class StoreBusy(StoreError):
+    """A bounded write did not get the store in time (another writer held it); nothing
+    was written."""
+
+
+# Bounded writes run side by side, each on its own connection, each waiting for
+# SQLite's lock by itself: one that waits long never holds up the next.
+BOUNDED_WRITERS = 4
+
+
 @dataclass(frozen=True, slots=True)
 class IngestResult:
     message_id: int
@@ -136,6 +152,21 @@ def _tune(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA foreign_keys = ON")
 
 
+def _connect_bounded(path: Path) -> sqlite3.Connection:
+    """A writer connection for bounded writes (the file is already in WAL mode)."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(exc)
+
+
 class Store:
     """OmniTUI's single source of truth, on one SQLite file.
 
@@ -156,6 +187,11 @@ class Store:
         self._reader = reader
         self._clock = clock
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="omnitui-store")
+        self._bounded = ThreadPoolExecutor(
+            max_workers=BOUNDED_WRITERS, thread_name_prefix="omnitui-store-bounded"
+        )
+        self._spares: list[sqlite3.Connection] = []
+        self._spares_lock = threading.Lock()
 
     @classmethod
     async def open(
@@ -192,6 +228,11 @@ class Store:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._writer.close)
         self._executor.shutdown(wait=True)
+        await asyncio.to_thread(self._bounded.shutdown, wait=True)
+        with self._spares_lock:
+            spares, self._spares = self._spares, []
+        for conn in spares:
+            conn.close()
 
     # -- plumbing -----------------------------------------------------------
 
@@ -211,6 +252,54 @@ class Store:
 
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, transaction)
+
+    async def _write_within(self, fn: Callable[[sqlite3.Connection], T], seconds: float) -> T:
+        """Run `fn` as one write transaction within `seconds`, or raise `StoreBusy`.
+
+        It does not queue behind the writer thread: it takes a connection of
+        its own and waits for SQLite's write lock at most what is left of
+        `seconds` (time spent waiting for a free connection counts too).
+        """
+        deadline = time.monotonic() + seconds
+
+        def busy() -> StoreBusy:
+            return StoreBusy(
+                f"the store was busy (another process was writing to it) for {seconds:g} s"
+            )
+
+        def transaction() -> T:
+            left = deadline - time.monotonic()
+            if left <= 0.01:
+                raise busy()
+            conn = self._spare()
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {max(1, int(left * 1000))}")
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError as exc:
+                    if _is_busy(exc):
+                        raise busy() from None
+                    raise
+                try:
+                    result = fn(conn)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                return result
+            finally:
+                with self._spares_lock:
+                    self._spares.append(conn)
+
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._bounded, transaction)
+
+    def _spare(self) -> sqlite3.Connection:
+        with self._spares_lock:
+            if self._spares:
+                return self._spares.pop()
+        return _connect_bounded(self.path)
 
     async def _rows(
         self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
@@ -843,11 +932,14 @@ class Store:
         *,
         cursors: Mapping[tuple[str, str], str] | None = None,
         region: str | None = None,
+        within: float | None = None,
     ) -> list[IngestResult]:
         """Store inbound messages and the adapter's cursor in one transaction.
 
         Idempotent on (channel account, provider id): a message already stored
-        is not stored again (an edit updates it in place).
+        is not stored again (an edit updates it in place). With `within`, the
+        store takes them within that many seconds or raises `StoreBusy`,
+        having stored nothing.
         """
 
         def run(conn: sqlite3.Connection) -> list[IngestResult]:
@@ -860,7 +952,23 @@ class Store:
                 )
             return results
 
+        if within is not None:
+            return await self._write_within(run, within)
         return await self._write(run)
+
+    async def known_provider_ids(self, account: str, provider_ids: Sequence[str]) -> set[str]:
+        """Which of `provider_ids` are already stored for `account`."""
+        known: set[str] = set()
+        ids = list(dict.fromkeys(provider_ids))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = await self._rows(
+                f"SELECT provider_id FROM message WHERE account = ? "
+                f"AND provider_id IN ({','.join('?' * len(chunk))})",
+                (account, *chunk),
+            )
+            known.update(str(r[0]) for r in rows)
+        return known
 
     def _ingest_one(
         self, conn: sqlite3.Connection, item: Inbound, region: str | None
@@ -948,6 +1056,16 @@ class Store:
             "display = CASE WHEN display = '' THEN ? ELSE display END WHERE id = ?",
             (item.sent_at, item.display_name, identity_id),
         )
+        if item.opt_out is not None:
+            # An SMS STOP / START: recorded with the message that says it, so a
+            # crash cannot keep one without the other, and an old message
+            # listed again later never overrules a newer wish.
+            changed = conn.execute(
+                "UPDATE identity SET opted_out = ? WHERE id = ? AND opted_out != ?",
+                (int(item.opt_out), identity_id, int(item.opt_out)),
+            )
+            if changed.rowcount:
+                self._change(conn, "consent", contact_id)
         # A new message from the customer reopens a resolved or snoozed thread.
         conn.execute(
             "UPDATE contact SET status = 'open', snoozed_until = NULL "
@@ -1386,8 +1504,11 @@ class Store:
 
         await self._write(run)
 
-    async def apply_delivery(self, update: DeliveryUpdate) -> bool:
-        """Apply a provider's delivery receipt; False if no such message."""
+    async def apply_delivery(self, update: DeliveryUpdate, *, within: float | None = None) -> bool:
+        """Apply a provider's delivery receipt; False if no such message.
+
+        With `within`, it is applied within that many seconds or `StoreBusy` is raised.
+        """
 
         def run(conn: sqlite3.Connection) -> bool:
             row = conn.execute(
@@ -1407,6 +1528,8 @@ class Store:
             self._change_for_message(conn, "delivery", row[0])
             return True
 
+        if within is not None:
+            return await self._write_within(run, within)
         return await self._write(run)
 
     def _change_for_message(self, conn: sqlite3.Connection, kind: str, message_id: int) -> None:

@@ -23,7 +23,7 @@ import itertools
 import json
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -514,16 +514,29 @@ class BotApiPeer:
         `secret` is sent as X-Telegram-Bot-Api-Secret-Token: by default the
         one given to setWebhook; None sends no header.
         """
+        self._record(self.spec.check_update(update), "webhook update")
+        return await self.post_to_webhook(json.dumps(update).encode(), secret=secret)
+
+    async def post_to_webhook(
+        self,
+        body: bytes | AsyncIterator[bytes],
+        *,
+        secret: str | None = "from-setWebhook",
+    ) -> int:
+        """POST any body to the webhook (not checked against the spec: what a broken
+        proxy or someone who learnt the secret might send); returns the HTTP status.
+
+        An async iterator is sent in chunks, without a Content-Length.
+        """
         url = self.webhook.get("url")
         assert url, "no webhook is set"
-        self._record(self.spec.check_update(update), "webhook update")
         token = self.webhook.get("secret_token") if secret == "from-setWebhook" else secret
         headers = {"Content-Type": "application/json"}
         if token is not None:
             headers["X-Telegram-Bot-Api-Secret-Token"] = token
         async with (
             ClientSession(timeout=ClientTimeout(total=30)) as session,
-            session.post(url, data=json.dumps(update), headers=headers) as response,
+            session.post(url, data=body, headers=headers) as response,
         ):
             await response.read()
             return response.status

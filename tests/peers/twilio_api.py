@@ -37,6 +37,7 @@ from omnitui.domain.sms import count_segments
 API = "/2010-04-01"
 OPT_OUT = {"stop", "stopall", "unsubscribe", "cancel", "end", "quit"}
 OPT_IN = {"start", "yes", "unstop"}
+TWILIO_WAITS = 15.0  # seconds Twilio waits for a webhook's answer before giving up
 
 
 @dataclass(frozen=True)
@@ -509,7 +510,7 @@ class TwilioPeer:
         elif signature == "forged":
             headers["X-Twilio-Signature"] = self.sign(url, params, token="not-the-token")
         async with (
-            ClientSession(timeout=ClientTimeout(total=10)) as session,
+            ClientSession(timeout=ClientTimeout(total=TWILIO_WAITS)) as session,
             session.post(url, data=dict(params), headers=headers) as response,
         ):
             return Posted(response.status, await response.text(), response.content_type)
