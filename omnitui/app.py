@@ -49,6 +49,7 @@ class OmniApp(App[None]):
         notify_new: bool = True,
         bell: bool = True,
         language: str | None = None,
+        undo_send: float = 0.0,
     ) -> None:
         """`language` is "en" or "ja"; None takes it from the locale (LC_ALL, LC_MESSAGES, LANG)."""
         super().__init__()
@@ -63,6 +64,7 @@ class OmniApp(App[None]):
         self.phone_region = phone_region  # reads local numbers written in messages
         self.notify_new = notify_new
         self.bell_on_new = bell
+        self.undo_send = undo_send  # seconds a sent reply waits, taking "u to undo"
         self._poll_every = poll_changes
         self._last_change = 0
         self._polling = False

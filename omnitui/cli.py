@@ -215,6 +215,7 @@ async def _console(
     notes: Sequence[str] = (),
     phone_region: str | None = None,
     bell: bool = True,
+    undo_send: float = 5.0,
     language: str | None = None,
 ) -> int:
     from omnitui.app import OmniApp
@@ -234,6 +235,7 @@ async def _console(
         on_outbox=hub.outbox_changed,
         phone_region=phone_region,
         bell=bell,
+        undo_send=undo_send,
         language=chosen,
     )
     waiting: asyncio.Task[None] | None = None
@@ -291,6 +293,7 @@ async def run_console(settings: Settings, language: str | None = None) -> int:
         notes=notes,
         phone_region=next((s.default_region for s in settings.sms if s.default_region), None),
         bell=settings.ui.bell,
+        undo_send=settings.ui.undo_send_seconds,
         language=language or settings.ui.language,
     )
 

@@ -144,6 +144,8 @@ class StoreConfig(_Section):
 class UiConfig(_Section):
     language: Literal["en", "ja"] | None = None
     bell: bool = True
+    # A sent reply waits this long, with "u to undo", before it goes; 0: at once.
+    undo_send_seconds: Annotated[float, Field(ge=0, le=60)] = 5.0
 
 
 class EmailConfig(_Section):

@@ -298,6 +298,13 @@ JA: dict[str, str] = {
         "元データ · {size:,} バイト (先頭 {shown:,} バイトを表示) · s 全体を保存 · esc 閉じる"
     ),
     "Save as a file": "ファイルに保存",
+    "Undo: the reply just sent, else the last merge into this contact": (
+        "取り消し: 今送った返信、なければこの連絡先への直前の統合"
+    ),
+    "Too late to undo: the reply is on its way": "取り消せません: 返信はすでに送信中です",
+    "Not sent: the reply is back in the composer": "送信を取り消しました。返信は入力欄に戻りました",
+    "Undone": "取り消し",
+    "Sending in {seconds} s · u to undo": "{seconds} 秒後に送信 · u で取り消し",
     "Edit in $EDITOR": "$EDITOR で編集",
     "Editor": "エディタ",
     "${variable} cannot be read: {reason}": "${variable} を読み取れません: {reason}",

@@ -356,3 +356,62 @@ def test_ctrl_e_without_an_editor_says_how_to_set_one(tmp_path: Path) -> None:
         time.sleep(0.3)
         term.keys("C-e")
         term.wait_for("Set $VISUAL or $EDITOR")
+
+
+def test_u_takes_back_a_reply_before_it_goes_and_it_never_goes(tmp_path: Path) -> None:
+    import sqlite3
+
+    with demo_in_tmux(tmp_path, "--interval", "60", size=(120, 40)) as (term, done):
+        term.wait_for("Customers")
+        term.keys("Enter")
+        term.wait_for("Reply via")
+        term.keys("r")
+        term.wait_for("^s Send")
+        time.sleep(0.3)
+        term.type("Oops, this was for someone else")
+        term.wait_for("Oops, this was for someone else")
+        term.keys("C-s")
+        term.wait_for("u to undo")
+        term.keys("u")
+        term.wait_for("back in the composer")
+        time.sleep(7)  # past the moment it would have gone
+        screen = term.screen()
+        assert screen.count("Oops, this was for someone else") == 1, screen  # the composer only
+        term.keys("Escape")
+        time.sleep(0.3)
+        term.keys("q")
+        deadline = time.monotonic() + 10
+        while not done.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert done.read_text().strip() == "0", term.screen()
+    conn = sqlite3.connect(tmp_path / "demo.db")
+    sent = conn.execute("SELECT count(*) FROM message WHERE text LIKE 'Oops%'").fetchone()[0]
+    kept = conn.execute("SELECT text FROM draft").fetchall()
+    conn.close()
+    assert sent == 0  # never went out, and no trace in the thread
+    assert kept == [("Oops, this was for someone else",)]  # it is a draft again
+
+
+def test_a_reply_not_taken_back_goes_after_the_wait(tmp_path: Path) -> None:
+    with demo_in_tmux(tmp_path, "--interval", "60", size=(120, 40)) as (term, _done):
+        term.wait_for("Customers")
+        term.keys("Enter")
+        term.wait_for("Reply via")
+        term.keys("r")
+        term.wait_for("^s Send")
+        time.sleep(0.3)
+        term.type("See you at three")
+        term.keys("C-s")
+        screen = term.wait_for("u to undo")
+        assert "delivered" not in status_above(screen, "See you at three")
+        deadline = time.monotonic() + 20
+        while "delivered ✓✓" not in status_above(term.screen(), "See you at three"):
+            assert time.monotonic() < deadline, term.screen()
+            time.sleep(0.2)
+
+
+def status_above(screen: str, text: str) -> str:
+    """The header line (direction, time, delivery state) of the message `text` in the thread."""
+    lines = screen.splitlines()
+    at = max(i for i, line in enumerate(lines) if text in line)
+    return next((line for line in reversed(lines[max(0, at - 3) : at]) if "→" in line), "")

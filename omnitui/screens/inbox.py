@@ -85,7 +85,11 @@ class InboxScreen(Screen[None]):
         Binding("z", "snooze", "Snooze", id="inbox.snooze"),
         Binding("m", "merge", "Merge", show=False, id="inbox.merge"),
         Binding(
-            "u", "undo_merge", "Undo last merge into this contact", show=False, id="inbox.unmerge"
+            "u",
+            "undo",
+            "Undo: the reply just sent, else the last merge into this contact",
+            show=False,
+            id="inbox.unmerge",
         ),
         Binding("R", "retry", "Retry a failed reply", show=False, id="inbox.retry"),
         Binding("p", "profile", "Profile", show=False, id="inbox.profile"),
@@ -108,6 +112,8 @@ class InboxScreen(Screen[None]):
         self._loading_more = False
         self._held: tuple[ExitStack, Timer] | None = None
         self._draft_timer: Timer | None = None
+        # The reply just sent, while `u` can take it back: (contact, message, until).
+        self._undoable: tuple[int, int, float] | None = None
 
     @property
     def omni(self) -> OmniApp:
@@ -750,18 +756,27 @@ class InboxScreen(Screen[None]):
         if refusal:
             self.notify(refusal, title=tr("Opted out"), severity="error")
             return
+        hold = self.omni.undo_send
         try:
-            await self.omni.store.enqueue_reply(
+            message_id = await self.omni.store.enqueue_reply(
                 contact.id,
                 channel,
                 text,
                 subject=self.composer.subject,
                 author=self.omni.agent_name,
                 files=files,
+                hold=hold,
             )
         except StoreError as exc:
             self.notify(tr("Not sent: {reason}").format(reason=exc), severity="error")
             return
+        if hold > 0:
+            # A little less than the hub's wait, so `u` is never offered too late.
+            self._undoable = (contact.id, message_id, time.monotonic() + hold - 0.3)
+            self.notify(
+                tr("Sending in {seconds} s · u to undo").format(seconds=f"{hold:g}"),
+                timeout=hold,
+            )
         self.composer.reset()
         self._draft_timer_stop()
         await self._keep_draft(contact.id, None)
@@ -993,6 +1008,38 @@ class InboxScreen(Screen[None]):
             self.contact = None
             self.open_contact(contact_id)
             await self.reload_contacts()
+
+    async def action_undo(self) -> None:
+        """`u` takes back the reply just sent while it still waits, else it
+        undoes the last merge into this contact."""
+        sent = self._undoable
+        if sent is not None and time.monotonic() < sent[2]:
+            self._undoable = None
+            await self._withdraw(sent[0], sent[1])
+            return
+        await self.action_undo_merge()
+
+    async def _withdraw(self, contact_id: int, message_id: int) -> None:
+        store = self.omni.store
+        taken = await store.withdraw_reply(message_id)
+        if taken is None:
+            self.notify(tr("Too late to undo: the reply is on its way"), severity="warning")
+            return
+        composer = self.composer
+        if composer.owner == contact_id and composer.loaded and not composer.text.strip():
+            composer.text_area.load_text(taken.text)
+            composer.files = list(taken.files)
+            if taken.channel in composer.channels:
+                composer.channel = taken.channel
+            composer.refresh_status()
+            composer.text_area.focus()
+        else:  # the agent moved on: it waits as that customer's draft
+            await self._keep_draft(
+                contact_id, Draft(taken.text, taken.channel.account, taken.subject)
+            )
+        self.notify(tr("Not sent: the reply is back in the composer"), title=tr("Undone"))
+        await self._refresh_open_thread()
+        await self.reload_contacts()
 
     async def action_undo_merge(self) -> None:
         contact_id = self._current()

@@ -117,6 +117,17 @@ class RecordedOutbound:
 
 
 @dataclass(frozen=True, slots=True)
+class WithdrawnReply:
+    """A reply taken back before it was sent, to put in the composer again."""
+
+    contact_id: int
+    channel: Channel
+    subject: str
+    text: str
+    files: tuple[OutboundFile, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ProfileFields:
     first_name: str = ""
     language: str = ""
@@ -1286,8 +1297,10 @@ class Store:
         subject: str = "",
         author: str | None = None,
         files: Sequence[OutboundFile] = (),
+        hold: float = 0.0,
     ) -> int:
-        """Put a reply (text, files or both) in the outbox; the hub sends it.
+        """Put a reply (text, files or both) in the outbox; the hub sends it
+        once `hold` seconds have passed (the agent may withdraw it until then).
         Returns the message id."""
         if not text.strip() and not files:
             raise StoreError("the reply is empty")
@@ -1321,7 +1334,7 @@ class Store:
                     now,
                     now,
                     author,
-                    now,
+                    now + hold,
                 ),
             )
             message_id = int(cur.lastrowid or 0)
@@ -1420,6 +1433,41 @@ class Store:
                     )
                 )
             return jobs
+
+        return await self._write(run)
+
+    async def withdraw_reply(self, message_id: int) -> WithdrawnReply | None:
+        """Take back a reply the hub has not started to send (undo send): it
+        leaves the thread and the outbox in one step, and what it held is
+        returned for the composer. None when it is already on its way."""
+
+        def run(conn: sqlite3.Connection) -> WithdrawnReply | None:
+            row = conn.execute(
+                "SELECT contact_id, account, kind, subject, text FROM message "
+                "WHERE id = ? AND direction = 'out' AND status = 'queued' AND attempts = 0",
+                (message_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            files = [
+                OutboundFile(name, content_type, bytes(data))
+                for name, content_type, data in conn.execute(
+                    "SELECT filename, content_type, data FROM attachment WHERE message_id = ?",
+                    (message_id,),
+                )
+            ]
+            conn.execute("DELETE FROM attachment WHERE message_id = ?", (message_id,))
+            conn.execute("DELETE FROM message_search WHERE rowid = ?", (message_id,))
+            conn.execute("DELETE FROM message WHERE id = ?", (message_id,))
+            self._recount(conn, row[0])
+            self._change(conn, "outbox", row[0])
+            return WithdrawnReply(
+                contact_id=row[0],
+                channel=Channel(ChannelKind(row[2]), row[1]),
+                subject=row[3],
+                text=row[4],
+                files=tuple(files),
+            )
 
         return await self._write(run)
 
