@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import subprocess
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,25 @@ def require_tool(name: str, how: str) -> str:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+# The tests' own tmux server: never the user's default one (no sessions left
+# there), and the same whether or not pytest itself runs inside tmux.
+TMUX_SOCKET = f"omnitui-tests-{os.getpid()}"
+
+
+def tmux_command() -> list[str]:
+    """`tmux` on the tests' own server; skip (fail under CI=true) when tmux is missing."""
+    return [require_tool("tmux", "apt-get install tmux"), "-L", TMUX_SOCKET]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def tmux_server_ends() -> Iterator[None]:
+    os.environ.pop("TMUX", None)  # pytest run from inside tmux: ours is a separate server
+    yield
+    tmux = shutil.which("tmux")
+    if tmux is not None:
+        subprocess.run([tmux, "-L", TMUX_SOCKET, "kill-server"], capture_output=True, check=False)
 
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"

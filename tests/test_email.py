@@ -30,7 +30,7 @@ from omnitui.config import EmailConfig, parse
 from omnitui.domain.models import Channel, ChannelKind, Delivery
 from omnitui.hub import Hub, RetryPolicy
 from omnitui.store import Store
-from tests.conftest import IN_CI, fixture_dir, require_tool, wait_for
+from tests.conftest import IN_CI, fixture_dir, tmux_command, wait_for
 from tests.peers.dovecot import Dovecot, free_port
 from tests.serve import Proc, ServeCommand, descendants
 from tests.test_tmux import Terminal
@@ -628,7 +628,7 @@ def test_a_console_on_its_own_syncs_a_600_mail_mailbox_the_first_time(
     Its first sync is big enough to be parsed in worker processes, started
     from inside the running console (whose standard streams Textual holds).
     """
-    tmux = require_tool("tmux", "apt-get install tmux")
+    tmux = tmux_command()
     total = 600
     first = datetime.now().astimezone() - timedelta(minutes=total)
     fill(
@@ -655,7 +655,7 @@ def test_a_console_on_its_own_syncs_a_600_mail_mailbox_the_first_time(
     name = f"omnitui-test-{uuid.uuid4().hex[:8]}"
     subprocess.run(
         [
-            *[tmux, "new-session", "-d", "-s", name, "-x", "120", "-y", "30"],
+            *[*tmux, "new-session", "-d", "-s", name, "-x", "120", "-y", "30"],
             *["-e", f"{PASSWORD_ENV}=counter-pass", "-e", f"HOME={tmp_path}"],
             *["-e", f"XDG_STATE_HOME={state}", "-e", "LANG=C.UTF-8"],
             f"{console}; echo $? > {shlex.quote(str(done))}; sleep 30",
@@ -686,7 +686,7 @@ def test_a_console_on_its_own_syncs_a_600_mail_mailbox_the_first_time(
             time.sleep(0.1)
         assert done.read_text().strip() == "0"
     finally:
-        subprocess.run([tmux, "kill-session", "-t", name], check=False, capture_output=True)
+        subprocess.run([*tmux, "kill-session", "-t", name], check=False, capture_output=True)
     logged = (state / "omnitui" / "log" / "omnitui.log").read_text(errors="replace")
     assert "Traceback" not in logged and " WARNING " not in logged, logged
 

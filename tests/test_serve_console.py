@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import require_tool, wait_for
+from tests.conftest import tmux_command, wait_for
 from tests.peers.telegram_api import TOKEN, BotApiPeer, Customer
 from tests.test_tmux import Terminal
 
@@ -100,7 +100,7 @@ async def notice(term: Terminal, words: str) -> None:
 async def test_a_console_beside_serve_uses_it_and_takes_over_the_channels_when_serve_stops(
     tmp_path: Path, peer: BotApiPeer
 ) -> None:
-    tmux = require_tool("tmux", "apt-get install tmux")
+    tmux = tmux_command()
     db = tmp_path / "shop.db"
     config = tmp_path / "config.toml"
     config.write_text(
@@ -135,7 +135,7 @@ async def test_a_console_beside_serve_uses_it_and_takes_over_the_channels_when_s
         done = tmp_path / "exit-code"
         console = shlex.join([str(binary), "--config", str(config), "--language", "en"])
         opened = await asyncio.create_subprocess_exec(
-            *[tmux, "new-session", "-d", "-s", name, "-x", "100", "-y", "30"],
+            *[*tmux, "new-session", "-d", "-s", name, "-x", "100", "-y", "30"],
             *["-e", f"{TOKEN_ENV}={TOKEN}", "-e", f"HOME={tmp_path}"],
             *["-e", f"XDG_STATE_HOME={state}", "-e", "LANG=C.UTF-8"],
             f"{console}; echo $? > {shlex.quote(str(done))}; sleep 30",
@@ -192,7 +192,7 @@ async def test_a_console_beside_serve_uses_it_and_takes_over_the_channels_when_s
         assert "Traceback" not in logged and " ERROR " not in logged and " WARNING " not in logged
     finally:
         closed = await asyncio.create_subprocess_exec(
-            tmux, "kill-session", "-t", name, stderr=asyncio.subprocess.DEVNULL
+            *tmux, "kill-session", "-t", name, stderr=asyncio.subprocess.DEVNULL
         )
         await closed.wait()
         if server.returncode is None:

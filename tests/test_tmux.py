@@ -12,24 +12,24 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_tool
+from tests.conftest import tmux_command
 
 pytestmark = pytest.mark.tmux
 
 
 class Terminal:
-    def __init__(self, tmux: str, name: str) -> None:
-        self.tmux, self.name = tmux, name
+    def __init__(self, tmux: list[str], name: str) -> None:
+        self.tmux, self.name = tmux, name  # the tmux command line (with its server), the session
 
     def keys(self, *keys: str) -> None:
-        subprocess.run([self.tmux, "send-keys", "-t", self.name, *keys], check=True)
+        subprocess.run([*self.tmux, "send-keys", "-t", self.name, *keys], check=True)
 
     def type(self, text: str) -> None:
-        subprocess.run([self.tmux, "send-keys", "-t", self.name, "-l", text], check=True)
+        subprocess.run([*self.tmux, "send-keys", "-t", self.name, "-l", text], check=True)
 
     def screen(self) -> str:
         out = subprocess.run(
-            [self.tmux, "capture-pane", "-p", "-t", self.name],
+            [*self.tmux, "capture-pane", "-p", "-t", self.name],
             capture_output=True,
             text=True,
             check=True,
@@ -58,7 +58,7 @@ def demo_in_tmux(
     """The real `omnitui demo ARGS` in a tmux session of `size`, in an English
     locale; yields the terminal and the file its exit code is written to.
     `binary` is the installed `omnitui` to run (default: this environment's)."""
-    tmux = require_tool("tmux", "apt-get install tmux")
+    tmux = tmux_command()
     binary = binary or Path(sys.executable).parent / "omnitui"
     name = f"omnitui-test-{uuid.uuid4().hex[:8]}"
     done = tmp_path / "exit-code"
@@ -66,7 +66,7 @@ def demo_in_tmux(
     command = f"{demo}; echo $? > '{done}'; sleep 30"
     width, height = size
     subprocess.run(
-        [tmux, "new-session", "-d", "-s", name, "-x", str(width), "-y", str(height), command],
+        [*tmux, "new-session", "-d", "-s", name, "-x", str(width), "-y", str(height), command],
         check=True,
         env={
             "TERM": "xterm-256color",
@@ -79,7 +79,7 @@ def demo_in_tmux(
     try:
         yield Terminal(tmux, name), done
     finally:
-        subprocess.run([tmux, "kill-session", "-t", name], check=False, capture_output=True)
+        subprocess.run([*tmux, "kill-session", "-t", name], check=False, capture_output=True)
 
 
 @pytest.fixture
