@@ -104,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _setup_logging(console=False)
             return asyncio.run(run_demo(args.store, args.interval, args.language))
         settings = load_settings(args.config)
+        if args.command in (None, "doctor") and settings.keymap:
+            check_keymap(config_path(args.config), settings)
         _setup_logging(console=args.command == "serve")
         if args.command == "serve":
             return asyncio.run(run_serve(settings))
@@ -158,6 +160,18 @@ def load_settings(given: Path | None) -> Settings:
             "  Or try the demo: omnitui demo"
         )
     return config.load(path)
+
+
+def check_keymap(path: Path, settings: Settings) -> None:
+    """A `[keymap]` line that cannot work is a config error naming its line."""
+    from omnitui.config import ConfigError, locate
+    from omnitui.keymap import binding_table, keymap_problem
+
+    problem = keymap_problem(settings.keymap, binding_table())
+    if problem is not None:
+        binding_id, why = problem
+        line = locate(path.read_text(encoding="utf-8"), ["keymap", binding_id])
+        raise ConfigError(path, why, line, f"keymap.{binding_id}")
 
 
 def cmd_init(given: Path | None, force: bool) -> int:

@@ -253,3 +253,32 @@ def test_version() -> None:
     out = run("--version")
     assert out.returncode == 0
     assert out.stdout.strip() == f"omnitui {version('omnitui')}"
+
+
+def test_a_keymap_line_that_cannot_work_names_its_line(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[store]\npath = "{tmp_path / "s.db"}"\n\n[keymap]\n"inbox.resolve" = "x"\n'
+        '"inbox.resolv" = "y"\n',
+        encoding="utf-8",
+    )
+    out = run("doctor", "--config", str(config))
+    assert out.returncode == 2
+    assert out.stderr.strip() == (
+        f"omnitui: {config}, line 6: keymap.inbox.resolv: "
+        "no such key binding (? in the console lists the ids)"
+    )
+    config.write_text(
+        f'[store]\npath = "{tmp_path / "s.db"}"\n\n[keymap]\n"inbox.resolve" = "r"\n',
+        encoding="utf-8",
+    )
+    out = run("--config", str(config))  # the console refuses to start, in one line
+    assert out.returncode == 2
+    assert out.stderr.strip() == (
+        f"omnitui: {config}, line 5: keymap.inbox.resolve: 'r' is already the key of inbox.reply"
+    )
+    config.write_text(
+        f'[store]\npath = "{tmp_path / "s.db"}"\n\n[keymap]\n"inbox.resolve" = "x"\n',
+        encoding="utf-8",
+    )
+    assert run("doctor", "--config", str(config)).returncode == 0

@@ -439,6 +439,9 @@ async def test_help_lists_every_key_of_the_screen(store: Store) -> None:
             ("q", "Quit"),
         ]:
             assert expected in keys
+        # Each row names the id that [keymap] in config.toml remaps.
+        ids = {row[2]: row[3] for row in app.screen.rows}
+        assert ids["Resolve"] == "inbox.resolve" and ids["Send"] == "composer.send"
         await pilot.press("escape")
         assert isinstance(app.screen, InboxScreen)
 

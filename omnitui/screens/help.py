@@ -16,19 +16,20 @@ from omnitui.i18n import tr
 
 def binding_rows(
     sections: Sequence[tuple[str, Iterable[BindingType]]], keymap: dict[str, str]
-) -> list[tuple[str, str, str]]:
-    """(pane, keys, what) for each binding with a description; keymap overrides keys.
+) -> list[tuple[str, str, str, str]]:
+    """(pane, keys, what, id) for each binding with a description; keymap
+    overrides keys. The id is what `[keymap]` in config.toml names.
 
     Descriptions are translated here, where they are shown: bindings are class
     attributes, shared by every console in the process.
     """
-    rows: list[tuple[str, str, str]] = []
+    rows: list[tuple[str, str, str, str]] = []
     for pane, bindings in sections:
         for binding in bindings:
             if not isinstance(binding, Binding) or not binding.description:
                 continue
             keys = keymap.get(binding.id or "", binding.key)
-            rows.append((pane, _pretty(keys), tr(binding.description)))
+            rows.append((pane, _pretty(keys), tr(binding.description), binding.id or ""))
     return rows
 
 
@@ -48,7 +49,7 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,q,question_mark", "close", "Close", id="help.close"),
     ]
 
-    def __init__(self, rows: list[tuple[str, str, str]]) -> None:
+    def __init__(self, rows: list[tuple[str, str, str, str]]) -> None:
         super().__init__()
         self.rows = rows
 
@@ -58,8 +59,9 @@ class HelpScreen(ModalScreen[None]):
         table.add_column(tr("key"), style="bold #ffaf00", no_wrap=True)
         # Japanese has no spaces to wrap at: a long description folds by character.
         table.add_column(tr("does"), overflow="fold")
-        for pane, keys, what in self.rows:
-            table.add_row(pane, keys, what)
+        table.add_column(tr("[keymap] id"), style="dim", no_wrap=True)
+        for pane, keys, what, binding_id in self.rows:
+            table.add_row(pane, keys, what, binding_id)
         with VerticalScroll():
             yield Static(table, id="help-table")
 

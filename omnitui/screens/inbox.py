@@ -1080,9 +1080,9 @@ class InboxScreen(Screen[None]):
             (tr("canned pane"), CannedList.BINDINGS),
         ]
         rows = [
-            (contacts, "enter", tr("Open the merged thread")),
-            (anywhere, "tab shift+tab", tr("Next / previous pane")),
-            (anywhere, "ctrl+p", tr("Command palette")),
+            (contacts, "enter", tr("Open the merged thread"), ""),
+            (anywhere, "tab shift+tab", tr("Next / previous pane"), ""),
+            (anywhere, "ctrl+p", tr("Command palette"), "app.palette"),
         ]
         rows += binding_rows(sections, self.omni.keymap)
         self.app.push_screen(HelpScreen(rows))
