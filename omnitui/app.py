@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
@@ -12,9 +15,12 @@ from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.worker import WorkerFailed
 
 from omnitui.config import log_path
+from omnitui.desktop import Mode
+from omnitui.desktop import resolve as resolve_desktop
 from omnitui.domain.models import Channel
 from omnitui.i18n import N_, Language, resolve_language, tr, use_language
 from omnitui.screens.inbox import InboxChanged, InboxScreen
@@ -22,6 +28,7 @@ from omnitui.store import Store
 
 NARROW = 100  # below this many columns the canned pane hides
 log = logging.getLogger("omnitui.console")
+TOAST_SECONDS = 4.0  # how long a new-message toast stays
 
 
 class OmniApp(App[None]):
@@ -50,6 +57,7 @@ class OmniApp(App[None]):
         bell: bool = True,
         language: str | None = None,
         undo_send: float = 0.0,
+        desktop_notifications: Mode = "off",
     ) -> None:
         """`language` is "en" or "ja"; None takes it from the locale (LC_ALL, LC_MESSAGES, LANG)."""
         super().__init__()
@@ -65,6 +73,10 @@ class OmniApp(App[None]):
         self.notify_new = notify_new
         self.bell_on_new = bell
         self.undo_send = undo_send  # seconds a sent reply waits, taking "u to undo"
+        self.desktop = resolve_desktop(desktop_notifications)
+        self._toast_until = 0.0  # while a new-message toast is up, more arrivals wait
+        self._held_names: list[str] = []
+        self._held_timer: Timer | None = None
         self._poll_every = poll_changes
         self._last_change = 0
         self._polling = False
@@ -166,12 +178,53 @@ class OmniApp(App[None]):
                 names.append(one_line(summary.name, 30))
         if not names:
             return
-        shown = ", ".join(names[:3])
-        if len(names) > 3:
-            shown = tr("{names} and {n} more").format(names=shown, n=len(names) - 3)
-        self.notify(shown, title=tr("New message"), timeout=4, markup=False)
+        now = time.monotonic()
+        if now < self._toast_until:
+            # One toast at a time: a busy hour must not bury the composer in them.
+            self._held_names.extend(names)
+            if self._held_timer is None:
+                self._held_timer = self.set_timer(self._toast_until - now, self._show_held)
+            return
+        self._show_new(names)
+
+    def _show_held(self) -> None:
+        self._held_timer = None
+        names, self._held_names = self._held_names, []
+        if names:
+            self._show_new(names)
+
+    def _show_new(self, names: list[str]) -> None:
+        """One toast (and the bell, and a desktop notification) for these arrivals."""
+        distinct = list(dict.fromkeys(names))
+        shown = ", ".join(distinct[:3])
+        if len(distinct) > 3:
+            shown = tr("{names} and {n} more").format(names=shown, n=len(distinct) - 3)
+        title = (
+            tr("New message") if len(names) == 1 else tr("{n} new messages").format(n=len(names))
+        )
+        self.notify(shown, title=title, timeout=TOAST_SECONDS, markup=False)
+        self._toast_until = time.monotonic() + TOAST_SECONDS
         if self.bell_on_new:
             self.bell()
+        self._desktop_notify(title, shown)
+
+    def _desktop_notify(self, title: str, body: str) -> None:
+        from omnitui import desktop
+
+        if self.desktop == "notify-send":
+            self.run_worker(self._notify_send(desktop.command(title, body)), group="desktop")
+            return
+        written = desktop.sequence(self.desktop, title, body)
+        if written and self._driver is not None:
+            self._driver.write(written)  # as App.bell() writes its BEL
+            self._driver.flush()
+
+    async def _notify_send(self, command: list[str]) -> None:
+        with contextlib.suppress(OSError):
+            process = await asyncio.create_subprocess_exec(
+                *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+            )
+            await process.wait()
 
     def outbox_changed(self) -> None:
         if self._on_outbox is not None:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from omnitui.adapters.base import Adapter
     from omnitui.config import Settings
+    from omnitui.desktop import Mode
     from omnitui.domain.models import Channel
     from omnitui.store import Store
 
@@ -230,6 +231,7 @@ async def _console(
     phone_region: str | None = None,
     bell: bool = True,
     undo_send: float = 5.0,
+    desktop_notifications: Mode = "auto",
     language: str | None = None,
 ) -> int:
     from omnitui.app import OmniApp
@@ -250,6 +252,7 @@ async def _console(
         phone_region=phone_region,
         bell=bell,
         undo_send=undo_send,
+        desktop_notifications=desktop_notifications,
         language=chosen,
     )
     waiting: asyncio.Task[None] | None = None
@@ -308,6 +311,7 @@ async def run_console(settings: Settings, language: str | None = None) -> int:
         phone_region=next((s.default_region for s in settings.sms if s.default_region), None),
         bell=settings.ui.bell,
         undo_send=settings.ui.undo_send_seconds,
+        desktop_notifications=settings.ui.desktop_notifications,
         language=language or settings.ui.language,
     )
 

@@ -146,6 +146,8 @@ class UiConfig(_Section):
     bell: bool = True
     # A sent reply waits this long, with "u to undo", before it goes; 0: at once.
     undo_send_seconds: Annotated[float, Field(ge=0, le=60)] = 5.0
+    # A desktop notification for new messages: auto | osc9 | osc777 | notify-send | off
+    desktop_notifications: Literal["auto", "osc9", "osc777", "notify-send", "off"] = "auto"
 
 
 class EmailConfig(_Section):

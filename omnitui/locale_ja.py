@@ -298,6 +298,7 @@ JA: dict[str, str] = {
         "元データ · {size:,} バイト (先頭 {shown:,} バイトを表示) · s 全体を保存 · esc 閉じる"
     ),
     "Save as a file": "ファイルに保存",
+    "{n} new messages": "新着メッセージ {n} 件",
     "[keymap] id": "[keymap] の ID",
     "Undo: the reply just sent, else the last merge into this contact": (
         "取り消し: 今送った返信、なければこの連絡先への直前の統合"

@@ -415,3 +415,61 @@ def status_above(screen: str, text: str) -> str:
     lines = screen.splitlines()
     at = max(i for i, line in enumerate(lines) if text in line)
     return next((line for line in reversed(lines[max(0, at - 3) : at]) if "→" in line), "")
+
+
+def test_new_messages_notify_the_desktop_and_group_their_toasts(tmp_path: Path) -> None:
+    """A console on its own store; another OmniTUI process stores what customers send."""
+    import asyncio
+    import shlex
+
+    from omnitui.domain.models import Channel, ChannelKind, Inbound
+    from omnitui.store import Store
+
+    db, config = tmp_path / "shop.db", tmp_path / "config.toml"
+    config.write_text(
+        f'[agent]\nname = "Aiko"\n[store]\npath = "{db}"\n'
+        '[ui]\ndesktop_notifications = "osc777"\nbell = false\n',
+        encoding="utf-8",
+    )
+    mail = Channel(ChannelKind.EMAIL, "shop-mail")
+
+    async def arrive(*senders: str) -> None:
+        store = await Store.open(db)
+        try:
+            for n, name in enumerate(senders):
+                address = f"customer{len(name)}{n}@example.com"
+                await store.ingest(
+                    [Inbound(mail, f"{name}-{n}", address, name, "Hello!", time.time())]
+                )
+                await asyncio.sleep(0.3)
+        finally:
+            await store.close()
+
+    asyncio.run(arrive("Emma"))  # the store exists before the console opens
+    tmux = tmux_command()
+    name = f"omnitui-test-{uuid.uuid4().hex[:8]}"
+    raw = tmp_path / "raw-output"
+    console = shlex.join([str(Path(sys.executable).parent / "omnitui"), "--config", str(config)])
+    subprocess.run(
+        [*tmux, "new-session", "-d", "-s", name, "-x", "120", "-y", "30", f"{console}; sleep 30"],
+        env={
+            "TERM": "xterm-256color",
+            "PATH": "/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "HOME": str(tmp_path),
+        },
+        check=True,
+    )
+    try:
+        term = Terminal(tmux, name)
+        subprocess.run([*tmux, "pipe-pane", "-t", name, "-o", f"cat >> {raw}"], check=True)
+        term.wait_for("Customers")
+        asyncio.run(arrive("Olivia", "Lucas", "Eve\x1b]0;pwned\x07", "Noah", "Mia"))
+        term.wait_for("New message")
+        term.wait_for("4 new messages", timeout=15)  # the rest in one toast, not four
+        written = raw.read_bytes()
+        assert b"\x1b]777;notify;New message;Olivia\x07" in written
+        assert b"\x1b]777;notify;4 new messages;" in written
+        assert b"pwned\x07" not in written and b"\x1b]0;" not in written  # the name's escape
+    finally:
+        subprocess.run([*tmux, "kill-session", "-t", name], check=False, capture_output=True)
