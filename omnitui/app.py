@@ -269,6 +269,39 @@ class OmniApp(App[None]):
                     inbox.action_duplicates,
                 ),
                 (N_("Canned reply"), N_("Insert a canned reply"), inbox.action_canned),
+                (N_("Assign"), N_("Assign to me / unassign"), inbox.action_assign),
+                (
+                    N_("Next waiting customer"),
+                    N_("The customer who has waited longest for an answer"),
+                    inbox.action_next_waiting,
+                ),
+                (
+                    N_("Undo"),
+                    N_("Undo: the reply just sent, else the last merge into this contact"),
+                    inbox.action_undo,
+                ),
+                (N_("Retry"), N_("Retry a failed reply"), inbox.action_retry),
+                (
+                    N_("Fold quoted text"),
+                    N_("Show or fold quoted text"),
+                    inbox.thread.action_toggle_fold,
+                ),
+                (N_("Raw source"), N_("Show the raw source"), inbox.thread.action_source),
+                (
+                    N_("Save attachments"),
+                    N_("Save attachments"),
+                    inbox.thread.action_save_attachments,
+                ),
+                (
+                    N_("Attach a file"),
+                    N_("Attach a file to the reply"),
+                    inbox.composer.action_attach,
+                ),
+                (
+                    N_("Edit in $EDITOR"),
+                    N_("Write the reply in your own editor"),
+                    inbox.composer.action_editor,
+                ),
                 (N_("Keys"), N_("Every key on this screen"), inbox.action_help),
             ]
             for title, help_text, action in commands:

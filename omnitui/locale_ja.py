@@ -212,7 +212,6 @@ JA: dict[str, str] = {
     "words or Japanese (予約) · ↑↓ move · enter jump · esc cancel": (
         "単語や日本語 (予約) · ↑↓ 移動 · enter 開く · esc キャンセル"
     ),
-    "{n} found": "{n} 件",
     "nothing found": "見つかりません",
     "{count} in {ms} ms · ↑↓ move · enter jump · esc cancel": (
         "{count} ({ms} ms) · ↑↓ 移動 · enter 開く · esc キャンセル"
@@ -298,6 +297,16 @@ JA: dict[str, str] = {
         "元データ · {size:,} バイト (先頭 {shown:,} バイトを表示) · s 全体を保存 · esc 閉じる"
     ),
     "Save as a file": "ファイルに保存",
+    "Assign": "担当",
+    "The customer who has waited longest for an answer": "いちばん長く返信を待っている顧客",
+    "Undo": "取り消す",
+    "Retry": "再送",
+    "Fold quoted text": "引用の折りたたみ",
+    "Raw source": "元データ",
+    "Write the reply in your own editor": "返信をお使いのエディタで書きます",
+    "until {when}": "{when} まで",
+    "{n} customers": "顧客 {n} 件",
+    "{found} (the newest {shown} listed)": "{found} (新しい {shown} 件を表示)",
     "{n} new messages": "新着メッセージ {n} 件",
     "[keymap] id": "[keymap] の ID",
     "Undo: the reply just sent, else the last merge into this contact": (

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
 from omnitui.app import OmniApp
 from omnitui.demo import DEMO_CHANNELS, STARTER_CANNED, DemoShop
@@ -924,3 +924,55 @@ async def test_an_agent_is_warned_when_another_is_already_replying(store: Store)
             await eventually(pilot, lambda: ken.others_composing(ids["emma"], "Ken"), [])
     finally:
         await ken.close()
+
+
+async def test_search_says_how_many_matched_not_how_many_are_listed(store: Store) -> None:
+    now = time.time()
+    await store.ingest(
+        [
+            Inbound(
+                MAIL, f"r{n}", f"guest{n}@example.jp", f"Guest {n}", "ご予約の確認です", now - n
+            )
+            for n in range(120)
+        ]
+    )
+    app = make_app(store)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("slash")
+        await pilot.pause()
+        app.screen.query_one(Input).value = "予約"
+        await wait_until(pilot, lambda: len(getattr(app.screen, "hits", [])) > 0)
+        hint = app.screen.query_one("#picker-hint", Static)
+        await wait_until(pilot, lambda: "listed" in str(hint.render()))
+        assert "120 messages (the newest 50 listed)" in str(hint.render())
+
+
+async def test_who_has_a_customer_and_until_when_they_sleep_is_on_screen(store: Store) -> None:
+    ids = await shop(store)
+    app = make_app(store)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = inbox(app)
+        await open_contact(pilot, "Emma")
+        await pilot.press("escape")  # back to the list, where A and z are
+        await pilot.press("A")
+        await eventually(pilot, lambda: _assignee(store, ids["emma"]), "Aiko")
+        header = screen.query_one("#thread-header", Static)
+        await wait_until(pilot, lambda: "@Aiko" in str(header.render()))
+        await wait_until(
+            pilot,
+            lambda: any(
+                "@Aiko" in str(screen.contacts.get_option_at_index(i).prompt)
+                for i in range(screen.contacts.option_count)
+            ),
+        )
+        await pilot.press("z")
+        await pilot.pause()
+        await pilot.press("down", "enter")  # 3 hours
+        until = time.strftime("%H:%M", time.localtime(time.time() + 3 * 3600))
+        await wait_until(pilot, lambda: "until" in str(header.render()))
+        shown = str(header.render())
+        assert "snoozed" in shown and until[:2] in shown.split("until")[1]
+
+
+async def _assignee(store: Store, contact_id: int) -> str | None:
+    return (await store.get_contact(contact_id)).assignee

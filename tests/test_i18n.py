@@ -229,7 +229,7 @@ async def test_a_japanese_console_at_80x24(store: Store) -> None:
         await pilot.press("slash")
         await shows(pilot, app, "メッセージと顧客を検索")
         await pilot.press(*"予約")
-        await shows(pilot, app, " 件 (")
+        await shows(pilot, app, " 件のメッセージ (")
         await pilot.press("escape")
         await pilot.press("z")
         await shows(pilot, app, "スヌーズの終了時刻")

@@ -46,6 +46,7 @@ from omnitui.widgets.format import (
     CHANNEL_STYLE,
     channel_mark,
     channel_name,
+    clock_time,
     status_label,
     view_label,
 )
@@ -322,6 +323,11 @@ class InboxScreen(Screen[None]):
         header.append(
             f"  {status_label(contact.status)}", status_style.get(str(contact.status), "")
         )
+        if contact.status is ThreadStatus.SNOOZED and contact.snoozed_until:
+            until = tr("until {when}").format(when=clock_time(contact.snoozed_until))
+            header.append(f" {until}", "magenta")
+        if contact.assignee:
+            header.append("  @" + one_line(contact.assignee, 20), "bold cyan")
         for tag in contact.tags[:4]:
             header.append("  #" + one_line(tag, 20), "bold yellow")
         for identity in contact.identities:

@@ -169,7 +169,7 @@ class SearchScreen(_Picker):
         self.options.add_options(Option(hit_prompt(h, query)) for h in hits)
         if hits:
             self.options.highlighted = 0
-        count = tr("{n} found").format(n=len(hits)) if hits else tr("nothing found")
+        count = await self._count(query) if hits else tr("nothing found")
         self.query_one("#picker-hint", Static).update(
             tr("{count} in {ms} ms · ↑↓ move · enter jump · esc cancel").format(
                 count=count, ms=f"{elapsed:.0f}"
@@ -178,9 +178,27 @@ class SearchScreen(_Picker):
             else tr(self.HINT)
         )
 
+    async def _count(self, query: str) -> str:
+        """How many matched in all, not how many are listed: "12 customers, 3,456 messages"."""
+        contacts, messages = await self.store.search_count(query, cap=SEARCH_COUNT_CAP)
+        parts = []
+        if contacts:
+            parts.append(tr("{n} customers").format(n=f"{contacts:,}"))
+        if messages:
+            many = f"{SEARCH_COUNT_CAP:,}+" if messages > SEARCH_COUNT_CAP else f"{messages:,}"
+            parts.append(tr("{n} messages").format(n=many))
+        shown = len(self.hits)
+        found = ", ".join(parts)
+        if shown < contacts + messages:
+            return tr("{found} (the newest {shown} listed)").format(found=found, shown=shown)
+        return found
+
     def pick(self, index: int | None) -> None:
         if index is not None and index < len(self.hits):
             self.dismiss(self.hits[index])
+
+
+SEARCH_COUNT_CAP = 10_000  # past this a count says "10,000+" rather than take long
 
 
 class MergePicker(_Picker):

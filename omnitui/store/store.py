@@ -1953,10 +1953,9 @@ class Store:
         text = query.strip()
         if not text:
             return hits
-        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        like = _like(text)
         for r in await self._rows(
-            "SELECT id, name FROM contact WHERE merged_into IS NULL AND (name LIKE ? ESCAPE '\\' "
-            "OR id IN (SELECT contact_id FROM identity WHERE address LIKE ? ESCAPE '\\')) "
+            f"SELECT id, name FROM contact WHERE {_CONTACT_MATCHES} "
             "ORDER BY last_activity DESC LIMIT 10",
             (like, like),
         ):
@@ -1987,6 +1986,30 @@ class Store:
             body = r[6] if text.lower() in (r[6] or "").lower() or not r[5] else r[5] + " — " + r[6]
             hits.append(SearchHit(r[1], r[2], r[0], ChannelKind(r[3]), r[4], _snippet(body, text)))
         return hits
+
+    async def search_count(self, query: str, *, cap: int = 10_000) -> tuple[int, int]:
+        """How many (contacts, messages) match `query`, counting messages up to
+        `cap` (a common word in a big store is "10,000+", not a slow count)."""
+        text = query.strip()
+        if not text:
+            return 0, 0
+        like = _like(text)
+        contacts = await self._rows(
+            f"SELECT count(*) FROM contact WHERE {_CONTACT_MATCHES}",
+            (like, like),
+        )
+        match = fts_query(text)
+        if match is None:
+            return int(contacts[0][0]), 0
+        try:
+            messages = await self._rows(
+                "SELECT count(*) FROM (SELECT 1 FROM message_search "
+                "WHERE message_search MATCH ? LIMIT ?)",
+                (match, cap + 1),
+            )
+        except sqlite3.OperationalError:
+            return int(contacts[0][0]), 0
+        return int(contacts[0][0]), int(messages[0][0])
 
     # -- change log ---------------------------------------------------------
 
@@ -2068,6 +2091,18 @@ def _summary(row: sqlite3.Row | tuple[Any, ...]) -> ContactSummary:
         assignee=row[9],
         draft=bool(row[10]),
     )
+
+
+# A contact whose name or one of whose addresses holds the (LIKE) pattern, twice.
+_CONTACT_MATCHES = (
+    "merged_into IS NULL AND (name LIKE ? ESCAPE '\\' "
+    "OR id IN (SELECT contact_id FROM identity WHERE address LIKE ? ESCAPE '\\'))"
+)
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern for `text` anywhere, its own % and _ taken literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def _snippet(text: str, query: str, width: int = 90) -> str:

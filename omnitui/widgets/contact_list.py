@@ -37,6 +37,8 @@ def contact_prompt(contact: ContactSummary, width: int, now: float | None = None
     right = Text(no_wrap=True)
     if mark:
         right.append(mark + " ", mark_style)
+    if contact.assignee:
+        right.append("@" + one_line(contact.assignee, 8) + " ", "cyan")
     if contact.draft:
         right.append("✎ ", "yellow")  # the agent's unsent reply waits for them
     if contact.unread:
