@@ -976,3 +976,17 @@ async def test_who_has_a_customer_and_until_when_they_sleep_is_on_screen(store: 
 
 async def _assignee(store: Store, contact_id: int) -> str | None:
     return (await store.get_contact(contact_id)).assignee
+
+
+async def test_the_layout_follows_each_resize_at_once(store: Store) -> None:
+    await shop(store)
+    app = make_app(store)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = inbox(app)
+        assert not screen.has_class("-narrow")
+        await pilot.resize_terminal(90, 30)  # below 100 columns the canned pane folds away
+        await pilot.pause()
+        assert screen.has_class("-narrow")
+        await pilot.resize_terminal(130, 36)
+        await pilot.pause()
+        assert not screen.has_class("-narrow")  # not one resize behind
