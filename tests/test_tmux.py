@@ -473,3 +473,45 @@ def test_new_messages_notify_the_desktop_and_group_their_toasts(tmp_path: Path) 
         assert b"pwned\x07" not in written and b"\x1b]0;" not in written  # the name's escape
     finally:
         subprocess.run([*tmux, "kill-session", "-t", name], check=False, capture_output=True)
+
+
+@pytest.mark.parametrize(
+    ("size", "language", "customers"),
+    [((80, 24), "en", "Customers"), ((120, 40), "en", "Customers"), ((80, 24), "ja", "顧客")],
+)
+def test_a_newcomer_presses_every_key_and_nothing_crashes(
+    tmp_path: Path, size: tuple[int, int], language: str, customers: str
+) -> None:
+    """Every key of the README's table, in a row, at a small and a big terminal."""
+    with demo_in_tmux(tmp_path, "--interval", "3", "--language", language, size=size) as (
+        term,
+        done,
+    ):
+        term.wait_for(customers)
+
+        def press(*keys: str, settle: float = 0.4) -> None:
+            for key in keys:
+                term.keys(key)
+                time.sleep(settle)
+
+        press("j", "j", "k", "Down", "Up", "Enter")  # the list, then a thread
+        press("f", "v", "Escape", "a", "k", "j")  # fold, source, save, move in the thread
+        press("r")
+        term.type("Hello")
+        press("C-t", "C-r", "Escape", "C-o", "Escape", "Escape")  # composer keys, back out
+        press("c", "Escape", "Tab", "BTab", "Escape")  # canned picker, panes
+        press("?", "Escape", "C-p", "Escape")  # help, palette
+        press("/")
+        term.type("予約")
+        press("Enter", "Escape")  # a search hit, then back to the list
+        press("v", "v", "V", "Escape", "n", "Escape")  # views, next waiting
+        press("t", "Escape", "A", "A", "e", "o")  # tags, assign twice, resolve, reopen
+        press("z", "Escape", "m", "Escape", "u", "p", "Escape", "D", "Escape")
+        press("R", "Escape")
+        screen = term.screen()
+        assert customers in screen and "Traceback" not in screen, screen
+        term.keys("q")
+        deadline = time.monotonic() + 10
+        while not done.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert done.read_text().strip() == "0", term.screen()
