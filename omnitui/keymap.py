@@ -21,46 +21,38 @@ class KeyBinding:
     keys: tuple[str, ...]
 
 
+# Every module whose screens and widgets have key bindings.
+_MODULES = (
+    "omnitui.screens.attach",
+    "omnitui.screens.canned_editor",
+    "omnitui.screens.duplicates",
+    "omnitui.screens.fill",
+    "omnitui.screens.help",
+    "omnitui.screens.inbox",
+    "omnitui.screens.merge",
+    "omnitui.screens.pickers",
+    "omnitui.screens.profile",
+    "omnitui.screens.source",
+    "omnitui.screens.tags",
+    "omnitui.screens.views",
+    "omnitui.widgets.canned",
+    "omnitui.widgets.composer",
+    "omnitui.widgets.contact_list",
+    "omnitui.widgets.thread_view",
+)
+
+
 def _owners() -> list[tuple[str, Iterable[BindingType]]]:
+    from importlib import import_module
+
     from omnitui.app import OmniApp
-    from omnitui.screens import (
-        attach,
-        canned_editor,
-        duplicates,
-        fill,
-        help,
-        inbox,
-        merge,
-        pickers,
-        profile,
-        source,
-        tags,
-        views,
-    )
-    from omnitui.widgets import canned, composer, contact_list, thread_view
 
     owners: list[tuple[str, Iterable[BindingType]]] = [("app", OmniApp.BINDINGS)]
-    for module in (
-        attach,
-        canned_editor,
-        duplicates,
-        fill,
-        help,
-        inbox,
-        merge,
-        pickers,
-        profile,
-        source,
-        tags,
-        views,
-        canned,
-        composer,
-        contact_list,
-        thread_view,
-    ):
+    for name in _MODULES:
+        module = import_module(name)
         for value in vars(module).values():
             bindings = getattr(value, "BINDINGS", None)
-            if isinstance(value, type) and value.__module__ == module.__name__ and bindings:
+            if isinstance(value, type) and value.__module__ == name and bindings:
                 owners.append((value.__name__, bindings))
     return owners
 

@@ -282,3 +282,16 @@ def test_a_keymap_line_that_cannot_work_names_its_line(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert run("doctor", "--config", str(config)).returncode == 0
+
+
+def test_the_keymap_check_knows_every_screen_with_keys() -> None:
+    from omnitui import keymap
+
+    root = Path(keymap.__file__).parent
+    with_keys = {
+        f"omnitui.{p.parent.name}.{p.stem}"
+        for folder in ("screens", "widgets")
+        for p in (root / folder).glob("*.py")
+        if "BINDINGS = [" in p.read_text(encoding="utf-8")
+    }
+    assert with_keys == set(keymap._MODULES)

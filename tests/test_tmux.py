@@ -36,6 +36,27 @@ class Terminal:
         )
         return out.stdout
 
+    def reply(self) -> None:
+        """`r`, then wait as a person does until the composer has the focus."""
+        self.keys("r")
+        self.wait_for("^s Send")
+        time.sleep(0.3)
+
+    def open_first_and_reply(self) -> None:
+        """The first customer's thread, and the composer under it."""
+        self.wait_for("Customers")
+        self.keys("Enter")
+        self.wait_for("Reply via")
+        self.reply()
+
+    def quit(self, done: Path) -> None:
+        """`q`; the console must exit with status 0."""
+        self.keys("q")
+        deadline = time.monotonic() + 10
+        while not done.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert done.exists() and done.read_text().strip() == "0", self.screen()
+
     def wait_for(self, text: str, timeout: float = 20.0) -> str:
         deadline = time.monotonic() + timeout
         screen = ""
@@ -122,11 +143,7 @@ def test_the_demo_answers_a_customer_end_to_end(terminal: tuple[Terminal, Path])
 
     term.keys("Escape")
     time.sleep(0.3)
-    term.keys("q")
-    deadline = time.monotonic() + 10
-    while not done.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert done.read_text().strip() == "0"
+    term.quit(done)
 
 
 def far_down_the_list(db: Path) -> tuple[str, str]:
@@ -177,11 +194,7 @@ def test_jumping_to_a_customer_not_loaded_yet_shows_them(tmp_path: Path) -> None
         term.keys("n")
         screen = term.wait_for("Waiting")  # the view that holds them, said in the title
         assert "Traceback" not in screen
-        term.keys("q")
-        deadline = time.monotonic() + 10
-        while not done.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert done.read_text().strip() == "0", term.screen()
+        term.quit(done)
 
 
 def test_an_unexpected_error_exits_1_cleanly_with_the_traceback_in_the_log(
@@ -238,9 +251,7 @@ def test_capital_and_modifier_keys_work_in_a_real_terminal(tmp_path: Path) -> No
         term.wait_for(" ms · ")  # the results are in
         term.keys("Enter")
         term.wait_for("+819000000000")
-        term.keys("r")
-        term.wait_for("^s Send")
-        time.sleep(0.3)
+        term.reply()
         term.keys("C-t")  # ctrl+t: Ken has one channel, so it stays SMS
         term.type("Are you there?")
         term.wait_for("Are you there?")
@@ -250,9 +261,7 @@ def test_capital_and_modifier_keys_work_in_a_real_terminal(tmp_path: Path) -> No
         time.sleep(0.3)
         term.keys("R")
         term.wait_for("Queued again")
-        term.keys("r")
-        term.wait_for("^s Send")
-        time.sleep(0.3)
+        term.reply()
         term.keys("C-r")
         term.wait_for("Canned")
         term.keys("Escape")
@@ -263,11 +272,7 @@ def test_capital_and_modifier_keys_work_in_a_real_terminal(tmp_path: Path) -> No
         time.sleep(0.3)
         term.keys("Escape")
         time.sleep(0.3)
-        term.keys("q")
-        deadline = time.monotonic() + 10
-        while not done.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert done.read_text().strip() == "0", term.screen()
+        term.quit(done)
 
 
 def test_the_contact_list_keeps_its_rows_after_an_empty_view(tmp_path: Path) -> None:
@@ -287,12 +292,7 @@ def test_the_contact_list_keeps_its_rows_after_an_empty_view(tmp_path: Path) -> 
 
 def test_text_typed_for_one_customer_is_never_sent_to_the_next(tmp_path: Path) -> None:
     with demo_in_tmux(tmp_path, "--interval", "60", size=(120, 40)) as (term, done):
-        term.wait_for("Customers")
-        term.keys("Enter")
-        term.wait_for("Reply via")
-        term.keys("r")
-        term.wait_for("^s Send")
-        time.sleep(0.3)
+        term.open_first_and_reply()
         term.type("Thank you for your message, dear first customer!")
         term.wait_for("dear first customer!")
         term.keys("Escape")
@@ -316,11 +316,7 @@ def test_text_typed_for_one_customer_is_never_sent_to_the_next(tmp_path: Path) -
         term.wait_for("dear first customer!")  # back with its customer
         term.keys("Escape")
         time.sleep(0.3)
-        term.keys("q")
-        deadline = time.monotonic() + 10
-        while not done.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert done.read_text().strip() == "0", term.screen()
+        term.quit(done)
 
 
 def test_ctrl_e_writes_the_reply_in_the_agents_editor(tmp_path: Path) -> None:
@@ -330,12 +326,7 @@ def test_ctrl_e_writes_the_reply_in_the_agents_editor(tmp_path: Path) -> None:
     with demo_in_tmux(
         tmp_path, "--interval", "60", size=(120, 40), env={"EDITOR": str(editor)}
     ) as (term, _done):
-        term.wait_for("Customers")
-        term.keys("Enter")
-        term.wait_for("Reply via")
-        term.keys("r")
-        term.wait_for("^s Send")
-        time.sleep(0.3)
+        term.open_first_and_reply()
         term.type("Dear customer,")
         term.wait_for("Dear customer,")
         term.keys("C-e")
@@ -348,12 +339,7 @@ def test_ctrl_e_writes_the_reply_in_the_agents_editor(tmp_path: Path) -> None:
 
 def test_ctrl_e_without_an_editor_says_how_to_set_one(tmp_path: Path) -> None:
     with demo_in_tmux(tmp_path, "--interval", "60", size=(120, 40)) as (term, _done):
-        term.wait_for("Customers")
-        term.keys("Enter")
-        term.wait_for("Reply via")
-        term.keys("r")
-        term.wait_for("^s Send")
-        time.sleep(0.3)
+        term.open_first_and_reply()
         term.keys("C-e")
         term.wait_for("Set $VISUAL or $EDITOR")
 
@@ -362,12 +348,7 @@ def test_u_takes_back_a_reply_before_it_goes_and_it_never_goes(tmp_path: Path) -
     import sqlite3
 
     with demo_in_tmux(tmp_path, "--interval", "60", size=(120, 40)) as (term, done):
-        term.wait_for("Customers")
-        term.keys("Enter")
-        term.wait_for("Reply via")
-        term.keys("r")
-        term.wait_for("^s Send")
-        time.sleep(0.3)
+        term.open_first_and_reply()
         term.type("Oops, this was for someone else")
         term.wait_for("Oops, this was for someone else")
         term.keys("C-s")
@@ -379,11 +360,7 @@ def test_u_takes_back_a_reply_before_it_goes_and_it_never_goes(tmp_path: Path) -
         assert screen.count("Oops, this was for someone else") == 1, screen  # the composer only
         term.keys("Escape")
         time.sleep(0.3)
-        term.keys("q")
-        deadline = time.monotonic() + 10
-        while not done.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert done.read_text().strip() == "0", term.screen()
+        term.quit(done)
     conn = sqlite3.connect(tmp_path / "demo.db")
     sent = conn.execute("SELECT count(*) FROM message WHERE text LIKE 'Oops%'").fetchone()[0]
     kept = conn.execute("SELECT text FROM draft").fetchall()
@@ -394,12 +371,7 @@ def test_u_takes_back_a_reply_before_it_goes_and_it_never_goes(tmp_path: Path) -
 
 def test_a_reply_not_taken_back_goes_after_the_wait(tmp_path: Path) -> None:
     with demo_in_tmux(tmp_path, "--interval", "60", size=(120, 40)) as (term, _done):
-        term.wait_for("Customers")
-        term.keys("Enter")
-        term.wait_for("Reply via")
-        term.keys("r")
-        term.wait_for("^s Send")
-        time.sleep(0.3)
+        term.open_first_and_reply()
         term.type("See you at three")
         term.keys("C-s")
         screen = term.wait_for("u to undo")
@@ -510,8 +482,4 @@ def test_a_newcomer_presses_every_key_and_nothing_crashes(
         press("R", "Escape")
         screen = term.screen()
         assert customers in screen and "Traceback" not in screen, screen
-        term.keys("q")
-        deadline = time.monotonic() + 10
-        while not done.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert done.read_text().strip() == "0", term.screen()
+        term.quit(done)
