@@ -37,7 +37,23 @@ TMUX_SOCKET = f"omnitui-tests-{os.getpid()}"
 
 def tmux_command() -> list[str]:
     """`tmux` on the tests' own server; skip (fail under CI=true) when tmux is missing."""
-    return [require_tool("tmux", "apt-get install tmux"), "-L", TMUX_SOCKET]
+    command = [require_tool("tmux", "apt-get install tmux"), "-L", TMUX_SOCKET]
+    if not _tmux_started:
+        # The server stays up between tests: it would otherwise exit with each
+        # test's last session, racing the next test's start.
+        subprocess.run(
+            [*command, "start-server", ";", "set-option", "-g", "exit-empty", "off"],
+            capture_output=True,
+            check=False,
+            # The server's environment is every session's: nothing of ours (a
+            # COLUMNS or LINES would fix the console's size), only the basics.
+            env={"PATH": "/usr/bin:/bin", "TERM": "xterm-256color", "LANG": "C.UTF-8"},
+        )
+        _tmux_started.append(True)
+    return command
+
+
+_tmux_started: list[bool] = []
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -240,14 +240,24 @@ class InboxScreen(Screen[None]):
         if contact_id is None:
             return
         if self.contact is None or self.contact.id != contact_id:
-            await self.open_contact(contact_id).wait()
-        self.thread.focus()
+            await self._drawn(self.open_contact(contact_id))
+        if self.focused in (None, self.contacts):
+            # Not when the agent has moved on meanwhile (`r` pressed at once
+            # must leave the focus in the composer).
+            self.thread.focus()
         await self.omni.store.mark_read(contact_id)
 
     def open_contact(self, contact_id: int, *, select_message: int | None = None) -> Worker[None]:
         """Show a contact's thread (a newer call cancels an older one still loading)."""
         self._showing = contact_id
         return self.show_contact(contact_id, select_message=select_message)
+
+    @staticmethod
+    async def _drawn(worker: Worker[None]) -> None:
+        """Wait for a thread to be drawn; a newer one the agent asked for meanwhile
+        cancels it, which is no error."""
+        with contextlib.suppress(WorkerCancelled):
+            await worker.wait()
 
     @work(exclusive=True, group="thread")
     async def show_contact(self, contact_id: int, *, select_message: int | None = None) -> None:
@@ -866,9 +876,7 @@ class InboxScreen(Screen[None]):
             await self._reveal(contact_id)
             self.notify(tr("Switched to the view All to show this customer"))
         self.contact = None
-        worker = self.open_contact(contact_id, select_message=select_message)
-        with contextlib.suppress(WorkerCancelled):  # the agent moved on meanwhile
-            await worker.wait()
+        await self._drawn(self.open_contact(contact_id, select_message=select_message))
         self.thread.focus()
 
     async def _reveal(self, contact_id: int) -> bool:
@@ -920,7 +928,7 @@ class InboxScreen(Screen[None]):
         worker = self.open_contact(contact_id)
         await self.reload_contacts()
         self.contacts.highlight_contact(contact_id)
-        await worker.wait()
+        await self._drawn(worker)
 
     async def set_view(self, view: AnyView) -> None:
         self.view = view
