@@ -86,16 +86,13 @@ def demo_in_tmux(
     demo = " ".join([f"'{binary}'", "demo", *args, "--store", f"'{tmp_path / 'demo.db'}'"])
     command = f"{demo}; echo $? > '{done}'; sleep 30"
     width, height = size
+    session_env = {"LANG": "C.UTF-8", "HOME": str(tmp_path), **(env or {})}
     subprocess.run(
-        [*tmux, "new-session", "-d", "-s", name, "-x", str(width), "-y", str(height), command],
+        [*tmux, "new-session", "-d", "-s", name, "-x", str(width), "-y", str(height)]
+        + [f"-e{key}={value}" for key, value in session_env.items()]
+        + [command],
         check=True,
-        env={
-            "TERM": "xterm-256color",
-            "PATH": "/usr/bin:/bin",
-            "LANG": "C.UTF-8",
-            "HOME": str(tmp_path),
-            **(env or {}),
-        },
+        env={"TERM": "xterm-256color", "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
     )
     try:
         yield Terminal(tmux, name), done
@@ -423,7 +420,10 @@ def test_new_messages_notify_the_desktop_and_group_their_toasts(tmp_path: Path) 
     raw = tmp_path / "raw-output"
     console = shlex.join([str(Path(sys.executable).parent / "omnitui"), "--config", str(config)])
     subprocess.run(
-        [*tmux, "new-session", "-d", "-s", name, "-x", "120", "-y", "30", f"{console}; sleep 30"],
+        [
+            *[*tmux, "new-session", "-d", "-s", name, "-x", "120", "-y", "30"],
+            *[f"-eHOME={tmp_path}", f"{console}; sleep 30"],
+        ],
         env={
             "TERM": "xterm-256color",
             "PATH": "/usr/bin:/bin",
