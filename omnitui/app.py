@@ -68,6 +68,9 @@ class OmniApp(App[None]):
         self._poll_every = poll_changes
         self._last_change = 0
         self._polling = False
+        # Internal notes above this id are new to this console: one that calls
+        # on its agent (@name) is announced once.
+        self._notes_after = 0
         self.language: Language = resolve_language(language)
 
     def on_load(self) -> None:
@@ -79,6 +82,7 @@ class OmniApp(App[None]):
         if self.keymap:
             self.set_keymap(self.keymap)
         self._last_change = await self.store.last_change_id()
+        self._notes_after = await self.store.last_message_id()
         await self.push_screen(InboxScreen())
         self._apply_width(self.size.width)
         self.set_interval(self._poll_every, self._poll_changes)
@@ -138,6 +142,8 @@ class OmniApp(App[None]):
                         screen.post_message(InboxChanged(batch.contact_ids, batch.kinds))
                 if "inbound" in batch.kinds and self.notify_new:
                     await self._announce(batch.contact_ids)
+                if batch.noted:
+                    await self._announce_mentions(batch.noted)
         finally:
             self._polling = False
 
@@ -171,6 +177,36 @@ class OmniApp(App[None]):
             shown = tr("{names} and {n} more").format(names=shown, n=len(names) - 3)
         self.notify(shown, title=tr("New message"), timeout=4, markup=False)
         if self.bell_on_new:
+            self.bell()
+
+    async def _announce_mentions(self, contact_ids: frozenset[int]) -> None:
+        """A toast (and the bell) for each new internal note that calls on this
+        console's agent with @name, whichever process it was written in."""
+        from omnitui.domain.notes import mentions
+        from omnitui.domain.safe_text import one_line
+
+        notes = await self.store.notes_after(contact_ids, self._notes_after)
+        if not notes:
+            return
+        self._notes_after = max(self._notes_after, *(n.id for n in notes))
+        me = self.agent_name.casefold()
+        called = [
+            n
+            for n in notes
+            if (n.author or "").casefold() != me and mentions(n.text, self.agent_name)
+        ]
+        for note in called[:5]:
+            summary = await self.store.contact_summary(note.contact_id)
+            name = one_line(summary.name, 30) if summary is not None else tr("contact")
+            self.notify(
+                f"{name}: {one_line(note.text, 160)}",
+                title=tr("{author} mentioned you in a note").format(
+                    author=one_line(note.author or tr("an agent"), 30)
+                ),
+                timeout=10,
+                markup=False,
+            )
+        if called and self.bell_on_new:
             self.bell()
 
     def outbox_changed(self) -> None:
@@ -216,6 +252,11 @@ class OmniApp(App[None]):
                     inbox.action_duplicates,
                 ),
                 (N_("Canned reply"), N_("Insert a canned reply"), inbox.action_canned),
+                (
+                    N_("Internal note"),
+                    N_("A note about the customer for the agents, never sent"),
+                    inbox.action_note,
+                ),
                 (N_("Keys"), N_("Every key on this screen"), inbox.action_help),
             ]
             for title, help_text, action in commands:

@@ -328,4 +328,20 @@ JA: dict[str, str] = {
     "Every view of the customers with counts": "顧客のビューを件数つきで一覧",
     "Names, language, fields and identities": "名前・言語・項目・連絡先",
     "Contacts that may be the same customer": "同じお客様かもしれない連絡先",
+    # -- internal notes -----------------------------------------------------------
+    "Internal note": "社内メモ",
+    "Internal note (agents only)": "社内メモ (担当者のみ)",
+    "A note about the customer for the agents, never sent": (
+        "お客様についての担当者向けメモ (送信されません)"
+    ),
+    "Internal note about {name}": "{name} についての社内メモ",
+    "Every agent sees it; the customer never does. @name tells that agent.": (
+        "担当者全員が見られ、お客様には送られません。@名前 でその担当者に知らせます。"
+    ),
+    "The note is empty": "メモが空です",
+    "Note kept on {name}: only agents see it": "{name} にメモを残しました (担当者だけが見られます)",
+    "only agents see this, never sent": "担当者だけに表示 · 送信されません",
+    "{author} mentioned you in a note": "{author} がメモであなたに呼びかけました",
+    "an agent": "担当者",
+    "note": "メモ",
 }

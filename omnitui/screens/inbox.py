@@ -99,6 +99,7 @@ class InboxScreen(Screen[None]):
         Binding("A", "assign", "Assign to me / unassign", show=False, id="inbox.assign"),
         Binding("D", "duplicates", "Possible duplicates", show=False, id="inbox.duplicates"),
         Binding("t", "tags", "Tags", show=False, id="inbox.tags"),
+        Binding("N", "note", "Internal note (agents only)", show=False, id="inbox.note"),
         Binding("escape", "back", "Back", show=False, id="inbox.back"),
     ]
 
@@ -965,6 +966,37 @@ class InboxScreen(Screen[None]):
         await self.reload_contacts()
         if self.contact is not None and self.contact.id == contact_id:
             await self._refresh_open_thread()
+
+    @work(group="note")
+    async def action_note(self) -> None:
+        """`N`: an internal note about the customer, for every agent and never
+        for the customer; `@name` in it tells that agent."""
+        from omnitui.screens.note import NoteScreen
+
+        contact_id = self._current()
+        if contact_id is None:
+            self.notify(tr("Pick a customer first"), severity="warning")
+            return
+        store = self.omni.store
+        summary = await store.contact_summary(contact_id)
+        if summary is None:
+            return
+        text = await self.app.push_screen_wait(NoteScreen(summary.name))
+        if not text:
+            return
+        try:
+            await store.add_note(contact_id, text, author=self.omni.agent_name)
+        except StoreError as exc:
+            self.notify(tr("Not saved: {reason}").format(reason=exc), severity="error")
+            return
+        self.notify(
+            tr("Note kept on {name}: only agents see it").format(name=one_line(summary.name, 30)),
+            title=tr("Internal note"),
+            markup=False,
+        )
+        if self.contact is not None and self.contact.id == contact_id:
+            await self._refresh_open_thread()
+            self.thread.action_last_message()
 
     async def action_assign(self) -> None:
         contact_id = self._current()
