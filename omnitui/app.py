@@ -257,6 +257,11 @@ class OmniApp(App[None]):
                     N_("A note about the customer for the agents, never sent"),
                     inbox.action_note,
                 ),
+                (
+                    N_("Write to…"),
+                    N_("Start a conversation: a customer or a new email address or phone"),
+                    inbox.action_write_to,
+                ),
                 (N_("Keys"), N_("Every key on this screen"), inbox.action_help),
             ]
             for title, help_text, action in commands:

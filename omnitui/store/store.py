@@ -545,6 +545,43 @@ class Store:
 
         return await self._write(run)
 
+    async def address_owner(self, kind: IdentityKind, address: str) -> int | None:
+        """The contact a normalised address belongs to, if any."""
+        rows = await self._rows(
+            "SELECT contact_id FROM identity WHERE kind = ? AND address = ?", (str(kind), address)
+        )
+        return int(rows[0][0]) if rows else None
+
+    async def contact_for_address(
+        self, kind: IdentityKind, raw: str, *, name: str = "", region: str | None = None
+    ) -> tuple[int, bool]:
+        """The customer with this address, made now if nobody has it (an agent
+        writing to someone new): (contact id, whether it was made).
+
+        The address is normalised first, so `Hanako@Example.jp` finds
+        hanako@example.jp and `090-1234-5678` finds +819012345678.
+        """
+        try:
+            address = normalize(kind, raw, region)
+        except InvalidAddress as exc:
+            raise StoreError(str(exc)) from None
+        now = self._clock()
+
+        def run(conn: sqlite3.Connection) -> tuple[int, bool]:
+            row = conn.execute(
+                "SELECT contact_id FROM identity WHERE kind = ? AND address = ?",
+                (str(kind), address),
+            ).fetchone()
+            if row is not None:
+                return int(row[0]), False
+            _identity_id, contact_id = self._identity_for(conn, kind, address, name, now)
+            # At the top of the list while the agent writes to them.
+            conn.execute("UPDATE contact SET last_activity = ? WHERE id = ?", (now, contact_id))
+            self._change(conn, "contact", contact_id)
+            return contact_id, True
+
+        return await self._write(run)
+
     async def import_contacts(self, records: Sequence[ContactRecord]) -> tuple[int, int, list[str]]:
         """Add or update contacts from a customer list, in one transaction.
 
@@ -1196,7 +1233,8 @@ class Store:
             "last_activity = CASE WHEN ? THEN ? ELSE last_activity END, "
             "last_preview = CASE WHEN ? THEN ? ELSE last_preview END, "
             "last_direction = CASE WHEN ? THEN ? ELSE last_direction END, "
-            "last_account = CASE WHEN ? THEN ? ELSE last_account END WHERE id = ?",
+            "last_account = CASE WHEN ? OR last_account IS NULL THEN ? ELSE last_account END "
+            "WHERE id = ?",
             (
                 unread,
                 ",".join(sorted(channels)),
@@ -1848,9 +1886,10 @@ class Store:
             "AND direction IN ('in', 'out') ORDER BY sent_at DESC, id DESC LIMIT 1",
             (contact_id,),
         ).fetchone()
+        # The customer's last channel; for a conversation the shop started, its own.
         last_in = conn.execute(
-            "SELECT account FROM message WHERE contact_id = ? AND direction = 'in' "
-            "ORDER BY sent_at DESC, id DESC LIMIT 1",
+            "SELECT account FROM message WHERE contact_id = ? AND direction IN ('in', 'out') "
+            "ORDER BY direction = 'in' DESC, sent_at DESC, id DESC LIMIT 1",
             (contact_id,),
         ).fetchone()
         kinds = [
