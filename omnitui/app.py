@@ -80,6 +80,9 @@ class OmniApp(App[None]):
         self._poll_every = poll_changes
         self._last_change = 0
         self._polling = False
+        # Internal notes above this id are new to this console: one that calls
+        # on its agent (@name) is announced once.
+        self._notes_after = 0
         self.language: Language = resolve_language(language)
 
     def on_load(self) -> None:
@@ -91,6 +94,7 @@ class OmniApp(App[None]):
         if self.keymap:
             self.set_keymap(self.keymap)
         self._last_change = await self.store.last_change_id()
+        self._notes_after = await self.store.last_message_id()
         await self.push_screen(InboxScreen())
         self._apply_width(self.size.width)
         self.set_interval(self._poll_every, self._poll_changes)
@@ -150,6 +154,8 @@ class OmniApp(App[None]):
                         screen.post_message(InboxChanged(batch.contact_ids, batch.kinds))
                 if "inbound" in batch.kinds and self.notify_new:
                     await self._announce(batch.contact_ids)
+                if batch.noted:
+                    await self._announce_mentions(batch.noted)
         finally:
             self._polling = False
 
@@ -226,6 +232,36 @@ class OmniApp(App[None]):
             )
             await process.wait()
 
+    async def _announce_mentions(self, contact_ids: frozenset[int]) -> None:
+        """A toast (and the bell) for each new internal note that calls on this
+        console's agent with @name, whichever process it was written in."""
+        from omnitui.domain.notes import mentions
+        from omnitui.domain.safe_text import one_line
+
+        notes = await self.store.notes_after(contact_ids, self._notes_after)
+        if not notes:
+            return
+        self._notes_after = max(self._notes_after, *(n.id for n in notes))
+        me = self.agent_name.casefold()
+        called = [
+            n
+            for n in notes
+            if (n.author or "").casefold() != me and mentions(n.text, self.agent_name)
+        ]
+        for note in called[:5]:
+            summary = await self.store.contact_summary(note.contact_id)
+            name = one_line(summary.name, 30) if summary is not None else tr("contact")
+            self.notify(
+                f"{name}: {one_line(note.text, 160)}",
+                title=tr("{author} mentioned you in a note").format(
+                    author=one_line(note.author or tr("an agent"), 30)
+                ),
+                timeout=10,
+                markup=False,
+            )
+        if called and self.bell_on_new:
+            self.bell()
+
     def outbox_changed(self) -> None:
         if self._on_outbox is not None:
             self._on_outbox()
@@ -301,6 +337,16 @@ class OmniApp(App[None]):
                     N_("Edit in $EDITOR"),
                     N_("Write the reply in your own editor"),
                     inbox.composer.action_editor,
+                ),
+                (
+                    N_("Internal note"),
+                    N_("A note about the customer for the agents, never sent"),
+                    inbox.action_note,
+                ),
+                (
+                    N_("Write to…"),
+                    N_("Start a conversation: a customer or a new email address or phone"),
+                    inbox.action_write_to,
                 ),
                 (N_("Keys"), N_("Every key on this screen"), inbox.action_help),
             ]

@@ -30,6 +30,7 @@ _MODULES = (
     "omnitui.screens.help",
     "omnitui.screens.inbox",
     "omnitui.screens.merge",
+    "omnitui.screens.note",
     "omnitui.screens.pickers",
     "omnitui.screens.profile",
     "omnitui.screens.source",

@@ -339,4 +339,51 @@ JA: dict[str, str] = {
     "Every view of the customers with counts": "顧客のビューを件数つきで一覧",
     "Names, language, fields and identities": "名前・言語・項目・連絡先",
     "Contacts that may be the same customer": "同じお客様かもしれない連絡先",
+    # -- internal notes and starting a conversation ---------------------------
+    "Internal note": "社内メモ",
+    "Internal note (agents only)": "社内メモ (担当者のみ)",
+    "A note about the customer for the agents, never sent": (
+        "お客様についての担当者向けメモ (送信されません)"
+    ),
+    "Internal note about {name}": "{name} についての社内メモ",
+    "Every agent sees it; the customer never does. @name tells that agent.": (
+        "担当者全員が見られ、お客様には送られません。@名前 でその担当者に知らせます。"
+    ),
+    "The note is empty": "メモが空です",
+    "Note kept on {name}: only agents see it": "{name} にメモを残しました (担当者だけが見られます)",
+    "only agents see this, never sent": "担当者だけに表示 · 送信されません",
+    "{author} mentioned you in a note": "{author} がメモであなたに呼びかけました",
+    "an agent": "担当者",
+    "note": "メモ",
+    "Write to…": "新しく連絡…",
+    "Start a conversation: a customer or a new email address or phone": (
+        "会話を始める: 顧客、または新しいメールアドレスや電話番号"
+    ),
+    "a name, an email address or a phone number · enter pick · esc cancel": (
+        "名前・メールアドレス・電話番号 · enter 選択 · esc キャンセル"
+    ),
+    "name, email or phone (090-1234-5678, +44…)": "名前・メール・電話番号 (090-1234-5678, +44…)",
+    "New customer": "新しい顧客",
+    "no messages yet": "メッセージなし",
+    "No {channel} account is set up to write from": "送信に使える{channel}のアカウントが設定されていません",
+    "A Telegram bot cannot write first: the customer has to send the shop's bot a message, "
+    "then you can answer them.": (
+        "Telegram のボットからは先に送れません。お客様がお店のボットにメッセージを送ると、"
+        "返信できるようになります。"
+    ),
+    "Type the number with its country code (+81 90…), or set default_region in [[sms]].": (
+        "国番号をつけて入力するか (+81 90…)、[[sms]] に default_region を設定してください。"
+    ),
+    "{name} can only be reached on Telegram, and a Telegram bot cannot write first: they "
+    "have to send the shop's bot a message, then you can answer them.": (
+        "{name} には Telegram でしか連絡できませんが、Telegram のボットからは先に送れません。"
+        "お客様がお店のボットにメッセージを送ると、返信できるようになります。"
+    ),
+    "{name} has no address to write to: add one in the profile (p).": (
+        "{name} には送り先がありません。プロフィール (p) で追加してください。"
+    ),
+    "No channel set up in config.toml reaches {name}'s addresses.": (
+        "config.toml に設定されたチャネルでは {name} の連絡先に送れません。"
+    ),
+    "Subject": "件名",
 }

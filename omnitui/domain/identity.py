@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+
 from omnitui.domain.models import IdentityKind
 
 
@@ -49,3 +53,52 @@ def normalize(kind: IdentityKind, raw: str, region: str | None = None) -> str:
     if kind is IdentityKind.PHONE:
         return normalize_phone(raw, region)
     return normalize_telegram(raw)
+
+
+@dataclass(frozen=True, slots=True)
+class TypedAddress:
+    """An address an agent typed to write to someone new, normalised."""
+
+    kind: IdentityKind
+    address: str
+    name: str = ""  # the name part of `Hanako Yamada <hanako@example.jp>`
+
+
+class NotAnAddress(StrEnum):
+    """Why typed text is not an address OmniTUI can start a conversation with."""
+
+    TEXT = "text"  # a name or a word: something to look for among the contacts
+    TELEGRAM = "telegram"  # `@handle`, `t.me/…`: a bot cannot write first
+    NEEDS_COUNTRY = "needs_country"  # a local phone number and no region to read it with
+
+
+_PHONE_CHARS = frozenset("0123456789+-() .")
+# Dashes a Japanese keyboard may put in a phone number (ー from the IME, −, ‐…).
+_DASHES = str.maketrans(dict.fromkeys("ー‐‑‒–—―−ｰ", "-"))
+
+
+def read_typed_address(text: str, region: str | None = None) -> TypedAddress | NotAnAddress:
+    """What an agent typed in "write to…": an email address (`Name <a@b.c>`
+    too), a phone number (E.164, or local read with `region`), or why not."""
+    typed = unicodedata.normalize("NFKC", text).strip()
+    if typed.startswith("@") or typed.lower().startswith(("t.me/", "https://t.me/")):
+        return NotAnAddress.TELEGRAM
+    if "@" in typed:
+        try:
+            address = normalize_email(typed)
+        except InvalidAddress:
+            return NotAnAddress.TEXT
+        if "." not in address.partition("@")[2]:
+            return NotAnAddress.TEXT
+        name = typed[: typed.rindex("<")].strip().strip('"').strip() if "<" in typed else ""
+        return TypedAddress(IdentityKind.EMAIL, address, name)
+    typed = typed.translate(_DASHES)
+    digits = sum(ch.isdigit() for ch in typed)
+    if digits < 6 or not set(typed) <= _PHONE_CHARS:
+        return NotAnAddress.TEXT
+    if not typed.startswith("+") and not region:
+        return NotAnAddress.NEEDS_COUNTRY
+    try:
+        return TypedAddress(IdentityKind.PHONE, normalize_phone(typed, region))
+    except InvalidAddress:
+        return NotAnAddress.TEXT

@@ -38,6 +38,10 @@ IDENTITY_FOR_CHANNEL: Mapping[ChannelKind, IdentityKind] = {
 class Direction(StrEnum):
     IN = "in"
     OUT = "out"
+    # An agent's internal note in the thread: agents see it, the customer never
+    # does. It is on no channel, never enters the outbox, and changes nothing
+    # about the conversation (not its last activity, unread count or waiting).
+    NOTE = "note"
 
 
 class Delivery(StrEnum):
@@ -148,7 +152,7 @@ class Attachment:
 class Message:
     id: int
     contact_id: int
-    kind: ChannelKind
+    kind: ChannelKind | None  # None for an internal note (it is on no channel)
     account: str
     direction: Direction
     subject: str
@@ -163,6 +167,10 @@ class Message:
     attachments: tuple[Attachment, ...] = ()
     folded: str = ""  # the text with quoted history folded away, when there was some
     has_source: bool = False  # the raw source (email) is kept and can be shown
+
+    @property
+    def is_note(self) -> bool:
+        return self.direction is Direction.NOTE
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +192,7 @@ class SearchHit:
     kind: ChannelKind | None
     sent_at: float | None
     snippet: str
+    note: bool = False  # the message found is an agent's internal note
 
 
 @dataclass(frozen=True, slots=True)

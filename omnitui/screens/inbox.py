@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from typing import TYPE_CHECKING
 
@@ -17,10 +17,11 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message as TextualMessage
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Static, TextArea
+from textual.widgets import Input, Static, TextArea
 from textual.worker import Worker, WorkerCancelled
 
-from omnitui.domain.mail import reply_subject
+from omnitui.domain.identity import TypedAddress
+from omnitui.domain.mail import first_subject, reply_subject
 from omnitui.domain.models import (
     IDENTITY_FOR_CHANNEL,
     CannedReply,
@@ -28,6 +29,7 @@ from omnitui.domain.models import (
     ChannelKind,
     Contact,
     Draft,
+    IdentityKind,
     SearchHit,
     ThreadStatus,
 )
@@ -74,6 +76,19 @@ class InboxChanged(TextualMessage, bubble=False):
         self.kinds = kinds
 
 
+def reachable_channels(contact: Contact, configured: Sequence[Channel]) -> list[Channel]:
+    """The shop's channels that can write to this customer first: email and SMS
+    to their addresses (an SMS opt-out is said when sending). Never Telegram:
+    a bot may only answer someone who wrote to it, so a Telegram channel is
+    offered only once the customer has written on it."""
+    kinds = {
+        k
+        for k, v in IDENTITY_FOR_CHANNEL.items()
+        if k is not ChannelKind.TELEGRAM and any(i.kind is v for i in contact.identities)
+    }
+    return [c for c in configured if c.kind in kinds]
+
+
 class InboxScreen(Screen[None]):
     CSS_PATH = "inbox.tcss"
 
@@ -100,6 +115,8 @@ class InboxScreen(Screen[None]):
         Binding("A", "assign", "Assign to me / unassign", show=False, id="inbox.assign"),
         Binding("D", "duplicates", "Possible duplicates", show=False, id="inbox.duplicates"),
         Binding("t", "tags", "Tags", show=False, id="inbox.tags"),
+        Binding("N", "note", "Internal note (agents only)", show=False, id="inbox.note"),
+        Binding("w", "write_to", "Write to…", show=False, id="inbox.write"),
         Binding("escape", "back", "Back", show=False, id="inbox.back"),
     ]
 
@@ -354,20 +371,20 @@ class InboxScreen(Screen[None]):
         used = [
             Channel(kind, account) for account, kind in await store.contact_channels(contact.id)
         ]
-        kinds = {
-            k
-            for k, v in IDENTITY_FOR_CHANNEL.items()
-            if any(i.kind is v for i in contact.identities)
-        }
         channels = list(used)
-        for channel in self.omni.channels:
-            if channel.kind in kinds and channel not in channels:
+        for channel in reachable_channels(contact, self.omni.channels):
+            if channel not in channels:
                 channels.append(channel)
         default = next((c for c in channels if c.account == contact.last_account), None)
-        subject = ""
-        if default is not None and default.kind is ChannelKind.EMAIL:
-            subject = reply_subject(await store.reply_subject(contact.id, default.account))
-        self.composer.set_channels(channels, default, subject)
+        subjects: dict[str, str] = {}
+        for channel in channels:
+            if channel.kind is ChannelKind.EMAIL:
+                subjects[channel.account] = (
+                    reply_subject(await store.reply_subject(contact.id, channel.account))
+                    if channel in used
+                    else first_subject(self.omni.shop_values.get("shop", ""), contact.language)
+                )
+        self.composer.set_channels(channels, default, subjects)
 
     @on(ThreadView.OlderWanted)
     async def load_older(self) -> None:
@@ -670,6 +687,12 @@ class InboxScreen(Screen[None]):
                 severity="warning",
                 markup=False,
             )
+
+    @on(Input.Changed, "#composer-subject")
+    def subject_changed(self) -> None:
+        """A subject the agent typed is kept with the draft."""
+        if self.contact is not None and self.composer.loaded and self.composer.subject_typed:
+            self._keep_draft_soon()
 
     async def _stop_composing(self) -> None:
         if self._composing is not None:
@@ -980,6 +1003,110 @@ class InboxScreen(Screen[None]):
         if self.contact is not None and self.contact.id == contact_id:
             await self._refresh_open_thread()
 
+    @work(group="note")
+    async def action_note(self) -> None:
+        """`N`: an internal note about the customer, for every agent and never
+        for the customer; `@name` in it tells that agent."""
+        from omnitui.screens.note import NoteScreen
+
+        contact_id = self._current()
+        if contact_id is None:
+            self.notify(tr("Pick a customer first"), severity="warning")
+            return
+        store = self.omni.store
+        summary = await store.contact_summary(contact_id)
+        if summary is None:
+            return
+        text = await self.app.push_screen_wait(NoteScreen(summary.name))
+        if not text:
+            return
+        try:
+            await store.add_note(contact_id, text, author=self.omni.agent_name)
+        except StoreError as exc:
+            self.notify(tr("Not saved: {reason}").format(reason=exc), severity="error")
+            return
+        self.notify(
+            tr("Note kept on {name}: only agents see it").format(name=one_line(summary.name, 30)),
+            title=tr("Internal note"),
+            markup=False,
+        )
+        if self.contact is not None and self.contact.id == contact_id:
+            await self._refresh_open_thread()
+            self.thread.action_last_message()
+
+    @work(group="write-to")
+    async def action_write_to(self) -> None:
+        """`w`: start a conversation, with a customer who never wrote or a new
+        address; the composer opens for them on a channel that reaches them."""
+        from omnitui.screens.write_to import WriteToScreen
+
+        store = self.omni.store
+        chosen = await self.app.push_screen_wait(
+            WriteToScreen(store, self.omni.phone_region, self.omni.channels)
+        )
+        kind: ChannelKind | None = None
+        if isinstance(chosen, TypedAddress):
+            kind = next(k for k, v in IDENTITY_FOR_CHANNEL.items() if v is chosen.kind)
+            if not any(c.kind is kind for c in self.omni.channels):
+                self.notify(
+                    tr("No {channel} account is set up to write from").format(
+                        channel=channel_name(kind)
+                    ),
+                    severity="error",
+                )
+                return
+            try:
+                contact_id, _made = await store.contact_for_address(
+                    chosen.kind, chosen.address, name=chosen.name, region=self.omni.phone_region
+                )
+            except StoreError as exc:
+                self.notify(str(exc), severity="error", markup=False)
+                return
+        elif isinstance(chosen, int):
+            contact_id = chosen
+        else:
+            return
+        if self.view != View.ALL:
+            await self.set_view(View.ALL)
+        await self.go_to(contact_id)
+        await self._open_composer_for(contact_id, kind)
+
+    async def _open_composer_for(self, contact_id: int, kind: ChannelKind | None) -> None:
+        """Focus the composer of the customer just opened, on a channel of
+        `kind` when given, or say in words why nothing reaches them."""
+        composer = self.composer
+        deadline = time.monotonic() + 5
+        while not (composer.owner == contact_id and composer.loaded):
+            if time.monotonic() > deadline or self.contact is None:
+                return
+            await asyncio.sleep(0.02)
+        if self.contact is None or self.contact.id != contact_id:
+            return
+        if composer.channel is None:
+            self.notify(self._unreachable(self.contact), severity="warning", markup=False)
+            return
+        if kind is not None and composer.channel.kind is not kind:
+            wanted = next((c for c in composer.channels if c.kind is kind), composer.channel)
+            composer.pick_channel(wanted)
+        # The subject (for email) is prefilled; shift+tab goes back to edit it.
+        # (focus() after go_to's own, which is queued the same way.)
+        composer.text_area.focus()
+
+    def _unreachable(self, contact: Contact) -> str:
+        """Why no channel reaches a customer, in words."""
+        name = one_line(contact.name, 30)
+        kinds = {i.kind for i in contact.identities}
+        if kinds == {IdentityKind.TELEGRAM}:
+            return tr(
+                "{name} can only be reached on Telegram, and a Telegram bot cannot write "
+                "first: they have to send the shop's bot a message, then you can answer them."
+            ).format(name=name)
+        if not kinds:
+            return tr("{name} has no address to write to: add one in the profile (p).").format(
+                name=name
+            )
+        return tr("No channel set up in config.toml reaches {name}'s addresses.").format(name=name)
+
     async def action_assign(self) -> None:
         contact_id = self._current()
         if contact_id is None:
@@ -1043,8 +1170,9 @@ class InboxScreen(Screen[None]):
         if composer.owner == contact_id and composer.loaded and not composer.text.strip():
             composer.text_area.load_text(taken.text)
             composer.files = list(taken.files)
-            if taken.channel in composer.channels:
-                composer.channel = taken.channel
+            composer.pick_channel(taken.channel)
+            if taken.subject:
+                composer.subject_input.value = taken.subject
             composer.refresh_status()
             composer.text_area.focus()
         else:  # the agent moved on: it waits as that customer's draft

@@ -129,7 +129,9 @@ def hit_prompt(hit: SearchHit, query: str) -> Text:
             name.stylize("reverse", start, end)
         text.append_text(name)
         return text
-    if hit.kind is not None:
+    if hit.note:
+        text.append("✎ " + tr("note") + " ", "bold #d7af00")
+    elif hit.kind is not None:
         text.append(channel_mark(hit.kind) + " ", CHANNEL_STYLE[hit.kind])
     text.append(one_line(hit.contact_name, 30), "bold")
     if hit.sent_at is not None:

@@ -139,6 +139,7 @@ class ChangeBatch:
     last_id: int
     contact_ids: frozenset[int]
     kinds: frozenset[str]
+    noted: frozenset[int] = frozenset()  # contacts with a new internal note
 
 
 @dataclass(frozen=True, slots=True)
@@ -544,6 +545,43 @@ class Store:
 
         return await self._write(run)
 
+    async def address_owner(self, kind: IdentityKind, address: str) -> int | None:
+        """The contact a normalised address belongs to, if any."""
+        rows = await self._rows(
+            "SELECT contact_id FROM identity WHERE kind = ? AND address = ?", (str(kind), address)
+        )
+        return int(rows[0][0]) if rows else None
+
+    async def contact_for_address(
+        self, kind: IdentityKind, raw: str, *, name: str = "", region: str | None = None
+    ) -> tuple[int, bool]:
+        """The customer with this address, made now if nobody has it (an agent
+        writing to someone new): (contact id, whether it was made).
+
+        The address is normalised first, so `Hanako@Example.jp` finds
+        hanako@example.jp and `090-1234-5678` finds +819012345678.
+        """
+        try:
+            address = normalize(kind, raw, region)
+        except InvalidAddress as exc:
+            raise StoreError(str(exc)) from None
+        now = self._clock()
+
+        def run(conn: sqlite3.Connection) -> tuple[int, bool]:
+            row = conn.execute(
+                "SELECT contact_id FROM identity WHERE kind = ? AND address = ?",
+                (str(kind), address),
+            ).fetchone()
+            if row is not None:
+                return int(row[0]), False
+            _identity_id, contact_id = self._identity_for(conn, kind, address, name, now)
+            # At the top of the list while the agent writes to them.
+            conn.execute("UPDATE contact SET last_activity = ? WHERE id = ?", (now, contact_id))
+            self._change(conn, "contact", contact_id)
+            return contact_id, True
+
+        return await self._write(run)
+
     async def import_contacts(self, records: Sequence[ContactRecord]) -> tuple[int, int, list[str]]:
         """Add or update contacts from a customer list, in one transaction.
 
@@ -848,7 +886,7 @@ class Store:
             Message(
                 id=r[0],
                 contact_id=r[1],
-                kind=ChannelKind(r[2]),
+                kind=ChannelKind(r[2]) if r[2] else None,
                 account=r[3],
                 direction=Direction(r[4]),
                 subject=r[5],
@@ -1195,7 +1233,8 @@ class Store:
             "last_activity = CASE WHEN ? THEN ? ELSE last_activity END, "
             "last_preview = CASE WHEN ? THEN ? ELSE last_preview END, "
             "last_direction = CASE WHEN ? THEN ? ELSE last_direction END, "
-            "last_account = CASE WHEN ? THEN ? ELSE last_account END WHERE id = ?",
+            "last_account = CASE WHEN ? OR last_account IS NULL THEN ? ELSE last_account END "
+            "WHERE id = ?",
             (
                 unread,
                 ",".join(sorted(channels)),
@@ -1402,7 +1441,8 @@ class Store:
             rows = conn.execute(
                 "SELECT m.id, m.account, m.kind, i.address, m.text, m.subject, m.meta, m.attempts, "
                 "m.contact_id FROM message m JOIN identity i ON i.id = m.identity_id "
-                f"WHERE m.status = 'queued' AND m.next_attempt_at <= ? AND m.account IN ({marks}) "
+                "WHERE m.status = 'queued' AND m.direction = 'out' AND m.next_attempt_at <= ? "
+                f"AND m.account IN ({marks}) "
                 "ORDER BY m.next_attempt_at, m.id LIMIT ?",
                 (now, *accounts, limit),
             ).fetchall()
@@ -1741,6 +1781,7 @@ class Store:
             # A merge moved identities source -> target; an unmerge moved them
             # from source into a new target. Either way they go back to source.
             source, target, identity_ids = row[0], row[1], json.loads(row[2])
+            self._notes_back(conn, source, target, whole=row[4] == "unmerge")
             for identity_id in identity_ids:
                 conn.execute(
                     "UPDATE identity SET contact_id = ? WHERE id = ?", (source, identity_id)
@@ -1761,6 +1802,28 @@ class Store:
             self._change(conn, "merge", target)
 
         await self._write(run)
+
+    def _notes_back(
+        self, conn: sqlite3.Connection, source: int, target: int, *, whole: bool
+    ) -> None:
+        """Internal notes go back with an undone merge: those written on the
+        source contact, or on a contact merged into it before, return to it.
+        Undoing a split (`whole`) folds the split-off contact away: every note
+        on it goes back."""
+        if whole:
+            conn.execute(
+                "UPDATE message SET contact_id = ? WHERE contact_id = ? AND direction = 'note'",
+                (source, target),
+            )
+            return
+        conn.execute(
+            "UPDATE message SET contact_id = ? WHERE contact_id = ? AND direction = 'note' "
+            "AND json_extract(meta, '$.contact') IN ("
+            "WITH RECURSIVE sub(id) AS (SELECT ? UNION "
+            "SELECT contact.id FROM contact JOIN sub ON contact.merged_into = sub.id) "
+            "SELECT id FROM sub)",
+            (source, target, source),
+        )
 
     async def split_identity(self, identity_id: int, *, agent: str | None = None) -> int:
         """Unmerge: move one identity, and the messages to and from it, into a
@@ -1817,20 +1880,24 @@ class Store:
 
     def _recount(self, conn: sqlite3.Connection, contact_id: int) -> None:
         """Recompute a contact's list columns from its messages (after a merge)."""
+        # Internal notes are no part of the conversation: they set none of these.
         last = conn.execute(
             "SELECT sent_at, text, subject, direction FROM message WHERE contact_id = ? "
-            "ORDER BY sent_at DESC, id DESC LIMIT 1",
+            "AND direction IN ('in', 'out') ORDER BY sent_at DESC, id DESC LIMIT 1",
             (contact_id,),
         ).fetchone()
+        # The customer's last channel; for a conversation the shop started, its own.
         last_in = conn.execute(
-            "SELECT account FROM message WHERE contact_id = ? AND direction = 'in' "
-            "ORDER BY sent_at DESC, id DESC LIMIT 1",
+            "SELECT account FROM message WHERE contact_id = ? AND direction IN ('in', 'out') "
+            "ORDER BY direction = 'in' DESC, sent_at DESC, id DESC LIMIT 1",
             (contact_id,),
         ).fetchone()
         kinds = [
             r[0]
             for r in conn.execute(
-                "SELECT DISTINCT kind FROM message WHERE contact_id = ?", (contact_id,)
+                "SELECT DISTINCT kind FROM message WHERE contact_id = ? "
+                "AND direction IN ('in', 'out')",
+                (contact_id,),
             )
         ]
         unread = conn.execute(
@@ -1850,6 +1917,85 @@ class Store:
                 contact_id,
             ),
         )
+
+    # -- internal notes -----------------------------------------------------
+
+    async def add_note(self, contact_id: int, text: str, *, author: str | None) -> int:
+        """Keep an agent's internal note in a customer's thread; returns its id.
+
+        Every agent sees it; it is on no channel and has no identity, so it can
+        never be claimed by the outbox, and it leaves the conversation as it
+        was (last activity, preview, unread count, waiting). It is indexed
+        for search like a message.
+        """
+        if not text.strip():
+            raise StoreError("the note is empty")
+        now = self._clock()
+
+        def run(conn: sqlite3.Connection) -> int:
+            row = conn.execute(
+                "SELECT merged_into FROM contact WHERE id = ?", (contact_id,)
+            ).fetchone()
+            if row is None or row[0] is not None:
+                raise StoreError("that customer is not there any more")
+            cur = conn.execute(
+                "INSERT INTO message(contact_id, identity_id, account, kind, direction, "
+                "subject, text, meta, sent_at, created_at, status, status_reason, author, "
+                "attempts, edited, parse_error) "
+                "VALUES (?, NULL, '', '', 'note', '', ?, ?, ?, ?, 'received', '', ?, 0, 0, '')",
+                (
+                    contact_id,
+                    text,
+                    # The contact it was written on, so undoing a merge takes it back there.
+                    json.dumps({"contact": contact_id}),
+                    now,
+                    now,
+                    author,
+                ),
+            )
+            note_id = int(cur.lastrowid or 0)
+            conn.execute(
+                "INSERT INTO message_search(rowid, terms) VALUES (?, ?)",
+                (note_id, index_terms(text)),
+            )
+            self._change(conn, "note", contact_id)
+            return note_id
+
+        return await self._write(run)
+
+    async def notes_after(self, contact_ids: Collection[int], after: int) -> list[Message]:
+        """The internal notes on these contacts with an id above `after`, oldest first."""
+        if not contact_ids:
+            return []
+        ids = sorted(contact_ids)[:500]
+        rows = await self._rows(
+            "SELECT id, contact_id, text, sent_at, author FROM message "
+            f"WHERE contact_id IN ({','.join('?' * len(ids))}) AND direction = 'note' "
+            "AND id > ? ORDER BY id",
+            [*ids, after],
+        )
+        return [
+            Message(
+                id=r[0],
+                contact_id=r[1],
+                kind=None,
+                account="",
+                direction=Direction.NOTE,
+                subject="",
+                text=r[2],
+                sent_at=r[3],
+                status=Delivery.RECEIVED,
+                status_reason="",
+                author=r[4],
+                sender="",
+            )
+            for r in rows
+        ]
+
+    async def last_message_id(self) -> int:
+        """The highest message id so far (notes written later have higher ones)."""
+        rows = await self._rows("SELECT coalesce(max(id), 0) FROM message")
+        return int(rows[0][0])
 
     # -- canned replies -----------------------------------------------------
 
@@ -1977,14 +2123,24 @@ class Store:
         if not ids:
             return hits
         rows = await self._rows(
-            "SELECT m.id, m.contact_id, c.name, m.kind, m.sent_at, m.subject, m.text "
-            "FROM message m JOIN contact c ON c.id = m.contact_id "
+            "SELECT m.id, m.contact_id, c.name, m.kind, m.sent_at, m.subject, m.text, "
+            "m.direction FROM message m JOIN contact c ON c.id = m.contact_id "
             f"WHERE m.id IN ({','.join('?' * len(ids))}) ORDER BY m.id DESC",
             ids,
         )
         for r in rows:
             body = r[6] if text.lower() in (r[6] or "").lower() or not r[5] else r[5] + " — " + r[6]
-            hits.append(SearchHit(r[1], r[2], r[0], ChannelKind(r[3]), r[4], _snippet(body, text)))
+            hits.append(
+                SearchHit(
+                    r[1],
+                    r[2],
+                    r[0],
+                    ChannelKind(r[3]) if r[3] else None,
+                    r[4],
+                    _snippet(body, text),
+                    note=r[7] == Direction.NOTE,
+                )
+            )
         return hits
 
     async def search_count(self, query: str, *, cap: int = 10_000) -> tuple[int, int]:
@@ -2052,6 +2208,7 @@ class Store:
             rows[-1][0],
             frozenset(r[2] for r in rows if r[2] is not None),
             frozenset(r[1] for r in rows),
+            frozenset(r[2] for r in rows if r[1] == "note" and r[2] is not None),
         )
 
     async def prune_changes(self, older_than: float = 3600.0) -> None:

@@ -8,13 +8,14 @@ character switches the message to UCS-2.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message as TextualMessage
-from textual.widgets import Static, TextArea
+from textual.widgets import Input, Static, TextArea
 
 from omnitui.domain.models import Channel, ChannelKind, Draft, OutboundFile
 from omnitui.domain.safe_text import visible
@@ -45,6 +46,8 @@ class Composer(Vertical):
     DEFAULT_CSS = """
     Composer { height: auto; max-height: 12; }
     Composer #composer-status { height: 1; padding: 0 1; background: $boost; }
+    Composer #composer-subject { height: 1; border: none; padding: 0 1; background: $boost 50%; }
+    Composer #composer-subject:focus { border: none; }
     Composer TextArea { height: 6; border: none; padding: 0 1; }
     Composer TextArea:focus { border: none; }
     """
@@ -81,6 +84,11 @@ class Composer(Vertical):
         self.channels: list[Channel] = []
         self.channel: Channel | None = None
         self.subject = ""
+        # The subject each email account starts with ("Re: …", or a first
+        # mail's), until the agent types their own.
+        self.subjects: dict[str, str] = {}
+        self._subject_shown = ""  # the last subject put in the field (not typed)
+        self.subject_typed = False
         self.pending_placeholders: tuple[str, ...] = ()
         self.files: list[OutboundFile] = []
         self.others: list[str] = []  # other agents writing to this customer now
@@ -90,25 +98,78 @@ class Composer(Vertical):
         # False until the owner's kept draft is in (or known not to exist), so
         # an empty composer never overwrites a draft that was still loading.
         self.loaded = False
+        self._status = Static(id="composer-status")
+        self._subject = Input(id="composer-subject", placeholder=tr("Subject"), compact=True)
+        self._subject.display = False
+        self._text = TextArea(id="composer-text", soft_wrap=True, show_line_numbers=False)
 
     def compose(self) -> ComposeResult:
-        yield Static(id="composer-status")
-        yield TextArea(id="composer-text", soft_wrap=True, show_line_numbers=False)
+        yield self._status
+        yield self._subject
+        yield self._text
 
     @property
     def text_area(self) -> TextArea:
-        return self.query_one("#composer-text", TextArea)
+        # Held, not queried: a worker still drawing a thread while the console
+        # closes must find the composer's parts.
+        return self._text
 
     @property
     def text(self) -> str:
         return self.text_area.text
 
-    def set_channels(self, channels: list[Channel], default: Channel | None, subject: str) -> None:
-        """The channels this customer can be answered on; `default` is their last one."""
+    @property
+    def subject_input(self) -> Input:
+        return self._subject
+
+    def set_channels(
+        self,
+        channels: list[Channel],
+        default: Channel | None,
+        subjects: Mapping[str, str] | None = None,
+    ) -> None:
+        """The channels this customer can be answered on; `default` is their last
+        one. `subjects` gives each email account's subject to start with."""
         self.channels = channels
         self.channel = default if default in channels else (channels[0] if channels else None)
-        self.subject = subject
+        self.subjects = dict(subjects or {})
+        self.subject_typed = False
+        self._show_subject()
         self.refresh_status()
+
+    def pick_channel(self, channel: Channel) -> None:
+        """Reply on `channel` (one of `channels`)."""
+        if channel in self.channels:
+            self.channel = channel
+            self._show_subject()
+            self.refresh_status()
+
+    def _show_subject(self) -> None:
+        """The subject field, shown for email, with the account's subject unless
+        the agent wrote their own."""
+        channel = self.channel
+        email = channel is not None and channel.kind is ChannelKind.EMAIL
+        if email and channel is not None and not self.subject_typed:
+            self._put_subject(self.subjects.get(channel.account, ""))
+        self.subject_input.display = email
+
+    def _put_subject(self, subject: str) -> None:
+        self.subject = subject
+        self._subject_shown = subject
+        if self.subject_input.value != subject:
+            self.subject_input.value = subject
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id != "composer-subject" or event.value != event.input.value:
+            return  # not ours, or a value already replaced
+        self.subject = event.value
+        if event.value != self._subject_shown:
+            self.subject_typed = True
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "composer-subject":
+            event.stop()
+            self.text_area.focus()  # enter in the subject: on to the text
 
     def reset(self) -> None:
         self.text_area.load_text("")
@@ -138,8 +199,10 @@ class Composer(Vertical):
             picked = next((c for c in self.channels if c.account == draft.account), None)
             if picked is not None:
                 self.channel = picked
-            if draft.subject:
-                self.subject = draft.subject
+                self._show_subject()
+            if draft.subject and draft.subject != self.subject:
+                self._put_subject(draft.subject)
+                self.subject_typed = True
         self.loaded = True
         self.refresh_status()
 
@@ -212,9 +275,7 @@ class Composer(Vertical):
             status.append(f" ({channel.account})", "dim")
             if len(self.channels) > 1:
                 status.append("  ^T " + tr("switch"), "dim")
-            if channel.kind is ChannelKind.EMAIL and self.subject:
-                status.append(f"  {visible(self.subject)}", "dim")
-        self.query_one("#composer-status", Static).update(status, layout=False)
+        self._status.update(status, layout=False)
 
     def action_attach(self) -> None:
         self.post_message(self.AttachWanted())
@@ -238,8 +299,7 @@ class Composer(Vertical):
     def action_next_channel(self) -> None:
         if len(self.channels) > 1 and self.channel is not None:
             index = self.channels.index(self.channel)
-            self.channel = self.channels[(index + 1) % len(self.channels)]
-            self.refresh_status()
+            self.pick_channel(self.channels[(index + 1) % len(self.channels)])
 
     def action_leave(self) -> None:
         self.post_message(self.Left())

@@ -19,6 +19,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from omnitui.domain.models import Delivery, Direction, Message
+from omnitui.domain.notes import mention_spans
 from omnitui.domain.safe_text import visible
 from omnitui.i18n import tr
 from omnitui.widgets.format import CHANNEL_STYLE, channel_mark, clock_time
@@ -38,6 +39,12 @@ def _delivery_text(status: Delivery) -> tuple[str, str]:
 
 
 _BAR = Style(color="#ffaf00", bold=True)
+# An internal note is framed and tinted, so it never reads as a message to or
+# from the customer.
+_NOTE_EDGE = "bold #d7af00"
+_NOTE_BACK = "on #262000"
+_NOTE_SELECTED = "on #3a3000"
+_NOTE_TEXT = "#ffd75f"
 
 
 @dataclass(slots=True)
@@ -201,6 +208,17 @@ class ThreadView(ScrollView, can_focus=True):
         console = self.app.console
         strips: list[Strip] = []
         bar = Text("▌ " if selected else "  ", style=_BAR)
+        if message.is_note:
+            edge = Text("┃ ", style=_NOTE_EDGE)
+            back = _NOTE_SELECTED if selected else _NOTE_BACK
+            for text in self._note_texts(message):
+                for line in text.wrap(console, width - 4):
+                    line.pad_right(max(0, width - 4 - line.cell_len))
+                    line.stylize_before(back)
+                    full = Text.assemble(bar, edge, line)
+                    strips.append(Strip(list(full.render(console)), full.cell_len))
+            strips.append(Strip.blank(width))
+            return strips
         for text in self._message_texts(message, selected):
             for line in text.wrap(console, width - 2):
                 full = Text.assemble(bar, line)
@@ -208,11 +226,25 @@ class ThreadView(ScrollView, can_focus=True):
         strips.append(Strip.blank(width))
         return strips
 
+    def _note_texts(self, message: Message) -> list[Text]:
+        """An internal note: labelled with its author, framed, never like a message."""
+        head = Text()  # wraps: what it is must be read whole
+        head.append("✎ " + tr("Internal note"), "bold " + _NOTE_EDGE.split()[-1])
+        head.append(" · ", "dim")
+        head.append(visible(message.author or tr("an agent")), "bold")
+        head.append(f"  {clock_time(message.sent_at)}", "dim")
+        head.append("  " + tr("only agents see this, never sent"), "dim italic")
+        body = Text(visible(message.text.rstrip()), style=_NOTE_TEXT)
+        for start, end in mention_spans(body.plain):
+            body.stylize("bold underline", start, end)
+        return [head, body]
+
     def _message_texts(self, message: Message, selected: bool) -> list[Text]:
         inbound = message.direction is Direction.IN
         head = Text(no_wrap=True, overflow="ellipsis")
-        head.append(channel_mark(message.kind), CHANNEL_STYLE[message.kind])
-        head.append(" ")
+        if message.kind is not None:
+            head.append(channel_mark(message.kind), CHANNEL_STYLE[message.kind])
+            head.append(" ")
         if inbound:
             head.append("← ", "bold cyan")
             head.append(visible(message.sender) or tr("customer"), "bold cyan")
