@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -48,9 +49,11 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,q,question_mark", "close", "Close", id="help.close"),
     ]
 
-    def __init__(self, rows: list[tuple[str, str, str]]) -> None:
+    def __init__(self, rows: list[tuple[str, str, str]], note: str = "") -> None:
+        """`note` is a line under the table: what the channel marks mean."""
         super().__init__()
         self.rows = rows
+        self.note = note
 
     def compose(self) -> ComposeResult:
         table = Table(title=tr("OmniTUI keys"), expand=True, show_edge=False, pad_edge=False)
@@ -62,6 +65,8 @@ class HelpScreen(ModalScreen[None]):
             table.add_row(pane, keys, what)
         with VerticalScroll():
             yield Static(table, id="help-table")
+            if self.note:
+                yield Static(Text(self.note), id="help-note")
 
     def action_close(self) -> None:
         self.dismiss(None)
