@@ -226,14 +226,15 @@ class OmniApp(App[None]):
 
     def action_help_quit(self) -> None:
         """ctrl+c outside a text field: say which key quits (Textual's words, translated)."""
-        for key, active in self.active_bindings.items():
-            if active.binding.action in ("quit", "app.quit"):
-                self.notify(
-                    tr("Press {key} to quit").format(key=key),
-                    title=tr("Do you want to quit?"),
-                    markup=False,
-                )
-                return
+        keys = [
+            k for k, a in self.active_bindings.items() if a.binding.action in ("quit", "app.quit")
+        ]
+        if keys:
+            self.notify(
+                tr("Press {key} to quit").format(key=min(keys, key=len)),  # q before ctrl+q
+                title=tr("Do you want to quit?"),
+                markup=False,
+            )
 
     def on_delivery_complete(self, event: events.DeliveryComplete) -> None:
         """A screenshot was saved (the palette's Screenshot): said in the console's language."""

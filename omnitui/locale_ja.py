@@ -118,7 +118,7 @@ JA: dict[str, str] = {
     "Search for commands…": "操作を検索…",
     "Search for themes…": "テーマを検索…",
     "No matches found": "見つかりません",
-    "Do you want to quit?": "終了しますか?",
+    "Do you want to quit?": "終了しますか？",
     "Press {key} to quit": "終了するには {key} を押します",
     "Saved the screen to {path}": "画面を {path} に保存しました",
     "The screen could not be saved": "画面を保存できませんでした",

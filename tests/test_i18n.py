@@ -295,20 +295,31 @@ async def test_an_english_console_in_the_same_process_stays_english(store: Store
 # -- the real binary in a real terminal ----------------------------------------------
 
 
-@pytest.fixture
-def japanese_terminal(tmp_path: Path) -> Iterator[tuple[Terminal, Path]]:
+@pytest.fixture(params=[(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def japanese_terminal(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[tuple[Terminal, Path]]:
     # An English locale (LANG=C.UTF-8): the flag decides.
-    with demo_in_tmux(tmp_path, "--language", "ja", "--interval", "30", size=(80, 24)) as opened:
+    size: tuple[int, int] = request.param
+    with demo_in_tmux(tmp_path, "--language", "ja", "--interval", "30", size=size) as opened:
         yield opened
 
 
 @pytest.mark.tmux
-def test_the_demo_in_japanese_at_80x24(japanese_terminal: tuple[Terminal, Path]) -> None:
+def test_the_demo_in_japanese(japanese_terminal: tuple[Terminal, Path]) -> None:
     term, done = japanese_terminal
     screen = term.wait_for("お客様 · すべて")
+    assert "✉" in screen and "^p メニュー" in screen
     assert "r 返信" in screen and "/ 検索" in screen and "q 終了" in screen
     assert "v 絞り込み" in screen
     assert "Customers" not in screen and "Reply" not in screen
+    term.keys("C-p")
+    palette = term.wait_for("操作を検索…")  # Textual's palette, in Japanese
+    assert "Search for commands" not in palette
+    term.keys("Escape")
+    time.sleep(0.3)
+    term.keys("C-c")
+    term.wait_for("終了するには q を押します")
     term.keys("Enter")
     screen = term.wait_for("返信先")
     assert any(label in screen for label in ("対応中", "保留中", "対応済み", "スヌーズ中"))
@@ -316,7 +327,11 @@ def test_the_demo_in_japanese_at_80x24(japanese_terminal: tuple[Terminal, Path])
     screen = term.wait_for("OmniTUI のキー操作")
     assert "受信箱" in screen and "対応済み" in screen
     lines = screen.splitlines()
-    assert len(lines) <= 24
+    assert len(lines) <= 40
+    for _ in range(8):  # to the end of the table, where the marks are explained
+        term.keys("PageDown")
+        time.sleep(0.15)
+    term.wait_for("連絡手段の印: ✉ メール · ✈ Telegram · ☏ SMS")
     term.keys("Escape")
     time.sleep(0.3)
     term.keys("Escape")
