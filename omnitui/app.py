@@ -7,14 +7,17 @@ import contextlib
 import gc
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.command import CommandPalette
 from textual.screen import Screen
+from textual.theme import ThemeProvider
 from textual.timer import Timer
 from textual.worker import WorkerFailed
 
@@ -24,7 +27,9 @@ from omnitui.desktop import resolve as resolve_desktop
 from omnitui.domain.models import Channel
 from omnitui.i18n import N_, Language, resolve_language, tr, use_language
 from omnitui.screens.inbox import InboxChanged, InboxScreen
+from omnitui.screens.palette import OmniCommandPalette
 from omnitui.store import Store
+from omnitui.widgets.format import name_lines
 
 NARROW = 100  # below this many columns the canned pane hides
 log = logging.getLogger("omnitui.console")
@@ -170,9 +175,7 @@ class OmniApp(App[None]):
 
     async def _announce(self, contact_ids: frozenset[int]) -> None:
         """A toast (and the bell) for new messages on threads that are mine or nobody's."""
-        from omnitui.domain.safe_text import one_line
-
-        names = []
+        names: list[str] = []
         for contact_id in sorted(contact_ids)[:20]:
             summary = await self.store.contact_summary(contact_id)
             if (
@@ -181,7 +184,7 @@ class OmniApp(App[None]):
                 and summary.last_direction.value == "in"
                 and summary.assignee in (None, self.agent_name)
             ):
-                names.append(one_line(summary.name, 30))
+                names.append(summary.name)
         if not names:
             return
         now = time.monotonic()
@@ -202,9 +205,8 @@ class OmniApp(App[None]):
     def _show_new(self, names: list[str]) -> None:
         """One toast (and the bell, and a desktop notification) for these arrivals."""
         distinct = list(dict.fromkeys(names))
-        shown = ", ".join(distinct[:3])
-        if len(distinct) > 3:
-            shown = tr("{names} and {n} more").format(names=shown, n=len(distinct) - 3)
+        more = tr("and {n} more").format(n=len(distinct) - 3) if len(distinct) > 3 else ""
+        shown = self.toast_text(distinct[:3], tr(", "), tail=more)
         title = (
             tr("New message") if len(names) == 1 else tr("{n} new messages").format(n=len(names))
         )
@@ -262,6 +264,22 @@ class OmniApp(App[None]):
         if called and self.bell_on_new:
             self.bell()
 
+    def toast_room(self) -> int:
+        """How many cells a line of a toast holds: Textual's toast is 60 wide, at
+        most half the screen (less a cell), less its edge and padding."""
+        return max(10, min(60, (self.size.width - 2) // 2) - 3)
+
+    def toast_text(self, parts: Sequence[str], separator: str, tail: str = "") -> str:
+        """Names and words for a toast, broken into lines only between them (the
+        toast itself would wrap at any space: 山田 on one line, 花子 on the next);
+        `tail` follows the last one after a space, or on a line of its own."""
+        room = self.toast_room()
+        text = name_lines(parts, room, separator)
+        if tail:
+            last = text.rsplit("\n", 1)[-1]
+            text += ("\n" if cell_len(f"{last} {tail}") > room else " ") + tail
+        return text
+
     def outbox_changed(self) -> None:
         if self._on_outbox is not None:
             self._on_outbox()
@@ -277,11 +295,57 @@ class OmniApp(App[None]):
         if isinstance(self.screen, InboxScreen):
             self.screen.action_help()
 
+    # -- Textual's own texts, in the console's language -----------------------
+
+    def action_command_palette(self) -> None:
+        """ctrl+p: Textual's command palette, its placeholder in the console's language."""
+        if self.use_command_palette and not CommandPalette.is_open(self):  # type: ignore[arg-type]
+            self.push_screen(
+                OmniCommandPalette(placeholder=tr("Search for commands…"), id="--command-palette")
+            )
+
+    def search_themes(self) -> None:
+        self.push_screen(
+            OmniCommandPalette(providers=[ThemeProvider], placeholder=tr("Search for themes…"))
+        )
+
+    def action_help_quit(self) -> None:
+        """ctrl+c outside a text field: say which key quits (Textual's words, translated)."""
+        keys = [
+            k for k, a in self.active_bindings.items() if a.binding.action in ("quit", "app.quit")
+        ]
+        if keys:
+            self.notify(
+                tr("Press {key} to quit").format(key=min(keys, key=len)),  # q before ctrl+q
+                title=tr("Do you want to quit?"),
+                markup=False,
+            )
+
+    def on_delivery_complete(self, event: events.DeliveryComplete) -> None:
+        """A screenshot was saved (the palette's Screenshot): said in the console's language."""
+        if event.name == "screenshot":
+            event.prevent_default()  # Textual's own toast, in English, is not shown
+            where = str(event.path) if event.path is not None else ""
+            self.notify(
+                tr("Saved the screen to {path}").format(path=where),
+                title=tr("Screenshot"),
+                markup=False,
+            )
+
+    def on_delivery_failed(self, event: events.DeliveryFailed) -> None:
+        if event.name == "screenshot":
+            event.prevent_default()
+            self.notify(
+                tr("The screen could not be saved"), title=tr("Screenshot"), severity="error"
+            )
+
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         inbox = screen if isinstance(screen, InboxScreen) else None
         for command in super().get_system_commands(screen):
-            if inbox is not None and command.callback == self.action_show_help_panel:
-                continue  # the inbox has its own, fuller list of keys (below)
+            if command.callback == self.action_show_help_panel:
+                # Textual's key panel shows its widgets' own (English) help; the
+                # inbox has its own, fuller list of keys (below).
+                continue
             # Textual's own commands (Theme, Quit, Keys…), in the console's language.
             yield command._replace(title=tr(command.title), help=tr(command.help))
         if inbox is not None:

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Literal, TypeGuard
 
-from omnitui.locale_ja import JA
+from omnitui.locale_ja import JA, REASON_PATTERNS, REASON_WORDS
 
 Language = Literal["en", "ja"]
 LANGUAGES: tuple[Language, ...] = ("en", "ja")
@@ -77,4 +77,22 @@ def N_(text: str) -> str:  # the gettext name for this marker
     For text fixed at import time (class attributes, module tables): the
     marker keeps it in the catalogue check; `tr` translates it on screen.
     """
+    return text
+
+
+def tr_reason(reason: str) -> str:
+    """Why a reply failed, or what became of a file, in the active language.
+
+    The reason is stored in English, as OmniTUI worded it ("retrying: …",
+    "Twilio refused it: invalid To number (Twilio error 21211)"); in Japanese
+    its known parts are translated and what a provider said in its own words
+    is kept as it said it, like a customer's text.
+    """
+    if _active.get() != "ja":
+        return reason
+    text = reason
+    for english, japanese in REASON_WORDS.items():
+        text = text.replace(english, japanese)
+    for pattern, japanese in REASON_PATTERNS:
+        text = pattern.sub(japanese, text)
     return text

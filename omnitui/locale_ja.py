@@ -3,31 +3,62 @@
 Named fields ({name}, {n}…) are filled after translation and must be kept.
 Words in keys such as `enter`, `esc`, `ctrl+s` are keys on the keyboard and
 stay as they are. Customer text never passes through here.
+
+Glossary: the words a shop owner uses, one for each idea, everywhere.
+
+    customer, contact   お客様        (never 顧客 or コンタクト)
+    identity            連絡先        an address, a phone number, a Telegram account
+    channel             連絡手段      メール, Telegram, SMS (never チャネル)
+    thread              会話          (never スレッド)
+    merge               まとめる      two records of one customer become one (never 統合)
+    split off           分ける
+    view                絞り込み      All, Mine, Waiting… (never ビュー)
+    assign              担当          自分が担当, 担当なし (never 割り当て)
+    agent               担当者, 自分
+    resolve / reopen    対応済みにする / 対応中に戻す (status: 対応中, 保留中, 対応済み)
+    snooze              スヌーズ      as on a phone's alarm and in mail apps
+    canned reply        定型文
+    placeholder         差し込み項目  {name}, {order_id}
+    composer            返信欄
+    profile             お客様情報
+    raw source          原文          a mail exactly as it came
+    command palette     メニュー      ctrl+p (never コマンドパレット)
+    duplicates          同じお客様の候補
+    undo                元に戻す (a merge) / 取り消す (a reply being sent)
+    opted out           配信停止
+    channel marks       ✉ メール, ✈ Telegram, ☏ SMS (legend under ?)
+
+Politeness: whatever tells the agent something (a toast, a dialog's sentence)
+is です/ます; labels, titles and short hints are nouns (送信, 対応済み,
+enter 選択 · esc キャンセル). Dates read 12月2日(水) 15:04, today just
+15:04; ages 今, 5分, 3時間, 昨日, 3日前 (see widgets/format.py).
 """
 
 from __future__ import annotations
+
+import re
 
 JA: dict[str, str] = {
     # -- keys: the footer, the help screen, the command palette --------------
     "Help": "ヘルプ",
     "Quit": "終了",
-    "Commands": "コマンド",
+    "Commands": "メニュー",
     "Reply": "返信",
     "Canned": "定型文",
     "Search": "検索",
-    "Resolve": "解決",
-    "Reopen": "再開",
+    "Resolve": "対応済み",
+    "Reopen": "対応中に戻す",
     "Snooze": "スヌーズ",
-    "Merge": "統合",
-    "Undo last merge into this contact": "この顧客への直前の統合を元に戻す",
-    "Retry a failed reply": "失敗した返信を再送",
-    "Profile": "プロフィール",
+    "Merge": "まとめる",
+    "Undo last merge into this contact": "このお客様に直前にまとめた分を元に戻す",
+    "Retry a failed reply": "送れなかった返信を送り直す",
+    "Profile": "お客様情報",
     "Tags": "タグ",
-    "Next view": "次のビュー",
-    "Views with counts": "ビュー一覧 (件数つき)",
-    "Next waiting customer": "次の返信待ちの顧客",
-    "Assign to me / unassign": "自分に割り当て / 割り当て解除",
-    "Possible duplicates": "重複の可能性",
+    "Next view": "次の絞り込み",
+    "Views with counts": "絞り込みの一覧 (件数つき)",
+    "Next waiting customer": "返信を待っているお客様へ",
+    "Assign to me / unassign": "自分が担当 / 担当を外す",
+    "Possible duplicates": "同じお客様の候補",
     "Back": "戻る",
     "Close": "閉じる",
     "Cancel": "キャンセル",
@@ -36,46 +67,61 @@ JA: dict[str, str] = {
     "Up": "上へ",
     "Send": "送信",
     "Canned reply": "定型文",
-    "Channel": "チャネル",
+    "Channel": "連絡手段",
     "Attach a file": "ファイルを添付",
-    "New canned reply": "新しい定型文",
+    "New canned reply": "定型文を新しく作る",
     "Edit canned reply": "定型文を編集",
     "Delete canned reply": "定型文を削除",
     "Next message": "次のメッセージ",
     "Previous message": "前のメッセージ",
     "First": "最初へ",
     "Last": "最後へ",
-    "Show or fold quoted text": "引用部分の表示 / 折りたたみ",
-    "Show the raw source": "元データを表示",
+    "Show or fold quoted text": "引用部分を表示 / たたむ",
+    "Show the raw source": "原文を表示",
     "Save attachments": "添付ファイルを保存",
     "Insert as is": "このまま挿入",
-    "Merge the pair": "この2件を統合",
-    "Not the same customer": "別の顧客",
-    "Split the identity off": "この連絡先を別の顧客に分離",
+    "Merge the pair": "この2件をまとめる",
+    "Not the same customer": "別のお客様",
+    "Split the identity off": "この連絡先を別のお客様に分ける",
     "Switch the kept value": "残す値を切り替え",
     "Keys": "キー操作",
-    "Every key on this screen": "この画面のすべてのキー操作",
-    "Write a reply to the open customer": "表示中の顧客に返信を書く",
-    "Search every message and contact": "すべてのメッセージと顧客を検索",
-    "Mark the customer's thread resolved": "この顧客の会話を解決済みにする",
-    "Reopen the customer's thread": "この顧客の会話を再開する",
-    "Hide the thread until a time": "指定した時刻まで会話を非表示にする",
-    "Merge another contact into this one": "別の顧客をこの顧客に統合する",
-    "Insert a canned reply": "定型文を挿入する",
-    # Textual's own commands in the command palette.
+    "Every key on this screen": "この画面のキー操作をすべて表示",
+    "Write a reply to the open customer": "表示中のお客様に返信を書く",
+    "Search every message and contact": "すべてのメッセージとお客様を検索",
+    "Mark the customer's thread resolved": "このお客様の会話を対応済みにする",
+    "Reopen the customer's thread": "このお客様の会話を対応中に戻す",
+    "Hide the thread until a time": "決めた時刻まで会話を隠す",
+    "Merge another contact into this one": "別のお客様の記録をこのお客様にまとめる",
+    "Insert a canned reply": "定型文を挿入",
+    "Undo: the reply just sent, else the last merge into this contact": (
+        "元に戻す: 送信待ちの返信、なければ直前にまとめた分"
+    ),
+    "Edit in $EDITOR": "エディタで書く ($EDITOR)",
+    "Tag the customer; each tag is a view": "お客様にタグを付ける (タグごとに絞り込めます)",
+    "Every view of the customers with counts": "お客様の絞り込みを件数つきで一覧",
+    "Names, language, fields and identities": "名前・言語・項目・連絡先",
+    "Contacts that may be the same customer": "同じお客様かもしれない記録",
+    # Textual's own commands and texts, where they show.
     "Theme": "テーマ",
-    "Change the current theme": "画面のテーマを変更",
+    "Change the current theme": "画面の配色を変更",
     "Quit the application as soon as possible": "OmniTUI をすぐに終了",
     "Show help for the focused widget and a summary of available keys": (
         "選択中の欄のヘルプと使えるキーの一覧を表示"
     ),
     "Hide the keys and widget help panel": "キー操作とヘルプの欄を隠す",
-    "Minimize": "元のサイズに戻す",
-    "Minimize the widget and restore to normal size": "最大化をやめて元のサイズに戻す",
-    "Maximize": "最大化",
-    "Maximize the focused widget": "選択中の欄を最大化",
+    "Minimize": "元の大きさに戻す",
+    "Minimize the widget and restore to normal size": "大きく表示した欄を元の大きさに戻す",
+    "Maximize": "大きく表示",
+    "Maximize the focused widget": "選択中の欄を画面いっぱいに表示",
     "Screenshot": "スクリーンショット",
-    "Save an SVG 'screenshot' of the current screen": "今の画面を SVG で保存",
+    "Save an SVG 'screenshot' of the current screen": "今の画面を画像ファイルに保存",
+    "Search for commands…": "操作を検索…",
+    "Search for themes…": "テーマを検索…",
+    "No matches found": "見つかりません",
+    "Do you want to quit?": "終了しますか？",
+    "Press {key} to quit": "終了するには {key} を押します",
+    "Saved the screen to {path}": "画面を {path} に保存しました",
+    "The screen could not be saved": "画面を保存できませんでした",
     # -- help screen -----------------------------------------------------------
     "OmniTUI keys": "OmniTUI のキー操作",
     "where": "場所",
@@ -83,39 +129,40 @@ JA: dict[str, str] = {
     "does": "操作",
     "anywhere": "どこでも",
     "inbox": "受信箱",
-    "contacts": "顧客一覧",
+    "contacts": "お客様一覧",
     "thread": "会話",
     "composer": "返信欄",
     "canned pane": "定型文欄",
-    "Open the merged thread": "統合された会話を開く",
+    "Open the merged thread": "会話を開く (連絡手段をまとめて表示)",
     "Next / previous pane": "次 / 前の欄へ",
-    "Command palette": "コマンドパレット",
+    "Marks: {legend}": "連絡手段の印: {legend}",
     # -- inbox: panes, header, statuses, views ---------------------------------
-    "Customers": "顧客",
+    "Customers": "お客様",
     "Thread": "会話",
     "Canned replies": "定型文",
-    "view": "ビュー",
-    "Views": "ビュー",
+    "view": "絞り込み",
+    "Views": "絞り込み",
     "All": "すべて",
     "Mine": "自分の担当",
-    "Unassigned": "未割り当て",
+    "Unassigned": "担当なし",
     "Waiting": "返信待ち",
     "Snoozed": "スヌーズ中",
-    "Resolved": "解決済み",
+    "Resolved": "対応済み",
     "Email": "メール",
     "email": "メール",
     "open": "対応中",
     "pending": "保留中",
     "snoozed": "スヌーズ中",
-    "resolved": "解決済み",
+    "resolved": "対応済み",
+    "(until {time})": "({time} まで)",
     "opted out": "配信停止",
-    "contact": "顧客",
-    "customer": "顧客",
+    "contact": "お客様",
+    "customer": "お客様",
     "you": "自分",
     "now": "今",
     "{n}m": "{n}分",
     "{n}h": "{n}時間",
-    "{n}d": "{n}日",
+    "{n}d": "{n}日前",
     "Mon": "月",
     "Tue": "火",
     "Wed": "水",
@@ -124,199 +171,95 @@ JA: dict[str, str] = {
     "Sat": "土",
     "Sun": "日",
     "no tags": "タグなし",
+    ", ": "、",
     # -- thread ------------------------------------------------------------------
-    "Pick a customer on the left.": "左の一覧から顧客を選んでください。",
-    "older messages: scroll up or press k": "以前のメッセージ: 上へスクロールするか k を押す",
+    "Pick a customer on the left.": "左の一覧からお客様を選んでください。",
+    "older messages: scroll up or press k": "以前のメッセージ: 上へスクロール / k",
     "queued": "送信待ち",
     "sending…": "送信中…",
     "sent": "送信済み",
-    "delivered": "配信済み",
+    "delivered": "到着済み",
     "FAILED": "送信失敗",
-    "unknown": "状態不明",
+    "unknown": "届いたか不明",
     "edited": "編集済み",
     "no text": "本文なし",
-    "quoted text hidden (f shows it)": "引用部分を折りたたみ中 (f で表示)",
+    "quoted text hidden (f shows it)": "引用部分をたたんでいます (f で表示)",
     # -- composer ----------------------------------------------------------------
-    "No channel to reply on": "返信できるチャネルがありません",
+    "No channel to reply on": "返信できる連絡手段がありません",
     "Reply via": "返信先",
     "switch": "切替",
     "{who} is replying too": "{who} も返信中",
     "{who} are replying too": "{who} も返信中",
-    "{chars} makes it UCS-2": "原因: {chars}",
-    "over {limit} characters": "{limit} 文字を超えています",
+    "{segments} SMS · {encoding} {units}/{capacity}": "{segments}通 · {encoding} {units}/{capacity}字",
+    "GSM-7": "半角",
+    "UCS-2": "全角",
+    "{chars} makes it UCS-2": "全角: {chars}",
+    "over {limit} characters": "{limit} 字を超えています",
     "fill in: {placeholders}": "未入力: {placeholders}",
     # -- notifications -----------------------------------------------------------
     "New message": "新着メッセージ",
-    "{names} and {n} more": "{names} ほか{n}人",
-    "Pick a customer first": "先に顧客を選んでください",
+    "and {n} more": "ほか{n}人",
+    "Pick a customer first": "先にお客様を選んでください",
     "This message has no raw source (only email keeps one)": (
-        "このメッセージには元データがありません (元データが残るのはメールだけです)"
+        "このメッセージには原文がありません (原文が残るのはメールだけです)"
     ),
     "This message has no attachments": "このメッセージに添付ファイルはありません",
     "Attachments": "添付ファイル",
     "Saved to {folder}: {files}": "{folder} に保存しました: {files}",
-    "Not saved: {reason}": "保存していません: {reason}",
+    "Not saved: {reason}": "保存できませんでした: {reason}",
     "Saved /{shortcut}": "/{shortcut} を保存しました",
     "Deleted /{shortcut} (canned export keeps a copy in git)": (
-        "/{shortcut} を削除しました (canned export で git に控えを残せます)"
+        "/{shortcut} を削除しました (控えは omnitui canned export で残せます)"
     ),
     "Press x again to delete /{shortcut}": "もう一度 x を押すと /{shortcut} を削除します",
     "Fill in {placeholders} before sending": "送信する前に {placeholders} を入力してください",
-    "Careful": "注意",
-    "{names} is already replying to this customer": "{names} がすでにこの顧客に返信中です",
-    "{names} are already replying to this customer": "{names} がすでにこの顧客に返信中です",
+    "Careful": "ご注意ください",
+    "{names} is already replying to this customer": "{names} がすでにこのお客様に返信中です",
+    "{names} are already replying to this customer": "{names} がすでにこのお客様に返信中です",
     "Nothing to send": "送信する内容がありません",
-    "Unresolved placeholder": "未入力の差し込み項目",
-    "Not sent: fill in {placeholders} first": "送信していません: 先に {placeholders} を入力してください",
-    "This customer has no channel to reply on": "この顧客に返信できるチャネルがありません",
+    "Unresolved placeholder": "未入力の差し込み項目があります",
+    "Not sent: fill in {placeholders} first": (
+        "送信していません: 先に {placeholders} を入力してください"
+    ),
+    "This customer has no channel to reply on": "このお客様に返信できる連絡手段がありません",
     "Not sent: an SMS can be at most 1,600 characters": (
-        "送信していません: SMS は 1,600 文字までです"
+        "送信していません: SMS は 1,600 字までです"
     ),
     "Not sent: an SMS from OmniTUI cannot carry files; ctrl+t picks email or Telegram": (
-        "送信していません: OmniTUI の SMS ではファイルを送れません。"
+        "送信していません: SMS ではファイルを送れません。"
         "ctrl+t でメールか Telegram に切り替えてください"
     ),
     "Opted out": "配信停止",
     "Not sent: {reason}": "送信していません: {reason}",
     "Press ctrl+t to reply by {channel} instead.": "ctrl+t で {channel} に切り替えて返信できます。",
     "They have no other channel; texting START opts them back in.": (
-        "ほかのチャネルはありません。顧客が START と送ると再び受け取れるようになります。"
+        "ほかの連絡手段はありません。お客様が START と送ると、また受け取れるようになります。"
     ),
     "Not sent: this customer opted out of {channel} (they texted STOP).": (
-        "送信していません: この顧客は {channel} の受信を停止しています (STOP と送信済み)。"
+        "送信していません: このお客様は {channel} の配信を停止しています (STOP と送信済み)。"
     ),
-    "Nobody is waiting for an answer": "返信待ちの顧客はいません",
-    "Assigned to {agent}": "{agent} に割り当てました",
-    "Not merged: {reason}": "統合していません: {reason}",
-    "Merged. Press u to undo.": "統合しました。u で元に戻せます。",
-    "No merge into this contact to undo": "この顧客に元に戻せる統合はありません",
+    "Nobody is waiting for an answer": "返信を待っているお客様はいません",
+    "Assigned to {agent}": "{agent} の担当にしました",
+    "Not merged: {reason}": "まとめられませんでした: {reason}",
+    "Merged. Press u to undo.": "まとめました。u で元に戻せます。",
+    "No merge into this contact to undo": "元に戻せるまとめはありません",
     "Merge undone: the other contact is back on its own": (
-        "統合を元に戻しました: もう一方の顧客は別の顧客に戻りました"
+        "元に戻しました: もう一方のお客様は別の記録に戻りました"
     ),
-    "Queued again": "再送待ちにしました",
+    "Queued again": "もう一度送ります",
     "Channels are run by another OmniTUI process (pid {pid}); this console uses it.": (
-        "チャネルは別の OmniTUI プロセス (pid {pid}) が動かしています。"
-        "このコンソールはそれを使います。"
+        "メールなどの送受信は、別に動いている OmniTUI (プロセス番号 {pid}) が行っています。"
+        "この画面はそれを使います。"
     ),
     "The other OmniTUI process stopped: this console now runs the channels.": (
-        "別の OmniTUI プロセスが止まりました: このコンソールがチャネルを動かします。"
-    ),
-    # -- pickers -------------------------------------------------------------------
-    "type to filter": "入力して絞り込み",
-    "type to filter · ↑↓ move · enter pick · esc cancel": (
-        "入力して絞り込み · ↑↓ 移動 · enter 選択 · esc キャンセル"
-    ),
-    "type to filter · enter pick · esc cancel": "入力して絞り込み · enter 選択 · esc キャンセル",
-    "Merge another contact into {name}": "{name} に統合する顧客を選ぶ",
-    "Search messages and contacts": "メッセージと顧客を検索",
-    "words or Japanese (予約) · ↑↓ move · enter jump · esc cancel": (
-        "単語や日本語 (予約) · ↑↓ 移動 · enter 開く · esc キャンセル"
-    ),
-    "nothing found": "見つかりません",
-    "{count} in {ms} ms · ↑↓ move · enter jump · esc cancel": (
-        "{count} ({ms} ms) · ↑↓ 移動 · enter 開く · esc キャンセル"
-    ),
-    "Snooze until…": "スヌーズの終了時刻…",
-    "↑↓ move · enter snooze · esc cancel": "↑↓ 移動 · enter スヌーズ · esc キャンセル",
-    "1 hour": "1時間後",
-    "3 hours": "3時間後",
-    "Tomorrow 9:00": "明日 9:00",
-    "Next Monday 9:00": "来週月曜 9:00",
-    # -- merge preview -------------------------------------------------------------
-    "What moves here (nothing is deleted):": "ここに移るもの (削除されるものはありません):",
-    "Both have a value: enter or space switches which one is kept": (
-        "両方に値があります: enter か space で残す値を切り替え"
-    ),
-    "The other value is kept as history · y merge · esc cancel · u undoes": (
-        "もう一方の値は履歴に残ります · y 統合 · esc キャンセル · u 元に戻す"
-    ),
-    "1 message": "1 件のメッセージ",
-    "{n} messages": "{n} 件のメッセージ",
-    "Taken from the other contact: ": "もう一方の顧客から引き継ぐ: ",
-    "Tags: ": "タグ: ",
-    # -- duplicates ------------------------------------------------------------------
-    "a merge (u in the inbox undoes it) · d not the same · esc back": (
-        "a 統合 (受信箱の u で元に戻す) · d 別の顧客 · esc 戻る"
-    ),
-    "No possible duplicates. esc back": "重複の可能性がある顧客はいません。esc 戻る",
-    "Merged. u on the contact undoes it.": "統合しました。顧客の上で u を押すと元に戻せます。",
-    # -- profile ----------------------------------------------------------------------
-    "Name": "名前",
-    "First name": "下の名前",
-    "Language": "言語",
-    "used by {first_name}": "{first_name} で使われます",
-    "ja, en… picks canned variants": "ja、en… 定型文の言語を選びます",
-    "comma separated": "カンマ区切り",
-    "Fields (one `key: value` a line: company, order_id, notes…)": (
-        "項目 (1 行に 1 つ `key: value`: company, order_id, notes…)"
-    ),
-    "Identities (x splits the highlighted one into its own contact)": (
-        "連絡先 (x で選択中の連絡先を別の顧客に分離)"
-    ),
-    "ctrl+s save · tab next field · esc back": "ctrl+s 保存 · tab 次の項目 · esc 戻る",
-    "line {n} needs `key: value`": "{n} 行目は `key: value` の形にしてください",
-    "never": "なし",
-    "last used {age}": "最終利用 {age}",
-    "Not saved: a contact needs a name": "保存していません: 名前が必要です",
-    "Profile saved": "プロフィールを保存しました",
-    "Split off into its own contact; u in the inbox undoes it": (
-        "別の顧客として分離しました。受信箱の u で元に戻せます"
-    ),
-    "Earlier values (from merges):": "以前の値 (統合で置き換わったもの):",
-    "from {name}, {age}": "{name} から · {age}",
-    "and {n} more": "ほか {n} 件",
-    # -- tags ---------------------------------------------------------------------------
-    "Tags · {name}": "タグ · {name}",
-    "In use: ": "使用中: ",
-    "comma separated · enter save · esc cancel": "カンマ区切り · enter 保存 · esc キャンセル",
-    # -- canned reply editor and fill-in ---------------------------------------------
-    "Shortcut": "ショートカット",
-    "Title": "タイトル",
-    "thanks  (typed as /thanks)": "thanks  (/thanks と入力して呼び出し)",
-    "ja, en… or empty for any": "ja、en… 空欄ならどの言語でも",
-    "{first_name|fallback} {name} {agent} {shop} and any profile or [shop] key": (
-        "{first_name|fallback} {name} {agent} {shop}、プロフィールや [shop] の任意の項目"
-    ),
-    "ctrl+s save · esc cancel": "ctrl+s 保存 · esc キャンセル",
-    "uses:": "使用:",
-    "“{title}” needs:": "「{title}」に必要な値:",
-    "enter: next / insert · esc: insert with the {gaps} (sending waits for them)": (
-        "enter: 次へ / 挿入 · esc: {gaps} を空けたまま挿入 (埋めるまで送信できません)"
-    ),
-    # -- attach and raw source -----------------------------------------------------------
-    "Attach a file to the reply": "返信にファイルを添付",
-    "enter attaches · an empty path removes the attachments · esc cancels": (
-        "enter 添付 · 空のまま enter で添付を外す · esc キャンセル"
-    ),
-    "no such file: {path}": "ファイルがありません: {path}",
-    "{name} is {size:.1f} MB; at most 20 MB can be sent": (
-        "{name} は {size:.1f} MB です。送れるのは 20 MB までです"
-    ),
-    "Raw source · {size:,} bytes · esc closes": "元データ · {size:,} バイト · esc 閉じる",
-    "Raw source · {size:,} bytes, the first {shown:,} shown · s saves it whole · esc closes": (
-        "元データ · {size:,} バイト (先頭 {shown:,} バイトを表示) · s 全体を保存 · esc 閉じる"
-    ),
-    "Save as a file": "ファイルに保存",
-    "Assign": "担当",
-    "The customer who has waited longest for an answer": "いちばん長く返信を待っている顧客",
-    "Undo": "取り消す",
-    "Retry": "再送",
-    "Fold quoted text": "引用の折りたたみ",
-    "Raw source": "元データ",
-    "Write the reply in your own editor": "返信をお使いのエディタで書きます",
-    "until {when}": "{when} まで",
-    "{n} customers": "顧客 {n} 件",
-    "{found} (the newest {shown} listed)": "{found} (新しい {shown} 件を表示)",
-    "{n} new messages": "新着メッセージ {n} 件",
-    "[keymap] id": "[keymap] の ID",
-    "Undo: the reply just sent, else the last merge into this contact": (
-        "取り消し: 今送った返信、なければこの連絡先への直前の統合"
+        "別の OmniTUI が止まりました。この画面がメールなどの送受信を引き継ぎます。"
     ),
     "Too late to undo: the reply is on its way": "取り消せません: 返信はすでに送信中です",
-    "Not sent: the reply is back in the composer": "送信を取り消しました。返信は入力欄に戻りました",
-    "Undone": "取り消し",
-    "Sending in {seconds} s · u to undo": "{seconds} 秒後に送信 · u で取り消し",
-    "Edit in $EDITOR": "$EDITOR で編集",
+    "Not sent: the reply is back in the composer": (
+        "送信を取り消しました。返信は返信欄に戻っています"
+    ),
+    "Undone": "取り消しました",
+    "Sending in {seconds} s · u to undo": "{seconds} 秒後に送信します · u で取り消し",
     "Editor": "エディタ",
     "${variable} cannot be read: {reason}": "${variable} を読み取れません: {reason}",
     "Set $VISUAL or $EDITOR to your editor (for example: export EDITOR=nano)": (
@@ -327,28 +270,135 @@ JA: dict[str, str] = {
         "エディタが終了コード {code} で終わりました。返信は元のままです"
     ),
     "This terminal cannot hand over to an editor": "この端末ではエディタに切り替えられません",
-    "Not sent: the reply is still loading, try again": "送信していません: 返信を読み込み中です。もう一度お試しください",
-    "OmniTUI stopped on an unexpected error; what happened is in {log}": (
-        "OmniTUI は予期しないエラーで終了しました。詳しくは {log} にあります"
+    "Not sent: the reply is still loading, try again": (
+        "送信していません: 返信を読み込み中です。もう一度お試しください"
     ),
-    "Switched to the view All to show this customer": "このお客様を表示するため「すべて」に切り替えました",
+    "OmniTUI stopped on an unexpected error; what happened is in {log}": (
+        "OmniTUI は思わぬエラーで終了しました。詳しくは {log} に記録しています"
+    ),
+    "Switched to the view All to show this customer": (
+        "このお客様を表示するため、絞り込みを「すべて」に切り替えました"
+    ),
+    # -- pickers -------------------------------------------------------------------
+    "type to filter": "入力して絞り込み",
+    "type to filter · ↑↓ move · enter pick · esc cancel": (
+        "入力して絞り込み · ↑↓ 移動 · enter 選択 · esc キャンセル"
+    ),
+    "type to filter · enter pick · esc cancel": "入力して絞り込み · enter 選択 · esc キャンセル",
+    "Merge another contact into {name}": "{name} にまとめるお客様を選ぶ",
+    "Search messages and contacts": "メッセージとお客様を検索",
+    "words or Japanese (予約) · ↑↓ move · enter jump · esc cancel": (
+        "言葉や名前 (予約、山田) · ↑↓ 移動 · enter 開く · esc キャンセル"
+    ),
+    "{n} found": "{n} 件",
+    "nothing found": "見つかりません",
+    "{count} in {ms} ms · ↑↓ move · enter jump · esc cancel": (
+        "{count} ({ms} ミリ秒) · ↑↓ 移動 · enter 開く · esc キャンセル"
+    ),
+    "Snooze until…": "いつまでスヌーズしますか",
+    "↑↓ move · enter snooze · esc cancel": "↑↓ 移動 · enter スヌーズ · esc キャンセル",
+    "1 hour": "1時間後",
+    "3 hours": "3時間後",
+    "Tomorrow 9:00": "明日 9:00",
+    "Next Monday 9:00": "来週月曜 9:00",
+    # -- merge preview -------------------------------------------------------------
+    "What moves here (nothing is deleted):": "こちらに移るもの (削除されるものはありません):",
+    "Both have a value: enter or space switches which one is kept": (
+        "両方に値があります: enter か space で残す値を切り替え"
+    ),
+    "The other value is kept as history · y merge · esc cancel · u undoes": (
+        "残さない値も履歴に残ります · y まとめる · esc キャンセル · u 元に戻す"
+    ),
+    "1 message": "メッセージ 1 件",
+    "{n} messages": "メッセージ {n} 件",
+    "Taken from the other contact: ": "もう一方から引き継ぐ値: ",
+    "Tags: ": "タグ: ",
+    # -- duplicates ------------------------------------------------------------------
+    "a merge (u in the inbox undoes it) · d not the same · esc back": (
+        "a まとめる (受信箱の u で元に戻す) · d 別のお客様 · esc 戻る"
+    ),
+    "No possible duplicates. esc back": "同じお客様の候補はありません。esc 戻る",
+    "Merged. u on the contact undoes it.": "まとめました。そのお客様の上で u を押すと元に戻せます。",
     "names read alike: {a} / {b}": "名前が似ています: {a} / {b}",
     "wrote {number}, the other's phone number": "もう一方の電話番号 {number} を書いています",
-    "Keep on the customer's profile": "お客様のプロフィールに残す",
-    "Tag the customer; each tag is a view": "お客様にタグを付けます (タグごとにビューができます)",
-    "Every view of the customers with counts": "顧客のビューを件数つきで一覧",
-    "Names, language, fields and identities": "名前・言語・項目・連絡先",
-    "Contacts that may be the same customer": "同じお客様かもしれない連絡先",
-    # -- internal notes and starting a conversation ---------------------------
+    # -- profile ----------------------------------------------------------------------
+    "Name": "名前",
+    "First name": "下の名前",
+    "Language": "言語",
+    "used by {first_name}": "{first_name} に入ります",
+    "ja, en… picks canned variants": "ja (日本語)、en (英語)… 定型文の言語を選びます",
+    "comma separated": "カンマ区切り",
+    "e.g. vip, wedding": "例: 常連, 結婚式",
+    "Fields (one `key: value` a line: company, order_id, notes…)": (
+        "項目 (1行に1つ「項目名: 値」。定型文の差し込み項目に使えます)"
+    ),
+    "Identities (x splits the highlighted one into its own contact)": (
+        "連絡先 (x で選んだ連絡先を別のお客様に分けます)"
+    ),
+    "ctrl+s save · tab next field · esc back": "ctrl+s 保存 · tab 次の欄 · esc 戻る",
+    "line {n} needs `key: value`": "{n} 行目は「項目名: 値」の形にしてください",
+    "never": "なし",
+    "last used {when}": "最終利用 {when}",
+    "Not saved: a contact needs a name": "保存できませんでした: 名前を入れてください",
+    "Profile saved": "お客様情報を保存しました",
+    "Split off into its own contact; u in the inbox undoes it": (
+        "別のお客様に分けました。受信箱の u で元に戻せます"
+    ),
+    "Earlier values (from merges):": "以前の値 (まとめたときに置き換わったもの):",
+    "from {name}, {when}": "{name} から · {when}",
+    "and {n} more values": "ほか {n} 件",
+    "Keep on the customer's profile": "お客様情報に残す",
+    # -- tags ---------------------------------------------------------------------------
+    "Tags · {name}": "タグ · {name}",
+    "In use: ": "使用中: ",
+    "comma separated · enter save · esc cancel": "カンマ区切り · enter 保存 · esc キャンセル",
+    # -- canned reply editor and fill-in ---------------------------------------------
+    "Shortcut": "呼び出し名",
+    "Title": "タイトル",
+    "thanks  (typed as /thanks)": "例: thanks (返信欄で /thanks と入力)",
+    "ja, en… or empty for any": "ja (日本語)、en (英語)… 空欄ならどのお客様にも",
+    "{first_name|fallback} {name} {agent} {shop} and any profile or [shop] key": (
+        "{first_name|fallback} {name} {agent} {shop}、お客様情報や [shop] の項目も使えます"
+    ),
+    "ctrl+s save · esc cancel": "ctrl+s 保存 · esc キャンセル",
+    "uses:": "差し込み項目:",
+    "“{title}” needs:": "「{title}」に必要な値:",
+    "enter: next / insert · esc: insert with the {gaps} (sending waits for them)": (
+        "enter: 次へ / 挿入 · esc: {gaps} を空けたまま挿入 (埋めるまで送信できません)"
+    ),
+    # -- attach and raw source -----------------------------------------------------------
+    "Attach a file to the reply": "返信にファイルを添付",
+    "e.g. ~/Documents/invoice.pdf": "例: ~/書類/請求書.pdf",
+    "enter attaches · an empty path removes the attachments · esc cancels": (
+        "enter 添付 · 空のまま enter で添付を外す · esc キャンセル"
+    ),
+    "no such file: {path}": "ファイルがありません: {path}",
+    "{name} is {size:.1f} MB; at most 20 MB can be sent": (
+        "{name} は {size:.1f} MB です。送れるのは 20 MB までです"
+    ),
+    "Raw source · {size:,} bytes · esc closes": "原文 · {size:,} バイト · esc 閉じる",
+    "Raw source · {size:,} bytes, the first {shown:,} shown · s saves it whole · esc closes": (
+        "原文 · {size:,} バイト (先頭 {shown:,} バイトを表示) · s 全体を保存 · esc 閉じる"
+    ),
+    "Save as a file": "ファイルに保存",
+    # -- added beside the wording above: notes, writing first, undo, search counts --
+    "Assign": "担当",
+    "The customer who has waited longest for an answer": "いちばん長く返信を待っているお客様",
+    "Undo": "元に戻す",
+    "Retry": "再送",
+    "Fold quoted text": "引用の折りたたみ",
+    "Raw source": "原文",
+    "Write the reply in your own editor": "返信をお使いのエディタで書きます",
+    "until {when}": "{when} まで",
+    "{n} customers": "お客様 {n} 人",
+    "{found} (the newest {shown} listed)": "{found} (新しい {shown} 件を表示)",
+    "{n} new messages": "新着メッセージ {n} 件",
+    "[keymap] id": "[keymap] の ID",
     "Internal note": "社内メモ",
     "Internal note (agents only)": "社内メモ (担当者のみ)",
-    "A note about the customer for the agents, never sent": (
-        "お客様についての担当者向けメモ (送信されません)"
-    ),
+    "A note about the customer for the agents, never sent": "お客様についての担当者向けメモ (送信されません)",
     "Internal note about {name}": "{name} についての社内メモ",
-    "Every agent sees it; the customer never does. @name tells that agent.": (
-        "担当者全員が見られ、お客様には送られません。@名前 でその担当者に知らせます。"
-    ),
+    "Every agent sees it; the customer never does. @name tells that agent.": "担当者全員が見られ、お客様には送られません。@名前 でその担当者に知らせます。",
     "The note is empty": "メモが空です",
     "Note kept on {name}: only agents see it": "{name} にメモを残しました (担当者だけが見られます)",
     "only agents see this, never sent": "担当者だけに表示 · 送信されません",
@@ -356,34 +406,109 @@ JA: dict[str, str] = {
     "an agent": "担当者",
     "note": "メモ",
     "Write to…": "新しく連絡…",
-    "Start a conversation: a customer or a new email address or phone": (
-        "会話を始める: 顧客、または新しいメールアドレスや電話番号"
-    ),
-    "a name, an email address or a phone number · enter pick · esc cancel": (
-        "名前・メールアドレス・電話番号 · enter 選択 · esc キャンセル"
-    ),
+    "Start a conversation: a customer or a new email address or phone": "会話を始める: お客様、または新しいメールアドレスや電話番号",
+    "a name, an email address or a phone number · enter pick · esc cancel": "名前・メールアドレス・電話番号 · enter 選択 · esc キャンセル",
     "name, email or phone (090-1234-5678, +44…)": "名前・メール・電話番号 (090-1234-5678, +44…)",
-    "New customer": "新しい顧客",
+    "New customer": "新しいお客様",
     "no messages yet": "メッセージなし",
     "No {channel} account is set up to write from": "送信に使える{channel}のアカウントが設定されていません",
-    "A Telegram bot cannot write first: the customer has to send the shop's bot a message, "
-    "then you can answer them.": (
-        "Telegram のボットからは先に送れません。お客様がお店のボットにメッセージを送ると、"
-        "返信できるようになります。"
-    ),
-    "Type the number with its country code (+81 90…), or set default_region in [[sms]].": (
-        "国番号をつけて入力するか (+81 90…)、[[sms]] に default_region を設定してください。"
-    ),
-    "{name} can only be reached on Telegram, and a Telegram bot cannot write first: they "
-    "have to send the shop's bot a message, then you can answer them.": (
-        "{name} には Telegram でしか連絡できませんが、Telegram のボットからは先に送れません。"
-        "お客様がお店のボットにメッセージを送ると、返信できるようになります。"
-    ),
-    "{name} has no address to write to: add one in the profile (p).": (
-        "{name} には送り先がありません。プロフィール (p) で追加してください。"
-    ),
-    "No channel set up in config.toml reaches {name}'s addresses.": (
-        "config.toml に設定されたチャネルでは {name} の連絡先に送れません。"
-    ),
+    "A Telegram bot cannot write first: the customer has to send the shop's bot a message, then you can answer them.": "Telegram のボットからは先に送れません。お客様がお店のボットにメッセージを送ると、返信できるようになります。",
+    "Type the number with its country code (+81 90…), or set default_region in [[sms]].": "国番号をつけて入力するか (+81 90…)、[[sms]] に default_region を設定してください。",
+    "{name} can only be reached on Telegram, and a Telegram bot cannot write first: they have to send the shop's bot a message, then you can answer them.": "{name} には Telegram でしか連絡できませんが、Telegram のボットからは先に送れません。お客様がお店のボットにメッセージを送ると、返信できるようになります。",
+    "{name} has no address to write to: add one in the profile (p).": "{name} には送り先がありません。プロフィール (p) で追加してください。",
+    "No channel set up in config.toml reaches {name}'s addresses.": "config.toml に設定された連絡手段では {name} の連絡先に送れません。",
     "Subject": "件名",
 }
+
+# Why a reply failed, or what became of a file: OmniTUI stores these in English
+# (see i18n.tr_reason). Each English phrase is replaced wherever it appears;
+# what a provider said in its own words stays as it said it.
+REASON_WORDS: dict[str, str] = {
+    # Twilio's error codes, in words (adapters/sms.py ERROR_WORDS).
+    "authentication error: wrong account SID or auth token": (
+        "認証エラー: Twilio のアカウント SID か認証トークンが違います"
+    ),
+    "not found at Twilio": "Twilio に見つかりません",
+    "rate limited by Twilio (too many requests)": "Twilio への送信が多すぎます",
+    "invalid To number": "宛先の電話番号が正しくありません",
+    "sending to this country is not enabled on the Twilio account": (
+        "Twilio のアカウントでこの国への送信が有効になっていません"
+    ),
+    "the From number cannot send SMS": "お店の番号から SMS を送れません",
+    "the customer replied STOP (unsubscribed)": "お客様が STOP と返信しました (配信停止)",
+    "Twilio cannot route SMS between these two numbers": "この2つの番号の間では SMS を送れません",
+    "the To number cannot receive SMS": "宛先の番号は SMS を受け取れません",
+    "the message is too long (over 1,600 characters)": "メッセージが長すぎます (1,600 字超)",
+    "Twilio's queue was full": "Twilio の送信待ちがいっぱいでした",
+    "the Twilio account is suspended": "Twilio のアカウントが停止されています",
+    "unreachable handset (phone off or out of coverage)": (
+        "相手の電話につながりません (電源が切れているか圏外です)"
+    ),
+    "blocked (by the recipient or their carrier)": "受信を拒否されました (相手か携帯会社による)",
+    "unknown handset (the number does not exist)": "存在しない番号です",
+    "landline or unreachable carrier": "固定電話か、届かない携帯会社です",
+    "carrier filtered (looks like spam to the carrier)": (
+        "携帯会社に迷惑メッセージと判断されました"
+    ),
+    "unknown error from the carrier": "携帯会社から原因不明のエラー",
+    "no reason given": "理由の説明なし",
+    # The demo's unreachable customer.
+    "30003: the handset is unreachable (switched off or out of range)": (
+        "相手の電話につながりません (電源が切れているか圏外です) (30003)"
+    ),
+    # Telegram (adapters/telegram.py).
+    "the customer has blocked the shop's bot, so Telegram will not deliver (403)": (
+        "お客様がお店のボットをブロックしているため、Telegram は届けません (403)"
+    ),
+    "the customer's Telegram account was deleted (403)": (
+        "お客様の Telegram アカウントは削除されています (403)"
+    ),
+    "the reply is empty": "返信が空です",
+    # The store's refusals (StoreError), shown in toasts.
+    "only a failed or unknown reply can be retried": (
+        "送り直せるのは、送れなかった返信か、届いたか不明の返信だけです"
+    ),
+    "this is the contact's only identity: nothing to split off": (
+        "このお客様の連絡先はこれだけなので、分けられません"
+    ),
+    "a canned reply needs a shortcut and a text": "定型文には呼び出し名と本文が必要です",
+    "a contact cannot be merged into itself": "同じお客様どうしはまとめられません",
+    "that merge is not there to undo": "元に戻すまとめが見つかりません",
+    "that identity is not there": "その連絡先は見つかりません",
+    # Files.
+    "transfer encoding damaged: the file may be incomplete": (
+        "ファイルが壊れています: 一部が欠けているかもしれません"
+    ),
+    "not kept": "保存されていません",
+    ": it may or may not have taken the message, so it is not sent again by itself": (
+        ": 受け付けられたかどうか分からないため、自動では送り直しません"
+    ),
+    ": it may or may not have been sent, so it is not sent again by itself": (
+        ": 送られたかどうか分からないため、自動では送り直しません"
+    ),
+}
+
+REASON_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^retrying: "), "送り直します: "),
+    (re.compile(r"^/(\S+) already exists for language (.+)$"), r"/\1 はすでにあります (言語: \2)"),
+    (re.compile(r"^this customer opted out of (\w+)$"), r"このお客様は \1 の配信を停止しています"),
+    (
+        re.compile(r"^this customer has no (\w+) address to reply to$"),
+        r"このお客様には \1 の返信先がありません",
+    ),
+    (re.compile(r"^contact (\d+) is not there to merge$"), r"まとめる相手 (\1) が見つかりません"),
+    (re.compile(r"^not sent after (\d+) attempts: "), r"\1 回試しましたが送れませんでした: "),
+    (re.compile(r"^unexpected error, not retried: "), "思わぬエラーのため送り直しません: "),
+    (re.compile(r"^not sent: "), "送信していません: "),
+    (re.compile(r"Twilio refused it: "), "Twilio が受け付けませんでした: "),
+    (re.compile(r"Twilio is unavailable \((.*)\)$"), r"Twilio が使えません (\1)"),
+    (re.compile(r"^Twilio failed \((.*)\): "), r"Twilio でエラー (\1): "),
+    (re.compile(r"\(Twilio error (\d+)\)"), r"(Twilio エラー \1)"),
+    (re.compile(r"^Twilio error (\d+)$"), r"Twilio エラー \1"),
+    (re.compile(r"larger than (\d+) MB: not kept"), r"\1 MB を超えるため保存していません"),
+    (re.compile(r"^not downloaded: larger than (.+)$"), r"\1 を超えるためダウンロードしていません"),
+    (
+        re.compile(r"^Telegram asked to wait (\d+) s \(flood control\)$"),
+        r"Telegram から \1 秒待つよう求められました",
+    ),
+]

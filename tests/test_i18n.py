@@ -4,23 +4,34 @@ from __future__ import annotations
 
 import ast
 import contextvars
+import re
+import shutil
 import string
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len
 from textual.pilot import Pilot
 
 from omnitui import config
 from omnitui.app import OmniApp
 from omnitui.cli import build_parser
-from omnitui.domain.models import Inbound, ThreadStatus
+from omnitui.domain.models import (
+    Channel,
+    ChannelKind,
+    Inbound,
+    InboundAttachment,
+    ThreadStatus,
+)
 from omnitui.domain.views import View
 from omnitui.i18n import active_language, locale_language, resolve_language, tr, use_language
 from omnitui.locale_ja import JA
 from omnitui.screens.help import HelpScreen
 from omnitui.store import Store
+from omnitui.store.store import ProfileFields
 from omnitui.widgets.format import status_label, view_label
 from tests.test_console import MAIL, SMS, make_app, shop, wait_until
 from tests.test_tmux import Terminal, demo_in_tmux
@@ -107,7 +118,7 @@ def test_text_without_a_translation_stays_english() -> None:
     assert japanese.run(tr, "Something nobody translated") == "Something nobody translated"
     assert tr("Reply") == "Reply"  # this test's context was never switched
     # The stored values stay English; only what is shown is translated.
-    assert japanese.run(status_label, ThreadStatus.RESOLVED) == "解決済み"
+    assert japanese.run(status_label, ThreadStatus.RESOLVED) == "対応済み"
     assert str(ThreadStatus.RESOLVED) == "resolved"
     assert japanese.run(view_label, View.WAITING) == "返信待ち"
     assert View.WAITING.value == "Waiting"
@@ -183,43 +194,51 @@ async def test_a_japanese_console_at_80x24(store: Store) -> None:
     await shop(store)
     app = make_app(store, "ja")
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
-        await shows(pilot, app, "顧客 · すべて 3")
+        await shows(pilot, app, "お客様 · すべて 3")
         footer = screen_lines(app)[-1]
-        for words in ("r 返信", "c 定型文", "/ 検索", "e 解決", "z スヌーズ", "? ヘルプ", "q 終了"):
+        for words in (
+            "r 返信",
+            "c 定型文",
+            "/ 検索",
+            "e 対応済み",
+            "z スヌーズ",
+            "? ヘルプ",
+            "q 終了",
+        ):
             assert words in footer, footer
         assert "Reply" not in footer and "Quit" not in footer
-        assert "v ビュー" in screen_text(app)
+        assert "v 絞り込み" in screen_text(app)
         # Emma (top of the list) is open: her status and the composer in Japanese.
         await shows(pilot, app, "Emma  対応中")
-        await shows(pilot, app, "返信先 S SMS")
+        await shows(pilot, app, "返信先 ☏ SMS")
 
         await pilot.press("v")
-        await shows(pilot, app, "顧客 · 自分の担当 0")
+        await shows(pilot, app, "─ 自分の担当 0 ─")  # at 80 columns, the view and its count
         await pilot.press("V")
         await shows(pilot, app, "返信待ち")
-        assert "未割り当て" in screen_text(app) and "解決済み" in screen_text(app)
+        assert "担当なし" in screen_text(app) and "対応済み" in screen_text(app)
         await pilot.press("home", "enter")
-        await shows(pilot, app, "顧客 · すべて 3")
+        await shows(pilot, app, "お客様 · すべて 3")
 
         await pilot.press("e")
         await wait_until(
-            pilot, lambda: any(n.message == "Emma: 解決済み" for n in app._notifications)
+            pilot, lambda: any(n.message == "Emma: 対応済み" for n in app._notifications)
         )
-        await shows(pilot, app, "Emma  解決済み")
-        await shows(pilot, app, "Emma: 解決済み")  # the toast
+        await shows(pilot, app, "Emma  対応済み")
+        await shows(pilot, app, "Emma: 対応済み")  # the toast
 
         await pilot.press("r")
         await pilot.press(*"こんにちは")
-        await shows(pilot, app, "UCS-2")
+        await shows(pilot, app, "全角")
         # At 80 columns the count and the warning stay in view; the account is cut first.
-        assert "1 SMS · UCS-2 5/70  ⚠ 原因: こんに" in screen_text(app)
+        assert "返信先 ☏ SMS  1通 · 全角 5/70字  ⚠ 全角: こんに" in screen_text(app)
         await pilot.press("escape")
 
         await pilot.press("question_mark")
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
         await shows(pilot, app, "OmniTUI のキー操作")
         help_text = screen_text(app)
-        for words in ("場所", "キー", "操作", "受信箱", "返信", "解決", "スヌーズ"):
+        for words in ("場所", "キー", "操作", "受信箱", "返信", "対応済み", "スヌーズ"):
             assert words in help_text
         assert "Resolve" not in help_text and "Reply" not in help_text
         # Nothing is wider than the terminal: no wide character spills or is cut in half.
@@ -227,12 +246,12 @@ async def test_a_japanese_console_at_80x24(store: Store) -> None:
         await pilot.press("escape")
 
         await pilot.press("slash")
-        await shows(pilot, app, "メッセージと顧客を検索")
+        await shows(pilot, app, "メッセージとお客様を検索")
         await pilot.press(*"予約")
-        await shows(pilot, app, " 件のメッセージ (")
+        await shows(pilot, app, " 件 (")
         await pilot.press("escape")
         await pilot.press("z")
-        await shows(pilot, app, "スヌーズの終了時刻")
+        await shows(pilot, app, "いつまでスヌーズしますか")
         assert "明日 9:00" in screen_text(app)
         await pilot.press("escape")
         # The language was the console's own: this test's context is still English.
@@ -261,7 +280,7 @@ async def test_possible_duplicates_give_their_evidence_in_japanese(store: Store)
 async def test_an_english_console_in_the_same_process_stays_english(store: Store) -> None:
     await shop(store)
     for language, reply, customers in (
-        ("ja", "r 返信", "顧客 · すべて"),
+        ("ja", "r 返信", "お客様 · すべて"),
         ("en", "r Reply", "Customers · All"),
     ):
         app = make_app(store, language)
@@ -276,28 +295,43 @@ async def test_an_english_console_in_the_same_process_stays_english(store: Store
 # -- the real binary in a real terminal ----------------------------------------------
 
 
-@pytest.fixture
-def japanese_terminal(tmp_path: Path) -> Iterator[tuple[Terminal, Path]]:
+@pytest.fixture(params=[(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def japanese_terminal(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[tuple[Terminal, Path]]:
     # An English locale (LANG=C.UTF-8): the flag decides.
-    with demo_in_tmux(tmp_path, "--language", "ja", "--interval", "30", size=(80, 24)) as opened:
+    size: tuple[int, int] = request.param
+    with demo_in_tmux(tmp_path, "--language", "ja", "--interval", "30", size=size) as opened:
         yield opened
 
 
 @pytest.mark.tmux
-def test_the_demo_in_japanese_at_80x24(japanese_terminal: tuple[Terminal, Path]) -> None:
+def test_the_demo_in_japanese(japanese_terminal: tuple[Terminal, Path]) -> None:
     term, done = japanese_terminal
-    screen = term.wait_for("顧客 · すべて")
+    screen = term.wait_for("お客様 · すべて")
+    assert "✉" in screen and "^p メニュー" in screen
     assert "r 返信" in screen and "/ 検索" in screen and "q 終了" in screen
-    assert "v ビュー" in screen
+    assert "v 絞り込み" in screen
     assert "Customers" not in screen and "Reply" not in screen
+    term.keys("C-p")
+    palette = term.wait_for("操作を検索…")  # Textual's palette, in Japanese
+    assert "Search for commands" not in palette
+    term.keys("Escape")
+    time.sleep(0.3)
+    term.keys("C-c")
+    term.wait_for("終了するには q を押します")
     term.keys("Enter")
     screen = term.wait_for("返信先")
-    assert any(label in screen for label in ("対応中", "保留中", "解決済み", "スヌーズ中"))
+    assert any(label in screen for label in ("対応中", "保留中", "対応済み", "スヌーズ中"))
     term.keys("?")
     screen = term.wait_for("OmniTUI のキー操作")
-    assert "受信箱" in screen and "解決" in screen
+    assert "受信箱" in screen and "対応済み" in screen
     lines = screen.splitlines()
-    assert len(lines) <= 24
+    assert len(lines) <= 40
+    for _ in range(8):  # to the end of the table, where the marks are explained
+        term.keys("PageDown")
+        time.sleep(0.15)
+    term.wait_for("連絡手段の印: ✉ メール · ✈ Telegram · ☏ SMS")
     term.keys("Escape")
     time.sleep(0.3)
     term.keys("Escape")
@@ -307,3 +341,344 @@ def test_the_demo_in_japanese_at_80x24(japanese_terminal: tuple[Terminal, Path])
     while not done.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert done.read_text().strip() == "0"
+
+
+# -- a Japanese shop's first session: every screen, no English left -----------------
+
+TELEGRAM = Channel(ChannelKind.TELEGRAM, "shop-bot")
+JA_CANNED = [
+    ("thanks", "お礼", "{name|お客様}様、ご連絡ありがとうございます。{shop}の{agent}です。", "ja"),
+    ("ready", "ご用意できました", "{name}様、ご注文{order_id}のご用意ができました。", "ja"),
+]
+
+# ASCII a Japanese shop owner does read: names of things (OmniTUI, SMS, Telegram,
+# Twilio, PDF), units, keys on the keyboard, what a customer texts (STOP, START),
+# language codes, and what the shop itself named (its accounts, agent, shortcuts).
+ALLOWED = {
+    *("OmniTUI", "SMS", "Telegram", "Twilio", "PDF", "MB", "KB", "ID"),
+    *("enter", "esc", "tab", "shift", "ctrl", "space", "home", "end", "up", "down"),
+    *("STOP", "START", "ja", "en", "Re"),
+    *("shop", "mail", "sms", "bot", "Aiko", "thanks", "ready"),
+}
+NOT_WORDS = re.compile(
+    r"[\w.+-]+@[\w.-]+"  # email addresses
+    r"|https?://\S+"  # links
+    r"|(?<![\w])(?:~|/tmp|/home|/root)\S*"  # paths (where files were saved)
+    r"|\$\w+|export \w+=\w+"  # an editor's variables, as typed in a shell
+    r"|\^[A-Za-z]"  # ^T, ^p: keys
+    r"|/[a-z]+\b"  # /thanks: a canned reply's shortcut
+    r"|\{[\w|]+\}|\border_id\b"  # a canned reply's placeholders, named by the shop
+    r"|\.[a-z]{2,4}\b"  # a file's extension (ブーケ.jpg)
+    r"|\[keymap\]|\b[a-z_]+\.[a-z_]+\b"  # config.toml's keymap ids, as the shop types them
+)
+ASCII_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def english_words(lines: list[str]) -> set[str]:
+    """Words in ASCII letters that are not on the allow-list."""
+    found: set[str] = set()
+    for line in lines:
+        for word in ASCII_WORD.findall(NOT_WORDS.sub(" ", line)):
+            # A toast or a dialog drawn over a pane may cut a word: SM|S.
+            if not any(word in allowed for allowed in ALLOWED):
+                found.add(word)
+    return found
+
+
+async def japanese_shop(store: Store) -> dict[str, int]:
+    """A Japanese flower shop's customers, every one of them writing Japanese.
+
+    山田 花子 (mail and SMS, tagged 常連) wrote last, with a photo; 田中 美咲
+    has a reply that failed; 佐藤 健太 is snoozed; 田中美咲 by mail may be the
+    same person as 田中 美咲.
+    """
+    now = time.time()
+    await store.add_canned_replies(JA_CANNED)
+    photo = InboundAttachment("ブーケ.jpg", "image/jpeg", b"\xff\xd8" + b"0" * 2000, 2002)
+    raw = "Subject: =?UTF-8?B?5LqI57SE?=\r\n\r\n予約の件です。\r\n".encode()
+    items = [
+        Inbound(
+            SMS, "s1", "+819011112222", "田中 美咲", "明日の予約を確認したいです。", now - 9000
+        ),
+        Inbound(TELEGRAM, "t1", "500001", "佐藤 健太", "ラッピングを変更できますか？", now - 8000),
+        Inbound(
+            MAIL,
+            "m2",
+            "misaki.t@example.jp",
+            "田中美咲",
+            "予約の件です。",
+            now - 4000,
+            subject="予約",
+            raw=raw,
+        ),
+        Inbound(
+            SMS, "s2", "+819033334444", "山田 花子", "母の日の花束をお願いします。", now - 3 * 86400
+        ),
+    ]
+    await store.ingest(items)
+    ids = {s.name: s.id for s in await store.list_contacts(limit=10)}
+    hanako, misaki, kenta = ids["山田 花子"], ids["田中 美咲"], ids["佐藤 健太"]
+    await store.update_contact(hanako, tags=["常連"])
+    await store.set_profiles({hanako: ProfileFields("花子", "ja", {"注文番号": "1203"})})
+    failed = await store.enqueue_reply(misaki, SMS, "ご予約を承りました。", author="Aiko")
+    await store.mark_failed(
+        failed, "Twilio refused it: invalid To number (Twilio error 21211)", retry_at=None
+    )
+    await store.set_status(kenta, ThreadStatus.SNOOZED, now + 3 * 3600)
+    latest = Inbound(
+        MAIL,
+        "m1",
+        "hanako@example.jp",
+        "山田 花子",
+        "写真のようなブーケはできますか？",
+        time.time(),
+        subject="ブーケのご相談",
+        attachments=(photo,),
+    )
+    await store.ingest([latest])  # the newest: she is at the top of the list
+    for contact_id in ids.values():
+        await store.mark_read(contact_id)
+    return {"hanako": hanako, "misaki": misaki, "kenta": kenta}
+
+
+# Every key of README's key table, in the order a newcomer might try them, as
+# (keys, what to wait for before reading the screen). The contact list has
+# the focus at first.
+WALK: list[tuple[tuple[str, ...], str]] = [
+    ((), "お客様 · すべて"),
+    (("question_mark",), "OmniTUI のキー操作"),
+    (("pagedown",), ""),
+    (("pagedown",), ""),
+    (("end",), "連絡手段の印"),
+    (("escape",), "お客様 · すべて"),
+    (("v",), "自分の担当"),
+    (("v",), "担当なし"),
+    (("V",), "返信待ち"),
+    (("home", "enter"), "お客様 · すべて"),
+    (("D",), "同じお客様の候補"),
+    (("escape",), ""),
+    (("p",), "お客様情報 · 山田 花子"),
+    (("escape",), ""),
+    (("t",), "タグ · 山田 花子"),
+    (("escape",), ""),
+    (("slash",), "メッセージとお客様を検索"),
+    (("予", "約"), " 件 ("),
+    (("escape",), ""),
+    (("z",), "いつまでスヌーズしますか"),
+    (("escape",), ""),
+    (("m",), "にまとめるお客様を選ぶ"),
+    (("enter",), "こちらに移るもの"),
+    (("escape",), ""),
+    (("A",), "Aiko の担当にしました"),
+    (("A",), "担当なし"),
+    (("u",), "元に戻せるまとめはありません"),
+    (("ctrl+p",), "操作を検索"),
+    (("あ", "い", "う"), "見つかりません"),
+    (("escape",), ""),
+    (("enter",), "ブーケのご相談"),
+    (("a",), "に保存しました"),
+    (("v",), "このメッセージには原文がありません"),
+    (("R",), "送り直せるのは"),
+    (("r",), "返信先"),
+    (("ctrl+t",), "返信先"),
+    (("ctrl+o",), "返信にファイルを添付"),
+    (("escape",), ""),
+    (("ctrl+r",), "定型文"),
+    (("r", "e", "a", "d", "y"), "ご用意できました"),
+    (("enter",), "に必要な値"),
+    (("escape",), "未入力"),
+    (("ctrl+s",), "送信していません"),
+    (("ctrl+e",), "エディタを設定してください"),
+    (("escape",), ""),
+    (("escape",), ""),
+    (("e",), "山田 花子: 対応済み"),
+    (("o",), "山田 花子: 対応中"),
+    (("n",), ""),
+    (("slash",), "メッセージとお客様を検索"),
+    (("田", "中"), " 人 ("),  # customers are counted as people
+    (("enter",), ""),
+    (("slash",), "メッセージとお客様を検索"),
+    (("佐", "藤"), " 人 ("),
+    (("enter",), "スヌーズ中 ("),
+    (("slash",), "メッセージとお客様を検索"),
+    (("承", "り"), " 件 ("),
+    (("enter",), "宛先の電話番号が正しくありません"),  # the failed reply, found and shown
+    (("ctrl+c",), "終了しますか"),
+]
+
+
+def said(app: OmniApp, text: str) -> bool:
+    """Is `text` on the screen, or in a toast (which may wrap it)?"""
+    return text in screen_text(app) or any(
+        text in n.message or text in n.title for n in app._notifications
+    )
+
+
+async def walk_every_screen(
+    store: Store, size: tuple[int, int], downloads: Path
+) -> tuple[list[str], OmniApp]:
+    """Walk WALK in a Japanese console of `size`; every line it showed."""
+    await japanese_shop(store)
+    app = OmniApp(
+        store,
+        agent_name="Aiko",
+        shop_values={"shop": "さくら花店"},
+        channels=[MAIL, SMS, TELEGRAM],
+        poll_changes=0.05,
+        language="ja",
+        undo_send=5,
+        downloads=downloads,
+    )
+    seen: list[str] = []
+    async with app.run_test(size=size, notifications=True) as pilot:
+        for keys, expected in WALK:
+            await pilot.press(*keys)
+            if expected:
+                try:
+                    await wait_until(pilot, lambda text=expected: said(app, text))
+                except AssertionError:
+                    raise AssertionError(
+                        f"after {keys}, {expected!r} never showed:\n{screen_text(app)}"
+                    ) from None
+            await pilot.pause(0.05)
+            lines = screen_lines(app)
+            assert all(cell_len(line) == size[0] for line in lines), (keys, lines)
+            seen.extend(lines)
+    return seen, app
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_a_first_session_in_japanese_has_no_english_left(
+    store: Store, size: tuple[int, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("EDITOR", raising=False)
+    monkeypatch.delenv("VISUAL", raising=False)
+    # A short folder: the toast that names it must not wrap it into pieces.
+    downloads = Path(tempfile.mkdtemp(prefix="保存", dir="/tmp")) / "ダウンロード"
+    try:
+        seen, _ = await walk_every_screen(store, size, downloads)
+    finally:
+        shutil.rmtree(downloads.parent)
+    text = "\n".join(seen)
+    left = [line for line in dict.fromkeys(seen) if english_words([line])]
+    assert not left, "English left on screen:\n" + "\n".join(left)
+    # What the walk showed, in a shop owner's words.
+    for words in (
+        "✉",  # the channel marks, with their legend
+        "連絡手段の印: ✉ メール · ✈ Telegram · ☏ SMS",
+        "宛先の電話番号が正しくありません",  # a failed reply's reason
+        "(画像, ",  # the photo's type, in words
+        "スヌーズ中 (",  # until when
+    ):
+        assert words in text, words
+
+
+# -- dates, ages and names ------------------------------------------------------------
+
+
+def test_dates_and_ages_read_as_a_japanese_shop_writes_them() -> None:
+    from datetime import datetime
+
+    from omnitui.widgets.format import age, clock_time, when_at
+
+    now = datetime(2026, 12, 5, 15, 30).timestamp()  # a Saturday
+    japanese = in_language("ja")
+    at = datetime(2026, 12, 2, 15, 4).timestamp()  # the Wednesday before
+    assert japanese.run(clock_time, at, now) == "12月2日(水) 15:04"
+    assert japanese.run(clock_time, datetime(2026, 12, 5, 9, 5).timestamp(), now) == "9:05"
+    assert japanese.run(clock_time, datetime(2025, 12, 2, 8, 0).timestamp(), now) == (
+        "2025年12月2日(火) 8:00"
+    )
+    assert japanese.run(when_at, datetime(2026, 12, 7, 9, 0)) in ("12月7日(月) 9:00", "9:00")
+    ages = {
+        10: "今",
+        5 * 60: "5分",
+        3 * 3600: "3時間",
+        20 * 3600: "20時間",
+        30 * 3600: "昨日",  # Friday 9:30
+        3 * 86400: "3日前",
+        20 * 86400: "11/15",
+        400 * 86400: "2025/10/31",
+    }
+    for seconds, words in ages.items():
+        assert japanese.run(age, now - seconds, now) == words, seconds
+    # English keeps its format.
+    assert clock_time(at, now) == "12-02 15:04"
+    assert clock_time(datetime(2026, 12, 5, 9, 5).timestamp(), now) == "09:05"
+    assert [age(now - s, now) for s in (10, 300, 3 * 3600, 3 * 86400, 20 * 86400)] == [
+        "now",
+        "5m",
+        "3h",
+        "3d",
+        "11/15",
+    ]
+
+
+@pytest.mark.parametrize("width", range(1, 16))
+def test_a_name_is_never_cut_between_family_and_given_name(width: int) -> None:
+    from omnitui.widgets.format import fit_name
+
+    for name in ("山田 花子", "渡辺 真由美", "Hannah Price", "Mallory [red]Hacker[/]"):
+        shown = fit_name(name, width)
+        assert cell_len(shown) <= width, (name, width, shown)
+        if shown in (name, name.replace(" ", "")):
+            continue  # whole (a Japanese name may drop its space to fit)
+        assert shown.endswith("…"), shown  # cut at its end, and said so
+        kept = shown[:-1]
+        assert not kept.endswith(" "), shown
+        assert name.replace(" ", "").startswith(kept.replace(" ", "")), shown
+        # The cut is inside a word: never just after a whole family name.
+        family = name.split(" ")[0]
+        assert kept.replace(" ", "") != family, shown
+
+
+async def test_names_stay_whole_in_the_list_the_header_and_toasts_at_narrow_widths(
+    store: Store,
+) -> None:
+    from omnitui.widgets.contact_list import contact_prompt
+
+    now = time.time()
+    long_name = "山田 花子"
+    await store.ingest(
+        [
+            Inbound(SMS, "n1", "+819055556666", long_name, "予約をお願いします", now - 30),
+            Inbound(SMS, "n2", "+819055557777", "長谷川 由美子", "こんにちは", now - 20),
+            Inbound(SMS, "n3", "+819055558888", "佐々木 健太郎", "ありがとう", now - 10),
+            Inbound(SMS, "n4", "+819055559999", "Hannah Price", "thanks", now - 5),
+        ]
+    )
+    rows = await store.list_contacts(limit=10)
+    japanese = in_language("ja")
+    for summary in rows:
+        for width in (20, 22, 24, 26):
+            prompt = japanese.run(contact_prompt, summary, width, now)
+            top = prompt.plain.split("\n")[0]
+            assert cell_len(top) <= width
+            family, given = summary.name.split(" ")
+            # Either the whole given name shows after the family name, or a
+            # cut inside the name: never the family name alone.
+            assert (
+                f"{family} {given[:1]}" in top
+                or f"{family}{given[:1]}" in top
+                or (family[:-1] + "…" in top)
+            ), (width, top)
+    for size in ((60, 20), (80, 24)):
+        app = make_app(store, "ja")
+        async with app.run_test(size=size, notifications=True) as pilot:
+            await pilot.pause(0.2)
+            await pilot.press("e")  # resolve the top customer: a toast with her name
+            await wait_until(pilot, lambda shown=app: bool(shown._notifications))
+            await pilot.pause(0.2)
+            lines = screen_lines(app)
+            # The thread header and the toast show the name whole, on one line.
+            assert "Hannah Price" in lines[0]
+            toast = next(n.message for n in app._notifications)
+            assert "Hannah Price" in toast.split("\n")[0]
+            # The new-message toast: names broken into lines only between them.
+            text = app.toast_text(
+                ["長谷川 由美子", "佐々木 健太郎", long_name], "、", tail="ほか3人"
+            )
+            for line in text.split("\n"):
+                assert cell_len(line) <= app.toast_room()
+            for name in ("長谷川 由美子", "佐々木 健太郎", long_name):
+                assert any(name in line for line in text.split("\n")), text

@@ -46,7 +46,7 @@ class AttachScreen(ModalScreen[OutboundFile | Literal["clear"] | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(tr("Attach a file to the reply"), classes="title")
-            yield Input(placeholder="~/Documents/invoice.pdf", id="attach-path")
+            yield Input(placeholder=tr("e.g. ~/Documents/invoice.pdf"), id="attach-path")
             yield Static(
                 tr("enter attaches · an empty path removes the attachments · esc cancels"),
                 classes="hint",

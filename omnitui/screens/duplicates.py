@@ -20,14 +20,14 @@ from omnitui.domain.models import ContactSummary
 from omnitui.domain.safe_text import one_line
 from omnitui.i18n import tr
 from omnitui.store import Store, StoreError
-from omnitui.widgets.format import CHANNEL_STYLE, age, channel_mark
+from omnitui.widgets.format import CHANNEL_STYLE, age, channel_mark, fit_name, reason_label
 
 
 def side(contact: ContactSummary) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     for kind in sorted(contact.channels):
         text.append(channel_mark(kind), CHANNEL_STYLE[kind])
-    text.append(f" {one_line(contact.name, 30)}", "bold")
+    text.append(" " + fit_name(contact.name, 30), "bold")
     text.append(f" · {age(contact.last_activity)}" if contact.last_activity else "", "dim")
     return text
 
@@ -102,7 +102,11 @@ class DuplicatesScreen(ModalScreen[bool]):
         try:
             await self.store.merge(s.b, s.a, agent=self.agent, evidence=f"suggested: {s.evidence}")
         except StoreError as exc:
-            self.notify(tr("Not merged: {reason}").format(reason=exc), severity="error")
+            self.notify(
+                tr("Not merged: {reason}").format(reason=reason_label(str(exc))),
+                severity="error",
+                markup=False,
+            )
             return
         self.changed = True
         self.notify(tr("Merged. u on the contact undoes it."))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -49,9 +50,11 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,q,question_mark", "close", "Close", id="help.close"),
     ]
 
-    def __init__(self, rows: list[tuple[str, str, str, str]]) -> None:
+    def __init__(self, rows: list[tuple[str, str, str, str]], note: str = "") -> None:
+        """`note` is a line under the table: what the channel marks mean."""
         super().__init__()
         self.rows = rows
+        self.note = note
 
     def compose(self) -> ComposeResult:
         table = Table(title=tr("OmniTUI keys"), expand=True, show_edge=False, pad_edge=False)
@@ -59,11 +62,13 @@ class HelpScreen(ModalScreen[None]):
         table.add_column(tr("key"), style="bold #ffaf00", no_wrap=True)
         # Japanese has no spaces to wrap at: a long description folds by character.
         table.add_column(tr("does"), overflow="fold")
-        table.add_column(tr("[keymap] id"), style="dim", no_wrap=True)
+        table.add_column(Text(tr("[keymap] id")), style="dim", no_wrap=True)  # not markup
         for pane, keys, what, binding_id in self.rows:
             table.add_row(pane, keys, what, binding_id)
         with VerticalScroll():
             yield Static(table, id="help-table")
+            if self.note:
+                yield Static(Text(self.note), id="help-note")
 
     def action_close(self) -> None:
         self.dismiss(None)

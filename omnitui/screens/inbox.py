@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult, SuspendNotSupported
@@ -46,9 +47,12 @@ from omnitui.widgets.contact_list import ContactList
 from omnitui.widgets.footer import Footer
 from omnitui.widgets.format import (
     CHANNEL_STYLE,
+    channel_legend,
     channel_mark,
     channel_name,
     clock_time,
+    fit_name,
+    reason_label,
     status_label,
     view_label,
 )
@@ -196,9 +200,11 @@ class InboxScreen(Screen[None]):
         rows = await store.list_contacts(limit=limit, view=self.view, agent=agent)
         self.contacts.set_contacts(rows, exhausted=len(rows) < limit)
         self.counts = await store.view_counts(agent)
-        self.contacts.border_title = (
-            f"{tr('Customers')} · {view_label(self.view)} {self.counts.get(self.view, 0)}"
-        )
+        view = f"{view_label(self.view)} {self.counts.get(self.view, 0)}"
+        title = f"{tr('Customers')} · {view}"
+        # A narrow pane keeps the view and its count whole, without the pane's name.
+        room = (self.contacts.size.width or 80) - 6
+        self.contacts.border_title = title if cell_len(title) <= room else view
         self.contacts.border_subtitle = "v " + tr("view")
 
     @on(ContactList.MoreWanted)
@@ -340,19 +346,20 @@ class InboxScreen(Screen[None]):
 
     def _draw_header(self, contact: Contact) -> None:
         header = Text(no_wrap=True, overflow="ellipsis")
-        header.append(one_line(contact.name, 60), "bold")
         status_style = {
             "open": "cyan",
             "resolved": "green",
             "snoozed": "magenta",
             "pending": "yellow",
         }
-        header.append(
-            f"  {status_label(contact.status)}", status_style.get(str(contact.status), "")
-        )
+        status = status_label(contact.status)
         if contact.status is ThreadStatus.SNOOZED and contact.snoozed_until:
-            until = tr("until {when}").format(when=clock_time(contact.snoozed_until))
-            header.append(f" {until}", "magenta")
+            status += " " + tr("(until {time})").format(time=clock_time(contact.snoozed_until))
+        # The name first and whole where it fits; a long one is cut at its end,
+        # never between family and given name, and the status stays in view.
+        room = (self.query_one("#thread-header", Static).size.width or 80) - 2
+        header.append(fit_name(contact.name, max(8, room - cell_len(status) - 2)), "bold")
+        header.append(f"  {status}", status_style.get(str(contact.status), ""))
         if contact.assignee:
             header.append("  @" + one_line(contact.assignee, 20), "bold cyan")
         for tag in contact.tags[:4]:
@@ -448,7 +455,7 @@ class InboxScreen(Screen[None]):
         for att in message.attachments:
             data = await self.omni.store.attachment_data(att.id)
             if data is None:
-                skipped.append(f"{att.filename} ({att.note or 'not kept'})")
+                skipped.append(f"{att.filename} ({reason_label(att.note or 'not kept')})")
                 continue
             try:
                 target = await asyncio.to_thread(downloads.save, folder, att.filename, data)
@@ -552,7 +559,11 @@ class InboxScreen(Screen[None]):
         try:
             await self.omni.store.save_canned_reply(edited)
         except StoreError as exc:
-            self.notify(tr("Not saved: {reason}").format(reason=exc), severity="error")
+            self.notify(
+                tr("Not saved: {reason}").format(reason=reason_label(str(exc))),
+                severity="error",
+                markup=False,
+            )
             return
         self.query_one(CannedList).set_replies(await self.omni.store.canned_replies())
         self.notify(tr("Saved /{shortcut}").format(shortcut=edited.shortcut), markup=False)
@@ -807,7 +818,11 @@ class InboxScreen(Screen[None]):
                 hold=hold,
             )
         except StoreError as exc:
-            self.notify(tr("Not sent: {reason}").format(reason=exc), severity="error")
+            self.notify(
+                tr("Not sent: {reason}").format(reason=reason_label(str(exc))),
+                severity="error",
+                markup=False,
+            )
             return
         if hold > 0:
             # A little less than the hub's wait, so `u` is never offered too late.
@@ -856,8 +871,8 @@ class InboxScreen(Screen[None]):
             return
         await self.omni.store.set_status(contact_id, status, until)
         summary = await self.omni.store.contact_summary(contact_id)
-        name = one_line(summary.name, 30) if summary else tr("contact")
-        self.notify(f"{name}: {status_label(status)}", markup=False)
+        name = summary.name if summary else tr("contact")
+        self.notify(self.omni.toast_text([name, status_label(status)], ": "), markup=False)
         await self.reload_contacts()
         if self.contact is not None and self.contact.id == contact_id:
             await self._refresh_open_thread()
@@ -944,7 +959,11 @@ class InboxScreen(Screen[None]):
         try:
             await store.merge(other, contact_id, agent=self.omni.agent_name, incoming_wins=choice)
         except StoreError as exc:
-            self.notify(tr("Not merged: {reason}").format(reason=exc), severity="error")
+            self.notify(
+                tr("Not merged: {reason}").format(reason=reason_label(str(exc))),
+                severity="error",
+                markup=False,
+            )
             return
         self.notify(tr("Merged. Press u to undo."), title=tr("Merge"))
         self.contact = None
@@ -998,7 +1017,7 @@ class InboxScreen(Screen[None]):
             return
         await store.update_contact(contact_id, tags=tags)
         shown = ", ".join(f"#{t}" for t in tags) or tr("no tags")
-        self.notify(f"{one_line(contact.name, 30)}: {one_line(shown, 60)}")
+        self.notify(self.omni.toast_text([contact.name, shown], ": "), markup=False)
         await self.reload_contacts()
         if self.contact is not None and self.contact.id == contact_id:
             await self._refresh_open_thread()
@@ -1204,7 +1223,7 @@ class InboxScreen(Screen[None]):
         try:
             await self.omni.store.retry(message.id)
         except StoreError as exc:
-            self.notify(str(exc), severity="warning")
+            self.notify(reason_label(str(exc)), severity="warning", markup=False)
             return
         self.omni.outbox_changed()
         self.notify(tr("Queued again"))
@@ -1224,7 +1243,7 @@ class InboxScreen(Screen[None]):
         rows = [
             (contacts, "enter", tr("Open the merged thread"), ""),
             (anywhere, "tab shift+tab", tr("Next / previous pane"), ""),
-            (anywhere, "ctrl+p", tr("Command palette"), "app.palette"),
         ]
         rows += binding_rows(sections, self.omni.keymap)
-        self.app.push_screen(HelpScreen(rows))
+        legend = tr("Marks: {legend}").format(legend=channel_legend())
+        self.app.push_screen(HelpScreen(rows, legend))

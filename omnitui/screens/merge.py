@@ -22,7 +22,7 @@ from omnitui.domain.merge import Conflict, MergePlan, field_label
 from omnitui.domain.models import IDENTITY_FOR_CHANNEL, Contact
 from omnitui.domain.safe_text import one_line
 from omnitui.i18n import N_, tr
-from omnitui.widgets.format import CHANNEL_STYLE, channel_mark
+from omnitui.widgets.format import CHANNEL_STYLE, channel_mark, fit_name
 
 LABEL_WIDTH = 12
 CORE_LABELS = {"name": N_("Name"), "first_name": N_("First name"), "language": N_("Language")}
@@ -77,9 +77,9 @@ class MergeScreen(ModalScreen[frozenset[str] | None]):
 
     def compose(self) -> ComposeResult:
         title = Text(tr("Merge") + " ", "bold")
-        title.append(one_line(self.source.name, 40), "bold magenta")
+        title.append(fit_name(self.source.name, 40), "bold magenta")
         title.append(" → ")
-        title.append(one_line(self.target.name, 40), "bold cyan")
+        title.append(fit_name(self.target.name, 40), "bold cyan")
         with Vertical():
             yield Static(title, classes="title")
             yield Static(tr("What moves here (nothing is deleted):"), classes="hint")

@@ -23,7 +23,7 @@ from omnitui.domain.search import highlight_spans
 from omnitui.i18n import N_, tr
 from omnitui.store import Store
 from omnitui.widgets.canned import canned_prompt
-from omnitui.widgets.format import CHANNEL_STYLE, channel_mark, clock_time, weekday
+from omnitui.widgets.format import CHANNEL_STYLE, channel_mark, clock_time, fit_name, when_at
 
 PICKER_CSS = """
 .picker { width: 80%; max-width: 100; height: 80%; border: round $accent; background: $panel; padding: 0 1; }
@@ -124,7 +124,7 @@ def hit_prompt(hit: SearchHit, query: str) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     if hit.message_id is None:
         text.append(tr("contact") + " ", "bold magenta")
-        name = Text(one_line(hit.contact_name, 60), "bold")
+        name = Text(fit_name(hit.contact_name, 60), "bold")
         for start, end in highlight_spans(name.plain, query):
             name.stylize("reverse", start, end)
         text.append_text(name)
@@ -133,7 +133,7 @@ def hit_prompt(hit: SearchHit, query: str) -> Text:
         text.append("✎ " + tr("note") + " ", "bold #d7af00")
     elif hit.kind is not None:
         text.append(channel_mark(hit.kind) + " ", CHANNEL_STYLE[hit.kind])
-    text.append(one_line(hit.contact_name, 30), "bold")
+    text.append(fit_name(hit.contact_name, 30), "bold")
     if hit.sent_at is not None:
         text.append(f"  {clock_time(hit.sent_at)}", "dim")
     text.append("\n  ")
@@ -214,7 +214,7 @@ class MergePicker(_Picker):
         self.current = current
         self.found: list[ContactSummary] = []
         self.TITLE_TEXT = tr("Merge another contact into {name}").format(
-            name=one_line(current.name, 40)
+            name=fit_name(current.name, 40)
         )
 
     def on_mount(self) -> None:
@@ -237,7 +237,7 @@ class MergePicker(_Picker):
         self.options.add_options(
             Option(
                 Text(f"{''.join(channel_mark(k) for k in sorted(c.channels)):<3} ")
-                + Text(one_line(c.name, 60))
+                + Text(fit_name(c.name, 60))
             )
             for c in self.found
         )
@@ -278,7 +278,7 @@ class SnoozePicker(_Picker):
             yield Static(tr(self.TITLE_TEXT), classes="title")
             yield OptionList(
                 *(
-                    Option(f"{tr(label)}  ({weekday(at)} {at:%m-%d %H:%M})")
+                    Option(Text(f"{tr(label)}  ({when_at(at)})"))
                     for label, at in ((label, f(now)) for label, f in SNOOZE_CHOICES)
                 ),
                 id="picker-options",

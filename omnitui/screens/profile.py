@@ -19,7 +19,13 @@ from omnitui.domain.models import IDENTITY_FOR_CHANNEL, Contact
 from omnitui.domain.safe_text import one_line
 from omnitui.i18n import tr
 from omnitui.store import Store, StoreError
-from omnitui.widgets.format import CHANNEL_STYLE, age, channel_mark
+from omnitui.widgets.format import (
+    CHANNEL_STYLE,
+    channel_mark,
+    clock_time,
+    fit_name,
+    reason_label,
+)
 
 
 def fields_text(profile: dict[str, str]) -> str:
@@ -71,7 +77,7 @@ class ProfileScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         c = self.contact
         with Vertical():
-            yield Static(Text(tr("Profile") + f" · {one_line(c.name, 60)}"), classes="title")
+            yield Static(Text(tr("Profile") + " · " + fit_name(c.name, 60)), classes="title")
             with Grid():
                 yield Label(tr("Name"))
                 yield Input(c.name, id="name")
@@ -104,8 +110,8 @@ class ProfileScreen(ModalScreen[bool]):
             text.append(one_line(identity.address, 60))
             if identity.display and identity.display != identity.address:
                 text.append(f"  {one_line(identity.display, 30)}", "dim")
-            used = age(identity.last_used) if identity.last_used else tr("never")
-            text.append("  " + tr("last used {age}").format(age=used), "dim")
+            used = clock_time(identity.last_used) if identity.last_used else tr("never")
+            text.append("  " + tr("last used {when}").format(when=used), "dim")
             if identity.opted_out:
                 text.append("  " + tr("opted out"), "red")
             options.append(Option(text, id=str(identity.id)))
@@ -126,13 +132,13 @@ class ProfileScreen(ModalScreen[bool]):
             text.append(one_line(entry.value, 40), "")
             text.append(
                 "  "
-                + tr("from {name}, {age}").format(
-                    name=one_line(entry.source_name, 30), age=age(entry.at)
+                + tr("from {name}, {when}").format(
+                    name=fit_name(entry.source_name, 30), when=clock_time(entry.at)
                 ),
                 "dim",
             )
         if len(history) > 3:
-            text.append("\n  " + tr("and {n} more").format(n=len(history) - 3), "dim")
+            text.append("\n  " + tr("and {n} more values").format(n=len(history) - 3), "dim")
         widget = self.query_one("#history", Static)
         widget.update(text)
         widget.display = bool(history)
@@ -169,7 +175,7 @@ class ProfileScreen(ModalScreen[bool]):
         try:
             await self.store.split_identity(int(option.id or 0), agent=self.agent)
         except StoreError as exc:
-            self.notify(str(exc), severity="warning")
+            self.notify(reason_label(str(exc)), severity="warning", markup=False)
             return
         self.changed = True
         self.notify(tr("Split off into its own contact; u in the inbox undoes it"))

@@ -13,6 +13,7 @@ from textual.widgets import Input, Static
 
 from omnitui.domain.safe_text import one_line
 from omnitui.i18n import tr
+from omnitui.widgets.format import fit_name
 
 
 def parse_tags(text: str) -> list[str]:
@@ -41,9 +42,10 @@ class TagsScreen(ModalScreen[list[str] | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(
-                tr("Tags · {name}").format(name=one_line(self.contact_name, 40)), classes="title"
+                Text(tr("Tags · {name}").format(name=fit_name(self.contact_name, 40))),
+                classes="title",
             )
-            yield Input(", ".join(self.tags), id="tags-input", placeholder="vip, wedding")
+            yield Input(", ".join(self.tags), id="tags-input", placeholder=tr("e.g. vip, wedding"))
             if self.known:
                 known = Text(tr("In use: "))
                 known.append(", ".join(one_line(t, 20) for t in self.known[:30]))

@@ -306,14 +306,21 @@ class Composer(Vertical):
 
 
 def sms_status(text: str) -> Text:
-    """`2 SMS · UCS-2 85/134`, with a warning for the character that forced UCS-2."""
+    """`2 SMS · UCS-2 85/134`, with a warning for the character that forced UCS-2.
+
+    In Japanese the encodings are the words a phone uses, 半角 and 全角:
+    `2通 · 全角 85/134字`.
+    """
     seg = count_segments(text)
     out = Text()
     style = "bold red" if seg.too_long else ("yellow" if seg.segments > 1 else "dim")
-    out.append(
-        f"  {seg.segments} SMS · {seg.encoding} {seg.units}/{seg.per_segment * max(1, seg.segments)}",
-        style,
+    count = tr("{segments} SMS · {encoding} {units}/{capacity}").format(
+        segments=seg.segments,
+        encoding=tr(seg.encoding),
+        units=seg.units,
+        capacity=seg.per_segment * max(1, seg.segments),
     )
+    out.append("  " + count, style)
     if seg.non_gsm:
         shown = visible(seg.non_gsm[:3])
         out.append("  ⚠ " + tr("{chars} makes it UCS-2").format(chars=shown), "yellow")

@@ -16,7 +16,7 @@ from textual.widgets.option_list import Option
 from omnitui.domain.models import ContactSummary, Direction, ThreadStatus
 from omnitui.domain.safe_text import one_line
 from omnitui.i18n import tr
-from omnitui.widgets.format import CHANNEL_STYLE, age, channel_mark
+from omnitui.widgets.format import CHANNEL_STYLE, age, channel_mark, fit_name
 
 _STATUS_MARK = {
     ThreadStatus.OPEN: ("", ""),
@@ -45,8 +45,9 @@ def contact_prompt(contact: ContactSummary, width: int, now: float | None = None
         right.append(f"{contact.unread} ", "bold reverse #ffaf00")
     right.append(age(contact.last_activity, now), "dim")
     name_room = max(4, width - top.cell_len - right.cell_len - 1)
-    name = Text(one_line(contact.name, 80), style=name_style, no_wrap=True, overflow="ellipsis")
-    name.truncate(name_room, overflow="ellipsis", pad=True)
+    # Cut at its end, never between family and given name (山田 花…, not 山田 …).
+    name = Text(fit_name(contact.name, name_room), style=name_style, no_wrap=True)
+    name.pad_right(name_room - name.cell_len)
     top.append_text(name)
     top.append(" ")
     top.append_text(right)

@@ -1,15 +1,25 @@
-"""Small formatting shared by the widgets: channel marks, ages, times."""
+"""Small formatting shared by the widgets: channel marks, ages, times, names."""
 
 from __future__ import annotations
 
 import time
+import unicodedata
+from collections.abc import Sequence
 from datetime import datetime
+from itertools import pairwise
+
+from rich.cells import cell_len
 
 from omnitui.domain.models import ChannelKind, ThreadStatus
+from omnitui.domain.safe_text import one_line, visible
 from omnitui.domain.views import AnyView, TagView, View
-from omnitui.i18n import tr
+from omnitui.i18n import active_language, tr, tr_reason
 
+# One cell per channel in every language, so the contact list keeps its columns.
+# English reads letters (M mail, T Telegram, S SMS); Japanese reads pictures
+# (an envelope, Telegram's paper plane, a telephone), with a legend under `?`.
 CHANNEL_MARK = {ChannelKind.EMAIL: "M", ChannelKind.TELEGRAM: "T", ChannelKind.SMS: "S"}
+CHANNEL_ICON = {ChannelKind.EMAIL: "✉", ChannelKind.TELEGRAM: "✈", ChannelKind.SMS: "☏"}
 CHANNEL_STYLE = {
     ChannelKind.EMAIL: "bold #5fafff",
     ChannelKind.TELEGRAM: "bold #00d7d7",
@@ -20,11 +30,13 @@ CHANNEL_NAME = {
     ChannelKind.TELEGRAM: "Telegram",
     ChannelKind.SMS: "SMS",
 }
+CHANNEL_ORDER = (ChannelKind.EMAIL, ChannelKind.TELEGRAM, ChannelKind.SMS)
 
 
 def channel_mark(kind: ChannelKind) -> str:
-    """One letter per channel (M mail, T Telegram, S SMS): narrow in every terminal."""
-    return CHANNEL_MARK[kind]
+    """One cell per channel: M, T, S in English; ✉, ✈, ☏ in Japanese."""
+    marks = CHANNEL_ICON if active_language() == "ja" else CHANNEL_MARK
+    return marks[kind]
 
 
 def channel_name(kind: ChannelKind) -> str:
@@ -35,6 +47,11 @@ def channel_name(kind: ChannelKind) -> str:
         ChannelKind.SMS: "SMS",
     }
     return names.get(kind, CHANNEL_NAME[kind])
+
+
+def channel_legend() -> str:
+    """What each mark means: `✉ メール · ✈ Telegram · ☏ SMS` (the help screen's key)."""
+    return " · ".join(f"{channel_mark(k)} {channel_name(k)}" for k in CHANNEL_ORDER)
 
 
 def status_label(status: ThreadStatus) -> str:
@@ -66,6 +83,22 @@ def view_label(view: AnyView) -> str:
     return labels.get(view) or tr(str(view))
 
 
+def reason_label(reason: str) -> str:
+    """Why a reply failed (or a file was not kept), in the console's language, as text."""
+    return visible(tr_reason(reason))
+
+
+def file_kind(content_type: str) -> str:
+    """An attachment's type: as sent (image/png) in English, in words in Japanese (画像)."""
+    if active_language() != "ja":
+        return visible(content_type)
+    main, _, sub = content_type.lower().partition("/")
+    if sub == "pdf":
+        return "PDF"
+    kinds = {"image": "画像", "video": "動画", "audio": "音声", "text": "テキスト"}
+    return kinds.get(main, "ファイル")
+
+
 def weekday(at: datetime) -> str:
     """The short name of the day of the week, in the console's language."""
     names = (tr("Mon"), tr("Tue"), tr("Wed"), tr("Thu"), tr("Fri"), tr("Sat"), tr("Sun"))
@@ -73,26 +106,135 @@ def weekday(at: datetime) -> str:
 
 
 def age(at: float, now: float | None = None) -> str:
-    """How long ago, in a few cells: now, 5m, 3h, 2d, 11/3 (今, 5分, 3時間, 2日 in Japanese)."""
-    seconds = (time.time() if now is None else now) - at
+    """How long ago, in a few cells.
+
+    English: now, 5m, 3h, 2d, 11/3. Japanese: 今, 5分, 3時間, 昨日, 3日前,
+    12/2 (and 2023/12/2 in another year): the words of a phone's chat list.
+    """
+    current = time.time() if now is None else now
+    seconds = current - at
     if seconds < 60:
         return tr("now")
     if seconds < 3600:
         return tr("{n}m").format(n=int(seconds // 60))
     if seconds < 86400:
         return tr("{n}h").format(n=int(seconds // 3600))
+    stamp = datetime.fromtimestamp(at)
+    if active_language() == "ja":
+        today = datetime.fromtimestamp(current).date()
+        days = (today - stamp.date()).days
+        if days <= 1:
+            return "昨日"
+        if days < 7:
+            return f"{days}日前"
+        if stamp.year == today.year:
+            return f"{stamp.month}/{stamp.day}"
+        return f"{stamp.year}/{stamp.month}/{stamp.day}"
     if seconds < 7 * 86400:
         return tr("{n}d").format(n=int(seconds // 86400))
-    stamp = datetime.fromtimestamp(at)
     return f"{stamp.month}/{stamp.day}"
 
 
 def clock_time(at: float, now: float | None = None) -> str:
-    """A message's time: `14:02` today, `11-20 14:02` this year, else with the year."""
+    """A message's time: `14:02` today, else with the date.
+
+    English: `11-20 14:02` this year, `2023-11-20 14:02` before. Japanese:
+    `12月2日(水) 15:04`, and `2023年12月2日(水) 15:04` in another year.
+    """
     stamp = datetime.fromtimestamp(at)
     today = datetime.fromtimestamp(time.time() if now is None else now)
+    if active_language() == "ja":
+        clock = f"{stamp.hour}:{stamp.minute:02d}"
+        if stamp.date() == today.date():
+            return clock
+        day = f"{stamp.month}月{stamp.day}日({weekday(stamp)}) {clock}"
+        return day if stamp.year == today.year else f"{stamp.year}年{day}"
     if stamp.date() == today.date():
         return stamp.strftime("%H:%M")
     if stamp.year == today.year:
         return stamp.strftime("%m-%d %H:%M")
     return stamp.strftime("%Y-%m-%d %H:%M")
+
+
+def when_at(at: datetime) -> str:
+    """A time to come (a snooze's end): `Tue 12-03 09:00`; Japanese `12月3日(火) 9:00`."""
+    if active_language() == "ja":
+        return clock_time(at.timestamp())
+    return f"{weekday(at)} {at:%m-%d %H:%M}"
+
+
+# -- names ----------------------------------------------------------------------
+
+
+def _wide(ch: str) -> bool:
+    """A character of a script written without spaces (kanji, kana, hangul)."""
+    return unicodedata.east_asian_width(ch) in ("W", "F")
+
+
+def fit_name(name: str, width: int) -> str:
+    """A customer's name on one line in at most `width` cells, never cut at a space.
+
+    A name that fits is shown whole. One that does not is cut at its end with
+    `…`, and the cut always falls inside a word: `山田 花…`, never `山田 …`,
+    so a family name is never shown as if it were the whole name. A Japanese
+    name (山田 花子) may drop its space before being cut, as it is often
+    written (山田花子, 山田花…). Whitespace inside the name becomes single
+    spaces and control characters visible symbols.
+    """
+    text = one_line(name, 200)
+    width = max(1, width)
+    if cell_len(text) <= width:
+        return text
+    words = text.split(" ")
+    joinable = len(words) > 1 and all(
+        a and b and _wide(a[-1]) and _wide(b[0]) for a, b in pairwise(words)
+    )
+    base = "".join(words) if joinable else text
+    if cell_len(base) <= width:
+        return base
+    # Where each word ends in `base`: the cut must not land there.
+    ends: set[int] = set()
+    position = 0
+    for word in words:
+        position += len(word)
+        ends.add(position)
+        if not joinable:
+            position += 1  # the space
+    room = width - 1  # the ellipsis takes one cell
+    cut = 0
+    used = 0
+    for index, ch in enumerate(base):
+        size = cell_len(ch)
+        if used + size > room:
+            break
+        used += size
+        cut = index + 1
+    while cut > 0 and (base[cut - 1] == " " or cut in ends):
+        cut -= 1  # back inside a word, and never end on the space
+    return base[:cut] + "…"
+
+
+def name_lines(parts: Sequence[str], width: int, separator: str = ", ") -> str:
+    """Names (or other units that must not break) laid out in lines of at most
+    `width` cells, a line break only ever between two of them.
+
+    For text a widget would wrap itself (a toast): it wraps at spaces, which
+    would put 山田 at the end of one line and 花子 at the start of the next.
+    Each unit wider than a line is cut at its end with `fit_name`.
+    """
+    mark = separator.rstrip()  # stays at the end of a line: `山田 花子、`
+    gap = separator[len(mark) :]
+    lines: list[str] = []
+    line = ""
+    for n, part in enumerate(parts):
+        tail = mark if n < len(parts) - 1 else ""
+        unit = fit_name(part, width - cell_len(tail)) + tail
+        joined = f"{line}{gap}{unit}" if line else unit
+        if line and cell_len(joined) > width:
+            lines.append(line)
+            line = unit
+        else:
+            line = joined
+    if line:
+        lines.append(line)
+    return "\n".join(lines)

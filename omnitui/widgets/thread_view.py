@@ -22,7 +22,14 @@ from omnitui.domain.models import Delivery, Direction, Message
 from omnitui.domain.notes import mention_spans
 from omnitui.domain.safe_text import visible
 from omnitui.i18n import tr
-from omnitui.widgets.format import CHANNEL_STYLE, channel_mark, clock_time
+from omnitui.widgets.format import (
+    CHANNEL_STYLE,
+    channel_mark,
+    clock_time,
+    file_kind,
+    fit_name,
+    reason_label,
+)
 
 
 def _delivery_text(status: Delivery) -> tuple[str, str]:
@@ -219,7 +226,7 @@ class ThreadView(ScrollView, can_focus=True):
                     strips.append(Strip(list(full.render(console)), full.cell_len))
             strips.append(Strip.blank(width))
             return strips
-        for text in self._message_texts(message, selected):
+        for text in self._message_texts(message, selected, width - 2):
             for line in text.wrap(console, width - 2):
                 full = Text.assemble(bar, line)
                 strips.append(Strip(list(full.render(console)), full.cell_len))
@@ -239,18 +246,21 @@ class ThreadView(ScrollView, can_focus=True):
             body.stylize("bold underline", start, end)
         return [head, body]
 
-    def _message_texts(self, message: Message, selected: bool) -> list[Text]:
+    def _message_texts(self, message: Message, selected: bool, width: int = 80) -> list[Text]:
         inbound = message.direction is Direction.IN
+        who_room = max(8, width - 4)  # after the mark and the arrow: a name cut at its end
         head = Text(no_wrap=True, overflow="ellipsis")
         if message.kind is not None:
             head.append(channel_mark(message.kind), CHANNEL_STYLE[message.kind])
             head.append(" ")
         if inbound:
             head.append("← ", "bold cyan")
-            head.append(visible(message.sender) or tr("customer"), "bold cyan")
+            head.append(fit_name(message.sender, who_room) or tr("customer"), "bold cyan")
         else:
             head.append("→ ", "bold green")
-            head.append(message.author or self.agent_name or tr("you"), "bold green")
+            head.append(
+                fit_name(message.author or self.agent_name, who_room) or tr("you"), "bold green"
+            )
         head.append(f"  {clock_time(message.sent_at)}", "dim")
         if not inbound:
             label, style = _delivery_text(message.status)
@@ -276,19 +286,20 @@ class ThreadView(ScrollView, can_focus=True):
             texts.append(Text("··· " + tr("quoted text hidden (f shows it)"), style="dim italic"))
         for att in message.attachments:
             line = Text(
-                f"📎 {visible(att.filename)} ({att.content_type}, {_size(att.size)})", "dim"
+                f"📎 {visible(att.filename)} ({file_kind(att.content_type)}, {_size(att.size)})",
+                "dim",
             )
             if att.note:
-                line.append(f" — {visible(att.note)}", "yellow")
+                line.append(f" — {reason_label(att.note)}", "yellow")
             texts.append(line)
         if (
             not inbound
             and message.status in (Delivery.FAILED, Delivery.UNKNOWN)
             and message.status_reason
         ):
-            texts.append(Text(f"✗ {visible(message.status_reason)}", style="bold red"))
+            texts.append(Text(f"✗ {reason_label(message.status_reason)}", style="bold red"))
         elif not inbound and message.status_reason:
-            texts.append(Text(visible(message.status_reason), style="yellow"))
+            texts.append(Text(reason_label(message.status_reason), style="yellow"))
         if selected:
             for text in texts:
                 text.stylize("on #262626")
