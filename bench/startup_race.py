@@ -63,6 +63,7 @@ from tests.peers.dovecot import Dovecot  # noqa: E402
 
 DOVECOT = "/usr/sbin/dovecot"
 CLIENTS = ("hello", "aerc", "neomutt", "omnitui")
+OFFLINE = "omnitui, no channel"  # --offline: the same store, a config without [[email]]
 APPEND_BATCH = 1000
 SIZE = (120, 40)
 POLL = 0.010
@@ -209,38 +210,43 @@ class Setup:
         )
         return [shutil.which("neomutt") or "/usr/bin/neomutt", "-n", "-F", str(rc)]
 
-    def omnitui_config(self) -> Path:
-        path = self.root / "omnitui.toml"
-        path.write_text(
-            textwrap.dedent(
-                f"""\
-                [ui]
-                language = "en"
+    def omnitui_config(self, email: bool = True) -> Path:
+        path = self.root / ("omnitui.toml" if email else "omnitui-offline.toml")
+        head = textwrap.dedent(
+            f"""\
+            [ui]
+            language = "en"
 
-                [store]
-                path = "{self.root / "omnitui.db"}"
-
-                [[email]]
-                name = "shop"
-                imap_host = "{self.server.host}"
-                imap_port = {self.server.port}
-                imap_tls = "none"
-                username = "{self.server.user}"
-                password_env = "{PASSWORD_ENV}"
-                folders = ["INBOX"]
-                backfill_days = 3650
-                smtp_host = "127.0.0.1"
-                smtp_port = 1
-                smtp_tls = "none"
-                from = "Sakura Flowers <shop@example.com>"
-                """
-            )
+            [store]
+            path = "{self.root / "omnitui.db"}"
+            """
         )
+        account = textwrap.dedent(
+            f"""
+            [[email]]
+            name = "shop"
+            imap_host = "{self.server.host}"
+            imap_port = {self.server.port}
+            imap_tls = "none"
+            username = "{self.server.user}"
+            password_env = "{PASSWORD_ENV}"
+            folders = ["INBOX"]
+            backfill_days = 3650
+            smtp_host = "127.0.0.1"
+            smtp_port = 1
+            smtp_tls = "none"
+            from = "Sakura Flowers <shop@example.com>"
+            """
+        )
+        path.write_text(head + account if email else head)
         return path
 
-    def omnitui(self) -> list[str]:
+    def omnitui(self, email: bool = True) -> list[str]:
         binary = Path(sys.executable).parent / "omnitui"
-        return [str(binary), "--config", str(self.omnitui_config())]
+        return [str(binary), "--config", str(self.omnitui_config(email))]
+
+    def omnitui_offline(self) -> list[str]:
+        return self.omnitui(email=False)
 
     def command(self, client: str) -> list[str]:
         makers = {
@@ -248,6 +254,7 @@ class Setup:
             "aerc": self.aerc,
             "neomutt": self.neomutt,
             "omnitui": self.omnitui,
+            OFFLINE: self.omnitui_offline,
         }
         return makers[client]()
 
@@ -421,10 +428,10 @@ def describe(count: int) -> str:
     )
 
 
-def render(runs: Sequence[Run]) -> str:
+def render(runs: Sequence[Run], clients: Sequence[str]) -> str:
     medians = {
         c: statistics.median(r.seconds for r in runs if r.client == c)
-        for c in CLIENTS
+        for c in clients
         if any(r.client == c for r in runs)
     }
     hello = medians.get("hello")
@@ -449,10 +456,10 @@ def render(runs: Sequence[Run]) -> str:
     return "\n".join(lines)
 
 
-def rounds(runs: int) -> Iterator[tuple[int, list[str]]]:
+def rounds(runs: int, clients: Sequence[str]) -> Iterator[tuple[int, list[str]]]:
     for n in range(runs):
-        shift = n % len(CLIENTS)
-        yield n, [*CLIENTS[shift:], *CLIENTS[:shift]]
+        shift = n % len(clients)
+        yield n, [*clients[shift:], *clients[:shift]]
 
 
 # -- main ----------------------------------------------------------------------------
@@ -466,7 +473,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--screens", action="store_true", help="print each client's screen of the warm-up round"
     )
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help=f"add a row {OFFLINE!r}: OmniTUI on the same store with no [[email]] configured",
+    )
     args = parser.parse_args(argv)
+    clients = [*CLIENTS, OFFLINE] if args.offline else list(CLIENTS)
     count = 2_000 if args.quick else args.messages
     missing = [b for b in (DOVECOT, "tmux", "aerc", "neomutt") if not shutil.which(b)]
     if missing:
@@ -483,14 +496,14 @@ def main(argv: list[str] | None = None) -> int:
         del mails
         print(f"omnitui serve stored them all in {sync_omnitui(setup, count):.1f} s", flush=True)
         serial = 0
-        for client in CLIENTS:  # the round not counted
+        for client in clients:  # the round not counted
             serial += 1
             run = race(setup, client, serial)
             print(f"  warm-up {client}: {run.seconds:.3f} s (pid of {run.process})", flush=True)
             if args.screens:
                 print(textwrap.indent(run.screen.rstrip(), "    | "), flush=True)
         runs: list[Run] = []
-        for n, order in rounds(args.runs):
+        for n, order in rounds(args.runs, clients):
             for client in order:
                 serial += 1
                 runs.append(race(setup, client, serial))
@@ -501,7 +514,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         print()
         print(describe(count))
-        print(render(runs))
+        print(render(runs, clients))
         return 0
     except KeyboardInterrupt:
         print("startup_race: interrupted", file=sys.stderr)
