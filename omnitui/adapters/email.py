@@ -102,6 +102,10 @@ def to_inbound(
         "references": list(parsed.references),
         "in_reply_to": parsed.in_reply_to,
     }
+    if parsed.to:
+        meta["to"] = list(parsed.to)
+    if parsed.cc:
+        meta["cc"] = list(parsed.cc)
     if where:
         meta["imap"] = dict(where)
     if parsed.reply != parsed.text:
