@@ -892,3 +892,37 @@ async def test_a_file_attached_in_the_composer_goes_out_with_the_reply(
     sent = email.message_from_bytes(recorder.messages[0][2], policy=email.policy.default)
     parts = [(p.get_filename(), p.get_content()) for p in sent.iter_attachments()]
     assert parts == [("請求書.pdf", b"%PDF-1.4 invoice 1203")]
+
+
+async def test_a_bad_cc_sends_nothing_and_one_the_server_refuses_is_said_on_the_reply(
+    store: Store, dovecot: Dovecot, smtp: tuple[Recorder, int], running: tuple[Hub, EmailAdapter]
+) -> None:
+    from omnitui.store import StoreError
+
+    recorder, _ = smtp
+    client = imap(dovecot)
+    client.append("INBOX", customer_mail(1, sender="Emma <emma@example.com>"))
+    client.logout()
+
+    async def arrived() -> bool:
+        return await stored_count(store) == 1
+
+    await wait_for(arrived)
+    contact = (await store.list_contacts())[0]
+    mail = Channel(ChannelKind.EMAIL, "shop-mail")
+    with pytest.raises(StoreError, match="Cc: not an email address: ken@"):
+        await store.enqueue_reply(contact.id, mail, "Hello", cc=["ken@example.jp", "ken@"])
+    running[0].outbox_changed()
+    await asyncio.sleep(0.5)
+    assert recorder.messages == [] and len(await store.thread_page(contact.id)) == 1
+
+    await store.enqueue_reply(contact.id, mail, "Hello", cc=["ghost@nowhere.invalid"])
+    running[0].outbox_changed()
+
+    async def sent_state() -> bool:
+        return (await store.thread_page(contact.id))[-1].status is Delivery.SENT
+
+    await wait_for(sent_state)
+    assert recorder.messages[0][1] == ["emma@example.com"]  # the customer has it
+    reply = (await store.thread_page(contact.id))[-1]
+    assert "not accepted for ghost@nowhere.invalid: 550" in reply.status_reason
