@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 
 from rich.text import Text
@@ -15,7 +15,8 @@ from textual.screen import Screen
 from textual.worker import WorkerFailed
 
 from omnitui.config import log_path
-from omnitui.domain.models import Channel
+from omnitui.domain.mail import combined_signature
+from omnitui.domain.models import Channel, ChannelKind
 from omnitui.i18n import N_, Language, resolve_language, tr, use_language
 from omnitui.screens.inbox import InboxChanged, InboxScreen
 from omnitui.store import Store
@@ -50,8 +51,15 @@ class OmniApp(App[None]):
         bell: bool = True,
         language: str | None = None,
         undo_send: float = 0.0,
+        signatures: Mapping[str, str] | None = None,
+        agent_signature: str = "",
+        own_addresses: Collection[str] = (),
     ) -> None:
-        """`language` is "en" or "ja"; None takes it from the locale (LC_ALL, LC_MESSAGES, LANG)."""
+        """`language` is "en" or "ja"; None takes it from the locale (LC_ALL, LC_MESSAGES, LANG).
+
+        `signatures` are the email accounts' (by account name), `agent_signature`
+        this agent's, added after the account's; `own_addresses` are the shop's
+        own mail addresses, which a reply-all never copies in."""
         super().__init__()
         self.store = store
         self.agent_name = agent_name
@@ -65,10 +73,20 @@ class OmniApp(App[None]):
         self.notify_new = notify_new
         self.bell_on_new = bell
         self.undo_send = undo_send  # seconds a sent reply waits, taking "u to undo"
+        self.signatures = dict(signatures or {})
+        self.agent_signature = agent_signature
+        self.own_addresses = frozenset(a.lower() for a in own_addresses)
         self._poll_every = poll_changes
         self._last_change = 0
         self._polling = False
         self.language: Language = resolve_language(language)
+
+    def signature_for(self, channel: Channel) -> str:
+        """The signature a reply on `channel` carries: email only, the account's
+        then the agent's."""
+        if channel.kind is not ChannelKind.EMAIL:
+            return ""
+        return combined_signature(self.signatures.get(channel.account, ""), self.agent_signature)
 
     def on_load(self) -> None:
         # Load is handled in the app's own task before any screen exists, so
