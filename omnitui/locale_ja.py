@@ -328,4 +328,35 @@ JA: dict[str, str] = {
     "Every view of the customers with counts": "顧客のビューを件数つきで一覧",
     "Names, language, fields and identities": "名前・言語・項目・連絡先",
     "Contacts that may be the same customer": "同じお客様かもしれない連絡先",
+    # -- email replies: subject, Cc / Bcc, reply-all, signature -----------------
+    "Edit the subject (email)": "件名を編集 (メール)",
+    "Cc and Bcc (email)": "Cc と Bcc (メール)",
+    "Reply to all: Cc everyone on the customer's last mail, or not": (
+        "全員に返信: お客様の直前のメールの宛先全員を Cc に入れる / 外す"
+    ),
+    "Reply to all (email): everyone on the customer's last mail in Cc": (
+        "全員に返信 (メール): お客様の直前のメールの宛先全員を Cc に"
+    ),
+    "Subject": "件名",
+    "edit": "編集",
+    "Cc/Bcc": "Cc/Bcc",
+    "reply all (+{n})": "全員に返信 (+{n})",
+    "sender only": "送信者のみに戻す",
+    "{what} is for email: ctrl+t picks another channel": (
+        "{what}はメール専用です: ctrl+t でチャネルを切り替えられます"
+    ),
+    "A subject": "件名",
+    "Reply to all": "全員に返信",
+    "The customer's last mail went to nobody else": "お客様の直前のメールはほかの誰にも送られていません",
+    "Subject of the reply": "返信の件名",
+    (
+        "enter keep · empty: back to Re: … · esc cancel · "
+        "the reply stays in the customer's conversation"
+    ): "enter 決定 · 空で Re: … に戻す · esc キャンセル · 返信は同じ会話のままです",
+    "Copies of the reply to {customer}": "{customer} への返信の Cc / Bcc",
+    "Bcc (not shown to the others)": "Bcc (ほかの宛先には表示されません)",
+    "comma separated · tab next field · enter keep · esc cancel": (
+        "カンマ区切り · tab 次の欄 · enter 決定 · esc キャンセル"
+    ),
+    "Not an email address:": "メールアドレスではありません:",
 }
