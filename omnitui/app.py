@@ -7,7 +7,7 @@ import contextlib
 import gc
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from rich.cells import cell_len
@@ -24,7 +24,8 @@ from textual.worker import WorkerFailed
 from omnitui.config import log_path
 from omnitui.desktop import Mode
 from omnitui.desktop import resolve as resolve_desktop
-from omnitui.domain.models import Channel
+from omnitui.domain.mail import combined_signature
+from omnitui.domain.models import Channel, ChannelKind
 from omnitui.i18n import N_, Language, resolve_language, tr, use_language
 from omnitui.screens.inbox import InboxChanged, InboxScreen
 from omnitui.screens.palette import OmniCommandPalette
@@ -63,8 +64,15 @@ class OmniApp(App[None]):
         language: str | None = None,
         undo_send: float = 0.0,
         desktop_notifications: Mode = "off",
+        signatures: Mapping[str, str] | None = None,
+        agent_signature: str = "",
+        own_addresses: Collection[str] = (),
     ) -> None:
-        """`language` is "en" or "ja"; None takes it from the locale (LC_ALL, LC_MESSAGES, LANG)."""
+        """`language` is "en" or "ja"; None takes it from the locale (LC_ALL, LC_MESSAGES, LANG).
+
+        `signatures` are the email accounts' (by account name), `agent_signature`
+        this agent's, added after the account's; `own_addresses` are the shop's
+        own mail addresses, which a reply-all never copies in."""
         super().__init__()
         self.store = store
         self.agent_name = agent_name
@@ -82,6 +90,9 @@ class OmniApp(App[None]):
         self._toast_until = 0.0  # while a new-message toast is up, more arrivals wait
         self._held_names: list[str] = []
         self._held_timer: Timer | None = None
+        self.signatures = dict(signatures or {})
+        self.agent_signature = agent_signature
+        self.own_addresses = frozenset(a.lower() for a in own_addresses)
         self._poll_every = poll_changes
         self._last_change = 0
         self._polling = False
@@ -89,6 +100,13 @@ class OmniApp(App[None]):
         # on its agent (@name) is announced once.
         self._notes_after = 0
         self.language: Language = resolve_language(language)
+
+    def signature_for(self, channel: Channel) -> str:
+        """The signature a reply on `channel` carries: email only, the account's
+        then the agent's."""
+        if channel.kind is not ChannelKind.EMAIL:
+            return ""
+        return combined_signature(self.signatures.get(channel.account, ""), self.agent_signature)
 
     def on_load(self) -> None:
         # Load is handled in the app's own task before any screen exists, so

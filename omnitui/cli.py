@@ -15,7 +15,7 @@ import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -233,6 +233,9 @@ async def _console(
     undo_send: float = 5.0,
     desktop_notifications: Mode = "auto",
     language: str | None = None,
+    signatures: Mapping[str, str] | None = None,
+    agent_signature: str = "",
+    own_addresses: Collection[str] = (),
 ) -> int:
     from omnitui.app import OmniApp
     from omnitui.hub import ChannelLock, Hub
@@ -254,6 +257,9 @@ async def _console(
         undo_send=undo_send,
         desktop_notifications=desktop_notifications,
         language=chosen,
+        signatures=signatures,
+        agent_signature=agent_signature,
+        own_addresses=own_addresses,
     )
     waiting: asyncio.Task[None] | None = None
     if lock.acquire():
@@ -313,13 +319,22 @@ async def run_console(settings: Settings, language: str | None = None) -> int:
         undo_send=settings.ui.undo_send_seconds,
         desktop_notifications=settings.ui.desktop_notifications,
         language=language or settings.ui.language,
+        signatures={s.name: s.signature for s in settings.email},
+        agent_signature=settings.agent.signature,
+        own_addresses=frozenset().union(*(s.own_addresses for s in settings.email)),
     )
 
 
 async def run_demo(store_path: Path | None, interval: float, language: str | None = None) -> int:
     """The console on a generated shop; `language` None follows the locale."""
     from omnitui.adapters.demo import DemoAdapter
-    from omnitui.demo import DEMO_CHANNELS, build_demo_store, make_shop
+    from omnitui.demo import (
+        DEMO_ADDRESS,
+        DEMO_CHANNELS,
+        DEMO_SIGNATURE,
+        build_demo_store,
+        make_shop,
+    )
     from omnitui.store import Store
 
     with contextlib.ExitStack() as stack:
@@ -346,6 +361,9 @@ async def run_demo(store_path: Path | None, interval: float, language: str | Non
             phone_region="JP",
             bell=False,  # a demo message every few seconds: toasts, no beeps
             language=language,
+            signatures={"demo-mail": DEMO_SIGNATURE},
+            agent_signature="Aiko",
+            own_addresses={DEMO_ADDRESS},
         )
     return EXIT_OK
 

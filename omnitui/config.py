@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from omnitui.domain.mail import check_signature
+
 if TYPE_CHECKING:
     from omnitui.store.files import Access
 
@@ -120,6 +122,13 @@ TlsMode = Literal["ssl", "starttls", "none"]
 
 class AgentConfig(_Section):
     name: str = "Agent"
+    # Added to this agent's email replies, below the account's signature.
+    signature: str = ""
+
+    @field_validator("signature")
+    @classmethod
+    def _signature(cls, text: str) -> str:
+        return check_signature(text)
 
 
 class StoreConfig(_Section):
@@ -166,11 +175,29 @@ class EmailConfig(_Section):
     from_: str = Field(alias="from")
     mark_seen: bool = False
     sent_folder: str | None = None
+    # Added to every reply from this account, after "-- " (then the agent's).
+    signature: str = ""
 
     @model_validator(mode="before")
     @classmethod
     def _secret_source(cls, values: Any) -> Any:
         return _one_secret(values, "password")
+
+    @field_validator("signature")
+    @classmethod
+    def _signature(cls, text: str) -> str:
+        return check_signature(text)
+
+    @property
+    def own_addresses(self) -> frozenset[str]:
+        """The shop's own addresses on this account (`from`, and the username
+        when it is an address): a reply-all never copies them in."""
+        from email.utils import parseaddr
+
+        found = {parseaddr(self.from_)[1].lower()}
+        if "@" in self.username:
+            found.add(self.username.strip().lower())
+        return frozenset(a for a in found if a)
 
     @property
     def password(self) -> Secret:

@@ -26,6 +26,9 @@ DEMO_CHANNELS = (
     Channel(ChannelKind.TELEGRAM, "demo-telegram"),
     Channel(ChannelKind.SMS, "demo-sms"),
 )
+# The demo mailbox's own address and signature (the agent, Aiko, signs after it).
+DEMO_ADDRESS = "shop@sakura-flowers.example"
+DEMO_SIGNATURE = "Sakura Flowers · 03-1234-5678"
 
 JA_FAMILY = [
     "田中",
@@ -246,8 +249,15 @@ def _channel(kind: ChannelKind) -> Channel:
 
 
 def inbound_from(
-    customer: DemoCustomer, kind: ChannelKind, text: str, at: float, pid: str, subject: str = ""
+    customer: DemoCustomer,
+    kind: ChannelKind,
+    text: str,
+    at: float,
+    pid: str,
+    subject: str = "",
+    cc: tuple[str, ...] = (),
 ) -> Inbound:
+    email = kind is ChannelKind.EMAIL
     return Inbound(
         channel=_channel(kind),
         provider_id=pid,
@@ -255,7 +265,8 @@ def inbound_from(
         display_name=customer.name,
         text=text,
         sent_at=at,
-        subject=subject if kind is ChannelKind.EMAIL else "",
+        subject=subject if email else "",
+        meta={"to": [DEMO_ADDRESS], **({"cc": list(cc)} if cc else {})} if email else {},
     )
 
 
@@ -333,10 +344,18 @@ async def _settle(store: Store, shop: DemoShop, now: float, rng: random.Random) 
             await store.set_status(row.id, ThreadStatus.RESOLVED)
     waiting = rng.sample(list(shop.customers[2:]), k=min(6, len(shop.customers) - 2))
     fresh = []
+    copied = False
     for n, customer in enumerate(waiting):
         kind = next(iter(customer.addresses))
         at = now - (len(waiting) - n) * 97.0
+        # One of them copied a colleague in: a reply-all (ctrl+g) to try.
+        cc = (
+            ("Ken Sato <ken.sato@example.com>",) if kind is ChannelKind.EMAIL and not copied else ()
+        )
+        copied = copied or bool(cc)
         fresh.append(
-            inbound_from(customer, kind, customer_line(customer, rng), at, f"fresh-{n}", "Hello")
+            inbound_from(
+                customer, kind, customer_line(customer, rng), at, f"fresh-{n}", "Hello", cc
+            )
         )
     await store.ingest(fresh)

@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from omnitui.adapters.base import Adapter, ReadMirror, SendError, SinkBusy, Troubled
+from omnitui.adapters.base import Adapter, ReadMirror, SendError, Sent, SinkBusy, Troubled
 from omnitui.domain.models import Channel, DeliveryUpdate, Inbound, Outbound
 from omnitui.store import Store, StoreBusy
 from omnitui.store.files import PRIVATE, Access, create_file
@@ -263,7 +263,10 @@ class Hub:
                 job, lambda: self.store.mark_failed(job.message_id, reason, retry_at=None)
             )
             return
-        await self._record(job, lambda: self.store.mark_sent(job.message_id, provider_id))
+        note = provider_id.note if isinstance(provider_id, Sent) else ""
+        await self._record(
+            job, lambda: self.store.mark_sent(job.message_id, str(provider_id), note=note)
+        )
 
     async def _record(self, job: Outbound, write: Callable[[], Awaitable[None]]) -> None:
         """Write the outcome of a send, however long the store stays busy: a reply the

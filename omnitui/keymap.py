@@ -27,6 +27,7 @@ _MODULES = (
     "omnitui.screens.canned_editor",
     "omnitui.screens.duplicates",
     "omnitui.screens.fill",
+    "omnitui.screens.headers",
     "omnitui.screens.help",
     "omnitui.screens.inbox",
     "omnitui.screens.merge",

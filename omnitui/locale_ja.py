@@ -418,6 +418,30 @@ JA: dict[str, str] = {
     "{name} has no address to write to: add one in the profile (p).": "{name} には送り先がありません。プロフィール (p) で追加してください。",
     "No channel set up in config.toml reaches {name}'s addresses.": "config.toml に設定された連絡手段では {name} の連絡先に送れません。",
     "Subject": "件名",
+    # -- email replies: Cc / Bcc, reply to all, signature ---------------------------
+    "To the subject (email)": "件名へ (メール)",
+    "Cc and Bcc (email)": "Cc と Bcc (メール)",
+    "Reply to all: Cc everyone on the customer's last mail, or not": (
+        "全員に返信: お客様の直前のメールの宛先全員を Cc に入れる / 外す"
+    ),
+    "Reply to all (email)": "全員に返信 (メール)",
+    "Cc/Bcc": "Cc/Bcc",
+    "reply all (+{n})": "全員に返信 (+{n})",
+    "sender only": "差出人だけに戻す",
+    "{what} is for email: ctrl+t picks another channel": (
+        "{what}はメールだけです。ctrl+t で連絡手段を切り替えられます"
+    ),
+    "A subject": "件名",
+    "Reply to all": "全員に返信",
+    "The customer's last mail went to nobody else": (
+        "お客様の直前のメールは、ほかの誰にも送られていません"
+    ),
+    "Copies of the reply to {customer}": "{customer} への返信の Cc / Bcc",
+    "Bcc (not shown to the others)": "Bcc (ほかの宛先には表示されません)",
+    "comma separated · tab next field · enter keep · esc cancel": (
+        "カンマ区切り · tab 次の欄 · enter 決定 · esc キャンセル"
+    ),
+    "Not an email address:": "メールアドレスではありません:",
 }
 
 # Why a reply failed, or what became of a file: OmniTUI stores these in English

@@ -50,6 +50,33 @@ def test_wrong_type_and_unknown_key(tmp_path: Path, capsys: pytest.CaptureFixtur
     )
 
 
+def test_signatures_in_the_config_are_checked_where_they_are_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from omnitui import config as settings
+
+    mailbox = (
+        '[[email]]\nname = "m"\nimap_host = "h"\nusername = "shop@example.com"\n'
+        'password_env = "P"\nsmtp_host = "s"\nfrom = "Sakura <Info@Example.com>"\n'
+    )
+    path = tmp_path / "c.toml"
+    path.write_text(
+        '[agent]\nname = "Aiko"\nsignature = "Aiko (florist)"\n\n'
+        + mailbox
+        + 'signature = """\nSakura Flowers   \n03-1234-5678\n"""\n'
+    )
+    loaded = settings.load(path)
+    assert loaded.email[0].signature == "Sakura Flowers\n03-1234-5678"
+    assert loaded.agent.signature == "Aiko (florist)"
+    assert loaded.email[0].own_addresses == {"info@example.com", "shop@example.com"}
+    path.write_text(mailbox + 'signature = """\n-- \nSakura Flowers\n"""\n')
+    assert main(["--config", str(path), "doctor"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"omnitui: {path}, line 8: email[0].signature: "
+        'leave out the "-- " line: OmniTUI puts it above the signature'
+    )
+
+
 def test_broken_toml_says_where(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "c.toml"
     config.write_text('[agent]\nname = "Aiko\n')

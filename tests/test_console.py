@@ -990,3 +990,198 @@ async def test_the_layout_follows_each_resize_at_once(store: Store) -> None:
         await pilot.resize_terminal(130, 36)
         await pilot.pause()
         assert not screen.has_class("-narrow")  # not one resize behind
+
+
+# -- an email reply's headers and signature -------------------------------------------
+
+SHOP_ADDRESS = "shop@sakura.example"
+SIGNATURE = "Sakura Flowers\n03-1234-5678"
+
+
+def mail_app(store: Store, undo_send: float = 0.0) -> OmniApp:
+    """Aiko's console with the shop's mailbox signature and her own."""
+    return OmniApp(
+        store,
+        agent_name="Aiko",
+        shop_values={"shop": "Sakura Flowers"},
+        channels=[MAIL, SMS],
+        poll_changes=0.05,
+        language="en",
+        signatures={"shop-mail": SIGNATURE},
+        agent_signature="Aiko",
+        own_addresses={SHOP_ADDRESS},
+        undo_send=undo_send,
+    )
+
+
+async def mail_with_copies(store: Store) -> int:
+    """田中 美咲 wrote to the shop and a florist friend, copying her husband."""
+    got = await store.ingest(
+        [
+            Inbound(
+                MAIL,
+                "m-cc",
+                "misaki@example.jp",
+                "田中 美咲",
+                "結婚式のブーケについてご相談です。",
+                time.time() - 60,
+                subject="ブーケのご相談",
+                meta={
+                    "to": [f"Sakura Flowers <{SHOP_ADDRESS}>", "Hana <hana@florist.example>"],
+                    "cc": ["田中 健 <ken@example.jp>", "misaki@example.jp"],
+                },
+            )
+        ]
+    )
+    return got[0].contact_id
+
+
+def composer_text(app: OmniApp) -> str:
+    """The composer as the agent sees it: status, headers, text and signature lines."""
+    return "\n".join(
+        str(app.screen.query_one(f"#composer-{part}").render())
+        for part in ("status", "headers", "signature")
+    )
+
+
+async def test_an_email_reply_gets_its_subject_copies_and_signature_from_the_composer(
+    store: Store,
+) -> None:
+    await shop(store)
+    misaki = await mail_with_copies(store)  # her newest mail: she is at the top
+    app = mail_app(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_contact(pilot, "田中 美咲")
+        screen = inbox(app)
+        await pilot.press("r")
+        subject = screen.composer.subject_input
+        await wait_until(pilot, lambda: subject.value == "Re: ブーケのご相談")
+        assert subject.display  # the field above the text, for email
+        shown = composer_text(app)
+        assert "-- Sakura Flowers · 03-1234-5678 · Aiko" in shown  # what goes out below
+        assert "^G reply all (+2)" in shown  # Hana and Ken; never the shop or Misaki
+
+        # ctrl+j: to the subject field, holding the one computed.
+        assert screen.composer.text_area.has_focus
+        await pilot.press("ctrl+j")
+        await wait_until(pilot, lambda: app.focused is subject)
+        await pilot.press("ctrl+u", *"Your wedding bouquet", "enter")
+        await wait_until(pilot, lambda: screen.composer.subject == "Your wedding bouquet")
+        assert screen.composer.subject_typed
+        assert app.focused is screen.composer.text_area  # back to writing
+
+        # ctrl+l: Cc and Bcc. Something that is not an address is refused, and said.
+        await pilot.press("ctrl+l")
+        await wait_until(pilot, lambda: app.screen.query("#cc-input"))
+        await pilot.press(*"ken@", "enter")
+        await wait_until(
+            pilot,
+            lambda: "Not an email address: ken@" in str(app.screen.query_one("#refusal").render()),
+        )
+        await pilot.press("ctrl+u", *"planner@venue.example", "tab", *"owner@sakura.example")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "Cc: planner@venue.example" in composer_text(app))
+        assert "Bcc: owner@sakura.example" in composer_text(app)
+
+        # ctrl+g: everyone else on her mail joins the Cc; again, and they leave it.
+        await pilot.press("ctrl+g")
+        await wait_until(pilot, lambda: "Hana <hana@florist.example>" in composer_text(app))
+        assert screen.composer.cc == [
+            "planner@venue.example",
+            "Hana <hana@florist.example>",
+            "田中 健 <ken@example.jp>",
+        ]
+        assert "^G sender only" in composer_text(app)
+        await pilot.press("ctrl+g")
+        await wait_until(pilot, lambda: "Hana <hana@florist.example>" not in composer_text(app))
+        assert screen.composer.cc == ["planner@venue.example"]
+        assert "^G reply all (+2) Hana, 田中 健" in composer_text(app)  # offered again
+        await pilot.press("ctrl+g")
+
+        # The headers stay with Misaki while Aiko looks at someone else.
+        await pilot.press(*"Dear Misaki, ")
+        await pilot.press("escape", "escape")
+        await wait_until(pilot, lambda: screen.focused is screen.contacts)
+        await pilot.press("j")
+        await wait_until(pilot, lambda: screen.composer.owner != misaki)
+        assert "Hana" not in composer_text(app) and "planner" not in composer_text(app)
+        await pilot.press("k")
+        await wait_until(pilot, lambda: screen.composer.owner == misaki and screen.composer.loaded)
+        assert "Hana <hana@florist.example>" in composer_text(app)
+        assert subject.value == "Your wedding bouquet"  # kept with the draft
+
+        # A canned reply goes in the text; the signature is added once, when it is sent.
+        await pilot.press("r")
+        await pilot.press("end", *"/thanks ")
+        await wait_until(pilot, lambda: "ご連絡ありがとうございます" in screen.composer.text)
+        assert "03-1234-5678" not in screen.composer.text
+        await pilot.press("ctrl+s")
+        await eventually(pilot, lambda: _count(store, misaki), 3)
+        sent = (await store.thread_page(misaki))[-1]
+        assert sent.subject == "Your wedding bouquet"
+        assert sent.cc == (
+            "planner@venue.example",
+            "Hana <hana@florist.example>",
+            "田中 健 <ken@example.jp>",
+        )
+        assert sent.bcc == ("owner@sakura.example",)
+        assert sent.signature == "Sakura Flowers\n03-1234-5678\nAiko"
+        assert sent.text == (
+            "Dear Misaki, 田中 美咲様、ご連絡ありがとうございます。Sakura FlowersのAikoです。"
+        )
+        thread = "\n".join(screen.thread.lines_text())
+        assert "Bcc: owner@sakura.example" in thread
+        assert "Cc: planner@venue.example, Hana <hana@florist.example>" in thread
+        # The signature it carried, below its text, as the customer reads it.
+        shown_lines = [line.strip(" ▌") for line in screen.thread.lines_text()]
+        at = shown_lines.index("--")
+        assert shown_lines[at + 1 : at + 4] == ["Sakura Flowers", "03-1234-5678", "Aiko"]
+        # The next reply starts afresh: the subject computed, nobody copied.
+        assert subject.value == "Re: ブーケのご相談" and not screen.composer.subject_typed
+        assert "Cc:" not in composer_text(app)
+        # `g` from the thread: a reply to all at once.
+        await pilot.press("g")
+        await wait_until(pilot, lambda: "Cc: Hana <hana@florist.example>" in composer_text(app))
+        assert app.focused is screen.composer.text_area
+
+
+async def test_undo_gives_back_the_subject_and_copies_with_the_text(store: Store) -> None:
+    await shop(store)
+    misaki = await mail_with_copies(store)
+    app = mail_app(store, undo_send=5)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await open_contact(pilot, "田中 美咲")
+        screen = inbox(app)
+        await pilot.press("r", *"Oops", "ctrl+g", "ctrl+j")
+        await wait_until(pilot, lambda: app.focused is screen.composer.subject_input)
+        await pilot.press("ctrl+u", *"Bouquet", "enter")
+        await wait_until(pilot, lambda: screen.composer.subject == "Bouquet")
+        await pilot.press("ctrl+s")
+        await eventually(pilot, lambda: _count(store, misaki), 3)
+        await wait_until(pilot, lambda: screen.composer.cc == [])
+        assert screen.composer.subject == "Re: ブーケのご相談"  # the next reply's
+        await pilot.press("u")
+        await wait_until(pilot, lambda: screen.composer.text == "Oops")
+        assert screen.composer.subject == "Bouquet"
+        assert screen.composer.subject_input.value == "Bouquet"
+        assert screen.composer.subject_typed  # the agent's own, kept as such
+        assert screen.composer.cc == ["Hana <hana@florist.example>", "田中 健 <ken@example.jp>"]
+        assert "^G sender only" in composer_text(app)  # still a reply to all
+        assert await _count(store, misaki) == 2  # and it never went
+
+
+async def test_subject_and_copies_are_for_email_only(store: Store) -> None:
+    await shop(store)
+    app = mail_app(store)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await open_contact(pilot, "Emma")  # an SMS customer
+        await pilot.press("r", "ctrl+l")
+        await wait_until(
+            pilot, lambda: any("is for email" in n.message for n in app._notifications)
+        )
+        assert isinstance(app.screen, InboxScreen)
+        await pilot.press("ctrl+j")
+        await pilot.pause()
+        assert app.focused is inbox(app).composer.text_area  # no subject to go to
+        assert not inbox(app).composer.subject_input.display
+        assert "--" not in composer_text(app)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from omnitui.domain.identity import InvalidAddress, normalize_email, normalize_phone
-from omnitui.domain.mail import reply_subject
+from omnitui.domain.mail import (
+    check_signature,
+    clean_subject,
+    combined_signature,
+    parse_addresses,
+    reply_all,
+    reply_subject,
+    with_signature,
+)
 from omnitui.domain.safe_text import one_line, visible
 from omnitui.domain.search import fts_query, highlight_spans, index_terms
 from omnitui.domain.sms import count_segments
@@ -134,3 +142,53 @@ def test_the_given_name_is_guessed_family_name_first_for_japanese_names() -> Non
     assert given_name_guess("山田花子") == ""
     assert given_name_guess("aiko@example.com") == ""
     assert given_name_guess("+81 90 1234 5678") == ""
+
+
+def test_addresses_typed_by_an_agent_are_read_and_bad_ones_named() -> None:
+    good, bad = parse_addresses(
+        'Hana <hana@florist.example>, ken@example.jp; "Brown, Bob" <bob@example.com>'
+        "、ｍｉｋａ＠ｅｘａｍｐｌｅ．ｊｐ  KEN@example.jp"
+    )
+    assert good == [
+        "Hana <hana@florist.example>",
+        "ken@example.jp",
+        '"Brown, Bob" <bob@example.com>',
+        "mika@example.jp",  # typed in full-width with the IME on
+    ]
+    assert bad == []
+    for wrong in ("ken@", "ken@example", "ken example.jp", "a@b.c\r\nBcc: x@evil.example"):
+        assert parse_addresses(wrong)[1], wrong
+    assert parse_addresses("ok@example.jp, ken@, <x@>")[1] == ["ken@", "<x@>"]
+
+
+def test_reply_all_copies_the_others_never_the_shop_or_the_customer() -> None:
+    others = reply_all(
+        [
+            "Sakura Flowers <SHOP@example.com>",
+            "Hana <hana@florist.example>",
+            "emma@example.com",
+            "hana@florist.example",
+            "not an address",
+        ],
+        own={"shop@example.com"},
+        customer="Emma@Example.com",
+    )
+    assert others == ["Hana <hana@florist.example>"]
+
+
+def test_a_signature_is_tidied_checked_and_added_after_the_separator() -> None:
+    assert check_signature("\n\nSakura Flowers   \n03-1234-5678\n\n") == (
+        "Sakura Flowers\n03-1234-5678"
+    )
+    for wrong, why in [
+        ("-- \nSakura", '"-- "'),
+        ("Sakura\x1b[31m", "control characters"),
+        ("\n".join("x" * 16), "at most 15 lines"),
+    ]:
+        with pytest.raises(ValueError, match=why):
+            check_signature(wrong)
+    signature = combined_signature("Sakura Flowers", "Aiko")
+    assert with_signature("See you.\n\n", signature) == "See you.\n\n-- \nSakura Flowers\nAiko"
+    assert with_signature("See you.", "") == "See you."
+    assert combined_signature("", "Aiko") == "Aiko"
+    assert clean_subject("  Your\r\norder\tis  ready ") == "Your order is ready"

@@ -892,3 +892,143 @@ async def test_a_file_attached_in_the_composer_goes_out_with_the_reply(
     sent = email.message_from_bytes(recorder.messages[0][2], policy=email.policy.default)
     parts = [(p.get_filename(), p.get_content()) for p in sent.iter_attachments()]
     assert parts == [("請求書.pdf", b"%PDF-1.4 invoice 1203")]
+
+
+def mail_to_several(parent_refs: str = "") -> bytes:
+    """Emma writes to the shop and to Hana, a florist friend, copying Ken."""
+    mail = EmailMessage()
+    mail["From"] = "Emma Brown <emma@example.com>"
+    mail["To"] = "Sakura Flowers <shop@example.com>, Hana <hana@florist.example>"
+    mail["Cc"] = "Ken <ken@example.jp>"
+    mail["Subject"] = "Re: Order 12"
+    mail["Date"] = format_datetime(datetime.now().astimezone())
+    mail["Message-ID"] = make_msgid("emma", "example.com")
+    if parent_refs:
+        mail["References"] = parent_refs
+    mail.set_content("Can Hana pick up the flowers for me?", charset="utf-8")
+    return mail.as_bytes()
+
+
+SIGNED = 'signature = """\nSakura Flowers\n03-1234-5678\n"""'
+
+
+async def test_a_reply_goes_out_with_its_signature_edited_subject_and_copies(
+    store: Store, dovecot: Dovecot, smtp: tuple[Recorder, int]
+) -> None:
+    """Keys in the console, out through a real SMTP server: the subject the agent
+    typed, Cc in the header, Bcc in the envelope only, the account's and the
+    agent's signature after "-- ", and the threading headers kept."""
+    from omnitui.app import OmniApp
+
+    recorder, _ = smtp
+    earlier = "<order12@sakura.example>"
+    first = mail_to_several(earlier)
+    parent_id = email.message_from_bytes(first)["Message-ID"]
+    client = imap(dovecot)
+    client.append("INBOX", first)
+    client.logout()
+    cfg = account(dovecot, smtp[1], extra=SIGNED)
+    adapter = EmailAdapter(cfg)
+    hub = Hub(store, [adapter], retry=FAST, poll_outbox=0.05)
+    await hub.start()
+    try:
+
+        async def arrived() -> bool:
+            return await stored_count(store) == 1
+
+        await wait_for(arrived)
+        app = OmniApp(
+            store,
+            channels=[Channel(ChannelKind.EMAIL, cfg.name)],
+            on_outbox=hub.outbox_changed,
+            poll_changes=0.05,
+            signatures={cfg.name: cfg.signature},
+            agent_signature="Aiko",
+            own_addresses=cfg.own_addresses,
+        )
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.press("enter")
+            await pilot.pause(0.2)
+            await pilot.press("r", *"See you at three.")
+            await pilot.press("ctrl+j")
+            await pilot.pause(0.2)
+            await pilot.press("ctrl+u", *"Order 12: pick-up at 15:00", "enter")
+            await pilot.pause(0.1)
+            await pilot.press("ctrl+g")  # reply all: Hana and Ken, never the shop itself
+            await pilot.press("ctrl+l")
+            await pilot.pause(0.2)
+            await pilot.press("end", *", manager@venue.example", "tab", *"owner@sakura.example")
+            await pilot.press("enter")
+            await pilot.pause(0.1)
+            await pilot.press("ctrl+s")
+
+            async def received() -> bool:
+                return len(recorder.messages) == 1
+
+            await wait_for(received)
+            contact = (await store.list_contacts())[0]
+
+            async def sent_state() -> bool:
+                return (await store.thread_page(contact.id))[-1].status is Delivery.SENT
+
+            await wait_for(sent_state)
+        _, envelope, raw = recorder.messages[0]
+        sent = email.message_from_bytes(raw, policy=email.policy.default)
+        assert envelope == [
+            "emma@example.com",
+            "hana@florist.example",
+            "ken@example.jp",
+            "manager@venue.example",
+            "owner@sakura.example",
+        ]
+        assert sent["To"] == "emma@example.com"
+        assert (
+            sent["Cc"] == "Hana <hana@florist.example>, Ken <ken@example.jp>, manager@venue.example"
+        )
+        assert b"owner@sakura.example" not in raw and sent["Bcc"] is None
+        assert sent["Subject"] == "Order 12: pick-up at 15:00"
+        assert sent["In-Reply-To"] == parent_id
+        assert sent["References"].split() == [earlier, parent_id]
+        body = sent.get_body()
+        assert body is not None
+        assert body.get_content().replace("\r\n", "\n") == (
+            "See you at three.\n\n-- \nSakura Flowers\n03-1234-5678\nAiko\n"
+        )
+        reply = (await store.thread_page(contact.id))[-1]
+        assert reply.bcc == ("owner@sakura.example",)  # kept on the message, for the shop
+    finally:
+        await hub.stop()
+
+
+async def test_a_bad_cc_sends_nothing_and_one_the_server_refuses_is_said_on_the_reply(
+    store: Store, dovecot: Dovecot, smtp: tuple[Recorder, int], running: tuple[Hub, EmailAdapter]
+) -> None:
+    from omnitui.store import StoreError
+
+    recorder, _ = smtp
+    client = imap(dovecot)
+    client.append("INBOX", customer_mail(1, sender="Emma <emma@example.com>"))
+    client.logout()
+
+    async def arrived() -> bool:
+        return await stored_count(store) == 1
+
+    await wait_for(arrived)
+    contact = (await store.list_contacts())[0]
+    mail = Channel(ChannelKind.EMAIL, "shop-mail")
+    with pytest.raises(StoreError, match="Cc: not an email address: ken@"):
+        await store.enqueue_reply(contact.id, mail, "Hello", cc=["ken@example.jp", "ken@"])
+    running[0].outbox_changed()
+    await asyncio.sleep(0.5)
+    assert recorder.messages == [] and len(await store.thread_page(contact.id)) == 1
+
+    await store.enqueue_reply(contact.id, mail, "Hello", cc=["ghost@nowhere.invalid"])
+    running[0].outbox_changed()
+
+    async def sent_state() -> bool:
+        return (await store.thread_page(contact.id))[-1].status is Delivery.SENT
+
+    await wait_for(sent_state)
+    assert recorder.messages[0][1] == ["emma@example.com"]  # the customer has it
+    reply = (await store.thread_page(contact.id))[-1]
+    assert "not accepted for ghost@nowhere.invalid: 550" in reply.status_reason

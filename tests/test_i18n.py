@@ -324,8 +324,9 @@ def test_the_demo_in_japanese(japanese_terminal: tuple[Terminal, Path]) -> None:
     screen = term.wait_for("返信先")
     assert any(label in screen for label in ("対応中", "保留中", "対応済み", "スヌーズ中"))
     term.keys("?")
-    screen = term.wait_for("OmniTUI のキー操作")
-    assert "受信箱" in screen and "対応済み" in screen
+    term.wait_for("OmniTUI のキー操作")
+    screen = term.wait_for("受信箱")  # the table, drawn after the title on a busy machine
+    assert "対応済み" in screen
     lines = screen.splitlines()
     assert len(lines) <= 40
     for _ in range(8):  # to the end of the table, where the marks are explained
@@ -358,6 +359,7 @@ ALLOWED = {
     *("OmniTUI", "SMS", "Telegram", "Twilio", "PDF", "MB", "KB", "ID"),
     *("enter", "esc", "tab", "shift", "ctrl", "space", "home", "end", "up", "down"),
     *("STOP", "START", "ja", "en", "Re"),
+    *("Cc", "Bcc"),  # mail headers, named so in Japanese mail apps too
     *("shop", "mail", "sms", "bot", "Aiko", "thanks", "ready"),
 }
 NOT_WORDS = re.compile(

@@ -768,3 +768,21 @@ def test_content_hash_ignores_headers_and_line_endings() -> None:
     assert content_hash(lf) == content_hash(crlf)
     assert content_hash(lf) != content_hash(b"Subject: a\n\nHello\nthere!\n")
     assert len(content_hash(raw("talon/gmail.eml"))) == 64
+
+
+def test_who_else_a_mail_went_to_is_kept_for_a_reply_all() -> None:
+    raw = (
+        b"From: Emma <emma@example.com>\r\n"
+        b"To: shop@example.com,\r\n =?ISO-2022-JP?B?GyRCOzNFRBsoQg==?= <Yamada@Example.JP>\r\n"
+        b'Cc: "Brown, Bob" <bob@example.com>, carol@example.org\r\n'
+        b"Cc: dave@example.net\r\n"
+        b"Subject: flowers\r\n\r\nhello\r\n"
+    )
+    parsed = parse_mail(raw)
+    assert parsed.to == ("shop@example.com", "山田 <yamada@example.jp>")
+    assert parsed.cc == ('"Brown, Bob" <bob@example.com>', "carol@example.org", "dave@example.net")
+    item = to_inbound(Channel(ChannelKind.EMAIL, "shop-mail"), raw, None)
+    assert item.meta["to"] == list(parsed.to) and item.meta["cc"] == list(parsed.cc)
+    # A list that does not parse still gives its addresses; a group with none gives none.
+    odd = parse_mail(b"From: a@b.jp\r\nTo: undisclosed-recipients:;\r\nCc: <<x@y.jp\r\n\r\nx")
+    assert (odd.to, odd.cc, odd.problems) == ((), ("x@y.jp",), ())

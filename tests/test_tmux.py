@@ -483,3 +483,69 @@ def test_a_newcomer_presses_every_key_and_nothing_crashes(
         screen = term.screen()
         assert customers in screen and "Traceback" not in screen, screen
         term.quit(done)
+
+
+def test_the_subject_and_cc_of_an_email_reply_are_set_in_a_real_terminal(tmp_path: Path) -> None:
+    """ctrl+j and ctrl+l as a terminal sends them (a line feed, a form feed)."""
+    import json
+    import sqlite3
+
+    with demo_in_tmux(tmp_path, "--interval", "60", size=(120, 40)) as (term, done):
+        term.wait_for("Customers")
+        term.keys("/")
+        term.wait_for("Search messages and contacts")
+        time.sleep(0.3)
+        term.type("Mallory")  # the demo's customer on email alone
+        term.wait_for("contact Mallory")
+        term.keys("Enter")
+        term.wait_for("mallory@example.com")
+        term.keys("r")
+        screen = term.wait_for("^s Send")
+        assert "-- Sakura Flowers · 03-1234-5678 · Aiko" in screen  # the signature to go
+        time.sleep(0.3)
+        term.keys("C-j")  # to the subject field above the text
+        time.sleep(0.3)
+        term.keys("C-u")
+        term.type("Your bouquet is ready")
+        term.wait_for("Your bouquet is ready")
+        term.keys("Enter")  # on to the text
+        time.sleep(0.3)
+        term.keys("C-l")
+        term.wait_for("Copies of the reply to Mallory [red]Hacker[/]")  # her name, as text
+        term.type("ken@")
+        term.keys("Enter")
+        term.wait_for("Not an email address: ken@")
+        term.keys("C-u")
+        term.type("manager@example.com")
+        term.keys("Enter")
+        term.wait_for("Cc: manager@example.com")
+        term.type("Ready at three.")
+        term.wait_for("Ready at three.")
+        term.keys("C-s")
+        term.wait_for("u to undo")
+        deadline = time.monotonic() + 20
+        while "delivered ✓✓" not in status_above(term.screen(), "Ready at three."):
+            assert time.monotonic() < deadline, term.screen()
+            time.sleep(0.2)
+        lines = term.screen().splitlines()  # the thread's lines are whole rows here
+        at = max(i for i, line in enumerate(lines) if "Ready at three." in line)
+        assert (
+            "Your bouquet is ready" in lines[at - 2] and "Cc: manager@example.com" in lines[at - 1]
+        )
+        assert "-- " in lines[at + 1] and "Sakura Flowers · 03-1234-5678" in lines[at + 2]
+        term.keys("Escape")
+        time.sleep(0.3)
+        term.keys("q")
+        deadline = time.monotonic() + 10
+        while not done.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert done.read_text().strip() == "0", term.screen()
+    conn = sqlite3.connect(tmp_path / "demo.db")
+    subject, meta = conn.execute(
+        "SELECT subject, meta FROM message WHERE text = 'Ready at three.'"
+    ).fetchone()
+    conn.close()
+    assert subject == "Your bouquet is ready"
+    kept = json.loads(meta)
+    assert kept["cc"] == ["manager@example.com"]
+    assert kept["signature"] == "Sakura Flowers · 03-1234-5678\nAiko"

@@ -29,6 +29,18 @@ class SendError(Exception):
         self.retry_after = retry_after
 
 
+class Sent(str):
+    """A provider id for a message that went out with something to say about it
+    (a Cc the mail server would not take); the note is shown on the message."""
+
+    note: str
+
+    def __new__(cls, provider_id: str, *, note: str) -> Sent:
+        sent = super().__new__(cls, provider_id)
+        sent.note = note
+        return sent
+
+
 class SinkBusy(Exception):
     """The store could not take something within the time the adapter allowed.
 

@@ -29,10 +29,11 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate, parseaddr
 from typing import TYPE_CHECKING, Any
 
-from omnitui.adapters.base import SendError, Sink
+from omnitui.adapters.base import SendError, Sent, Sink
 from omnitui.adapters.mailparse import ParsedMail, parse_mail
 from omnitui.adapters.workers import WorkerError, WorkerPool
 from omnitui.config import EmailConfig
+from omnitui.domain.mail import address_of, with_signature
 from omnitui.domain.models import Channel, ChannelKind, Inbound, Outbound
 
 if TYPE_CHECKING:
@@ -102,6 +103,10 @@ def to_inbound(
         "references": list(parsed.references),
         "in_reply_to": parsed.in_reply_to,
     }
+    if parsed.to:
+        meta["to"] = list(parsed.to)
+    if parsed.cc:
+        meta["cc"] = list(parsed.cc)
     if where:
         meta["imap"] = dict(where)
     if parsed.reply != parsed.text:
@@ -461,7 +466,10 @@ class EmailAdapter:
                         f"the mail server refused the login: {exc.code} {exc.message}",
                         retryable=False,
                     ) from None
-            await smtp.send_message(mail)
+            # The envelope: the customer, Cc and Bcc; Bcc is in no header.
+            refused, _ = await smtp.send_message(
+                mail, sender=parseaddr(cfg.from_)[1] or None, recipients=recipients(message)
+            )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             reasons = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
             raise SendError(
@@ -487,6 +495,10 @@ class EmailAdapter:
                 log.warning(
                     "%s: sent, but the copy to %s failed: %s", cfg.name, cfg.sent_folder, exc
                 )
+        if refused:
+            # Gone to the others: a retry would send it to them twice. Said on the message.
+            note = "; ".join(f"{a}: {r.code} {r.message}" for a, r in refused.items())
+            return Sent(str(mail["Message-ID"]), note=f"not accepted for {note}")
         return str(mail["Message-ID"])
 
     def _copy_to_sent(self, raw: bytes) -> None:
@@ -519,13 +531,35 @@ def smtp_client(config: EmailConfig, *, timeout: float) -> aiosmtplib.SMTP:
     )
 
 
+def _listed(meta: Mapping[str, object], key: str) -> list[str]:
+    value = meta.get(key)
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def recipients(message: Outbound) -> list[str]:
+    """Every address the reply goes to: the customer, its Cc and its Bcc, once each."""
+    out = [message.address]
+    for entry in (*_listed(message.meta, "cc"), *_listed(message.meta, "bcc")):
+        address = address_of(entry)
+        if address not in (a.lower() for a in out):
+            out.append(address)
+    return out
+
+
 def build_reply(from_header: str, message: Outbound) -> EmailMessage:
-    """The reply as a UTF-8 MIME message, threaded for the customer's mail app."""
+    """The reply as a UTF-8 MIME message, threaded for the customer's mail app.
+
+    `meta` may add Cc (a header) and a signature (after "-- "); Bcc never
+    shows in the message, only in the envelope (`recipients`).
+    """
     name, address = parseaddr(from_header)
     domain = address.rpartition("@")[2] or "omnitui.invalid"
     mail = EmailMessage()
     mail["From"] = formataddr((name, address)) if name else address
     mail["To"] = message.address
+    cc = _listed(message.meta, "cc")
+    if cc:
+        mail["Cc"] = ", ".join(cc)
     mail["Subject"] = message.subject or "Re:"
     mail["Date"] = formatdate(localtime=True)
     # Stable across retries, so a resend is recognisable as the same message.
@@ -537,7 +571,9 @@ def build_reply(from_header: str, message: Outbound) -> EmailMessage:
         mail["In-Reply-To"] = in_reply_to
     if isinstance(references, list) and references:
         mail["References"] = " ".join(str(r) for r in references)
-    mail.set_content(message.text, charset="utf-8")
+    signature = message.meta.get("signature")
+    body = with_signature(message.text, signature if isinstance(signature, str) else "")
+    mail.set_content(body, charset="utf-8")
     for f in message.files:
         maintype, _, subtype = f.content_type.partition("/")
         mail.add_attachment(

@@ -44,6 +44,7 @@ from inscriptis import get_text
 from mailparser_reply import EmailMessage
 
 from omnitui.adapters import pictograms
+from omnitui.domain.mail import format_address
 from omnitui.domain.models import InboundAttachment
 
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
@@ -70,6 +71,9 @@ class ParsedMail:
     reply: str
     attachments: tuple[InboundAttachment, ...]
     problems: tuple[str, ...]
+    # Who else the message went to, `Name <address>` or the bare address (reply-all).
+    to: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
 
 
 class _RawPolicy(Compat32):
@@ -681,6 +685,28 @@ def _address(value: str | None, problems: list[str], reading: _Reading = _PLAIN)
     return "", ""
 
 
+# A mail to a crowd keeps this many of its recipients (reply-all offers them).
+MAX_RECIPIENTS = 50
+
+
+def _address_list(
+    values: Sequence[str], problems: list[str], reading: _Reading = _PLAIN
+) -> tuple[str, ...]:
+    """The addresses of To- or Cc-like headers, with their names decoded. A header
+    that does not parse as a list still gives the addresses written in it."""
+    out: list[str] = []
+    for value in values:
+        value = _FOLD.sub("", str(value))
+        text = _raw_text(value, reading) if not value.isascii() or "\x1b" in value else value
+        pairs = [(n, a.strip()) for n, a in getaddresses([text]) if _ADDR.fullmatch(a.strip())]
+        if not pairs:
+            pairs = [("", a) for a in _ADDR.findall(value)]
+        for name, address in pairs:
+            shown = _one_line(decode_header(name, problems, reading)) if name else ""
+            out.append(format_address(shown, _clean(address.lower()) or ""))
+    return tuple(dict.fromkeys(out))[:MAX_RECIPIENTS]
+
+
 def _date(value: str | None) -> float | None:
     if not value:
         return None
@@ -1077,6 +1103,8 @@ def _parse(raw: bytes) -> ParsedMail:
     message_id = in_reply_to = None
     date: float | None = None
     references: tuple[str, ...] = ()
+    to: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
     text = ""
     try:
         msg = email.message_from_bytes(_prepare(raw), policy=_POLICY)
@@ -1109,6 +1137,11 @@ def _parse(raw: bytes) -> ParsedMail:
         except Exception as exc:
             problems.append(f"headers could not all be read ({type(exc).__name__})")
         try:
+            to = _address_list(msg.get_all("to") or [], problems, reading)
+            cc = _address_list(msg.get_all("cc") or [], problems, reading)
+        except Exception as exc:
+            problems.append(f"recipients could not be read ({type(exc).__name__})")
+        try:
             text = _render(_walk(msg, acc, 0))
         except Exception as exc:
             problems.append(f"body could not be decoded ({type(exc).__name__}): shown raw")
@@ -1126,4 +1159,6 @@ def _parse(raw: bytes) -> ParsedMail:
         reply=fold_reply(text),
         attachments=tuple(acc.attachments),
         problems=tuple(dict.fromkeys(problems)),
+        to=to,
+        cc=cc,
     )

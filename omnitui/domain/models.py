@@ -167,6 +167,12 @@ class Message:
     attachments: tuple[Attachment, ...] = ()
     folded: str = ""  # the text with quoted history folded away, when there was some
     has_source: bool = False  # the raw source (email) is kept and can be shown
+    # Email: who else it went to (`Name <address>`), and the signature a reply
+    # carried below its text.
+    to: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
+    bcc: tuple[str, ...] = ()
+    signature: str = ""
 
     @property
     def is_note(self) -> bool:

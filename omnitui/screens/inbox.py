@@ -22,7 +22,7 @@ from textual.widgets import Input, Static, TextArea
 from textual.worker import Worker, WorkerCancelled
 
 from omnitui.domain.identity import TypedAddress
-from omnitui.domain.mail import first_subject, reply_subject
+from omnitui.domain.mail import clean_subject, first_subject, reply_all, reply_subject
 from omnitui.domain.models import (
     IDENTITY_FOR_CHANNEL,
     CannedReply,
@@ -98,6 +98,13 @@ class InboxScreen(Screen[None]):
 
     BINDINGS = [
         Binding("r", "reply", "Reply", id="inbox.reply"),
+        Binding(
+            "g",
+            "reply_all",
+            "Reply to all (email)",
+            show=False,
+            id="inbox.reply_all",
+        ),
         Binding("c", "canned", "Canned", id="inbox.canned"),
         Binding("slash", "search", "Search", id="inbox.search"),
         Binding("e", "resolve", "Resolve", id="inbox.resolve"),
@@ -384,14 +391,27 @@ class InboxScreen(Screen[None]):
                 channels.append(channel)
         default = next((c for c in channels if c.account == contact.last_account), None)
         subjects: dict[str, str] = {}
+        signatures: dict[str, str] = {}
+        others: dict[str, tuple[str, ...]] = {}
         for channel in channels:
-            if channel.kind is ChannelKind.EMAIL:
-                subjects[channel.account] = (
-                    reply_subject(await store.reply_subject(contact.id, channel.account))
-                    if channel in used
-                    else first_subject(self.omni.shop_values.get("shop", ""), contact.language)
+            if channel.kind is not ChannelKind.EMAIL:
+                continue
+            subjects[channel.account] = (
+                reply_subject(await store.reply_subject(contact.id, channel.account))
+                if channel in used
+                else first_subject(self.omni.shop_values.get("shop", ""), contact.language)
+            )
+            signatures[channel.account] = self.omni.signature_for(channel)
+            last = await store.last_mail(contact.id, channel.account)
+            if last is not None:
+                others[channel.account] = tuple(
+                    reply_all(
+                        (*last.to, *last.cc), own=self.omni.own_addresses, customer=last.sender
+                    )
                 )
-        self.composer.set_channels(channels, default, subjects)
+        self.composer.set_channels(
+            channels, default, subjects, signatures=signatures, others_on_mail=others
+        )
 
     @on(ThreadView.OlderWanted)
     async def load_older(self) -> None:
@@ -517,6 +537,29 @@ class InboxScreen(Screen[None]):
         # Focus at once (not after the next refresh): keys typed right after
         # `r` must land in the composer, not trigger inbox keys like `e`.
         self.set_focus(self.composer.text_area)
+
+    async def action_reply_all(self) -> None:
+        """`g`: reply to the customer and everyone else their last mail went to."""
+        self.action_reply()
+        composer = self.composer
+        if self.contact is not None and not composer.reply_all:
+            composer.action_reply_all()
+
+    @on(Composer.RecipientsWanted)
+    @work(group="recipients")
+    async def edit_recipients(self) -> None:
+        from omnitui.screens.headers import RecipientsScreen
+
+        composer = self.composer
+        owner = composer.owner
+        if self.contact is None or owner != self.contact.id:
+            return
+        chosen = await self.app.push_screen_wait(
+            RecipientsScreen(composer.cc, composer.bcc, self.contact.name)
+        )
+        if chosen is not None and composer.owner == owner:
+            composer.set_recipients(*chosen)
+        composer.text_area.focus()
 
     def action_back(self) -> None:
         focused = self.focused
@@ -807,15 +850,19 @@ class InboxScreen(Screen[None]):
             self.notify(refusal, title=tr("Opted out"), severity="error")
             return
         hold = self.omni.undo_send
+        email = channel.kind is ChannelKind.EMAIL
         try:
             message_id = await self.omni.store.enqueue_reply(
                 contact.id,
                 channel,
                 text,
-                subject=self.composer.subject,
+                subject=clean_subject(self.composer.subject),
                 author=self.omni.agent_name,
                 files=files,
                 hold=hold,
+                cc=self.composer.cc if email else (),
+                bcc=self.composer.bcc if email else (),
+                signature=self.composer.signature,
             )
         except StoreError as exc:
             self.notify(
@@ -1191,13 +1238,14 @@ class InboxScreen(Screen[None]):
             composer.files = list(taken.files)
             composer.pick_channel(taken.channel)
             if taken.subject:
-                composer.subject_input.value = taken.subject
-            composer.refresh_status()
+                composer.put_typed_subject(taken.subject)
+            composer.set_recipients(list(taken.cc), list(taken.bcc))
             composer.text_area.focus()
         else:  # the agent moved on: it waits as that customer's draft
             await self._keep_draft(
                 contact_id, Draft(taken.text, taken.channel.account, taken.subject)
             )
+            composer.keep_recipients(contact_id, list(taken.cc), list(taken.bcc))
         self.notify(tr("Not sent: the reply is back in the composer"), title=tr("Undone"))
         await self._refresh_open_thread()
         await self.reload_contacts()

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import aiosqlite
 
 from omnitui.domain.identity import InvalidAddress, normalize
+from omnitui.domain.mail import parse_addresses
 from omnitui.domain.merge import (
     FieldHistory,
     MergePlan,
@@ -125,6 +126,18 @@ class WithdrawnReply:
     subject: str
     text: str
     files: tuple[OutboundFile, ...] = ()
+    cc: tuple[str, ...] = ()
+    bcc: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LastMail:
+    """The customer's newest mail on an account: what a reply to it starts from."""
+
+    subject: str
+    sender: str  # the address it came from (Reply-To when it had one)
+    to: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -867,7 +880,11 @@ class Store:
         rows = await self._rows(
             "SELECT m.id, m.contact_id, m.kind, m.account, m.direction, m.subject, m.text, "
             "m.sent_at, m.status, m.status_reason, m.author, coalesce(i.display, i.address, ''), "
-            "m.edited, m.parse_error, json_extract(m.meta, '$.reply'), m.raw IS NOT NULL "
+            "m.edited, m.parse_error, json_extract(m.meta, '$.reply'), m.raw IS NOT NULL, "
+            "CASE WHEN m.kind = 'email' THEN json_extract(m.meta, '$.to') END, "
+            "CASE WHEN m.kind = 'email' THEN json_extract(m.meta, '$.cc') END, "
+            "CASE WHEN m.kind = 'email' THEN json_extract(m.meta, '$.bcc') END, "
+            "CASE WHEN m.kind = 'email' THEN json_extract(m.meta, '$.signature') END "
             "FROM message m LEFT JOIN identity i ON i.id = m.identity_id "
             f"WHERE {where} ORDER BY m.sent_at DESC, m.id DESC LIMIT ?",
             params,
@@ -901,6 +918,10 @@ class Store:
                 attachments=tuple(attachments.get(r[0], ())),
                 folded=r[14] if isinstance(r[14], str) else "",
                 has_source=bool(r[15]),
+                to=_json_strings(r[16]),
+                cc=_json_strings(r[17]),
+                bcc=_json_strings(r[18]),
+                signature=r[19] if isinstance(r[19], str) else "",
             )
             for r in rows
         ]
@@ -1337,12 +1358,19 @@ class Store:
         author: str | None = None,
         files: Sequence[OutboundFile] = (),
         hold: float = 0.0,
+        cc: Sequence[str] = (),
+        bcc: Sequence[str] = (),
+        signature: str = "",
     ) -> int:
         """Put a reply (text, files or both) in the outbox; the hub sends it
         once `hold` seconds have passed (the agent may withdraw it until then).
-        Returns the message id."""
+
+        An email may go to `cc` and `bcc` too (each checked: one that is not an
+        address refuses the whole reply) and carry `signature` below its text;
+        they are kept in the message's meta, as sent. Returns the message id."""
         if not text.strip() and not files:
             raise StoreError("the reply is empty")
+        extra = _mail_extras(channel, cc, bcc, signature)
         identity_kind = IDENTITY_FOR_CHANNEL[channel.kind]
         now = self._clock()
 
@@ -1356,7 +1384,7 @@ class Store:
                 raise StoreError(f"this customer has no {channel.kind} address to reply to")
             if row[1]:
                 raise StoreError(f"this customer opted out of {channel.kind}")
-            meta = self._threading(conn, contact_id, channel)
+            meta = {**self._threading(conn, contact_id, channel), **extra}
             cur = conn.execute(
                 "INSERT INTO message(contact_id, identity_id, account, kind, direction, "
                 "subject, text, meta, sent_at, created_at, status, status_reason, author, attempts, "
@@ -1430,6 +1458,20 @@ class Store:
         )
         return str(rows[0][0]) if rows else ""
 
+    async def last_mail(self, contact_id: int, account: str) -> LastMail | None:
+        """The customer's newest mail on `account`: its subject, sender, To and Cc."""
+        rows = await self._rows(
+            "SELECT m.subject, i.address, json_extract(m.meta, '$.to'), "
+            "json_extract(m.meta, '$.cc') FROM message m JOIN identity i ON i.id = m.identity_id "
+            "WHERE m.contact_id = ? AND m.account = ? AND m.direction = 'in' "
+            "ORDER BY m.sent_at DESC, m.id DESC LIMIT 1",
+            (contact_id, account),
+        )
+        if not rows:
+            return None
+        subject, sender, to, cc = rows[0]
+        return LastMail(str(subject), str(sender), _json_strings(to), _json_strings(cc))
+
     async def claim_due(self, accounts: Collection[str], *, limit: int = 20) -> list[Outbound]:
         """Move due queued replies for `accounts` to `sending` and return them."""
         if not accounts:
@@ -1483,7 +1525,8 @@ class Store:
 
         def run(conn: sqlite3.Connection) -> WithdrawnReply | None:
             row = conn.execute(
-                "SELECT contact_id, account, kind, subject, text FROM message "
+                "SELECT contact_id, account, kind, subject, text, json_extract(meta, '$.cc'), "
+                "json_extract(meta, '$.bcc') FROM message "
                 "WHERE id = ? AND direction = 'out' AND status = 'queued' AND attempts = 0",
                 (message_id,),
             ).fetchone()
@@ -1507,6 +1550,8 @@ class Store:
                 subject=row[3],
                 text=row[4],
                 files=tuple(files),
+                cc=_json_strings(row[5]),
+                bcc=_json_strings(row[6]),
             )
 
         return await self._write(run)
@@ -1522,12 +1567,14 @@ class Store:
         )
         return float(rows[0][0]) if rows and rows[0][0] is not None else None
 
-    async def mark_sent(self, message_id: int, provider_id: str) -> None:
+    async def mark_sent(self, message_id: int, provider_id: str, *, note: str = "") -> None:
+        """The provider took the reply; `note` is what it said besides (shown on it)."""
+
         def run(conn: sqlite3.Connection) -> None:
             conn.execute(
-                "UPDATE message SET status = 'sent', provider_id = ?, status_reason = '', "
+                "UPDATE message SET status = 'sent', provider_id = ?, status_reason = ?, "
                 "sent_at = ? WHERE id = ? AND status = 'sending'",
-                (provider_id, self._clock(), message_id),
+                (provider_id, note, self._clock(), message_id),
             )
             self._change_for_message(conn, "delivery", message_id)
 
@@ -2218,6 +2265,39 @@ class Store:
             conn.execute("DELETE FROM change WHERE at < ?", (cutoff,))
 
         await self._write(run)
+
+
+def _json_strings(value: object) -> tuple[str, ...]:
+    """A JSON list of strings read from a message's meta (anything else: empty)."""
+    if not isinstance(value, str):
+        return ()
+    try:
+        items = json.loads(value)
+    except ValueError:
+        return ()
+    return tuple(str(i) for i in items if isinstance(i, str)) if isinstance(items, list) else ()
+
+
+def _mail_extras(
+    channel: Channel, cc: Sequence[str], bcc: Sequence[str], signature: str
+) -> dict[str, object]:
+    """What an email reply keeps in its meta besides threading: Cc, Bcc and
+    signature, each address checked again here (a draft or a script may hold
+    anything)."""
+    if channel.kind is not ChannelKind.EMAIL:
+        if cc or bcc:
+            raise StoreError(f"Cc and Bcc are for email, not {channel.kind}")
+        return {}
+    extra: dict[str, object] = {}
+    for key, entries in (("cc", cc), ("bcc", bcc)):
+        good, bad = parse_addresses(", ".join(entries))
+        if bad:
+            raise StoreError(f"{key.capitalize()}: not an email address: {', '.join(bad)}")
+        if good:
+            extra[key] = good
+    if signature.strip():
+        extra["signature"] = signature
+    return extra
 
 
 def _snapshot(contact: Contact) -> ProfileSnapshot:

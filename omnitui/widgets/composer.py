@@ -2,7 +2,10 @@
 
 It replies on the customer's last channel unless the agent picks another
 (`ctrl+t`). For SMS it shows the live segment count and warns when one
-character switches the message to UCS-2.
+character switches the message to UCS-2. For email it shows the subject
+(`ctrl+j` goes to it), Cc and Bcc (`ctrl+l`; `ctrl+g` copies in everyone the
+customer's last mail went to) and, below the text, the signature that will
+be added when it is sent.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from textual.containers import Vertical
 from textual.message import Message as TextualMessage
 from textual.widgets import Input, Static, TextArea
 
+from omnitui.domain.mail import address_of, clean_subject, merge_addresses
 from omnitui.domain.models import Channel, ChannelKind, Draft, OutboundFile
-from omnitui.domain.safe_text import visible
+from omnitui.domain.safe_text import one_line, visible
 from omnitui.domain.sms import MAX_BODY, count_segments
 from omnitui.domain.templates import still_unresolved
 from omnitui.i18n import tr
@@ -40,14 +44,28 @@ class Composer(Vertical):
         Binding(
             "ctrl+e", "editor", "Edit in $EDITOR", show=False, priority=True, id="composer.editor"
         ),
+        # Email headers. ctrl+j arrives as a line feed, which the text area does
+        # not take (enter is a carriage return); ctrl+l and ctrl+g are free in
+        # it and in terminals (tmux's prefix is ctrl+b, screen's ctrl+a).
+        Binding("ctrl+j", "subject", "To the subject (email)", show=False, id="composer.subject"),
+        Binding("ctrl+l", "recipients", "Cc and Bcc (email)", show=False, id="composer.cc"),
+        Binding(
+            "ctrl+g",
+            "reply_all",
+            "Reply to all: Cc everyone on the customer's last mail, or not",
+            show=False,
+            id="composer.reply_all",
+        ),
         Binding("escape", "leave", "Back", id="composer.back"),
     ]
 
     DEFAULT_CSS = """
-    Composer { height: auto; max-height: 12; }
+    Composer { height: auto; max-height: 14; }
     Composer #composer-status { height: 1; padding: 0 1; background: $boost; }
     Composer #composer-subject { height: 1; border: none; padding: 0 1; background: $boost 50%; }
     Composer #composer-subject:focus { border: none; }
+    Composer #composer-headers { height: 1; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
+    Composer #composer-signature { height: 1; padding: 0 1; color: $text-muted; text-wrap: nowrap; text-overflow: ellipsis; }
     Composer TextArea { height: 6; border: none; padding: 0 1; }
     Composer TextArea:focus { border: none; }
     """
@@ -63,6 +81,9 @@ class Composer(Vertical):
 
     class EditorWanted(TextualMessage):
         """The agent asked to write the reply in their own editor."""
+
+    class RecipientsWanted(TextualMessage):
+        """The agent asked to edit the email's Cc and Bcc."""
 
     class CannedWanted(TextualMessage):
         """The agent asked for the canned-reply picker."""
@@ -89,6 +110,14 @@ class Composer(Vertical):
         self.subjects: dict[str, str] = {}
         self._subject_shown = ""  # the last subject put in the field (not typed)
         self.subject_typed = False
+        self.cc: list[str] = []
+        self.bcc: list[str] = []
+        # By email account: who else the customer's last mail there went to,
+        # and the signature a reply from there carries.
+        self.others_on_mail: dict[str, tuple[str, ...]] = {}
+        self.signatures: dict[str, str] = {}
+        # Cc and Bcc of customers the agent moved away from, for when they come back.
+        self._kept_recipients: dict[int, tuple[list[str], list[str]]] = {}
         self.pending_placeholders: tuple[str, ...] = ()
         self.files: list[OutboundFile] = []
         self.others: list[str] = []  # other agents writing to this customer now
@@ -101,12 +130,18 @@ class Composer(Vertical):
         self._status = Static(id="composer-status")
         self._subject = Input(id="composer-subject", placeholder=tr("Subject"), compact=True)
         self._subject.display = False
+        self._headers = Static(id="composer-headers")
+        self._headers.display = False
         self._text = TextArea(id="composer-text", soft_wrap=True, show_line_numbers=False)
+        self._signature = Static(id="composer-signature")
+        self._signature.display = False
 
     def compose(self) -> ComposeResult:
         yield self._status
         yield self._subject
+        yield self._headers
         yield self._text
+        yield self._signature
 
     @property
     def text_area(self) -> TextArea:
@@ -127,12 +162,20 @@ class Composer(Vertical):
         channels: list[Channel],
         default: Channel | None,
         subjects: Mapping[str, str] | None = None,
+        *,
+        signatures: Mapping[str, str] | None = None,
+        others_on_mail: Mapping[str, tuple[str, ...]] | None = None,
     ) -> None:
         """The channels this customer can be answered on; `default` is their last
-        one. `subjects` gives each email account's subject to start with."""
+        one. `subjects` gives each email account's subject to start with.
+
+        Also by email account: `signatures` and, in `others_on_mail`, who else
+        the customer's last mail there went to (what a reply-all copies in)."""
         self.channels = channels
         self.channel = default if default in channels else (channels[0] if channels else None)
         self.subjects = dict(subjects or {})
+        self.signatures = dict(signatures or {})
+        self.others_on_mail = dict(others_on_mail or {})
         self.subject_typed = False
         self._show_subject()
         self.refresh_status()
@@ -172,18 +215,32 @@ class Composer(Vertical):
             self.text_area.focus()  # enter in the subject: on to the text
 
     def reset(self) -> None:
+        """Empty, for the next reply: no text, files, Cc or Bcc; the account's
+        subject again."""
         self.text_area.load_text("")
         self.pending_placeholders = ()
         self.files = []
+        self.cc, self.bcc = [], []
+        self.subject_typed = False
+        self._show_subject()
         self.refresh_status()
 
     def hand_over(self, owner: int) -> tuple[int, Draft] | None:
         """Empty the composer for another customer, at once; the draft left by
-        the previous owner (None when there is nothing to keep for them)."""
+        the previous owner (None when there is nothing to keep for them).
+
+        Cc and Bcc stay with their customer while the console runs (the
+        kept draft holds the text, the channel and the subject)."""
         left = (self.owner, self.draft()) if self.owner is not None and self.loaded else None
+        if self.owner is not None:
+            if self.cc or self.bcc:
+                self._kept_recipients[self.owner] = (self.cc, self.bcc)
+            else:
+                self._kept_recipients.pop(self.owner, None)
         self.owner = owner
         self.loaded = False
         self.reset()
+        self.cc, self.bcc = self._kept_recipients.pop(owner, ([], []))
         return left
 
     def draft(self) -> Draft:
@@ -218,6 +275,47 @@ class Composer(Vertical):
     def unresolved(self) -> tuple[str, ...]:
         """Placeholders from inserted canned replies still standing in the text."""
         return still_unresolved(self.text, self.pending_placeholders)
+
+    @property
+    def is_email(self) -> bool:
+        return self.channel is not None and self.channel.kind is ChannelKind.EMAIL
+
+    @property
+    def signature(self) -> str:
+        """The signature the reply will carry on the channel picked ('' for none)."""
+        if not self.is_email or self.channel is None:
+            return ""
+        return self.signatures.get(self.channel.account, "")
+
+    @property
+    def also_on_mail(self) -> tuple[str, ...]:
+        """Who else the customer's last mail on this account went to."""
+        if not self.is_email or self.channel is None:
+            return ()
+        return self.others_on_mail.get(self.channel.account, ())
+
+    def put_typed_subject(self, subject: str) -> None:
+        """A subject the agent wrote before (a withdrawn reply's), back in the
+        field and kept as theirs when the channel changes."""
+        self._put_subject(clean_subject(subject))
+        self.subject_typed = True
+
+    def keep_recipients(self, owner: int, cc: list[str], bcc: list[str]) -> None:
+        """Cc and Bcc for `owner`'s reply, for when the composer is theirs again."""
+        if owner == self.owner:
+            self.set_recipients(cc, bcc)
+        elif cc or bcc:
+            self._kept_recipients[owner] = (list(cc), list(bcc))
+
+    def set_recipients(self, cc: list[str], bcc: list[str]) -> None:
+        self.cc, self.bcc = list(cc), list(bcc)
+        self.refresh_status()
+
+    @property
+    def reply_all(self) -> bool:
+        """Is everyone else on the customer's last mail in the Cc?"""
+        others = {address_of(o) for o in self.also_on_mail}
+        return bool(others) and others <= {address_of(c) for c in self.cc}
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         self.refresh_status()
@@ -276,6 +374,43 @@ class Composer(Vertical):
             if len(self.channels) > 1:
                 status.append("  ^T " + tr("switch"), "dim")
         self._status.update(status, layout=False)
+        self._refresh_headers()
+
+    def _refresh_headers(self) -> None:
+        """For email: Cc and Bcc (and the reply-all offer) above the text, the
+        signature below it."""
+        headers = self._headers
+        signature_line = self._signature
+        signature = self.signature
+        # Shown or hidden as the channel changes; typing changes neither.
+        if headers.display != self.is_email:
+            headers.display = self.is_email
+        if signature_line.display != bool(signature):
+            signature_line.display = bool(signature)
+        if not self.is_email:
+            headers.update("", layout=False)
+            signature_line.update("", layout=False)
+            return
+        text = Text(no_wrap=True, overflow="ellipsis")
+        # The offer first: a narrow screen cuts the end of the line.
+        others = self.also_on_mail
+        if others and not self.reply_all:
+            names = ", ".join(one_line(_name_or_address(o), 30) for o in others)
+            text.append("^G " + tr("reply all (+{n})").format(n=len(others)), "bold yellow")
+            text.append(f" {names}  ", "yellow")
+        for label, entries in (("Cc", self.cc), ("Bcc", self.bcc)):
+            if entries:
+                text.append(f"{label}: ", "dim")
+                text.append(", ".join(visible(e) for e in entries))
+                text.append("  ")
+        text.append("^L " + tr("Cc/Bcc"), "dim")
+        if others and self.reply_all:
+            text.append("  ^G " + tr("sender only"), "dim")
+        headers.update(text, layout=False)
+        if signature:
+            shown = Text("-- ", no_wrap=True, overflow="ellipsis")
+            shown.append(" · ".join(one_line(line, 80) for line in signature.splitlines()))
+            signature_line.update(shown, layout=False)
 
     def action_attach(self) -> None:
         self.post_message(self.AttachWanted())
@@ -296,6 +431,43 @@ class Composer(Vertical):
     def action_canned(self) -> None:
         self.post_message(self.CannedWanted())
 
+    def _needs_email(self, what: str) -> bool:
+        if self.is_email:
+            return True
+        self.notify(
+            tr("{what} is for email: ctrl+t picks another channel").format(what=what),
+            severity="warning",
+        )
+        return False
+
+    def action_subject(self) -> None:
+        """ctrl+j: to the subject field, and back to the text from it."""
+        if not self._needs_email(tr("A subject")):
+            return
+        if self.subject_input.has_focus:
+            self.text_area.focus()
+        else:
+            self.subject_input.focus()
+
+    def action_recipients(self) -> None:
+        if self._needs_email("Cc / Bcc"):
+            self.post_message(self.RecipientsWanted())
+
+    def action_reply_all(self) -> None:
+        """Copy in everyone else the customer's last mail went to, or take them out again."""
+        if not self._needs_email(tr("Reply to all")):
+            return
+        others = self.also_on_mail
+        if not others:
+            self.notify(tr("The customer's last mail went to nobody else"), severity="warning")
+            return
+        if self.reply_all:
+            gone = {address_of(o) for o in others}
+            self.cc = [c for c in self.cc if address_of(c) not in gone]
+        else:
+            self.cc = merge_addresses(self.cc, others)
+        self.refresh_status()
+
     def action_next_channel(self) -> None:
         if len(self.channels) > 1 and self.channel is not None:
             index = self.channels.index(self.channel)
@@ -303,6 +475,12 @@ class Composer(Vertical):
 
     def action_leave(self) -> None:
         self.post_message(self.Left())
+
+
+def _name_or_address(entry: str) -> str:
+    """`Hana` for `Hana <hana@example.com>`, the address when there is no name."""
+    name, _, rest = entry.rpartition("<")
+    return name.strip().strip('"') if name.strip() and rest else entry
 
 
 def sms_status(text: str) -> Text:

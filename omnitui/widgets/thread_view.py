@@ -272,6 +272,17 @@ class ThreadView(ScrollView, can_focus=True):
         texts = [head]
         if message.subject:
             texts.append(Text(visible(message.subject), style="bold"))
+        # Who else a mail went to; To only when the shop was not its one reader.
+        listed = (
+            ("To", message.to if len(message.to) > 1 else ()),
+            ("Cc", message.cc),
+            ("Bcc", message.bcc),
+        )
+        for label, entries in listed:
+            if entries:
+                line = Text(f"{label}: ", style="dim")
+                line.append(", ".join(visible(e) for e in entries))
+                texts.append(line)
         if message.parse_error:
             texts.append(Text(f"⚠ {message.parse_error}", style="yellow"))
         folded = bool(message.folded) and message.id not in self.unfolded
@@ -282,6 +293,8 @@ class ThreadView(ScrollView, can_focus=True):
             if body
             else Text("(" + tr("no text") + ")", "dim")
         )
+        if message.signature:
+            texts.append(Text("-- \n" + visible(message.signature), style="dim"))
         if folded:
             texts.append(Text("··· " + tr("quoted text hidden (f shows it)"), style="dim italic"))
         for att in message.attachments:
