@@ -39,6 +39,9 @@ def _pretty(keys: str) -> str:
     return " ".join(names.get(k, k) for k in keys.split(","))
 
 
+WIDE_ENOUGH_FOR_IDS = 100  # columns
+
+
 class HelpScreen(ModalScreen[None]):
     """A table of keys; any of esc, q or ? closes it."""
 
@@ -62,9 +65,13 @@ class HelpScreen(ModalScreen[None]):
         table.add_column(tr("key"), style="bold #ffaf00", no_wrap=True)
         # Japanese has no spaces to wrap at: a long description folds by character.
         table.add_column(tr("does"), overflow="fold")
-        table.add_column(Text(tr("[keymap] id")), style="dim", no_wrap=True)  # not markup
+        # The [keymap] ids where there is room for them: at 80 columns they
+        # would fold every description onto two lines.
+        with_ids = self.app.size.width >= WIDE_ENOUGH_FOR_IDS
+        if with_ids:
+            table.add_column(Text(tr("[keymap] id")), style="dim", no_wrap=True)  # not markup
         for pane, keys, what, binding_id in self.rows:
-            table.add_row(pane, keys, what, binding_id)
+            table.add_row(pane, keys, what, *([binding_id] if with_ids else []))
         with VerticalScroll():
             yield Static(table, id="help-table")
             if self.note:
