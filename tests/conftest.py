@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import subprocess
@@ -63,6 +64,9 @@ def tmux_server_ends() -> Iterator[None]:
     tmux = shutil.which("tmux")
     if tmux is not None:
         subprocess.run([tmux, "-L", TMUX_SOCKET, "kill-server"], capture_output=True, check=False)
+        folder = Path(os.environ.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.getuid()}"
+        with contextlib.suppress(OSError):  # the server's socket file, left by kill-server
+            (folder / TMUX_SOCKET).unlink()
 
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
