@@ -19,6 +19,9 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from omnitui.errors import OmniError, message
+from omnitui.i18n import resolve_language, use_language
+
 if TYPE_CHECKING:
     from omnitui.adapters.base import Adapter
     from omnitui.config import Settings
@@ -30,7 +33,7 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 log = logging.getLogger("omnitui")
 
 
-class UsageError(Exception):
+class UsageError(OmniError):
     """A mistake on the command line or in the config: exit 2 with this message."""
 
 
@@ -98,6 +101,9 @@ def _version() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Errors read in the language asked for: --language, else the locale, then
+    # [ui] language once the config is read.
+    use_language(resolve_language(args.language))
     try:
         if args.command == "init":
             return cmd_init(args.config, args.force)
@@ -105,6 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _setup_logging(console=False)
             return asyncio.run(run_demo(args.store, args.interval, args.language))
         settings = load_settings(args.config)
+        use_language(resolve_language(args.language or settings.ui.language))
         if args.command in (None, "doctor") and settings.keymap:
             check_keymap(config_path(args.config), settings)
         _setup_logging(console=args.command == "serve")
@@ -118,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_doctor(settings, args.config)
         return asyncio.run(run_console(settings, args.language))
     except UsageError as exc:
-        print(f"omnitui: {exc}", file=sys.stderr)
+        print(f"omnitui: {exc.message()}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_ERROR
@@ -128,10 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from omnitui.store.migrate import SchemaTooNew
 
         if isinstance(exc, ConfigError | SchemaTooNew):
-            print(f"omnitui: {exc}", file=sys.stderr)
+            print(f"omnitui: {message(exc)}", file=sys.stderr)
             return EXIT_USAGE
         if isinstance(exc, StoreUnusable):
-            print(f"omnitui: {exc}", file=sys.stderr)
+            print(f"omnitui: {message(exc)}", file=sys.stderr)
             return EXIT_ERROR
         if isinstance(exc, sqlite3.DatabaseError):
             print(
@@ -156,9 +163,10 @@ def load_settings(given: Path | None) -> Settings:
     path = config_path(given)
     if not path.exists():
         raise UsageError(
-            f"no config at {path}.\n"
+            "no config at {path}.\n"
             "  Make one with:   omnitui init\n"
-            "  Or try the demo: omnitui demo"
+            "  Or try the demo: omnitui demo",
+            path=path,
         )
     return config.load(path)
 
@@ -172,7 +180,7 @@ def check_keymap(path: Path, settings: Settings) -> None:
     if problem is not None:
         binding_id, why = problem
         line = locate(path.read_text(encoding="utf-8"), ["keymap", binding_id])
-        raise ConfigError(path, why, line, f"keymap.{binding_id}")
+        raise ConfigError(path, "{reason}", line, "keymap." + binding_id, reason=why)
 
 
 def cmd_init(given: Path | None, force: bool) -> int:
@@ -180,7 +188,7 @@ def cmd_init(given: Path | None, force: bool) -> int:
 
     path = config_path(given)
     if path.exists() and not force:
-        raise UsageError(f"{path} already exists (use --force to overwrite it)")
+        raise UsageError("{path} already exists (use --force to overwrite it)", path=path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(example_config(), encoding="utf-8")
     print(f"Wrote {path}. Edit it, then run: omnitui")
@@ -418,7 +426,7 @@ async def cmd_contacts(settings: Settings, action: str, file: Path) -> int:
         try:
             source = file.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read {file}: {exc}") from None
+            raise UsageError("cannot read {file}: {reason}", file=file, reason=exc) from None
         if file.suffix.lower() in (".vcf", ".vcard"):
             parsed = contacts_file.read_vcards(source, region=region)
         else:
@@ -449,7 +457,7 @@ async def cmd_canned(settings: Settings, action: str, file: Path) -> int:
         try:
             source = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read {file}: {exc}") from None
+            raise UsageError("cannot read {file}: {reason}", file=file, reason=exc) from None
         result = canned_file.load(source)
         for problem in result.problems:
             print(f"omnitui: {file}: {problem}", file=sys.stderr)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from omnitui.domain.mail import check_signature
+from omnitui.errors import OmniError
 
 if TYPE_CHECKING:
     from omnitui.store.files import Access
@@ -45,16 +46,29 @@ def default_store_path() -> Path:
     return user_data_path(APP_NAME) / "omnitui.db"
 
 
-class ConfigError(Exception):
-    """A config file that cannot be used, with where and why."""
+class ConfigError(OmniError):
+    """A config file that cannot be used, with where and why.
 
-    def __init__(self, path: Path, message: str, line: int | None = None, key: str = "") -> None:
+    `problem` is a template of its own, filled from `values`; the path, line
+    and key are put before it as they are."""
+
+    def __init__(
+        self,
+        path: Path,
+        problem: str,
+        line: int | None = None,
+        key: str = "",
+        /,
+        **values: object,
+    ) -> None:
         self.path, self.line, self.key = path, line, key
         where = f"{path}" + (f", line {line}" if line else "")
-        super().__init__(f"{where}: {f'{key}: ' if key else ''}{message}")
+        if key:
+            where += f": {key}"
+        super().__init__("{where}: {problem}", where=where, problem=OmniError(problem, **values))
 
 
-class SecretError(Exception):
+class SecretError(OmniError):
     """A secret that could not be read from its variable or command."""
 
 
@@ -72,7 +86,11 @@ class Secret:
         if self.env:
             value = os.environ.get(self.env)
             if not value:
-                raise SecretError(f"{self.what}: environment variable {self.env} is not set")
+                raise SecretError(
+                    "{what}: environment variable {variable} is not set",
+                    what=self.what,
+                    variable=self.env,
+                )
             return value
         assert self.cmd is not None
         try:
@@ -80,10 +98,18 @@ class Secret:
                 shlex.split(self.cmd), capture_output=True, text=True, timeout=30, check=False
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
-            raise SecretError(f"{self.what}: command {self.cmd!r} failed: {exc}") from exc
+            raise SecretError(
+                "{what}: command {command} failed: {reason}",
+                what=self.what,
+                command=repr(self.cmd),
+                reason=exc,
+            ) from exc
         if out.returncode != 0 or not out.stdout.strip():
             raise SecretError(
-                f"{self.what}: command {self.cmd!r} exited {out.returncode} with no secret"
+                "{what}: command {command} exited {code} with no secret",
+                what=self.what,
+                command=repr(self.cmd),
+                code=out.returncode,
             )
         return out.stdout.splitlines()[0].strip()
 
@@ -304,7 +330,7 @@ def load(path: Path) -> Settings:
     except FileNotFoundError:
         raise ConfigError(path, "no such file (make one with `omnitui init`)") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, f"cannot read: {exc}") from None
+        raise ConfigError(path, "cannot read: {reason}", None, "", reason=exc) from None
     return parse(text, path)
 
 
@@ -314,7 +340,7 @@ def parse(text: str, path: Path) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         line = _line_of_decode_error(str(exc))
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-        raise ConfigError(path, f"not valid TOML: {message}", line) from None
+        raise ConfigError(path, "not valid TOML: {reason}", line, "", reason=message) from None
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
@@ -322,14 +348,12 @@ def parse(text: str, path: Path) -> Settings:
         loc = [p for p in error["loc"] if p not in ("function-after", "function-before")]
         key = _dotted(loc)
         line = locate(text, loc)
-        message = error["msg"]
         if error["type"] == "extra_forbidden":
-            message = "unknown key"
-        elif error["type"] == "missing":
-            message = "missing key"
-        elif message.startswith("Value error, "):
-            message = message.removeprefix("Value error, ")
-        raise ConfigError(path, message, line, key) from None
+            raise ConfigError(path, "unknown key", line, key) from None
+        if error["type"] == "missing":
+            raise ConfigError(path, "missing key", line, key) from None
+        reason = error["msg"].removeprefix("Value error, ")
+        raise ConfigError(path, "{reason}", line, key, reason=reason) from None
 
 
 def _line_of_decode_error(message: str) -> int | None:

@@ -13,10 +13,10 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from omnitui.i18n import tr
+from omnitui.errors import OmniError
 
 
-class EditorError(Exception):
+class EditorError(OmniError):
     """No editor is set, or it could not run; the message says what to do."""
 
 
@@ -29,9 +29,9 @@ def editor_command() -> list[str]:
                 return shlex.split(value)
             except ValueError as exc:
                 raise EditorError(
-                    tr("${variable} cannot be read: {reason}").format(variable=variable, reason=exc)
+                    "${variable} cannot be read: {reason}", variable=variable, reason=exc
                 ) from None
-    raise EditorError(tr("Set $VISUAL or $EDITOR to your editor (for example: export EDITOR=nano)"))
+    raise EditorError("Set $VISUAL or $EDITOR to your editor (for example: export EDITOR=nano)")
 
 
 def edit(command: list[str], text: str) -> str | EditorError:
@@ -43,7 +43,7 @@ def edit(command: list[str], text: str) -> str | EditorError:
     except EditorError as exc:
         return exc
     except (OSError, UnicodeError) as exc:
-        return EditorError(str(exc))
+        return EditorError("{reason}", reason=exc)
 
 
 def _edit(command: list[str], text: str) -> str:
@@ -55,15 +55,14 @@ def _edit(command: list[str], text: str) -> str:
             finished = subprocess.run([*command, str(path)], check=False)
         except OSError as exc:
             raise EditorError(
-                tr("The editor {editor} did not start: {reason}").format(
-                    editor=command[0], reason=exc.strerror or exc
-                )
+                "The editor {editor} did not start: {reason}",
+                editor=command[0],
+                reason=exc.strerror or exc,
             ) from None
         if finished.returncode != 0:
             raise EditorError(
-                tr("The editor exited with status {code}; the reply is as it was").format(
-                    code=finished.returncode
-                )
+                "The editor exited with status {code}; the reply is as it was",
+                code=finished.returncode,
             )
         edited = path.read_text(encoding="utf-8", errors="replace")
     return edited.removesuffix("\n") if not text.endswith("\n") else edited

@@ -442,6 +442,34 @@ JA: dict[str, str] = {
         "カンマ区切り · tab 次の欄 · enter 決定 · esc キャンセル"
     ),
     "Not an email address:": "メールアドレスではありません:",
+    # -- errors (omnitui.errors.OmniError templates) --
+    "{reason}": "{reason}",
+    "no config at {path}.\n  Make one with:   omnitui init\n  Or try the demo: omnitui demo": (
+        "設定ファイルがありません: {path}\n"
+        "  作るには:       omnitui init\n"
+        "  お試しには:     omnitui demo"
+    ),
+    "{path} already exists (use --force to overwrite it)": (
+        "{path} はもうあります(上書きするには --force)"
+    ),
+    "cannot read {file}: {reason}": "{file} を読めません: {reason}",
+    "{where}: {problem}": "{where}: {problem}",
+    "cannot read: {reason}": "読めません: {reason}",
+    "not valid TOML: {reason}": "TOML として読めません: {reason}",
+    "unknown key": "知らない項目です",
+    "no such file (make one with `omnitui init`)": "ファイルがありません(`omnitui init` で作れます)",
+    "missing key": "必要な項目がありません",
+    "{what}: environment variable {variable} is not set": (
+        "{what}: 環境変数 {variable} が設定されていません"
+    ),
+    "{what}: command {command} failed: {reason}": "{what}: コマンド {command} が失敗しました: {reason}",
+    "{what}: command {command} exited {code} with no secret": (
+        "{what}: コマンド {command} は終了コード {code} で、秘密の値を返しませんでした"
+    ),
+    "not an email address: {address}": "メールアドレスではありません: {address}",
+    "not a phone number: {address} ({reason})": "電話番号ではありません: {address}({reason})",
+    "not a possible phone number: {address}": "ありえない電話番号です: {address}",
+    "not a Telegram user id: {address}": "Telegram のユーザー ID ではありません: {address}",
 }
 
 # Why a reply failed, or what became of a file: OmniTUI stores these in English

@@ -27,6 +27,7 @@ from omnitui.domain.models import (
     ThreadStatus,
 )
 from omnitui.domain.views import View
+from omnitui.errors import OmniError
 from omnitui.i18n import active_language, locale_language, resolve_language, tr, use_language
 from omnitui.locale_ja import JA
 from omnitui.screens.help import HelpScreen
@@ -127,8 +128,28 @@ def test_text_without_a_translation_stays_english() -> None:
 # -- the catalogue stays complete -----------------------------------------------
 
 
+def _error_names() -> set[str]:
+    """The names of every error a user can see: OmniError and all its subclasses."""
+    import importlib
+    import pkgutil
+
+    import omnitui
+
+    for module in pkgutil.walk_packages(omnitui.__path__, "omnitui."):
+        importlib.import_module(module.name)
+    names: set[str] = set()
+    todo: list[type] = [OmniError]
+    while todo:
+        cls = todo.pop()
+        names.add(cls.__name__)
+        todo += cls.__subclasses__()
+    return names
+
+
 def _english_in_source() -> dict[str, str]:
-    """Every literal given to tr() or N_(), and every Binding description, with where it is."""
+    """Every literal given to tr() or N_(), every error template and every Binding
+    description, with where it is."""
+    errors = _error_names()
     found: dict[str, str] = {}
     for path in sorted(PACKAGE.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
@@ -140,6 +161,8 @@ def _english_in_source() -> dict[str, str]:
             texts: list[ast.expr] = []
             if name in ("tr", "N_") and node.args:
                 texts.append(node.args[0])
+            elif name in errors:
+                texts += node.args  # the template, and ConfigError's problem after its path
             elif name == "Binding":
                 texts += node.args[2:3]
                 texts += [k.value for k in node.keywords if k.arg == "description"]

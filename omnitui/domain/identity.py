@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from omnitui.domain.models import IdentityKind
+from omnitui.errors import OmniError
 
 
-class InvalidAddress(ValueError):
+class InvalidAddress(OmniError, ValueError):
     """An address that cannot be an identity of its kind."""
 
 
@@ -21,7 +22,7 @@ def normalize_email(raw: str) -> str:
     text = text.strip().lower()
     local, sep, domain = text.partition("@")
     if not sep or not local or not domain or " " in text:
-        raise InvalidAddress(f"not an email address: {raw!r}")
+        raise InvalidAddress("not an email address: {address}", address=repr(raw))
     return text
 
 
@@ -32,9 +33,11 @@ def normalize_phone(raw: str, region: str | None = None) -> str:
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:
-        raise InvalidAddress(f"not a phone number: {raw!r} ({exc})") from exc
+        raise InvalidAddress(
+            "not a phone number: {address} ({reason})", address=repr(raw), reason=exc
+        ) from exc
     if not phonenumbers.is_possible_number(number):
-        raise InvalidAddress(f"not a possible phone number: {raw!r}")
+        raise InvalidAddress("not a possible phone number: {address}", address=repr(raw))
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
@@ -42,7 +45,7 @@ def normalize_telegram(raw: str | int) -> str:
     """A Telegram user id, as decimal text."""
     text = str(raw).strip()
     if not text.lstrip("-").isdigit():
-        raise InvalidAddress(f"not a Telegram user id: {raw!r}")
+        raise InvalidAddress("not a Telegram user id: {address}", address=repr(raw))
     return str(int(text))
 
 

@@ -796,10 +796,10 @@ class InboxScreen(Screen[None]):
         except EditorError as exc:
             edited = exc
         except SuspendNotSupported:
-            edited = EditorError(tr("This terminal cannot hand over to an editor"))
+            edited = EditorError("This terminal cannot hand over to an editor")
         self.app.refresh(layout=True)
         if isinstance(edited, EditorError):
-            self.notify(str(edited), title=tr("Editor"), severity="error", markup=False)
+            self.notify(edited.message(), title=tr("Editor"), severity="error", markup=False)
         elif self.composer.owner == owner:
             self.composer.replace_text(edited)
 
