@@ -21,15 +21,17 @@ import contextlib
 import fcntl
 import logging
 import os
-import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-from omnitui.adapters.base import Adapter, ReadMirror, SendError, Sent, SinkBusy, Troubled
+from omnitui.adapters.base import Adapter, ReadMirror, Reporting, SendError, Sent, SinkBusy
+from omnitui.domain.health import CONNECTED, ChannelState, ChannelTrouble, Health
 from omnitui.domain.models import Channel, DeliveryUpdate, Inbound, Outbound
+from omnitui.domain.retry import RetryPolicy
 from omnitui.store import Store, StoreBusy
 from omnitui.store.files import PRIVATE, Access, create_file
+
+__all__ = ["ChannelLock", "Hub", "RetryPolicy"]
 
 log = logging.getLogger("omnitui.hub")
 
@@ -78,18 +80,6 @@ class ChannelLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    first_delay: float = 2.0
-    factor: float = 2.0
-    max_delay: float = 300.0
-    max_attempts: int = 6
-
-    def delay(self, attempt: int) -> float:
-        base = min(self.max_delay, self.first_delay * self.factor ** max(0, attempt - 1))
-        return base * (0.8 + 0.4 * random.random())
 
 
 class _AdapterSink:
@@ -162,7 +152,7 @@ class Hub:
         # account -> why its adapter stopped; it stands through the backoff and
         # the restart until the adapter gets as far as its cursor again (it
         # connected), so a channel that fails again at once does not flicker.
-        self._failing: dict[str, str] = {}
+        self._failing: dict[str, Health] = {}
         self.report_every = 1.0
 
     async def start(self) -> None:
@@ -215,7 +205,10 @@ class Hub:
                 failures += 1
                 self.errors[account] = f"{type(exc).__name__}: {exc}"
                 delay = self.retry.delay(failures)
-                self._failing[account] = str(exc) or type(exc).__name__
+                self._failing[account] = Health(
+                    ChannelState.FAILED,
+                    ChannelTrouble("{reason}", reason=exc if str(exc) else type(exc).__name__),
+                )
                 log.warning("%s stopped (%s); restarting in %.0f s", account, exc, delay)
                 await asyncio.sleep(delay)
 
@@ -309,20 +302,25 @@ class Hub:
             except Exception:
                 log.exception("passing read state to the channels")
 
-    def problem(self, account: str) -> str | None:
-        """What stops a channel now, in words, or None while it works."""
+    def health(self, account: str) -> Health:
+        """How a channel is doing now: failed (and waiting to restart), or what its
+        adapter says."""
         failing = self._failing.get(account)
         if failing is not None:
             return failing
         adapter = self.adapters[account]
-        return adapter.trouble if isinstance(adapter, Troubled) else None
+        return adapter.health if isinstance(adapter, Reporting) else CONNECTED
+
+    def problem(self, account: str) -> str | None:
+        """What stops a channel now, in words, or None while it works."""
+        return self.health(account).problem()
 
     async def _report_health(self) -> None:
         """Keep the store's word on each channel current, for every console to show."""
         said: dict[str, str | None] = {}
         while True:
             for account in self.adapters:
-                problem = self.problem(account)
+                problem = self.health(account).problem()
                 if account not in said or said[account] != problem:
                     try:
                         await self.store.set_channel_problem(account, problem)

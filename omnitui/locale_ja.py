@@ -470,6 +470,17 @@ JA: dict[str, str] = {
     "not a phone number: {address} ({reason})": "電話番号ではありません: {address}({reason})",
     "not a possible phone number: {address}": "ありえない電話番号です: {address}",
     "not a Telegram user id: {address}": "Telegram のユーザー ID ではありません: {address}",
+    # -- channel health (omnitui.domain.health) --
+    "{folder}: disconnected ({reason}); retrying in {seconds:.0f} s": (
+        "{folder}: 接続が切れました({reason})。{seconds:.0f} 秒後にもう一度つなぎます"
+    ),
+    "disconnected ({reason}); retrying in {seconds:.0f} s": (
+        "接続が切れました({reason})。{seconds:.0f} 秒後にもう一度つなぎます"
+    ),
+    "{reason}; retrying in {seconds:.0f} s": "{reason}。{seconds:.0f} 秒後にもう一度試します",
+    "cannot catch up on missed webhooks: {reason}; retrying in {seconds:.0f} s": (
+        "届かなかった Webhook を取り込めません: {reason}。{seconds:.0f} 秒後にもう一度試します"
+    ),
 }
 
 # Why a reply failed, or what became of a file: OmniTUI stores these in English

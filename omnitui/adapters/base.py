@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
+from omnitui.domain.health import Health
 from omnitui.domain.models import Channel, DeliveryUpdate, Inbound, Outbound
 
 
@@ -111,9 +112,9 @@ class ReadMirror(Protocol):
 
 
 @runtime_checkable
-class Troubled(Protocol):
-    """An adapter that reconnects by itself and can say, meanwhile, what is wrong."""
+class Reporting(Protocol):
+    """An adapter that reconnects by itself and can say, meanwhile, how it is doing."""
 
     @property
-    def trouble(self) -> str | None:
-        """What stops the channel right now, in words (None while it works)."""
+    def health(self) -> Health:
+        """Its state now, with why when it is in trouble."""

@@ -33,6 +33,14 @@ from omnitui.adapters.base import SendError, Sent, Sink
 from omnitui.adapters.mailparse import ParsedMail, parse_mail
 from omnitui.adapters.workers import WorkerError, WorkerPool
 from omnitui.config import EmailConfig
+from omnitui.domain.health import (
+    CONNECTED,
+    CONNECTING,
+    ChannelState,
+    ChannelTrouble,
+    Health,
+    first_trouble,
+)
 from omnitui.domain.mail import address_of, with_signature
 from omnitui.domain.models import Channel, ChannelKind, Inbound, Outbound
 
@@ -254,6 +262,7 @@ class EmailAdapter:
         self._stop = threading.Event()
         self._folders: list[_Folder] = []
         self.status: dict[str, str] = {}
+        self._health: dict[str, Health] = {}  # folder -> how its connection is doing
         self._parsers: WorkerPool | None = None
         self._backfills = 0  # folders in a backfill that parse in `_parsers`
 
@@ -262,16 +271,9 @@ class EmailAdapter:
         return self._channel
 
     @property
-    def trouble(self) -> str | None:
-        """A folder that lost its connection and is reconnecting, in words."""
-        return next(
-            (
-                f"{folder}: {words}"
-                for folder, words in self.status.items()
-                if words.startswith("disconnected")
-            ),
-            None,
-        )
+    def health(self) -> Health:
+        """Reconnecting while any folder is, else connected once every folder is."""
+        return first_trouble(self._health.get(name, CONNECTING) for name in self.config.folders)
 
     def password(self) -> str:
         return self._password()
@@ -302,6 +304,15 @@ class EmailAdapter:
                 failures += 1
                 delay = min(60.0, 0.5 * 2 ** min(failures, 7))
                 self.status[name] = f"disconnected ({reason}); retrying in {delay:.0f} s"
+                self._health[name] = Health(
+                    ChannelState.RETRYING,
+                    ChannelTrouble(
+                        "{folder}: disconnected ({reason}); retrying in {seconds:.0f} s",
+                        folder=name,
+                        reason=reason,
+                        seconds=delay,
+                    ),
+                )
                 log.warning("%s %s: %s", self.channel.account, name, self.status[name])
                 await asyncio.sleep(delay)
         finally:
@@ -310,6 +321,7 @@ class EmailAdapter:
     async def _sync_and_idle(self, sink: Sink, folder: _Folder) -> None:
         info = await asyncio.to_thread(folder.connect)
         self.status[folder.folder] = "connected"
+        self._health[folder.folder] = CONNECTED
         while not self._stop.is_set():
             cursor = FolderCursor.load(await sink.load_cursor(folder.key))
             uidvalidity, uids = await asyncio.to_thread(folder.uids_to_fetch, info, cursor)

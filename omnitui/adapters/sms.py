@@ -55,6 +55,14 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from omnitui.adapters.base import KnownMessages, PromptSink, SendError, Sink, SinkBusy
 from omnitui.config import SmsConfig
+from omnitui.domain.health import (
+    CONNECTED,
+    CONNECTING,
+    ChannelState,
+    ChannelTrouble,
+    Health,
+    first_trouble,
+)
 from omnitui.domain.identity import InvalidAddress, normalize_phone
 from omnitui.domain.models import (
     Channel,
@@ -338,19 +346,20 @@ class SmsAdapter:
         self._catch_up_soon = asyncio.Event()
         self.catch_up_every = CATCH_UP_SECONDS
         self.status: dict[str, str] = {}
+        self._health: dict[str, Health] = {}  # inbound, catch_up -> how it is doing
 
     @property
     def channel(self) -> Channel:
         return self._channel
 
     @property
-    def trouble(self) -> str | None:
-        """Polling (or catching up on webhooks) failing while it goes on trying, in words."""
-        for key in ("inbound", "catch_up"):
-            words = self.status.get(key, "")
-            if "retrying in" in words:
-                return words
-        return None
+    def health(self) -> Health:
+        """Polling (or catching up on webhooks) failing while it goes on trying, or how
+        it is doing."""
+        return first_trouble(self._health.get(key, CONNECTING) for key in self._parts())
+
+    def _parts(self) -> tuple[str, ...]:
+        return ("inbound", "catch_up") if self.config.inbound == "webhook" else ("inbound",)
 
     # -- credentials and the SDK ---------------------------------------------
 
@@ -391,6 +400,14 @@ class SmsAdapter:
                 self.status["inbound"] = (
                     f"{explain(exc, self.config.api_base)}; retrying in {delay:.0f} s"
                 )
+                self._health["inbound"] = Health(
+                    ChannelState.RETRYING,
+                    ChannelTrouble(
+                        "{reason}; retrying in {seconds:.0f} s",
+                        reason=explain(exc, self.config.api_base),
+                        seconds=delay,
+                    ),
+                )
                 log.warning("%s: %s", self.channel.account, self.status["inbound"])
                 await asyncio.sleep(delay)
 
@@ -407,6 +424,7 @@ class SmsAdapter:
             host, port = self._listen
             await web.TCPSite(runner, host, port).start()
             self.status["inbound"] = f"listening on {host}:{port}"
+            self._health["inbound"] = CONNECTED
             log.info("%s: listening for Twilio webhooks on %s:%s", self.channel.account, host, port)
             await self._catch_up(sink)
         finally:
@@ -440,11 +458,20 @@ class SmsAdapter:
                 self.status["catch_up"] = (
                     f"cannot catch up on missed webhooks: {words}; retrying in {delay:.0f} s"
                 )
+                self._health["catch_up"] = Health(
+                    ChannelState.RETRYING,
+                    ChannelTrouble(
+                        "cannot catch up on missed webhooks: {reason}; retrying in {seconds:.0f} s",
+                        reason=words,
+                        seconds=delay,
+                    ),
+                )
                 log.warning("%s: %s", self.channel.account, self.status["catch_up"])
             else:
                 failures = 0
                 delay = self.catch_up_every
                 self.status["catch_up"] = f"caught up (every {delay / 60:g} min)"
+                self._health["catch_up"] = CONNECTED
                 if taken:
                     log.info(
                         "%s: caught up %d message(s) that no webhook had stored",
@@ -635,6 +662,7 @@ class SmsAdapter:
             taken = await self._poll_inbound(sink)
             await self._poll_outbound(sink)
             self.status["inbound"] = f"up to date (every {self.config.poll_seconds} s)"
+            self._health["inbound"] = CONNECTED
             return taken
 
     async def _poll_inbound(self, sink: Sink) -> int:

@@ -41,6 +41,7 @@ from urllib.parse import quote
 
 from omnitui.adapters.base import SendError, Sink
 from omnitui.config import TelegramConfig
+from omnitui.domain.health import CONNECTED, CONNECTING, ChannelState, ChannelTrouble, Health
 from omnitui.domain.identity import InvalidAddress, normalize_phone
 from omnitui.domain.models import (
     Channel,
@@ -505,6 +506,7 @@ class TelegramAdapter:
         self._bot: Bot | None = None
         self._lock = asyncio.Lock()
         self.status: dict[str, str] = {}
+        self._health = CONNECTING
         _guard_logs()
 
     @property
@@ -512,10 +514,9 @@ class TelegramAdapter:
         return self._channel
 
     @property
-    def trouble(self) -> str | None:
-        """Telegram out of reach while polling goes on trying, in words."""
-        words = self.status.get("polling", "")
-        return words if words.startswith("disconnected") else None
+    def health(self) -> Health:
+        """Telegram out of reach while polling goes on trying, or how it is doing."""
+        return self._health
 
     # -- the bot ------------------------------------------------------------
 
@@ -572,6 +573,7 @@ class TelegramAdapter:
 
     async def run(self, sink: Sink) -> None:
         key = "webhook" if self.config.mode == "webhook" else "polling"
+        self._health = CONNECTING
         try:
             if self.config.mode == "webhook":
                 await self._serve_webhook(sink)
@@ -601,6 +603,7 @@ class TelegramAdapter:
             except RetryAfter as exc:
                 wait = retry_seconds(exc)
                 self.status["polling"] = f"Telegram asked to wait {wait:.0f} s (flood control)"
+                self._health = CONNECTED
                 await asyncio.sleep(wait)
                 continue
             except Conflict as exc:
@@ -618,6 +621,14 @@ class TelegramAdapter:
                 self.status["polling"] = (
                     f"disconnected ({self.explain(exc)}); retrying in {delay:.0f} s"
                 )
+                self._health = Health(
+                    ChannelState.RETRYING,
+                    ChannelTrouble(
+                        "disconnected ({reason}); retrying in {seconds:.0f} s",
+                        reason=self.explain(exc),
+                        seconds=delay,
+                    ),
+                )
                 log.warning("%s: %s", self.channel.account, self.status["polling"])
                 await asyncio.sleep(delay)
                 continue
@@ -627,6 +638,7 @@ class TelegramAdapter:
                 await sink.deliver(items, cursor={OFFSET_KEY: str(next_offset)})
                 offset = next_offset
             self.status["polling"] = "up to date"
+            self._health = CONNECTED
 
     async def _leave_webhook(self, bot: Bot) -> None:
         """Polling needs no webhook. Ours (the configured URL) is removed; anyone else's
@@ -812,6 +824,7 @@ class TelegramAdapter:
                 url=cfg.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
             )
             self.status["webhook"] = f"listening on {cfg.webhook_listen} for {cfg.webhook_url}"
+            self._health = CONNECTED
             log.info("%s: %s", cfg.name, self.status["webhook"])
             await asyncio.Event().wait()
         finally:
