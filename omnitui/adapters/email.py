@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from omnitui.adapters.base import SendError, Sent, Sink
 from omnitui.adapters.mailparse import ParsedMail, parse_mail
+from omnitui.adapters.reconnect import keep_trying, steady
 from omnitui.adapters.workers import WorkerError, WorkerPool
 from omnitui.config import EmailConfig
 from omnitui.domain.health import (
@@ -57,6 +58,7 @@ IDLE_CHECK = 1.0  # seconds a thread blocks before checking for shutdown
 # notices a connection that died without a word (a NOOP must answer).
 IDLE_RENEW = 5 * 60
 POLL_SECONDS = 30.0
+RECONNECT = steady(1.0, 60.0)  # a dropped folder connects again after 1, 2, 4 ... 60 s
 
 
 class MailLoginError(Exception):
@@ -285,36 +287,39 @@ class EmailAdapter:
     async def _run_folder(self, sink: Sink, name: str) -> None:
         folder = _Folder(self, name)
         self._folders.append(folder)
-        failures = 0
+
+        async def connected_until_stopped() -> bool:
+            if not self._stop.is_set():
+                await self._sync_and_idle(sink, folder)
+            return True
+
+        def passing(exc: Exception) -> str | None:
+            if isinstance(exc, MailLoginError):
+                return None
+            if not isinstance(exc, TimeoutError | OSError | ssl.SSLError) and not type(
+                exc
+            ).__module__.startswith(("imaplib", "imapclient")):
+                return None
+            folder.close()
+            return _text(exc)
+
+        def retrying(reason: str, delay: float) -> None:
+            self.status[name] = f"disconnected ({reason}); retrying in {delay:.0f} s"
+            self._health[name] = Health(
+                ChannelState.RETRYING,
+                ChannelTrouble(
+                    "{folder}: disconnected ({reason}); retrying in {seconds:.0f} s",
+                    folder=name,
+                    reason=reason,
+                    seconds=delay,
+                ),
+            )
+            log.warning("%s %s: %s", self.channel.account, name, self.status[name])
+
         try:
-            while not self._stop.is_set():
-                try:
-                    await self._sync_and_idle(sink, folder)
-                    return
-                except MailLoginError:
-                    raise
-                except (TimeoutError, OSError, ssl.SSLError) as exc:
-                    reason = _text(exc)
-                except Exception as exc:  # imaplib's abort/error and imapclient's errors
-                    if type(exc).__module__.startswith(("imaplib", "imapclient")):
-                        reason = _text(exc)
-                    else:
-                        raise
-                folder.close()
-                failures += 1
-                delay = min(60.0, 0.5 * 2 ** min(failures, 7))
-                self.status[name] = f"disconnected ({reason}); retrying in {delay:.0f} s"
-                self._health[name] = Health(
-                    ChannelState.RETRYING,
-                    ChannelTrouble(
-                        "{folder}: disconnected ({reason}); retrying in {seconds:.0f} s",
-                        folder=name,
-                        reason=reason,
-                        seconds=delay,
-                    ),
-                )
-                log.warning("%s %s: %s", self.channel.account, name, self.status[name])
-                await asyncio.sleep(delay)
+            await keep_trying(
+                connected_until_stopped, policy=RECONNECT, passing=passing, retrying=retrying
+            )
         finally:
             folder.close()
 
