@@ -13,10 +13,19 @@ import re
 import shlex
 import subprocess
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from omnitui.domain.mail import check_signature
 from omnitui.errors import OmniError
@@ -143,6 +152,33 @@ def _needs(values: Any, key: str, value: str, required: tuple[str, ...]) -> Any:
     return values
 
 
+@dataclass(frozen=True, slots=True)
+class HostPort:
+    """Where a webhook listens: `host` (empty: every interface) and `port`."""
+
+    host: str
+    port: int
+
+    @property
+    def bind_host(self) -> str:
+        return self.host or "0.0.0.0"
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+def host_port(value: object) -> object:
+    """ "host:port" (an IPv6 host in brackets) as a `HostPort`; anything else as it is."""
+    if not isinstance(value, str):
+        return value
+    host, _, port = value.strip().rpartition(":")
+    if not _ or not port.isdigit() or not 0 < int(port) < 65536 or " " in host:
+        raise ValueError(f'{value!r} is not "host:port" (like "127.0.0.1:8443")')
+    return HostPort(host.removeprefix("[").removesuffix("]"), int(port))
+
+
+Listen = Annotated[HostPort | None, BeforeValidator(host_port)]
+
 TlsMode = Literal["ssl", "starttls", "none"]
 
 
@@ -236,7 +272,7 @@ class TelegramConfig(_Section):
     token_cmd: str | None = None
     api_base: str = "https://api.telegram.org"
     mode: Literal["polling", "webhook"] = "polling"
-    webhook_listen: str | None = None
+    webhook_listen: Listen = None
     webhook_url: str | None = None
     secret_env: str | None = None
     allow_groups: bool = False
@@ -262,7 +298,7 @@ class SmsConfig(_Section):
     api_base: str = "https://api.twilio.com"
     inbound: Literal["poll", "webhook"] = "poll"
     poll_seconds: Annotated[int, Field(ge=1)] = 10
-    webhook_listen: str | None = None
+    webhook_listen: Listen = None
     webhook_url: str | None = None
     default_region: str | None = None
 

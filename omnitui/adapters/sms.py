@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from omnitui.adapters.base import KnownMessages, PromptSink, SendError, Sink, SinkBusy
+from omnitui.adapters.reconnect import keep_trying, steady
 from omnitui.config import SmsConfig
 from omnitui.domain.health import (
     CONNECTED,
@@ -317,11 +318,6 @@ class SmsAdapter:
     ) -> None:
         if config.inbound == "webhook" and not (config.webhook_listen and config.webhook_url):
             raise ValueError('inbound = "webhook" needs webhook_listen and webhook_url')
-        if config.webhook_listen:
-            host, _, port = config.webhook_listen.rpartition(":")
-            if not host or not port.isdigit():
-                raise ValueError(f"webhook_listen {config.webhook_listen!r} is not host:port")
-            self._listen = (host.strip("[]"), int(port))
         self.config = config
         self.number = _e164(config.from_, config.default_region)
         self._channel = Channel(ChannelKind.SMS, config.name)
@@ -386,30 +382,29 @@ class SmsAdapter:
         if self.config.inbound == "webhook":
             await self._serve_webhooks(sink)
             return
-        failures = 0
-        while True:
-            try:
-                await self.poll_once(sink)
-                failures = 0
-                await asyncio.sleep(self.config.poll_seconds)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                failures += 1
-                delay = min(300.0, self.config.poll_seconds * 2 ** min(failures, 5))
-                self.status["inbound"] = (
-                    f"{explain(exc, self.config.api_base)}; retrying in {delay:.0f} s"
-                )
-                self._health["inbound"] = Health(
-                    ChannelState.RETRYING,
-                    ChannelTrouble(
-                        "{reason}; retrying in {seconds:.0f} s",
-                        reason=explain(exc, self.config.api_base),
-                        seconds=delay,
-                    ),
-                )
-                log.warning("%s: %s", self.channel.account, self.status["inbound"])
-                await asyncio.sleep(delay)
+
+        async def poll() -> bool:
+            await self.poll_once(sink)
+            return False
+
+        def retrying(reason: str, delay: float) -> None:
+            self.status["inbound"] = f"{reason}; retrying in {delay:.0f} s"
+            self._health["inbound"] = Health(
+                ChannelState.RETRYING,
+                ChannelTrouble(
+                    "{reason}; retrying in {seconds:.0f} s", reason=reason, seconds=delay
+                ),
+            )
+            log.warning("%s: %s", self.channel.account, self.status["inbound"])
+
+        every = float(self.config.poll_seconds)
+        await keep_trying(
+            poll,
+            policy=steady(2 * every, min(300.0, 32 * every)),
+            passing=lambda exc: explain(exc, self.config.api_base),
+            retrying=retrying,
+            pause=lambda: every,
+        )
 
     async def _serve_webhooks(self, sink: Sink) -> None:
         from aiohttp import web
@@ -421,7 +416,9 @@ class SmsAdapter:
         await runner.setup()
         self._runner = runner
         try:
-            host, port = self._listen
+            listen = self.config.webhook_listen
+            assert listen is not None  # checked when the adapter was made
+            host, port = listen.bind_host, listen.port
             await web.TCPSite(runner, host, port).start()
             self.status["inbound"] = f"listening on {host}:{port}"
             self._health["inbound"] = CONNECTED
@@ -439,47 +436,48 @@ class SmsAdapter:
         webhook could not be stored. The window starts at the stored watermark
         (the poll cursor); messages already stored are skipped.
         """
-        failures = 0
-        while True:
-            self._catch_up_soon.clear()
-            try:
-                async with self._poll_lock:
-                    taken = await self._poll_inbound(sink)
-                    await self._poll_outbound(sink)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                failures += 1
-                delay = min(self.catch_up_every, CATCH_UP_RETRY * 2 ** min(failures - 1, 6))
-                if isinstance(exc, sqlite3.Error):
-                    words = f"the store did not take them ({exc})"
-                else:
-                    words = explain(exc, self.config.api_base)
-                self.status["catch_up"] = (
-                    f"cannot catch up on missed webhooks: {words}; retrying in {delay:.0f} s"
+
+        async def once() -> bool:
+            async with self._poll_lock:
+                taken = await self._poll_inbound(sink)
+                await self._poll_outbound(sink)
+            self.status["catch_up"] = f"caught up (every {self.catch_up_every / 60:g} min)"
+            self._health["catch_up"] = CONNECTED
+            if taken:
+                log.info(
+                    "%s: caught up %d message(s) that no webhook had stored",
+                    self.channel.account,
+                    taken,
                 )
-                self._health["catch_up"] = Health(
-                    ChannelState.RETRYING,
-                    ChannelTrouble(
-                        "cannot catch up on missed webhooks: {reason}; retrying in {seconds:.0f} s",
-                        reason=words,
-                        seconds=delay,
-                    ),
-                )
-                log.warning("%s: %s", self.channel.account, self.status["catch_up"])
-            else:
-                failures = 0
-                delay = self.catch_up_every
-                self.status["catch_up"] = f"caught up (every {delay / 60:g} min)"
-                self._health["catch_up"] = CONNECTED
-                if taken:
-                    log.info(
-                        "%s: caught up %d message(s) that no webhook had stored",
-                        self.channel.account,
-                        taken,
-                    )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._catch_up_soon.wait(), delay)
+            return False
+
+        def passing(exc: Exception) -> str:
+            if isinstance(exc, sqlite3.Error):
+                return f"the store did not take them ({exc})"
+            return explain(exc, self.config.api_base)
+
+        def retrying(reason: str, delay: float) -> None:
+            self.status["catch_up"] = (
+                f"cannot catch up on missed webhooks: {reason}; retrying in {delay:.0f} s"
+            )
+            self._health["catch_up"] = Health(
+                ChannelState.RETRYING,
+                ChannelTrouble(
+                    "cannot catch up on missed webhooks: {reason}; retrying in {seconds:.0f} s",
+                    reason=reason,
+                    seconds=delay,
+                ),
+            )
+            log.warning("%s: %s", self.channel.account, self.status["catch_up"])
+
+        await keep_trying(
+            once,
+            policy=steady(CATCH_UP_RETRY, min(self.catch_up_every, CATCH_UP_RETRY * 64)),
+            passing=passing,
+            retrying=retrying,
+            pause=lambda: self.catch_up_every,
+            wake=self._catch_up_soon,
+        )
 
     async def _on_webhook(self, request: web.Request) -> web.Response:
         """An inbound message or a status callback, answered only once it is stored.

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from omnitui.adapters.base import SendError, Sink
+from omnitui.adapters.reconnect import keep_trying, steady
 from omnitui.config import TelegramConfig
 from omnitui.domain.health import CONNECTED, CONNECTING, ChannelState, ChannelTrouble, Health
 from omnitui.domain.identity import InvalidAddress, normalize_phone
@@ -69,6 +70,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_UPDATE_BYTES = 1024 * 1024  # a webhook body; Telegram's updates are a few KB
 MAX_JSON_DEPTH = 64  # lists and objects in an update; Telegram's own nest about 8 deep
 OFFSET_KEY = "offset"
+RECONNECT = steady(1.0, 60.0)  # polling tries again after 1, 2, 4 ... 60 s
 _MESSAGE_KINDS = ALLOWED_UPDATES
 _SECRET_CHARS = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _TOKEN_IN_TEXT = re.compile(r"\d{3,}(?::|%3[Aa])[A-Za-z0-9_-]{20,}")
@@ -595,8 +597,9 @@ class TelegramAdapter:
         stored = await sink.load_cursor(OFFSET_KEY)
         offset = int(stored) if stored and stored.lstrip("-").isdigit() else None
         log.info("%s: polling Telegram as @%s", self.channel.account, bot.username)
-        failures = 0
-        while True:
+
+        async def one_batch() -> bool:
+            nonlocal offset
             try:
                 batch = await self._fetch(bot, offset)
                 items = [item for item in [await self._convert(bot, u) for _, u in batch] if item]
@@ -605,7 +608,7 @@ class TelegramAdapter:
                 self.status["polling"] = f"Telegram asked to wait {wait:.0f} s (flood control)"
                 self._health = CONNECTED
                 await asyncio.sleep(wait)
-                continue
+                return False
             except Conflict as exc:
                 raise TelegramConflict(conflict_words(str(exc))) from None
             except InvalidToken:
@@ -613,32 +616,33 @@ class TelegramAdapter:
                     f"Telegram refused the bot token of {self.config.name}: "
                     "check token_env or token_cmd"
                 ) from None
-            except BadRequest:
-                raise
-            except NetworkError as exc:  # nothing confirmed: the batch is served again
-                failures += 1
-                delay = min(60.0, 0.5 * 2 ** min(failures, 7))
-                self.status["polling"] = (
-                    f"disconnected ({self.explain(exc)}); retrying in {delay:.0f} s"
-                )
-                self._health = Health(
-                    ChannelState.RETRYING,
-                    ChannelTrouble(
-                        "disconnected ({reason}); retrying in {seconds:.0f} s",
-                        reason=self.explain(exc),
-                        seconds=delay,
-                    ),
-                )
-                log.warning("%s: %s", self.channel.account, self.status["polling"])
-                await asyncio.sleep(delay)
-                continue
-            failures = 0
             if batch:
                 next_offset = max(update_id for update_id, _ in batch) + 1
                 await sink.deliver(items, cursor={OFFSET_KEY: str(next_offset)})
                 offset = next_offset
             self.status["polling"] = "up to date"
             self._health = CONNECTED
+            return False
+
+        def passing(exc: Exception) -> str | None:
+            # Nothing was confirmed: the batch is served again. A BadRequest will not pass.
+            if isinstance(exc, NetworkError) and not isinstance(exc, BadRequest):
+                return self.explain(exc)
+            return None
+
+        def retrying(reason: str, delay: float) -> None:
+            self.status["polling"] = f"disconnected ({reason}); retrying in {delay:.0f} s"
+            self._health = Health(
+                ChannelState.RETRYING,
+                ChannelTrouble(
+                    "disconnected ({reason}); retrying in {seconds:.0f} s",
+                    reason=reason,
+                    seconds=delay,
+                ),
+            )
+            log.warning("%s: %s", self.channel.account, self.status["polling"])
+
+        await keep_trying(one_batch, policy=RECONNECT, passing=passing, retrying=retrying)
 
     async def _leave_webhook(self, bot: Bot) -> None:
         """Polling needs no webhook. Ours (the configured URL) is removed; anyone else's
@@ -799,12 +803,6 @@ class TelegramAdapter:
                 f'[[telegram]] {cfg.name}: mode = "webhook" needs webhook_url (the public '
                 'HTTPS URL) and webhook_listen ("host:port" to listen on)'
             )
-        host, _, port = cfg.webhook_listen.rpartition(":")
-        if not port.isdigit():
-            raise TelegramSetupError(
-                f'[[telegram]] {cfg.name}: webhook_listen must be "host:port", '
-                f"not {cfg.webhook_listen!r}"
-            )
         bot = await self._ready()
 
         async def handle(request: web.Request) -> web.Response:
@@ -815,7 +813,7 @@ class TelegramAdapter:
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         try:
-            site = web.TCPSite(runner, host or "0.0.0.0", int(port))
+            site = web.TCPSite(runner, cfg.webhook_listen.bind_host, cfg.webhook_listen.port)
             try:
                 await site.start()
             except OSError as exc:
