@@ -172,7 +172,7 @@ def host_port(value: object) -> object:
     if not isinstance(value, str):
         return value
     host, _, port = value.strip().rpartition(":")
-    if not _ or not port.isdigit() or not 0 < int(port) < 65536 or " " in host:
+    if not _ or not port.isdigit() or not 0 <= int(port) < 65536 or " " in host:
         raise ValueError(f'{value!r} is not "host:port" (like "127.0.0.1:8443")')
     return HostPort(host.removeprefix("[").removesuffix("]"), int(port))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import time
 
 import pytest
@@ -46,7 +47,7 @@ async def test_a_failing_connection_is_tried_again_after_the_policys_waits() -> 
     )
     assert [seconds for _, seconds in told] == [0.05, 0.1, 0.2, 0.2, 0.05]
     assert all(words == "ConnectionRefusedError" for words, _ in told)
-    gaps = [b - a for a, b in zip(tries, tries[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(tries)]
     waited = [gaps[0], gaps[1], gaps[2], gaps[3], gaps[5]]
     for gap, wanted in zip(waited, [0.05, 0.1, 0.2, 0.2, 0.05], strict=True):
         assert wanted <= gap < wanted + 0.5

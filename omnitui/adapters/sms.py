@@ -53,8 +53,9 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from omnitui.adapters.base import KnownMessages, PromptSink, SendError, Sink, SinkBusy
+from omnitui.adapters.base import KnownMessages, SendError, Sink, SinkBusy
 from omnitui.adapters.reconnect import keep_trying, steady
+from omnitui.adapters.webhook import Refusal, WebhookServer, deliver_within, update_within
 from omnitui.config import SmsConfig
 from omnitui.domain.health import (
     CONNECTED,
@@ -79,6 +80,8 @@ from omnitui.domain.sms import MAX_BODY, count_segments
 
 if TYPE_CHECKING:
     from aiohttp import web
+
+    from omnitui.adapters.webhook import Body, Form
 
 log = logging.getLogger("omnitui.sms")
 # The SDK logs every request and its query (phone numbers) at INFO: keep it quiet.
@@ -328,7 +331,7 @@ class SmsAdapter:
         self._consent = consent
         self._clock = clock
         self.max_media_bytes = max_media_bytes
-        self._runner: web.AppRunner | None = None
+        self._server: WebhookServer | None = None
         self._sink: Sink | None = None
         self._poll_lock = asyncio.Lock()
         self._cursor: PollCursor | None = None
@@ -407,26 +410,30 @@ class SmsAdapter:
         )
 
     async def _serve_webhooks(self, sink: Sink) -> None:
-        from aiohttp import web
-
-        app = web.Application(client_max_size=MAX_BODY_BYTES)
-        path = urlsplit(self.config.webhook_url or "").path or "/"
-        app.router.add_post(path, self._on_webhook)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        self._runner = runner
+        listen = self.config.webhook_listen
+        assert listen is not None  # checked when the adapter was made
+        server = WebhookServer(
+            listen,
+            self._on_webhook,
+            account=self.channel.account,
+            log=log,
+            path=urlsplit(self.config.webhook_url or "").path or "/",
+            max_bytes=MAX_BODY_BYTES,
+            body="form",
+            check_signature=self._check_signature,
+            not_stored=self._not_stored,
+        )
+        self._server = server
         try:
-            listen = self.config.webhook_listen
-            assert listen is not None  # checked when the adapter was made
+            await server.start()
             host, port = listen.bind_host, listen.port
-            await web.TCPSite(runner, host, port).start()
             self.status["inbound"] = f"listening on {host}:{port}"
             self._health["inbound"] = CONNECTED
             log.info("%s: listening for Twilio webhooks on %s:%s", self.channel.account, host, port)
             await self._catch_up(sink)
         finally:
-            self._runner = None
-            await runner.cleanup()
+            self._server = None
+            await server.close()
 
     async def _catch_up(self, sink: Sink) -> None:
         """Webhook mode: list recent messages at Twilio, so a webhook that was never
@@ -479,50 +486,28 @@ class SmsAdapter:
             wake=self._catch_up_soon,
         )
 
-    async def _on_webhook(self, request: web.Request) -> web.Response:
+    async def _check_signature(self, request: web.Request, form: Form) -> Refusal | None:
+        """Twilio signs every webhook with the auth token, over the URL and the form."""
+        from twilio.request_validator import RequestValidator
+
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not signature:
+            return Refusal(403, "signature required", "no X-Twilio-Signature")
+        if not RequestValidator(await self.token()).validate(
+            self.config.webhook_url, form, signature
+        ):
+            return Refusal(403, "invalid signature", "the X-Twilio-Signature does not match")
+        return None
+
+    async def _on_webhook(self, request: web.Request, form: Body) -> web.Response | Refusal:
         """An inbound message or a status callback, answered only once it is stored.
 
         Each request waits on its own, for a bounded time: a store that cannot
         take it in time is answered 503 and the catch-up takes the message.
         """
         from aiohttp import web
-        from twilio.request_validator import RequestValidator
 
-        account = self.channel.account
-        try:
-            form = await request.post()
-        except web.HTTPRequestEntityTooLarge:
-            log.warning(
-                "%s: refused a webhook from %s: the body is over %d bytes (answered 413)",
-                account,
-                request.remote,
-                MAX_BODY_BYTES,
-            )
-            return web.Response(status=413, text="too large")
-        except ValueError:  # not a form, or not in its charset
-            log.warning(
-                "%s: refused a webhook from %s: the body is not a form (answered 400)",
-                account,
-                request.remote,
-            )
-            return web.Response(status=400, text="not a form")
-        signature = request.headers.get("X-Twilio-Signature", "")
-        if not signature:
-            log.warning(
-                "%s: refused a webhook from %s: no X-Twilio-Signature",
-                account,
-                request.remote,
-            )
-            return web.Response(status=403, text="signature required")
-        if not RequestValidator(await self.token()).validate(
-            self.config.webhook_url, form, signature
-        ):
-            log.warning(
-                "%s: refused a webhook from %s: the X-Twilio-Signature does not match",
-                account,
-                request.remote,
-            )
-            return web.Response(status=403, text="invalid signature")
+        assert not isinstance(form, bytes)
         params = {k: v for k, v in form.items() if isinstance(v, str)}
         sink = self._sink
         if sink is None:
@@ -535,44 +520,34 @@ class SmsAdapter:
             if not callback:
                 item = await self._inbound_from_webhook(params)
         except BadPayload as exc:
-            log.warning(
-                "%s: refused a webhook from %s: %s (answered 400)", account, request.remote, exc
+            return Refusal(400, "malformed", str(exc))
+        if item is None:
+            await self._on_status_callback(sink, params)
+        else:
+            await deliver_within(sink, [item], WEBHOOK_STORE_SECONDS)
+        if item is not None and item.opt_out is not None:
+            log.info(
+                "%s: a customer opted %s",
+                self.channel.account,
+                "out" if item.opt_out else "back in",
             )
-            return web.Response(status=400, text="malformed")
-        try:
-            if item is None:
-                await self._on_status_callback(sink, params)
-            else:
-                await self._store_now(sink, item)
-        except SinkBusy:
+        return web.Response(text=EMPTY_TWIML, content_type="text/xml")
+
+    def _not_stored(self, exc: BaseException) -> None:
+        """A webhook the store did not take (answered 503 or 500): catch up from Twilio."""
+        if isinstance(exc, SinkBusy):
             log.warning(
                 "%s: a webhook was not stored: the store was busy for %g s (answered 503); "
                 "catching up from Twilio's list of messages",
-                account,
+                self.channel.account,
                 WEBHOOK_STORE_SECONDS,
             )
-            self._catch_up_soon.set()
-            return web.Response(status=503, text="busy", headers={"Retry-After": "60"})
-        except Exception:
+        else:
             log.exception(
                 "%s: could not store a webhook (answered 500); catching up from Twilio's list",
-                account,
+                self.channel.account,
             )
-            self._catch_up_soon.set()
-            return web.Response(status=500, text="not stored")
-        if item is not None and item.opt_out is not None:
-            log.info("%s: a customer opted %s", account, "out" if item.opt_out else "back in")
-        return web.Response(text=EMPTY_TWIML, content_type="text/xml")
-
-    async def _store_now(self, sink: Sink, item: Inbound) -> None:
-        """Store a webhook's message within `WEBHOOK_STORE_SECONDS`, or raise `SinkBusy`."""
-        if isinstance(sink, PromptSink):
-            await sink.deliver_within([item], WEBHOOK_STORE_SECONDS)
-            return
-        try:  # a sink that cannot be told: stop waiting for it (ingest is idempotent)
-            await asyncio.wait_for(sink.deliver([item]), WEBHOOK_STORE_SECONDS)
-        except TimeoutError:
-            raise SinkBusy(f"not stored within {WEBHOOK_STORE_SECONDS:g} s") from None
+        self._catch_up_soon.set()
 
     async def _on_status_callback(self, sink: Sink, params: Mapping[str, str]) -> None:
         sid = params.get("MessageSid") or params.get("SmsSid") or ""
@@ -585,10 +560,7 @@ class SmsAdapter:
         if update is None or not sid:
             return
         try:
-            if isinstance(sink, PromptSink):
-                await sink.delivery_update_within(update, WEBHOOK_STORE_SECONDS)
-            else:
-                await asyncio.wait_for(sink.delivery_update(update), WEBHOOK_STORE_SECONDS)
+            await update_within(sink, update, WEBHOOK_STORE_SECONDS)
         except BaseException:
             # Twilio will not post it again: the catch-up fetches this reply's state.
             self._pending.setdefault(sid, ("", self._clock()))
@@ -918,9 +890,9 @@ class SmsAdapter:
     async def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()
-        if self._runner is not None:
+        if self._server is not None:
             with contextlib.suppress(Exception):
-                await self._runner.cleanup()
+                await self._server.close()
         session = getattr(getattr(self._sdk, "http_client", None), "session", None)
         if session is not None:
             with contextlib.suppress(Exception):

@@ -41,6 +41,7 @@ from urllib.parse import quote
 
 from omnitui.adapters.base import SendError, Sink
 from omnitui.adapters.reconnect import keep_trying, steady
+from omnitui.adapters.webhook import Refusal, WebhookServer
 from omnitui.config import TelegramConfig
 from omnitui.domain.health import CONNECTED, CONNECTING, ChannelState, ChannelTrouble, Health
 from omnitui.domain.identity import InvalidAddress, normalize_phone
@@ -57,6 +58,8 @@ from omnitui.domain.models import (
 if TYPE_CHECKING:
     from aiohttp import web
     from telegram import Bot, Message, Update, WebhookInfo
+
+    from omnitui.adapters.webhook import Body
 
 log = logging.getLogger("omnitui.telegram")
 
@@ -805,80 +808,55 @@ class TelegramAdapter:
             )
         bot = await self._ready()
 
-        async def handle(request: web.Request) -> web.Response:
-            return await self._on_webhook(request, sink, bot, secret)
+        async def check_secret(request: web.Request) -> Refusal | None:
+            given = request.headers.get(SECRET_HEADER)
+            if given is None or not hmac.compare_digest(given.encode(), secret.encode()):
+                why = "no secret token" if given is None else "a wrong secret token"
+                return Refusal(403, "forbidden", why)
+            return None
 
-        app = web.Application(client_max_size=MAX_UPDATE_BYTES)
-        app.router.add_post("/{tail:.*}", handle)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, cfg.webhook_listen.bind_host, cfg.webhook_listen.port)
+        async def handle(request: web.Request, body: Body) -> web.Response | Refusal:
+            assert isinstance(body, bytes)
             try:
-                await site.start()
-            except OSError as exc:
-                raise TelegramUnavailable(f"cannot listen on {cfg.webhook_listen}: {exc}") from None
+                data = read_update(body)
+            except NotAnUpdate as exc:
+                return Refusal(400, "not an update", str(exc))
+            try:
+                item = await self._convert(bot, data)
+                if item is not None:
+                    await sink.deliver([item])
+            except Exception as exc:  # answered 500: Telegram sends it again later
+                log.warning(
+                    "%s: could not store update %s (%s); Telegram will send it again",
+                    self.channel.account,
+                    data["update_id"],
+                    self.explain(exc),
+                )
+                raise
+            return web.Response(text="ok")
+
+        server = WebhookServer(
+            cfg.webhook_listen,
+            handle,
+            account=self.channel.account,
+            log=log,
+            max_bytes=MAX_UPDATE_BYTES,
+            check_headers=check_secret,
+        )
+        try:
+            await server.start()
+        except OSError as exc:
+            raise TelegramUnavailable(f"cannot listen on {cfg.webhook_listen}: {exc}") from None
+        try:
             await bot.set_webhook(
                 url=cfg.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
             )
             self.status["webhook"] = f"listening on {cfg.webhook_listen} for {cfg.webhook_url}"
             self._health = CONNECTED
             log.info("%s: %s", cfg.name, self.status["webhook"])
-            await asyncio.Event().wait()
+            await server.serve()
         finally:
-            await runner.cleanup()
-
-    async def _on_webhook(
-        self, request: web.Request, sink: Sink, bot: Bot, secret: str
-    ) -> web.Response:
-        from aiohttp import web
-
-        given = request.headers.get(SECRET_HEADER)
-        if given is None or not hmac.compare_digest(given.encode(), secret.encode()):
-            log.warning(
-                "%s: refused a webhook request from %s: %s secret token (answered 403)",
-                self.channel.account,
-                request.remote,
-                "no" if given is None else "a wrong",
-            )
-            return web.Response(status=403, text="forbidden")
-        too_big = web.Response(status=413, text="too large")
-        if (request.content_length or 0) > MAX_UPDATE_BYTES:
-            self._log_refused(request, f"the body is over {MAX_UPDATE_BYTES} bytes", too_big)
-            return too_big
-        try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:  # sent in chunks, without a length
-            self._log_refused(request, f"the body is over {MAX_UPDATE_BYTES} bytes", too_big)
-            return too_big
-        try:
-            data = read_update(body)
-        except NotAnUpdate as exc:
-            refused = web.Response(status=400, text="not an update")
-            self._log_refused(request, str(exc), refused)
-            return refused
-        try:
-            item = await self._convert(bot, data)
-            if item is not None:
-                await sink.deliver([item])
-        except Exception as exc:  # not answered 200: Telegram sends it again later
-            log.warning(
-                "%s: could not store update %s (%s); Telegram will send it again",
-                self.channel.account,
-                data["update_id"],
-                self.explain(exc),
-            )
-            return web.Response(status=500, text="not stored")
-        return web.Response(text="ok")
-
-    def _log_refused(self, request: web.Request, why: str, answer: web.Response) -> None:
-        log.warning(
-            "%s: refused a webhook request from %s: %s (answered %d)",
-            self.channel.account,
-            request.remote,
-            why,
-            answer.status,
-        )
+            await server.close()
 
     # -- sending ------------------------------------------------------------
 
