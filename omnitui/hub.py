@@ -108,7 +108,7 @@ class _AdapterSink:
         try:
             await self._store.ingest(items, region=self._region, within=seconds)
         except StoreBusy as exc:
-            raise SinkBusy(str(exc)) from None
+            raise SinkBusy("{reason}", reason=exc) from None
         self._connected()
 
     async def delivery_update(self, update: DeliveryUpdate) -> None:
@@ -118,7 +118,7 @@ class _AdapterSink:
         try:
             await self._store.apply_delivery(update, within=seconds)
         except StoreBusy as exc:
-            raise SinkBusy(str(exc)) from None
+            raise SinkBusy("{reason}", reason=exc) from None
 
     async def known(self, provider_ids: Sequence[str]) -> set[str]:
         return await self._store.known_provider_ids(self._channel.account, provider_ids)

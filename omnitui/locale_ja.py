@@ -470,6 +470,102 @@ JA: dict[str, str] = {
     "not a phone number: {address} ({reason})": "電話番号ではありません: {address}({reason})",
     "not a possible phone number: {address}": "ありえない電話番号です: {address}",
     "not a Telegram user id: {address}": "Telegram のユーザー ID ではありません: {address}",
+    # -- channel adapters (omnitui.adapters) --
+    "30003: the handset is unreachable (switched off or out of range)": (
+        "30003: 相手の端末に届きません(電源が切れているか圏外です)"
+    ),
+    "cannot reach {server}: {reason}": "{server} につながりません: {reason}",
+    "the mail server refused the address: {reasons}": "メールサーバーが宛先を拒否しました: {reasons}",
+    "the mail server said {code} {reason}": "メールサーバーの応答: {code} {reason}",
+    "connection lost while sending: {reason}": "送信中に接続が切れました: {reason}",
+    "IMAP login refused for {user}: {reason}": "{user} の IMAP ログインが拒否されました: {reason}",
+    "the mail server refused the login: {code} {reason}": (
+        "メールサーバーがログインを拒否しました: {code} {reason}"
+    ),
+    "Twilio refused it: {reason}": "Twilio が受け付けませんでした: {reason}",
+    "{reason}: it may or may not have been sent, so it is not sent again by itself": (
+        "{reason}: 送信されたかどうかわからないため、自動では送り直しません"
+    ),
+    "{name} is not a count ({raw})": "{name} が数ではありません ({raw})",
+    "Twilio is unavailable ({reason})": "Twilio が利用できません ({reason})",
+    "Twilio failed ({reason}): it may or may not have taken the message, "
+    "so it is not sent again by itself": (
+        "Twilio でエラーになりました ({reason})。受け付けられたかどうかわからないため、"
+        "自動では送り直しません"
+    ),
+    "not sent: an SMS can be at most {limit} characters": (
+        "送信していません: SMS は {limit} 文字までです"
+    ),
+    "not sent: {address} is not a phone number ({why})": (
+        "送信していません: {address} は電話番号ではありません ({why})"
+    ),
+    "cannot read the auth token: {reason}": "認証トークンを読めません: {reason}",
+    "only {done} of {total} parts went out, then: {reason}. "
+    "Sending again would repeat the first part(s)": (
+        "{total} 件のうち {done} 件だけ送信したところで止まりました: {reason}。"
+        "送り直すと最初の部分がもう一度送られます"
+    ),
+    "another program is polling this bot, or a webhook is set: Telegram gives a bot's "
+    "messages to one receiver only (is `omnitui serve` or another bot program running "
+    "with this token?). Telegram said: {detail}": (
+        "別のプログラムがこのボットを受信しているか、Webhook が設定されています。"
+        "Telegram はボットのメッセージを一か所にしか渡しません"
+        "(`omnitui serve` や別のボットプログラムが同じトークンで動いていませんか?)。"
+        "Telegram の応答: {detail}"
+    ),
+    "the JSON is not an update (no integer update_id)": (
+        "JSON が update ではありません (整数の update_id がありません)"
+    ),
+    "a webhook is set ({url}), so Telegram refuses polling for this bot: "
+    "another program may be receiving its messages. If OmniTUI should receive "
+    'them, remove that webhook (deleteWebhook) or set mode = "webhook"': (
+        "Webhook が設定されている ({url}) ため、Telegram はこのボットのポーリングを拒否します。"
+        "別のプログラムがメッセージを受信しているかもしれません。OmniTUI で受信するなら、"
+        'その Webhook を削除する (deleteWebhook) か mode = "webhook" にしてください'
+    ),
+    "the JSON is nested deeper than {depth} levels": "JSON の入れ子が {depth} 段より深いです",
+    "the body is not UTF-8": "本文が UTF-8 ではありません",
+    "the JSON holds text that is not Unicode": "JSON に Unicode ではない文字列があります",
+    "the body is not JSON": "本文が JSON ではありません",
+    '[[telegram]] {name}: mode = "webhook" needs secret_env, '
+    "the variable holding the secret Telegram sends with every update": (
+        '[[telegram]] {name}: mode = "webhook" には secret_env '
+        "(Telegram が毎回送る秘密の値を入れた環境変数) が必要です"
+    ),
+    "[[telegram]] {name}: environment variable {variable} must hold "
+    "1-256 characters A-Z, a-z, 0-9, _ or - (Telegram's rule for a webhook secret)": (
+        "[[telegram]] {name}: 環境変数 {variable} は A-Z, a-z, 0-9, _, - の 1〜256 文字に"
+        "してください (Telegram の Webhook の秘密の値の決まり)"
+    ),
+    '[[telegram]] {name}: mode = "webhook" needs webhook_url (the public '
+    'HTTPS URL) and webhook_listen ("host:port" to listen on)': (
+        '[[telegram]] {name}: mode = "webhook" には webhook_url (公開 HTTPS URL) と '
+        'webhook_listen (待ち受ける "host:port") が必要です'
+    ),
+    "the reply is empty": "返信が空です",
+    "cannot listen on {listen}: {reason}": "{listen} で待ち受けられません: {reason}",
+    "not sent: {reason}": "送信していません: {reason}",
+    "{address} is not a Telegram chat this bot can write to": (
+        "{address} はこのボットが書き込める Telegram のチャットではありません"
+    ),
+    "Telegram refused the bot token of {name}: "
+    "check token_env or token_cmd (the token comes from @BotFather)": (
+        "Telegram が {name} のボットトークンを拒否しました: "
+        "token_env か token_cmd を確かめてください (トークンは @BotFather で取得します)"
+    ),
+    "Telegram refused the bot token of {name}: check token_env or token_cmd": (
+        "Telegram が {name} のボットトークンを拒否しました: token_env か token_cmd を確かめてください"
+    ),
+    "Telegram's flood control asked to wait {seconds:.0f} s": (
+        "Telegram の送信制限で {seconds:.0f} 秒待つよう求められました"
+    ),
+    "not stored within {seconds:g} s": "{seconds:g} 秒以内に保存できませんでした",
+    "in worker {pid}: {reason}": "ワーカー {pid} で: {reason}",
+    "the worker processes were stopped": "ワーカープロセスは止められました",
+    "worker {pid} was stopped": "ワーカー {pid} は止められました",
+    "worker {pid} {ended}": "ワーカー {pid}: {ended}",
+    "worker {pid} answered garbage: {reason}": "ワーカー {pid} の応答が読めません: {reason}",
+    "cannot start a worker process: {reason}": "ワーカープロセスを起動できません: {reason}",
     # -- channel health (omnitui.domain.health) --
     "{folder}: disconnected ({reason}); retrying in {seconds:.0f} s": (
         "{folder}: 接続が切れました({reason})。{seconds:.0f} 秒後にもう一度つなぎます"

@@ -14,18 +14,28 @@ from typing import Protocol, runtime_checkable
 
 from omnitui.domain.health import Health
 from omnitui.domain.models import Channel, DeliveryUpdate, Inbound, Outbound
+from omnitui.errors import OmniError
 
 
-class SendError(Exception):
+class SendError(OmniError):
     """A send that did not go through.
 
     `retryable` is True only when the provider surely did not accept the
-    message (so sending again cannot make a duplicate).
+    message (so sending again cannot make a duplicate). `reason` is the
+    English words a failed reply keeps in the store.
     """
 
-    def __init__(self, reason: str, *, retryable: bool, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    def __init__(
+        self,
+        template: str,
+        /,
+        *,
+        retryable: bool,
+        retry_after: float | None = None,
+        **values: object,
+    ) -> None:
+        super().__init__(template, **values)
+        self.reason = str(self)
         self.retryable = retryable
         self.retry_after = retry_after
 
@@ -42,7 +52,7 @@ class Sent(str):
         return sent
 
 
-class SinkBusy(Exception):
+class SinkBusy(OmniError):
     """The store could not take something within the time the adapter allowed.
 
     Nothing was stored; the adapter answers its provider with an error (and

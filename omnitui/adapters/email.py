@@ -44,6 +44,7 @@ from omnitui.domain.health import (
 )
 from omnitui.domain.mail import address_of, with_signature
 from omnitui.domain.models import Channel, ChannelKind, Inbound, Outbound
+from omnitui.errors import OmniError
 
 if TYPE_CHECKING:
     import aiosmtplib
@@ -61,7 +62,7 @@ POLL_SECONDS = 30.0
 RECONNECT = steady(1.0, 60.0)  # a dropped folder connects again after 1, 2, 4 ... 60 s
 
 
-class MailLoginError(Exception):
+class MailLoginError(OmniError):
     """The server refused our credentials: retrying will not help until they change."""
 
 
@@ -163,7 +164,7 @@ class _Folder:
                 client.login(cfg.username, self.adapter.password())
             except LoginError as exc:
                 raise MailLoginError(
-                    f"IMAP login refused for {cfg.username}: {_text(exc)}"
+                    "IMAP login refused for {user}: {reason}", user=cfg.username, reason=_text(exc)
                 ) from None
             info = client.select_folder(self.folder, readonly=readonly)
         except BaseException:
@@ -464,14 +465,17 @@ class EmailAdapter:
         try:
             password = self.password()
         except Exception as exc:
-            raise SendError(str(exc), retryable=False) from None
+            raise SendError("{reason}", reason=exc, retryable=False) from None
         smtp = smtp_client(cfg, timeout=60)
         try:
             await smtp.connect()
         except (aiosmtplib.SMTPException, OSError) as exc:
             # Nothing was handed over: safe to try again later.
             raise SendError(
-                f"cannot reach {cfg.smtp_host}:{cfg.smtp_port}: {_text(exc)}", retryable=True
+                "cannot reach {server}: {reason}",
+                server=f"{cfg.smtp_host}:{cfg.smtp_port}",
+                reason=_text(exc),
+                retryable=True,
             ) from None
         try:
             await smtp.ehlo()
@@ -480,7 +484,9 @@ class EmailAdapter:
                     await smtp.login(cfg.username, password)
                 except aiosmtplib.SMTPAuthenticationError as exc:
                     raise SendError(
-                        f"the mail server refused the login: {exc.code} {exc.message}",
+                        "the mail server refused the login: {code} {reason}",
+                        code=exc.code,
+                        reason=exc.message,
                         retryable=False,
                     ) from None
             # The envelope: the customer, Cc and Bcc; Bcc is in no header.
@@ -490,17 +496,20 @@ class EmailAdapter:
         except aiosmtplib.SMTPRecipientsRefused as exc:
             reasons = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
             raise SendError(
-                f"the mail server refused the address: {reasons}", retryable=False
+                "the mail server refused the address: {reasons}", reasons=reasons, retryable=False
             ) from None
         except aiosmtplib.SMTPResponseException as exc:
             # 4xx: the server did not take it and asks to try later; 5xx: it never will.
             raise SendError(
-                f"the mail server said {exc.code} {exc.message}", retryable=400 <= exc.code < 500
+                "the mail server said {code} {reason}",
+                code=exc.code,
+                reason=exc.message,
+                retryable=400 <= exc.code < 500,
             ) from None
         except (aiosmtplib.SMTPException, OSError) as exc:
             # The connection broke mid-conversation: the server may or may not have the mail.
             raise SendError(
-                f"connection lost while sending: {_text(exc)}", retryable=False
+                "connection lost while sending: {reason}", reason=_text(exc), retryable=False
             ) from None
         finally:
             with contextlib.suppress(Exception):

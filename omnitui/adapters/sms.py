@@ -77,6 +77,7 @@ from omnitui.domain.models import (
     Outbound,
 )
 from omnitui.domain.sms import MAX_BODY, count_segments
+from omnitui.errors import OmniError
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -151,7 +152,7 @@ _STATES: Mapping[str, Delivery] = {
 _SETTLED = frozenset({"delivered", "read", "undelivered", "failed", "canceled"})
 
 
-class BadPayload(ValueError):
+class BadPayload(OmniError, ValueError):
     """A signed webhook whose fields make no sense (answered 400). Its words carry no
     customer text."""
 
@@ -162,7 +163,7 @@ def payload_count(params: Mapping[str, str], name: str) -> int:
     if raw == "":
         return 0
     if not _COUNT.fullmatch(raw):
-        raise BadPayload(f"{name} is not a count ({raw[:20]!r})")
+        raise BadPayload("{name} is not a count ({raw})", name=name, raw=repr(raw[:20]))
     return int(raw)
 
 
@@ -839,17 +840,23 @@ class SmsAdapter:
             to = normalize_phone(message.address, self.config.default_region)
         except InvalidAddress:
             raise SendError(
-                f"not sent: {message.address!r} is not a phone number ({describe(21211)})",
+                "not sent: {address} is not a phone number ({why})",
+                address=repr(message.address),
+                why=describe(21211),
                 retryable=False,
             ) from None
         if count_segments(message.text).too_long:
             raise SendError(
-                f"not sent: an SMS can be at most {MAX_BODY} characters", retryable=False
+                "not sent: an SMS can be at most {limit} characters",
+                limit=MAX_BODY,
+                retryable=False,
             )
         try:
             client = await self.client()
         except Exception as exc:
-            raise SendError(f"cannot read the auth token: {exc}", retryable=False) from None
+            raise SendError(
+                "cannot read the auth token: {reason}", reason=exc, retryable=False
+            ) from None
         options: dict[str, str] = {}
         if self.config.inbound == "webhook" and self.config.webhook_url:
             options["status_callback"] = self.config.webhook_url
@@ -911,26 +918,27 @@ def refusal(exc: Any) -> SendError:
     words = describe(code) if code else f"HTTP {status}"
     # What happens next (a retry, or none after the last attempt) is the hub's to say.
     if code == 20429 or status == 429:
-        return SendError(words, retryable=True)
+        return SendError("{reason}", reason=words, retryable=True)
     if status == 503:
         # Twilio says it is unavailable: it did not take the message.
-        return SendError(f"Twilio is unavailable ({words})", retryable=True)
+        return SendError("Twilio is unavailable ({reason})", reason=words, retryable=True)
     if status >= 500:
         return SendError(
-            f"Twilio failed ({words}): it may or may not have taken the message, "
+            "Twilio failed ({reason}): it may or may not have taken the message, "
             "so it is not sent again by itself",
+            reason=words,
             retryable=False,
         )
-    return SendError(f"Twilio refused it: {words}", retryable=False)
+    return SendError("Twilio refused it: {reason}", reason=words, retryable=False)
 
 
 def connection_failure(exc: BaseException, api_base: str) -> SendError:
     """A send that failed on the way: retryable only if it never reached Twilio."""
     if _never_connected(exc):
-        return SendError(explain(exc, api_base), retryable=True)
+        return SendError("{reason}", reason=explain(exc, api_base), retryable=True)
     return SendError(
-        f"{explain(exc, api_base)}: it may or may not have been sent, "
-        "so it is not sent again by itself",
+        "{reason}: it may or may not have been sent, so it is not sent again by itself",
+        reason=explain(exc, api_base),
         retryable=False,
     )
 

@@ -54,6 +54,7 @@ from omnitui.domain.models import (
     Outbound,
     OutboundFile,
 )
+from omnitui.errors import OmniError
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -79,19 +80,19 @@ _SECRET_CHARS = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _TOKEN_IN_TEXT = re.compile(r"\d{3,}(?::|%3[Aa])[A-Za-z0-9_-]{20,}")
 
 
-class TelegramConflict(Exception):
+class TelegramConflict(OmniError):
     """409: another program polls this bot, or a webhook is set."""
 
 
-class TelegramSetupError(Exception):
+class TelegramSetupError(OmniError):
     """The token or the config is wrong: retrying will not help until it changes."""
 
 
-class TelegramUnavailable(Exception):
+class TelegramUnavailable(OmniError):
     """Telegram could not be reached or answered with an error (already in words)."""
 
 
-class NotAnUpdate(ValueError):
+class NotAnUpdate(OmniError, ValueError):
     """A webhook body OmniTUI does not take (answered 400); its words never quote it."""
 
 
@@ -114,7 +115,7 @@ def _check_tree(value: object) -> None:
         else:
             continue
         if depth >= MAX_JSON_DEPTH:
-            raise NotAnUpdate(f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels")
+            raise NotAnUpdate("the JSON is nested deeper than {depth} levels", depth=MAX_JSON_DEPTH)
         stack.extend((child, depth + 1) for child in children)
 
 
@@ -127,7 +128,9 @@ def read_update(body: bytes) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except RecursionError:  # json's own limit, far beyond ours
-        raise NotAnUpdate(f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels") from None
+        raise NotAnUpdate(
+            "the JSON is nested deeper than {depth} levels", depth=MAX_JSON_DEPTH
+        ) from None
     except ValueError:
         raise NotAnUpdate("the body is not JSON") from None
     _check_tree(data)
@@ -529,7 +532,7 @@ class TelegramAdapter:
         try:
             return self._token_source()
         except Exception as exc:  # SecretError says which variable or command, never the value
-            raise TelegramSetupError(str(exc)) from None
+            raise TelegramSetupError("{reason}", reason=exc) from None
 
     def _make_bot(self, token: str) -> Bot:
         from telegram import Bot
@@ -560,8 +563,9 @@ class TelegramAdapter:
             except InvalidToken:
                 await bot.shutdown()
                 raise TelegramSetupError(
-                    f"Telegram refused the bot token of {self.config.name}: "
-                    "check token_env or token_cmd (the token comes from @BotFather)"
+                    "Telegram refused the bot token of {name}: "
+                    "check token_env or token_cmd (the token comes from @BotFather)",
+                    name=self.config.name,
                 ) from None
             except BaseException:
                 await bot.shutdown()
@@ -590,7 +594,7 @@ class TelegramAdapter:
         except Exception as exc:
             words = self.explain(exc)
             self.status[key] = words
-            raise TelegramUnavailable(words) from None
+            raise TelegramUnavailable("{reason}", reason=words) from None
 
     async def _poll(self, sink: Sink) -> None:
         from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, RetryAfter
@@ -613,11 +617,11 @@ class TelegramAdapter:
                 await asyncio.sleep(wait)
                 return False
             except Conflict as exc:
-                raise TelegramConflict(conflict_words(str(exc))) from None
+                raise conflict(str(exc)) from None
             except InvalidToken:
                 raise TelegramSetupError(
-                    f"Telegram refused the bot token of {self.config.name}: "
-                    "check token_env or token_cmd"
+                    "Telegram refused the bot token of {name}: check token_env or token_cmd",
+                    name=self.config.name,
                 ) from None
             if batch:
                 next_offset = max(update_id for update_id, _ in batch) + 1
@@ -658,9 +662,10 @@ class TelegramAdapter:
             log.info("%s: removed OmniTUI's webhook to poll instead", self.channel.account)
             return
         raise TelegramConflict(
-            f"a webhook is set ({info.url}), so Telegram refuses polling for this bot: "
+            "a webhook is set ({url}), so Telegram refuses polling for this bot: "
             "another program may be receiving its messages. If OmniTUI should receive "
-            'them, remove that webhook (deleteWebhook) or set mode = "webhook"'
+            'them, remove that webhook (deleteWebhook) or set mode = "webhook"',
+            url=info.url,
         )
 
     async def _fetch(
@@ -785,14 +790,17 @@ class TelegramAdapter:
         name = self.config.secret_env
         if not name:
             raise TelegramSetupError(
-                f'[[telegram]] {self.config.name}: mode = "webhook" needs secret_env, '
-                "the variable holding the secret Telegram sends with every update"
+                '[[telegram]] {name}: mode = "webhook" needs secret_env, '
+                "the variable holding the secret Telegram sends with every update",
+                name=self.config.name,
             )
         secret = os.environ.get(name, "")
         if not _SECRET_CHARS.match(secret):
             raise TelegramSetupError(
-                f"[[telegram]] {self.config.name}: environment variable {name} must hold "
-                "1-256 characters A-Z, a-z, 0-9, _ or - (Telegram's rule for a webhook secret)"
+                "[[telegram]] {name}: environment variable {variable} must hold "
+                "1-256 characters A-Z, a-z, 0-9, _ or - (Telegram's rule for a webhook secret)",
+                name=self.config.name,
+                variable=name,
             )
         return secret
 
@@ -803,8 +811,9 @@ class TelegramAdapter:
         secret = self._webhook_secret()
         if not cfg.webhook_url or not cfg.webhook_listen:
             raise TelegramSetupError(
-                f'[[telegram]] {cfg.name}: mode = "webhook" needs webhook_url (the public '
-                'HTTPS URL) and webhook_listen ("host:port" to listen on)'
+                '[[telegram]] {name}: mode = "webhook" needs webhook_url (the public '
+                'HTTPS URL) and webhook_listen ("host:port" to listen on)',
+                name=cfg.name,
             )
         bot = await self._ready()
 
@@ -846,7 +855,9 @@ class TelegramAdapter:
         try:
             await server.start()
         except OSError as exc:
-            raise TelegramUnavailable(f"cannot listen on {cfg.webhook_listen}: {exc}") from None
+            raise TelegramUnavailable(
+                "cannot listen on {listen}: {reason}", listen=cfg.webhook_listen, reason=exc
+            ) from None
         try:
             await bot.set_webhook(
                 url=cfg.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
@@ -869,7 +880,9 @@ class TelegramAdapter:
             bot = await self._ready()
         except Exception as exc:  # nothing was sent yet: safe to retry, unless it is the token
             retryable = not isinstance(exc, TelegramSetupError)
-            raise SendError(f"not sent: {self.explain(exc)}", retryable=retryable) from None
+            raise SendError(
+                "not sent: {reason}", reason=self.explain(exc), retryable=retryable
+            ) from None
         from telegram.error import RetryAfter
 
         chat = message.meta.get("chat_id", message.address)
@@ -877,7 +890,9 @@ class TelegramAdapter:
             chat_id = int(str(chat))
         except ValueError:
             raise SendError(
-                f"{message.address!r} is not a Telegram chat this bot can write to", retryable=False
+                "{address} is not a Telegram chat this bot can write to",
+                address=repr(message.address),
+                retryable=False,
             ) from None
         steps: list[str | OutboundFile] = [*split_text(message.text), *message.files]
         if not steps:
@@ -891,23 +906,24 @@ class TelegramAdapter:
                     break
                 except RetryAfter as exc:
                     seconds = retry_seconds(exc)
-                    reason = f"Telegram's flood control asked to wait {seconds:.0f} s"
+                    flood = SendError(
+                        "Telegram's flood control asked to wait {seconds:.0f} s",
+                        seconds=seconds,
+                        retryable=True,
+                        retry_after=seconds,
+                    )
                     if index == 0:  # nothing of this reply went out: the hub retries it
-                        raise SendError(reason, retryable=True, retry_after=seconds) from None
+                        raise flood from None
                     waited += seconds
                     if waited > MAX_INLINE_WAIT:
-                        raise SendError(
-                            _partial(index, len(steps), reason), retryable=False
-                        ) from None
+                        raise partial(index, len(steps), flood) from None
                     await asyncio.sleep(seconds)  # the rest of a reply follows its start
                 except Exception as exc:
                     reason, retryable = send_failure(exc, self.config.api_base)
                     reason = scrub(reason, self._token)
                     if index:
-                        raise SendError(
-                            _partial(index, len(steps), reason), retryable=False
-                        ) from None
-                    raise SendError(reason, retryable=retryable) from None
+                        raise partial(index, len(steps), reason) from None
+                    raise SendError("{reason}", reason=reason, retryable=retryable) from None
             if first is None:
                 first = sent.message_id
         return f"{chat_id}:{first}"
@@ -927,10 +943,15 @@ class TelegramAdapter:
                 await bot.shutdown()
 
 
-def _partial(done: int, total: int, reason: str) -> str:
-    return (
-        f"only {done} of {total} parts went out, then: {reason}. "
-        "Sending again would repeat the first part(s)"
+def partial(done: int, total: int, reason: object) -> SendError:
+    """A reply that stopped part-way: never sent again by itself."""
+    return SendError(
+        "only {done} of {total} parts went out, then: {reason}. "
+        "Sending again would repeat the first part(s)",
+        done=done,
+        total=total,
+        reason=reason,
+        retryable=False,
     )
 
 
@@ -948,12 +969,18 @@ def retry_seconds(exc: BaseException) -> float:
     return max(0.0, float(value))
 
 
-def conflict_words(detail: str) -> str:
-    return (
+def conflict(detail: str) -> TelegramConflict:
+    """Telegram's 409: another receiver has this bot's messages."""
+    return TelegramConflict(
         "another program is polling this bot, or a webhook is set: Telegram gives a bot's "
         "messages to one receiver only (is `omnitui serve` or another bot program running "
-        f"with this token?). Telegram said: {scrub(detail)}"
+        "with this token?). Telegram said: {detail}",
+        detail=scrub(detail),
     )
+
+
+def conflict_words(detail: str) -> str:
+    return str(conflict(detail))
 
 
 def _sent_before_failing(exc: BaseException) -> bool:

@@ -168,7 +168,7 @@ async def deliver_within(sink: Sink, items: Sequence[Inbound], seconds: float) -
     try:  # a sink that cannot be told: stop waiting for it (ingest is idempotent)
         await asyncio.wait_for(sink.deliver(items), seconds)
     except TimeoutError:
-        raise SinkBusy(f"not stored within {seconds:g} s") from None
+        raise SinkBusy("not stored within {seconds:g} s", seconds=seconds) from None
 
 
 async def update_within(sink: Sink, update: DeliveryUpdate, seconds: float) -> None:
@@ -179,4 +179,4 @@ async def update_within(sink: Sink, update: DeliveryUpdate, seconds: float) -> N
     try:
         await asyncio.wait_for(sink.delivery_update(update), seconds)
     except TimeoutError:
-        raise SinkBusy(f"not stored within {seconds:g} s") from None
+        raise SinkBusy("not stored within {seconds:g} s", seconds=seconds) from None

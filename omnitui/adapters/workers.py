@@ -38,6 +38,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import IO, Any, TypeVar, cast
 
+from omnitui.errors import OmniError
+
 T = TypeVar("T")
 
 # The parent's pid and sys.path come in argv: the child imports what the parent can.
@@ -50,7 +52,7 @@ PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 WATCH_EVERY = 0.5  # seconds between the watchdog's looks at the parent pid
 
 
-class WorkerError(Exception):
+class WorkerError(OmniError):
     """A job was not done: its worker could not start, died, or the job raised there."""
 
 
@@ -79,7 +81,7 @@ class _Worker:
         job = pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)
         with self._busy:
             if self.broken:
-                raise WorkerError(f"worker {self.pid} was stopped")
+                raise WorkerError("worker {pid} was stopped", pid=self.pid)
             jobs, answers = cast(IO[bytes], self.proc.stdin), cast(IO[bytes], self.proc.stdout)
             try:
                 jobs.write(len(job).to_bytes(HEADER, "big"))
@@ -90,13 +92,15 @@ class _Worker:
                 answer = None
             if answer is None:
                 self.broken = True
-                raise WorkerError(f"worker {self.pid} {self._ended()}")
+                raise WorkerError("worker {pid} {ended}", pid=self.pid, ended=self._ended())
         try:
             ok, value = pickle.loads(answer)
         except Exception as exc:
-            raise WorkerError(f"worker {self.pid} answered garbage: {exc!r}") from None
+            raise WorkerError(
+                "worker {pid} answered garbage: {reason}", pid=self.pid, reason=repr(exc)
+            ) from None
         if not ok:
-            raise WorkerError(f"in worker {self.pid}: {value}")
+            raise WorkerError("in worker {pid}: {reason}", pid=self.pid, reason=value)
         return cast(object, value)
 
     def _ended(self) -> str:
@@ -155,7 +159,7 @@ class WorkerPool:
                 worker = _Worker()
             except Exception as exc:  # no such executable, no more processes...
                 self._slots.put_nowait(None)
-                raise WorkerError(f"cannot start a worker process: {exc}") from None
+                raise WorkerError("cannot start a worker process: {reason}", reason=exc) from None
             self._workers.add(worker)
         loop = asyncio.get_running_loop()
         job = self._io.submit(worker.call, fn, args)
