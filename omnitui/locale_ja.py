@@ -670,4 +670,14 @@ REASON_PATTERNS: list[tuple[re.Pattern[str], str]] = [
         re.compile(r"^Telegram asked to wait (\d+) s \(flood control\)$"),
         r"Telegram から \1 秒待つよう求められました",
     ),
+    # A channel's health, as the hub stores it (domain/health.py).
+    (
+        re.compile(r"^cannot catch up on missed webhooks: (.*); retrying in (\d+) s$"),
+        r"届かなかった Webhook を取り込めません: \1。\2 秒後にもう一度試します",
+    ),
+    (
+        re.compile(r"disconnected \((.*)\); retrying in (\d+) s$"),
+        r"接続が切れました(\1)。\2 秒後にもう一度つなぎます",
+    ),
+    (re.compile(r"; retrying in (\d+) s$"), r"。\1 秒後にもう一度試します"),
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import itertools
 import time
 
@@ -15,6 +16,7 @@ from omnitui.domain.health import CONNECTED, CONNECTING, ChannelState, ChannelTr
 from omnitui.domain.models import Channel, ChannelKind, Outbound
 from omnitui.domain.retry import RetryPolicy
 from omnitui.hub import Hub
+from omnitui.i18n import tr_reason, use_language
 from omnitui.store import Store
 from tests.conftest import wait_for
 from tests.peers.dovecot import free_port
@@ -203,3 +205,32 @@ async def test_a_channels_health_moves_through_its_states_in_the_hub_and_the_sto
 async def _equal(got: object, wanted: object) -> bool:
     assert asyncio.iscoroutine(got)
     return bool(await got == wanted)
+
+
+def test_a_retrying_channel_reads_the_same_from_its_reason_and_from_the_store() -> None:
+    """The console shows the stored English in its language, as the reason itself reads."""
+    health = Health(
+        ChannelState.RETRYING,
+        ChannelTrouble(
+            "{folder}: disconnected ({reason}); retrying in {seconds:.0f} s",
+            folder="INBOX",
+            reason="connection refused",
+            seconds=4.2,
+        ),
+    )
+    stored = health.problem()
+    assert stored == "INBOX: disconnected (connection refused); retrying in 4 s"
+    assert health.reason is not None
+
+    def japanese() -> tuple[str, str]:
+        use_language("ja")
+        assert health.reason is not None and stored is not None
+        return health.reason.message(), tr_reason(stored)
+
+    shown, from_store = contextvars.copy_context().run(japanese)
+    assert (
+        shown
+        == from_store
+        == "INBOX: 接続が切れました(connection refused)。4 秒後にもう一度つなぎます"
+    )
+    assert CONNECTED.problem() is None and CONNECTING.problem() is None

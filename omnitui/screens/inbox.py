@@ -38,7 +38,7 @@ from omnitui.domain.safe_text import one_line
 from omnitui.domain.sms import count_segments
 from omnitui.domain.templates import Rendered, render
 from omnitui.domain.views import AnyView, TagView, View
-from omnitui.i18n import tr
+from omnitui.i18n import tr, tr_reason
 from omnitui.store import StoreError
 from omnitui.store.store import ThreadCursor
 from omnitui.widgets.canned import CannedList
@@ -194,7 +194,7 @@ class InboxScreen(Screen[None]):
             if n:
                 text.append("\n")
             text.append("⚠ " + one_line(account, 30) + ": ", "bold")
-            text.append(one_line(problem, 200))
+            text.append(one_line(tr_reason(problem), 200))
         banner = self.query_one("#channel-problems", Static)
         banner.update(text)
         banner.display = bool(problems)
