@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 
 from omnitui.adapters.base import Adapter, ReadMirror, Reporting, SendError, Sent, SinkBusy
-from omnitui.domain.health import CONNECTED, ChannelState, ChannelTrouble, Health
+from omnitui.domain.health import CONNECTED, STOPPED, ChannelState, ChannelTrouble, Health
 from omnitui.domain.models import Channel, DeliveryUpdate, Inbound, Outbound
 from omnitui.domain.retry import RetryPolicy
 from omnitui.store import Store, StoreBusy
@@ -303,8 +303,10 @@ class Hub:
                 log.exception("passing read state to the channels")
 
     def health(self, account: str) -> Health:
-        """How a channel is doing now: failed (and waiting to restart), or what its
-        adapter says."""
+        """How a channel is doing now: stopped, failed (and waiting to restart), or
+        what its adapter says."""
+        if not self._tasks:
+            return STOPPED  # not started, or stopped: nobody runs the channel here
         failing = self._failing.get(account)
         if failing is not None:
             return failing

@@ -175,6 +175,7 @@ async def test_a_channels_health_moves_through_its_states_in_the_hub_and_the_sto
     async def shown() -> dict[str, str]:
         return await store.channel_problems()
 
+    assert hub.health(CHAT.account).state is ChannelState.STOPPED  # not started yet
     await hub.start()
     try:
         await wait_for(lambda: state_is(ChannelState.RETRYING))
@@ -200,6 +201,8 @@ async def test_a_channels_health_moves_through_its_states_in_the_hub_and_the_sto
             for client in clients:
                 client.close()
         await hub.stop()
+    assert hub.health(CHAT.account).state is ChannelState.STOPPED
+    assert await store.channel_problems() == {}
 
 
 async def _equal(got: object, wanted: object) -> bool:

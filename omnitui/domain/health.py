@@ -45,6 +45,7 @@ class Health:
 
 CONNECTING = Health(ChannelState.CONNECTING)
 CONNECTED = Health(ChannelState.CONNECTED)
+STOPPED = Health(ChannelState.STOPPED)
 
 
 def first_trouble(parts: Iterable[Health]) -> Health:
