@@ -1,0 +1,93 @@
+"""Internal notes in SQLite: an agent's words beside a customer's thread."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Collection
+
+from omnitui.domain.models import Delivery, Direction, Message
+from omnitui.domain.search import index_terms
+from omnitui.store.errors import StoreError
+from omnitui.store.sqlite.base import SqliteBase
+
+
+class SqliteNotes(SqliteBase):
+    """Internal notes on a customer's thread."""
+
+    async def add_note(self, contact_id: int, text: str, *, author: str | None) -> int:
+        """Keep an agent's internal note in a customer's thread; returns its id.
+
+        Every agent sees it; it is on no channel and has no identity, so it can
+        never be claimed by the outbox, and it leaves the conversation as it
+        was (last activity, preview, unread count, waiting). It is indexed
+        for search like a message.
+        """
+        if not text.strip():
+            raise StoreError("the note is empty")
+        now = self._clock()
+
+        def run(conn: sqlite3.Connection) -> int:
+            row = conn.execute(
+                "SELECT merged_into FROM contact WHERE id = ?", (contact_id,)
+            ).fetchone()
+            if row is None or row[0] is not None:
+                raise StoreError("that customer is not there any more")
+            cur = conn.execute(
+                "INSERT INTO message(contact_id, identity_id, account, kind, direction, "
+                "subject, text, meta, sent_at, created_at, status, status_reason, author, "
+                "attempts, edited, parse_error) "
+                "VALUES (?, NULL, '', '', 'note', '', ?, ?, ?, ?, 'received', '', ?, 0, 0, '')",
+                (
+                    contact_id,
+                    text,
+                    # The contact it was written on, so undoing a merge takes it back there.
+                    json.dumps({"contact": contact_id}),
+                    now,
+                    now,
+                    author,
+                ),
+            )
+            note_id = int(cur.lastrowid or 0)
+            conn.execute(
+                "INSERT INTO message_search(rowid, terms) VALUES (?, ?)",
+                (note_id, index_terms(text)),
+            )
+            self._change(conn, "note", contact_id)
+            return note_id
+
+        return await self._write(run)
+
+    async def notes_after(self, contact_ids: Collection[int], after: int) -> list[Message]:
+        """The internal notes on these contacts with an id above `after`, oldest first."""
+        if not contact_ids:
+            return []
+        ids = sorted(contact_ids)[:500]
+        rows = await self._rows(
+            "SELECT id, contact_id, text, sent_at, author FROM message "
+            f"WHERE contact_id IN ({','.join('?' * len(ids))}) AND direction = 'note' "
+            "AND id > ? ORDER BY id",
+            [*ids, after],
+        )
+        return [
+            Message(
+                id=r[0],
+                contact_id=r[1],
+                kind=None,
+                account="",
+                direction=Direction.NOTE,
+                subject="",
+                text=r[2],
+                sent_at=r[3],
+                status=Delivery.RECEIVED,
+                status_reason="",
+                author=r[4],
+                sender="",
+            )
+            for r in rows
+        ]
+
+    async def last_message_id(self) -> int:
+        """The highest message id so far (notes written later have higher ones)."""
+        rows = await self._rows("SELECT coalesce(max(id), 0) FROM message")
+        return int(rows[0][0])

@@ -1,0 +1,113 @@
+"""The contact list's views, read from SQLite: pages, positions, counts."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from omnitui.domain.models import ChannelKind, ContactSummary, Direction, ThreadStatus
+from omnitui.domain.views import VIEW_SQL, VIEWS, AnyView, TagView, View, view_condition
+from omnitui.store.sqlite.base import SqliteBase
+
+# The contact list's columns; `:agent` marks the contacts that agent has a draft for.
+_SUMMARY_COLUMNS = (
+    "id, name, status, snoozed_until, unread, last_activity, last_preview, last_direction, "
+    "channels, assignee, EXISTS (SELECT 1 FROM draft "
+    "WHERE draft.contact_id = contact.id AND draft.agent = :agent)"
+)
+
+
+def _summary(row: sqlite3.Row | tuple[Any, ...]) -> ContactSummary:
+    return ContactSummary(
+        id=row[0],
+        name=row[1],
+        status=ThreadStatus(row[2]),
+        snoozed_until=row[3],
+        unread=row[4],
+        last_activity=row[5],
+        last_preview=row[6],
+        last_direction=Direction(row[7]) if row[7] else None,
+        channels=frozenset(ChannelKind(k) for k in (row[8] or "").split(",") if k),
+        assignee=row[9],
+        draft=bool(row[10]),
+    )
+
+
+class SqliteViews(SqliteBase):
+    """The contact list: its pages, a contact's place in a view, the views' counts."""
+
+    async def list_contacts(
+        self,
+        *,
+        limit: int = 200,
+        after: tuple[float, int] | None = None,
+        view: AnyView = View.ALL,
+        agent: str = "",
+    ) -> list[ContactSummary]:
+        """Contacts in a view by last activity, newest first, one page at a time.
+
+        `after` is the (last_activity, id) of the last row of the previous page.
+        """
+        condition, view_params = view_condition(view)
+        where = ["merged_into IS NULL", condition]
+        params: dict[str, Any] = {"agent": agent, "limit": limit, **view_params}
+        if after is not None:
+            where.append("(last_activity, id) < (:after_at, :after_id)")
+            params.update(after_at=after[0], after_id=after[1])
+        rows = await self._rows(
+            f"SELECT {_SUMMARY_COLUMNS} FROM contact "
+            f"WHERE {' AND '.join(where)} ORDER BY last_activity DESC, id DESC LIMIT :limit",
+            params,
+        )
+        return [_summary(row) for row in rows]
+
+    async def contact_position(
+        self, contact_id: int, *, view: AnyView = View.ALL, agent: str = ""
+    ) -> int | None:
+        """How many contacts come before `contact_id` in a view's list, or None
+        when the view does not hold it (to load the list as far as it)."""
+        condition, view_params = view_condition(view)
+        params: dict[str, Any] = {"agent": agent, "id": contact_id, **view_params}
+        where = f"merged_into IS NULL AND {condition}"
+        rows = await self._rows(
+            f"SELECT last_activity FROM contact WHERE id = :id AND {where}", params
+        )
+        if not rows:
+            return None
+        params["at"] = rows[0][0]
+        before = await self._rows(
+            f"SELECT count(*) FROM contact WHERE {where} AND (last_activity, id) > (:at, :id)",
+            params,
+        )
+        return int(before[0][0])
+
+    async def view_counts(self, agent: str = "") -> dict[AnyView, int]:
+        """How many contacts each view holds: the fixed views (one pass over the
+        contacts), then one view per tag in use, by tag name."""
+        columns = ", ".join(f"coalesce(sum({VIEW_SQL[v]}), 0)" for v in VIEWS)
+        rows = await self._rows(
+            f"SELECT {columns} FROM contact WHERE merged_into IS NULL", {"agent": agent}
+        )
+        counts: dict[AnyView, int] = {v: int(n) for v, n in zip(VIEWS, rows[0], strict=True)}
+        tags = await self._rows(
+            "SELECT json_each.value, count(*) FROM contact, json_each(contact.tags) "
+            "WHERE merged_into IS NULL AND json_each.type = 'text' "
+            "GROUP BY json_each.value ORDER BY json_each.value"
+        )
+        counts.update({TagView(str(tag)): int(n) for tag, n in tags})
+        return counts
+
+    async def next_waiting(self) -> int | None:
+        """The customer who has waited longest for an answer."""
+        rows = await self._rows(
+            f"SELECT id FROM contact WHERE merged_into IS NULL AND {VIEW_SQL[View.WAITING]} "
+            "ORDER BY last_activity, id LIMIT 1"
+        )
+        return int(rows[0][0]) if rows else None
+
+    async def contact_summary(self, contact_id: int, agent: str = "") -> ContactSummary | None:
+        rows = await self._rows(
+            f"SELECT {_SUMMARY_COLUMNS} FROM contact WHERE id = :id",
+            {"id": contact_id, "agent": agent},
+        )
+        return _summary(rows[0]) if rows else None
