@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from omnitui.adapters.base import Adapter, ReadMirror, SendError, Sent, SinkBusy, Troubled
+from omnitui.domain.changes import ChangeKind
 from omnitui.domain.models import Channel, DeliveryUpdate, Inbound, Outbound
 from omnitui.store import Store, StoreBusy
 from omnitui.store.files import PRIVATE, Access, create_file
@@ -299,7 +300,7 @@ class Hub:
             try:
                 batch = await self.store.changes_since(last)
                 last = batch.last_id
-                if "read" not in batch.kinds:
+                if ChangeKind.READ not in batch.kinds:
                     continue
                 refs = await self.store.read_refs(batch.contact_ids, list(readers))
                 for account, items in refs.items():

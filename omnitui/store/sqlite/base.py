@@ -13,6 +13,7 @@ from typing import Any, Self, TypeVar
 
 import aiosqlite
 
+from omnitui.domain.changes import ChangeKind
 from omnitui.domain.models import ChannelKind, Direction, IdentityKind
 from omnitui.domain.safe_text import one_line
 from omnitui.store.errors import StoreBusy
@@ -198,13 +199,15 @@ class SqliteBase:
         rows = await self._reader.execute_fetchall(sql, params)
         return list(rows)
 
-    def _change(self, conn: sqlite3.Connection, kind: str, contact_id: int | None) -> None:
+    def _change(self, conn: sqlite3.Connection, kind: ChangeKind, contact_id: int | None) -> None:
         conn.execute(
             "INSERT INTO change(kind, contact_id, at) VALUES (?, ?, ?)",
             (kind, contact_id, self._clock()),
         )
 
-    def _change_for_message(self, conn: sqlite3.Connection, kind: str, message_id: int) -> None:
+    def _change_for_message(
+        self, conn: sqlite3.Connection, kind: ChangeKind, message_id: int
+    ) -> None:
         row = conn.execute("SELECT contact_id FROM message WHERE id = ?", (message_id,)).fetchone()
         self._change(conn, kind, row[0] if row else None)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 
+from omnitui.domain.changes import ChangeKind
 from omnitui.domain.models import CannedReply
 from omnitui.store.errors import StoreError
 from omnitui.store.sqlite.base import SqliteBase
@@ -30,7 +31,7 @@ class SqliteCanned(SqliteBase):
                 "body = excluded.body",
                 items,
             )
-            self._change(conn, "canned", None)
+            self._change(conn, ChangeKind.CANNED, None)
 
         await self._write(run)
 
@@ -60,7 +61,7 @@ class SqliteCanned(SqliteBase):
                 raise StoreError(
                     f"/{values[0]} already exists for language {values[3] or '(any)'}"
                 ) from None
-            self._change(conn, "canned", None)
+            self._change(conn, ChangeKind.CANNED, None)
             return reply_id
 
         return await self._write(run)
@@ -68,6 +69,6 @@ class SqliteCanned(SqliteBase):
     async def delete_canned_reply(self, reply_id: int) -> None:
         def run(conn: sqlite3.Connection) -> None:
             conn.execute("DELETE FROM canned_reply WHERE id = ?", (reply_id,))
-            self._change(conn, "canned", None)
+            self._change(conn, ChangeKind.CANNED, None)
 
         await self._write(run)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from omnitui.domain.changes import ChangeKind
 from omnitui.store.records import ChangeBatch
 from omnitui.store.sqlite.base import SqliteBase
 
@@ -25,7 +26,7 @@ class SqliteChangeLog(SqliteBase):
                     (account, problem, self._clock()),
                 )
             if cur.rowcount:
-                self._change(conn, "channel", None)
+                self._change(conn, ChangeKind.CHANNEL, None)
 
         await self._write(run)
 
@@ -50,7 +51,7 @@ class SqliteChangeLog(SqliteBase):
             rows[-1][0],
             frozenset(r[2] for r in rows if r[2] is not None),
             frozenset(r[1] for r in rows),
-            frozenset(r[2] for r in rows if r[1] == "note" and r[2] is not None),
+            frozenset(r[2] for r in rows if r[1] == ChangeKind.NOTE and r[2] is not None),
         )
 
     async def prune_changes(self, older_than: float = 3600.0) -> None:

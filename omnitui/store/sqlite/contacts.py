@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from omnitui.domain.changes import ChangeKind
 from omnitui.domain.identity import InvalidAddress, normalize
 from omnitui.domain.models import ChannelKind, Contact, Identity, IdentityKind, ThreadStatus
 
@@ -105,7 +106,7 @@ class SqliteContacts(SqliteBase):
                     "created_at) VALUES (?, ?, ?, ?, '{}', 0, ?)",
                     (contact_id, str(kind), address, name, now),
                 )
-            self._change(conn, "contact", contact_id)
+            self._change(conn, ChangeKind.CONTACT, contact_id)
             return contact_id
 
         return await self._write(run)
@@ -142,7 +143,7 @@ class SqliteContacts(SqliteBase):
             _identity_id, contact_id = self._identity_for(conn, kind, address, name, now)
             # At the top of the list while the agent writes to them.
             conn.execute("UPDATE contact SET last_activity = ? WHERE id = ?", (now, contact_id))
-            self._change(conn, "contact", contact_id)
+            self._change(conn, ChangeKind.CONTACT, contact_id)
             return contact_id, True
 
         return await self._write(run)
@@ -220,7 +221,7 @@ class SqliteContacts(SqliteBase):
                         "opted_out, created_at) VALUES (?, ?, ?, ?, '{}', 0, ?)",
                         (contact_id, str(kind), address, record.name, now),
                     )
-                self._change(conn, "contact", contact_id)
+                self._change(conn, ChangeKind.CONTACT, contact_id)
             return created, updated, problems
 
         return await self._write(run)
@@ -246,7 +247,7 @@ class SqliteContacts(SqliteBase):
                         contact_id,
                     ),
                 )
-                self._change(conn, "contact", contact_id)
+                self._change(conn, ChangeKind.CONTACT, contact_id)
 
         await self._write(run)
 
@@ -284,7 +285,7 @@ class SqliteContacts(SqliteBase):
             conn.execute(
                 f"UPDATE contact SET {', '.join(sets)} WHERE id = ?", (*params, contact_id)
             )
-            self._change(conn, "contact", contact_id)
+            self._change(conn, ChangeKind.CONTACT, contact_id)
 
         await self._write(run)
 
@@ -293,7 +294,7 @@ class SqliteContacts(SqliteBase):
 
         def run(conn: sqlite3.Connection) -> None:
             conn.execute("UPDATE contact SET assignee = ? WHERE id = ?", (agent, contact_id))
-            self._change(conn, "assign", contact_id)
+            self._change(conn, ChangeKind.ASSIGN, contact_id)
 
         await self._write(run)
 
@@ -313,7 +314,7 @@ class SqliteContacts(SqliteBase):
                     contact_id,
                 ),
             )
-            self._change(conn, "status", contact_id)
+            self._change(conn, ChangeKind.STATUS, contact_id)
 
         await self._write(run)
 
@@ -333,7 +334,7 @@ class SqliteContacts(SqliteBase):
                     "UPDATE contact SET status = 'open', snoozed_until = NULL WHERE id = ?",
                     (contact_id,),
                 )
-                self._change(conn, "status", contact_id)
+                self._change(conn, ChangeKind.STATUS, contact_id)
             return ids
 
         return await self._write(run)
@@ -344,7 +345,7 @@ class SqliteContacts(SqliteBase):
                 "UPDATE contact SET unread = 0 WHERE id = ? AND unread != 0", (contact_id,)
             )
             if cur.rowcount:
-                self._change(conn, "read", contact_id)
+                self._change(conn, ChangeKind.READ, contact_id)
 
         await self._write(run)
 
@@ -370,7 +371,7 @@ class SqliteContacts(SqliteBase):
                 (int(opted_out), identity_id, int(opted_out)),
             )
             if cur.rowcount:
-                self._change(conn, "consent", contact_id)
+                self._change(conn, ChangeKind.CONSENT, contact_id)
             return contact_id
 
         return await self._write(run)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from omnitui.domain.changes import ChangeKind
 from omnitui.domain.models import Draft
 from omnitui.store.sqlite.base import SqliteBase
 
@@ -35,7 +36,7 @@ class SqliteDrafts(SqliteBase):
                     "DELETE FROM draft WHERE contact_id = ? AND agent = ?", (contact_id, agent)
                 )
                 if existed:
-                    self._change(conn, "draft", contact_id)
+                    self._change(conn, ChangeKind.DRAFT, contact_id)
                 return
             conn.execute(
                 "INSERT INTO draft(contact_id, agent, text, account, subject, at) "
@@ -45,7 +46,7 @@ class SqliteDrafts(SqliteBase):
                 (contact_id, agent, draft.text, draft.account, draft.subject, self._clock()),
             )
             if not existed:
-                self._change(conn, "draft", contact_id)
+                self._change(conn, ChangeKind.DRAFT, contact_id)
 
         await self._write(run)
 
@@ -63,7 +64,7 @@ class SqliteDrafts(SqliteBase):
                 conn.execute(
                     "DELETE FROM composing WHERE contact_id = ? AND agent = ?", (contact_id, agent)
                 )
-            self._change(conn, "composing", contact_id)
+            self._change(conn, ChangeKind.COMPOSING, contact_id)
 
         await self._write(run)
 

@@ -6,6 +6,7 @@ import json
 import sqlite3
 from collections.abc import Mapping, Sequence
 
+from omnitui.domain.changes import ChangeKind
 from omnitui.domain.identity import InvalidAddress, normalize
 from omnitui.domain.models import IDENTITY_FOR_CHANNEL, Direction, Inbound
 from omnitui.domain.safe_text import one_line
@@ -81,7 +82,7 @@ class SqliteIngest(SqliteMerges):
                     "INSERT INTO message_search(rowid, terms) VALUES (?, ?)",
                     (existing[0], index_terms(f"{item.subject}\n{item.text}")),
                 )
-                self._change(conn, "message", existing[1])
+                self._change(conn, ChangeKind.MESSAGE, existing[1])
             return IngestResult(existing[0], existing[1], False)
 
         now = self._clock()
@@ -157,14 +158,14 @@ class SqliteIngest(SqliteMerges):
                 (int(item.opt_out), identity_id, int(item.opt_out)),
             )
             if changed.rowcount:
-                self._change(conn, "consent", contact_id)
+                self._change(conn, ChangeKind.CONSENT, contact_id)
         # A new message from the customer reopens a resolved or snoozed thread.
         conn.execute(
             "UPDATE contact SET status = 'open', snoozed_until = NULL "
             "WHERE id = ? AND status IN ('resolved', 'snoozed')",
             (contact_id,),
         )
-        self._change(conn, "inbound", contact_id)
+        self._change(conn, ChangeKind.INBOUND, contact_id)
         return IngestResult(message_id, contact_id, True)
 
     def _remember_sender(
@@ -284,7 +285,7 @@ class SqliteIngest(SqliteMerges):
             item.channel.kind,
             unread=0,
         )
-        self._change(conn, "message", row[1])
+        self._change(conn, ChangeKind.MESSAGE, row[1])
         return message_id
 
     async def load_cursor(self, account: str, key: str) -> str | None:

@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Collection
 from typing import TYPE_CHECKING
 
+from omnitui.domain.changes import ChangeKind
 from omnitui.domain.merge import FieldHistory, MergePlan, ProfileSnapshot, field_label, undo_profile
 from omnitui.domain.models import Contact
 
@@ -206,8 +207,8 @@ class SqliteMerges(SqliteContacts):
                 for key, value, theirs in merged.history
             ],
         )
-        self._change(conn, "merge", source_id)
-        self._change(conn, "merge", target_id)
+        self._change(conn, ChangeKind.MERGE, source_id)
+        self._change(conn, ChangeKind.MERGE, target_id)
         return record_id
 
     async def undo_merge(self, record_id: int) -> None:
@@ -247,8 +248,8 @@ class SqliteMerges(SqliteContacts):
             )
             self._recount(conn, source)
             self._recount(conn, target)
-            self._change(conn, "merge", source)
-            self._change(conn, "merge", target)
+            self._change(conn, ChangeKind.MERGE, source)
+            self._change(conn, ChangeKind.MERGE, target)
 
         await self._write(run)
 
@@ -311,8 +312,8 @@ class SqliteMerges(SqliteContacts):
                 "identity_ids, evidence, agent, at) VALUES ('unmerge', ?, ?, ?, 'manual', ?, ?)",
                 (source, new_id, json.dumps([identity_id]), agent, now),
             )
-            self._change(conn, "merge", source)
-            self._change(conn, "merge", new_id)
+            self._change(conn, ChangeKind.MERGE, source)
+            self._change(conn, ChangeKind.MERGE, new_id)
             return new_id
 
         return await self._write(run)

@@ -6,6 +6,7 @@ import json
 import sqlite3
 from collections.abc import Collection
 
+from omnitui.domain.changes import ChangeKind
 from omnitui.domain.models import Delivery, Direction, Message
 from omnitui.domain.search import index_terms
 from omnitui.store.errors import StoreError
@@ -53,7 +54,7 @@ class SqliteNotes(SqliteBase):
                 "INSERT INTO message_search(rowid, terms) VALUES (?, ?)",
                 (note_id, index_terms(text)),
             )
-            self._change(conn, "note", contact_id)
+            self._change(conn, ChangeKind.NOTE, contact_id)
             return note_id
 
         return await self._write(run)

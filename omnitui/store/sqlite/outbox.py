@@ -6,6 +6,7 @@ import json
 import sqlite3
 from collections.abc import Collection, Sequence
 
+from omnitui.domain.changes import ChangeKind
 from omnitui.domain.mail import parse_addresses
 from omnitui.domain.models import (
     IDENTITY_FOR_CHANNEL,
@@ -139,7 +140,7 @@ class SqliteOutbox(SqliteBase):
                 unread=0,
             )
             conn.execute("UPDATE contact SET unread = 0 WHERE id = ?", (contact_id,))
-            self._change(conn, "outbox", contact_id)
+            self._change(conn, ChangeKind.OUTBOX, contact_id)
             return message_id
 
         return await self._write(run)
@@ -184,7 +185,7 @@ class SqliteOutbox(SqliteBase):
                     "UPDATE message SET status = 'sending', attempts = attempts + 1 WHERE id = ?",
                     (r[0],),
                 )
-                self._change(conn, "delivery", r[8])
+                self._change(conn, ChangeKind.DELIVERY, r[8])
                 jobs.append(
                     Outbound(
                         message_id=r[0],
@@ -233,7 +234,7 @@ class SqliteOutbox(SqliteBase):
             conn.execute("DELETE FROM message_search WHERE rowid = ?", (message_id,))
             conn.execute("DELETE FROM message WHERE id = ?", (message_id,))
             self._recount(conn, row[0])
-            self._change(conn, "outbox", row[0])
+            self._change(conn, ChangeKind.OUTBOX, row[0])
             return WithdrawnReply(
                 contact_id=row[0],
                 channel=Channel(ChannelKind(row[2]), row[1]),
@@ -266,7 +267,7 @@ class SqliteOutbox(SqliteBase):
                 "sent_at = ? WHERE id = ? AND status = 'sending'",
                 (provider_id, note, self._clock(), message_id),
             )
-            self._change_for_message(conn, "delivery", message_id)
+            self._change_for_message(conn, ChangeKind.DELIVERY, message_id)
 
         await self._write(run)
 
@@ -285,7 +286,7 @@ class SqliteOutbox(SqliteBase):
                     "WHERE id = ?",
                     (f"retrying: {reason}", retry_at, message_id),
                 )
-            self._change_for_message(conn, "delivery", message_id)
+            self._change_for_message(conn, ChangeKind.DELIVERY, message_id)
 
         await self._write(run)
 
@@ -309,7 +310,7 @@ class SqliteOutbox(SqliteBase):
                     "UPDATE message SET status = 'unknown', status_reason = ? WHERE id = ?",
                     ("interrupted while sending: it may or may not have gone out", message_id),
                 )
-                self._change_for_message(conn, "delivery", message_id)
+                self._change_for_message(conn, ChangeKind.DELIVERY, message_id)
             return len(rows)
 
         return await self._write(run)
@@ -325,7 +326,7 @@ class SqliteOutbox(SqliteBase):
             )
             if not cur.rowcount:
                 raise StoreError("only a failed or unknown reply can be retried")
-            self._change_for_message(conn, "outbox", message_id)
+            self._change_for_message(conn, ChangeKind.OUTBOX, message_id)
 
         await self._write(run)
 
@@ -350,7 +351,7 @@ class SqliteOutbox(SqliteBase):
                 "UPDATE message SET status = ?, status_reason = ? WHERE id = ?",
                 (str(update.status), update.reason, row[0]),
             )
-            self._change_for_message(conn, "delivery", row[0])
+            self._change_for_message(conn, ChangeKind.DELIVERY, row[0])
             return True
 
         if within is not None:

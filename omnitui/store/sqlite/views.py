@@ -6,8 +6,36 @@ import sqlite3
 from typing import Any
 
 from omnitui.domain.models import ChannelKind, ContactSummary, Direction, ThreadStatus
-from omnitui.domain.views import VIEW_SQL, VIEWS, AnyView, TagView, View, view_condition
+from omnitui.domain.views import VIEWS, AnyView, TagView, View
 from omnitui.store.sqlite.base import SqliteBase
+
+# Each view's condition on the contact table; `:agent` is the agent's name. Fixed
+# text chosen from this table, never built from input.
+VIEW_SQL: dict[View, str] = {
+    View.ALL: "1",
+    View.MINE: "assignee = :agent AND status != 'resolved'",
+    View.UNASSIGNED: "assignee IS NULL AND status IN ('open', 'pending')",
+    View.WAITING: "status = 'open' AND last_direction = 'in'",
+    View.SNOOZED: "status = 'snoozed'",
+    View.RESOLVED: "status = 'resolved'",
+    View.EMAIL: "(',' || channels || ',') LIKE '%,email,%'",
+    View.TELEGRAM: "(',' || channels || ',') LIKE '%,telegram,%'",
+    View.SMS: "(',' || channels || ',') LIKE '%,sms,%'",
+}
+
+
+_TAG_SQL = "EXISTS (SELECT 1 FROM json_each(contact.tags) WHERE json_each.value = :tag)"
+
+
+def view_condition(view: AnyView) -> tuple[str, dict[str, Any]]:
+    """The SQL condition on the contact table for a view, and its parameters.
+
+    The condition is fixed text; a tag only ever travels as a parameter.
+    """
+    if isinstance(view, TagView):
+        return _TAG_SQL, {"tag": view.tag}
+    return VIEW_SQL[view], {}
+
 
 # The contact list's columns; `:agent` marks the contacts that agent has a draft for.
 _SUMMARY_COLUMNS = (
