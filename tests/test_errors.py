@@ -61,10 +61,6 @@ NOT_YET = {
     "TelegramUnavailable",
     "NotAnUpdate",
     "WorkerError",
-    "StoreUnusable",
-    "SchemaTooNew",
-    "StoreError",
-    "StoreBusy",
 }
 
 

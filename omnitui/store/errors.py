@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from omnitui.errors import OmniError
 
-class StoreError(Exception):
+
+class StoreError(OmniError):
     """A store operation that cannot be done, with a reason for the user."""
 
 

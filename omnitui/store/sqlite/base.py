@@ -17,7 +17,7 @@ from omnitui.domain.changes import ChangeKind
 from omnitui.domain.models import ChannelKind, Direction, IdentityKind
 from omnitui.domain.safe_text import one_line
 from omnitui.store.errors import StoreBusy
-from omnitui.store.files import PRIVATE, Access, StoreUnusable, explain, prepare
+from omnitui.store.files import PRIVATE, Access, prepare, unusable
 from omnitui.store.migrate import ensure_current
 
 T = TypeVar("T")
@@ -100,14 +100,14 @@ class SqliteBase:
             await asyncio.to_thread(ensure_current, path)
             writer = await asyncio.to_thread(_connect, path)
         except (sqlite3.Error, OSError) as exc:
-            raise StoreUnusable(explain(path, exc)) from None
+            raise unusable(path, exc) from None
         try:
             reader = await aiosqlite.connect(path, isolation_level=None)
             await reader.execute("PRAGMA busy_timeout = 10000")
             await reader.execute("PRAGMA query_only = ON")
         except (sqlite3.Error, OSError) as exc:
             writer.close()
-            raise StoreUnusable(explain(path, exc)) from None
+            raise unusable(path, exc) from None
         return cls(path, writer, reader, clock, access)
 
     def now(self) -> float:
@@ -153,7 +153,8 @@ class SqliteBase:
 
         def busy() -> StoreBusy:
             return StoreBusy(
-                f"the store was busy (another process was writing to it) for {seconds:g} s"
+                "the store was busy (another process was writing to it) for {seconds} s",
+                seconds=f"{seconds:g}",
             )
 
         def transaction() -> T:

@@ -59,7 +59,9 @@ class SqliteCanned(SqliteBase):
                     reply_id = int(cur.lastrowid or 0)
             except sqlite3.IntegrityError:
                 raise StoreError(
-                    f"/{values[0]} already exists for language {values[3] or '(any)'}"
+                    "/{shortcut} already exists for language {language}",
+                    shortcut=values[0],
+                    language=values[3] or "(any)",
                 ) from None
             self._change(conn, ChangeKind.CANNED, None)
             return reply_id

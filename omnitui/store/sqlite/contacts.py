@@ -32,7 +32,7 @@ class SqliteContacts(SqliteBase):
             (contact_id,),
         )
         if not rows:
-            raise StoreError(f"no contact {contact_id}")
+            raise StoreError("no contact {contact}", contact=contact_id)
         r = rows[0]
         idents = await self._rows(
             "SELECT id, contact_id, kind, address, display, last_used, opted_out FROM identity "
@@ -100,7 +100,12 @@ class SqliteContacts(SqliteBase):
                     (str(kind), address),
                 ).fetchone()
                 if taken is not None:
-                    raise StoreError(f"{kind} {address} already belongs to contact {taken[0]}")
+                    raise StoreError(
+                        "{kind} {address} already belongs to contact {contact}",
+                        kind=kind,
+                        address=address,
+                        contact=taken[0],
+                    )
                 conn.execute(
                     "INSERT INTO identity(contact_id, kind, address, display, data, opted_out, "
                     "created_at) VALUES (?, ?, ?, ?, '{}', 0, ?)",
@@ -130,7 +135,7 @@ class SqliteContacts(SqliteBase):
         try:
             address = normalize(kind, raw, region)
         except InvalidAddress as exc:
-            raise StoreError(str(exc)) from None
+            raise StoreError(reason=exc) from None
         now = self._clock()
 
         def run(conn: sqlite3.Connection) -> tuple[int, bool]:

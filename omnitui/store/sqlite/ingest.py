@@ -248,7 +248,11 @@ class SqliteIngest(SqliteMerges):
             (str(kind), item.address),
         ).fetchone()
         if row is None:
-            raise StoreError(f"no {kind} identity {item.address!r} for a sent reply")
+            raise StoreError(
+                "no {kind} identity {address} for a sent reply",
+                kind=kind,
+                address=repr(item.address),
+            )
         cur = conn.execute(
             "INSERT OR IGNORE INTO message(contact_id, identity_id, account, kind, "
             "direction, provider_id, subject, text, meta, sent_at, created_at, status, "

@@ -163,7 +163,7 @@ class SqliteMerges(SqliteContacts):
         for cid in (source_id, target_id):
             row = conn.execute("SELECT merged_into FROM contact WHERE id = ?", (cid,)).fetchone()
             if row is None or row[0] is not None:
-                raise StoreError(f"contact {cid} is not there to merge")
+                raise StoreError("contact {contact} is not there to merge", contact=cid)
         before, incoming = self._profile(conn, target_id), self._profile(conn, source_id)
         merged = MergePlan(before, incoming).result(incoming_wins)
         self._set_profile(conn, target_id, merged.profile)

@@ -45,13 +45,17 @@ def _mail_extras(
     anything)."""
     if channel.kind is not ChannelKind.EMAIL:
         if cc or bcc:
-            raise StoreError(f"Cc and Bcc are for email, not {channel.kind}")
+            raise StoreError("Cc and Bcc are for email, not {channel}", channel=channel.kind)
         return {}
     extra: dict[str, object] = {}
     for key, entries in (("cc", cc), ("bcc", bcc)):
         good, bad = parse_addresses(", ".join(entries))
         if bad:
-            raise StoreError(f"{key.capitalize()}: not an email address: {', '.join(bad)}")
+            raise StoreError(
+                "{field}: not an email address: {addresses}",
+                field=key.capitalize(),
+                addresses=", ".join(bad),
+            )
         if good:
             extra[key] = good
     if signature.strip():
@@ -95,9 +99,11 @@ class SqliteOutbox(SqliteBase):
                 (contact_id, str(identity_kind)),
             ).fetchone()
             if row is None:
-                raise StoreError(f"this customer has no {channel.kind} address to reply to")
+                raise StoreError(
+                    "this customer has no {channel} address to reply to", channel=channel.kind
+                )
             if row[1]:
-                raise StoreError(f"this customer opted out of {channel.kind}")
+                raise StoreError("this customer opted out of {channel}", channel=channel.kind)
             meta = {**self._threading(conn, contact_id, channel), **extra}
             cur = conn.execute(
                 "INSERT INTO message(contact_id, identity_id, account, kind, direction, "
