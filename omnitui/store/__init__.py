@@ -2,6 +2,7 @@
 
 from omnitui.store.errors import StoreBusy, StoreError
 from omnitui.store.files import Access, StoreUnusable
+from omnitui.store.protocol import StoreProtocol
 from omnitui.store.records import (
     ChangeBatch,
     IngestResult,
@@ -15,6 +16,12 @@ from omnitui.store.sqlite import SqliteStore
 
 Store = SqliteStore
 
+
+def _sqlite_store_keeps_the_protocol(store: SqliteStore) -> StoreProtocol:
+    """Never called: mypy checks here that the SQLite store is a whole StoreProtocol."""
+    return store
+
+
 __all__ = [
     "Access",
     "ChangeBatch",
@@ -26,6 +33,7 @@ __all__ = [
     "Store",
     "StoreBusy",
     "StoreError",
+    "StoreProtocol",
     "StoreUnusable",
     "ThreadCursor",
     "WithdrawnReply",
