@@ -1,8 +1,16 @@
-"""The local store: OmniTUI's single source of truth (today on one SQLite file)."""
+"""The local store: OmniTUI's single source of truth (today on one SQLite file).
+
+`Store` is the SQLite store; `StoreProtocol` (omnitui.store.protocol) is what
+the rest of OmniTUI asks of any store. It is read only when asked for: the
+console's start-up does not need it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from omnitui.store.errors import StoreBusy, StoreError
 from omnitui.store.files import Access, StoreUnusable
-from omnitui.store.protocol import StoreProtocol
 from omnitui.store.records import (
     ChangeBatch,
     IngestResult,
@@ -14,12 +22,23 @@ from omnitui.store.records import (
 )
 from omnitui.store.sqlite import SqliteStore
 
+if TYPE_CHECKING:
+    from omnitui.store.protocol import StoreProtocol
+
+    def _sqlite_store_keeps_the_protocol(store: SqliteStore) -> StoreProtocol:
+        """mypy checks here that the SQLite store is a whole StoreProtocol."""
+        return store
+
+
 Store = SqliteStore
 
 
-def _sqlite_store_keeps_the_protocol(store: SqliteStore) -> StoreProtocol:
-    """Never called: mypy checks here that the SQLite store is a whole StoreProtocol."""
-    return store
+def __getattr__(name: str) -> object:
+    if name == "StoreProtocol":
+        from omnitui.store.protocol import StoreProtocol
+
+        return StoreProtocol
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [

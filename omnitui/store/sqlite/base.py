@@ -14,8 +14,6 @@ from typing import Any, Self, TypeVar
 import aiosqlite
 
 from omnitui.domain.changes import ChangeKind
-from omnitui.domain.models import ChannelKind, Direction, IdentityKind
-from omnitui.domain.safe_text import one_line
 from omnitui.store.errors import StoreBusy
 from omnitui.store.files import PRIVATE, Access, prepare, unusable
 from omnitui.store.migrate import ensure_current
@@ -33,6 +31,7 @@ BOUNDED_WRITERS = 4
 
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
     _tune(conn)
     return conn
 
@@ -48,6 +47,7 @@ def _tune(conn: sqlite3.Connection) -> None:
 def _connect_bounded(path: Path) -> sqlite3.Connection:
     """A writer connection for bounded writes (the file is already in WAL mode)."""
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA foreign_keys = ON")
     return conn
@@ -103,6 +103,7 @@ class SqliteBase:
             raise unusable(path, exc) from None
         try:
             reader = await aiosqlite.connect(path, isolation_level=None)
+            reader.row_factory = sqlite3.Row  # every row read by its column names
             await reader.execute("PRAGMA busy_timeout = 10000")
             await reader.execute("PRAGMA query_only = ON")
         except (sqlite3.Error, OSError) as exc:
@@ -200,6 +201,11 @@ class SqliteBase:
         rows = await self._reader.execute_fetchall(sql, params)
         return list(rows)
 
+    async def _value(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
+        """The first column of the first row a query finds (None without one)."""
+        rows = await self._rows(sql, params)
+        return rows[0][0] if rows else None
+
     def _change(self, conn: sqlite3.Connection, kind: ChangeKind, contact_id: int | None) -> None:
         conn.execute(
             "INSERT INTO change(kind, contact_id, at) VALUES (?, ?, ?)",
@@ -210,111 +216,4 @@ class SqliteBase:
         self, conn: sqlite3.Connection, kind: ChangeKind, message_id: int
     ) -> None:
         row = conn.execute("SELECT contact_id FROM message WHERE id = ?", (message_id,)).fetchone()
-        self._change(conn, kind, row[0] if row else None)
-
-    def _identity_for(
-        self,
-        conn: sqlite3.Connection,
-        kind: IdentityKind,
-        address: str,
-        display: str,
-        now: float,
-    ) -> tuple[int, int]:
-        row = conn.execute(
-            "SELECT id, contact_id FROM identity WHERE kind = ? AND address = ?",
-            (str(kind), address),
-        ).fetchone()
-        if row is not None:
-            return int(row[0]), int(row[1])
-        cur = conn.execute(
-            "INSERT INTO contact(name, first_name, language, profile, status, tags, unread, "
-            "last_activity, last_preview, channels, created_at) "
-            "VALUES (?, '', '', '{}', 'open', '[]', 0, 0, '', '', ?)",
-            (display.strip() or address, now),
-        )
-        contact_id = int(cur.lastrowid or 0)
-        cur = conn.execute(
-            "INSERT INTO identity(contact_id, kind, address, display, data, opted_out, created_at) "
-            "VALUES (?, ?, ?, ?, '{}', 0, ?)",
-            (contact_id, str(kind), address, display, now),
-        )
-        return int(cur.lastrowid or 0), contact_id
-
-    def _touch_contact(
-        self,
-        conn: sqlite3.Connection,
-        contact_id: int,
-        at: float,
-        preview: str,
-        direction: Direction,
-        account: str,
-        kind: ChannelKind,
-        unread: int,
-    ) -> None:
-        row = conn.execute(
-            "SELECT last_activity, channels FROM contact WHERE id = ?", (contact_id,)
-        ).fetchone()
-        channels = set(filter(None, (row[1] or "").split(",")))
-        channels.add(str(kind))
-        newest = at >= row[0]
-        conn.execute(
-            "UPDATE contact SET unread = unread + ?, channels = ?, "
-            "last_activity = CASE WHEN ? THEN ? ELSE last_activity END, "
-            "last_preview = CASE WHEN ? THEN ? ELSE last_preview END, "
-            "last_direction = CASE WHEN ? THEN ? ELSE last_direction END, "
-            "last_account = CASE WHEN ? OR last_account IS NULL THEN ? ELSE last_account END "
-            "WHERE id = ?",
-            (
-                unread,
-                ",".join(sorted(channels)),
-                newest,
-                at,
-                newest,
-                preview,
-                newest,
-                str(direction),
-                newest and direction is Direction.IN,
-                account,
-                contact_id,
-            ),
-        )
-
-    def _recount(self, conn: sqlite3.Connection, contact_id: int) -> None:
-        """Recompute a contact's list columns from its messages (after a merge)."""
-        # Internal notes are no part of the conversation: they set none of these.
-        last = conn.execute(
-            "SELECT sent_at, text, subject, direction FROM message WHERE contact_id = ? "
-            "AND direction IN ('in', 'out') ORDER BY sent_at DESC, id DESC LIMIT 1",
-            (contact_id,),
-        ).fetchone()
-        # The customer's last channel; for a conversation the shop started, its own.
-        last_in = conn.execute(
-            "SELECT account FROM message WHERE contact_id = ? AND direction IN ('in', 'out') "
-            "ORDER BY direction = 'in' DESC, sent_at DESC, id DESC LIMIT 1",
-            (contact_id,),
-        ).fetchone()
-        kinds = [
-            r[0]
-            for r in conn.execute(
-                "SELECT DISTINCT kind FROM message WHERE contact_id = ? "
-                "AND direction IN ('in', 'out')",
-                (contact_id,),
-            )
-        ]
-        unread = conn.execute(
-            "SELECT coalesce(sum(unread), 0) FROM contact WHERE id = ? OR merged_into = ?",
-            (contact_id, contact_id),
-        ).fetchone()[0]
-        conn.execute(
-            "UPDATE contact SET last_activity = ?, last_preview = ?, last_direction = ?, "
-            "last_account = ?, channels = ?, unread = ? WHERE id = ?",
-            (
-                last[0] if last else 0.0,
-                one_line(last[1] or last[2], 120) if last else "",
-                last[3] if last else None,
-                last_in[0] if last_in else None,
-                ",".join(sorted(kinds)),
-                unread,
-                contact_id,
-            ),
-        )
+        self._change(conn, kind, row["contact_id"] if row else None)

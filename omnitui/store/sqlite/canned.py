@@ -18,7 +18,9 @@ class SqliteCanned(SqliteBase):
         rows = await self._rows(
             "SELECT id, shortcut, title, body, language FROM canned_reply ORDER BY shortcut, language"
         )
-        return [CannedReply(*r) for r in rows]
+        return [
+            CannedReply(r["id"], r["shortcut"], r["title"], r["body"], r["language"]) for r in rows
+        ]
 
     async def add_canned_replies(self, replies: Iterable[tuple[str, str, str, str]]) -> None:
         """Add (shortcut, title, body, language) replies; an existing shortcut is updated."""
@@ -41,7 +43,8 @@ class SqliteCanned(SqliteBase):
             raise StoreError("a canned reply needs a shortcut and a text")
 
         def run(conn: sqlite3.Connection) -> int:
-            values = (reply.shortcut.strip().lstrip("/"), reply.title, reply.body, reply.language)
+            shortcut = reply.shortcut.strip().lstrip("/")
+            values = (shortcut, reply.title, reply.body, reply.language)
             try:
                 if reply.id:
                     conn.execute(
@@ -60,8 +63,8 @@ class SqliteCanned(SqliteBase):
             except sqlite3.IntegrityError:
                 raise StoreError(
                     "/{shortcut} already exists for language {language}",
-                    shortcut=values[0],
-                    language=values[3] or "(any)",
+                    shortcut=shortcut,
+                    language=reply.language or "(any)",
                 ) from None
             self._change(conn, ChangeKind.CANNED, None)
             return reply_id

@@ -33,11 +33,10 @@ class SqliteChangeLog(SqliteBase):
     async def channel_problems(self) -> dict[str, str]:
         """The channels that are not working, by account, with the reason in words."""
         rows = await self._rows("SELECT account, problem FROM channel_status ORDER BY account")
-        return {str(r[0]): str(r[1]) for r in rows}
+        return {str(r["account"]): str(r["problem"]) for r in rows}
 
     async def last_change_id(self) -> int:
-        rows = await self._rows("SELECT coalesce(max(id), 0) FROM change")
-        return int(rows[0][0])
+        return int(await self._value("SELECT coalesce(max(id), 0) FROM change"))
 
     async def changes_since(self, change_id: int) -> ChangeBatch:
         """What changed after `change_id`, from this process or any other."""
@@ -47,11 +46,17 @@ class SqliteChangeLog(SqliteBase):
         )
         if not rows:
             return ChangeBatch(change_id, frozenset(), frozenset())
+        # Up to 5,000 rows: named by unpacking, once each.
+        changes = [(kind, contact_id) for _id, kind, contact_id in rows]
         return ChangeBatch(
-            rows[-1][0],
-            frozenset(r[2] for r in rows if r[2] is not None),
-            frozenset(r[1] for r in rows),
-            frozenset(r[2] for r in rows if r[1] == ChangeKind.NOTE and r[2] is not None),
+            rows[-1]["id"],
+            frozenset(contact for _, contact in changes if contact is not None),
+            frozenset(kind for kind, _ in changes),
+            frozenset(
+                contact
+                for kind, contact in changes
+                if kind == ChangeKind.NOTE and contact is not None
+            ),
         )
 
     async def prune_changes(self, older_than: float = 3600.0) -> None:

@@ -16,14 +16,19 @@ if TYPE_CHECKING:
 from omnitui.store.errors import StoreError
 from omnitui.store.records import ProfileFields
 from omnitui.store.sqlite.base import SqliteBase
+from omnitui.store.sqlite.writes import (
+    address_owner,
+    identity_for,
+    insert_contact,
+    insert_identity,
+)
 
 
 class SqliteContacts(SqliteBase):
     """Contacts and their identities: who the customers are and how to reach them."""
 
     async def count_contacts(self) -> int:
-        rows = await self._rows("SELECT count(*) FROM contact WHERE merged_into IS NULL")
-        return int(rows[0][0])
+        return int(await self._value("SELECT count(*) FROM contact WHERE merged_into IS NULL"))
 
     async def get_contact(self, contact_id: int) -> Contact:
         rows = await self._rows(
@@ -40,20 +45,28 @@ class SqliteContacts(SqliteBase):
             (contact_id,),
         )
         return Contact(
-            id=r[0],
-            name=r[1],
-            first_name=r[2],
-            language=r[3],
-            profile=json.loads(r[4] or "{}"),
-            status=ThreadStatus(r[5]),
-            snoozed_until=r[6],
-            assignee=r[7],
-            tags=tuple(json.loads(r[8] or "[]")),
-            unread=r[9],
-            last_activity=r[10],
-            last_account=r[11],
+            id=r["id"],
+            name=r["name"],
+            first_name=r["first_name"],
+            language=r["language"],
+            profile=json.loads(r["profile"] or "{}"),
+            status=ThreadStatus(r["status"]),
+            snoozed_until=r["snoozed_until"],
+            assignee=r["assignee"],
+            tags=tuple(json.loads(r["tags"] or "[]")),
+            unread=r["unread"],
+            last_activity=r["last_activity"],
+            last_account=r["last_account"],
             identities=tuple(
-                Identity(i[0], i[1], IdentityKind(i[2]), i[3], i[4], i[5], bool(i[6]))
+                Identity(
+                    id=i["id"],
+                    contact_id=i["contact_id"],
+                    kind=IdentityKind(i["kind"]),
+                    address=i["address"],
+                    display=i["display"],
+                    last_used=i["last_used"],
+                    opted_out=bool(i["opted_out"]),
+                )
                 for i in idents
             ),
         )
@@ -65,7 +78,7 @@ class SqliteContacts(SqliteBase):
             "WHERE contact_id = ? AND direction = 'in' GROUP BY account, kind ORDER BY last DESC",
             (contact_id,),
         )
-        return [(r[0], ChannelKind(r[1])) for r in rows]
+        return [(r["account"], ChannelKind(r["kind"])) for r in rows]
 
     async def create_contact(
         self,
@@ -80,37 +93,25 @@ class SqliteContacts(SqliteBase):
         p = profile or ProfileFields()
 
         def run(conn: sqlite3.Connection) -> int:
-            cur = conn.execute(
-                "INSERT INTO contact(name, first_name, language, profile, status, tags, unread, "
-                "last_activity, last_preview, channels, created_at) "
-                "VALUES (?, ?, ?, ?, 'open', '[]', 0, 0, '', '', ?)",
-                (
-                    name,
-                    p.first_name,
-                    p.language,
-                    json.dumps(dict(p.fields), ensure_ascii=False),
-                    now,
-                ),
+            contact_id = insert_contact(
+                conn,
+                name,
+                now,
+                first_name=p.first_name,
+                language=p.language,
+                profile=p.fields,
             )
-            contact_id = int(cur.lastrowid or 0)
             for kind, raw in identities:
                 address = normalize(kind, raw, region)
-                taken = conn.execute(
-                    "SELECT contact_id FROM identity WHERE kind = ? AND address = ?",
-                    (str(kind), address),
-                ).fetchone()
+                taken = address_owner(conn, kind, address)
                 if taken is not None:
                     raise StoreError(
                         "{kind} {address} already belongs to contact {contact}",
                         kind=kind,
                         address=address,
-                        contact=taken[0],
+                        contact=taken,
                     )
-                conn.execute(
-                    "INSERT INTO identity(contact_id, kind, address, display, data, opted_out, "
-                    "created_at) VALUES (?, ?, ?, ?, '{}', 0, ?)",
-                    (contact_id, str(kind), address, name, now),
-                )
+                insert_identity(conn, contact_id, kind, address, name, now)
             self._change(conn, ChangeKind.CONTACT, contact_id)
             return contact_id
 
@@ -118,10 +119,10 @@ class SqliteContacts(SqliteBase):
 
     async def address_owner(self, kind: IdentityKind, address: str) -> int | None:
         """The contact a normalised address belongs to, if any."""
-        rows = await self._rows(
+        owner = await self._value(
             "SELECT contact_id FROM identity WHERE kind = ? AND address = ?", (str(kind), address)
         )
-        return int(rows[0][0]) if rows else None
+        return None if owner is None else int(owner)
 
     async def contact_for_address(
         self, kind: IdentityKind, raw: str, *, name: str = "", region: str | None = None
@@ -139,13 +140,10 @@ class SqliteContacts(SqliteBase):
         now = self._clock()
 
         def run(conn: sqlite3.Connection) -> tuple[int, bool]:
-            row = conn.execute(
-                "SELECT contact_id FROM identity WHERE kind = ? AND address = ?",
-                (str(kind), address),
-            ).fetchone()
-            if row is not None:
-                return int(row[0]), False
-            _identity_id, contact_id = self._identity_for(conn, kind, address, name, now)
+            owner = address_owner(conn, kind, address)
+            if owner is not None:
+                return owner, False
+            _identity_id, contact_id = identity_for(conn, kind, address, name, now)
             # At the top of the list while the agent writes to them.
             conn.execute("UPDATE contact SET last_activity = ? WHERE id = ?", (now, contact_id))
             self._change(conn, ChangeKind.CONTACT, contact_id)
@@ -168,12 +166,9 @@ class SqliteContacts(SqliteBase):
             problems: list[str] = []
             for record in records:
                 owners = {
-                    int(r[0])
+                    owner
                     for kind, address in record.identities
-                    for r in conn.execute(
-                        "SELECT contact_id FROM identity WHERE kind = ? AND address = ?",
-                        (str(kind), address),
-                    )
+                    if (owner := address_owner(conn, kind, address)) is not None
                 }
                 if len(owners) > 1:
                     problems.append(
@@ -186,8 +181,8 @@ class SqliteContacts(SqliteBase):
                     row = conn.execute(
                         "SELECT profile, tags FROM contact WHERE id = ?", (contact_id,)
                     ).fetchone()
-                    profile = {**json.loads(row[0] or "{}"), **record.fields}
-                    tags = list(dict.fromkeys([*json.loads(row[1] or "[]"), *record.tags]))
+                    profile = {**json.loads(row["profile"] or "{}"), **record.fields}
+                    tags = list(dict.fromkeys([*json.loads(row["tags"] or "[]"), *record.tags]))
                     conn.execute(
                         "UPDATE contact SET name = ?, first_name = CASE WHEN ? = '' THEN "
                         "first_name ELSE ? END, language = CASE WHEN ? = '' THEN language "
@@ -205,27 +200,18 @@ class SqliteContacts(SqliteBase):
                     )
                     updated += 1
                 else:
-                    cur = conn.execute(
-                        "INSERT INTO contact(name, first_name, language, profile, status, tags, "
-                        "unread, last_activity, last_preview, channels, created_at) "
-                        "VALUES (?, ?, ?, ?, 'open', ?, 0, 0, '', '', ?)",
-                        (
-                            record.name,
-                            record.first_name,
-                            record.language,
-                            json.dumps(record.fields, ensure_ascii=False),
-                            json.dumps(list(record.tags), ensure_ascii=False),
-                            now,
-                        ),
+                    contact_id = insert_contact(
+                        conn,
+                        record.name,
+                        now,
+                        first_name=record.first_name,
+                        language=record.language,
+                        profile=record.fields,
+                        tags=record.tags,
                     )
-                    contact_id = int(cur.lastrowid or 0)
                     created += 1
                 for kind, address in record.identities:
-                    conn.execute(
-                        "INSERT OR IGNORE INTO identity(contact_id, kind, address, display, data, "
-                        "opted_out, created_at) VALUES (?, ?, ?, ?, '{}', 0, ?)",
-                        (contact_id, str(kind), address, record.name, now),
-                    )
+                    insert_identity(conn, contact_id, kind, address, record.name, now, if_new=True)
                 self._change(conn, ChangeKind.CONTACT, contact_id)
             return created, updated, problems
 
@@ -236,7 +222,7 @@ class SqliteContacts(SqliteBase):
         rows = await self._rows(
             "SELECT id FROM contact WHERE merged_into IS NULL ORDER BY name, id"
         )
-        return [await self.get_contact(int(r[0])) for r in rows]
+        return [await self.get_contact(int(r["id"])) for r in rows]
 
     async def set_profiles(self, profiles: Mapping[int, ProfileFields]) -> None:
         """Fill several contacts' profile fields in one transaction (imports, the demo)."""
@@ -329,7 +315,7 @@ class SqliteContacts(SqliteBase):
 
         def run(conn: sqlite3.Connection) -> list[int]:
             ids = [
-                r[0]
+                r["id"]
                 for r in conn.execute(
                     "SELECT id FROM contact WHERE status = 'snoozed' AND snoozed_until <= ?", (now,)
                 )
@@ -370,7 +356,7 @@ class SqliteContacts(SqliteBase):
         now = self._clock()
 
         def run(conn: sqlite3.Connection) -> int:
-            identity_id, contact_id = self._identity_for(conn, kind, normalized, "", now)
+            identity_id, contact_id = identity_for(conn, kind, normalized, "", now)
             cur = conn.execute(
                 "UPDATE identity SET opted_out = ? WHERE id = ? AND opted_out != ?",
                 (int(opted_out), identity_id, int(opted_out)),
@@ -386,5 +372,5 @@ class SqliteContacts(SqliteBase):
         rows = await self._rows(
             "SELECT data FROM identity WHERE kind = ? AND address = ?", (str(kind), address)
         )
-        data = json.loads(rows[0][0] or "{}") if rows else {}
+        data = json.loads(rows[0]["data"] or "{}") if rows else {}
         return data if isinstance(data, dict) else {}

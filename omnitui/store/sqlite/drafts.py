@@ -18,7 +18,9 @@ class SqliteDrafts(SqliteBase):
             "SELECT text, account, subject FROM draft WHERE contact_id = ? AND agent = ?",
             (contact_id, agent),
         )
-        return Draft(rows[0][0], rows[0][1], rows[0][2]) if rows else None
+        if not rows:
+            return None
+        return Draft(rows[0]["text"], rows[0]["account"], rows[0]["subject"])
 
     async def save_draft(self, contact_id: int, agent: str, draft: Draft | None) -> None:
         """Keep (or, with None or empty text, drop) the agent's draft to a customer.
@@ -77,4 +79,4 @@ class SqliteDrafts(SqliteBase):
             "ORDER BY agent",
             (contact_id, agent, self._clock() - fresh),
         )
-        return [str(r[0]) for r in rows]
+        return [str(r["agent"]) for r in rows]

@@ -10,10 +10,18 @@ from omnitui.domain.changes import ChangeKind
 from omnitui.domain.identity import InvalidAddress, normalize
 from omnitui.domain.models import IDENTITY_FOR_CHANNEL, Direction, Inbound
 from omnitui.domain.safe_text import one_line
-from omnitui.domain.search import index_terms
 from omnitui.store.errors import StoreError
 from omnitui.store.records import IngestResult, RecordedOutbound
 from omnitui.store.sqlite.merge import SqliteMerges
+from omnitui.store.sqlite.writes import (
+    address_owner,
+    identity_for,
+    index_message,
+    insert_attachment,
+    insert_identity,
+    touch_contact,
+    unindex_message,
+)
 
 
 class SqliteIngest(SqliteMerges):
@@ -60,7 +68,7 @@ class SqliteIngest(SqliteMerges):
                 f"AND provider_id IN ({','.join('?' * len(chunk))})",
                 (account, *chunk),
             )
-            known.update(str(r[0]) for r in rows)
+            known.update(str(r["provider_id"]) for r in rows)
         return known
 
     def _ingest_one(
@@ -72,18 +80,16 @@ class SqliteIngest(SqliteMerges):
             (account, item.provider_id),
         ).fetchone()
         if existing is not None:
+            message_id, contact_id = existing["id"], existing["contact_id"]
             if item.edited:
                 conn.execute(
                     "UPDATE message SET text = ?, subject = ?, edited = 1 WHERE id = ?",
-                    (item.text, item.subject, existing[0]),
+                    (item.text, item.subject, message_id),
                 )
-                conn.execute("DELETE FROM message_search WHERE rowid = ?", (existing[0],))
-                conn.execute(
-                    "INSERT INTO message_search(rowid, terms) VALUES (?, ?)",
-                    (existing[0], index_terms(f"{item.subject}\n{item.text}")),
-                )
-                self._change(conn, ChangeKind.MESSAGE, existing[1])
-            return IngestResult(existing[0], existing[1], False)
+                unindex_message(conn, message_id)
+                index_message(conn, message_id, f"{item.subject}\n{item.text}")
+                self._change(conn, ChangeKind.MESSAGE, contact_id)
+            return IngestResult(message_id, contact_id, False)
 
         now = self._clock()
         identity_kind = IDENTITY_FOR_CHANNEL[item.channel.kind]
@@ -92,9 +98,7 @@ class SqliteIngest(SqliteMerges):
         except InvalidAddress:
             # Never drop a message over an odd address: keep it as written.
             address = item.address.strip().lower() or f"unknown:{account}"
-        identity_id, contact_id = self._identity_for(
-            conn, identity_kind, address, item.display_name, now
-        )
+        identity_id, contact_id = identity_for(conn, identity_kind, address, item.display_name, now)
         if item.identity_data or item.linked_identities:
             self._remember_sender(conn, identity_id, contact_id, item, region, now)
         meta = json.dumps(dict(item.meta), ensure_ascii=False, default=str)
@@ -121,20 +125,15 @@ class SqliteIngest(SqliteMerges):
             ),
         )
         message_id = int(cur.lastrowid or 0)
-        conn.execute(
-            "INSERT INTO message_search(rowid, terms) VALUES (?, ?)",
-            (message_id, index_terms(f"{item.subject}\n{item.text}")),
-        )
+        index_message(conn, message_id, f"{item.subject}\n{item.text}")
         for att in item.attachments:
-            conn.execute(
-                "INSERT INTO attachment(message_id, filename, content_type, size, data, note) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (message_id, att.filename, att.content_type, att.size, att.data, att.note),
+            insert_attachment(
+                conn, message_id, att.filename, att.content_type, att.size, att.data, att.note
             )
         preview = (
             item.text or item.subject or (item.attachments[0].filename if item.attachments else "")
         )
-        self._touch_contact(
+        touch_contact(
             conn,
             contact_id,
             item.sent_at,
@@ -187,7 +186,7 @@ class SqliteIngest(SqliteMerges):
         """
         if item.identity_data:
             row = conn.execute("SELECT data FROM identity WHERE id = ?", (identity_id,)).fetchone()
-            data = json.loads(row[0] or "{}") if row else {}
+            data = json.loads(row["data"] or "{}") if row else {}
             data.update(item.identity_data)
             conn.execute(
                 "UPDATE identity SET data = ? WHERE id = ?",
@@ -198,22 +197,15 @@ class SqliteIngest(SqliteMerges):
                 address = normalize(kind, raw, region)
             except InvalidAddress:
                 continue
-            owner = conn.execute(
-                "SELECT contact_id FROM identity WHERE kind = ? AND address = ?",
-                (str(kind), address),
-            ).fetchone()
+            owner = address_owner(conn, kind, address)
             if owner is None:
-                conn.execute(
-                    "INSERT INTO identity(contact_id, kind, address, display, data, "
-                    "opted_out, created_at) VALUES (?, ?, ?, ?, '{}', 0, ?)",
-                    (contact_id, str(kind), address, item.display_name, now),
-                )
-            elif owner[0] != contact_id:
+                insert_identity(conn, contact_id, kind, address, item.display_name, now)
+            elif owner != contact_id:
                 # Strong evidence (the customer proved the number is theirs):
                 # link automatically, recorded with the evidence, undoable (u).
                 self._merge(
                     conn,
-                    int(owner[0]),
+                    owner,
                     contact_id,
                     None,
                     f"{item.channel.kind} user shared their own {kind} {address}",
@@ -253,14 +245,15 @@ class SqliteIngest(SqliteMerges):
                 kind=kind,
                 address=repr(item.address),
             )
+        contact_id = row["contact_id"]
         cur = conn.execute(
             "INSERT OR IGNORE INTO message(contact_id, identity_id, account, kind, "
             "direction, provider_id, subject, text, meta, sent_at, created_at, status, "
             "status_reason, author, attempts, edited, parse_error) "
             "VALUES (?, ?, ?, ?, 'out', ?, ?, ?, '{}', ?, ?, ?, '', ?, 1, 0, '')",
             (
-                row[1],
-                row[0],
+                contact_id,
+                row["id"],
                 item.channel.account,
                 str(item.channel.kind),
                 item.provider_id,
@@ -275,13 +268,10 @@ class SqliteIngest(SqliteMerges):
         if not cur.rowcount:
             return None
         message_id = int(cur.lastrowid or 0)
-        conn.execute(
-            "INSERT INTO message_search(rowid, terms) VALUES (?, ?)",
-            (message_id, index_terms(f"{item.subject}\n{item.text}")),
-        )
-        self._touch_contact(
+        index_message(conn, message_id, f"{item.subject}\n{item.text}")
+        touch_contact(
             conn,
-            row[1],
+            contact_id,
             item.sent_at,
             one_line(item.text, 120),
             Direction.OUT,
@@ -289,11 +279,11 @@ class SqliteIngest(SqliteMerges):
             item.channel.kind,
             unread=0,
         )
-        self._change(conn, ChangeKind.MESSAGE, row[1])
+        self._change(conn, ChangeKind.MESSAGE, contact_id)
         return message_id
 
     async def load_cursor(self, account: str, key: str) -> str | None:
-        rows = await self._rows(
+        value = await self._value(
             "SELECT value FROM cursor WHERE account = ? AND key = ?", (account, key)
         )
-        return str(rows[0][0]) if rows else None
+        return None if value is None else str(value)

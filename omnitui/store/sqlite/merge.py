@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from omnitui.domain.duplicates import Suggestion
 from omnitui.store.errors import StoreError
 from omnitui.store.sqlite.contacts import SqliteContacts
+from omnitui.store.sqlite.writes import insert_contact, recount
 
 
 def _snapshot(contact: Contact) -> ProfileSnapshot:
@@ -37,24 +38,24 @@ class SqliteMerges(SqliteContacts):
             "ORDER BY last_activity DESC LIMIT ?",
             (recent,),
         )
-        candidates = [duplicates.Candidate(int(r[0]), str(r[1])) for r in contacts]
+        candidates = [duplicates.Candidate(int(r["id"]), str(r["name"])) for r in contacts]
         owners = {
-            str(r[0]): int(r[1])
+            str(r["address"]): int(r["contact_id"])
             for r in await self._rows(
                 "SELECT address, contact_id FROM identity WHERE kind = 'phone'"
             )
         }
         texts = [
-            (int(r[0]), str(r[1]))
-            for r in await self._rows(
+            (int(contact_id), str(text))
+            for contact_id, text in await self._rows(
                 "SELECT contact_id, text FROM message WHERE direction = 'in' AND kind = 'email' "
                 "ORDER BY id DESC LIMIT 5000"
             )
         ]
         dismissed = {
-            (min(int(r[0]), int(r[1])), max(int(r[0]), int(r[1])))
+            (min(r["a"], r["b"]), max(r["a"], r["b"]))
             for r in await self._rows(
-                "SELECT source_contact_id, target_contact_id FROM merge_record "
+                "SELECT source_contact_id AS a, target_contact_id AS b FROM merge_record "
                 "WHERE action = 'dismiss'"
             )
         }
@@ -111,11 +112,11 @@ class SqliteMerges(SqliteContacts):
     async def identity_message_counts(self, contact_id: int) -> dict[int, int]:
         """How many messages each of a contact's identities carries (what a merge moves)."""
         rows = await self._rows(
-            "SELECT identity_id, count(*) FROM message WHERE contact_id = ? "
+            "SELECT identity_id, count(*) AS n FROM message WHERE contact_id = ? "
             "AND identity_id IS NOT NULL GROUP BY identity_id",
             (contact_id,),
         )
-        return {int(r[0]): int(r[1]) for r in rows}
+        return {int(r["identity_id"]): int(r["n"]) for r in rows}
 
     async def field_history(self, contact_id: int) -> list[FieldHistory]:
         """Profile values that lost in merges into this contact, newest first."""
@@ -124,7 +125,10 @@ class SqliteMerges(SqliteContacts):
             "ORDER BY at DESC, id DESC",
             (contact_id,),
         )
-        return [FieldHistory(field_label(r[0]), r[1], r[2], r[3]) for r in rows]
+        return [
+            FieldHistory(field_label(r["field"]), r["value"], r["source_name"], r["at"])
+            for r in rows
+        ]
 
     def _profile(self, conn: sqlite3.Connection, contact_id: int) -> ProfileSnapshot:
         row = conn.execute(
@@ -132,7 +136,11 @@ class SqliteMerges(SqliteContacts):
             (contact_id,),
         ).fetchone()
         return ProfileSnapshot(
-            row[0], row[1], row[2], json.loads(row[3] or "{}"), tuple(json.loads(row[4] or "[]"))
+            name=row["name"],
+            first_name=row["first_name"],
+            language=row["language"],
+            fields=json.loads(row["profile"] or "{}"),
+            tags=tuple(json.loads(row["tags"] or "[]")),
         )
 
     def _set_profile(
@@ -162,13 +170,14 @@ class SqliteMerges(SqliteContacts):
     ) -> int:
         for cid in (source_id, target_id):
             row = conn.execute("SELECT merged_into FROM contact WHERE id = ?", (cid,)).fetchone()
-            if row is None or row[0] is not None:
+            if row is None or row["merged_into"] is not None:
                 raise StoreError("contact {contact} is not there to merge", contact=cid)
         before, incoming = self._profile(conn, target_id), self._profile(conn, source_id)
         merged = MergePlan(before, incoming).result(incoming_wins)
         self._set_profile(conn, target_id, merged.profile)
         identity_ids = [
-            r[0] for r in conn.execute("SELECT id FROM identity WHERE contact_id = ?", (source_id,))
+            r["id"]
+            for r in conn.execute("SELECT id FROM identity WHERE contact_id = ?", (source_id,))
         ]
         conn.execute(
             "UPDATE identity SET contact_id = ? WHERE contact_id = ?", (target_id, source_id)
@@ -181,7 +190,7 @@ class SqliteMerges(SqliteContacts):
         conn.execute(
             "UPDATE OR IGNORE draft SET contact_id = ? WHERE contact_id = ?", (target_id, source_id)
         )
-        self._recount(conn, target_id)
+        recount(conn, target_id)
         now = self._clock()
         cur = conn.execute(
             "INSERT INTO merge_record(action, source_contact_id, target_contact_id, "
@@ -221,17 +230,20 @@ class SqliteMerges(SqliteContacts):
                 "FROM merge_record WHERE id = ? AND action IN ('merge', 'unmerge')",
                 (record_id,),
             ).fetchone()
-            if row is None or row[3] is not None:
+            if row is None or row["undone_at"] is not None:
                 raise StoreError("that merge is not there to undo")
-            before, after = ProfileSnapshot.from_json(row[5]), ProfileSnapshot.from_json(row[6])
-            if before is not None and after is not None:
-                current = self._profile(conn, row[1])
-                self._set_profile(conn, row[1], undo_profile(current, before, after))
-                conn.execute("DELETE FROM field_history WHERE merge_record_id = ?", (record_id,))
             # A merge moved identities source -> target; an unmerge moved them
             # from source into a new target. Either way they go back to source.
-            source, target, identity_ids = row[0], row[1], json.loads(row[2])
-            self._notes_back(conn, source, target, whole=row[4] == "unmerge")
+            source, target = row["source_contact_id"], row["target_contact_id"]
+            unmerge = row["action"] == "unmerge"
+            before = ProfileSnapshot.from_json(row["profile_before"])
+            after = ProfileSnapshot.from_json(row["profile_after"])
+            if before is not None and after is not None:
+                current = self._profile(conn, target)
+                self._set_profile(conn, target, undo_profile(current, before, after))
+                conn.execute("DELETE FROM field_history WHERE merge_record_id = ?", (record_id,))
+            identity_ids = json.loads(row["identity_ids"])
+            self._notes_back(conn, source, target, whole=unmerge)
             for identity_id in identity_ids:
                 conn.execute(
                     "UPDATE identity SET contact_id = ? WHERE id = ?", (source, identity_id)
@@ -241,13 +253,13 @@ class SqliteMerges(SqliteContacts):
                     (source, identity_id, target),
                 )
             conn.execute("UPDATE contact SET merged_into = NULL WHERE id = ?", (source,))
-            if row[4] == "unmerge":  # the split-off contact is empty again: fold it away
+            if unmerge:  # the split-off contact is empty again: fold it away
                 conn.execute("UPDATE contact SET merged_into = ? WHERE id = ?", (source, target))
             conn.execute(
                 "UPDATE merge_record SET undone_at = ? WHERE id = ?", (self._clock(), record_id)
             )
-            self._recount(conn, source)
-            self._recount(conn, target)
+            recount(conn, source)
+            recount(conn, target)
             self._change(conn, ChangeKind.MERGE, source)
             self._change(conn, ChangeKind.MERGE, target)
 
@@ -286,27 +298,21 @@ class SqliteMerges(SqliteContacts):
             ).fetchone()
             if row is None:
                 raise StoreError("that identity is not there")
-            source = int(row[0])
+            source = int(row["contact_id"])
             others = conn.execute(
-                "SELECT count(*) FROM identity WHERE contact_id = ? AND id != ?",
+                "SELECT 1 FROM identity WHERE contact_id = ? AND id != ? LIMIT 1",
                 (source, identity_id),
-            ).fetchone()[0]
-            if not others:
+            ).fetchone()
+            if others is None:
                 raise StoreError("this is the contact's only identity: nothing to split off")
-            cur = conn.execute(
-                "INSERT INTO contact(name, first_name, language, profile, status, tags, unread, "
-                "last_activity, last_preview, channels, created_at) "
-                "VALUES (?, '', '', '{}', 'open', '[]', 0, 0, '', '', ?)",
-                (row[1] or row[2], now),
-            )
-            new_id = int(cur.lastrowid or 0)
+            new_id = insert_contact(conn, row["display"] or row["address"], now)
             conn.execute("UPDATE identity SET contact_id = ? WHERE id = ?", (new_id, identity_id))
             conn.execute(
                 "UPDATE message SET contact_id = ? WHERE identity_id = ? AND contact_id = ?",
                 (new_id, identity_id, source),
             )
-            self._recount(conn, source)
-            self._recount(conn, new_id)
+            recount(conn, source)
+            recount(conn, new_id)
             conn.execute(
                 "INSERT INTO merge_record(action, source_contact_id, target_contact_id, "
                 "identity_ids, evidence, agent, at) VALUES ('unmerge', ?, ?, ?, 'manual', ?, ?)",
@@ -320,10 +326,10 @@ class SqliteMerges(SqliteContacts):
 
     async def last_merge_into(self, contact_id: int) -> int | None:
         """The newest merge into this contact, or split off it, not yet undone."""
-        rows = await self._rows(
+        record = await self._value(
             "SELECT id FROM merge_record WHERE undone_at IS NULL AND ("
             "(action = 'merge' AND target_contact_id = ?) OR "
             "(action = 'unmerge' AND source_contact_id = ?)) ORDER BY id DESC LIMIT 1",
             (contact_id, contact_id),
         )
-        return int(rows[0][0]) if rows else None
+        return None if record is None else int(record)

@@ -8,9 +8,9 @@ from collections.abc import Collection
 
 from omnitui.domain.changes import ChangeKind
 from omnitui.domain.models import Delivery, Direction, Message
-from omnitui.domain.search import index_terms
 from omnitui.store.errors import StoreError
 from omnitui.store.sqlite.base import SqliteBase
+from omnitui.store.sqlite.writes import index_message
 
 
 class SqliteNotes(SqliteBase):
@@ -32,7 +32,7 @@ class SqliteNotes(SqliteBase):
             row = conn.execute(
                 "SELECT merged_into FROM contact WHERE id = ?", (contact_id,)
             ).fetchone()
-            if row is None or row[0] is not None:
+            if row is None or row["merged_into"] is not None:
                 raise StoreError("that customer is not there any more")
             cur = conn.execute(
                 "INSERT INTO message(contact_id, identity_id, account, kind, direction, "
@@ -50,10 +50,7 @@ class SqliteNotes(SqliteBase):
                 ),
             )
             note_id = int(cur.lastrowid or 0)
-            conn.execute(
-                "INSERT INTO message_search(rowid, terms) VALUES (?, ?)",
-                (note_id, index_terms(text)),
-            )
+            index_message(conn, note_id, text)
             self._change(conn, ChangeKind.NOTE, contact_id)
             return note_id
 
@@ -72,17 +69,17 @@ class SqliteNotes(SqliteBase):
         )
         return [
             Message(
-                id=r[0],
-                contact_id=r[1],
+                id=r["id"],
+                contact_id=r["contact_id"],
                 kind=None,
                 account="",
                 direction=Direction.NOTE,
                 subject="",
-                text=r[2],
-                sent_at=r[3],
+                text=r["text"],
+                sent_at=r["sent_at"],
                 status=Delivery.RECEIVED,
                 status_reason="",
-                author=r[4],
+                author=r["author"],
                 sender="",
             )
             for r in rows
@@ -90,5 +87,4 @@ class SqliteNotes(SqliteBase):
 
     async def last_message_id(self) -> int:
         """The highest message id so far (notes written later have higher ones)."""
-        rows = await self._rows("SELECT coalesce(max(id), 0) FROM message")
-        return int(rows[0][0])
+        return int(await self._value("SELECT coalesce(max(id), 0) FROM message"))

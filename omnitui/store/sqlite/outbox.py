@@ -19,11 +19,17 @@ from omnitui.domain.models import (
     OutboundFile,
 )
 from omnitui.domain.safe_text import one_line
-from omnitui.domain.search import index_terms
 from omnitui.store.errors import StoreError
 from omnitui.store.records import WithdrawnReply
 from omnitui.store.sqlite.base import SqliteBase
 from omnitui.store.sqlite.rows import json_strings
+from omnitui.store.sqlite.writes import (
+    index_message,
+    insert_attachment,
+    recount,
+    touch_contact,
+    unindex_message,
+)
 
 # Delivery states a provider's later word may move a message between; a late
 # "sent" never overwrites "delivered".
@@ -61,6 +67,21 @@ def _mail_extras(
     if signature.strip():
         extra["signature"] = signature
     return extra
+
+
+def _files(
+    conn: sqlite3.Connection, message_id: int, *, kept_only: bool
+) -> tuple[OutboundFile, ...]:
+    """The files a queued reply carries (`kept_only`: those whose bytes are kept)."""
+    kept = " AND data IS NOT NULL" if kept_only else ""
+    return tuple(
+        OutboundFile(r["filename"], r["content_type"], bytes(r["data"]))
+        for r in conn.execute(
+            "SELECT filename, content_type, data FROM attachment "
+            f"WHERE message_id = ?{kept} ORDER BY id",
+            (message_id,),
+        )
+    )
 
 
 class SqliteOutbox(SqliteBase):
@@ -102,7 +123,7 @@ class SqliteOutbox(SqliteBase):
                 raise StoreError(
                     "this customer has no {channel} address to reply to", channel=channel.kind
                 )
-            if row[1]:
+            if row["opted_out"]:
                 raise StoreError("this customer opted out of {channel}", channel=channel.kind)
             meta = {**self._threading(conn, contact_id, channel), **extra}
             cur = conn.execute(
@@ -112,7 +133,7 @@ class SqliteOutbox(SqliteBase):
                 "VALUES (?, ?, ?, ?, 'out', ?, ?, ?, ?, ?, 'queued', '', ?, 0, ?, 0, '')",
                 (
                     contact_id,
-                    row[0],
+                    row["id"],
                     channel.account,
                     str(channel.kind),
                     subject,
@@ -125,17 +146,10 @@ class SqliteOutbox(SqliteBase):
                 ),
             )
             message_id = int(cur.lastrowid or 0)
-            conn.execute(
-                "INSERT INTO message_search(rowid, terms) VALUES (?, ?)",
-                (message_id, index_terms(f"{subject}\n{text}")),
-            )
+            index_message(conn, message_id, f"{subject}\n{text}")
             for f in files:
-                conn.execute(
-                    "INSERT INTO attachment(message_id, filename, content_type, size, data, note) "
-                    "VALUES (?, ?, ?, ?, ?, '')",
-                    (message_id, f.filename, f.content_type, len(f.data), f.data),
-                )
-            self._touch_contact(
+                insert_attachment(conn, message_id, f.filename, f.content_type, len(f.data), f.data)
+            touch_contact(
                 conn,
                 contact_id,
                 now,
@@ -162,7 +176,7 @@ class SqliteOutbox(SqliteBase):
             "ORDER BY sent_at DESC, id DESC LIMIT 1",
             (contact_id, channel.account),
         ).fetchone()
-        meta = json.loads(row[0] or "{}") if row else {}
+        meta = json.loads(row["meta"] or "{}") if row else {}
         parent = meta.get("message_id")
         if not isinstance(parent, str) or not parent:
             return {}
@@ -189,26 +203,19 @@ class SqliteOutbox(SqliteBase):
             for r in rows:
                 conn.execute(
                     "UPDATE message SET status = 'sending', attempts = attempts + 1 WHERE id = ?",
-                    (r[0],),
+                    (r["id"],),
                 )
-                self._change(conn, ChangeKind.DELIVERY, r[8])
+                self._change(conn, ChangeKind.DELIVERY, r["contact_id"])
                 jobs.append(
                     Outbound(
-                        message_id=r[0],
-                        channel=Channel(ChannelKind(r[2]), r[1]),
-                        address=r[3],
-                        text=r[4],
-                        subject=r[5],
-                        meta=json.loads(r[6] or "{}"),
-                        attempt=r[7] + 1,
-                        files=tuple(
-                            OutboundFile(name, ctype, bytes(data))
-                            for name, ctype, data in conn.execute(
-                                "SELECT filename, content_type, data FROM attachment "
-                                "WHERE message_id = ? AND data IS NOT NULL ORDER BY id",
-                                (r[0],),
-                            )
-                        ),
+                        message_id=r["id"],
+                        channel=Channel(ChannelKind(r["kind"]), r["account"]),
+                        address=r["address"],
+                        text=r["text"],
+                        subject=r["subject"],
+                        meta=json.loads(r["meta"] or "{}"),
+                        attempt=r["attempts"] + 1,
+                        files=_files(conn, r["id"], kept_only=True),
                     )
                 )
             return jobs
@@ -222,33 +229,28 @@ class SqliteOutbox(SqliteBase):
 
         def run(conn: sqlite3.Connection) -> WithdrawnReply | None:
             row = conn.execute(
-                "SELECT contact_id, account, kind, subject, text, json_extract(meta, '$.cc'), "
-                "json_extract(meta, '$.bcc') FROM message "
+                "SELECT contact_id, account, kind, subject, text, "
+                "json_extract(meta, '$.cc') AS cc, json_extract(meta, '$.bcc') AS bcc FROM message "
                 "WHERE id = ? AND direction = 'out' AND status = 'queued' AND attempts = 0",
                 (message_id,),
             ).fetchone()
             if row is None:
                 return None
-            files = [
-                OutboundFile(name, content_type, bytes(data))
-                for name, content_type, data in conn.execute(
-                    "SELECT filename, content_type, data FROM attachment WHERE message_id = ?",
-                    (message_id,),
-                )
-            ]
+            files = _files(conn, message_id, kept_only=False)
             conn.execute("DELETE FROM attachment WHERE message_id = ?", (message_id,))
-            conn.execute("DELETE FROM message_search WHERE rowid = ?", (message_id,))
+            unindex_message(conn, message_id)
             conn.execute("DELETE FROM message WHERE id = ?", (message_id,))
-            self._recount(conn, row[0])
-            self._change(conn, ChangeKind.OUTBOX, row[0])
+            contact_id = row["contact_id"]
+            recount(conn, contact_id)
+            self._change(conn, ChangeKind.OUTBOX, contact_id)
             return WithdrawnReply(
-                contact_id=row[0],
-                channel=Channel(ChannelKind(row[2]), row[1]),
-                subject=row[3],
-                text=row[4],
-                files=tuple(files),
-                cc=json_strings(row[5]),
-                bcc=json_strings(row[6]),
+                contact_id=contact_id,
+                channel=Channel(ChannelKind(row["kind"]), row["account"]),
+                subject=row["subject"],
+                text=row["text"],
+                files=files,
+                cc=json_strings(row["cc"]),
+                bcc=json_strings(row["bcc"]),
             )
 
         return await self._write(run)
@@ -257,12 +259,12 @@ class SqliteOutbox(SqliteBase):
         """When the next queued reply for `accounts` is due."""
         if not accounts:
             return None
-        rows = await self._rows(
+        due = await self._value(
             "SELECT min(next_attempt_at) FROM message WHERE status = 'queued' "
             f"AND account IN ({','.join('?' * len(accounts))})",
             list(accounts),
         )
-        return float(rows[0][0]) if rows and rows[0][0] is not None else None
+        return None if due is None else float(due)
 
     async def mark_sent(self, message_id: int, provider_id: str, *, note: str = "") -> None:
         """The provider took the reply; `note` is what it said besides (shown on it)."""
@@ -311,7 +313,7 @@ class SqliteOutbox(SqliteBase):
                 f"SELECT id FROM message WHERE status = 'sending' AND account IN ({marks})",
                 tuple(accounts),
             ).fetchall()
-            for (message_id,) in rows:
+            for message_id in (r["id"] for r in rows):
                 conn.execute(
                     "UPDATE message SET status = 'unknown', status_reason = ? WHERE id = ?",
                     ("interrupted while sending: it may or may not have gone out", message_id),
@@ -350,14 +352,14 @@ class SqliteOutbox(SqliteBase):
             ).fetchone()
             if row is None:
                 return False
-            current = Delivery(row[1])
+            current = Delivery(row["status"])
             if _DELIVERY_RANK.get(update.status, 0) < _DELIVERY_RANK.get(current, 0):
                 return True
             conn.execute(
                 "UPDATE message SET status = ?, status_reason = ? WHERE id = ?",
-                (str(update.status), update.reason, row[0]),
+                (str(update.status), update.reason, row["id"]),
             )
-            self._change_for_message(conn, ChangeKind.DELIVERY, row[0])
+            self._change_for_message(conn, ChangeKind.DELIVERY, row["id"])
             return True
 
         if within is not None:

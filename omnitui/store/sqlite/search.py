@@ -48,13 +48,13 @@ class SqliteSearch(SqliteBase):
             "ORDER BY last_activity DESC LIMIT 10",
             (like, like),
         ):
-            hits.append(SearchHit(r[0], r[1], None, None, None, ""))
+            hits.append(SearchHit(r["id"], r["name"], None, None, None, ""))
         match = fts_query(text)
         if match is None:
             return hits
         try:
             ids = [
-                r[0]
+                r["rowid"]
                 for r in await self._rows(
                     "SELECT rowid FROM message_search WHERE message_search MATCH ? "
                     "ORDER BY rowid DESC LIMIT ?",
@@ -66,22 +66,26 @@ class SqliteSearch(SqliteBase):
         if not ids:
             return hits
         rows = await self._rows(
-            "SELECT m.id, m.contact_id, c.name, m.kind, m.sent_at, m.subject, m.text, "
-            "m.direction FROM message m JOIN contact c ON c.id = m.contact_id "
+            "SELECT m.id, m.contact_id, c.name AS contact_name, m.kind, m.sent_at, m.subject, "
+            "m.text, m.direction FROM message m JOIN contact c ON c.id = m.contact_id "
             f"WHERE m.id IN ({','.join('?' * len(ids))}) ORDER BY m.id DESC",
             ids,
         )
-        for r in rows:
-            body = r[6] if text.lower() in (r[6] or "").lower() or not r[5] else r[5] + " — " + r[6]
+        for message_id, contact_id, contact_name, kind, sent_at, subject, said, direction in rows:
+            body = (
+                said
+                if text.lower() in (said or "").lower() or not subject
+                else f"{subject} — {said}"
+            )
             hits.append(
                 SearchHit(
-                    r[1],
-                    r[2],
-                    r[0],
-                    ChannelKind(r[3]) if r[3] else None,
-                    r[4],
-                    _snippet(body, text),
-                    note=r[7] == Direction.NOTE,
+                    contact_id=contact_id,
+                    contact_name=contact_name,
+                    message_id=message_id,
+                    kind=ChannelKind(kind) if kind else None,
+                    sent_at=sent_at,
+                    snippet=_snippet(body, text),
+                    note=direction == Direction.NOTE,
                 )
             )
         return hits
@@ -93,19 +97,20 @@ class SqliteSearch(SqliteBase):
         if not text:
             return 0, 0
         like = _like(text)
-        contacts = await self._rows(
-            f"SELECT count(*) FROM contact WHERE {_CONTACT_MATCHES}",
-            (like, like),
+        contacts = int(
+            await self._value(
+                f"SELECT count(*) FROM contact WHERE {_CONTACT_MATCHES}", (like, like)
+            )
         )
         match = fts_query(text)
         if match is None:
-            return int(contacts[0][0]), 0
+            return contacts, 0
         try:
-            messages = await self._rows(
+            messages = await self._value(
                 "SELECT count(*) FROM (SELECT 1 FROM message_search "
                 "WHERE message_search MATCH ? LIMIT ?)",
                 (match, cap + 1),
             )
         except sqlite3.OperationalError:
-            return int(contacts[0][0]), 0
-        return int(contacts[0][0]), int(messages[0][0])
+            return contacts, 0
+        return contacts, int(messages)
