@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 from omnitui.domain.changes import ChangeKind
 from omnitui.domain.identity import InvalidAddress, normalize
-from omnitui.domain.models import IDENTITY_FOR_CHANNEL, Direction, Inbound
+from omnitui.domain.models import IDENTITY_FOR_CHANNEL, Delivery, Direction, Inbound
 from omnitui.domain.safe_text import one_line
 from omnitui.store.errors import StoreError
 from omnitui.store.records import IngestResult, RecordedOutbound
@@ -19,6 +19,7 @@ from omnitui.store.sqlite.writes import (
     index_message,
     insert_attachment,
     insert_identity,
+    insert_message,
     touch_contact,
     unindex_message,
 )
@@ -102,29 +103,25 @@ class SqliteIngest(SqliteMerges):
         if item.identity_data or item.linked_identities:
             self._remember_sender(conn, identity_id, contact_id, item, region, now)
         meta = json.dumps(dict(item.meta), ensure_ascii=False, default=str)
-        cur = conn.execute(
-            "INSERT INTO message(contact_id, identity_id, account, kind, direction, provider_id, "
-            "subject, text, html, raw, meta, sent_at, created_at, status, status_reason, author, "
-            "attempts, edited, parse_error) "
-            "VALUES (?, ?, ?, ?, 'in', ?, ?, ?, ?, ?, ?, ?, ?, 'received', '', NULL, 0, ?, ?)",
-            (
-                contact_id,
-                identity_id,
-                account,
-                str(item.channel.kind),
-                item.provider_id,
-                item.subject,
-                item.text,
-                item.html,
-                item.raw,
-                meta,
-                item.sent_at,
-                now,
-                int(item.edited),
-                item.parse_error,
-            ),
+        message_id = insert_message(
+            conn,
+            contact_id=contact_id,
+            identity_id=identity_id,
+            account=account,
+            kind=str(item.channel.kind),
+            direction=Direction.IN,
+            provider_id=item.provider_id,
+            subject=item.subject,
+            text=item.text,
+            html=item.html,
+            raw=item.raw,
+            meta=meta,
+            sent_at=item.sent_at,
+            created_at=now,
+            status=Delivery.RECEIVED,
+            edited=item.edited,
+            parse_error=item.parse_error,
         )
-        message_id = int(cur.lastrowid or 0)
         index_message(conn, message_id, f"{item.subject}\n{item.text}")
         for att in item.attachments:
             insert_attachment(
@@ -246,28 +243,25 @@ class SqliteIngest(SqliteMerges):
                 address=repr(item.address),
             )
         contact_id = row["contact_id"]
-        cur = conn.execute(
-            "INSERT OR IGNORE INTO message(contact_id, identity_id, account, kind, "
-            "direction, provider_id, subject, text, meta, sent_at, created_at, status, "
-            "status_reason, author, attempts, edited, parse_error) "
-            "VALUES (?, ?, ?, ?, 'out', ?, ?, ?, '{}', ?, ?, ?, '', ?, 1, 0, '')",
-            (
-                contact_id,
-                row["id"],
-                item.channel.account,
-                str(item.channel.kind),
-                item.provider_id,
-                item.subject,
-                item.text,
-                item.sent_at,
-                self._clock(),
-                str(item.status),
-                item.author,
-            ),
+        message_id = insert_message(
+            conn,
+            contact_id=contact_id,
+            identity_id=row["id"],
+            account=item.channel.account,
+            kind=str(item.channel.kind),
+            direction=Direction.OUT,
+            provider_id=item.provider_id,
+            subject=item.subject,
+            text=item.text,
+            sent_at=item.sent_at,
+            created_at=self._clock(),
+            status=item.status,
+            author=item.author,
+            attempts=1,
+            if_new=True,
         )
-        if not cur.rowcount:
+        if not message_id:  # kept before, from this provider
             return None
-        message_id = int(cur.lastrowid or 0)
         index_message(conn, message_id, f"{item.subject}\n{item.text}")
         touch_contact(
             conn,

@@ -10,7 +10,7 @@ from omnitui.domain.changes import ChangeKind
 from omnitui.domain.models import Delivery, Direction, Message
 from omnitui.store.errors import StoreError
 from omnitui.store.sqlite.base import SqliteBase
-from omnitui.store.sqlite.writes import index_message
+from omnitui.store.sqlite.writes import index_message, insert_message
 
 
 class SqliteNotes(SqliteBase):
@@ -34,22 +34,21 @@ class SqliteNotes(SqliteBase):
             ).fetchone()
             if row is None or row["merged_into"] is not None:
                 raise StoreError("that customer is not there any more")
-            cur = conn.execute(
-                "INSERT INTO message(contact_id, identity_id, account, kind, direction, "
-                "subject, text, meta, sent_at, created_at, status, status_reason, author, "
-                "attempts, edited, parse_error) "
-                "VALUES (?, NULL, '', '', 'note', '', ?, ?, ?, ?, 'received', '', ?, 0, 0, '')",
-                (
-                    contact_id,
-                    text,
-                    # The contact it was written on, so undoing a merge takes it back there.
-                    json.dumps({"contact": contact_id}),
-                    now,
-                    now,
-                    author,
-                ),
+            note_id = insert_message(
+                conn,
+                contact_id=contact_id,
+                identity_id=None,
+                account="",
+                kind="",
+                direction=Direction.NOTE,
+                text=text,
+                # The contact it was written on, so undoing a merge takes it back there.
+                meta=json.dumps({"contact": contact_id}),
+                sent_at=now,
+                created_at=now,
+                status=Delivery.RECEIVED,
+                author=author,
             )
-            note_id = int(cur.lastrowid or 0)
             index_message(conn, note_id, text)
             self._change(conn, ChangeKind.NOTE, contact_id)
             return note_id

@@ -26,6 +26,7 @@ from omnitui.store.sqlite.rows import json_strings
 from omnitui.store.sqlite.writes import (
     index_message,
     insert_attachment,
+    insert_message,
     recount,
     touch_contact,
     unindex_message,
@@ -126,26 +127,22 @@ class SqliteOutbox(SqliteBase):
             if row["opted_out"]:
                 raise StoreError("this customer opted out of {channel}", channel=channel.kind)
             meta = {**self._threading(conn, contact_id, channel), **extra}
-            cur = conn.execute(
-                "INSERT INTO message(contact_id, identity_id, account, kind, direction, "
-                "subject, text, meta, sent_at, created_at, status, status_reason, author, attempts, "
-                "next_attempt_at, edited, parse_error) "
-                "VALUES (?, ?, ?, ?, 'out', ?, ?, ?, ?, ?, 'queued', '', ?, 0, ?, 0, '')",
-                (
-                    contact_id,
-                    row["id"],
-                    channel.account,
-                    str(channel.kind),
-                    subject,
-                    text,
-                    json.dumps(meta, ensure_ascii=False),
-                    now,
-                    now,
-                    author,
-                    now + hold,
-                ),
+            message_id = insert_message(
+                conn,
+                contact_id=contact_id,
+                identity_id=row["id"],
+                account=channel.account,
+                kind=str(channel.kind),
+                direction=Direction.OUT,
+                subject=subject,
+                text=text,
+                meta=json.dumps(meta, ensure_ascii=False),
+                sent_at=now,
+                created_at=now,
+                status=Delivery.QUEUED,
+                author=author,
+                next_attempt_at=now + hold,
             )
-            message_id = int(cur.lastrowid or 0)
             index_message(conn, message_id, f"{subject}\n{text}")
             for f in files:
                 insert_attachment(conn, message_id, f.filename, f.content_type, len(f.data), f.data)

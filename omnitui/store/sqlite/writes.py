@@ -85,6 +85,64 @@ def identity_for(
     return insert_identity(conn, contact_id, kind, address, display, now), contact_id
 
 
+def insert_message(
+    conn: sqlite3.Connection,
+    *,
+    contact_id: int,
+    identity_id: int | None,
+    account: str,
+    kind: str,
+    direction: Direction,
+    text: str,
+    sent_at: float,
+    created_at: float,
+    status: str,
+    subject: str = "",
+    meta: str = "{}",
+    provider_id: str | None = None,
+    html: str | None = None,
+    raw: bytes | None = None,
+    author: str | None = None,
+    attempts: int = 0,
+    next_attempt_at: float | None = None,
+    edited: bool = False,
+    parse_error: str = "",
+    if_new: bool = False,
+) -> int:
+    """A message in a thread (from a customer, to one, or an internal note);
+    returns its id. With `if_new`, one already stored under the same provider
+    id is left as it is, and 0 returned."""
+    verb = "INSERT OR IGNORE" if if_new else "INSERT"
+    cur = conn.execute(
+        f"{verb} INTO message(contact_id, identity_id, account, kind, direction, provider_id, "
+        "subject, text, html, raw, meta, sent_at, created_at, status, status_reason, author, "
+        "attempts, next_attempt_at, edited, parse_error) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?)",
+        (
+            contact_id,
+            identity_id,
+            account,
+            kind,
+            str(direction),
+            provider_id,
+            subject,
+            text,
+            html,
+            raw,
+            meta,
+            sent_at,
+            created_at,
+            status,
+            author,
+            attempts,
+            next_attempt_at,
+            int(edited),
+            parse_error,
+        ),
+    )
+    return int(cur.lastrowid or 0) if cur.rowcount else 0
+
+
 def index_message(conn: sqlite3.Connection, message_id: int, text: str) -> None:
     """Put a message (its subject and text, or a note's text) in the search index."""
     conn.execute(
