@@ -28,8 +28,7 @@ from pathlib import Path
 from omnitui.demo import EN_FAMILY, EN_GIVEN, JA_FAMILY, JA_GIVEN, JA_ROMAJI, STARTER_CANNED
 from omnitui.domain.identity import normalize
 from omnitui.domain.models import IDENTITY_FOR_CHANNEL, Channel, ChannelKind, Inbound
-from omnitui.store import Store
-from omnitui.store.store import RecordedOutbound
+from omnitui.store import RecordedOutbound, Store
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"

@@ -19,7 +19,7 @@ from omnitui.domain.models import (
     Inbound,
     ThreadStatus,
 )
-from omnitui.store.store import ProfileFields, RecordedOutbound, Store
+from omnitui.store import ProfileFields, RecordedOutbound, Store
 
 DEMO_CHANNELS = (
     Channel(ChannelKind.EMAIL, "demo-mail"),

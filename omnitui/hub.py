@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 
 from omnitui.adapters.base import Adapter, ReadMirror, Reporting, SendError, Sent, SinkBusy
+from omnitui.domain.changes import ChangeKind
 from omnitui.domain.health import CONNECTED, STOPPED, ChannelState, ChannelTrouble, Health
 from omnitui.domain.models import Channel, DeliveryUpdate, Inbound, Outbound
 from omnitui.domain.retry import RetryPolicy
@@ -292,7 +293,7 @@ class Hub:
             try:
                 batch = await self.store.changes_since(last)
                 last = batch.last_id
-                if "read" not in batch.kinds:
+                if ChangeKind.READ not in batch.kinds:
                     continue
                 refs = await self.store.read_refs(batch.contact_ids, list(readers))
                 for account, items in refs.items():

@@ -577,6 +577,62 @@ JA: dict[str, str] = {
     "cannot catch up on missed webhooks: {reason}; retrying in {seconds:.0f} s": (
         "届かなかった Webhook を取り込めません: {reason}。{seconds:.0f} 秒後にもう一度試します"
     ),
+    # The store (StoreError, StoreBusy, StoreUnusable, SchemaTooNew).
+    "the store was busy (another process was writing to it) for {seconds} s": (
+        "ほかのプロセスが書き込み中で、{seconds} 秒のあいだ保存できませんでした"
+    ),
+    "no {kind} identity {address} for a sent reply": (
+        "送った返信の宛先 {address} ({kind}) が見つかりません"
+    ),
+    "no contact {contact}": "お客様 {contact} が見つかりません",
+    "{kind} {address} already belongs to contact {contact}": (
+        "{kind} {address} はすでにお客様 {contact} のものです"
+    ),
+    "snoozing needs a time to wake up": "スヌーズには再開する時刻が必要です",
+    "only a failed or unknown reply can be retried": (
+        "送り直せるのは、送れなかった返信か、届いたか不明の返信だけです"
+    ),
+    "this is the contact's only identity: nothing to split off": (
+        "このお客様の連絡先はこれだけなので、分けられません"
+    ),
+    "a canned reply needs a shortcut and a text": "定型文には呼び出し名と本文が必要です",
+    "a contact cannot be merged into itself": "同じお客様どうしはまとめられません",
+    "that merge is not there to undo": "元に戻すまとめが見つかりません",
+    "that identity is not there": "その連絡先は見つかりません",
+    "contact {contact} is not there to merge": "まとめる相手 ({contact}) が見つかりません",
+    "Cc and Bcc are for email, not {channel}": "Cc と Bcc はメールだけのもので、{channel} には使えません",
+    "{field}: not an email address: {addresses}": "{field}: メールアドレスではありません: {addresses}",
+    "this customer has no {channel} address to reply to": (
+        "このお客様には {channel} の返信先がありません"
+    ),
+    "this customer opted out of {channel}": "このお客様は {channel} の配信を停止しています",
+    "/{shortcut} already exists for language {language}": (
+        "/{shortcut} はすでにあります (言語: {language})"
+    ),
+    "the note is empty": "メモが空です",
+    "that customer is not there any more": "そのお客様はもういません",
+    "{path} has schema revision {revision}, newer than this OmniTUI knows ({head}); "
+    "upgrade OmniTUI to open it": (
+        "{path} のスキーマ版 {revision} は、この OmniTUI が知る版 ({head}) より新しいです。"
+        "開くには OmniTUI を更新してください"
+    ),
+    "[store] group {group} does not exist": "[store] グループ {group} がありません",
+    "{path}: cannot create or open it: {reason}": "{path}: 作ることも開くこともできません: {reason}",
+    "{path}: not an OmniTUI store: the file is not a SQLite database": (
+        "{path}: OmniTUI の保存ファイルではありません (SQLite のデータベースではありません)"
+    ),
+    "{path}: the store file is damaged ({reason}); restore it from a backup": (
+        "{path}: 保存ファイルが壊れています ({reason})。バックアップから戻してください"
+    ),
+    "{path}: the store is read-only for this user "
+    "(check the file's and the folder's permissions)": (
+        "{path}: このユーザーには読み取り専用です (ファイルとフォルダの権限を確かめてください)"
+    ),
+    "{path}: cannot open it (does the folder exist, and may this user write there?)": (
+        "{path}: 開けません (フォルダはありますか? このユーザーはそこに書き込めますか?)"
+    ),
+    "{path}: cannot use it: {reason}": "{path}: 使えません: {reason}",
+    "{path}: {reason}": "{path}: {reason}",
 }
 
 # Why a reply failed, or what became of a file: OmniTUI stores these in English

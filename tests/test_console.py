@@ -21,8 +21,7 @@ from omnitui.domain.models import (
 )
 from omnitui.screens.help import HelpScreen
 from omnitui.screens.inbox import InboxScreen
-from omnitui.store import Store
-from omnitui.store.store import ProfileFields, ThreadCursor
+from omnitui.store import ProfileFields, Store, ThreadCursor
 
 MAIL = Channel(ChannelKind.EMAIL, "shop-mail")
 SMS = Channel(ChannelKind.SMS, "shop-sms")

@@ -31,8 +31,7 @@ from omnitui.errors import OmniError
 from omnitui.i18n import active_language, locale_language, resolve_language, tr, use_language
 from omnitui.locale_ja import JA
 from omnitui.screens.help import HelpScreen
-from omnitui.store import Store
-from omnitui.store.store import ProfileFields
+from omnitui.store import ProfileFields, Store
 from omnitui.widgets.format import status_label, view_label
 from tests.test_console import MAIL, SMS, make_app, shop, wait_until
 from tests.test_tmux import Terminal, demo_in_tmux

@@ -19,9 +19,8 @@ from omnitui.domain.models import (
     Inbound,
     ThreadStatus,
 )
-from omnitui.store import Store, StoreBusy, StoreError
+from omnitui.store import Store, StoreBusy, StoreError, ThreadCursor
 from omnitui.store.migrate import HEAD, current_revision, upgrade
-from omnitui.store.store import ThreadCursor
 
 MAIL = Channel(ChannelKind.EMAIL, "shop-mail")
 SMS = Channel(ChannelKind.SMS, "shop-sms")

@@ -39,8 +39,7 @@ from omnitui.domain.sms import count_segments
 from omnitui.domain.templates import Rendered, render
 from omnitui.domain.views import AnyView, TagView, View
 from omnitui.i18n import tr, tr_reason
-from omnitui.store import StoreError
-from omnitui.store.store import ThreadCursor
+from omnitui.store import StoreError, ThreadCursor
 from omnitui.widgets.canned import CannedList
 from omnitui.widgets.composer import Composer
 from omnitui.widgets.contact_list import ContactList

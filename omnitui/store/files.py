@@ -19,10 +19,11 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from omnitui.errors import OmniError
 from omnitui.store.migrate import HEAD, current_revision
 
 
-class StoreUnusable(Exception):
+class StoreUnusable(OmniError):
     """The store file cannot be opened or used; the message says why, in one line."""
 
 
@@ -47,7 +48,9 @@ class Access:
         try:
             return grp.getgrnam(self.group).gr_gid
         except KeyError:
-            raise StoreUnusable(f"[store] group {self.group!r} does not exist") from None
+            raise StoreUnusable(
+                "[store] group {group} does not exist", group=repr(self.group)
+            ) from None
 
 
 PRIVATE = Access()
@@ -93,9 +96,11 @@ def prepare(path: Path, access: Access = PRIVATE) -> None:
             secure_file(Path(f"{path}{suffix}"), access)
         damage = header_damage(path)
     except PermissionError as exc:
-        raise StoreUnusable(f"{path}: cannot create or open it: {exc.strerror}") from None
+        raise StoreUnusable(
+            "{path}: cannot create or open it: {reason}", path=path, reason=exc.strerror
+        ) from None
     if damage:
-        raise StoreUnusable(explain(path, sqlite3.DatabaseError(damage)))
+        raise unusable(path, sqlite3.DatabaseError(damage))
 
 
 def header_damage(path: Path) -> str | None:
@@ -136,22 +141,38 @@ def _own(path: Path, mode: int, gid: int) -> None:
         os.chmod(path, mode)
 
 
-def explain(path: Path, exc: BaseException) -> str:
-    """One line for the user on why the store at `path` cannot be used."""
+def unusable(path: Path, exc: BaseException) -> StoreUnusable:
+    """Why the store at `path` cannot be used, in one line for the user."""
     text = str(exc)
     if "file is not a database" in text:
-        why = "not an OmniTUI store: the file is not a SQLite database"
-    elif "malformed" in text or "database corrupt" in text:
-        why = f"the store file is damaged ({text}); restore it from a backup"
-    elif "readonly" in text or "read-only" in text:
-        why = "the store is read-only for this user (check the file's and the folder's permissions)"
-    elif "unable to open" in text:
-        why = "cannot open it (does the folder exist, and may this user write there?)"
-    elif isinstance(exc, OSError) and exc.strerror:
-        why = f"cannot use it: {exc.strerror}"
-    else:
-        why = text
-    return f"{path}: {why}"
+        return StoreUnusable(
+            "{path}: not an OmniTUI store: the file is not a SQLite database", path=path
+        )
+    if "malformed" in text or "database corrupt" in text:
+        return StoreUnusable(
+            "{path}: the store file is damaged ({reason}); restore it from a backup",
+            path=path,
+            reason=text,
+        )
+    if "readonly" in text or "read-only" in text:
+        return StoreUnusable(
+            "{path}: the store is read-only for this user "
+            "(check the file's and the folder's permissions)",
+            path=path,
+        )
+    if "unable to open" in text:
+        return StoreUnusable(
+            "{path}: cannot open it (does the folder exist, and may this user write there?)",
+            path=path,
+        )
+    if isinstance(exc, OSError) and exc.strerror:
+        return StoreUnusable("{path}: cannot use it: {reason}", path=path, reason=exc.strerror)
+    return StoreUnusable("{path}: {reason}", path=path, reason=text)
+
+
+def explain(path: Path, exc: BaseException) -> str:
+    """One line for the user on why the store at `path` cannot be used."""
+    return str(unusable(path, exc))
 
 
 def check(path: Path) -> tuple[bool, str]:

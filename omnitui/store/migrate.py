@@ -10,12 +10,14 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from omnitui.errors import OmniError
+
 # The newest revision in migrations/versions; a test checks it against Alembic.
 HEAD = "0007"
 _KNOWN = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
 
 
-class SchemaTooNew(RuntimeError):
+class SchemaTooNew(OmniError):
     """The store was written by a newer OmniTUI."""
 
 
@@ -63,8 +65,11 @@ def ensure_current(path: Path) -> None:
         return
     if revision is not None and revision not in _KNOWN:
         raise SchemaTooNew(
-            f"{path} has schema revision {revision}, newer than this OmniTUI knows ({HEAD}); "
-            "upgrade OmniTUI to open it"
+            "{path} has schema revision {revision}, newer than this OmniTUI knows ({head}); "
+            "upgrade OmniTUI to open it",
+            path=path,
+            revision=revision,
+            head=HEAD,
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     upgrade(path)

@@ -1,0 +1,14 @@
+"""What the store says when it cannot do what was asked."""
+
+from __future__ import annotations
+
+from omnitui.errors import OmniError
+
+
+class StoreError(OmniError):
+    """A store operation that cannot be done, with a reason for the user."""
+
+
+class StoreBusy(StoreError):
+    """A bounded write did not get the store in time (another writer held it); nothing
+    was written."""

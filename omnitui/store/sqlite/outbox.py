@@ -1,0 +1,364 @@
+"""The outbox in SQLite: replies queued, claimed by a sender, sent, failed or withdrawn."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Collection, Sequence
+
+from omnitui.domain.changes import ChangeKind
+from omnitui.domain.mail import parse_addresses
+from omnitui.domain.models import (
+    IDENTITY_FOR_CHANNEL,
+    Channel,
+    ChannelKind,
+    Delivery,
+    DeliveryUpdate,
+    Direction,
+    Outbound,
+    OutboundFile,
+)
+from omnitui.domain.safe_text import one_line
+from omnitui.store.errors import StoreError
+from omnitui.store.records import WithdrawnReply
+from omnitui.store.sqlite.base import SqliteBase
+from omnitui.store.sqlite.rows import json_strings
+from omnitui.store.sqlite.writes import (
+    index_message,
+    insert_attachment,
+    insert_message,
+    recount,
+    touch_contact,
+    unindex_message,
+)
+
+# Delivery states a provider's later word may move a message between; a late
+# "sent" never overwrites "delivered".
+_DELIVERY_RANK = {
+    Delivery.QUEUED: 0,
+    Delivery.SENDING: 1,
+    Delivery.UNKNOWN: 2,
+    Delivery.SENT: 3,
+    Delivery.DELIVERED: 4,
+    Delivery.FAILED: 4,
+}
+
+
+def _mail_extras(
+    channel: Channel, cc: Sequence[str], bcc: Sequence[str], signature: str
+) -> dict[str, object]:
+    """What an email reply keeps in its meta besides threading: Cc, Bcc and
+    signature, each address checked again here (a draft or a script may hold
+    anything)."""
+    if channel.kind is not ChannelKind.EMAIL:
+        if cc or bcc:
+            raise StoreError("Cc and Bcc are for email, not {channel}", channel=channel.kind)
+        return {}
+    extra: dict[str, object] = {}
+    for key, entries in (("cc", cc), ("bcc", bcc)):
+        good, bad = parse_addresses(", ".join(entries))
+        if bad:
+            raise StoreError(
+                "{field}: not an email address: {addresses}",
+                field=key.capitalize(),
+                addresses=", ".join(bad),
+            )
+        if good:
+            extra[key] = good
+    if signature.strip():
+        extra["signature"] = signature
+    return extra
+
+
+def _files(
+    conn: sqlite3.Connection, message_id: int, *, kept_only: bool
+) -> tuple[OutboundFile, ...]:
+    """The files a queued reply carries (`kept_only`: those whose bytes are kept)."""
+    kept = " AND data IS NOT NULL" if kept_only else ""
+    return tuple(
+        OutboundFile(r["filename"], r["content_type"], bytes(r["data"]))
+        for r in conn.execute(
+            "SELECT filename, content_type, data FROM attachment "
+            f"WHERE message_id = ?{kept} ORDER BY id",
+            (message_id,),
+        )
+    )
+
+
+class SqliteOutbox(SqliteBase):
+    """The outbox: replies queued, claimed by a sender, delivered, failed or withdrawn."""
+
+    async def enqueue_reply(
+        self,
+        contact_id: int,
+        channel: Channel,
+        text: str,
+        *,
+        subject: str = "",
+        author: str | None = None,
+        files: Sequence[OutboundFile] = (),
+        hold: float = 0.0,
+        cc: Sequence[str] = (),
+        bcc: Sequence[str] = (),
+        signature: str = "",
+    ) -> int:
+        """Put a reply (text, files or both) in the outbox; the hub sends it
+        once `hold` seconds have passed (the agent may withdraw it until then).
+
+        An email may go to `cc` and `bcc` too (each checked: one that is not an
+        address refuses the whole reply) and carry `signature` below its text;
+        they are kept in the message's meta, as sent. Returns the message id."""
+        if not text.strip() and not files:
+            raise StoreError("the reply is empty")
+        extra = _mail_extras(channel, cc, bcc, signature)
+        identity_kind = IDENTITY_FOR_CHANNEL[channel.kind]
+        now = self._clock()
+
+        def run(conn: sqlite3.Connection) -> int:
+            row = conn.execute(
+                "SELECT id, opted_out FROM identity WHERE contact_id = ? AND kind = ? "
+                "ORDER BY last_used DESC NULLS LAST, id LIMIT 1",
+                (contact_id, str(identity_kind)),
+            ).fetchone()
+            if row is None:
+                raise StoreError(
+                    "this customer has no {channel} address to reply to", channel=channel.kind
+                )
+            if row["opted_out"]:
+                raise StoreError("this customer opted out of {channel}", channel=channel.kind)
+            meta = {**self._threading(conn, contact_id, channel), **extra}
+            message_id = insert_message(
+                conn,
+                contact_id=contact_id,
+                identity_id=row["id"],
+                account=channel.account,
+                kind=str(channel.kind),
+                direction=Direction.OUT,
+                subject=subject,
+                text=text,
+                meta=json.dumps(meta, ensure_ascii=False),
+                sent_at=now,
+                created_at=now,
+                status=Delivery.QUEUED,
+                author=author,
+                next_attempt_at=now + hold,
+            )
+            index_message(conn, message_id, f"{subject}\n{text}")
+            for f in files:
+                insert_attachment(conn, message_id, f.filename, f.content_type, len(f.data), f.data)
+            touch_contact(
+                conn,
+                contact_id,
+                now,
+                one_line(text or ", ".join(f.filename for f in files), 120),
+                Direction.OUT,
+                channel.account,
+                channel.kind,
+                unread=0,
+            )
+            conn.execute("UPDATE contact SET unread = 0 WHERE id = ?", (contact_id,))
+            self._change(conn, ChangeKind.OUTBOX, contact_id)
+            return message_id
+
+        return await self._write(run)
+
+    def _threading(
+        self, conn: sqlite3.Connection, contact_id: int, channel: Channel
+    ) -> dict[str, object]:
+        """In-Reply-To and References for an email reply, from the customer's last mail."""
+        if channel.kind is not ChannelKind.EMAIL:
+            return {}
+        row = conn.execute(
+            "SELECT meta FROM message WHERE contact_id = ? AND account = ? AND direction = 'in' "
+            "ORDER BY sent_at DESC, id DESC LIMIT 1",
+            (contact_id, channel.account),
+        ).fetchone()
+        meta = json.loads(row["meta"] or "{}") if row else {}
+        parent = meta.get("message_id")
+        if not isinstance(parent, str) or not parent:
+            return {}
+        refs = [r for r in meta.get("references") or [] if isinstance(r, str)]
+        return {"in_reply_to": parent, "references": [*refs[-19:], parent]}
+
+    async def claim_due(self, accounts: Collection[str], *, limit: int = 20) -> list[Outbound]:
+        """Move due queued replies for `accounts` to `sending` and return them."""
+        if not accounts:
+            return []
+        now = self._clock()
+        marks = ",".join("?" * len(accounts))
+
+        def run(conn: sqlite3.Connection) -> list[Outbound]:
+            rows = conn.execute(
+                "SELECT m.id, m.account, m.kind, i.address, m.text, m.subject, m.meta, m.attempts, "
+                "m.contact_id FROM message m JOIN identity i ON i.id = m.identity_id "
+                "WHERE m.status = 'queued' AND m.direction = 'out' AND m.next_attempt_at <= ? "
+                f"AND m.account IN ({marks}) "
+                "ORDER BY m.next_attempt_at, m.id LIMIT ?",
+                (now, *accounts, limit),
+            ).fetchall()
+            jobs = []
+            for r in rows:
+                conn.execute(
+                    "UPDATE message SET status = 'sending', attempts = attempts + 1 WHERE id = ?",
+                    (r["id"],),
+                )
+                self._change(conn, ChangeKind.DELIVERY, r["contact_id"])
+                jobs.append(
+                    Outbound(
+                        message_id=r["id"],
+                        channel=Channel(ChannelKind(r["kind"]), r["account"]),
+                        address=r["address"],
+                        text=r["text"],
+                        subject=r["subject"],
+                        meta=json.loads(r["meta"] or "{}"),
+                        attempt=r["attempts"] + 1,
+                        files=_files(conn, r["id"], kept_only=True),
+                    )
+                )
+            return jobs
+
+        return await self._write(run)
+
+    async def withdraw_reply(self, message_id: int) -> WithdrawnReply | None:
+        """Take back a reply the hub has not started to send (undo send): it
+        leaves the thread and the outbox in one step, and what it held is
+        returned for the composer. None when it is already on its way."""
+
+        def run(conn: sqlite3.Connection) -> WithdrawnReply | None:
+            row = conn.execute(
+                "SELECT contact_id, account, kind, subject, text, "
+                "json_extract(meta, '$.cc') AS cc, json_extract(meta, '$.bcc') AS bcc FROM message "
+                "WHERE id = ? AND direction = 'out' AND status = 'queued' AND attempts = 0",
+                (message_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            files = _files(conn, message_id, kept_only=False)
+            conn.execute("DELETE FROM attachment WHERE message_id = ?", (message_id,))
+            unindex_message(conn, message_id)
+            conn.execute("DELETE FROM message WHERE id = ?", (message_id,))
+            contact_id = row["contact_id"]
+            recount(conn, contact_id)
+            self._change(conn, ChangeKind.OUTBOX, contact_id)
+            return WithdrawnReply(
+                contact_id=contact_id,
+                channel=Channel(ChannelKind(row["kind"]), row["account"]),
+                subject=row["subject"],
+                text=row["text"],
+                files=files,
+                cc=json_strings(row["cc"]),
+                bcc=json_strings(row["bcc"]),
+            )
+
+        return await self._write(run)
+
+    async def next_due_at(self, accounts: Collection[str]) -> float | None:
+        """When the next queued reply for `accounts` is due."""
+        if not accounts:
+            return None
+        due = await self._value(
+            "SELECT min(next_attempt_at) FROM message WHERE status = 'queued' "
+            f"AND account IN ({','.join('?' * len(accounts))})",
+            list(accounts),
+        )
+        return None if due is None else float(due)
+
+    async def mark_sent(self, message_id: int, provider_id: str, *, note: str = "") -> None:
+        """The provider took the reply; `note` is what it said besides (shown on it)."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE message SET status = 'sent', provider_id = ?, status_reason = ?, "
+                "sent_at = ? WHERE id = ? AND status = 'sending'",
+                (provider_id, note, self._clock(), message_id),
+            )
+            self._change_for_message(conn, ChangeKind.DELIVERY, message_id)
+
+        await self._write(run)
+
+    async def mark_failed(self, message_id: int, reason: str, *, retry_at: float | None) -> None:
+        """Record a failed attempt: back to the queue at `retry_at`, or failed for good."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            if retry_at is None:
+                conn.execute(
+                    "UPDATE message SET status = 'failed', status_reason = ? WHERE id = ?",
+                    (reason, message_id),
+                )
+            else:
+                conn.execute(
+                    "UPDATE message SET status = 'queued', status_reason = ?, next_attempt_at = ? "
+                    "WHERE id = ?",
+                    (f"retrying: {reason}", retry_at, message_id),
+                )
+            self._change_for_message(conn, ChangeKind.DELIVERY, message_id)
+
+        await self._write(run)
+
+    async def recover_interrupted(self, accounts: Collection[str]) -> int:
+        """Replies left `sending` by a process that stopped mid-send become `unknown`.
+
+        They are not sent again on their own: the provider may have them. The
+        agent sees why and can retry.
+        """
+        if not accounts:
+            return 0
+        marks = ",".join("?" * len(accounts))
+
+        def run(conn: sqlite3.Connection) -> int:
+            rows = conn.execute(
+                f"SELECT id FROM message WHERE status = 'sending' AND account IN ({marks})",
+                tuple(accounts),
+            ).fetchall()
+            for message_id in (r["id"] for r in rows):
+                conn.execute(
+                    "UPDATE message SET status = 'unknown', status_reason = ? WHERE id = ?",
+                    ("interrupted while sending: it may or may not have gone out", message_id),
+                )
+                self._change_for_message(conn, ChangeKind.DELIVERY, message_id)
+            return len(rows)
+
+        return await self._write(run)
+
+    async def retry(self, message_id: int) -> None:
+        """Queue a failed or unknown reply again, at the agent's word."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            cur = conn.execute(
+                "UPDATE message SET status = 'queued', status_reason = '', next_attempt_at = ? "
+                "WHERE id = ? AND direction = 'out' AND status IN ('failed', 'unknown')",
+                (self._clock(), message_id),
+            )
+            if not cur.rowcount:
+                raise StoreError("only a failed or unknown reply can be retried")
+            self._change_for_message(conn, ChangeKind.OUTBOX, message_id)
+
+        await self._write(run)
+
+    async def apply_delivery(self, update: DeliveryUpdate, *, within: float | None = None) -> bool:
+        """Apply a provider's delivery receipt; False if no such message.
+
+        With `within`, it is applied within that many seconds or `StoreBusy` is raised.
+        """
+
+        def run(conn: sqlite3.Connection) -> bool:
+            row = conn.execute(
+                "SELECT id, status FROM message WHERE account = ? AND provider_id = ? "
+                "AND direction = 'out'",
+                (update.channel.account, update.provider_id),
+            ).fetchone()
+            if row is None:
+                return False
+            current = Delivery(row["status"])
+            if _DELIVERY_RANK.get(update.status, 0) < _DELIVERY_RANK.get(current, 0):
+                return True
+            conn.execute(
+                "UPDATE message SET status = ?, status_reason = ? WHERE id = ?",
+                (str(update.status), update.reason, row["id"]),
+            )
+            self._change_for_message(conn, ChangeKind.DELIVERY, row["id"])
+            return True
+
+        if within is not None:
+            return await self._write_within(run, within)
+        return await self._write(run)
