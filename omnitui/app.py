@@ -24,10 +24,12 @@ from textual.worker import WorkerFailed
 from omnitui.config import log_path
 from omnitui.desktop import Mode
 from omnitui.desktop import resolve as resolve_desktop
+from omnitui.domain.changes import ChangeKind
 from omnitui.domain.mail import combined_signature
 from omnitui.domain.models import Channel, ChannelKind
 from omnitui.i18n import N_, Language, resolve_language, tr, use_language
-from omnitui.screens.inbox import InboxChanged, InboxScreen
+from omnitui.messages import StoreChanged, change_kinds
+from omnitui.screens.inbox import InboxScreen
 from omnitui.screens.palette import OmniCommandPalette
 from omnitui.store import Store
 from omnitui.widgets.format import name_lines
@@ -172,10 +174,10 @@ class OmniApp(App[None]):
             batch = await self.store.changes_since(self._last_change)
             if batch.last_id != self._last_change:
                 self._last_change = batch.last_id
+                kinds = change_kinds(batch.kinds)
                 for screen in self.screen_stack:
-                    if isinstance(screen, InboxScreen):
-                        screen.post_message(InboxChanged(batch.contact_ids, batch.kinds))
-                if "inbound" in batch.kinds and self.notify_new:
+                    screen.post_message(StoreChanged(batch.contact_ids, kinds))
+                if ChangeKind.INBOUND in kinds and self.notify_new:
                     await self._announce(batch.contact_ids)
                 if batch.noted:
                     await self._announce_mentions(batch.noted)

@@ -15,12 +15,12 @@ from textual import on, work
 from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message as TextualMessage
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input, Static, TextArea
 from textual.worker import Worker, WorkerCancelled
 
+from omnitui.domain.changes import ChangeKind
 from omnitui.domain.identity import TypedAddress
 from omnitui.domain.mail import clean_subject, first_subject, reply_all, reply_subject
 from omnitui.domain.models import (
@@ -39,6 +39,7 @@ from omnitui.domain.sms import count_segments
 from omnitui.domain.templates import Rendered, render
 from omnitui.domain.views import AnyView, TagView, View
 from omnitui.i18n import tr
+from omnitui.messages import StoreChanged
 from omnitui.store import StoreError
 from omnitui.store.store import ThreadCursor
 from omnitui.widgets.canned import CannedList
@@ -69,15 +70,6 @@ CONTACT_PAGE = 60  # a few screens; more load as the highlight nears the end
 # highlight first, as before.
 HOLD_FRAME = 0.05
 DRAFT_DELAY = 0.4  # seconds after the last key before a draft is kept in the store
-
-
-class InboxChanged(TextualMessage, bubble=False):
-    """Something in the store changed (this process or another)."""
-
-    def __init__(self, contact_ids: frozenset[int], kinds: frozenset[str]) -> None:
-        super().__init__()
-        self.contact_ids = contact_ids
-        self.kinds = kinds
 
 
 def reachable_channels(contact: Contact, configured: Sequence[Channel]) -> list[Channel]:
@@ -496,17 +488,17 @@ class InboxScreen(Screen[None]):
                 markup=False,
             )
 
-    async def on_inbox_changed(self, event: InboxChanged) -> None:
-        if "channel" in event.kinds:
+    async def on_store_changed(self, event: StoreChanged) -> None:
+        if ChangeKind.CHANNEL in event.kinds:
             await self.show_channel_problems()
         await self.reload_contacts()
-        if "canned" in event.kinds:
+        if ChangeKind.CANNED in event.kinds:
             self.query_one(CannedList).set_replies(await self.omni.store.canned_replies())
         if self.contact is not None and (
             self.contact.id in event.contact_ids or self._thread_behind()
         ):
             await self._refresh_open_thread()
-            if "composing" in event.kinds:
+            if ChangeKind.COMPOSING in event.kinds:
                 await self._refresh_others()
 
     def _thread_behind(self) -> bool:
