@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 
-from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.app import App, SystemCommand
@@ -22,17 +21,17 @@ from textual.timer import Timer
 from textual.worker import WorkerFailed
 
 from omnitui.config import log_path
+from omnitui.context import ConsoleContext
 from omnitui.desktop import Mode
 from omnitui.desktop import resolve as resolve_desktop
 from omnitui.domain.changes import ChangeKind
-from omnitui.domain.mail import combined_signature
-from omnitui.domain.models import Channel, ChannelKind
+from omnitui.domain.models import Channel
 from omnitui.i18n import N_, Language, resolve_language, tr, use_language
 from omnitui.messages import StoreChanged, change_kinds
 from omnitui.screens.inbox import InboxScreen
 from omnitui.screens.palette import OmniCommandPalette
 from omnitui.store import Store
-from omnitui.widgets.format import name_lines
+from omnitui.widgets.format import toast_room, toast_text
 
 NARROW = 100  # below this many columns the canned pane hides
 log = logging.getLogger("omnitui.console")
@@ -103,12 +102,22 @@ class OmniApp(App[None]):
         self._notes_after = 0
         self.language: Language = resolve_language(language)
 
-    def signature_for(self, channel: Channel) -> str:
-        """The signature a reply on `channel` carries: email only, the account's
-        then the agent's."""
-        if channel.kind is not ChannelKind.EMAIL:
-            return ""
-        return combined_signature(self.signatures.get(channel.account, ""), self.agent_signature)
+    def console_context(self) -> ConsoleContext:
+        """What the screens work with: the store and this console's settings."""
+        return ConsoleContext.build(
+            self.store,
+            agent_name=self.agent_name,
+            shop_values=self.shop_values,
+            channels=self.channels,
+            keymap=self.keymap,
+            phone_region=self.phone_region,
+            undo_send=self.undo_send,
+            signatures=self.signatures,
+            agent_signature=self.agent_signature,
+            own_addresses=self.own_addresses,
+            downloads=self._downloads,
+            outbox_changed=self.outbox_changed,
+        )
 
     def on_load(self) -> None:
         # Load is handled in the app's own task before any screen exists, so
@@ -120,7 +129,7 @@ class OmniApp(App[None]):
             self.set_keymap(self.keymap)
         self._last_change = await self.store.last_change_id()
         self._notes_after = await self.store.last_message_id()
-        await self.push_screen(InboxScreen())
+        await self.push_screen(InboxScreen(self.console_context()))
         self._apply_width(self.size.width)
         self.set_interval(self._poll_every, self._poll_changes)
         # What start-up built (Textual, styles, the screen) lives as long as the
@@ -183,15 +192,6 @@ class OmniApp(App[None]):
                     await self._announce_mentions(batch.noted)
         finally:
             self._polling = False
-
-    @property
-    def downloads(self) -> Path:
-        """Where saved attachments go: the user's downloads folder, OmniTUI/."""
-        if self._downloads is None:
-            from platformdirs import user_downloads_path
-
-            self._downloads = user_downloads_path() / "OmniTUI"
-        return self._downloads
 
     async def _announce(self, contact_ids: frozenset[int]) -> None:
         """A toast (and the bell) for new messages on threads that are mine or nobody's."""
@@ -285,20 +285,12 @@ class OmniApp(App[None]):
             self.bell()
 
     def toast_room(self) -> int:
-        """How many cells a line of a toast holds: Textual's toast is 60 wide, at
-        most half the screen (less a cell), less its edge and padding."""
-        return max(10, min(60, (self.size.width - 2) // 2) - 3)
+        """How many cells a line of a toast holds on this screen."""
+        return toast_room(self.size.width)
 
     def toast_text(self, parts: Sequence[str], separator: str, tail: str = "") -> str:
-        """Names and words for a toast, broken into lines only between them (the
-        toast itself would wrap at any space: 山田 on one line, 花子 on the next);
-        `tail` follows the last one after a space, or on a line of its own."""
-        room = self.toast_room()
-        text = name_lines(parts, room, separator)
-        if tail:
-            last = text.rsplit("\n", 1)[-1]
-            text += ("\n" if cell_len(f"{last} {tail}") > room else " ") + tail
-        return text
+        """Names and words for a toast on this screen, broken only between them."""
+        return toast_text(parts, separator, self.size.width, tail)
 
     def outbox_changed(self) -> None:
         if self._on_outbox is not None:

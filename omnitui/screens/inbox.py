@@ -7,7 +7,6 @@ import contextlib
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
-from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -20,6 +19,7 @@ from textual.timer import Timer
 from textual.widgets import Input, Static, TextArea
 from textual.worker import Worker, WorkerCancelled
 
+from omnitui.context import ConsoleContext
 from omnitui.domain.changes import ChangeKind
 from omnitui.domain.identity import TypedAddress
 from omnitui.domain.mail import clean_subject, first_subject, reply_all, reply_subject
@@ -52,15 +52,14 @@ from omnitui.widgets.format import (
     channel_mark,
     channel_name,
     clock_time,
+    error_label,
     fit_name,
     reason_label,
     status_label,
+    toast_text,
     view_label,
 )
 from omnitui.widgets.thread_view import ThreadView
-
-if TYPE_CHECKING:
-    from omnitui.app import OmniApp
 
 PAGE = 50
 FIRST_PAGE = 12  # a screenful; older pages come as the agent scrolls up
@@ -123,8 +122,9 @@ class InboxScreen(Screen[None]):
         Binding("escape", "back", "Back", show=False, id="inbox.back"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, context: ConsoleContext) -> None:
         super().__init__()
+        self.context = context
         self.contact: Contact | None = None
         self.view: AnyView = View.ALL
         self._composing: tuple[int, float] | None = None  # (contact, when said)
@@ -135,13 +135,6 @@ class InboxScreen(Screen[None]):
         self._draft_timer: Timer | None = None
         # The reply just sent, while `u` can take it back: (contact, message, until).
         self._undoable: tuple[int, int, float] | None = None
-
-    @property
-    def omni(self) -> OmniApp:
-        from omnitui.app import OmniApp
-
-        assert isinstance(self.app, OmniApp)
-        return self.app
 
     def compose(self) -> ComposeResult:
         yield Static(id="channel-problems")
@@ -169,18 +162,18 @@ class InboxScreen(Screen[None]):
         return self.query_one(Composer)
 
     async def on_mount(self) -> None:
-        self.thread.agent_name = self.omni.agent_name
+        self.thread.agent_name = self.context.agent_name
         self.contacts.border_title = tr("Customers")
         self.thread.border_title = tr("Thread")
         self.watch(self.contacts, "highlighted", self.contact_highlighted, init=False)
         await self.reload_contacts()
-        self.query_one(CannedList).set_replies(await self.omni.store.canned_replies())
+        self.query_one(CannedList).set_replies(await self.context.store.canned_replies())
         await self.show_channel_problems()
         self.contacts.focus()
 
     async def show_channel_problems(self) -> None:
         """A line per channel that is not working, with why, above the panes."""
-        problems = await self.omni.store.channel_problems()
+        problems = await self.context.store.channel_problems()
         text = Text(no_wrap=True, overflow="ellipsis")
         for n, (account, problem) in enumerate(list(problems.items())[:3]):
             if n:
@@ -194,7 +187,7 @@ class InboxScreen(Screen[None]):
     # -- loading ------------------------------------------------------------
 
     async def reload_contacts(self) -> None:
-        store, agent = self.omni.store, self.omni.agent_name
+        store, agent = self.context.store, self.context.agent_name
         limit = max(CONTACT_PAGE, len(self.contacts.contacts))
         rows = await store.list_contacts(limit=limit, view=self.view, agent=agent)
         self.contacts.set_contacts(rows, exhausted=len(rows) < limit)
@@ -213,11 +206,11 @@ class InboxScreen(Screen[None]):
         self._loading_more = True
         try:
             last = self.contacts.contacts[-1]
-            rows = await self.omni.store.list_contacts(
+            rows = await self.context.store.list_contacts(
                 limit=CONTACT_PAGE,
                 after=(last.last_activity, last.id),
                 view=self.view,
-                agent=self.omni.agent_name,
+                agent=self.context.agent_name,
             )
             self.contacts.append_contacts(rows, exhausted=len(rows) < CONTACT_PAGE)
         finally:
@@ -267,7 +260,7 @@ class InboxScreen(Screen[None]):
             # Not when the agent has moved on meanwhile (`r` pressed at once
             # must leave the focus in the composer).
             self.thread.focus()
-        await self.omni.store.mark_read(contact_id)
+        await self.context.store.mark_read(contact_id)
 
     def open_contact(self, contact_id: int, *, select_message: int | None = None) -> Worker[None]:
         """Show a contact's thread (a newer call cancels an older one still loading)."""
@@ -284,7 +277,7 @@ class InboxScreen(Screen[None]):
     @work(exclusive=True, group="thread")
     async def show_contact(self, contact_id: int, *, select_message: int | None = None) -> None:
         """Draw a contact's merged thread, its header and reply channels."""
-        store = self.omni.store
+        store = self.context.store
         contact = await store.get_contact(contact_id)
         if select_message is not None:
             page, has_older = await store.thread_around(contact_id, select_message, limit=PAGE)
@@ -304,10 +297,10 @@ class InboxScreen(Screen[None]):
         self._release_frame()
         if not keep:
             await self._set_reply_channels(contact)
-            self.composer.others = await self.omni.store.others_composing(
-                contact_id, self.omni.agent_name
+            self.composer.others = await self.context.store.others_composing(
+                contact_id, self.context.agent_name
             )
-            draft = await self.omni.store.draft(contact_id, self.omni.agent_name)
+            draft = await self.context.store.draft(contact_id, self.context.agent_name)
             if self.composer.owner == contact_id:
                 self.composer.load_draft(draft)
 
@@ -323,7 +316,7 @@ class InboxScreen(Screen[None]):
             self.run_worker(self._keep_draft(owner, draft), group="drafts")
 
     async def _keep_draft(self, owner: int, draft: Draft | None) -> None:
-        await self.omni.store.save_draft(owner, self.omni.agent_name, draft)
+        await self.context.store.save_draft(owner, self.context.agent_name, draft)
 
     def _draft_timer_stop(self) -> None:
         if self._draft_timer is not None:
@@ -373,12 +366,12 @@ class InboxScreen(Screen[None]):
         self.query_one("#thread-header", Static).update(header, layout=False)
 
     async def _set_reply_channels(self, contact: Contact) -> None:
-        store = self.omni.store
+        store = self.context.store
         used = [
             Channel(kind, account) for account, kind in await store.contact_channels(contact.id)
         ]
         channels = list(used)
-        for channel in reachable_channels(contact, self.omni.channels):
+        for channel in reachable_channels(contact, self.context.channels):
             if channel not in channels:
                 channels.append(channel)
         default = next((c for c in channels if c.account == contact.last_account), None)
@@ -391,14 +384,14 @@ class InboxScreen(Screen[None]):
             subjects[channel.account] = (
                 reply_subject(await store.reply_subject(contact.id, channel.account))
                 if channel in used
-                else first_subject(self.omni.shop_values.get("shop", ""), contact.language)
+                else first_subject(self.context.shop_values.get("shop", ""), contact.language)
             )
-            signatures[channel.account] = self.omni.signature_for(channel)
+            signatures[channel.account] = self.context.signature_for(channel)
             last = await store.last_mail(contact.id, channel.account)
             if last is not None:
                 others[channel.account] = tuple(
                     reply_all(
-                        (*last.to, *last.cc), own=self.omni.own_addresses, customer=last.sender
+                        (*last.to, *last.cc), own=self.context.own_addresses, customer=last.sender
                     )
                 )
         self.composer.set_channels(
@@ -411,7 +404,7 @@ class InboxScreen(Screen[None]):
         if self.contact is None or not thread.messages or not thread.has_older:
             return
         first = thread.messages[0]
-        older = await self.omni.store.thread_page(
+        older = await self.context.store.thread_page(
             self.contact.id, before=ThreadCursor(first.sent_at, first.id), limit=PAGE
         )
         thread.prepend(older, has_older=len(older) >= PAGE)
@@ -421,7 +414,7 @@ class InboxScreen(Screen[None]):
         from omnitui.screens.source import SHOWN, SourceScreen
 
         message_id = event.message.id
-        head = await self.omni.store.message_source_head(message_id, SHOWN)
+        head = await self.context.store.message_source_head(message_id, SHOWN)
         if head is None:
             self.notify(
                 tr("This message has no raw source (only email keeps one)"), severity="warning"
@@ -431,12 +424,12 @@ class InboxScreen(Screen[None]):
         async def save() -> None:
             from omnitui import downloads
 
-            raw = await self.omni.store.message_source(message_id)
+            raw = await self.context.store.message_source(message_id)
             if raw is None:
                 return
             try:
                 target = await asyncio.to_thread(
-                    downloads.save, self.omni.downloads, f"message-{message_id}.eml", raw
+                    downloads.save, self.context.downloads(), f"message-{message_id}.eml", raw
                 )
             except OSError as exc:
                 self.notify(
@@ -461,11 +454,11 @@ class InboxScreen(Screen[None]):
         if not message.attachments:
             self.notify(tr("This message has no attachments"), severity="warning")
             return
-        folder = self.omni.downloads
+        folder = self.context.downloads()
         saved: list[str] = []
         skipped: list[str] = []
         for att in message.attachments:
-            data = await self.omni.store.attachment_data(att.id)
+            data = await self.context.store.attachment_data(att.id)
             if data is None:
                 skipped.append(f"{att.filename} ({reason_label(att.note or 'not kept')})")
                 continue
@@ -493,7 +486,7 @@ class InboxScreen(Screen[None]):
             await self.show_channel_problems()
         await self.reload_contacts()
         if ChangeKind.CANNED in event.kinds:
-            self.query_one(CannedList).set_replies(await self.omni.store.canned_replies())
+            self.query_one(CannedList).set_replies(await self.context.store.canned_replies())
         if self.contact is not None and (
             self.contact.id in event.contact_ids or self._thread_behind()
         ):
@@ -512,7 +505,7 @@ class InboxScreen(Screen[None]):
     async def _refresh_open_thread(self) -> None:
         if self.contact is None:
             return
-        store = self.omni.store
+        store = self.context.store
         contact = await store.get_contact(self.contact.id)
         count = max(FIRST_PAGE, len(self.thread.messages) + 5)
         page = await store.thread_page(contact.id, limit=count)
@@ -578,7 +571,7 @@ class InboxScreen(Screen[None]):
             return
         from omnitui.screens.pickers import CannedPicker
 
-        replies = await self.omni.store.canned_replies()
+        replies = await self.context.store.canned_replies()
         chosen = await self.app.push_screen_wait(CannedPicker(replies, self.contact.language))
         if isinstance(chosen, CannedReply):
             self.insert_canned(chosen)
@@ -592,21 +585,21 @@ class InboxScreen(Screen[None]):
         if edited is None:
             return
         try:
-            await self.omni.store.save_canned_reply(edited)
+            await self.context.store.save_canned_reply(edited)
         except StoreError as exc:
             self.notify(
-                tr("Not saved: {reason}").format(reason=reason_label(str(exc))),
+                tr("Not saved: {reason}").format(reason=error_label(exc)),
                 severity="error",
                 markup=False,
             )
             return
-        self.query_one(CannedList).set_replies(await self.omni.store.canned_replies())
+        self.query_one(CannedList).set_replies(await self.context.store.canned_replies())
         self.notify(tr("Saved /{shortcut}").format(shortcut=edited.shortcut), markup=False)
 
     @on(CannedList.DeleteWanted)
     async def delete_canned(self, event: CannedList.DeleteWanted) -> None:
-        await self.omni.store.delete_canned_reply(event.reply.id)
-        self.query_one(CannedList).set_replies(await self.omni.store.canned_replies())
+        await self.context.store.delete_canned_reply(event.reply.id)
+        self.query_one(CannedList).set_replies(await self.context.store.canned_replies())
         self.notify(
             tr("Deleted /{shortcut} (canned export keeps a copy in git)").format(
                 shortcut=event.reply.shortcut
@@ -625,7 +618,7 @@ class InboxScreen(Screen[None]):
     async def expand_shortcut(self, event: Composer.ShortcutTyped) -> None:
         if self.contact is None:
             return
-        replies = [r for r in await self.omni.store.canned_replies() if r.shortcut == event.name]
+        replies = [r for r in await self.context.store.canned_replies() if r.shortcut == event.name]
         if not replies:
             return
         language = self.contact.language
@@ -639,7 +632,7 @@ class InboxScreen(Screen[None]):
 
     def _personalise(self, reply: CannedReply, extra: Mapping[str, str] | None = None) -> Rendered:
         assert self.contact is not None
-        values = dict(self.omni.shop_values)
+        values = dict(self.context.shop_values)
         values.update(self.contact.placeholder_values())
         values.update(extra or {})
         return render(reply.body, values)
@@ -682,12 +675,12 @@ class InboxScreen(Screen[None]):
             return
         core = {k: v for k, v in values.items() if k in ("name", "first_name", "language")}
         fields = {k: v for k, v in values.items() if k not in core}
-        await self.omni.store.update_contact(
+        await self.context.store.update_contact(
             contact.id,
             profile={**contact.profile, **fields} if fields else None,
             **core,
         )
-        self.contact = await self.omni.store.get_contact(contact.id)
+        self.contact = await self.context.store.get_contact(contact.id)
 
     def _warn_unresolved(self, rendered: Rendered) -> None:
         if rendered.unresolved:
@@ -708,7 +701,7 @@ class InboxScreen(Screen[None]):
             return
         if self.composer.loaded:
             self._keep_draft_soon()
-        store, me = self.omni.store, self.omni.agent_name
+        store, me = self.context.store, self.context.agent_name
         if not event.text_area.text.strip():
             await self._stop_composing()
             return
@@ -742,13 +735,15 @@ class InboxScreen(Screen[None]):
 
     async def _stop_composing(self) -> None:
         if self._composing is not None:
-            await self.omni.store.set_composing(self._composing[0], self.omni.agent_name, False)
+            await self.context.store.set_composing(
+                self._composing[0], self.context.agent_name, False
+            )
             self._composing = None
 
     async def _refresh_others(self) -> None:
         if self.contact is None:
             return
-        others = await self.omni.store.others_composing(self.contact.id, self.omni.agent_name)
+        others = await self.context.store.others_composing(self.contact.id, self.context.agent_name)
         if others != self.composer.others:
             self.composer.others = others
             self.composer.refresh_status()
@@ -841,15 +836,15 @@ class InboxScreen(Screen[None]):
         if refusal:
             self.notify(refusal, title=tr("Opted out"), severity="error")
             return
-        hold = self.omni.undo_send
+        hold = self.context.undo_send
         email = channel.kind is ChannelKind.EMAIL
         try:
-            message_id = await self.omni.store.enqueue_reply(
+            message_id = await self.context.store.enqueue_reply(
                 contact.id,
                 channel,
                 text,
                 subject=clean_subject(self.composer.subject),
-                author=self.omni.agent_name,
+                author=self.context.agent_name,
                 files=files,
                 hold=hold,
                 cc=self.composer.cc if email else (),
@@ -858,7 +853,7 @@ class InboxScreen(Screen[None]):
             )
         except StoreError as exc:
             self.notify(
-                tr("Not sent: {reason}").format(reason=reason_label(str(exc))),
+                tr("Not sent: {reason}").format(reason=error_label(exc)),
                 severity="error",
                 markup=False,
             )
@@ -874,7 +869,7 @@ class InboxScreen(Screen[None]):
         self._draft_timer_stop()
         await self._keep_draft(contact.id, None)
         await self._stop_composing()
-        self.omni.outbox_changed()
+        self.context.outbox_changed()
         self.thread.focus()
         await self._refresh_open_thread()
         self.thread.action_last_message()
@@ -882,7 +877,7 @@ class InboxScreen(Screen[None]):
 
     async def _opted_out(self, contact_id: int, channel: Channel) -> str:
         """Why a reply on `channel` must not go (the customer texted STOP), or ''."""
-        contact = await self.omni.store.get_contact(contact_id)
+        contact = await self.context.store.get_contact(contact_id)
         kind = IDENTITY_FOR_CHANNEL[channel.kind]
         identity = next((i for i in contact.identities if i.kind is kind), None)
         if identity is None or not identity.opted_out:
@@ -908,10 +903,12 @@ class InboxScreen(Screen[None]):
         contact_id = self._current()
         if contact_id is None:
             return
-        await self.omni.store.set_status(contact_id, status, until)
-        summary = await self.omni.store.contact_summary(contact_id)
+        await self.context.store.set_status(contact_id, status, until)
+        summary = await self.context.store.contact_summary(contact_id)
         name = summary.name if summary else tr("contact")
-        self.notify(self.omni.toast_text([name, status_label(status)], ": "), markup=False)
+        self.notify(
+            toast_text([name, status_label(status)], ": ", self.app.size.width), markup=False
+        )
         await self.reload_contacts()
         if self.contact is not None and self.contact.id == contact_id:
             await self._refresh_open_thread()
@@ -936,7 +933,7 @@ class InboxScreen(Screen[None]):
     async def action_search(self) -> None:
         from omnitui.screens.pickers import SearchScreen
 
-        hit = await self.app.push_screen_wait(SearchScreen(self.omni.store))
+        hit = await self.app.push_screen_wait(SearchScreen(self.context))
         if isinstance(hit, SearchHit):
             await self.jump_to(hit)
 
@@ -960,7 +957,7 @@ class InboxScreen(Screen[None]):
         """Highlight `contact_id` in the list, loading it as far as needed."""
         if self.contacts.highlight_contact(contact_id):
             return True
-        store, agent = self.omni.store, self.omni.agent_name
+        store, agent = self.context.store, self.context.agent_name
         position = await store.contact_position(contact_id, view=self.view, agent=agent)
         if position is None:
             await self.reload_contacts()
@@ -975,14 +972,14 @@ class InboxScreen(Screen[None]):
         contact_id = self._current()
         if contact_id is None:
             return
-        summary = await self.omni.store.contact_summary(contact_id)
+        summary = await self.context.store.contact_summary(contact_id)
         if summary is None:
             return
         from omnitui.screens.merge import MergeScreen
         from omnitui.screens.pickers import MergePicker
 
-        store = self.omni.store
-        other = await self.app.push_screen_wait(MergePicker(store, summary))
+        store = self.context.store
+        other = await self.app.push_screen_wait(MergePicker(self.context, summary))
         if not isinstance(other, int):
             return
         choice = await self.app.push_screen_wait(
@@ -996,10 +993,12 @@ class InboxScreen(Screen[None]):
         if choice is None:
             return
         try:
-            await store.merge(other, contact_id, agent=self.omni.agent_name, incoming_wins=choice)
+            await store.merge(
+                other, contact_id, agent=self.context.agent_name, incoming_wins=choice
+            )
         except StoreError as exc:
             self.notify(
-                tr("Not merged: {reason}").format(reason=reason_label(str(exc))),
+                tr("Not merged: {reason}").format(reason=error_label(exc)),
                 severity="error",
                 markup=False,
             )
@@ -1026,13 +1025,13 @@ class InboxScreen(Screen[None]):
     async def action_pick_view(self) -> None:
         from omnitui.screens.views import ViewPicker
 
-        counts = await self.omni.store.view_counts(self.omni.agent_name)
+        counts = await self.context.store.view_counts(self.context.agent_name)
         chosen = await self.app.push_screen_wait(ViewPicker(counts, self.view))
         if isinstance(chosen, View | TagView):
             await self.set_view(chosen)
 
     async def action_next_waiting(self) -> None:
-        contact_id = await self.omni.store.next_waiting()
+        contact_id = await self.context.store.next_waiting()
         if contact_id is None:
             self.notify(tr("Nobody is waiting for an answer"))
             return
@@ -1048,7 +1047,7 @@ class InboxScreen(Screen[None]):
         contact_id = self._current()
         if contact_id is None:
             return
-        store = self.omni.store
+        store = self.context.store
         contact = await store.get_contact(contact_id)
         known = [v.tag for v in await store.view_counts() if isinstance(v, TagView)]
         tags = await self.app.push_screen_wait(TagsScreen(contact.name, contact.tags, known))
@@ -1056,7 +1055,7 @@ class InboxScreen(Screen[None]):
             return
         await store.update_contact(contact_id, tags=tags)
         shown = ", ".join(f"#{t}" for t in tags) or tr("no tags")
-        self.notify(self.omni.toast_text([contact.name, shown], ": "), markup=False)
+        self.notify(toast_text([contact.name, shown], ": ", self.app.size.width), markup=False)
         await self.reload_contacts()
         if self.contact is not None and self.contact.id == contact_id:
             await self._refresh_open_thread()
@@ -1071,7 +1070,7 @@ class InboxScreen(Screen[None]):
         if contact_id is None:
             self.notify(tr("Pick a customer first"), severity="warning")
             return
-        store = self.omni.store
+        store = self.context.store
         summary = await store.contact_summary(contact_id)
         if summary is None:
             return
@@ -1079,9 +1078,13 @@ class InboxScreen(Screen[None]):
         if not text:
             return
         try:
-            await store.add_note(contact_id, text, author=self.omni.agent_name)
+            await store.add_note(contact_id, text, author=self.context.agent_name)
         except StoreError as exc:
-            self.notify(tr("Not saved: {reason}").format(reason=exc), severity="error")
+            self.notify(
+                tr("Not saved: {reason}").format(reason=error_label(exc)),
+                severity="error",
+                markup=False,
+            )
             return
         self.notify(
             tr("Note kept on {name}: only agents see it").format(name=one_line(summary.name, 30)),
@@ -1098,14 +1101,12 @@ class InboxScreen(Screen[None]):
         address; the composer opens for them on a channel that reaches them."""
         from omnitui.screens.write_to import WriteToScreen
 
-        store = self.omni.store
-        chosen = await self.app.push_screen_wait(
-            WriteToScreen(store, self.omni.phone_region, self.omni.channels)
-        )
+        store = self.context.store
+        chosen = await self.app.push_screen_wait(WriteToScreen(self.context))
         kind: ChannelKind | None = None
         if isinstance(chosen, TypedAddress):
             kind = next(k for k, v in IDENTITY_FOR_CHANNEL.items() if v is chosen.kind)
-            if not any(c.kind is kind for c in self.omni.channels):
+            if not any(c.kind is kind for c in self.context.channels):
                 self.notify(
                     tr("No {channel} account is set up to write from").format(
                         channel=channel_name(kind)
@@ -1115,10 +1116,10 @@ class InboxScreen(Screen[None]):
                 return
             try:
                 contact_id, _made = await store.contact_for_address(
-                    chosen.kind, chosen.address, name=chosen.name, region=self.omni.phone_region
+                    chosen.kind, chosen.address, name=chosen.name, region=self.context.phone_region
                 )
             except StoreError as exc:
-                self.notify(str(exc), severity="error", markup=False)
+                self.notify(error_label(exc), severity="error", markup=False)
                 return
         elif isinstance(chosen, int):
             contact_id = chosen
@@ -1169,10 +1170,10 @@ class InboxScreen(Screen[None]):
         contact_id = self._current()
         if contact_id is None:
             return
-        summary = await self.omni.store.contact_summary(contact_id)
-        me = self.omni.agent_name
+        summary = await self.context.store.contact_summary(contact_id)
+        me = self.context.agent_name
         mine = summary is not None and summary.assignee == me
-        await self.omni.store.set_assignee(contact_id, None if mine else me)
+        await self.context.store.set_assignee(contact_id, None if mine else me)
         self.notify(
             tr("Unassigned") if mine else tr("Assigned to {agent}").format(agent=me), markup=False
         )
@@ -1182,9 +1183,7 @@ class InboxScreen(Screen[None]):
     async def action_duplicates(self) -> None:
         from omnitui.screens.duplicates import DuplicatesScreen
 
-        changed = await self.app.push_screen_wait(
-            DuplicatesScreen(self.omni.store, self.omni.agent_name, self.omni.phone_region)
-        )
+        changed = await self.app.push_screen_wait(DuplicatesScreen(self.context))
         if changed:
             self.contact = None
             await self.reload_contacts()
@@ -1199,10 +1198,8 @@ class InboxScreen(Screen[None]):
         contact_id = self._current()
         if contact_id is None:
             return
-        contact = await self.omni.store.get_contact(contact_id)
-        changed = await self.app.push_screen_wait(
-            ProfileScreen(self.omni.store, contact, self.omni.agent_name)
-        )
+        contact = await self.context.store.get_contact(contact_id)
+        changed = await self.app.push_screen_wait(ProfileScreen(self.context, contact))
         if changed:
             self.contact = None
             self.open_contact(contact_id)
@@ -1219,7 +1216,7 @@ class InboxScreen(Screen[None]):
         await self.action_undo_merge()
 
     async def _withdraw(self, contact_id: int, message_id: int) -> None:
-        store = self.omni.store
+        store = self.context.store
         taken = await store.withdraw_reply(message_id)
         if taken is None:
             self.notify(tr("Too late to undo: the reply is on its way"), severity="warning")
@@ -1246,11 +1243,11 @@ class InboxScreen(Screen[None]):
         contact_id = self._current()
         if contact_id is None:
             return
-        record = await self.omni.store.last_merge_into(contact_id)
+        record = await self.context.store.last_merge_into(contact_id)
         if record is None:
             self.notify(tr("No merge into this contact to undo"), severity="warning")
             return
-        await self.omni.store.undo_merge(record)
+        await self.context.store.undo_merge(record)
         self.notify(tr("Merge undone: the other contact is back on its own"), title=tr("Merge"))
         self.contact = None
         self.open_contact(contact_id)
@@ -1261,11 +1258,11 @@ class InboxScreen(Screen[None]):
         if message is None:
             return
         try:
-            await self.omni.store.retry(message.id)
+            await self.context.store.retry(message.id)
         except StoreError as exc:
-            self.notify(reason_label(str(exc)), severity="warning", markup=False)
+            self.notify(error_label(exc), severity="warning", markup=False)
             return
-        self.omni.outbox_changed()
+        self.context.outbox_changed()
         self.notify(tr("Queued again"))
 
     def action_help(self) -> None:
@@ -1273,7 +1270,7 @@ class InboxScreen(Screen[None]):
 
         anywhere, contacts = tr("anywhere"), tr("contacts")
         sections = [
-            (anywhere, [*self.omni.BINDINGS]),
+            (anywhere, [*self.app.BINDINGS]),
             (tr("inbox"), self.BINDINGS),
             (contacts, ContactList.BINDINGS),
             (tr("thread"), ThreadView.BINDINGS),
@@ -1284,6 +1281,6 @@ class InboxScreen(Screen[None]):
             (contacts, "enter", tr("Open the merged thread"), ""),
             (anywhere, "tab shift+tab", tr("Next / previous pane"), ""),
         ]
-        rows += binding_rows(sections, self.omni.keymap)
+        rows += binding_rows(sections, self.context.keymap)
         legend = tr("Marks: {legend}").format(legend=channel_legend())
         self.app.push_screen(HelpScreen(rows, legend))
