@@ -26,14 +26,13 @@ from omnitui.desktop import Mode
 from omnitui.desktop import resolve as resolve_desktop
 from omnitui.domain.changes import ChangeKind
 from omnitui.domain.models import Channel
-from omnitui.i18n import N_, Language, resolve_language, tr, use_language
+from omnitui.i18n import Language, resolve_language, tr, use_language
 from omnitui.messages import StoreChanged, change_kinds
 from omnitui.screens.inbox import InboxScreen
 from omnitui.screens.palette import OmniCommandPalette
 from omnitui.store import Store
 from omnitui.widgets.format import toast_room, toast_text
 
-NARROW = 100  # below this many columns the canned pane hides
 log = logging.getLogger("omnitui.console")
 TOAST_SECONDS = 4.0  # how long a new-message toast stays
 
@@ -130,7 +129,6 @@ class OmniApp(App[None]):
         self._last_change = await self.store.last_change_id()
         self._notes_after = await self.store.last_message_id()
         await self.push_screen(InboxScreen(self.console_context()))
-        self._apply_width(self.size.width)
         self.set_interval(self._poll_every, self._poll_changes)
         # What start-up built (Textual, styles, the screen) lives as long as the
         # console. Kept out of the collector's full passes, each of which would
@@ -139,9 +137,6 @@ class OmniApp(App[None]):
 
     def on_unmount(self) -> None:
         gc.unfreeze()
-
-    def on_resize(self, event: events.Resize) -> None:
-        self._apply_width(event.size.width)  # the new size: self.size may still be the old one
 
     def _handle_exception(self, error: Exception) -> None:
         """An error nobody expected ends the console with exit code 1. The
@@ -168,11 +163,6 @@ class OmniApp(App[None]):
             if isinstance(screen, InboxScreen):
                 await screen.flush_draft()
         self.exit()
-
-    def _apply_width(self, width: int) -> None:
-        for screen in self.screen_stack:
-            if isinstance(screen, InboxScreen):
-                screen.set_class(width < NARROW, "-narrow")
 
     async def _poll_changes(self) -> None:
         """Pick up changes from the store's change log (any process) and tell the inbox."""
@@ -352,79 +342,10 @@ class OmniApp(App[None]):
             )
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        inbox = screen if isinstance(screen, InboxScreen) else None
         for command in super().get_system_commands(screen):
             if command.callback == self.action_show_help_panel:
                 # Textual's key panel shows its widgets' own (English) help; the
-                # inbox has its own, fuller list of keys (below).
+                # inbox has its own, fuller list of keys (its palette's Keys).
                 continue
             # Textual's own commands (Theme, Quit, Keys…), in the console's language.
             yield command._replace(title=tr(command.title), help=tr(command.help))
-        if inbox is not None:
-            commands: list[tuple[str, str, Callable[[], object]]] = [
-                (N_("Reply"), N_("Write a reply to the open customer"), inbox.action_reply),
-                (N_("Search"), N_("Search every message and contact"), inbox.action_search),
-                (N_("Resolve"), N_("Mark the customer's thread resolved"), inbox.action_resolve),
-                (N_("Reopen"), N_("Reopen the customer's thread"), inbox.action_reopen),
-                (N_("Snooze"), N_("Hide the thread until a time"), inbox.action_snooze),
-                (N_("Tags"), N_("Tag the customer; each tag is a view"), inbox.action_tags),
-                (
-                    N_("Views"),
-                    N_("Every view of the customers with counts"),
-                    inbox.action_pick_view,
-                ),
-                (N_("Profile"), N_("Names, language, fields and identities"), inbox.action_profile),
-                (N_("Merge"), N_("Merge another contact into this one"), inbox.action_merge),
-                (
-                    N_("Possible duplicates"),
-                    N_("Contacts that may be the same customer"),
-                    inbox.action_duplicates,
-                ),
-                (N_("Canned reply"), N_("Insert a canned reply"), inbox.action_canned),
-                (N_("Assign"), N_("Assign to me / unassign"), inbox.action_assign),
-                (
-                    N_("Next waiting customer"),
-                    N_("The customer who has waited longest for an answer"),
-                    inbox.action_next_waiting,
-                ),
-                (
-                    N_("Undo"),
-                    N_("Undo: the reply just sent, else the last merge into this contact"),
-                    inbox.action_undo,
-                ),
-                (N_("Retry"), N_("Retry a failed reply"), inbox.action_retry),
-                (
-                    N_("Fold quoted text"),
-                    N_("Show or fold quoted text"),
-                    inbox.thread.action_toggle_fold,
-                ),
-                (N_("Raw source"), N_("Show the raw source"), inbox.thread.action_source),
-                (
-                    N_("Save attachments"),
-                    N_("Save attachments"),
-                    inbox.thread.action_save_attachments,
-                ),
-                (
-                    N_("Attach a file"),
-                    N_("Attach a file to the reply"),
-                    inbox.composer.action_attach,
-                ),
-                (
-                    N_("Edit in $EDITOR"),
-                    N_("Write the reply in your own editor"),
-                    inbox.composer.action_editor,
-                ),
-                (
-                    N_("Internal note"),
-                    N_("A note about the customer for the agents, never sent"),
-                    inbox.action_note,
-                ),
-                (
-                    N_("Write to…"),
-                    N_("Start a conversation: a customer or a new email address or phone"),
-                    inbox.action_write_to,
-                ),
-                (N_("Keys"), N_("Every key on this screen"), inbox.action_help),
-            ]
-            for title, help_text, action in commands:
-                yield SystemCommand(tr(title), tr(help_text), action)

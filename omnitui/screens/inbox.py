@@ -40,6 +40,7 @@ from omnitui.domain.templates import Rendered, render
 from omnitui.domain.views import AnyView, TagView, View
 from omnitui.i18n import tr
 from omnitui.messages import StoreChanged
+from omnitui.screens.inbox_commands import InboxCommands
 from omnitui.store import StoreError
 from omnitui.store.store import ThreadCursor
 from omnitui.widgets.canned import CannedList
@@ -68,6 +69,7 @@ CONTACT_PAGE = 60  # a few screens; more load as the highlight nears the end
 # highlight and the thread are drawn in one frame. A slower (cold) read shows the
 # highlight first, as before.
 HOLD_FRAME = 0.05
+NARROW = 100  # below this many columns the canned pane hides
 DRAFT_DELAY = 0.4  # seconds after the last key before a draft is kept in the store
 
 
@@ -86,6 +88,9 @@ def reachable_channels(contact: Contact, configured: Sequence[Channel]) -> list[
 
 class InboxScreen(Screen[None]):
     CSS_PATH = "inbox.tcss"
+    COMMANDS = {InboxCommands}
+    # Below NARROW columns the canned pane folds away (inbox.tcss: -narrow).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW, "-wide")]
 
     BINDINGS = [
         Binding("r", "reply", "Reply", id="inbox.reply"),
@@ -248,6 +253,15 @@ class InboxScreen(Screen[None]):
 
     def on_screen_suspend(self) -> None:
         self._release_frame()
+
+    def on_screen_resume(self) -> None:
+        """Textual sets the width classes (HORIZONTAL_BREAKPOINTS) on resize, and
+        only on the screen in front: the width is read again whenever the inbox
+        comes to the front, after a dialog the terminal was resized under."""
+        breakpoints = self.HORIZONTAL_BREAKPOINTS or []
+        width = self.app.size.width
+        on = self._get_breakpoint_classes(width, breakpoints)
+        self.update_classes({name: name in on for _, name in breakpoints}, animate=False)
 
     @on(ContactList.OptionSelected, "#contacts")
     async def contact_selected(self, event: ContactList.OptionSelected) -> None:
