@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 
-from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.app import App, SystemCommand
@@ -22,17 +21,18 @@ from textual.timer import Timer
 from textual.worker import WorkerFailed
 
 from omnitui.config import log_path
+from omnitui.context import ConsoleContext
 from omnitui.desktop import Mode
 from omnitui.desktop import resolve as resolve_desktop
-from omnitui.domain.mail import combined_signature
-from omnitui.domain.models import Channel, ChannelKind
-from omnitui.i18n import N_, Language, resolve_language, tr, use_language
-from omnitui.screens.inbox import InboxChanged, InboxScreen
+from omnitui.domain.changes import ChangeKind
+from omnitui.domain.models import Channel
+from omnitui.i18n import Language, resolve_language, tr, use_language
+from omnitui.messages import StoreChanged, change_kinds
+from omnitui.screens.inbox import InboxScreen
 from omnitui.screens.palette import OmniCommandPalette
 from omnitui.store import Store
-from omnitui.widgets.format import name_lines
+from omnitui.widgets.format import toast_room, toast_text
 
-NARROW = 100  # below this many columns the canned pane hides
 log = logging.getLogger("omnitui.console")
 TOAST_SECONDS = 4.0  # how long a new-message toast stays
 
@@ -101,12 +101,22 @@ class OmniApp(App[None]):
         self._notes_after = 0
         self.language: Language = resolve_language(language)
 
-    def signature_for(self, channel: Channel) -> str:
-        """The signature a reply on `channel` carries: email only, the account's
-        then the agent's."""
-        if channel.kind is not ChannelKind.EMAIL:
-            return ""
-        return combined_signature(self.signatures.get(channel.account, ""), self.agent_signature)
+    def console_context(self) -> ConsoleContext:
+        """What the screens work with: the store and this console's settings."""
+        return ConsoleContext.build(
+            self.store,
+            agent_name=self.agent_name,
+            shop_values=self.shop_values,
+            channels=self.channels,
+            keymap=self.keymap,
+            phone_region=self.phone_region,
+            undo_send=self.undo_send,
+            signatures=self.signatures,
+            agent_signature=self.agent_signature,
+            own_addresses=self.own_addresses,
+            downloads=self._downloads,
+            outbox_changed=self.outbox_changed,
+        )
 
     def on_load(self) -> None:
         # Load is handled in the app's own task before any screen exists, so
@@ -118,8 +128,7 @@ class OmniApp(App[None]):
             self.set_keymap(self.keymap)
         self._last_change = await self.store.last_change_id()
         self._notes_after = await self.store.last_message_id()
-        await self.push_screen(InboxScreen())
-        self._apply_width(self.size.width)
+        await self.push_screen(InboxScreen(self.console_context()))
         self.set_interval(self._poll_every, self._poll_changes)
         # What start-up built (Textual, styles, the screen) lives as long as the
         # console. Kept out of the collector's full passes, each of which would
@@ -128,9 +137,6 @@ class OmniApp(App[None]):
 
     def on_unmount(self) -> None:
         gc.unfreeze()
-
-    def on_resize(self, event: events.Resize) -> None:
-        self._apply_width(event.size.width)  # the new size: self.size may still be the old one
 
     def _handle_exception(self, error: Exception) -> None:
         """An error nobody expected ends the console with exit code 1. The
@@ -158,11 +164,6 @@ class OmniApp(App[None]):
                 await screen.flush_draft()
         self.exit()
 
-    def _apply_width(self, width: int) -> None:
-        for screen in self.screen_stack:
-            if isinstance(screen, InboxScreen):
-                screen.set_class(width < NARROW, "-narrow")
-
     async def _poll_changes(self) -> None:
         """Pick up changes from the store's change log (any process) and tell the inbox."""
         if self._polling:
@@ -172,24 +173,15 @@ class OmniApp(App[None]):
             batch = await self.store.changes_since(self._last_change)
             if batch.last_id != self._last_change:
                 self._last_change = batch.last_id
+                kinds = change_kinds(batch.kinds)
                 for screen in self.screen_stack:
-                    if isinstance(screen, InboxScreen):
-                        screen.post_message(InboxChanged(batch.contact_ids, batch.kinds))
-                if "inbound" in batch.kinds and self.notify_new:
+                    screen.post_message(StoreChanged(batch.contact_ids, kinds))
+                if ChangeKind.INBOUND in kinds and self.notify_new:
                     await self._announce(batch.contact_ids)
                 if batch.noted:
                     await self._announce_mentions(batch.noted)
         finally:
             self._polling = False
-
-    @property
-    def downloads(self) -> Path:
-        """Where saved attachments go: the user's downloads folder, OmniTUI/."""
-        if self._downloads is None:
-            from platformdirs import user_downloads_path
-
-            self._downloads = user_downloads_path() / "OmniTUI"
-        return self._downloads
 
     async def _announce(self, contact_ids: frozenset[int]) -> None:
         """A toast (and the bell) for new messages on threads that are mine or nobody's."""
@@ -283,20 +275,12 @@ class OmniApp(App[None]):
             self.bell()
 
     def toast_room(self) -> int:
-        """How many cells a line of a toast holds: Textual's toast is 60 wide, at
-        most half the screen (less a cell), less its edge and padding."""
-        return max(10, min(60, (self.size.width - 2) // 2) - 3)
+        """How many cells a line of a toast holds on this screen."""
+        return toast_room(self.size.width)
 
     def toast_text(self, parts: Sequence[str], separator: str, tail: str = "") -> str:
-        """Names and words for a toast, broken into lines only between them (the
-        toast itself would wrap at any space: 山田 on one line, 花子 on the next);
-        `tail` follows the last one after a space, or on a line of its own."""
-        room = self.toast_room()
-        text = name_lines(parts, room, separator)
-        if tail:
-            last = text.rsplit("\n", 1)[-1]
-            text += ("\n" if cell_len(f"{last} {tail}") > room else " ") + tail
-        return text
+        """Names and words for a toast on this screen, broken only between them."""
+        return toast_text(parts, separator, self.size.width, tail)
 
     def outbox_changed(self) -> None:
         if self._on_outbox is not None:
@@ -358,79 +342,10 @@ class OmniApp(App[None]):
             )
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        inbox = screen if isinstance(screen, InboxScreen) else None
         for command in super().get_system_commands(screen):
             if command.callback == self.action_show_help_panel:
                 # Textual's key panel shows its widgets' own (English) help; the
-                # inbox has its own, fuller list of keys (below).
+                # inbox has its own, fuller list of keys (its palette's Keys).
                 continue
             # Textual's own commands (Theme, Quit, Keys…), in the console's language.
             yield command._replace(title=tr(command.title), help=tr(command.help))
-        if inbox is not None:
-            commands: list[tuple[str, str, Callable[[], object]]] = [
-                (N_("Reply"), N_("Write a reply to the open customer"), inbox.action_reply),
-                (N_("Search"), N_("Search every message and contact"), inbox.action_search),
-                (N_("Resolve"), N_("Mark the customer's thread resolved"), inbox.action_resolve),
-                (N_("Reopen"), N_("Reopen the customer's thread"), inbox.action_reopen),
-                (N_("Snooze"), N_("Hide the thread until a time"), inbox.action_snooze),
-                (N_("Tags"), N_("Tag the customer; each tag is a view"), inbox.action_tags),
-                (
-                    N_("Views"),
-                    N_("Every view of the customers with counts"),
-                    inbox.action_pick_view,
-                ),
-                (N_("Profile"), N_("Names, language, fields and identities"), inbox.action_profile),
-                (N_("Merge"), N_("Merge another contact into this one"), inbox.action_merge),
-                (
-                    N_("Possible duplicates"),
-                    N_("Contacts that may be the same customer"),
-                    inbox.action_duplicates,
-                ),
-                (N_("Canned reply"), N_("Insert a canned reply"), inbox.action_canned),
-                (N_("Assign"), N_("Assign to me / unassign"), inbox.action_assign),
-                (
-                    N_("Next waiting customer"),
-                    N_("The customer who has waited longest for an answer"),
-                    inbox.action_next_waiting,
-                ),
-                (
-                    N_("Undo"),
-                    N_("Undo: the reply just sent, else the last merge into this contact"),
-                    inbox.action_undo,
-                ),
-                (N_("Retry"), N_("Retry a failed reply"), inbox.action_retry),
-                (
-                    N_("Fold quoted text"),
-                    N_("Show or fold quoted text"),
-                    inbox.thread.action_toggle_fold,
-                ),
-                (N_("Raw source"), N_("Show the raw source"), inbox.thread.action_source),
-                (
-                    N_("Save attachments"),
-                    N_("Save attachments"),
-                    inbox.thread.action_save_attachments,
-                ),
-                (
-                    N_("Attach a file"),
-                    N_("Attach a file to the reply"),
-                    inbox.composer.action_attach,
-                ),
-                (
-                    N_("Edit in $EDITOR"),
-                    N_("Write the reply in your own editor"),
-                    inbox.composer.action_editor,
-                ),
-                (
-                    N_("Internal note"),
-                    N_("A note about the customer for the agents, never sent"),
-                    inbox.action_note,
-                ),
-                (
-                    N_("Write to…"),
-                    N_("Start a conversation: a customer or a new email address or phone"),
-                    inbox.action_write_to,
-                ),
-                (N_("Keys"), N_("Every key on this screen"), inbox.action_help),
-            ]
-            for title, help_text, action in commands:
-                yield SystemCommand(tr(title), tr(help_text), action)

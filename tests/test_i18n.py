@@ -31,6 +31,8 @@ from omnitui.errors import OmniError
 from omnitui.i18n import active_language, locale_language, resolve_language, tr, use_language
 from omnitui.locale_ja import JA
 from omnitui.screens.help import HelpScreen
+from omnitui.screens.inbox import InboxScreen
+from omnitui.screens.inbox_commands import inbox_commands
 from omnitui.store import ProfileFields, Store
 from omnitui.widgets.format import status_label, view_label
 from tests.test_console import MAIL, SMS, make_app, shop, wait_until
@@ -202,7 +204,12 @@ async def test_the_command_palette_speaks_japanese(store: Store) -> None:
     await shop(store)
     app = make_app(store, "ja")
     async with app.run_test(size=(80, 24)):
-        commands = in_language("ja").run(lambda: list(app.get_system_commands(app.screen)))
+        inbox = app.screen
+        assert isinstance(inbox, InboxScreen)
+        # Textual's own commands come from the app, the inbox's from its COMMANDS.
+        commands = in_language("ja").run(
+            lambda: [*app.get_system_commands(app.screen), *inbox_commands(inbox)]
+        )
     titles = [c.title for c in commands]
     assert "返信" in titles and "テーマ" in titles and "キー操作" in titles
     untranslated = [c for c in commands if c.title not in JA.values() or c.help not in JA.values()]

@@ -9,6 +9,7 @@ source at once instead of freezing.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -80,7 +81,8 @@ async def test_a_document_with_a_450_byte_name_is_saved_and_the_console_lives_on
             # Saving that fails (the downloads folder is a file) says why; nothing stops.
             blocked = tmp_path / "blocked"
             blocked.write_text("not a folder")
-            app._downloads = blocked / "OmniTUI"
+            inbox = app.inbox
+            inbox.context = replace(inbox.context, downloads_folder=blocked / "OmniTUI")
             await pilot.press("a")
             await wait_until(
                 pilot,

@@ -15,12 +15,13 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from omnitui.context import ConsoleContext
 from omnitui.domain.duplicates import Suggestion
 from omnitui.domain.models import ContactSummary
 from omnitui.domain.safe_text import one_line
 from omnitui.i18n import tr
-from omnitui.store import Store, StoreError
-from omnitui.widgets.format import CHANNEL_STYLE, age, channel_mark, fit_name, reason_label
+from omnitui.store import StoreError
+from omnitui.widgets.format import CHANNEL_STYLE, age, channel_mark, error_label, fit_name
 
 
 def side(contact: ContactSummary) -> Text:
@@ -45,11 +46,11 @@ class DuplicatesScreen(ModalScreen[bool]):
         Binding("escape", "close", "Back", id="duplicates.close"),
     ]
 
-    def __init__(self, store: Store, agent: str, region: str | None = None) -> None:
+    def __init__(self, context: ConsoleContext) -> None:
         super().__init__()
-        self.store = store
-        self.agent = agent
-        self.phone_region = region
+        self.store = context.store
+        self.agent = context.agent_name
+        self.phone_region = context.phone_region
         self.suggestions: list[Suggestion] = []
         self.changed = False
 
@@ -103,7 +104,7 @@ class DuplicatesScreen(ModalScreen[bool]):
             await self.store.merge(s.b, s.a, agent=self.agent, evidence=f"suggested: {s.evidence}")
         except StoreError as exc:
             self.notify(
-                tr("Not merged: {reason}").format(reason=reason_label(str(exc))),
+                tr("Not merged: {reason}").format(reason=error_label(exc)),
                 severity="error",
                 markup=False,
             )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from rich.table import Table
 from rich.text import Text
@@ -16,7 +16,7 @@ from omnitui.i18n import tr
 
 
 def binding_rows(
-    sections: Sequence[tuple[str, Iterable[BindingType]]], keymap: dict[str, str]
+    sections: Sequence[tuple[str, Iterable[BindingType]]], keymap: Mapping[str, str]
 ) -> list[tuple[str, str, str, str]]:
     """(pane, keys, what, id) for each binding with a description; keymap
     overrides keys. The id is what `[keymap]` in config.toml names.

@@ -17,11 +17,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from omnitui.context import ConsoleContext
 from omnitui.domain.models import CannedReply, ContactSummary, SearchHit
 from omnitui.domain.safe_text import one_line
 from omnitui.domain.search import highlight_spans
 from omnitui.i18n import N_, tr
-from omnitui.store import Store
 from omnitui.widgets.canned import canned_prompt
 from omnitui.widgets.format import CHANNEL_STYLE, channel_mark, clock_time, fit_name, when_at
 
@@ -150,9 +150,9 @@ class SearchScreen(_Picker):
     TITLE_TEXT = N_("Search messages and contacts")
     HINT = N_("words or Japanese (予約) · ↑↓ move · enter jump · esc cancel")
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, context: ConsoleContext) -> None:
         super().__init__()
-        self.store = store
+        self.store = context.store
         self.hits: list[SearchHit] = []
         self.query_text = ""
 
@@ -208,9 +208,9 @@ class MergePicker(_Picker):
 
     HINT = N_("type to filter · enter pick · esc cancel")
 
-    def __init__(self, store: Store, current: ContactSummary) -> None:
+    def __init__(self, context: ConsoleContext, current: ContactSummary) -> None:
         super().__init__()
-        self.store = store
+        self.store = context.store
         self.current = current
         self.found: list[ContactSummary] = []
         self.TITLE_TEXT = tr("Merge another contact into {name}").format(

@@ -15,16 +15,17 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
+from omnitui.context import ConsoleContext
 from omnitui.domain.models import IDENTITY_FOR_CHANNEL, Contact
 from omnitui.domain.safe_text import one_line
 from omnitui.i18n import tr
-from omnitui.store import Store, StoreError
+from omnitui.store import StoreError
 from omnitui.widgets.format import (
     CHANNEL_STYLE,
     channel_mark,
     clock_time,
+    error_label,
     fit_name,
-    reason_label,
 )
 
 
@@ -67,11 +68,11 @@ class ProfileScreen(ModalScreen[bool]):
         Binding("x", "split", "Split the identity off", show=False, id="profile.split"),
     ]
 
-    def __init__(self, store: Store, contact: Contact, agent: str) -> None:
+    def __init__(self, context: ConsoleContext, contact: Contact) -> None:
         super().__init__()
-        self.store = store
+        self.store = context.store
         self.contact = contact
-        self.agent = agent
+        self.agent = context.agent_name
         self.changed = False
 
     def compose(self) -> ComposeResult:
@@ -175,7 +176,7 @@ class ProfileScreen(ModalScreen[bool]):
         try:
             await self.store.split_identity(int(option.id or 0), agent=self.agent)
         except StoreError as exc:
-            self.notify(reason_label(str(exc)), severity="warning", markup=False)
+            self.notify(error_label(exc), severity="warning", markup=False)
             return
         self.changed = True
         self.notify(tr("Split off into its own contact; u in the inbox undoes it"))

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 
 from rich.text import Text
 from textual import work
 from textual.widgets import Input, Static
 from textual.widgets.option_list import Option
 
+from omnitui.context import ConsoleContext
 from omnitui.domain.identity import NotAnAddress, TypedAddress, read_typed_address
-from omnitui.domain.models import IDENTITY_FOR_CHANNEL, Channel, ChannelKind, ContactSummary
+from omnitui.domain.models import IDENTITY_FOR_CHANNEL, ChannelKind, ContactSummary
 from omnitui.domain.safe_text import one_line
 from omnitui.i18n import N_, tr
 from omnitui.screens.pickers import _Picker
-from omnitui.store import Store
 from omnitui.widgets.format import CHANNEL_STYLE, channel_mark, channel_name
 
 Choice = int | TypedAddress  # a contact's id, or a new address to write to
@@ -32,11 +31,11 @@ class WriteToScreen(_Picker):
     TITLE_TEXT = N_("Write to…")
     HINT = N_("a name, an email address or a phone number · enter pick · esc cancel")
 
-    def __init__(self, store: Store, region: str | None, channels: Sequence[Channel]) -> None:
+    def __init__(self, context: ConsoleContext) -> None:
         super().__init__()
-        self.store = store
-        self.phone_region = region
-        self.channels = list(channels)
+        self.store = context.store
+        self.phone_region = context.phone_region
+        self.channels = list(context.channels)
         self.choices: list[Choice] = []
 
     def on_mount(self) -> None:

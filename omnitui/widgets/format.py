@@ -10,9 +10,11 @@ from itertools import pairwise
 
 from rich.cells import cell_len
 
+from omnitui import errors
 from omnitui.domain.models import ChannelKind, ThreadStatus
 from omnitui.domain.safe_text import one_line, visible
 from omnitui.domain.views import AnyView, TagView, View
+from omnitui.errors import OmniError
 from omnitui.i18n import active_language, tr, tr_reason
 
 # One cell per channel in every language, so the contact list keeps its columns.
@@ -238,3 +240,30 @@ def name_lines(parts: Sequence[str], width: int, separator: str = ", ") -> str:
     if line:
         lines.append(line)
     return "\n".join(lines)
+
+
+def toast_room(screen_width: int) -> int:
+    """How many cells a line of a toast holds on a screen this wide: Textual's
+    toast is 60 wide, at most half the screen (less a cell), less its edge and
+    padding."""
+    return max(10, min(60, (screen_width - 2) // 2) - 3)
+
+
+def toast_text(parts: Sequence[str], separator: str, screen_width: int, tail: str = "") -> str:
+    """Names and words for a toast, broken into lines only between them (the
+    toast itself would wrap at any space: 山田 on one line, 花子 on the next);
+    `tail` follows the last one after a space, or on a line of its own."""
+    room = toast_room(screen_width)
+    text = name_lines(parts, room, separator)
+    if tail:
+        last = text.rsplit("\n", 1)[-1]
+        text += ("\n" if cell_len(f"{last} {tail}") > room else " ") + tail
+    return text
+
+
+def error_label(exc: BaseException) -> str:
+    """Why something could not be done, in the console's language, as text: an
+    OmniTUI error in its own words, any other in its (English) reason."""
+    if isinstance(exc, OmniError):
+        return visible(errors.message(exc))
+    return reason_label(errors.message(exc))
