@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import events
@@ -30,8 +31,10 @@ from omnitui.i18n import Language, resolve_language, tr, use_language
 from omnitui.messages import StoreChanged, change_kinds
 from omnitui.screens.inbox import InboxScreen
 from omnitui.screens.palette import OmniCommandPalette
-from omnitui.store import Store
 from omnitui.widgets.format import toast_room, toast_text
+
+if TYPE_CHECKING:
+    from omnitui.store.protocol import StoreProtocol
 
 log = logging.getLogger("omnitui.console")
 TOAST_SECONDS = 4.0  # how long a new-message toast stays
@@ -49,7 +52,7 @@ class OmniApp(App[None]):
 
     def __init__(
         self,
-        store: Store,
+        store: StoreProtocol,
         *,
         agent_name: str = "Agent",
         shop_values: Mapping[str, str] | None = None,

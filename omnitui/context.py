@@ -17,7 +17,7 @@ from omnitui.domain.mail import combined_signature
 from omnitui.domain.models import Channel, ChannelKind
 
 if TYPE_CHECKING:
-    from omnitui.store import Store
+    from omnitui.store.protocol import StoreProtocol
 
 
 def _nothing() -> None:
@@ -28,7 +28,7 @@ def _nothing() -> None:
 class ConsoleContext:
     """The store and the settings every screen of one console shares."""
 
-    store: Store
+    store: StoreProtocol
     agent_name: str = "Agent"
     shop_values: Mapping[str, str] = field(default_factory=dict)  # {shop}, {agent}, …
     channels: tuple[Channel, ...] = ()  # the channels config.toml sets up
@@ -44,7 +44,7 @@ class ConsoleContext:
     @classmethod
     def build(
         cls,
-        store: Store,
+        store: StoreProtocol,
         *,
         agent_name: str = "Agent",
         shop_values: Mapping[str, str] | None = None,

@@ -23,14 +23,18 @@ import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from omnitui.adapters.base import Adapter, ReadMirror, Reporting, SendError, Sent, SinkBusy
 from omnitui.domain.changes import ChangeKind
 from omnitui.domain.health import CONNECTED, STOPPED, ChannelState, ChannelTrouble, Health
 from omnitui.domain.models import Channel, DeliveryUpdate, Inbound, Outbound
 from omnitui.domain.retry import RetryPolicy
-from omnitui.store import Store, StoreBusy
+from omnitui.store import StoreBusy
 from omnitui.store.files import PRIVATE, Access, create_file
+
+if TYPE_CHECKING:
+    from omnitui.store.protocol import StoreProtocol
 
 __all__ = ["ChannelLock", "Hub", "RetryPolicy"]
 
@@ -88,7 +92,7 @@ class _AdapterSink:
 
     def __init__(
         self,
-        store: Store,
+        store: StoreProtocol,
         channel: Channel,
         region: str | None,
         connected: Callable[[], object] = lambda: None,
@@ -135,7 +139,7 @@ class Hub:
 
     def __init__(
         self,
-        store: Store,
+        store: StoreProtocol,
         adapters: Sequence[Adapter],
         *,
         retry: RetryPolicy | None = None,
