@@ -24,12 +24,14 @@ from omnitui.i18n import resolve_language, use_language
 
 if TYPE_CHECKING:
     from omnitui.adapters.base import Adapter
+    from omnitui.app import OmniApp
     from omnitui.config import Settings
     from omnitui.desktop import Mode
     from omnitui.domain.models import Channel
     from omnitui.store import Store
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+FIRST_SCREEN_WAIT = 1.0  # seconds the channels wait for the console's first screen
 log = logging.getLogger("omnitui")
 
 
@@ -202,13 +204,20 @@ def build_adapters(
 
     `store` is where SMS opt-outs (STOP) are recorded.
     """
-    from omnitui.adapters.email import EmailAdapter
-    from omnitui.adapters.sms import SmsAdapter
-    from omnitui.adapters.telegram import TelegramAdapter
+    # Each channel's module (and its libraries) is imported only when that
+    # channel is configured: a console without SMS never loads the SMS code.
+    adapters: list[Adapter] = []
+    if settings.email:
+        from omnitui.adapters.email import EmailAdapter
 
-    adapters: list[Adapter] = [EmailAdapter(section) for section in settings.email]
-    adapters += [TelegramAdapter(section) for section in settings.telegram]
+        adapters += [EmailAdapter(section) for section in settings.email]
+    if settings.telegram:
+        from omnitui.adapters.telegram import TelegramAdapter
+
+        adapters += [TelegramAdapter(section) for section in settings.telegram]
     notes: list[str] = []
+    if settings.sms:
+        from omnitui.adapters.sms import SmsAdapter
     for section in settings.sms:
         try:
             adapters.append(SmsAdapter(section, consent=store))
@@ -270,8 +279,19 @@ async def _console(
         own_addresses=own_addresses,
     )
     waiting: asyncio.Task[None] | None = None
+    failed: list[Exception] = []
     if lock.acquire():
-        await hub.start()
+        # The channels start once the console has drawn its first screen: their
+        # connections and first queries would otherwise delay it.
+        async def start_channels() -> None:
+            await _first_screen_drawn(app)
+            try:
+                await hub.start()
+            except Exception as exc:  # said after the console closes, as before it opened
+                failed.append(exc)
+                app.exit()
+
+        waiting = asyncio.create_task(start_channels())
     else:
         # `omnitui serve` (or another console) runs the channels: this console
         # reads and writes the store, and takes over if that process ends.
@@ -298,11 +318,30 @@ async def _console(
     finally:
         if waiting is not None:
             waiting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await waiting
         await hub.stop()
         lock.release()
         await store.close()
+    if failed:
+        raise failed[0]
     # Textual sets 1 when the console ended on an error it did not expect.
     return EXIT_ERROR if app.return_code else EXIT_OK
+
+
+async def _first_screen_drawn(app: OmniApp, limit: float = FIRST_SCREEN_WAIT) -> None:
+    """Return once the console runs, its start-up work is done and the screen has
+    been drawn after it; or after `limit` seconds, whatever the console is doing."""
+
+    async def drawn() -> None:
+        while not app.is_running:  # noqa: ASYNC110 (Textual has no event for it)
+            await asyncio.sleep(0.005)
+        await app.workers.wait_for_complete()
+        await app.screen.wait_for_refresh()
+
+    # A slow or failed start-up must not keep the channels from starting.
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(drawn(), limit)
 
 
 async def run_console(settings: Settings, language: str | None = None) -> int:
