@@ -334,10 +334,16 @@ async def _first_screen_drawn(app: OmniApp, limit: float = FIRST_SCREEN_WAIT) ->
     been drawn after it; or after `limit` seconds, whatever the console is doing."""
 
     async def drawn() -> None:
-        while not app.is_running:  # noqa: ASYNC110 (Textual has no event for it)
+        # Textual has no event for these: the app running, then its first screen
+        # mounted (its on_mount done), then the work that started (the first
+        # customer's thread), then a frame drawn after it.
+        while not app.is_running:  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
+        screen = app.screen
+        while not screen.is_mounted:  # noqa: ASYNC110
             await asyncio.sleep(0.005)
         await app.workers.wait_for_complete()
-        await app.screen.wait_for_refresh()
+        await screen.wait_for_refresh()
 
     # A slow or failed start-up must not keep the channels from starting.
     with contextlib.suppress(Exception):
