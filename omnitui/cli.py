@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sqlite3
 import sys
@@ -32,6 +33,11 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 FIRST_SCREEN_WAIT = 1.0  # seconds the channels wait for the console's first screen
+# Textual draws at most 60 frames a second unless told otherwise, so every change
+# waits up to 1/60 s for its frame, and a contact switch waits like that more
+# than once. It draws only when something changed, so a higher cap costs
+# nothing while the console is idle (animations keep their own 60 a second).
+FRAME_RATE = 240
 log = logging.getLogger("omnitui")
 
 
@@ -100,9 +106,17 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
+def use_frame_rate() -> None:
+    """Let the console draw up to `FRAME_RATE` frames a second, unless the user's
+    TEXTUAL_FPS says otherwise. Textual reads it when it is first imported."""
+    os.environ.setdefault("TEXTUAL_FPS", str(FRAME_RATE))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command in (None, "demo"):
+        use_frame_rate()
     # Errors read in the language asked for: --language, else the locale, then
     # [ui] language once the config is read.
     use_language(resolve_language(args.language))
