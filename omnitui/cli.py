@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 FIRST_SCREEN_WAIT = 1.0  # seconds the channels wait for the console's first screen
+IDLE_TICK = 0.01  # seconds: an event-loop tick this long, not held up, is idle
 # Textual draws at most 60 frames a second unless told otherwise, so every change
 # waits up to 1/60 s for its frame, and a contact switch waits like that more
 # than once. It draws only when something changed, so a higher cap costs
@@ -367,20 +368,26 @@ def _resume_garbage_collection() -> None:
 
 
 async def _first_screen_drawn(app: OmniApp, limit: float = FIRST_SCREEN_WAIT) -> None:
-    """Return once the console runs, its start-up work is done and the screen has
-    been drawn after it; or after `limit` seconds, whatever the console is doing."""
+    """Return once the console runs, its first screen is mounted, the work that
+    started (the first customer's thread) is done and the console has gone idle,
+    its frames drawn; or after `limit` seconds, whatever the console is doing."""
 
     async def drawn() -> None:
-        # Textual has no event for these: the app running, then its first screen
-        # mounted (its on_mount done), then the work that started (the first
-        # customer's thread), then a frame drawn after it.
-        while not app.is_running:  # noqa: ASYNC110
+        # Textual has no event for these, so they are polled. The console's
+        # first screen is the one it pushes over Textual's default screen.
+        while not (app.is_running and len(app.screen_stack) > 1 and app.screen.is_mounted):  # noqa: ASYNC110
             await asyncio.sleep(0.005)
         screen = app.screen
-        while not screen.is_mounted:  # noqa: ASYNC110
-            await asyncio.sleep(0.005)
         await app.workers.wait_for_complete()
         await screen.wait_for_refresh()
+        # A frame may follow the one just waited for (a layout the thread asked
+        # for): idle means a tick of the event loop that nothing held up.
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            await asyncio.sleep(IDLE_TICK)
+            if loop.time() - started < IDLE_TICK * 1.5:
+                return
 
     # A slow or failed start-up must not keep the channels from starting.
     with contextlib.suppress(Exception):
