@@ -132,6 +132,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # Errors read in the language asked for: --language, else the locale, then
+    # [ui] language once the config is read.
+    use_language(resolve_language(args.language))
     try:
         if args.command == "init":
             return cmd_init(args.config, args.force)
