@@ -301,6 +301,10 @@ def main() -> None:
     parser.add_argument("--presses", type=int, default=50)
     parser.add_argument("--total", type=int, default=200)
     args = parser.parse_args()
+    if args.what != "hello":  # the console as `omnitui` runs it; the floor is plain Textual
+        from omnitui.cli import use_frame_rate
+
+        use_frame_rate()
     if args.what == "hello":
         hello()
     elif args.what == "omni":

@@ -64,6 +64,12 @@ from tests.peers.dovecot import Dovecot  # noqa: E402
 DOVECOT = "/usr/sbin/dovecot"
 CLIENTS = ("hello", "aerc", "neomutt", "omnitui")
 OFFLINE = "omnitui, no channel"  # --offline: the same store, a config without [[email]]
+LABELS = {
+    "hello": "Textual hello world",
+    "neomutt": "neomutt",
+    "omnitui": "OmniTUI",
+    OFFLINE: "OmniTUI, no channel",
+}
 APPEND_BATCH = 1000
 SIZE = (120, 40)
 POLL = 0.010
@@ -428,19 +434,30 @@ def describe(count: int) -> str:
     )
 
 
+def label(client: str) -> str:
+    """A client's name in the table, as the issue's table names it."""
+    if client == "aerc":
+        words = version(["aerc", "-v"]).split()  # "aerc 0.14.0 +notmuch (go1.19.8 ...)"
+        release = words[1].rsplit(".", 1)[0] if len(words) > 1 and words[1][:1].isdigit() else ""
+        return f"aerc {release}".strip()
+    return LABELS.get(client, client)
+
+
 def render(runs: Sequence[Run], clients: Sequence[str]) -> str:
+    """The race table (median of the runs, its ratio to the hello world's median,
+    the highest peak RSS in MiB), then every run of each client."""
     medians = {
         c: statistics.median(r.seconds for r in runs if r.client == c)
         for c in clients
         if any(r.client == c for r in runs)
     }
     hello = medians.get("hello")
-    head = ("client", "median", "x hello", "peak RSS")
+    head = ("client", "median", "x Textual hello", "peak RSS")
     body = []
     for client, median in medians.items():
         rss = max(r.peak_rss_kb for r in runs if r.client == client)
-        ratio = f"{median / hello:.2f}x" if hello else ""
-        body.append((client, f"{median:.3f} s", ratio, f"{rss / 1024:.0f} MB"))
+        ratio = f"{median / hello:.1f}x" if hello else ""
+        body.append((label(client), f"{median:.2f} s", ratio, f"{rss / 1024:.0f} MiB"))
     widths = [max(len(row[i]) for row in [head, *body]) for i in range(len(head))]
 
     def line(cells: Sequence[str]) -> str:
@@ -449,10 +466,14 @@ def render(runs: Sequence[Run], clients: Sequence[str]) -> str:
     lines = [line(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
     lines += [line(row) for row in body]
     lines.append("")
-    for client in medians:
+    for client, median in medians.items():
         each = ", ".join(f"{r.seconds:.3f}" for r in runs if r.client == client)
         peaks = ", ".join(f"{r.peak_rss_kb / 1024:.0f}" for r in runs if r.client == client)
-        lines.append(f"- {client}: runs (s) {each}; peak RSS (MB) {peaks}")
+        ratio = f", {median / hello:.2f}x hello" if hello else ""
+        lines.append(
+            f"- {label(client)}: median {median:.3f} s{ratio}; runs (s) {each}; "
+            f"peak RSS (MiB) {peaks}"
+        )
     return "\n".join(lines)
 
 

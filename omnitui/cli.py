@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
+import os
 import signal
 import sqlite3
 import sys
@@ -24,12 +26,20 @@ from omnitui.i18n import resolve_language, use_language
 
 if TYPE_CHECKING:
     from omnitui.adapters.base import Adapter
+    from omnitui.app import OmniApp
     from omnitui.config import Settings
     from omnitui.desktop import Mode
     from omnitui.domain.models import Channel
     from omnitui.store import Store
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+FIRST_SCREEN_WAIT = 1.0  # seconds the channels wait for the console's first screen
+IDLE_TICK = 0.01  # seconds: an event-loop tick this long, not held up, is idle
+# Textual draws at most 60 frames a second unless told otherwise, so every change
+# waits up to 1/60 s for its frame, and a contact switch waits like that more
+# than once. It draws only when something changed, so a higher cap costs
+# nothing while the console is idle (animations keep their own 60 a second).
+FRAME_RATE = 240
 log = logging.getLogger("omnitui")
 
 
@@ -98,9 +108,30 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
+def use_frame_rate() -> None:
+    """Let the console draw up to `FRAME_RATE` frames a second, unless the user's
+    TEXTUAL_FPS says otherwise. Textual reads it when it is first imported."""
+    os.environ.setdefault("TEXTUAL_FPS", str(FRAME_RATE))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command in (None, "demo"):
+        use_frame_rate()
+    # The console starts without the garbage collector's passes, until its
+    # first screen is drawn (`_resume_garbage_collection`).
+    paused = args.command is None and gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        return _run(args)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _run(args: argparse.Namespace) -> int:
     # Errors read in the language asked for: --language, else the locale, then
     # [ui] language once the config is read.
     use_language(resolve_language(args.language))
@@ -202,13 +233,20 @@ def build_adapters(
 
     `store` is where SMS opt-outs (STOP) are recorded.
     """
-    from omnitui.adapters.email import EmailAdapter
-    from omnitui.adapters.sms import SmsAdapter
-    from omnitui.adapters.telegram import TelegramAdapter
+    # Each channel's module (and its libraries) is imported only when that
+    # channel is configured: a console without SMS never loads the SMS code.
+    adapters: list[Adapter] = []
+    if settings.email:
+        from omnitui.adapters.email import EmailAdapter
 
-    adapters: list[Adapter] = [EmailAdapter(section) for section in settings.email]
-    adapters += [TelegramAdapter(section) for section in settings.telegram]
+        adapters += [EmailAdapter(section) for section in settings.email]
+    if settings.telegram:
+        from omnitui.adapters.telegram import TelegramAdapter
+
+        adapters += [TelegramAdapter(section) for section in settings.telegram]
     notes: list[str] = []
+    if settings.sms:
+        from omnitui.adapters.sms import SmsAdapter
     for section in settings.sms:
         try:
             adapters.append(SmsAdapter(section, consent=store))
@@ -269,10 +307,9 @@ async def _console(
         agent_signature=agent_signature,
         own_addresses=own_addresses,
     )
-    waiting: asyncio.Task[None] | None = None
-    if lock.acquire():
-        await hub.start()
-    else:
+    failed: list[Exception] = []
+    runs_channels = lock.acquire()
+    if not runs_channels:
         # `omnitui serve` (or another console) runs the channels: this console
         # reads and writes the store, and takes over if that process ends.
         holder = lock.holder()
@@ -284,25 +321,80 @@ async def _console(
             timeout=8,
         )
 
-        async def take_over() -> None:
-            while not lock.acquire():  # noqa: ASYNC110 (a lock held by another process)
-                await asyncio.sleep(2.0)
-            await hub.start()
-            app.notify(tr("The other OmniTUI process stopped: this console now runs the channels."))
+    async def after_first_screen() -> None:
+        # The channels start once the console has drawn its first screen: their
+        # connections and first queries would otherwise delay it.
+        await _first_screen_drawn(app)
+        _resume_garbage_collection()
+        if runs_channels:
+            try:
+                await hub.start()
+            except Exception as exc:  # said after the console closes, as before it opened
+                failed.append(exc)
+                app.exit()
+            return
+        while not lock.acquire():  # noqa: ASYNC110 (a lock held by another process)
+            await asyncio.sleep(2.0)
+        await hub.start()
+        app.notify(tr("The other OmniTUI process stopped: this console now runs the channels."))
 
-        waiting = asyncio.create_task(take_over())
+    waiting = asyncio.create_task(after_first_screen())
     for note in notes:
         app.call_later(app.notify, note, severity="warning", timeout=10)
     try:
         await app.run_async()
     finally:
-        if waiting is not None:
-            waiting.cancel()
+        waiting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await waiting
         await hub.stop()
         lock.release()
         await store.close()
+    if failed:
+        raise failed[0]
     # Textual sets 1 when the console ended on an error it did not expect.
     return EXIT_ERROR if app.return_code else EXIT_OK
+
+
+def _resume_garbage_collection() -> None:
+    """Turn the garbage collector back on if `main` paused it for the start-up.
+
+    Its passes during start-up cost 20-35 ms, over objects that live as long as
+    the console. What start-up made is kept out of later passes (frozen), as the
+    console does after its first frame anyway; a full pass over it here would
+    stop the console for 35-60 ms just as it is shown.
+    """
+    if gc.isenabled():
+        return
+    gc.freeze()
+    gc.enable()
+
+
+async def _first_screen_drawn(app: OmniApp, limit: float = FIRST_SCREEN_WAIT) -> None:
+    """Return once the console runs, its first screen is mounted, the work that
+    started (the first customer's thread) is done and the console has gone idle,
+    its frames drawn; or after `limit` seconds, whatever the console is doing."""
+
+    async def drawn() -> None:
+        # Textual has no event for these, so they are polled. The console's
+        # first screen is the one it pushes over Textual's default screen.
+        while not (app.is_running and len(app.screen_stack) > 1 and app.screen.is_mounted):  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
+        screen = app.screen
+        await app.workers.wait_for_complete()
+        await screen.wait_for_refresh()
+        # A frame may follow the one just waited for (a layout the thread asked
+        # for): idle means a tick of the event loop that nothing held up.
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            await asyncio.sleep(IDLE_TICK)
+            if loop.time() - started < IDLE_TICK * 1.5:
+                return
+
+    # A slow or failed start-up must not keep the channels from starting.
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(drawn(), limit)
 
 
 async def run_console(settings: Settings, language: str | None = None) -> int:

@@ -30,7 +30,6 @@ from email.utils import formataddr, formatdate, parseaddr
 from typing import TYPE_CHECKING, Any
 
 from omnitui.adapters.base import SendError, Sent, Sink
-from omnitui.adapters.mailparse import ParsedMail, parse_mail
 from omnitui.adapters.reconnect import keep_trying, steady
 from omnitui.adapters.workers import WorkerError, WorkerPool
 from omnitui.config import EmailConfig
@@ -48,6 +47,8 @@ from omnitui.errors import OmniError
 
 if TYPE_CHECKING:
     import aiosmtplib
+
+    from omnitui.adapters.mailparse import ParsedMail
 
 log = logging.getLogger("omnitui.email")
 
@@ -108,6 +109,9 @@ def to_inbound(
     `where` (folder, UIDVALIDITY, UID) is kept so the message can be flagged
     \\Seen on the server later, when the account asks for that.
     """
+    # The parser (and its tables) loads with the first mail, not when the channel starts.
+    from omnitui.adapters.mailparse import parse_mail
+
     parsed = parse_mail(raw)
     meta: dict[str, object] = {
         "message_id": parsed.message_id,

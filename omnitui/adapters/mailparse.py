@@ -40,9 +40,6 @@ from email.message import Message
 from email.policy import Compat32
 from email.utils import getaddresses, mktime_tz, parsedate_tz
 
-from inscriptis import get_text
-from mailparser_reply import EmailMessage
-
 from omnitui.adapters import pictograms
 from omnitui.domain.mail import format_address
 from omnitui.domain.models import InboundAttachment
@@ -973,6 +970,8 @@ def _walk(part: Message, acc: _Acc, depth: int) -> list[_Chunk]:
 
 
 def _html_to_text(html: str) -> str:
+    from inscriptis import get_text  # lxml: loaded with the first HTML mail, not at start-up
+
     try:
         return str(get_text(html))
     except Exception:  # lxml rejects some documents outright; tags out is still readable
@@ -998,6 +997,8 @@ def fold_reply(text: str) -> str:
     away. Returns `text` unchanged when there is nothing to fold."""
     if not text.strip():
         return text
+    from mailparser_reply import EmailMessage  # loaded with the first mail, not at start-up
+
     try:
         found = EmailMessage(
             text=text[:_REPLY_SCAN_CHARS], languages=["ja", "en"], keep_hyphen_lists=True
