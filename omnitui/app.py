@@ -30,7 +30,7 @@ from omnitui.i18n import N_, Language, resolve_language, tr, use_language
 from omnitui.screens.inbox import InboxChanged, InboxScreen
 from omnitui.screens.palette import OmniCommandPalette
 from omnitui.store import Store
-from omnitui.widgets.format import name_lines
+from omnitui.widgets.format import name_lines, use_clock
 
 NARROW = 100  # below this many columns the canned pane hides
 log = logging.getLogger("omnitui.console")
@@ -112,6 +112,7 @@ class OmniApp(App[None]):
         # Load is handled in the app's own task before any screen exists, so
         # every screen, widget and worker started from it reads this language.
         use_language(self.language)
+        use_clock(self.store.now)  # ages and times read the store's clock
 
     async def on_mount(self) -> None:
         if self.keymap:
