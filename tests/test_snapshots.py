@@ -47,6 +47,7 @@ MINUTE, HOUR, DAY = 60.0, 3600.0, 86400.0
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
 LANGUAGES = ("en", "ja")
 CUSTOMERS = 7  # contacts in the list once the merge below is done
+LOOKS = 25  # the same picture this many looks in a row (about 0.5 s) is a settled screen
 
 
 @pytest.fixture(autouse=True)
@@ -206,12 +207,11 @@ async def settled(pilot: Pilot[None]) -> None:
     for editor in app.screen.query("Input, TextArea"):
         assert isinstance(editor, Input | TextArea)
         editor.cursor_blink = False  # a blink would make two runs differ
-    await app.workers.wait_for_complete()
     seen: list[str] = []
 
     def still() -> bool:
         seen.append(app.export_screenshot())
-        return len(seen) >= 4 and len(set(seen[-4:])) == 1
+        return len(seen) >= LOOKS and len(set(seen[-LOOKS:])) == 1
 
     await wait_until(still, what="the screen stops changing", pilot=pilot)
 
@@ -252,8 +252,11 @@ async def at_composer(pilot: Pilot[None]) -> None:
     await pilot.press("r")
     await pilot.press(*"Yes, it is ready. See you at 5!")
     await wait_until(
-        lambda: screen.composer.text == "Yes, it is ready. See you at 5!",
-        what="the reply is typed",
+        lambda: (
+            screen.composer.text == "Yes, it is ready. See you at 5!"
+            and screen.contacts.contacts[0].draft
+        ),
+        what="the reply is typed and kept as a draft (✎ in the list)",
         pilot=pilot,
     )
 
@@ -301,3 +304,33 @@ async def at_help(pilot: Pilot[None]) -> None:
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_inbox(snap_compare: SnapCompare, tmp_path: Path, language: str, size: str) -> None:
     snapshot(snap_compare, tmp_path, language, size, at_inbox)
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_merged_thread(snap_compare: SnapCompare, tmp_path: Path, language: str, size: str) -> None:
+    snapshot(snap_compare, tmp_path, language, size, at_merged_thread)
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_composer(snap_compare: SnapCompare, tmp_path: Path, language: str, size: str) -> None:
+    snapshot(snap_compare, tmp_path, language, size, at_composer)
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_merge_preview(snap_compare: SnapCompare, tmp_path: Path, language: str, size: str) -> None:
+    snapshot(snap_compare, tmp_path, language, size, at_merge_preview)
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_profile(snap_compare: SnapCompare, tmp_path: Path, language: str, size: str) -> None:
+    snapshot(snap_compare, tmp_path, language, size, at_profile)
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_help(snap_compare: SnapCompare, tmp_path: Path, language: str, size: str) -> None:
+    snapshot(snap_compare, tmp_path, language, size, at_help)
