@@ -10,6 +10,7 @@ import string
 import tempfile
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -34,8 +35,9 @@ from omnitui.screens.help import HelpScreen
 from omnitui.store import Store
 from omnitui.store.store import ProfileFields
 from omnitui.widgets.format import status_label, view_label
-from tests.test_console import MAIL, SMS, make_app, shop, wait_until
+from tests.test_console import MAIL, SMS, make_app, shop
 from tests.test_tmux import Terminal, demo_in_tmux
+from tests.waiting import wait_until, wait_until_sync
 
 PACKAGE = Path(__file__).resolve().parents[1] / "omnitui"
 
@@ -50,7 +52,12 @@ def screen_text(app: OmniApp) -> str:
 
 
 async def shows(pilot: Pilot[None], app: OmniApp, text: str) -> None:
-    await wait_until(pilot, lambda: text in screen_text(app))
+    await wait_until(lambda: text in screen_text(app), pilot=pilot)
+
+
+def toasted(app: OmniApp) -> bool:
+    """A toast is up."""
+    return bool(app._notifications)
 
 
 def in_language(language: str) -> contextvars.Context:
@@ -245,7 +252,7 @@ async def test_a_japanese_console_at_80x24(store: Store) -> None:
 
         await pilot.press("e")
         await wait_until(
-            pilot, lambda: any(n.message == "Emma: 対応済み" for n in app._notifications)
+            lambda: any(n.message == "Emma: 対応済み" for n in app._notifications), pilot=pilot
         )
         await shows(pilot, app, "Emma  対応済み")
         await shows(pilot, app, "Emma: 対応済み")  # the toast
@@ -258,7 +265,7 @@ async def test_a_japanese_console_at_80x24(store: Store) -> None:
         await pilot.press("escape")
 
         await pilot.press("question_mark")
-        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await wait_until(lambda: isinstance(app.screen, HelpScreen), pilot=pilot)
         await shows(pilot, app, "OmniTUI のキー操作")
         help_text = screen_text(app)
         for words in ("場所", "キー", "操作", "受信箱", "返信", "対応済み", "スヌーズ"):
@@ -361,9 +368,7 @@ def test_the_demo_in_japanese(japanese_terminal: tuple[Terminal, Path]) -> None:
     term.keys("Escape")
     time.sleep(0.3)
     term.keys("q")
-    deadline = time.monotonic() + 10
-    while not done.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until_sync(done.exists, 10, term.screen)
     assert done.read_text().strip() == "0"
 
 
@@ -560,7 +565,7 @@ async def walk_every_screen(
             await pilot.press(*keys)
             if expected:
                 try:
-                    await wait_until(pilot, lambda text=expected: said(app, text))
+                    await wait_until(partial(said, app, expected), pilot=pilot)
                 except AssertionError:
                     raise AssertionError(
                         f"after {keys}, {expected!r} never showed:\n{screen_text(app)}"
@@ -692,7 +697,7 @@ async def test_names_stay_whole_in_the_list_the_header_and_toasts_at_narrow_widt
         async with app.run_test(size=size, notifications=True) as pilot:
             await pilot.pause(0.2)
             await pilot.press("e")  # resolve the top customer: a toast with her name
-            await wait_until(pilot, lambda shown=app: bool(shown._notifications))
+            await wait_until(partial(toasted, app), pilot=pilot)
             await pilot.pause(0.2)
             lines = screen_lines(app)
             # The thread header and the toast show the name whole, on one line.

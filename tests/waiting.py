@@ -66,11 +66,18 @@ async def wait_for_value(
 
 
 def wait_until_sync(
-    predicate: Callable[[], object], limit: float = 10.0, what: str = "the condition"
+    predicate: Callable[[], object],
+    limit: float = 10.0,
+    what: str | Callable[[], str] = "the condition",
+    *,
+    every: float = 0.1,
 ) -> None:
-    """`wait_until` for a test outside an event loop (the real binary in tmux)."""
+    """`wait_until` for a test outside an event loop (the real binary in tmux).
+
+    `what` may be a function, read only on failure (what the terminal showed)."""
     deadline = time.monotonic() + limit
     while not predicate():
         if time.monotonic() >= deadline:
-            raise AssertionError(f"{what}: not so after {limit:g} s")
-        time.sleep(0.05)
+            said = what() if callable(what) else what
+            raise AssertionError(f"not so after {limit:g} s: {said}")
+        time.sleep(every)
