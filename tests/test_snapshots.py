@@ -51,8 +51,10 @@ LOOKS = 25  # the same picture this many looks in a row (about 0.5 s) is a settl
 
 
 @pytest.fixture(autouse=True)
-def tokyo_time() -> Iterator[None]:
-    """Times are drawn in the local zone: make it Tokyo's (no tz database needed)."""
+def same_everywhere(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """In colour, and in Tokyo's time zone (times are drawn in the local one;
+    "JST-9" needs no tz database), whatever the machine running the tests."""
+    monkeypatch.delenv("NO_COLOR", raising=False)
     before = os.environ.get("TZ")
     os.environ["TZ"] = "JST-9"
     time.tzset()
