@@ -31,7 +31,7 @@ from omnitui.i18n import Language, resolve_language, tr, use_language
 from omnitui.messages import StoreChanged, change_kinds
 from omnitui.screens.inbox import InboxScreen
 from omnitui.screens.palette import OmniCommandPalette
-from omnitui.widgets.format import toast_room, toast_text
+from omnitui.widgets.format import toast_room, toast_text, use_clock
 
 if TYPE_CHECKING:
     from omnitui.store.protocol import StoreProtocol
@@ -125,6 +125,7 @@ class OmniApp(App[None]):
         # Load is handled in the app's own task before any screen exists, so
         # every screen, widget and worker started from it reads this language.
         use_language(self.language)
+        use_clock(self.store.now)  # ages and times read the store's clock
 
     async def on_mount(self) -> None:
         if self.keymap:

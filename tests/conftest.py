@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import shutil
 import subprocess
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ import pytest
 from omnitui.demo import DemoShop, build_demo_store
 from omnitui.store import Store
 from tests.peers.telegram_api import BotApiPeer, BotApiSpec
+from tests.waiting import wait_until
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -83,14 +83,8 @@ def fixture_dir(name: str) -> Path:
     return folder
 
 
-async def wait_for(check: Callable[[], Awaitable[bool]], limit: float = 10.0) -> None:
-    """Wait until `await check()` is true; fail after `limit` seconds."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
+# test_telegram.py imports the shared wait by this name.
+wait_for = wait_until
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from omnitui.domain.models import (
 from omnitui.screens.help import HelpScreen
 from omnitui.screens.inbox import InboxScreen
 from omnitui.store import ProfileFields, Store, ThreadCursor
+from tests.waiting import wait_for_value, wait_until
 
 MAIL = Channel(ChannelKind.EMAIL, "shop-mail")
 SMS = Channel(ChannelKind.SMS, "shop-sms")
@@ -84,7 +85,7 @@ async def pick_to_merge(pilot: Pilot[None], query: str) -> None:
     await pilot.press("m")
     await pilot.pause()
     app.screen.query_one(Input).value = query
-    await wait_until(pilot, lambda: len(getattr(app.screen, "found", [])) == 1)
+    await wait_until(lambda: len(getattr(app.screen, "found", [])) == 1, pilot=pilot)
     await pilot.press("enter")
 
 
@@ -100,16 +101,9 @@ async def open_contact(pilot: Pilot[None], name: str) -> None:
         await pilot.press("j")
     await pilot.press("enter")
     await pilot.pause()
-    await wait_until(pilot, lambda: screen.contact is not None and screen.contact.name == name)
-
-
-async def wait_until(pilot: Pilot[None], check: object, limit: float = 10.0) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("the screen did not get there in time")
+    await wait_until(
+        lambda: screen.contact is not None and screen.contact.name == name, pilot=pilot
+    )
 
 
 async def test_enter_opens_the_merged_thread_newest_at_the_bottom(store: Store) -> None:
@@ -118,11 +112,11 @@ async def test_enter_opens_the_merged_thread_newest_at_the_bottom(store: Store) 
     async with app.run_test(size=(120, 36)) as pilot:
         await open_contact(pilot, "田中 美咲")
         screen = inbox(app)
-        await wait_until(pilot, lambda: screen.focused is screen.thread)
+        await wait_until(lambda: screen.focused is screen.thread, pilot=pilot)
         text = "\n".join(screen.thread.lines_text())
         assert "ご予約の確認をお願いします。" in text and "ご予約について" in text
         # Opening marks the thread read.
-        await eventually(pilot, lambda: _unread(store, ids["misaki"]), 0)
+        await wait_for_value(lambda: _unread(store, ids["misaki"]), 0, pilot=pilot)
 
 
 async def _last_text(store: Store, contact_id: int) -> str:
@@ -135,20 +129,6 @@ async def _count(store: Store, contact_id: int) -> int:
 
 async def _unread(store: Store, contact_id: int) -> int:
     return (await store.get_contact(contact_id)).unread
-
-
-async def eventually(
-    pilot: Pilot[None], read: object, expected: object, limit: float = 5.0
-) -> None:
-    """Wait until `await read()` gives `expected` (the app works while we wait)."""
-    deadline = time.monotonic() + limit
-    value: object = None
-    while time.monotonic() < deadline:
-        value = await read()  # type: ignore[operator]
-        if value == expected:
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"still {value!r}, expected {expected!r}")
 
 
 async def test_customer_text_with_escapes_and_markup_is_shown_literally(store: Store) -> None:
@@ -179,7 +159,7 @@ async def test_reply_goes_out_on_the_last_channel(store: Store) -> None:
         assert inbox(app).composer.channel == SMS
         await pilot.press(*"Yes, ready at 3pm")
         await pilot.press("ctrl+s")
-        await eventually(pilot, lambda: _count(store, ids["emma"]), 2)
+        await wait_for_value(lambda: _count(store, ids["emma"]), 2, pilot=pilot)
         page = await store.thread_page(ids["emma"])
         assert (page[-1].text, page[-1].kind, page[-1].status) == (
             "Yes, ready at 3pm",
@@ -187,7 +167,7 @@ async def test_reply_goes_out_on_the_last_channel(store: Store) -> None:
             Delivery.QUEUED,
         )
         assert inbox(app).composer.text == ""
-        await wait_until(pilot, lambda: "queued" in "\n".join(inbox(app).thread.lines_text()))
+        await wait_until(lambda: "queued" in "\n".join(inbox(app).thread.lines_text()), pilot=pilot)
 
 
 async def test_composer_counts_sms_segments_and_warns_of_ucs2(store: Store) -> None:
@@ -220,7 +200,7 @@ async def test_canned_reply_is_personalised_from_the_profile(store: Store) -> No
         # The contact's language (ja) variant comes first, with her name and order id.
         assert text == "田中 美咲様、ご注文#1203のご用意ができました。"
         await pilot.press("ctrl+s")
-        await eventually(pilot, lambda: _last_text(store, ids["misaki"]), text)
+        await wait_for_value(lambda: _last_text(store, ids["misaki"]), text, pilot=pilot)
 
 
 async def test_sending_is_refused_while_a_placeholder_is_unresolved(store: Store) -> None:
@@ -250,10 +230,10 @@ async def test_sending_is_refused_while_a_placeholder_is_unresolved(store: Store
         area = inbox(app).composer.text_area
         area.load_text(area.text.replace("{order_id}", "#77"))
         await pilot.press("ctrl+s")
-        await eventually(
-            pilot,
+        await wait_for_value(
             lambda: _last_text(store, ids["emma"]),
             "Hi Emma, your order #77 is ready for pickup.",
+            pilot=pilot,
         )
 
 
@@ -275,14 +255,14 @@ async def test_a_value_asked_for_is_guessed_where_it_can_be_and_kept_on_the_prof
         await pilot.press(*"ask")
         await pilot.pause(0.1)
         await pilot.press("enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, FillScreen))
+        await wait_until(lambda: isinstance(app.screen, FillScreen), pilot=pilot)
         fill = app.screen
         # Family name first: the given name is filled in for the agent to check.
         assert fill.query_one("#fill-first_name", Input).value == "花子"
         assert fill.query_one("#fill-order_id", Input).value == ""
         await pilot.press("enter", *"#88", "enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, InboxScreen))
-        await wait_until(pilot, lambda: "#88" in inbox(app).composer.text)
+        await wait_until(lambda: isinstance(app.screen, InboxScreen), pilot=pilot)
+        await wait_until(lambda: "#88" in inbox(app).composer.text, pilot=pilot)
         assert inbox(app).composer.text == "花子様、ご注文#88の件です。"
         kept = await store.get_contact(hanako)
         assert kept.first_name == "花子" and kept.profile["order_id"] == "#88"
@@ -292,7 +272,7 @@ async def test_a_value_asked_for_is_guessed_where_it_can_be_and_kept_on_the_prof
         await pilot.press(*"ask")
         await pilot.pause(0.1)
         await pilot.press("enter")
-        await wait_until(pilot, lambda: "#88" in inbox(app).composer.text)
+        await wait_until(lambda: "#88" in inbox(app).composer.text, pilot=pilot)
         assert not isinstance(app.screen, FillScreen)
 
 
@@ -303,11 +283,11 @@ async def test_search_jumps_to_the_message(store: Store) -> None:
         await pilot.press("slash")
         await pilot.pause()
         app.screen.query_one(Input).value = "予約"
-        await wait_until(pilot, lambda: len(getattr(app.screen, "hits", [])) > 0)
+        await wait_until(lambda: len(getattr(app.screen, "hits", [])) > 0, pilot=pilot)
         await pilot.press("enter")
         screen = inbox(app)
         await wait_until(
-            pilot, lambda: screen.contact is not None and screen.contact.name == "田中 美咲"
+            lambda: screen.contact is not None and screen.contact.name == "田中 美咲", pilot=pilot
         )
         selected = screen.thread.selected_message
         assert selected is not None and "予約" in selected.text
@@ -345,16 +325,16 @@ async def test_merge_picks_confirms_and_can_be_undone(store: Store) -> None:
         await pilot.pause()
         await pilot.press("y")
         await pilot.pause()
-        await wait_until(pilot, lambda: isinstance(app.screen, InboxScreen))
+        await wait_until(lambda: isinstance(app.screen, InboxScreen), pilot=pilot)
         thread = await store.thread_page(ids["emma"])
         assert {m.kind for m in thread} == {ChannelKind.SMS, ChannelKind.EMAIL}
         assert await store.count_contacts() == 2
         await wait_until(
-            pilot,
             lambda: (
                 inbox(app).composer.channels == [SMS, MAIL]
                 or len(inbox(app).composer.channels) == 2
             ),
+            pilot=pilot,
         )
         await pilot.press("u")
         await pilot.pause()
@@ -372,9 +352,9 @@ async def test_merge_shows_what_moves_and_the_agent_picks_which_name_wins(store:
         await pilot.press("m")  # on Emma (SMS), merge Misaki's email contact into her
         await pilot.pause()
         app.screen.query_one(Input).value = "田中"
-        await wait_until(pilot, lambda: len(getattr(app.screen, "found", [])) == 1)
+        await wait_until(lambda: len(getattr(app.screen, "found", [])) == 1, pilot=pilot)
         await pilot.press("enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, MergeScreen))
+        await wait_until(lambda: isinstance(app.screen, MergeScreen), pilot=pilot)
         preview = app.screen
         assert isinstance(preview, MergeScreen)
         moves = str(preview.query_one("#moves").render())
@@ -385,20 +365,21 @@ async def test_merge_shows_what_moves_and_the_agent_picks_which_name_wins(store:
         await pilot.press("down", "down", "space")  # language: hers (ja) wins too
         await pilot.pause()
         await pilot.press("y")
-        await wait_until(pilot, lambda: isinstance(app.screen, InboxScreen))
-        await wait_until(pilot, lambda: inbox(app).contact is not None)
+        await wait_until(lambda: isinstance(app.screen, InboxScreen), pilot=pilot)
+        await wait_until(lambda: inbox(app).contact is not None, pilot=pilot)
         merged = await store.get_contact(ids["emma"])
         assert (merged.name, merged.first_name, merged.language) == ("田中 美咲", "Emma", "ja")
         assert merged.profile["order_id"] == "#1203"
         lost = {(h.field, h.value) for h in await store.field_history(ids["emma"])}
         assert lost == {("name", "Emma"), ("first_name", "美咲"), ("language", "en")}
         await wait_until(
-            pilot,
-            lambda: getattr(inbox(app).contact, "name", None) == "田中 美咲",
+            lambda: getattr(inbox(app).contact, "name", None) == "田中 美咲", pilot=pilot
         )
         await pilot.press("p")  # the profile lists the values that lost
         await pilot.pause()
-        await wait_until(pilot, lambda: "Emma" in str(app.screen.query_one("#history").render()))
+        await wait_until(
+            lambda: "Emma" in str(app.screen.query_one("#history").render()), pilot=pilot
+        )
         await pilot.press("escape")
         await pilot.pause()
         await pilot.press("u")
@@ -413,9 +394,9 @@ async def test_merge_preview_escape_merges_nothing(store: Store) -> None:
     app = make_app(store)
     async with app.run_test(size=(120, 36)) as pilot:
         await pick_to_merge(pilot, "田中")
-        await wait_until(pilot, lambda: type(app.screen).__name__ == "MergeScreen")
+        await wait_until(lambda: type(app.screen).__name__ == "MergeScreen", pilot=pilot)
         await pilot.press("escape")
-        await wait_until(pilot, lambda: isinstance(app.screen, InboxScreen))
+        await wait_until(lambda: isinstance(app.screen, InboxScreen), pilot=pilot)
         assert await store.count_contacts() == 3
         assert (await store.get_contact(ids["emma"])).name == "Emma"
 
@@ -454,7 +435,8 @@ async def test_a_new_message_appears_live_in_the_open_thread(store: Store) -> No
             [Inbound(SMS, "s2", "+819012345678", "Emma", "Also, do you have tulips?", time.time())]
         )
         await wait_until(
-            pilot, lambda: "Also, do you have tulips?" in "\n".join(inbox(app).thread.lines_text())
+            lambda: "Also, do you have tulips?" in "\n".join(inbox(app).thread.lines_text()),
+            pilot=pilot,
         )
         assert inbox(app).contacts.contacts[0].id == ids["emma"]
 
@@ -505,7 +487,7 @@ async def test_demo_channels_answer_replies(demo: tuple[Store, DemoShop]) -> Non
             await pilot.press("r", *"Thank you!", "ctrl+s")
             screen = inbox(app)
             await wait_until(
-                pilot, lambda: "delivered ✓✓" in "\n".join(screen.thread.lines_text()[-4:])
+                lambda: "delivered ✓✓" in "\n".join(screen.thread.lines_text()[-4:]), pilot=pilot
             )
     finally:
         await hub.stop()
@@ -543,11 +525,11 @@ async def test_moving_down_shows_the_next_thread_and_a_slow_one_never_freezes_th
     app = make_app(store)
     async with app.run_test(size=(120, 36)) as pilot:
         screen = inbox(app)
-        await wait_until(pilot, lambda: screen.contact is not None)
+        await wait_until(lambda: screen.contact is not None, pilot=pilot)
         assert screen.contact is not None and screen.contact.id == ids["emma"]
         await pilot.press("j")
         await wait_until(
-            pilot, lambda: screen.contact is not None and screen.contact.name != "Emma"
+            lambda: screen.contact is not None and screen.contact.name != "Emma", pilot=pilot
         )
         assert "Is my order ready?" not in "\n".join(screen.thread.lines_text())
         assert screen.contacts.current_contact_id == screen.contact.id
@@ -571,7 +553,7 @@ async def test_moving_down_shows_the_next_thread_and_a_slow_one_never_freezes_th
         assert not app._batch_count  # not waiting for the thread to draw
         store.thread_page = thread_page  # type: ignore[method-assign]
         await wait_until(
-            pilot, lambda: screen.contact is not None and screen.contact.name == "田中 美咲"
+            lambda: screen.contact is not None and screen.contact.name == "田中 美咲", pilot=pilot
         )
         assert not app._batch_count
 
@@ -672,8 +654,8 @@ async def test_possible_duplicates_are_shown_with_evidence_and_accepted_or_dismi
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.press("D")
         await wait_until(
-            pilot,
             lambda: isinstance(app.screen, DuplicatesScreen) and len(app.screen.suggestions) == 2,
+            pilot=pilot,
         )
         screen = app.screen
         assert isinstance(screen, DuplicatesScreen)
@@ -682,9 +664,9 @@ async def test_possible_duplicates_are_shown_with_evidence_and_accepted_or_dismi
         assert "080" not in evidence[1] and "+818033334444" in evidence[1]
         first = screen.suggestions[0]
         await pilot.press("a")  # merge the first pair
-        await wait_until(pilot, lambda: len(screen.suggestions) == 1)
+        await wait_until(lambda: len(screen.suggestions) == 1, pilot=pilot)
         await pilot.press("d")  # the other is dismissed
-        await wait_until(pilot, lambda: len(screen.suggestions) == 0)
+        await wait_until(lambda: len(screen.suggestions) == 0, pilot=pilot)
         await pilot.press("escape")
     assert await store.count_contacts() == 3
     assert first.a in {c.id for c in await store.list_contacts()}
@@ -738,31 +720,31 @@ async def test_tags_typed_with_t_make_a_view_with_its_count(store: Store) -> Non
         screen = inbox(app)
         assert screen.contacts.contacts[0].id == ids["emma"]
         await pilot.press("t")
-        await wait_until(pilot, lambda: isinstance(app.screen, TagsScreen))
+        await wait_until(lambda: isinstance(app.screen, TagsScreen), pilot=pilot)
         await pilot.press(*"vip, 花束", "enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, InboxScreen))
-        await wait_until(pilot, lambda: screen.counts.get(TagView("vip")) == 1)
+        await wait_until(lambda: isinstance(app.screen, InboxScreen), pilot=pilot)
+        await wait_until(lambda: screen.counts.get(TagView("vip")) == 1, pilot=pilot)
         assert (await store.get_contact(ids["emma"])).tags == ("vip", "花束")
         assert screen.counts[TagView("花束")] == 1
         await pilot.press("j", "t")  # Mallory gets one of the same tags
-        await wait_until(pilot, lambda: isinstance(app.screen, TagsScreen))
+        await wait_until(lambda: isinstance(app.screen, TagsScreen), pilot=pilot)
         await pilot.press(*"#vip", "enter")
-        await wait_until(pilot, lambda: screen.counts.get(TagView("vip")) == 2)
+        await wait_until(lambda: screen.counts.get(TagView("vip")) == 2, pilot=pilot)
         await pilot.press("V")
-        await wait_until(pilot, lambda: isinstance(app.screen, ViewPicker))
+        await wait_until(lambda: isinstance(app.screen, ViewPicker), pilot=pilot)
         picker = app.screen
         assert isinstance(picker, ViewPicker)
         assert picker.views[-2:] == [TagView("vip"), TagView("花束")]
         await pilot.press("end", "up", "enter")  # #vip
-        await wait_until(pilot, lambda: screen.view == TagView("vip"))
-        await wait_until(pilot, lambda: len(screen.contacts.contacts) == 2)
+        await wait_until(lambda: screen.view == TagView("vip"), pilot=pilot)
+        await wait_until(lambda: len(screen.contacts.contacts) == 2, pilot=pilot)
         assert {c.id for c in screen.contacts.contacts} == {ids["emma"], ids["mallory"]}
         assert "#vip 2" in str(screen.contacts.border_title)
         await pilot.press("v")  # the next view is the next tag
-        await wait_until(pilot, lambda: screen.view == TagView("花束"))
+        await wait_until(lambda: screen.view == TagView("花束"), pilot=pilot)
         assert [c.id for c in screen.contacts.contacts] == [ids["emma"]]
         await pilot.press("v")  # ...and after the last tag, All again
-        await wait_until(pilot, lambda: str(screen.view) == "All")
+        await wait_until(lambda: str(screen.view) == "All", pilot=pilot)
 
 
 async def test_a_channel_that_stopped_working_is_named_above_the_panes_until_it_works(
@@ -778,9 +760,9 @@ async def test_a_channel_that_stopped_working_is_named_above_the_panes_until_it_
         assert "⚠ shop-mail: IMAP login refused" in str(banner.render())
         # Whichever OmniTUI process runs the channels says when it works again.
         await store.set_channel_problem("shop-mail", None)
-        await wait_until(pilot, lambda: not banner.display)
+        await wait_until(lambda: not banner.display, pilot=pilot)
         await store.set_channel_problem("shop-sms", "Twilio did not answer [red]x[/]; retrying")
-        await wait_until(pilot, lambda: banner.display)
+        await wait_until(lambda: banner.display, pilot=pilot)
         assert "[red]x[/]" in str(banner.render())  # shown as written, never as markup
 
 
@@ -792,7 +774,9 @@ async def test_a_new_message_for_nobody_rings_and_shows_a_toast(store: Store) ->
         await store.ingest(
             [Inbound(SMS, "s3", "+819055556666", "Kenji", "Are you open?", time.time())]
         )
-        await wait_until(pilot, lambda: any(n.title == "New message" for n in app._notifications))
+        await wait_until(
+            lambda: any(n.title == "New message" for n in app._notifications), pilot=pilot
+        )
         assert any("Kenji" in n.message for n in app._notifications)
 
 
@@ -821,10 +805,10 @@ async def test_a_value_the_profile_lacks_is_asked_for_at_insert_time(store: Stor
         await pilot.pause(0.2)
         assert inbox(app).composer.text == "Hi Emma, your order #4242 is ready for pickup."
         await pilot.press("ctrl+s")
-        await eventually(
-            pilot,
+        await wait_for_value(
             lambda: _last_text(store, ids["emma"]),
             "Hi Emma, your order #4242 is ready for pickup.",
+            pilot=pilot,
         )
 
 
@@ -897,10 +881,10 @@ async def test_a_reply_and_resolve_from_another_process_show_up_live(store: Stor
         assert proc.returncode == 0, err.decode()
         # bench/cross_process.py measures how fast; here: it shows up on its own.
         await wait_until(
-            pilot, lambda: "Ready at 3, Ken here" in "\n".join(inbox(app).thread.lines_text())
+            lambda: "Ready at 3, Ken here" in "\n".join(inbox(app).thread.lines_text()), pilot=pilot
         )
         await wait_until(
-            pilot, lambda: inbox(app).contacts.contacts[0].status is ThreadStatus.RESOLVED
+            lambda: inbox(app).contacts.contacts[0].status is ThreadStatus.RESOLVED, pilot=pilot
         )
         assert "→ Ken" in "\n".join(inbox(app).thread.lines_text())
 
@@ -914,13 +898,13 @@ async def test_an_agent_is_warned_when_another_is_already_replying(store: Store)
             await open_contact(pilot, "Emma")
             await ken.set_composing(ids["emma"], "Ken", True)
             status = app.screen.query_one("#composer-status")
-            await wait_until(pilot, lambda: "Ken is replying too" in str(status.render()))
+            await wait_until(lambda: "Ken is replying too" in str(status.render()), pilot=pilot)
             await pilot.press("r", *"On it")
             await pilot.pause(0.2)
             assert any("Ken is already replying" in n.message for n in app._notifications)
             assert await ken.others_composing(ids["emma"], "Ken") == ["Aiko"]
             await pilot.press("ctrl+s")
-            await eventually(pilot, lambda: ken.others_composing(ids["emma"], "Ken"), [])
+            await wait_for_value(lambda: ken.others_composing(ids["emma"], "Ken"), [], pilot=pilot)
     finally:
         await ken.close()
 
@@ -940,9 +924,9 @@ async def test_search_says_how_many_matched_not_how_many_are_listed(store: Store
         await pilot.press("slash")
         await pilot.pause()
         app.screen.query_one(Input).value = "予約"
-        await wait_until(pilot, lambda: len(getattr(app.screen, "hits", [])) > 0)
+        await wait_until(lambda: len(getattr(app.screen, "hits", [])) > 0, pilot=pilot)
         hint = app.screen.query_one("#picker-hint", Static)
-        await wait_until(pilot, lambda: "listed" in str(hint.render()))
+        await wait_until(lambda: "listed" in str(hint.render()), pilot=pilot)
         assert "120 messages (the newest 50 listed)" in str(hint.render())
 
 
@@ -954,21 +938,21 @@ async def test_who_has_a_customer_and_until_when_they_sleep_is_on_screen(store: 
         await open_contact(pilot, "Emma")
         await pilot.press("escape")  # back to the list, where A and z are
         await pilot.press("A")
-        await eventually(pilot, lambda: _assignee(store, ids["emma"]), "Aiko")
+        await wait_for_value(lambda: _assignee(store, ids["emma"]), "Aiko", pilot=pilot)
         header = screen.query_one("#thread-header", Static)
-        await wait_until(pilot, lambda: "@Aiko" in str(header.render()))
+        await wait_until(lambda: "@Aiko" in str(header.render()), pilot=pilot)
         await wait_until(
-            pilot,
             lambda: any(
                 "@Aiko" in str(screen.contacts.get_option_at_index(i).prompt)
                 for i in range(screen.contacts.option_count)
             ),
+            pilot=pilot,
         )
         await pilot.press("z")
         await pilot.pause()
         await pilot.press("down", "enter")  # 3 hours
         until = time.strftime("%H:%M", time.localtime(time.time() + 3 * 3600))
-        await wait_until(pilot, lambda: "until" in str(header.render()))
+        await wait_until(lambda: "until" in str(header.render()), pilot=pilot)
         shown = str(header.render())
         assert "snoozed" in shown and until[:2] in shown.split("until")[1]
 
@@ -1054,7 +1038,7 @@ async def test_an_email_reply_gets_its_subject_copies_and_signature_from_the_com
         screen = inbox(app)
         await pilot.press("r")
         subject = screen.composer.subject_input
-        await wait_until(pilot, lambda: subject.value == "Re: ブーケのご相談")
+        await wait_until(lambda: subject.value == "Re: ブーケのご相談", pilot=pilot)
         assert subject.display  # the field above the text, for email
         shown = composer_text(app)
         assert "-- Sakura Flowers · 03-1234-5678 · Aiko" in shown  # what goes out below
@@ -1063,28 +1047,28 @@ async def test_an_email_reply_gets_its_subject_copies_and_signature_from_the_com
         # ctrl+j: to the subject field, holding the one computed.
         assert screen.composer.text_area.has_focus
         await pilot.press("ctrl+j")
-        await wait_until(pilot, lambda: app.focused is subject)
+        await wait_until(lambda: app.focused is subject, pilot=pilot)
         await pilot.press("ctrl+u", *"Your wedding bouquet", "enter")
-        await wait_until(pilot, lambda: screen.composer.subject == "Your wedding bouquet")
+        await wait_until(lambda: screen.composer.subject == "Your wedding bouquet", pilot=pilot)
         assert screen.composer.subject_typed
         assert app.focused is screen.composer.text_area  # back to writing
 
         # ctrl+l: Cc and Bcc. Something that is not an address is refused, and said.
         await pilot.press("ctrl+l")
-        await wait_until(pilot, lambda: app.screen.query("#cc-input"))
+        await wait_until(lambda: app.screen.query("#cc-input"), pilot=pilot)
         await pilot.press(*"ken@", "enter")
         await wait_until(
-            pilot,
             lambda: "Not an email address: ken@" in str(app.screen.query_one("#refusal").render()),
+            pilot=pilot,
         )
         await pilot.press("ctrl+u", *"planner@venue.example", "tab", *"owner@sakura.example")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: "Cc: planner@venue.example" in composer_text(app))
+        await wait_until(lambda: "Cc: planner@venue.example" in composer_text(app), pilot=pilot)
         assert "Bcc: owner@sakura.example" in composer_text(app)
 
         # ctrl+g: everyone else on her mail joins the Cc; again, and they leave it.
         await pilot.press("ctrl+g")
-        await wait_until(pilot, lambda: "Hana <hana@florist.example>" in composer_text(app))
+        await wait_until(lambda: "Hana <hana@florist.example>" in composer_text(app), pilot=pilot)
         assert screen.composer.cc == [
             "planner@venue.example",
             "Hana <hana@florist.example>",
@@ -1092,7 +1076,9 @@ async def test_an_email_reply_gets_its_subject_copies_and_signature_from_the_com
         ]
         assert "^G sender only" in composer_text(app)
         await pilot.press("ctrl+g")
-        await wait_until(pilot, lambda: "Hana <hana@florist.example>" not in composer_text(app))
+        await wait_until(
+            lambda: "Hana <hana@florist.example>" not in composer_text(app), pilot=pilot
+        )
         assert screen.composer.cc == ["planner@venue.example"]
         assert "^G reply all (+2) Hana, 田中 健" in composer_text(app)  # offered again
         await pilot.press("ctrl+g")
@@ -1100,22 +1086,24 @@ async def test_an_email_reply_gets_its_subject_copies_and_signature_from_the_com
         # The headers stay with Misaki while Aiko looks at someone else.
         await pilot.press(*"Dear Misaki, ")
         await pilot.press("escape", "escape")
-        await wait_until(pilot, lambda: screen.focused is screen.contacts)
+        await wait_until(lambda: screen.focused is screen.contacts, pilot=pilot)
         await pilot.press("j")
-        await wait_until(pilot, lambda: screen.composer.owner != misaki)
+        await wait_until(lambda: screen.composer.owner != misaki, pilot=pilot)
         assert "Hana" not in composer_text(app) and "planner" not in composer_text(app)
         await pilot.press("k")
-        await wait_until(pilot, lambda: screen.composer.owner == misaki and screen.composer.loaded)
+        await wait_until(
+            lambda: screen.composer.owner == misaki and screen.composer.loaded, pilot=pilot
+        )
         assert "Hana <hana@florist.example>" in composer_text(app)
         assert subject.value == "Your wedding bouquet"  # kept with the draft
 
         # A canned reply goes in the text; the signature is added once, when it is sent.
         await pilot.press("r")
         await pilot.press("end", *"/thanks ")
-        await wait_until(pilot, lambda: "ご連絡ありがとうございます" in screen.composer.text)
+        await wait_until(lambda: "ご連絡ありがとうございます" in screen.composer.text, pilot=pilot)
         assert "03-1234-5678" not in screen.composer.text
         await pilot.press("ctrl+s")
-        await eventually(pilot, lambda: _count(store, misaki), 3)
+        await wait_for_value(lambda: _count(store, misaki), 3, pilot=pilot)
         sent = (await store.thread_page(misaki))[-1]
         assert sent.subject == "Your wedding bouquet"
         assert sent.cc == (
@@ -1140,7 +1128,9 @@ async def test_an_email_reply_gets_its_subject_copies_and_signature_from_the_com
         assert "Cc:" not in composer_text(app)
         # `g` from the thread: a reply to all at once.
         await pilot.press("g")
-        await wait_until(pilot, lambda: "Cc: Hana <hana@florist.example>" in composer_text(app))
+        await wait_until(
+            lambda: "Cc: Hana <hana@florist.example>" in composer_text(app), pilot=pilot
+        )
         assert app.focused is screen.composer.text_area
 
 
@@ -1152,15 +1142,15 @@ async def test_undo_gives_back_the_subject_and_copies_with_the_text(store: Store
         await open_contact(pilot, "田中 美咲")
         screen = inbox(app)
         await pilot.press("r", *"Oops", "ctrl+g", "ctrl+j")
-        await wait_until(pilot, lambda: app.focused is screen.composer.subject_input)
+        await wait_until(lambda: app.focused is screen.composer.subject_input, pilot=pilot)
         await pilot.press("ctrl+u", *"Bouquet", "enter")
-        await wait_until(pilot, lambda: screen.composer.subject == "Bouquet")
+        await wait_until(lambda: screen.composer.subject == "Bouquet", pilot=pilot)
         await pilot.press("ctrl+s")
-        await eventually(pilot, lambda: _count(store, misaki), 3)
-        await wait_until(pilot, lambda: screen.composer.cc == [])
+        await wait_for_value(lambda: _count(store, misaki), 3, pilot=pilot)
+        await wait_until(lambda: screen.composer.cc == [], pilot=pilot)
         assert screen.composer.subject == "Re: ブーケのご相談"  # the next reply's
         await pilot.press("u")
-        await wait_until(pilot, lambda: screen.composer.text == "Oops")
+        await wait_until(lambda: screen.composer.text == "Oops", pilot=pilot)
         assert screen.composer.subject == "Bouquet"
         assert screen.composer.subject_input.value == "Bouquet"
         assert screen.composer.subject_typed  # the agent's own, kept as such
@@ -1176,7 +1166,7 @@ async def test_subject_and_copies_are_for_email_only(store: Store) -> None:
         await open_contact(pilot, "Emma")  # an SMS customer
         await pilot.press("r", "ctrl+l")
         await wait_until(
-            pilot, lambda: any("is for email" in n.message for n in app._notifications)
+            lambda: any("is for email" in n.message for n in app._notifications), pilot=pilot
         )
         assert isinstance(app.screen, InboxScreen)
         await pilot.press("ctrl+j")

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from omnitui.store import Store
 from omnitui.widgets.contact_list import contact_prompt
-from tests.test_console import eventually, inbox, make_app, open_contact, shop, wait_until
+from tests.test_console import inbox, make_app, open_contact, shop
+from tests.waiting import wait_for_value, wait_until
 
 
 async def _count(store: Store, contact_id: int) -> int:
@@ -26,15 +27,15 @@ async def test_a_reply_stays_with_its_customer_when_the_agent_moves_on(store: St
         await pilot.press("r")
         await pilot.press(*"Thank you for your message, Emma!")
         await pilot.press("escape", "escape")  # composer -> thread -> list
-        await wait_until(pilot, lambda: screen.focused is screen.contacts)
+        await wait_until(lambda: screen.focused is screen.contacts, pilot=pilot)
         await pilot.press("j")
         await wait_until(
-            pilot, lambda: screen.contact is not None and screen.contact.id != ids["emma"]
+            lambda: screen.contact is not None and screen.contact.id != ids["emma"], pilot=pilot
         )
         other = screen.contact
         assert other is not None
         await wait_until(
-            pilot, lambda: screen.composer.owner == other.id and screen.composer.loaded
+            lambda: screen.composer.owner == other.id and screen.composer.loaded, pilot=pilot
         )
         assert screen.composer.text == ""  # never Emma's words under someone else's thread
         await pilot.press("r", "ctrl+s")
@@ -43,23 +44,25 @@ async def test_a_reply_stays_with_its_customer_when_the_agent_moves_on(store: St
         assert await _count(store, ids["emma"]) == 1
 
         # Emma's row says a reply waits for her; back on Emma, it is there.
-        await eventually(pilot, lambda: _has_draft(store, ids["emma"]), True)
-        await wait_until(pilot, lambda: any(c.draft for c in screen.contacts.contacts))
+        await wait_for_value(lambda: _has_draft(store, ids["emma"]), True, pilot=pilot)
+        await wait_until(lambda: any(c.draft for c in screen.contacts.contacts), pilot=pilot)
         emma = next(c for c in screen.contacts.contacts if c.id == ids["emma"])
         assert "✎" in contact_prompt(emma, 40).plain
         await pilot.press("escape", "escape")
-        await wait_until(pilot, lambda: screen.focused is screen.contacts)
+        await wait_until(lambda: screen.focused is screen.contacts, pilot=pilot)
         await pilot.press("k")
         await wait_until(
-            pilot, lambda: screen.composer.owner == ids["emma"] and screen.composer.loaded
+            lambda: screen.composer.owner == ids["emma"] and screen.composer.loaded, pilot=pilot
         )
         assert screen.composer.text == "Thank you for your message, Emma!"
         await pilot.press("r", "ctrl+s")
-        await eventually(pilot, lambda: _count(store, ids["emma"]), 2)
+        await wait_for_value(lambda: _count(store, ids["emma"]), 2, pilot=pilot)
         assert (await store.thread_page(ids["emma"]))[
             -1
         ].text == "Thank you for your message, Emma!"
-        await eventually(pilot, lambda: _has_draft(store, ids["emma"]), False)  # sent: no draft
+        await wait_for_value(
+            lambda: _has_draft(store, ids["emma"]), False, pilot=pilot
+        )  # sent: no draft
 
 
 async def _has_draft(store: Store, contact_id: int) -> bool:
@@ -82,7 +85,7 @@ async def test_a_draft_survives_quitting_and_opening_the_console_again(store: St
         screen = inbox(again)
         await open_contact(pilot, "田中 美咲")
         await wait_until(
-            pilot, lambda: screen.composer.owner == ids["misaki"] and screen.composer.loaded
+            lambda: screen.composer.owner == ids["misaki"] and screen.composer.loaded, pilot=pilot
         )
         assert screen.composer.text == "Your bouquet is ready"
         # Another agent on the same store does not get Aiko's draft.

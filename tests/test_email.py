@@ -30,10 +30,11 @@ from omnitui.config import EmailConfig, parse
 from omnitui.domain.models import Channel, ChannelKind, Delivery
 from omnitui.hub import Hub, RetryPolicy
 from omnitui.store import Store
-from tests.conftest import IN_CI, fixture_dir, tmux_command, wait_for
+from tests.conftest import IN_CI, fixture_dir, tmux_command
 from tests.peers.dovecot import Dovecot, free_port
 from tests.serve import Proc, ServeCommand, descendants
 from tests.test_tmux import Terminal
+from tests.waiting import wait_until, wait_until_sync
 
 PASSWORD_ENV = "OMNITUI_TEST_MAIL_PASSWORD"
 FAST = RetryPolicy(first_delay=0.05, factor=2.0, max_delay=0.3, max_attempts=4)
@@ -216,7 +217,7 @@ async def test_every_fixture_mail_is_taken_and_japanese_shows_decoded(
         async def all_in() -> bool:
             return await stored_count(store) == len(files)
 
-        await wait_for(all_in, 60)
+        await wait_until(all_in, 60)
     finally:
         await hub.stop()
     rows = await store._rows("SELECT subject, text, parse_error, raw FROM message")
@@ -238,7 +239,7 @@ def _lf(raw: bytes) -> bytes:
 async def test_new_mail_arrives_through_idle(
     store: Store, dovecot: Dovecot, running: tuple[Hub, EmailAdapter]
 ) -> None:
-    await wait_for(lambda: _status(running[1], "up to date"))
+    await wait_until(lambda: _status(running[1], "up to date"))
     client = imap(dovecot)
     client.append(
         "INBOX",
@@ -254,7 +255,7 @@ async def test_new_mail_arrives_through_idle(
     async def arrived() -> bool:
         return await stored_count(store) == 1
 
-    await wait_for(arrived, 5)
+    await wait_until(arrived, 5)
     contact = (await store.list_contacts())[0]
     assert contact.name == "田中 美咲"
     message = (await store.thread_page(contact.id))[0]
@@ -274,7 +275,7 @@ async def test_a_restart_takes_only_new_mail(
         adapter = EmailAdapter(account(dovecot, smtp[1]))
         hub = Hub(store, [adapter], retry=FAST)
         await hub.start()
-        await wait_for(partial(_status, adapter, "up to date"))
+        await wait_until(partial(_status, adapter, "up to date"))
         await hub.stop()
     assert await stored_count(store) == 30
     client.append("INBOX", customer_mail(99))
@@ -287,7 +288,7 @@ async def test_a_restart_takes_only_new_mail(
         async def thirty_one() -> bool:
             return await stored_count(store) == 31
 
-        await wait_for(thirty_one)
+        await wait_until(thirty_one)
         await asyncio.sleep(0.3)
         assert await stored_count(store) == 31 == await distinct_count(store)
     finally:
@@ -305,7 +306,7 @@ async def test_a_recreated_folder_resyncs_without_duplicates(
     adapter = EmailAdapter(cfg)
     hub = Hub(store, [adapter], retry=FAST)
     await hub.start()
-    await wait_for(lambda: _folder_status(adapter, "Orders"))
+    await wait_until(lambda: _folder_status(adapter, "Orders"))
     await hub.stop()
     before = await store.load_cursor("shop-mail", "imap:Orders")
     # The folder is deleted and restored: new UIDVALIDITY, same mail, plus one new.
@@ -322,8 +323,8 @@ async def test_a_recreated_folder_resyncs_without_duplicates(
         async def eleven() -> bool:
             return await stored_count(store) == 11
 
-        await wait_for(eleven)
-        await wait_for(lambda: _folder_status(adapter, "Orders"))
+        await wait_until(eleven)
+        await wait_until(lambda: _folder_status(adapter, "Orders"))
         assert await store.load_cursor("shop-mail", "imap:Orders") != before
         assert await stored_count(store) == 11 == await distinct_count(store)
     finally:
@@ -337,14 +338,14 @@ async def _folder_status(adapter: EmailAdapter, folder: str) -> bool:
 async def test_a_server_restart_mid_idle_reconnects(
     store: Store, dovecot: Dovecot, running: tuple[Hub, EmailAdapter]
 ) -> None:
-    await wait_for(lambda: _status(running[1], "up to date"))
+    await wait_until(lambda: _status(running[1], "up to date"))
     dovecot.stop()
-    await wait_for(lambda: _status_starts(running[1], "disconnected"))
+    await wait_until(lambda: _status_starts(running[1], "disconnected"))
 
     async def console_warned() -> bool:  # every console reads this from the store
         return "INBOX: disconnected" in (await store.channel_problems()).get("shop-mail", "")
 
-    await wait_for(console_warned)
+    await wait_until(console_warned)
     dovecot.start()
     client = imap(dovecot)
     client.append("INBOX", customer_mail(7))
@@ -353,12 +354,12 @@ async def test_a_server_restart_mid_idle_reconnects(
     async def arrived() -> bool:
         return await stored_count(store) == 1
 
-    await wait_for(arrived, 15)
+    await wait_until(arrived, 15)
 
     async def warning_gone() -> bool:
         return await store.channel_problems() == {}
 
-    await wait_for(warning_gone)
+    await wait_until(warning_gone)
 
 
 async def _status_starts(adapter: EmailAdapter, text: str) -> bool:
@@ -377,13 +378,13 @@ async def test_wrong_credentials_are_reported_not_hidden(
         async def reported() -> bool:
             return "login refused" in hub.errors.get("shop-mail", "")
 
-        await wait_for(reported)
+        await wait_until(reported)
 
         async def console_warned() -> bool:
             problems = await store.channel_problems()
             return "login refused" in problems.get("shop-mail", "")
 
-        await wait_for(console_warned)
+        await wait_until(console_warned)
         assert "wrong" not in (await store.channel_problems())["shop-mail"].replace(
             "wrong username", ""
         )  # no secret in the store either
@@ -431,7 +432,7 @@ async def test_a_reply_is_threaded_for_the_customers_mail_app(
     async def arrived() -> bool:
         return await stored_count(store) == 1
 
-    await wait_for(arrived)
+    await wait_until(arrived)
     contact = (await store.list_contacts())[0]
     from omnitui.domain.mail import reply_subject
 
@@ -447,7 +448,7 @@ async def test_a_reply_is_threaded_for_the_customers_mail_app(
     async def received() -> bool:
         return len(recorder.messages) == 1
 
-    await wait_for(received)
+    await wait_until(received)
     _, recipients, raw = recorder.messages[0]
     sent = email.message_from_bytes(raw, policy=email.policy.default)
     assert recipients == ["emma@example.com"]
@@ -462,7 +463,7 @@ async def test_a_reply_is_threaded_for_the_customers_mail_app(
     async def sent_state() -> bool:
         return (await store.thread_page(contact.id))[-1].status is Delivery.SENT
 
-    await wait_for(sent_state)
+    await wait_until(sent_state)
     assert (await store.thread_page(contact.id))[-1].status is Delivery.SENT
 
 
@@ -478,7 +479,7 @@ async def test_smtp_refusals_show_why_and_temporary_ones_are_retried(
     async def arrived() -> bool:
         return await stored_count(store) == 2
 
-    await wait_for(arrived)
+    await wait_until(arrived)
     contacts = {c.name: c.id for c in await store.list_contacts()}
     mail = Channel(ChannelKind.EMAIL, "shop-mail")
     recorder.answers = ["451 4.3.0 Try again later"]
@@ -491,7 +492,7 @@ async def test_smtp_refusals_show_why_and_temporary_ones_are_retried(
         b = (await store.thread_page(contacts["ghost@nowhere.invalid"]))[-1]
         return a.status is Delivery.SENT and b.status is Delivery.FAILED
 
-    await wait_for(settled)
+    await wait_until(settled)
     failed = (await store.thread_page(contacts["ghost@nowhere.invalid"]))[-1]
     assert "550 5.1.1" in failed.status_reason and "User unknown" in failed.status_reason
     assert len(recorder.messages) == 1  # the retried one went out once
@@ -553,7 +554,7 @@ async def test_kill_9_mid_sync_leaves_no_process_behind_and_loses_or_doubles_not
         workers = [p for p in tree if "omnitui.adapters.workers" in p.command]
         return len(workers) == email_adapter.PARSE_WORKERS and stored_in(shop.db)[0] >= 300
 
-    await wait_for(parsing_in_workers, 60)
+    await wait_until(parsing_in_workers, 60)
     server.send_signal(signal.SIGKILL)
     await server.wait()
     killed_at = stored_in(shop.db)[0]
@@ -563,7 +564,7 @@ async def test_kill_9_mid_sync_leaves_no_process_behind_and_loses_or_doubles_not
         return not any(p.alive() for p in tree)
 
     try:
-        await wait_for(none_left, 5)
+        await wait_until(none_left, 5)
     except AssertionError:
         left = "\n".join(f"{p.pid} {p.command}" for p in tree if p.alive())
         raise AssertionError(f"still running after serve was killed:\n{left}") from None
@@ -574,12 +575,12 @@ async def test_kill_9_mid_sync_leaves_no_process_behind_and_loses_or_doubles_not
         async def all_in() -> bool:
             return stored_in(shop.db)[0] >= total
 
-        await wait_for(all_in, 120)
+        await wait_until(all_in, 120)
 
         async def workers_stopped() -> bool:  # up to date: no parse workers held in memory
             return descendants(server.pid) == []
 
-        await wait_for(workers_stopped, 10)
+        await wait_until(workers_stopped, 10)
     finally:
         server.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(server.wait(), 20) == 0
@@ -604,14 +605,14 @@ async def test_a_parse_worker_killed_mid_backfill_costs_no_mail(
         async def parsing() -> bool:
             return len(parse_workers()) == email_adapter.PARSE_WORKERS
 
-        await wait_for(parsing, 30)
+        await wait_until(parsing, 30)
         os.kill(parse_workers()[0].pid, signal.SIGKILL)  # say, by the kernel's OOM killer
 
         async def all_in() -> bool:
             return await stored_count(store) >= total
 
-        await wait_for(all_in, 120)
-        await wait_for(lambda: _status(adapter, "up to date"))
+        await wait_until(all_in, 120)
+        await wait_until(lambda: _status(adapter, "up to date"))
         assert await stored_count(store) == total == await distinct_count(store)
         assert "parsing here, not in worker processes" in caplog.text
         assert parse_workers() == []  # up to date: the other worker is stopped too
@@ -666,13 +667,15 @@ def test_a_console_on_its_own_syncs_a_600_mail_mailbox_the_first_time(
     term = Terminal(tmux, name)
     try:
         term.wait_for("Customers")
-        deadline = time.monotonic() + 90
-        screen = ""
-        while stored_in(db)[0] < total and time.monotonic() < deadline:
-            screen = term.screen()
-            assert "⚠" not in screen, f"a channel problem was shown:\n{screen}"
-            time.sleep(0.2)
-        assert stored_in(db) == (total, total), f"not all stored; the screen was:\n{screen}"
+        shown = [""]
+
+        def all_stored() -> bool:
+            shown[0] = term.screen()
+            assert "⚠" not in shown[0], f"a channel problem was shown:\n{shown[0]}"
+            return stored_in(db)[0] >= total
+
+        wait_until_sync(all_stored, 90, lambda: f"not all stored:\n{shown[0]}", every=0.2)
+        assert stored_in(db) == (total, total), f"not all stored; the screen was:\n{shown[0]}"
         screen = term.wait_for("Customer 599")  # the newest mail's sender, at the top
         assert screen.index("Customer 599") < screen.index("Customer 598")
         term.keys("Enter")
@@ -681,9 +684,7 @@ def test_a_console_on_its_own_syncs_a_600_mail_mailbox_the_first_time(
         term.keys("Escape")
         time.sleep(0.3)
         term.keys("q")
-        deadline = time.monotonic() + 20
-        while not (done.exists() and done.read_text().strip()) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until_sync(lambda: done.exists() and done.read_text().strip(), 20, term.screen)
         assert done.read_text().strip() == "0"
     finally:
         subprocess.run([*tmux, "kill-session", "-t", name], check=False, capture_output=True)
@@ -715,7 +716,7 @@ async def test_mail_arriving_by_idle_shows_in_the_console_folded_with_source_and
     from omnitui.app import OmniApp
     from omnitui.screens.source import SourceScreen
 
-    await wait_for(lambda: _status(running[1], "up to date"))
+    await wait_until(lambda: _status(running[1], "up to date"))
     app = OmniApp(
         store,
         channels=[Channel(ChannelKind.EMAIL, "shop-mail")],
@@ -726,9 +727,7 @@ async def test_mail_arriving_by_idle_shows_in_the_console_folded_with_source_and
         client = imap(dovecot)
         client.append("INBOX", reply_with_quote_and_attachment())
         client.logout()
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and not app.inbox.contacts.contacts:
-            await pilot.pause(0.05)
+        await wait_until(lambda: app.inbox.contacts.contacts, 5, "the mail is listed", pilot=pilot)
         assert app.inbox.contacts.contacts[0].name == "佐藤 健"
         await pilot.press("enter")
         await pilot.pause(0.2)
@@ -763,7 +762,7 @@ async def test_a_copy_of_each_reply_goes_to_the_sent_folder(
         async def arrived() -> bool:
             return await stored_count(store) == 1
 
-        await wait_for(arrived)
+        await wait_until(arrived)
         contact = (await store.list_contacts())[0]
         await store.enqueue_reply(
             contact.id,
@@ -775,7 +774,7 @@ async def test_a_copy_of_each_reply_goes_to_the_sent_folder(
         async def sent() -> bool:
             return (await store.thread_page(contact.id))[-1].status is Delivery.SENT
 
-        await wait_for(sent)
+        await wait_until(sent)
     finally:
         await hub.stop()
     client.select_folder("Sent", readonly=True)
@@ -799,13 +798,13 @@ async def test_a_server_without_idle_is_polled(
         hub = Hub(store, [adapter], retry=FAST)
         await hub.start()
         try:
-            await wait_for(lambda: _status(adapter, "up to date"))
+            await wait_until(lambda: _status(adapter, "up to date"))
             client.append("INBOX", customer_mail(5))
 
             async def arrived() -> bool:
                 return await stored_count(store) == 1
 
-            await wait_for(arrived, 5)
+            await wait_until(arrived, 5)
         finally:
             await hub.stop()
             client.logout()
@@ -827,7 +826,7 @@ async def test_reading_in_omnitui_flags_mail_seen_only_when_asked(
         async def arrived() -> bool:
             return await stored_count(store) == 1
 
-        await wait_for(arrived)
+        await wait_until(arrived)
         client.select_folder("INBOX", readonly=True)
         assert client.search(["UNSEEN"]) != []  # syncing did not mark it read
         await store.mark_read((await store.list_contacts())[0].id)
@@ -837,7 +836,7 @@ async def test_reading_in_omnitui_flags_mail_seen_only_when_asked(
             return not client.search(["UNSEEN"])
 
         if mark_seen:
-            await wait_for(seen, 5)
+            await wait_until(seen, 5)
         else:
             await asyncio.sleep(1.5)
             assert not await seen()
@@ -865,7 +864,7 @@ async def test_a_file_attached_in_the_composer_goes_out_with_the_reply(
     async def arrived() -> bool:
         return await stored_count(store) == 1
 
-    await wait_for(arrived)
+    await wait_until(arrived)
     app = OmniApp(
         store,
         channels=[Channel(ChannelKind.EMAIL, "shop-mail")],
@@ -888,7 +887,7 @@ async def test_a_file_attached_in_the_composer_goes_out_with_the_reply(
         async def received() -> bool:
             return len(recorder.messages) == 1
 
-        await wait_for(received)
+        await wait_until(received)
     sent = email.message_from_bytes(recorder.messages[0][2], policy=email.policy.default)
     parts = [(p.get_filename(), p.get_content()) for p in sent.iter_attachments()]
     assert parts == [("請求書.pdf", b"%PDF-1.4 invoice 1203")]
@@ -936,7 +935,7 @@ async def test_a_reply_goes_out_with_its_signature_edited_subject_and_copies(
         async def arrived() -> bool:
             return await stored_count(store) == 1
 
-        await wait_for(arrived)
+        await wait_until(arrived)
         app = OmniApp(
             store,
             channels=[Channel(ChannelKind.EMAIL, cfg.name)],
@@ -965,13 +964,13 @@ async def test_a_reply_goes_out_with_its_signature_edited_subject_and_copies(
             async def received() -> bool:
                 return len(recorder.messages) == 1
 
-            await wait_for(received)
+            await wait_until(received)
             contact = (await store.list_contacts())[0]
 
             async def sent_state() -> bool:
                 return (await store.thread_page(contact.id))[-1].status is Delivery.SENT
 
-            await wait_for(sent_state)
+            await wait_until(sent_state)
         _, envelope, raw = recorder.messages[0]
         sent = email.message_from_bytes(raw, policy=email.policy.default)
         assert envelope == [
@@ -1013,7 +1012,7 @@ async def test_a_bad_cc_sends_nothing_and_one_the_server_refuses_is_said_on_the_
     async def arrived() -> bool:
         return await stored_count(store) == 1
 
-    await wait_for(arrived)
+    await wait_until(arrived)
     contact = (await store.list_contacts())[0]
     mail = Channel(ChannelKind.EMAIL, "shop-mail")
     with pytest.raises(StoreError, match="Cc: not an email address: ken@"):
@@ -1028,7 +1027,7 @@ async def test_a_bad_cc_sends_nothing_and_one_the_server_refuses_is_said_on_the_
     async def sent_state() -> bool:
         return (await store.thread_page(contact.id))[-1].status is Delivery.SENT
 
-    await wait_for(sent_state)
+    await wait_until(sent_state)
     assert recorder.messages[0][1] == ["emma@example.com"]  # the customer has it
     reply = (await store.thread_page(contact.id))[-1]
     assert "not accepted for ghost@nowhere.invalid: 550" in reply.status_reason

@@ -15,7 +15,7 @@ from omnitui.demo import DEMO_CHANNELS, DemoShop
 from omnitui.domain.models import Channel, ChannelKind, Delivery, Inbound, Outbound
 from omnitui.hub import Hub, RetryPolicy
 from omnitui.store import Store
-from tests.conftest import wait_for
+from tests.waiting import wait_until
 
 MAIL = Channel(ChannelKind.EMAIL, "flaky-mail")
 FAST = RetryPolicy(first_delay=0.05, factor=2.0, max_delay=0.2, max_attempts=3)
@@ -95,7 +95,7 @@ async def test_a_refused_send_is_retried_and_sent_exactly_once(store: Store) -> 
     hub = Hub(store, [provider], retry=FAST, poll_outbox=0.02)
     await hub.start()
     try:
-        await wait_for(lambda: _has_contacts(store))
+        await wait_until(lambda: _has_contacts(store))
         contact = (await store.list_contacts())[0]
         await store.enqueue_reply(contact.id, MAIL, "we are open until 7")
         hub.outbox_changed()
@@ -103,7 +103,7 @@ async def test_a_refused_send_is_retried_and_sent_exactly_once(store: Store) -> 
         async def sent() -> bool:
             return await last_status(store, contact.id) is Delivery.SENT
 
-        await wait_for(sent)
+        await wait_until(sent)
         await asyncio.sleep(0.3)
         assert provider.accepted == ["we are open until 7"]
         assert provider.calls == 3
@@ -116,14 +116,14 @@ async def test_a_permanent_failure_shows_the_reason_and_is_not_retried(store: St
     hub = Hub(store, [provider], retry=FAST, poll_outbox=0.02)
     await hub.start()
     try:
-        await wait_for(lambda: _has_contacts(store))
+        await wait_until(lambda: _has_contacts(store))
         contact = (await store.list_contacts())[0]
         await store.enqueue_reply(contact.id, MAIL, "hello")
 
         async def failed() -> bool:
             return await last_status(store, contact.id) is Delivery.FAILED
 
-        await wait_for(failed)
+        await wait_until(failed)
         await asyncio.sleep(0.2)
         last = (await store.thread_page(contact.id))[-1]
         assert last.status_reason == "550 mailbox unavailable"
@@ -138,7 +138,7 @@ async def test_one_broken_channel_does_not_stop_the_others(store: Store) -> None
     hub = Hub(store, [broken, demo], retry=FAST, poll_outbox=0.02)
     await hub.start()
     try:
-        await wait_for(lambda: _has_contacts(store))
+        await wait_until(lambda: _has_contacts(store))
         await asyncio.sleep(0.3)
         assert broken.runs >= 2  # restarted with backoff
         assert "network unreachable" in hub.errors["broken-sms"]
@@ -161,7 +161,7 @@ async def test_demo_replies_are_delivered(store: Store) -> None:
     hub = Hub(store, [demo], poll_outbox=0.02)
     await hub.start()
     try:
-        await wait_for(lambda: _has_contacts(store))
+        await wait_until(lambda: _has_contacts(store))
         contact = (await store.list_contacts())[0]
         mid = await store.enqueue_reply(contact.id, DEMO_CHANNELS[0], "thanks!")
 
@@ -169,7 +169,7 @@ async def test_demo_replies_are_delivered(store: Store) -> None:
             page = await store.thread_page(contact.id, limit=500)
             return any(m.id == mid and m.status is Delivery.DELIVERED for m in page)
 
-        await wait_for(delivered)
+        await wait_until(delivered)
     finally:
         await hub.stop()
 
@@ -196,7 +196,7 @@ async def test_a_store_held_by_another_process_stops_no_reply_for_good(
     await hub.start()
     holder = sqlite3.connect(store.path, isolation_level=None)
     try:
-        await wait_for(lambda: _has_contacts(store))
+        await wait_until(lambda: _has_contacts(store))
         contact = (await store.list_contacts())[0]
         await store.enqueue_reply(contact.id, MAIL, "we are open until 7")
         await asyncio.wait_for(provider.sending.wait(), 5)
@@ -208,7 +208,7 @@ async def test_a_store_held_by_another_process_stops_no_reply_for_good(
         async def sent() -> bool:
             return await last_status(store, contact.id) is Delivery.SENT
 
-        await wait_for(sent)
+        await wait_until(sent)
         holder.execute("BEGIN IMMEDIATE")  # held again while the outbox looks for work
         await asyncio.sleep(1.0)
         holder.execute("ROLLBACK")
@@ -217,7 +217,7 @@ async def test_a_store_held_by_another_process_stops_no_reply_for_good(
         async def both_sent() -> bool:
             return provider.accepted == ["we are open until 7", "see you tomorrow"]
 
-        await wait_for(both_sent)
+        await wait_until(both_sent)
         assert await last_status(store, contact.id) is Delivery.SENT
     finally:
         holder.close()

@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_tmux import demo_in_tmux
+from tests.waiting import wait_until_sync
 
 pytestmark = pytest.mark.tmux
 
@@ -102,9 +102,7 @@ def test_the_installed_demo_opens_shows_customers_and_quits(
         assert "Canned replies" in screen
         term.wait_for("Reply via", timeout=30)  # the first customer's thread is on screen
         term.keys("q")
-        deadline = time.monotonic() + 15
-        while not done.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until_sync(done.exists, 15, term.screen)
         assert done.read_text().strip() == "0", term.screen()
 
 

@@ -25,9 +25,9 @@ from omnitui.hub import Hub, RetryPolicy
 from omnitui.store import Store
 from tests.peers.telegram_api import TOKEN, BotApiPeer, Customer
 from tests.test_console import MAIL, SMS, inbox, make_app, open_contact, shop
-from tests.test_console import wait_until as wait_on_screen
 from tests.test_telegram import BOT, TOKEN_ENV, adapter_for, wait_stored
 from tests.test_tmux import demo_in_tmux
+from tests.waiting import wait_until, wait_until_sync
 
 MISAKI = Customer(4_200_301, "美咲", last_name="田中", language_code="ja")
 NOTE = "Allergic to lilies: never put them in her bouquets. @Ken please check the order"
@@ -58,10 +58,10 @@ async def write_note(pilot: object, text: str) -> None:
 
     assert isinstance(pilot, Pilot)
     await pilot.press("N")
-    await wait_on_screen(pilot, lambda: isinstance(pilot.app.screen, NoteScreen))
+    await wait_until(lambda: isinstance(pilot.app.screen, NoteScreen), pilot=pilot)
     await pilot.press(*text)
     await pilot.press("ctrl+s")
-    await wait_on_screen(pilot, lambda: not isinstance(pilot.app.screen, NoteScreen))
+    await wait_until(lambda: not isinstance(pilot.app.screen, NoteScreen), pilot=pilot)
 
 
 # -- what a note is ------------------------------------------------------------------
@@ -139,12 +139,12 @@ async def test_a_note_is_shown_as_a_note_and_a_running_channel_never_sends_it(
             telegram_peer.text(MISAKI, "花束を予約したいです")
             await wait_stored(store, 1)
             screen = inbox(app)
-            await wait_on_screen(pilot, lambda: bool(screen.contacts.contacts))
+            await wait_until(lambda: bool(screen.contacts.contacts), pilot=pilot)
             await pilot.press("enter")
-            await wait_on_screen(pilot, lambda: "花束を予約したいです" in thread_text(app))
+            await wait_until(lambda: "花束を予約したいです" in thread_text(app), pilot=pilot)
 
             await write_note(pilot, NOTE)
-            await wait_on_screen(pilot, lambda: "Internal note · Aiko" in thread_text(app))
+            await wait_until(lambda: "Internal note · Aiko" in thread_text(app), pilot=pilot)
             lines = screen.thread.lines_text()
             at = next(i for i, line in enumerate(lines) if "Internal note · Aiko" in line)
             # Framed, labelled with its author and what it is, unlike any message.
@@ -164,8 +164,8 @@ async def test_a_note_is_shown_as_a_note_and_a_running_channel_never_sends_it(
 
             # A reply after it goes out; the note never does.
             await pilot.press("r", *"Thank you!", "ctrl+s")
-            await wait_on_screen(pilot, lambda: len(telegram_peer.sent) == 1)
-            await wait_on_screen(pilot, lambda: "sent ✓" in thread_text(app))
+            await wait_until(lambda: len(telegram_peer.sent) == 1, pilot=pilot)
+            await wait_until(lambda: "sent ✓" in thread_text(app), pilot=pilot)
             await asyncio.sleep(0.5)  # the outbox polls every 0.05 s: ten more rounds
             assert [s.text for s in telegram_peer.sent] == ["Thank you!"]
             assert not any("lilies" in str(call.params) for call in telegram_peer.calls)
@@ -186,16 +186,18 @@ async def test_a_note_does_not_answer_a_customer_nor_make_one_wait(store: Store)
         await pilot.press("escape")  # from the thread back to the list
         await open_contact(pilot, "田中 美咲")
         await write_note(pilot, "Her mother's birthday is on the 12th")
-        await wait_on_screen(pilot, lambda: "birthday is on the 12th" in thread_text(app))
+        await wait_until(lambda: "birthday is on the 12th" in thread_text(app), pilot=pilot)
 
         for _ in range(3):  # All → Mine → Unassigned → Waiting
             await pilot.press("escape", "v")
-        await wait_on_screen(pilot, lambda: screen.view == View.WAITING)
-        await wait_on_screen(pilot, lambda: str(screen.contacts.border_title).endswith("Waiting 2"))
+        await wait_until(lambda: screen.view == View.WAITING, pilot=pilot)
+        await wait_until(
+            lambda: str(screen.contacts.border_title).endswith("Waiting 2"), pilot=pilot
+        )
         assert {c.name for c in screen.contacts.contacts} == {"Emma", "Mallory [red]x[/]"}
         await pilot.press("n")  # the longest wait is still Mallory's, not moved by a note
-        await wait_on_screen(
-            pilot, lambda: screen.contact is not None and screen.contact.id == ids["mallory"]
+        await wait_until(
+            lambda: screen.contact is not None and screen.contact.id == ids["mallory"], pilot=pilot
         )
     after = {c.id: c for c in await store.list_contacts()}
     for contact_id, was in before.items():
@@ -222,8 +224,7 @@ async def test_a_mention_shows_a_toast_and_rings_in_the_other_agents_console(
             await ken_pilot.pause()
             await open_contact(pilot, "Emma")
             await write_note(pilot, "@Ken can you call her? She asked for you")
-            await wait_on_screen(
-                pilot,
+            await wait_until(
                 lambda: (
                     (
                         "Aiko mentioned you in a note",
@@ -231,12 +232,13 @@ async def test_a_mention_shows_a_toast_and_rings_in_the_other_agents_console(
                     )
                     in toasts(ken)
                 ),
+                pilot=pilot,
             )
             assert ken.bells == 1
             # The writer is not told about her own note, and a note for nobody rings nobody.
             assert not any("mentioned you" in title for title, _ in toasts(aiko))
             await write_note(pilot, "Paid by bank transfer")
-            await wait_on_screen(pilot, lambda: "bank transfer" in thread_text(aiko))
+            await wait_until(lambda: "bank transfer" in thread_text(aiko), pilot=pilot)
             await asyncio.sleep(0.3)
             assert ken.bells == 1
             assert len([t for t, _ in toasts(ken) if "mentioned you" in t]) == 1
@@ -274,12 +276,12 @@ async def test_a_note_from_another_process_calling_on_me_is_announced(store: Sto
         )
         _, err = await proc.communicate()
         assert proc.returncode == 0, err.decode()
-        await wait_on_screen(
-            pilot,
+        await wait_until(
             lambda: (
                 ("Ken mentioned you in a note", "田中 美咲: @Aiko 在庫を確認してください")
                 in toasts(app)
             ),
+            pilot=pilot,
         )
 
 
@@ -290,14 +292,14 @@ async def test_search_finds_a_note_and_says_it_is_one(store: Store) -> None:
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()
         await pilot.press("slash", *"lilies")
-        await wait_on_screen(pilot, lambda: bool(getattr(app.screen, "hits", [])))
+        await wait_until(lambda: bool(getattr(app.screen, "hits", [])), pilot=pilot)
         (hit,) = app.screen.hits  # type: ignore[attr-defined]
         assert hit.note and hit.contact_id == ids["misaki"]
         from omnitui.screens.pickers import hit_prompt
 
         assert hit_prompt(hit, "lilies").plain.startswith("✎ note 田中 美咲")
         await pilot.press("enter")
-        await wait_on_screen(pilot, lambda: "Internal note · Ken" in thread_text(app))
+        await wait_until(lambda: "Internal note · Ken" in thread_text(app), pilot=pilot)
         selected = inbox(app).thread.selected_message
         assert selected is not None and selected.is_note
 
@@ -328,9 +330,7 @@ def test_n_in_the_real_console_keeps_a_note_that_no_channel_sends(tmp_path: Path
         term.keys("Escape")
         time.sleep(0.3)
         term.keys("q")
-        deadline = time.monotonic() + 10
-        while not done.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until_sync(done.exists, 10, term.screen)
         assert done.read_text().strip() == "0", term.screen()
     conn = sqlite3.connect(tmp_path / "demo.db")
     rows = conn.execute(

@@ -21,10 +21,9 @@ from omnitui.domain.safe_text import NAME_BYTES, safe_filename
 from omnitui.hub import Hub, RetryPolicy
 from omnitui.screens.source import SHOWN, SourceScreen
 from omnitui.store import Store
-from tests.conftest import wait_for
 from tests.peers.telegram_api import TOKEN, BotApiPeer, Customer
-from tests.test_console import wait_until
 from tests.test_telegram import BOT, TOKEN_ENV, adapter_for, wait_stored
+from tests.waiting import wait_until
 
 LONG_NAME = "ご注文の花束についての詳細な見積書と配達日時の確認" * 6 + ".pdf"  # 150 + 4
 MISAKI = Customer(4_200_101, "美咲", last_name="田中", language_code="ja")
@@ -66,13 +65,13 @@ async def test_a_document_with_a_450_byte_name_is_saved_and_the_console_lives_on
                 MISAKI, b"%PDF-1.4 quote v2", file_name=LONG_NAME, mime_type="application/pdf"
             )
             await wait_stored(store, 2)
-            await wait_until(pilot, lambda: bool(app.inbox.contacts.contacts))
+            await wait_until(lambda: bool(app.inbox.contacts.contacts), pilot=pilot)
             await pilot.press("enter")
-            await wait_until(pilot, lambda: len(app.inbox.thread.messages) == 2)
+            await wait_until(lambda: len(app.inbox.thread.messages) == 2, pilot=pilot)
             await pilot.press("a")  # the newest message is selected
-            await wait_until(pilot, lambda: downloads.exists() and any(downloads.iterdir()))
+            await wait_until(lambda: downloads.exists() and any(downloads.iterdir()), pilot=pilot)
             await pilot.press("k", "a")
-            await wait_until(pilot, lambda: len(list(downloads.iterdir())) == 2)
+            await wait_until(lambda: len(list(downloads.iterdir())) == 2, pilot=pilot)
             saved = sorted(downloads.iterdir(), key=lambda p: len(p.name))
             assert {p.read_bytes() for p in saved} == {b"%PDF-1.4 quote", b"%PDF-1.4 quote v2"}
             assert all(p.suffix == ".pdf" and len(p.name.encode()) <= 255 for p in saved)
@@ -85,13 +84,12 @@ async def test_a_document_with_a_450_byte_name_is_saved_and_the_console_lives_on
             inbox.context = replace(inbox.context, downloads_folder=blocked / "OmniTUI")
             await pilot.press("a")
             await wait_until(
-                pilot,
-                lambda: any("Not saved" in str(n.message) for n in app._notifications),
+                lambda: any("Not saved" in str(n.message) for n in app._notifications), pilot=pilot
             )
             assert app.is_running and app.return_code is None
             telegram_peer.text(MISAKI, "届きましたか?")
             await wait_stored(store, 3)
-            await wait_until(pilot, lambda: len(app.inbox.thread.messages) == 3)
+            await wait_until(lambda: len(app.inbox.thread.messages) == 3, pilot=pilot)
     finally:
         await hub.stop()
 
@@ -122,11 +120,11 @@ async def test_the_source_of_a_15_mb_mail_opens_at_once_and_saves_whole(
     downloads = tmp_path / "dl"
     app = OmniApp(store, channels=[mail], poll_changes=0.05, downloads=downloads)
     async with app.run_test(size=(120, 36)) as pilot:
-        await wait_until(pilot, lambda: bool(app.inbox.contacts.contacts))
+        await wait_until(lambda: bool(app.inbox.contacts.contacts), pilot=pilot)
         await pilot.press("enter")
-        await wait_until(pilot, lambda: len(app.inbox.thread.messages) == 1)
+        await wait_until(lambda: len(app.inbox.thread.messages) == 1, pilot=pilot)
         await pilot.press("v")
-        await wait_until(pilot, lambda: isinstance(app.screen, SourceScreen))
+        await wait_until(lambda: isinstance(app.screen, SourceScreen), pilot=pilot)
         screen = app.screen
         assert isinstance(screen, SourceScreen)
         # The head is drawn (drawing all 15 MB froze the console for 14 s) and the
@@ -141,7 +139,7 @@ async def test_the_source_of_a_15_mb_mail_opens_at_once_and_saves_whole(
         async def saved() -> bool:
             return eml.exists() and eml.stat().st_size == len(raw)
 
-        await wait_for(saved)
+        await wait_until(saved)
         assert eml.read_bytes() == raw
         await pilot.press("escape")
         assert not isinstance(app.screen, SourceScreen)

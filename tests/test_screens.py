@@ -13,7 +13,7 @@ from omnitui.domain.models import Channel, ChannelKind, Inbound
 from omnitui.messages import StoreChanged, change_kinds
 from omnitui.screens.inbox import InboxScreen
 from omnitui.store import Store
-from tests.test_console import wait_until
+from tests.waiting import wait_until
 
 MAIL = Channel(ChannelKind.EMAIL, "shop@sakura.example")
 
@@ -37,13 +37,13 @@ async def test_the_inbox_runs_in_any_app_given_a_context(store: Store) -> None:
     async with app.run_test(size=(120, 36)) as pilot:
         inbox = app.screen
         assert isinstance(inbox, InboxScreen)
-        await wait_until(pilot, lambda: len(inbox.contacts.contacts) == 1)
+        await wait_until(lambda: len(inbox.contacts.contacts) == 1, what="one contact", pilot=pilot)
         got = await store.ingest(
             [Inbound(MAIL, "m2", "ken@example.jp", "Ken", "Is it ready?", time.time())]
         )
         # No app polls the store here: the message alone brings Ken in.
         inbox.post_message(StoreChanged(frozenset({got[0].contact_id}), change_kinds(["inbound"])))
-        await wait_until(pilot, lambda: len(inbox.contacts.contacts) == 2)
+        await wait_until(lambda: len(inbox.contacts.contacts) == 2, what="Ken listed", pilot=pilot)
         assert inbox.contacts.contacts[0].name == "Ken"
 
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import wait_for
 from tests.peers.telegram_api import BotApiPeer, Customer
 from tests.serve import ServeCommand
+from tests.waiting import wait_until
 
 TOKEN_ENV = "OMNITUI_TEST_TELEGRAM_TOKEN"
 CUSTOMERS = 200
@@ -98,7 +98,7 @@ async def wait_stored(db: Path, n: int) -> None:
     async def enough() -> bool:
         return stored_count(db) >= n
 
-    await wait_for(enough, LONG)
+    await wait_until(enough, LONG)
 
 
 async def test_restarting_serve_in_a_rush_of_customers_loses_none_and_shows_none_twice(
@@ -153,7 +153,7 @@ async def test_restarting_serve_in_a_rush_of_customers_loses_none_and_shows_none
         async def all_confirmed() -> bool:
             return not peer.updates
 
-        await wait_for(all_confirmed, LONG)
+        await wait_until(all_confirmed, LONG)
     finally:
         assert await stopped_by_sigterm(server) == 0
 

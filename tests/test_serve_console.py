@@ -21,9 +21,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import tmux_command, wait_for
+from tests.conftest import tmux_command
 from tests.peers.telegram_api import TOKEN, BotApiPeer, Customer
 from tests.test_tmux import Terminal
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.tmux
 
@@ -92,7 +93,7 @@ async def notice(term: Terminal, words: str) -> None:
         return words in notices(screen)
 
     try:
-        await wait_for(said, LONG)
+        await wait_until(said, LONG)
     except AssertionError:
         raise AssertionError(f"no notice said {words!r}; the screen was:\n{screen}") from None
 
@@ -128,7 +129,7 @@ async def test_a_console_beside_serve_uses_it_and_takes_over_the_channels_when_s
                 calls(peer, "getUpdates")
             )
 
-        await wait_for(serving, LONG)
+        await wait_until(serving, LONG)
 
         # 2. The agent opens the console on the same store.
         binary = Path(sys.executable).parent / "omnitui"
@@ -169,7 +170,7 @@ async def test_a_console_beside_serve_uses_it_and_takes_over_the_channels_when_s
         async def confirmed() -> bool:  # Telegram was told both were taken
             return not peer.updates
 
-        await wait_for(confirmed, LONG)
+        await wait_until(confirmed, LONG)
         assert sorted(stored(db)) == sorted(
             [
                 (provider_id(first), "Open on Sunday?"),
@@ -184,7 +185,7 @@ async def test_a_console_beside_serve_uses_it_and_takes_over_the_channels_when_s
         async def exited() -> bool:
             return done.exists() and done.read_text().strip() != ""
 
-        await wait_for(exited, LONG)
+        await wait_until(exited, LONG)
         assert done.read_text().strip() == "0"
         assert peer.conflicts == 0
         logged = (state / "omnitui" / "log" / "omnitui.log").read_text(errors="replace")

@@ -23,6 +23,7 @@ import pytest
 
 from omnitui.demo import build_demo_store
 from omnitui.store import Store
+from tests.waiting import wait_until_sync
 
 BINARY = Path(sys.executable).parent / "omnitui"
 NOBODY = 65534
@@ -154,9 +155,7 @@ def run_serve_until_stored(config: Path, db: Path, home: Path, umask: int) -> di
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 30
-        while not Path(f"{db}-wal").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until_sync(Path(f"{db}-wal").exists, 30, "the store's WAL file", every=0.05)
         time.sleep(0.5)
         assert Path(f"{db}-shm").exists()
         modes = {p.name: mode(p) for p in db.parent.iterdir()}

@@ -326,9 +326,7 @@ async def test_a_telegram_photo_shows_in_the_console(
     app = OmniApp(store, channels=[BOT], poll_changes=0.05, downloads=tmp_path / "dl")
     async with app.run_test(size=(120, 36)) as pilot:
         peer.photo(MISAKI, PICTURE, caption="この色で花束をお願いします")
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and not app.inbox.contacts.contacts:
-            await pilot.pause(0.05)
+        await wait_for(lambda: app.inbox.contacts.contacts, 5, "the photo is listed", pilot=pilot)
         assert app.inbox.contacts.contacts[0].name == "美咲 田中"
         await pilot.press("enter")
         await pilot.pause(0.2)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import tmux_command
+from tests.waiting import wait_until_sync
 
 pytestmark = pytest.mark.tmux
 
@@ -52,20 +53,21 @@ class Terminal:
     def quit(self, done: Path) -> None:
         """`q`; the console must exit with status 0."""
         self.keys("q")
-        deadline = time.monotonic() + 10
-        while not done.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert done.exists() and done.read_text().strip() == "0", self.screen()
+        wait_until_sync(done.exists, 10, self.screen)
+        assert done.read_text().strip() == "0", self.screen()
 
     def wait_for(self, text: str, timeout: float = 20.0) -> str:
-        deadline = time.monotonic() + timeout
-        screen = ""
-        while time.monotonic() < deadline:
-            screen = self.screen()
-            if text in screen:
-                return screen
-            time.sleep(0.1)
-        raise AssertionError(f"{text!r} never showed; the screen was:\n{screen}")
+        """The screen once `text` shows on it."""
+        screen = [""]
+
+        def shows() -> bool:
+            screen[0] = self.screen()
+            return text in screen[0]
+
+        wait_until_sync(
+            shows, timeout, lambda: f"{text!r} never showed; the screen was:\n{screen[0]}"
+        )
+        return screen[0]
 
 
 @contextlib.contextmanager
@@ -205,11 +207,12 @@ def test_an_unexpected_error_exits_1_cleanly_with_the_traceback_in_the_log(
         with db.open("r+b") as file:  # the disk goes bad under the running console
             file.seek(4096)
             file.write(b"\0" * (size - 4096))
-        deadline = time.monotonic() + 30
-        while not done.exists() and time.monotonic() < deadline:
-            term.keys("j")
-            time.sleep(0.2)
-        assert done.exists(), term.screen()
+
+        def stopped() -> bool:
+            term.keys("j")  # the agent keeps working; the console must notice the damage
+            return done.exists()
+
+        wait_until_sync(stopped, 30, term.screen, every=0.2)
         assert done.read_text().strip() == "1"
         screen = term.screen()
         log = tmp_path / ".local" / "state" / "omnitui" / "log" / "omnitui.log"
@@ -373,10 +376,12 @@ def test_a_reply_not_taken_back_goes_after_the_wait(tmp_path: Path) -> None:
         term.keys("C-s")
         screen = term.wait_for("u to undo")
         assert "delivered" not in status_above(screen, "See you at three")
-        deadline = time.monotonic() + 20
-        while "delivered ✓✓" not in status_above(term.screen(), "See you at three"):
-            assert time.monotonic() < deadline, term.screen()
-            time.sleep(0.2)
+        wait_until_sync(
+            lambda: "delivered ✓✓" in status_above(term.screen(), "See you at three"),
+            20,
+            term.screen,
+            every=0.2,
+        )
 
 
 def status_above(screen: str, text: str) -> str:
@@ -526,10 +531,12 @@ def test_the_subject_and_cc_of_an_email_reply_are_set_in_a_real_terminal(tmp_pat
         term.wait_for("Ready at three.")
         term.keys("C-s")
         term.wait_for("u to undo")
-        deadline = time.monotonic() + 20
-        while "delivered ✓✓" not in status_above(term.screen(), "Ready at three."):
-            assert time.monotonic() < deadline, term.screen()
-            time.sleep(0.2)
+        wait_until_sync(
+            lambda: "delivered ✓✓" in status_above(term.screen(), "Ready at three."),
+            20,
+            term.screen,
+            every=0.2,
+        )
         lines = term.screen().splitlines()  # the thread's lines are whole rows here
         at = max(i for i, line in enumerate(lines) if "Ready at three." in line)
         assert (
@@ -539,9 +546,7 @@ def test_the_subject_and_cc_of_an_email_reply_are_set_in_a_real_terminal(tmp_pat
         term.keys("Escape")
         time.sleep(0.3)
         term.keys("q")
-        deadline = time.monotonic() + 10
-        while not done.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until_sync(done.exists, 10, term.screen)
         assert done.read_text().strip() == "0", term.screen()
     conn = sqlite3.connect(tmp_path / "demo.db")
     subject, meta = conn.execute(

@@ -15,8 +15,8 @@ import pytest
 from textual.app import App
 
 from omnitui.adapters.workers import WorkerError, WorkerPool
-from tests.conftest import wait_for
 from tests.serve import Proc, descendants
+from tests.waiting import wait_until
 
 
 async def test_jobs_run_in_worker_processes_and_a_failure_says_why() -> None:
@@ -123,4 +123,4 @@ async def test_workers_busy_with_a_job_die_with_a_parent_killed_by_sigkill(
     async def gone() -> bool:
         return not any(p.alive() for p in tree)
 
-    await wait_for(gone, 3)  # the job has 60 s to run
+    await wait_until(gone, 3)  # the job has 60 s to run

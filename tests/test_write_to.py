@@ -31,9 +31,10 @@ from omnitui.hub import Hub, RetryPolicy
 from omnitui.screens.write_to import WriteToScreen
 from omnitui.store import Store
 from tests.peers.dovecot import Dovecot, free_port
-from tests.test_console import MAIL, SMS, inbox, shop, wait_until
+from tests.test_console import MAIL, SMS, inbox, shop
 from tests.test_email import PASSWORD_ENV, Recorder, _authenticate, account, dovecot_binary
 from tests.test_tmux import demo_in_tmux, status_above
+from tests.waiting import wait_until, wait_until_sync
 
 FAST = RetryPolicy(first_delay=0.05, factor=2.0, max_delay=0.3, max_attempts=4)
 BOT = Channel(ChannelKind.TELEGRAM, "shop-bot")
@@ -105,7 +106,7 @@ async def write_to(pilot: Pilot[None], typed: str) -> WriteToScreen:
     """`w` and what the agent types, in the dialog it opens."""
     app = pilot.app
     await pilot.press("w")
-    await wait_until(pilot, lambda: isinstance(app.screen, WriteToScreen))
+    await wait_until(lambda: isinstance(app.screen, WriteToScreen), pilot=pilot)
     screen = app.screen
     assert isinstance(screen, WriteToScreen)
     await pilot.press(*typed)
@@ -138,12 +139,12 @@ async def test_writing_first_to_an_imported_customer_sends_a_mail_with_the_subje
         async with app.run_test(size=(120, 36)) as pilot:
             screen = await write_to(pilot, "山田")
             await wait_until(
-                pilot, lambda: option_texts(screen) == ["    山田 花子  no messages yet"]
+                lambda: option_texts(screen) == ["    山田 花子  no messages yet"], pilot=pilot
             )
             await pilot.press("enter")
             box = inbox(app)
             composer = box.composer
-            await wait_until(pilot, lambda: app.focused is composer.text_area)
+            await wait_until(lambda: app.focused is composer.text_area, pilot=pilot)
             assert box.contact is not None and box.contact.name == "山田 花子"
             assert composer.channel == MAIL
             # A first mail needs a subject: one in her language, there to change.
@@ -154,8 +155,8 @@ async def test_writing_first_to_an_imported_customer_sends_a_mail_with_the_subje
             await pilot.press("ctrl+a", "ctrl+k", *"Your order", "enter")
             assert focused(app) is composer.text_area
             await pilot.press(*"Your peonies have arrived.", "ctrl+s")
-            await wait_until(pilot, lambda: len(recorder.messages) == 1, limit=15)
-            await wait_until(pilot, lambda: "sent ✓" in "\n".join(box.thread.lines_text()))
+            await wait_until(lambda: len(recorder.messages) == 1, limit=15, pilot=pilot)
+            await wait_until(lambda: "sent ✓" in "\n".join(box.thread.lines_text()), pilot=pilot)
             # At the top of the list now, answered by the shop: nobody waits.
             row = box.contacts.contacts[0]
             assert (row.name, row.last_preview) == ("山田 花子", "Your peonies have arrived.")
@@ -182,26 +183,26 @@ async def test_a_phone_number_typed_the_local_way_finds_the_customer_or_makes_on
     try:
         async with app.run_test(size=(120, 36)) as pilot:
             screen = await write_to(pilot, "090-1234-5678")
-            await wait_until(pilot, lambda: option_texts(screen) == ["S   Emma"])  # not new
+            await wait_until(lambda: option_texts(screen) == ["S   Emma"], pilot=pilot)  # not new
             await pilot.press("escape")
 
             screen = await write_to(pilot, "080-5555-1234")
             await wait_until(
-                pilot, lambda: option_texts(screen) == ["+ New customer  S +818055551234"]
+                lambda: option_texts(screen) == ["+ New customer  S +818055551234"], pilot=pilot
             )
             await pilot.press("enter")
             box = inbox(app)
-            await wait_until(pilot, lambda: app.focused is box.composer.text_area)
+            await wait_until(lambda: app.focused is box.composer.text_area, pilot=pilot)
             assert box.composer.channel == SMS and not box.composer.subject_input.display
             await pilot.press(*"Your bouquet is ready", "ctrl+s")
-            await wait_until(pilot, lambda: len(provider.sent) == 1)
-            await wait_until(pilot, lambda: "sent ✓" in "\n".join(box.thread.lines_text()))
+            await wait_until(lambda: len(provider.sent) == 1, pilot=pilot)
+            await wait_until(lambda: "sent ✓" in "\n".join(box.thread.lines_text()), pilot=pilot)
             assert box.contact is not None
             made = box.contact.id
             await pilot.press("escape", "escape")
 
             screen = await write_to(pilot, "+81 80 5555 1234")  # the same number, once more
-            await wait_until(pilot, lambda: option_texts(screen) == ["S   +818055551234"])
+            await wait_until(lambda: option_texts(screen) == ["S   +818055551234"], pilot=pilot)
     finally:
         await hub.stop()
     assert (provider.sent[0].address, provider.sent[0].text) == (
@@ -223,18 +224,18 @@ async def test_a_typed_address_is_one_customer_whatever_its_case(store: Store) -
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await write_to(pilot, "Hanako Yamada <Hanako@Example.JP>")
         await wait_until(
-            pilot,
             lambda: option_texts(screen) == ["+ New customer  M hanako@example.jp  Hanako Yamada"],
+            pilot=pilot,
         )
         await pilot.press("enter")
         box = inbox(app)
-        await wait_until(pilot, lambda: app.focused is box.composer.text_area)
+        await wait_until(lambda: app.focused is box.composer.text_area, pilot=pilot)
         assert box.contact is not None and box.contact.name == "Hanako Yamada"
         assert box.composer.subject_input.value == "A message from Sakura Flowers"
         await pilot.press("escape", "escape")
         screen = await write_to(pilot, "HANAKO@example.jp")
         await wait_until(
-            pilot, lambda: option_texts(screen) == ["    Hanako Yamada  no messages yet"]
+            lambda: option_texts(screen) == ["    Hanako Yamada  no messages yet"], pilot=pilot
         )
     hanakos = [c for c in await store.list_contacts() if c.name == "Hanako Yamada"]
     assert len(hanakos) == 1
@@ -245,18 +246,20 @@ async def test_telegram_cannot_be_written_first_and_the_console_says_why(store: 
     app = console(store, [MAIL, BOT, SMS])
     async with app.run_test(size=(120, 36), notifications=True) as pilot:
         screen = await write_to(pilot, "@tomoko_b")
-        await wait_until(pilot, lambda: "Telegram bot cannot write first" in hint(screen))
+        await wait_until(lambda: "Telegram bot cannot write first" in hint(screen), pilot=pilot)
         assert not any("New customer" in t for t in option_texts(screen))
         await pilot.press(*["backspace"] * 9, *"Tomoko")
-        await wait_until(pilot, lambda: option_texts(screen) == ["    Tomoko Bot  no messages yet"])
+        await wait_until(
+            lambda: option_texts(screen) == ["    Tomoko Bot  no messages yet"], pilot=pilot
+        )
         await pilot.press("enter")
         await wait_until(
-            pilot,
             lambda: any(
                 "Tomoko Bot can only be reached on Telegram, and a Telegram bot cannot write first"
                 in n.message
                 for n in app._notifications
             ),
+            pilot=pilot,
         )
         status = inbox(app).composer.query_one("#composer-status", Static)
         assert "No channel to reply on" in str(status.render())
@@ -294,17 +297,17 @@ def test_w_in_the_real_console_writes_to_a_new_address_and_it_is_delivered(
         term.wait_for("Welcome to Sakura Flowers!")
         term.keys("C-s")
         term.wait_for("u to undo")
-        deadline = time.monotonic() + 20
-        while "delivered ✓✓" not in status_above(term.screen(), "Welcome to Sakura Flowers!"):
-            assert time.monotonic() < deadline, term.screen()
-            time.sleep(0.2)
+        wait_until_sync(
+            lambda: "delivered ✓✓" in status_above(term.screen(), "Welcome to Sakura Flowers!"),
+            20,
+            term.screen,
+            every=0.2,
+        )
         screen = term.screen()
         assert "hanako.new@example.jp" in screen  # the new customer, in the list and the header
         assert "you: Welcome to Sakura Flo" in screen, screen  # its row, answered
         term.keys("Escape")
         time.sleep(0.3)
         term.keys("q")
-        deadline = time.monotonic() + 10
-        while not done.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until_sync(done.exists, 10, term.screen)
         assert done.read_text().strip() == "0", term.screen()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from datetime import datetime
 from itertools import pairwise
 
@@ -33,6 +34,15 @@ CHANNEL_NAME = {
     ChannelKind.SMS: "SMS",
 }
 CHANNEL_ORDER = (ChannelKind.EMAIL, ChannelKind.TELEGRAM, ChannelKind.SMS)
+
+# Where the console reads "now" for ages and times: the store's clock, so a
+# console on a store with a fixed clock (a test) draws the same screen every time.
+_clock: ContextVar[Callable[[], float]] = ContextVar("omnitui_clock", default=time.time)
+
+
+def use_clock(clock: Callable[[], float]) -> None:
+    """Read "now" from `clock` here and in what this context starts."""
+    _clock.set(clock)
 
 
 def channel_mark(kind: ChannelKind) -> str:
@@ -113,7 +123,7 @@ def age(at: float, now: float | None = None) -> str:
     English: now, 5m, 3h, 2d, 11/3. Japanese: 今, 5分, 3時間, 昨日, 3日前,
     12/2 (and 2023/12/2 in another year): the words of a phone's chat list.
     """
-    current = time.time() if now is None else now
+    current = _clock.get()() if now is None else now
     seconds = current - at
     if seconds < 60:
         return tr("now")
@@ -144,7 +154,7 @@ def clock_time(at: float, now: float | None = None) -> str:
     `12月2日(水) 15:04`, and `2023年12月2日(水) 15:04` in another year.
     """
     stamp = datetime.fromtimestamp(at)
-    today = datetime.fromtimestamp(time.time() if now is None else now)
+    today = datetime.fromtimestamp(_clock.get()() if now is None else now)
     if active_language() == "ja":
         clock = f"{stamp.hour}:{stamp.minute:02d}"
         if stamp.date() == today.date():

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import hashlib
+import inspect
 import json
 import operator
 import secrets
@@ -30,9 +30,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import ClientSession, ClientTimeout, web
+from textual.pilot import Pilot
 from twilio.request_validator import RequestValidator
 
 from omnitui.domain.sms import count_segments
+from tests import waiting
 
 API = "/2010-04-01"
 OPT_OUT = {"stop", "stopall", "unsubscribe", "cancel", "end", "quit"}
@@ -623,12 +625,21 @@ def _day(record: Mapping[str, Any]) -> date:
     return _when(record).astimezone(UTC).date()
 
 
-async def wait_until(check: Callable[[], Awaitable[bool]], limit: float = 10.0) -> None:
-    """Wait for `check()` to be true, or fail."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        with contextlib.suppress(Exception):
-            if await check():
-                return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
+async def wait_until(
+    check: Callable[[], object | Awaitable[object]],
+    limit: float = 10.0,
+    what: str = "the condition",
+    *,
+    pilot: Pilot[None] | None = None,
+) -> None:
+    """The shared wait, where a check that raises (the peer or the adapter not
+    up yet) counts as not yet true."""
+
+    async def answered() -> object:
+        try:
+            answer = check()
+            return await answer if inspect.isawaitable(answer) else answer
+        except Exception:
+            return False
+
+    await waiting.wait_until(answered, limit, what, pilot=pilot)
