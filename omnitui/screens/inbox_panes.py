@@ -124,10 +124,13 @@ class InboxPanes(Screen[None]):
         self.contacts.border_title = tr("Customers")
         self.thread.border_title = tr("Thread")
         self.watch(self.contacts, "highlighted", self.contact_highlighted, init=False)
+        # The list has the focus from the start: an agent who opens a customer and
+        # presses `r` before the canned replies and channel problems have loaded
+        # keeps the composer.
+        self.contacts.focus()
         await self.reload_contacts()
         self.query_one(CannedList).set_replies(await self.context.store.canned_replies())
         await self.show_channel_problems()
-        self.contacts.focus()
 
     async def show_channel_problems(self) -> None:
         """A line per channel that is not working, with why, above the panes."""
