@@ -216,10 +216,14 @@ async def test_a_store_held_by_another_process_stops_no_reply_for_good(
 
         async def both_sent() -> bool:
             # The provider takes the reply first; its "sent" is stored just after.
-            return provider.accepted == [
-                "we are open until 7",
-                "see you tomorrow",
-            ] and await last_status(store, contact.id) is Delivery.SENT
+            return (
+                provider.accepted
+                == [
+                    "we are open until 7",
+                    "see you tomorrow",
+                ]
+                and await last_status(store, contact.id) is Delivery.SENT
+            )
 
         await wait_until(both_sent)
     finally:
