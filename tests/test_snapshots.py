@@ -208,6 +208,11 @@ async def settled(pilot: Pilot[None]) -> None:
     for editor in app.screen.query("Input, TextArea"):
         assert isinstance(editor, Input | TextArea)
         editor.cursor_blink = False  # a blink would make two runs differ
+        if isinstance(editor, TextArea):
+            # Textual keys a TextArea's cached lines without the cursor once blinking
+            # stops: a line drawn in the blink's dark half would stay dark. Draw anew.
+            editor.notify_style_update()
+            editor.refresh()
     seen: list[str] = []
 
     def still() -> bool:
