@@ -11,6 +11,7 @@ from rapidfuzz import fuzz, process
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
@@ -57,6 +58,16 @@ class _Picker(ModalScreen[object]):
     @property
     def options(self) -> OptionList:
         return self.query_one("#picker-options", OptionList)
+
+    def dismiss(self, result: object | None = None) -> AwaitComplete:
+        """Close the picker, first stopping the lookups still running for it.
+
+        A search or a find answers into the picker's list; once the picker
+        is closing that list is going away, so an answer arriving late is
+        dropped rather than shown on a screen that is no longer there.
+        """
+        self.workers.cancel_node(self)
+        return super().dismiss(result)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
