@@ -15,7 +15,7 @@ from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from omnitui.context import ConsoleContext
@@ -24,6 +24,7 @@ from omnitui.domain.safe_text import one_line
 from omnitui.domain.search import highlight_spans
 from omnitui.i18n import N_, tr
 from omnitui.widgets.canned import canned_prompt
+from omnitui.widgets.fields import Input
 from omnitui.widgets.format import CHANNEL_STYLE, channel_mark, clock_time, fit_name, when_at
 
 PICKER_CSS = """
