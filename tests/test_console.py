@@ -6,6 +6,7 @@ import asyncio
 import time
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
@@ -17,10 +18,12 @@ from omnitui.domain.models import (
     Delivery,
     Inbound,
     Message,
+    SearchHit,
     ThreadStatus,
 )
 from omnitui.screens.help import HelpScreen
 from omnitui.screens.inbox import InboxScreen
+from omnitui.screens.pickers import SearchScreen
 from omnitui.store import ProfileFields, Store, ThreadCursor
 from tests.waiting import wait_for_value, wait_until
 
@@ -291,6 +294,41 @@ async def test_search_jumps_to_the_message(store: Store) -> None:
         )
         selected = screen.thread.selected_message
         assert selected is not None and "予約" in selected.text
+
+
+async def test_a_search_closed_while_it_runs_does_not_crash_the_console(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Escape while the store is still searching: the answer arrives when the
+    search is already going away, and the console must simply drop it."""
+    await shop(store)
+    real_search = store.search
+    asked: list[str] = []
+
+    async def search_answering_late(query: str, *, limit: int = 50) -> list[SearchHit]:
+        asked.append(query)
+        hits = await real_search(query, limit=limit)
+        # The answer comes only once the search's list has left the screen.
+        # Looked at every turn of the event loop (a timed poll could miss the
+        # short moment between the list leaving and the search itself going).
+        while searching.query("#picker-options"):  # noqa: ASYNC110
+            await asyncio.sleep(0)
+        return hits
+
+    monkeypatch.setattr(store, "search", search_answering_late)
+    app = make_app(store)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("slash")
+        await wait_until(lambda: isinstance(app.screen, SearchScreen), pilot=pilot)
+        searching = app.screen
+        searching.query_one(Input).value = "予約"
+        await wait_until(lambda: asked, what="the search asked the store", pilot=pilot)
+        await pilot.press("escape")
+        await wait_until(lambda: not searching.is_attached, what="the search closed", pilot=pilot)
+        await pilot.pause()
+        assert app.screen is inbox(app)
+        assert app.return_code is None and app.is_running
+    assert app.return_code in (0, None)
 
 
 async def test_resolve_reopen_and_snooze_from_the_contact_list(store: Store) -> None:

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import logging
 import sqlite3
@@ -54,6 +53,7 @@ from urllib.parse import urlsplit
 from omnitui.adapters.base import KnownMessages, SendError, Sink, SinkBusy
 from omnitui.adapters.reconnect import keep_trying, steady
 from omnitui.adapters.sms_twilio import (
+    MAX_MEDIA,
     SDK_LOG,
     SETTLED,
     BadPayload,
@@ -63,16 +63,16 @@ from omnitui.adapters.sms_twilio import (
     api_http_client,
     check,
     connection_failure,
-    consent_keyword,
     delivery_update,
     describe,
     e164,
     error_code,
     explain,
     listed_message,
-    payload_count,
+    read_webhook,
     refusal,
     utc_of,
+    webhook_message,
 )
 from omnitui.adapters.webhook import Refusal, WebhookServer, deliver_within, update_within
 from omnitui.config import SmsConfig
@@ -113,7 +113,6 @@ WEBHOOK_STORE_SECONDS = 5.0
 POLL_MEDIA_SECONDS = 60.0  # a polled message's media: nobody is waiting for an answer
 CATCH_UP_SECONDS = 300.0  # webhook mode lists recent messages this often (and at start)
 CATCH_UP_RETRY = 15.0  # after a failed catch-up, doubling up to CATCH_UP_SECONDS
-MAX_MEDIA = 10  # Twilio's limit of media per message
 MAX_MEDIA_BYTES = 5 * 1024 * 1024  # Twilio's own limit for one MMS
 MAX_BODY_BYTES = 1024 * 1024  # a webhook's form; Twilio's are a few KB
 FIRST_POLL_DAYS = 1  # a first poll reaches back to yesterday (UTC)
@@ -401,48 +400,17 @@ class SmsAdapter:
 
     async def _inbound_from_webhook(self, params: Mapping[str, str]) -> Inbound:
         """A webhook's form as an `Inbound`; a payload with fields missing is kept with a note."""
-        problems = []
-        sid = params.get("MessageSid") or params.get("SmsSid") or ""
-        raw = json.dumps(params, ensure_ascii=False, sort_keys=True).encode()
-        if not sid:
-            sid = "nosid:" + hashlib.sha256(raw).hexdigest()[:32]
-            problems.append("the webhook had no MessageSid")
-        sender = params.get("From", "")
-        if not sender:
-            problems.append("the webhook had no From number")
-        count = payload_count(params, "NumMedia")
-        segments = payload_count(params, "NumSegments")
-        if count > MAX_MEDIA:
+        form = read_webhook(params)
+        if form.media_count > MAX_MEDIA:
             log.warning(
                 "%s: a webhook said it carried %d media files; took the first %d (Twilio's limit)",
                 self.channel.account,
-                count,
+                form.media_count,
                 MAX_MEDIA,
             )
-            problems.append(
-                f"Twilio said it carried {count} media files: only the first {MAX_MEDIA} are taken"
-            )
-        media: list[tuple[str, str, str]] = []
-        for n in range(min(count, MAX_MEDIA)):
-            url = params.get(f"MediaUrl{n}")
-            if url:
-                kind = params.get(f"MediaContentType{n}", "application/octet-stream")
-                media.append((url, kind, url.rstrip("/").rpartition("/")[2]))
-        attachments = await self._media().download_all(media, within=WEBHOOK_MEDIA_SECONDS)
-        text = params.get("Body", "")
-        return Inbound(
-            channel=self.channel,
-            provider_id=sid,
-            address=e164(sender, self.config.default_region),
-            display_name="",
-            text=text,
-            sent_at=self._clock(),
-            raw=raw,
-            meta={"sid": sid, "segments": str(segments) if segments else ""},
-            attachments=attachments,
-            parse_error="; ".join(problems),
-            opt_out=consent_keyword(text) if sender else None,
-        )
+        attachments = await self._media().download_all(form.media, within=WEBHOOK_MEDIA_SECONDS)
+        region = self.config.default_region
+        return webhook_message(self.channel, form, params, region, self._clock(), attachments)
 
     async def poll_once(self, sink: Sink) -> int:
         """List new messages to our number and fetch the states of recent replies;

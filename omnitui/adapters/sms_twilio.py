@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import mimetypes
@@ -497,3 +498,71 @@ async def check(config: SmsConfig) -> list[tuple[bool, str]]:
             )
     await adapter.close()
     return results
+
+
+MAX_MEDIA = 10  # Twilio's limit of media per message
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookForm:
+    """A webhook's form, read and bounded: what it says and what is wrong with it."""
+
+    sid: str
+    sender: str
+    raw: bytes
+    problems: tuple[str, ...]
+    segments: int
+    media_count: int  # as Twilio said, maybe over MAX_MEDIA
+    media: tuple[tuple[str, str, str], ...]  # (url, content type, name) of the first MAX_MEDIA
+
+
+def read_webhook(params: Mapping[str, str]) -> WebhookForm:
+    """A webhook's form; a count that is not a plain number raises `BadPayload`."""
+    problems = []
+    sid = params.get("MessageSid") or params.get("SmsSid") or ""
+    raw = json.dumps(params, ensure_ascii=False, sort_keys=True).encode()
+    if not sid:
+        sid = "nosid:" + hashlib.sha256(raw).hexdigest()[:32]
+        problems.append("the webhook had no MessageSid")
+    sender = params.get("From", "")
+    if not sender:
+        problems.append("the webhook had no From number")
+    count = payload_count(params, "NumMedia")
+    segments = payload_count(params, "NumSegments")
+    if count > MAX_MEDIA:
+        problems.append(
+            f"Twilio said it carried {count} media files: only the first {MAX_MEDIA} are taken"
+        )
+    media: list[tuple[str, str, str]] = []
+    for n in range(min(count, MAX_MEDIA)):
+        url = params.get(f"MediaUrl{n}")
+        if url:
+            kind = params.get(f"MediaContentType{n}", "application/octet-stream")
+            media.append((url, kind, url.rstrip("/").rpartition("/")[2]))
+    return WebhookForm(sid, sender, raw, tuple(problems), segments, count, tuple(media))
+
+
+def webhook_message(
+    channel: Channel,
+    form: WebhookForm,
+    params: Mapping[str, str],
+    region: str | None,
+    at: float,
+    attachments: tuple[InboundAttachment, ...],
+) -> Inbound:
+    """A webhook's message as the store takes it; a form with fields missing is kept
+    with a note."""
+    text = params.get("Body", "")
+    return Inbound(
+        channel=channel,
+        provider_id=form.sid,
+        address=e164(form.sender, region),
+        display_name="",
+        text=text,
+        sent_at=at,
+        raw=form.raw,
+        meta={"sid": form.sid, "segments": str(form.segments) if form.segments else ""},
+        attachments=attachments,
+        parse_error="; ".join(form.problems),
+        opt_out=consent_keyword(text) if form.sender else None,
+    )

@@ -10,10 +10,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from omnitui.domain.models import OutboundFile
 from omnitui.i18n import tr
+from omnitui.widgets.fields import Input
 
 # Telegram bots may send up to 50 MB, mail servers often refuse more than 25.
 MAX_FILE = 20 * 1024 * 1024

@@ -7,11 +7,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Static, TextArea
+from textual.widgets import Label, Static
 
 from omnitui.domain.models import CannedReply
 from omnitui.domain.templates import placeholders
 from omnitui.i18n import tr
+from omnitui.widgets.fields import Input, TextArea
 
 
 class CannedEditor(ModalScreen[CannedReply | None]):

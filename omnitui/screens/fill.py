@@ -9,9 +9,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Checkbox, Input, Static
+from textual.widgets import Checkbox, Static
 
 from omnitui.i18n import tr
+from omnitui.widgets.fields import Input
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +61,7 @@ class FillScreen(ModalScreen[Filled | None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         inputs = list(self.query(Input))
-        index = inputs.index(event.input)
+        index = next(i for i, field in enumerate(inputs) if field is event.input)
         if index + 1 < len(inputs):
             inputs[index + 1].focus()
             return

@@ -7,11 +7,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from omnitui.domain.mail import parse_addresses
 from omnitui.domain.safe_text import one_line
 from omnitui.i18n import tr
+from omnitui.widgets.fields import Input
 
 _CSS = """
 {name} {{ align: center middle; }}

@@ -10,7 +10,6 @@ from collections.abc import Mapping
 
 from textual import on, work
 from textual.app import SuspendNotSupported
-from textual.widgets import Input, TextArea
 
 from omnitui.domain.identity import TypedAddress
 from omnitui.domain.mail import clean_subject
@@ -34,6 +33,7 @@ from omnitui.screens.inbox_panes import (
 from omnitui.store import StoreError
 from omnitui.widgets.canned import CannedList
 from omnitui.widgets.composer import Composer
+from omnitui.widgets.fields import Input, TextArea
 from omnitui.widgets.format import (
     channel_name,
     error_label,

@@ -11,10 +11,11 @@ from rapidfuzz import fuzz, process
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from omnitui.context import ConsoleContext
@@ -23,6 +24,7 @@ from omnitui.domain.safe_text import one_line
 from omnitui.domain.search import highlight_spans
 from omnitui.i18n import N_, tr
 from omnitui.widgets.canned import canned_prompt
+from omnitui.widgets.fields import Input
 from omnitui.widgets.format import CHANNEL_STYLE, channel_mark, clock_time, fit_name, when_at
 
 PICKER_CSS = """
@@ -57,6 +59,16 @@ class _Picker(ModalScreen[object]):
     @property
     def options(self) -> OptionList:
         return self.query_one("#picker-options", OptionList)
+
+    def dismiss(self, result: object | None = None) -> AwaitComplete:
+        """Close the picker, first stopping the lookups still running for it.
+
+        A search or a find answers into the picker's list; once the picker
+        is closing that list is going away, so an answer arriving late is
+        dropped rather than shown on a screen that is no longer there.
+        """
+        self.workers.cancel_node(self)
+        return super().dismiss(result)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, OptionList, Static, TextArea
+from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from omnitui.context import ConsoleContext
@@ -20,6 +20,7 @@ from omnitui.domain.models import IDENTITY_FOR_CHANNEL, Contact
 from omnitui.domain.safe_text import one_line
 from omnitui.i18n import tr
 from omnitui.store import StoreError
+from omnitui.widgets.fields import Input, TextArea
 from omnitui.widgets.format import (
     CHANNEL_STYLE,
     channel_mark,

@@ -13,10 +13,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Static, TextArea
+from textual.widgets import Static
 
 from omnitui.domain.safe_text import visible
 from omnitui.i18n import tr
+from omnitui.widgets.fields import TextArea
 
 SHOWN = 256 * 1024  # bytes of a source shown; the rest is saved, not drawn
 

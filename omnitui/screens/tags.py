@@ -9,10 +9,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from omnitui.domain.safe_text import one_line
 from omnitui.i18n import tr
+from omnitui.widgets.fields import Input
 from omnitui.widgets.format import fit_name
 
 

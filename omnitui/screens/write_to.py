@@ -6,7 +6,7 @@ import asyncio
 
 from rich.text import Text
 from textual import work
-from textual.widgets import Input, Static
+from textual.widgets import Static
 from textual.widgets.option_list import Option
 
 from omnitui.context import ConsoleContext
@@ -15,6 +15,7 @@ from omnitui.domain.models import IDENTITY_FOR_CHANNEL, ChannelKind, ContactSumm
 from omnitui.domain.safe_text import one_line
 from omnitui.i18n import N_, tr
 from omnitui.screens.pickers import _Picker
+from omnitui.widgets.fields import Input
 from omnitui.widgets.format import CHANNEL_STYLE, channel_mark, channel_name
 
 Choice = int | TypedAddress  # a contact's id, or a new address to write to

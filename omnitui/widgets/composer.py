@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message as TextualMessage
-from textual.widgets import Input, Static, TextArea
+from textual.widgets import Static
 
 from omnitui.domain.mail import address_of, clean_subject, merge_addresses
 from omnitui.domain.models import Channel, ChannelKind, Draft, OutboundFile
@@ -26,6 +26,7 @@ from omnitui.domain.safe_text import one_line, visible
 from omnitui.domain.sms import MAX_BODY, count_segments
 from omnitui.domain.templates import still_unresolved
 from omnitui.i18n import tr
+from omnitui.widgets.fields import Input, TextArea
 from omnitui.widgets.format import CHANNEL_STYLE, channel_mark, channel_name
 
 # "/thanks " typed at the start or after a space expands the canned reply `thanks`.
