@@ -12,7 +12,6 @@ import os
 import re
 import shlex
 import subprocess
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Self
@@ -417,6 +416,8 @@ def _from_plain(data: dict[str, Any]) -> Settings:
 
 
 def parse(text: str, path: Path) -> Settings:
+    import tomllib  # here: a console whose config is unchanged reads it from the cache
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
