@@ -382,15 +382,20 @@ def _keep(path: Path, digest: str, settings: Settings) -> None:
     from dataclasses import asdict
 
     try:
+        text = json.dumps({"digest": digest, "settings": asdict(settings)})
         file = _cache_file(path)
         file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(
             "w", encoding="utf-8", dir=file.parent, suffix=".part", delete=False
         ) as out:
-            json.dump({"digest": digest, "settings": asdict(settings)}, out)
-        os.replace(out.name, file)
-    except OSError:
+            part = Path(out.name)
+            out.write(text)
+    except (OSError, TypeError, ValueError):
         return
+    try:
+        os.replace(part, file)
+    except OSError:
+        part.unlink(missing_ok=True)
 
 
 def _listen(value: Any) -> HostPort | None:
