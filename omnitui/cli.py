@@ -148,10 +148,12 @@ def _run(args: argparse.Namespace) -> int:
         _setup_logging(console=args.command == "serve")
         if args.command == "serve":
             return asyncio.run(run_serve(settings))
+        if args.command in ("contacts", "canned"):
+            from omnitui import file_commands
         if args.command == "contacts":
-            return asyncio.run(cmd_contacts(settings, args.action, args.file))
+            return asyncio.run(file_commands.cmd_contacts(settings, args.action, args.file))
         if args.command == "canned":
-            return asyncio.run(cmd_canned(settings, args.action, args.file))
+            return asyncio.run(file_commands.cmd_canned(settings, args.action, args.file))
         if args.command == "doctor":
             return cmd_doctor(settings, args.config)
         return asyncio.run(run_console(settings, args.language))
@@ -199,7 +201,7 @@ def load_settings(given: Path | None) -> Settings:
             "  Or try the demo: omnitui demo",
             path=path,
         )
-    return config.load(path)
+    return config.load(path, cache=True)
 
 
 def check_keymap(path: Path, settings: Settings) -> None:
@@ -498,66 +500,6 @@ async def run_serve(settings: Settings) -> int:
     lock.release()
     await store.close()
     return EXIT_OK
-
-
-async def cmd_contacts(settings: Settings, action: str, file: Path) -> int:
-    from omnitui import contacts_file
-    from omnitui.store import Store
-
-    region = next((s.default_region for s in settings.sms if s.default_region), None)
-    store = await Store.open(settings.store_path(), access=settings.store_access())
-    try:
-        if action == "export":
-            text = contacts_file.write_csv(await store.all_contacts())
-            if str(file) == "-":
-                sys.stdout.write(text)
-            else:
-                file.write_text(text, encoding="utf-8", newline="")
-                print(f"Wrote {text.count(chr(10)) - 1} contacts to {file}")
-            return EXIT_OK
-        try:
-            source = file.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError("cannot read {file}: {reason}", file=file, reason=exc) from None
-        if file.suffix.lower() in (".vcf", ".vcard"):
-            parsed = contacts_file.read_vcards(source, region=region)
-        else:
-            parsed = contacts_file.read_csv(source, region=region)
-        created, updated, problems = await store.import_contacts(parsed.records)
-        for problem in [*parsed.problems, *problems]:
-            print(f"omnitui: {file}: {problem}", file=sys.stderr)
-        print(f"Imported {file}: {created} new contacts, {updated} updated")
-        return EXIT_OK if not (parsed.problems or problems) else EXIT_USAGE
-    finally:
-        await store.close()
-
-
-async def cmd_canned(settings: Settings, action: str, file: Path) -> int:
-    from omnitui import canned_file
-    from omnitui.store import Store
-
-    store = await Store.open(settings.store_path(), access=settings.store_access())
-    try:
-        if action == "export":
-            text = canned_file.dump(await store.canned_replies())
-            if str(file) == "-":
-                sys.stdout.write(text)
-            else:
-                file.write_text(text, encoding="utf-8")
-                print(f"Wrote {len(await store.canned_replies())} canned replies to {file}")
-            return EXIT_OK
-        try:
-            source = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError("cannot read {file}: {reason}", file=file, reason=exc) from None
-        result = canned_file.load(source)
-        for problem in result.problems:
-            print(f"omnitui: {file}: {problem}", file=sys.stderr)
-        await store.add_canned_replies(result.replies)
-        print(f"Imported {len(result.replies)} canned replies from {file}")
-        return EXIT_OK if not result.problems else EXIT_USAGE
-    finally:
-        await store.close()
 
 
 def cmd_doctor(settings: Settings, given: Path | None) -> int:

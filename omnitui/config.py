@@ -12,22 +12,10 @@ import os
 import re
 import shlex
 import subprocess
-import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Self
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
-
-from omnitui.domain.mail import check_signature
 from omnitui.errors import OmniError
 
 if TYPE_CHECKING:
@@ -123,33 +111,21 @@ class Secret:
         return out.stdout.splitlines()[0].strip()
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
-
-
-def _secret(model: BaseModel, prefix: str, what: str) -> Secret:
-    env = getattr(model, f"{prefix}_env")
-    cmd = getattr(model, f"{prefix}_cmd")
+def _secret(section: object, prefix: str, what: str) -> Secret:
+    env = getattr(section, f"{prefix}_env")
+    cmd = getattr(section, f"{prefix}_cmd")
     return Secret(env, cmd, what)
 
 
-def _one_secret(values: Any, prefix: str) -> Any:
-    if isinstance(values, dict):
-        has_env, has_cmd = f"{prefix}_env" in values, f"{prefix}_cmd" in values
-        if has_env and has_cmd:
-            raise ValueError(f"give {prefix}_env or {prefix}_cmd, not both")
-        if not has_env and not has_cmd:
-            raise ValueError(f"missing {prefix}_env (or {prefix}_cmd)")
-    return values
+def group_exists(group: str) -> bool:
+    """Whether the Unix group `group` exists on this machine."""
+    import grp
 
-
-def _needs(values: Any, key: str, value: str, required: tuple[str, ...]) -> Any:
-    """`key = value` needs the `required` keys too (a webhook needs where to listen)."""
-    if isinstance(values, dict) and values.get(key) == value:
-        missing = [k for k in required if not values.get(k)]
-        if missing:
-            raise ValueError(f'{key} = "{value}" needs {", ".join(missing)}')
-    return values
+    try:
+        grp.getgrnam(group)
+    except KeyError:
+        return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,51 +153,53 @@ def host_port(value: object) -> object:
     return HostPort(host.removeprefix("[").removesuffix("]"), int(port))
 
 
-Listen = Annotated[HostPort | None, BeforeValidator(host_port)]
-
 TlsMode = Literal["ssl", "starttls", "none"]
 
+# The settings below are plain classes: `omnitui.config_schema` checks a file's
+# keys and types (with pydantic) and fills them. Their fields and defaults are
+# the schema's.
 
-class AgentConfig(_Section):
+
+@dataclass(slots=True)
+class AgentConfig:
     name: str = "Agent"
     # Added to this agent's email replies, below the account's signature.
     signature: str = ""
 
-    @field_validator("signature")
-    @classmethod
-    def _signature(cls, text: str) -> str:
-        return check_signature(text)
 
-
-class StoreConfig(_Section):
+@dataclass(slots=True)
+class StoreConfig:
     path: str | None = None
     # A Unix group whose members share the store (agents logged in as
     # separate users): files 0660, folders 2770. Without it, 0600 / 0700.
     group: str | None = None
 
-    @field_validator("group")
-    @classmethod
-    def _group_exists(cls, group: str | None) -> str | None:
-        if group is not None:
-            import grp
 
-            try:
-                grp.getgrnam(group)
-            except KeyError:
-                raise ValueError(f"no such group {group!r} on this machine") from None
-        return group
-
-
-class UiConfig(_Section):
+@dataclass(slots=True)
+class UiConfig:
     language: Literal["en", "ja"] | None = None
     bell: bool = True
     # A sent reply waits this long, with "u to undo", before it goes; 0: at once.
-    undo_send_seconds: Annotated[float, Field(ge=0, le=60)] = 5.0
+    undo_send_seconds: float = 5.0
     # A desktop notification for new messages: auto | osc9 | osc777 | notify-send | off
     desktop_notifications: Literal["auto", "osc9", "osc777", "notify-send", "off"] = "auto"
 
 
-class EmailConfig(_Section):
+class _Checked:
+    """A channel's section that can be checked from a TOML table."""
+
+    __slots__ = ()
+
+    @classmethod
+    def model_validate(cls, data: object) -> Self:
+        """The table `data`, checked; pydantic's ValidationError when it is wrong."""
+        from omnitui import config_schema
+
+        return config_schema.section(data, cls)
+
+
+@dataclass(slots=True, kw_only=True)
+class EmailConfig(_Checked):
     name: str
     imap_host: str
     imap_port: int = 993
@@ -229,26 +207,16 @@ class EmailConfig(_Section):
     username: str
     password_env: str | None = None
     password_cmd: str | None = None
-    folders: list[str] = Field(default_factory=lambda: ["INBOX"])
+    folders: list[str] = field(default_factory=lambda: ["INBOX"])
     backfill_days: int = 30
     smtp_host: str
     smtp_port: int = 465
     smtp_tls: TlsMode = "ssl"
-    from_: str = Field(alias="from")
+    from_: str  # the key `from`
     mark_seen: bool = False
     sent_folder: str | None = None
     # Added to every reply from this account, after "-- " (then the agent's).
     signature: str = ""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _secret_source(cls, values: Any) -> Any:
-        return _one_secret(values, "password")
-
-    @field_validator("signature")
-    @classmethod
-    def _signature(cls, text: str) -> str:
-        return check_signature(text)
 
     @property
     def own_addresses(self) -> frozenset[str]:
@@ -266,71 +234,53 @@ class EmailConfig(_Section):
         return _secret(self, "password", f"[[email]] {self.name} password")
 
 
-class TelegramConfig(_Section):
+@dataclass(slots=True, kw_only=True)
+class TelegramConfig(_Checked):
     name: str
     token_env: str | None = None
     token_cmd: str | None = None
     api_base: str = "https://api.telegram.org"
     mode: Literal["polling", "webhook"] = "polling"
-    webhook_listen: Listen = None
+    webhook_listen: HostPort | None = None
     webhook_url: str | None = None
     secret_env: str | None = None
     allow_groups: bool = False
-
-    @model_validator(mode="before")
-    @classmethod
-    def _secret_source(cls, values: Any) -> Any:
-        values = _one_secret(values, "token")
-        return _needs(values, "mode", "webhook", ("webhook_url", "webhook_listen", "secret_env"))
 
     @property
     def token(self) -> Secret:
         return _secret(self, "token", f"[[telegram]] {self.name} token")
 
 
-class SmsConfig(_Section):
+@dataclass(slots=True, kw_only=True)
+class SmsConfig(_Checked):
     name: str
     provider: Literal["twilio"] = "twilio"
     account_sid: str
     auth_token_env: str | None = None
     auth_token_cmd: str | None = None
-    from_: str = Field(alias="from")
+    from_: str  # the key `from`
     api_base: str = "https://api.twilio.com"
     inbound: Literal["poll", "webhook"] = "poll"
-    poll_seconds: Annotated[int, Field(ge=1)] = 10
-    webhook_listen: Listen = None
+    poll_seconds: int = 10
+    webhook_listen: HostPort | None = None
     webhook_url: str | None = None
     default_region: str | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _secret_source(cls, values: Any) -> Any:
-        values = _one_secret(values, "auth_token")
-        return _needs(values, "inbound", "webhook", ("webhook_listen", "webhook_url"))
 
     @property
     def auth_token(self) -> Secret:
         return _secret(self, "auth_token", f"[[sms]] {self.name} auth token")
 
 
-class Settings(_Section):
-    agent: AgentConfig = Field(default_factory=AgentConfig)
-    shop: dict[str, str] = Field(default_factory=dict)
-    store: StoreConfig = Field(default_factory=StoreConfig)
-    ui: UiConfig = Field(default_factory=UiConfig)
-    keymap: dict[str, str] = Field(default_factory=dict)
-    email: list[EmailConfig] = Field(default_factory=list)
-    telegram: list[TelegramConfig] = Field(default_factory=list)
-    sms: list[SmsConfig] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _unique_names(self) -> Settings:
-        seen: set[str] = set()
-        for name in self.channel_names():
-            if name in seen:
-                raise ValueError(f"channel name {name!r} is used twice")
-            seen.add(name)
-        return self
+@dataclass(slots=True)
+class Settings:
+    agent: AgentConfig = field(default_factory=AgentConfig)
+    shop: dict[str, str] = field(default_factory=dict)
+    store: StoreConfig = field(default_factory=StoreConfig)
+    ui: UiConfig = field(default_factory=UiConfig)
+    keymap: dict[str, str] = field(default_factory=dict)
+    email: list[EmailConfig] = field(default_factory=list)
+    telegram: list[TelegramConfig] = field(default_factory=list)
+    sms: list[SmsConfig] = field(default_factory=list)
 
     def channel_names(self) -> list[str]:
         return [
@@ -359,37 +309,129 @@ class Settings(_Section):
         return values
 
 
-def load(path: Path) -> Settings:
-    """Read and validate the config at `path`."""
+def load(path: Path, *, cache: bool = False) -> Settings:
+    """Read and validate the config at `path`.
+
+    With `cache`, a config that was checked before and has not changed since
+    (nor has OmniTUI's schema) is read from the user's cache folder without
+    checking it again; a new or changed one is checked and cached. The cache
+    holds the settings as the file gives them: secrets are never in the file.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(path, "no such file (make one with `omnitui init`)") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(path, "cannot read: {reason}", None, "", reason=exc) from None
-    return parse(text, path)
+    if not cache:
+        return parse(text, path)
+    digest = _digest(text)
+    cached = _cached(path, digest) if digest else None
+    if cached is not None:
+        return cached
+    settings = parse(text, path)
+    if digest:
+        _keep(path, digest, settings)
+    return settings
+
+
+def _digest(text: str) -> str:
+    """What the checked settings depend on: the file's text and OmniTUI's schema
+    (empty when the schema's source cannot be read: then nothing is cached)."""
+    import hashlib
+
+    here = Path(__file__)
+    found = hashlib.sha256(text.encode("utf-8"))
+    try:
+        for source in (here, here.with_name("config_schema.py")):
+            found.update(source.read_bytes())
+    except OSError:
+        return ""
+    return found.hexdigest()
+
+
+def _cache_file(path: Path) -> Path:
+    import hashlib
+
+    from platformdirs import user_cache_path
+
+    name = hashlib.sha256(str(path.absolute()).encode("utf-8")).hexdigest()[:32]
+    return user_cache_path(APP_NAME) / "settings" / f"{name}.json"
+
+
+def _cached(path: Path, digest: str) -> Settings | None:
+    """The settings cached for `path` with this `digest`, or None."""
+    import json
+
+    try:
+        kept = json.loads(_cache_file(path).read_text(encoding="utf-8"))
+        if kept.get("digest") != digest:
+            return None
+        settings = _from_plain(kept["settings"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if settings.store.group is not None and not group_exists(settings.store.group):
+        return None  # checked again, so that the error names its line
+    return settings
+
+
+def _keep(path: Path, digest: str, settings: Settings) -> None:
+    """Cache `settings` for `path`; a cache that cannot be written is skipped."""
+    import json
+    import tempfile
+    from dataclasses import asdict
+
+    try:
+        text = json.dumps({"digest": digest, "settings": asdict(settings)})
+        file = _cache_file(path)
+        file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=file.parent, suffix=".part", delete=False
+        ) as out:
+            part = Path(out.name)
+            out.write(text)
+    except (OSError, TypeError, ValueError):
+        return
+    try:
+        os.replace(part, file)
+    except OSError:
+        part.unlink(missing_ok=True)
+
+
+def _listen(value: Any) -> HostPort | None:
+    return None if value is None else HostPort(value["host"], value["port"])
+
+
+def _from_plain(data: dict[str, Any]) -> Settings:
+    return Settings(
+        agent=AgentConfig(**data["agent"]),
+        shop=dict(data["shop"]),
+        store=StoreConfig(**data["store"]),
+        ui=UiConfig(**data["ui"]),
+        keymap=dict(data["keymap"]),
+        email=[EmailConfig(**s) for s in data["email"]],
+        telegram=[
+            TelegramConfig(**{**s, "webhook_listen": _listen(s["webhook_listen"])})
+            for s in data["telegram"]
+        ],
+        sms=[
+            SmsConfig(**{**s, "webhook_listen": _listen(s["webhook_listen"])}) for s in data["sms"]
+        ],
+    )
 
 
 def parse(text: str, path: Path) -> Settings:
+    import tomllib  # here: a console whose config is unchanged reads it from the cache
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         line = _line_of_decode_error(str(exc))
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise ConfigError(path, "not valid TOML: {reason}", line, "", reason=message) from None
-    try:
-        return Settings.model_validate(data)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        loc = [p for p in error["loc"] if p not in ("function-after", "function-before")]
-        key = _dotted(loc)
-        line = locate(text, loc)
-        if error["type"] == "extra_forbidden":
-            raise ConfigError(path, "unknown key", line, key) from None
-        if error["type"] == "missing":
-            raise ConfigError(path, "missing key", line, key) from None
-        reason = error["msg"].removeprefix("Value error, ")
-        raise ConfigError(path, "{reason}", line, key, reason=reason) from None
+    from omnitui import config_schema
+
+    return config_schema.settings(data, text, path)
 
 
 def _line_of_decode_error(message: str) -> int | None:
@@ -397,7 +439,7 @@ def _line_of_decode_error(message: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _dotted(loc: list[Any]) -> str:
+def dotted(loc: list[Any]) -> str:
     out = ""
     for part in loc:
         if isinstance(part, int):

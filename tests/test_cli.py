@@ -112,6 +112,39 @@ def test_bad_usage_exits_2() -> None:
     assert "invalid choice" in result.stderr
 
 
+def test_an_unchanged_config_is_read_from_the_cache_without_pydantic(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[agent]\nname = "Aiko"\n\n[[telegram]]\nname = "bot"\ntoken_env = "T"\n'
+        'mode = "webhook"\nwebhook_listen = "[::1]:8443"\nwebhook_url = "https://x"\n'
+        'secret_env = "S"\n'
+    )
+    probe = (
+        "import sys; from pathlib import Path; from omnitui.cli import load_settings; "
+        f"s = load_settings(Path({str(config)!r})); "
+        "print(repr(s), 'pydantic' in sys.modules)"
+    )
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+    def load() -> str:
+        out = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
+        )
+        return out.stdout.strip()
+
+    first, second = load(), load()
+    assert first.endswith(" True") and second.endswith(" False")
+    assert first.removesuffix(" True") == second.removesuffix(" False")
+    assert "HostPort(host='::1', port=8443)" in second
+    (kept,) = (tmp_path / "cache" / "omnitui" / "settings").iterdir()
+    assert kept.stat().st_mode & 0o077 == 0
+    # A changed config is checked again, and its mistakes still name their line.
+    config.write_text(config.read_text() + "mood = 1\n")
+    result = run("--config", str(config), "doctor", env={"XDG_CACHE_HOME": env["XDG_CACHE_HOME"]})
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"omnitui: {config}, line 11: telegram[0].mood: unknown key"
+
+
 def test_secrets_never_show_in_the_settings_repr(tmp_path: Path) -> None:
     from omnitui import config
 

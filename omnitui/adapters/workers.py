@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import os
 import pickle
 import signal
@@ -241,6 +240,8 @@ def serve(parent: int) -> None:
 def die_with(parent: int) -> None:
     """End this process as soon as `parent` (the pid that started it) ends, however it ends."""
     if sys.platform == "linux":
+        import ctypes  # here, in the worker: the console itself never needs it
+
         with contextlib.suppress(OSError, AttributeError):
             libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)

@@ -82,15 +82,22 @@ class ContactList(OptionList):
     def _row_width(self) -> int:
         return max(20, (self.scrollable_content_region.width or 30) - 1)
 
+    def _prompt(self, contact: ContactSummary, width: int) -> Text:
+        # Before the pane has its width, a row is a placeholder: `on_resize`
+        # lays every row out once the width is known.
+        if width:
+            return contact_prompt(contact, width)
+        return Text(f"    {one_line(contact.name, 40)}\n", no_wrap=True, overflow="ellipsis")
+
     def set_contacts(self, contacts: list[ContactSummary], *, exhausted: bool) -> None:
         """Replace the rows, keeping the highlighted contact highlighted."""
         current = self.current_contact_id
         self.contacts = contacts
         self.exhausted = exhausted
-        width = self._row_width()
+        width = self._row_width() if self.scrollable_content_region.width else 0
         self._laid_out_for = width
         self.clear_options()
-        self.add_options(Option(contact_prompt(c, width), id=str(c.id)) for c in contacts)
+        self.add_options(Option(self._prompt(c, width), id=str(c.id)) for c in contacts)
         if not contacts:
             return
         index = 0
@@ -111,8 +118,8 @@ class ContactList(OptionList):
         fresh = [c for c in contacts if c.id not in known]
         self.contacts.extend(fresh)
         self.exhausted = exhausted
-        width = self._row_width()
-        self.add_options(Option(contact_prompt(c, width), id=str(c.id)) for c in fresh)
+        width = self._row_width() if self.scrollable_content_region.width else 0
+        self.add_options(Option(self._prompt(c, width), id=str(c.id)) for c in fresh)
 
     @property
     def current_contact_id(self) -> int | None:

@@ -95,10 +95,15 @@ class SqliteBase:
         write raises `StoreUnusable` saying so in one line.
         """
         path = Path(path).expanduser()
+
+        def checked_writer() -> sqlite3.Connection:
+            # One thread hop for the file checks, the revision and the writer.
+            prepare(path, access)
+            ensure_current(path)
+            return _connect(path)
+
         try:
-            await asyncio.to_thread(prepare, path, access)
-            await asyncio.to_thread(ensure_current, path)
-            writer = await asyncio.to_thread(_connect, path)
+            writer = await asyncio.to_thread(checked_writer)
         except (sqlite3.Error, OSError) as exc:
             raise unusable(path, exc) from None
         try:

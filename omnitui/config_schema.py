@@ -1,0 +1,224 @@
+"""The config's schema: pydantic models that check a config file's keys and types.
+
+They run when a config file is new or changed (`omnitui.config.parse`); their
+result is handed to the rest of OmniTUI as `omnitui.config`'s plain settings.
+A console opening with an unchanged config never imports pydantic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from omnitui import config
+from omnitui.config import ConfigError, HostPort, host_port, locate
+from omnitui.domain.mail import check_signature
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
+
+
+def _one_secret(values: Any, prefix: str) -> Any:
+    if isinstance(values, dict):
+        has_env, has_cmd = f"{prefix}_env" in values, f"{prefix}_cmd" in values
+        if has_env and has_cmd:
+            raise ValueError(f"give {prefix}_env or {prefix}_cmd, not both")
+        if not has_env and not has_cmd:
+            raise ValueError(f"missing {prefix}_env (or {prefix}_cmd)")
+    return values
+
+
+def _needs(values: Any, key: str, value: str, required: tuple[str, ...]) -> Any:
+    """`key = value` needs the `required` keys too (a webhook needs where to listen)."""
+    if isinstance(values, dict) and values.get(key) == value:
+        missing = [k for k in required if not values.get(k)]
+        if missing:
+            raise ValueError(f'{key} = "{value}" needs {", ".join(missing)}')
+    return values
+
+
+Listen = Annotated[HostPort | None, BeforeValidator(host_port)]
+
+TlsMode = Literal["ssl", "starttls", "none"]
+
+
+class AgentModel(_Section):
+    name: str = "Agent"
+    signature: str = ""
+
+    @field_validator("signature")
+    @classmethod
+    def _signature(cls, text: str) -> str:
+        return check_signature(text)
+
+
+class StoreModel(_Section):
+    path: str | None = None
+    group: str | None = None
+
+    @field_validator("group")
+    @classmethod
+    def _group_exists(cls, group: str | None) -> str | None:
+        if group is not None and not config.group_exists(group):
+            raise ValueError(f"no such group {group!r} on this machine")
+        return group
+
+
+class UiModel(_Section):
+    language: Literal["en", "ja"] | None = None
+    bell: bool = True
+    undo_send_seconds: Annotated[float, Field(ge=0, le=60)] = 5.0
+    desktop_notifications: Literal["auto", "osc9", "osc777", "notify-send", "off"] = "auto"
+
+
+class EmailModel(_Section):
+    name: str
+    imap_host: str
+    imap_port: int = 993
+    imap_tls: TlsMode = "ssl"
+    username: str
+    password_env: str | None = None
+    password_cmd: str | None = None
+    folders: list[str] = Field(default_factory=lambda: ["INBOX"])
+    backfill_days: int = 30
+    smtp_host: str
+    smtp_port: int = 465
+    smtp_tls: TlsMode = "ssl"
+    from_: str = Field(alias="from")
+    mark_seen: bool = False
+    sent_folder: str | None = None
+    signature: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secret_source(cls, values: Any) -> Any:
+        return _one_secret(values, "password")
+
+    @field_validator("signature")
+    @classmethod
+    def _signature(cls, text: str) -> str:
+        return check_signature(text)
+
+
+class TelegramModel(_Section):
+    name: str
+    token_env: str | None = None
+    token_cmd: str | None = None
+    api_base: str = "https://api.telegram.org"
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_listen: Listen = None
+    webhook_url: str | None = None
+    secret_env: str | None = None
+    allow_groups: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secret_source(cls, values: Any) -> Any:
+        values = _one_secret(values, "token")
+        return _needs(values, "mode", "webhook", ("webhook_url", "webhook_listen", "secret_env"))
+
+
+class SmsModel(_Section):
+    name: str
+    provider: Literal["twilio"] = "twilio"
+    account_sid: str
+    auth_token_env: str | None = None
+    auth_token_cmd: str | None = None
+    from_: str = Field(alias="from")
+    api_base: str = "https://api.twilio.com"
+    inbound: Literal["poll", "webhook"] = "poll"
+    poll_seconds: Annotated[int, Field(ge=1)] = 10
+    webhook_listen: Listen = None
+    webhook_url: str | None = None
+    default_region: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secret_source(cls, values: Any) -> Any:
+        values = _one_secret(values, "auth_token")
+        return _needs(values, "inbound", "webhook", ("webhook_listen", "webhook_url"))
+
+
+class SettingsModel(_Section):
+    agent: AgentModel = Field(default_factory=AgentModel)
+    shop: dict[str, str] = Field(default_factory=dict)
+    store: StoreModel = Field(default_factory=StoreModel)
+    ui: UiModel = Field(default_factory=UiModel)
+    keymap: dict[str, str] = Field(default_factory=dict)
+    email: list[EmailModel] = Field(default_factory=list)
+    telegram: list[TelegramModel] = Field(default_factory=list)
+    sms: list[SmsModel] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> SettingsModel:
+        seen: set[str] = set()
+        names = [
+            *(s.name for s in self.email),
+            *(s.name for s in self.telegram),
+            *(s.name for s in self.sms),
+        ]
+        for name in names:
+            if name in seen:
+                raise ValueError(f"channel name {name!r} is used twice")
+            seen.add(name)
+        return self
+
+
+Plain = TypeVar("Plain")
+
+
+def _plain(model: BaseModel, kind: type[Plain]) -> Plain:
+    """`model`'s values as the plain settings class `kind` (same field names)."""
+    return kind(**{f.name: getattr(model, f.name) for f in fields(kind)})  # type: ignore[arg-type]
+
+
+def section(data: object, kind: type[Plain]) -> Plain:
+    """One `[[email]]`, `[[telegram]]` or `[[sms]]` table, checked, as `kind`."""
+    models: dict[type[Any], type[_Section]] = {
+        config.EmailConfig: EmailModel,
+        config.TelegramConfig: TelegramModel,
+        config.SmsConfig: SmsModel,
+    }
+    model = models[kind]
+    return _plain(model.model_validate(data), kind)
+
+
+def settings(data: dict[str, Any], text: str, path: Path) -> config.Settings:
+    """The checked settings of the TOML `data` read from `text` at `path`.
+
+    A problem is a `ConfigError` naming the file, the line and the key."""
+    try:
+        checked = SettingsModel.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = [p for p in error["loc"] if p not in ("function-after", "function-before")]
+        key = config.dotted(loc)
+        line = locate(text, loc)
+        if error["type"] == "extra_forbidden":
+            raise ConfigError(path, "unknown key", line, key) from None
+        if error["type"] == "missing":
+            raise ConfigError(path, "missing key", line, key) from None
+        reason = error["msg"].removeprefix("Value error, ")
+        raise ConfigError(path, "{reason}", line, key, reason=reason) from None
+    return config.Settings(
+        agent=_plain(checked.agent, config.AgentConfig),
+        shop=dict(checked.shop),
+        store=_plain(checked.store, config.StoreConfig),
+        ui=_plain(checked.ui, config.UiConfig),
+        keymap=dict(checked.keymap),
+        email=[_plain(s, config.EmailConfig) for s in checked.email],
+        telegram=[_plain(s, config.TelegramConfig) for s in checked.telegram],
+        sms=[_plain(s, config.SmsConfig) for s in checked.sms],
+    )
