@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 from omnitui.errors import OmniError
 
 if TYPE_CHECKING:
+    from omnitui.domain.hours import BusinessHours
     from omnitui.store.files import Access
 
 APP_NAME = "omnitui"
@@ -272,6 +273,28 @@ class SmsConfig(_Checked):
 
 
 @dataclass(slots=True)
+class HoursConfig:
+    """`[hours]`: the shop's business hours (see `omnitui.domain.hours`)."""
+
+    timezone: str
+    mon: list[str] = field(default_factory=list)
+    tue: list[str] = field(default_factory=list)
+    wed: list[str] = field(default_factory=list)
+    thu: list[str] = field(default_factory=list)
+    fri: list[str] = field(default_factory=list)
+    sat: list[str] = field(default_factory=list)
+    sun: list[str] = field(default_factory=list)
+    holidays: str | None = None
+    closed: list[str] = field(default_factory=list)
+
+    def business_hours(self) -> BusinessHours:
+        from omnitui.domain.hours import DAYS, business_hours
+
+        days = {day: list(getattr(self, day)) for day in DAYS}
+        return business_hours(self.timezone, days, self.holidays, list(self.closed))
+
+
+@dataclass(slots=True)
 class Settings:
     agent: AgentConfig = field(default_factory=AgentConfig)
     shop: dict[str, str] = field(default_factory=dict)
@@ -281,6 +304,11 @@ class Settings:
     email: list[EmailConfig] = field(default_factory=list)
     telegram: list[TelegramConfig] = field(default_factory=list)
     sms: list[SmsConfig] = field(default_factory=list)
+    hours: HoursConfig | None = None  # no [hours]: no business hours
+
+    def business_hours(self) -> BusinessHours | None:
+        """The shop's business hours, or None when config.toml has no [hours]."""
+        return None if self.hours is None else self.hours.business_hours()
 
     def channel_names(self) -> list[str]:
         return [
@@ -417,6 +445,7 @@ def _from_plain(data: dict[str, Any]) -> Settings:
         sms=[
             SmsConfig(**{**s, "webhook_listen": _listen(s["webhook_listen"])}) for s in data["sms"]
         ],
+        hours=HoursConfig(**data["hours"]) if data["hours"] is not None else None,
     )
 
 

@@ -23,6 +23,7 @@ from pydantic import (
 
 from omnitui import config
 from omnitui.config import ConfigError, HostPort, host_port, locate
+from omnitui.domain import hours
 from omnitui.domain.mail import check_signature
 
 
@@ -151,6 +152,46 @@ class SmsModel(_Section):
         return _needs(values, "inbound", "webhook", ("webhook_listen", "webhook_url"))
 
 
+class HoursModel(_Section):
+    timezone: str
+    mon: list[str] = Field(default_factory=list)
+    tue: list[str] = Field(default_factory=list)
+    wed: list[str] = Field(default_factory=list)
+    thu: list[str] = Field(default_factory=list)
+    fri: list[str] = Field(default_factory=list)
+    sat: list[str] = Field(default_factory=list)
+    sun: list[str] = Field(default_factory=list)
+    holidays: str | None = None
+    closed: list[str] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, name: str) -> str:
+        hours.business_hours(name, {})
+        return name
+
+    @field_validator(*hours.DAYS)
+    @classmethod
+    def _periods(cls, periods: list[str]) -> list[str]:
+        for period in periods:
+            hours.parse_period(period)
+        return periods
+
+    @field_validator("holidays")
+    @classmethod
+    def _country(cls, country: str | None) -> str | None:
+        if country is not None:
+            hours.country_holidays(country)
+        return country
+
+    @field_validator("closed")
+    @classmethod
+    def _closures(cls, closures: list[str]) -> list[str]:
+        for closure in closures:
+            hours.parse_closure(closure)
+        return closures
+
+
 class SettingsModel(_Section):
     agent: AgentModel = Field(default_factory=AgentModel)
     shop: dict[str, str] = Field(default_factory=dict)
@@ -160,6 +201,7 @@ class SettingsModel(_Section):
     email: list[EmailModel] = Field(default_factory=list)
     telegram: list[TelegramModel] = Field(default_factory=list)
     sms: list[SmsModel] = Field(default_factory=list)
+    hours: HoursModel | None = None
 
     @model_validator(mode="after")
     def _unique_names(self) -> SettingsModel:
@@ -221,4 +263,5 @@ def settings(data: dict[str, Any], text: str, path: Path) -> config.Settings:
         email=[_plain(s, config.EmailConfig) for s in checked.email],
         telegram=[_plain(s, config.TelegramConfig) for s in checked.telegram],
         sms=[_plain(s, config.SmsConfig) for s in checked.sms],
+        hours=None if checked.hours is None else _plain(checked.hours, config.HoursConfig),
     )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from omnitui import config
 from omnitui.domain.hours import BusinessHours, business_hours, parse_closure, parse_period
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -135,3 +137,62 @@ def test_bad_values(kwargs: dict[str, object], words: str) -> None:
             days,  # type: ignore[arg-type]
             kwargs.get("holidays"),  # type: ignore[arg-type]
         )
+
+
+HOURS = """\
+[agent]
+name = "Aiko"
+
+[hours]
+timezone = "Asia/Tokyo"
+mon = ["10:00-13:00", "14:00-19:00"]
+tue = ["22:00-02:00"]
+wed = []
+holidays = "JP"
+closed = ["2026-12-31", "2027-01-01/2027-01-03"]
+"""
+
+
+def test_the_config_gives_business_hours_and_the_cache_keeps_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    path = tmp_path / "config.toml"
+    path.write_text(HOURS, encoding="utf-8")
+    checked = config.load(path, cache=True)
+    assert checked.hours is not None and checked.hours.mon == ["10:00-13:00", "14:00-19:00"]
+    cached = config._cached(path, config._digest(HOURS))
+    assert cached == checked
+    hours = cached.business_hours() if cached else None
+    assert hours is not None
+    assert hours.is_open(tokyo(2026, 12, 7, 11, 0))
+    assert not hours.is_open(tokyo(2026, 1, 12, 11, 0))  # 成人の日
+    assert not hours.is_open(tokyo(2027, 1, 2, 1, 0))
+    assert config.parse('[agent]\nname = "A"\n', path).business_hours() is None
+
+
+@pytest.mark.parametrize(
+    ("line", "key", "text"),
+    [
+        (6, "hours.mon", 'mon = ["25:00-26:00"]'),
+        (6, "hours.mon", 'mon = ["10:00-10:00"]'),
+        (6, "hours.mon", 'mon = ["10-19"]'),
+        (6, "hours.funday", 'funday = ["10:00-19:00"]'),
+        (5, "hours.timezone", 'timezone = "Mars/Base"'),
+        (9, "hours.holidays", 'holidays = "XX"'),
+        (10, "hours.closed", 'closed = ["2026-02-30"]'),
+    ],
+)
+def test_bad_hours_name_the_file_line_and_key(
+    tmp_path: Path, line: int, key: str, text: str
+) -> None:
+    name = text.split(" ", 1)[0]
+    lines = HOURS.splitlines()
+    for number, old in enumerate(lines):
+        if old.startswith(f"{name} =") or (name == "funday" and old.startswith("mon =")):
+            lines[number] = text
+    path = tmp_path / "config.toml"
+    with pytest.raises(config.ConfigError) as caught:
+        config.parse("\n".join(lines) + "\n", path)
+    assert (caught.value.path, caught.value.line, caught.value.key) == (path, line, key)
+    assert str(caught.value).startswith(f"{path}, line {line}: {key}: ")
