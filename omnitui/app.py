@@ -34,6 +34,7 @@ from omnitui.screens.palette import OmniCommandPalette
 from omnitui.widgets.format import toast_room, toast_text, use_clock
 
 if TYPE_CHECKING:
+    from omnitui.domain.hours import BusinessHours
     from omnitui.store.protocol import StoreProtocol
 
 log = logging.getLogger("omnitui.console")
@@ -70,6 +71,7 @@ class OmniApp(App[None]):
         signatures: Mapping[str, str] | None = None,
         agent_signature: str = "",
         own_addresses: Collection[str] = (),
+        hours: BusinessHours | None = None,
     ) -> None:
         """`language` is "en" or "ja"; None takes it from the locale (LC_ALL, LC_MESSAGES, LANG).
 
@@ -96,6 +98,7 @@ class OmniApp(App[None]):
         self.signatures = dict(signatures or {})
         self.agent_signature = agent_signature
         self.own_addresses = frozenset(a.lower() for a in own_addresses)
+        self.hours = hours  # the shop's business hours, shown in the inbox
         self._poll_every = poll_changes
         self._last_change = 0
         self._polling = False
@@ -119,6 +122,7 @@ class OmniApp(App[None]):
             own_addresses=self.own_addresses,
             downloads=self._downloads,
             outbox_changed=self.outbox_changed,
+            hours=self.hours,
         )
 
     def on_load(self) -> None:

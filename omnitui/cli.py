@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from omnitui.app import OmniApp
     from omnitui.config import Settings
     from omnitui.desktop import Mode
+    from omnitui.domain.hours import BusinessHours
     from omnitui.domain.models import Channel
     from omnitui.store import Store
 
@@ -284,6 +285,7 @@ async def _console(
     signatures: Mapping[str, str] | None = None,
     agent_signature: str = "",
     own_addresses: Collection[str] = (),
+    hours: BusinessHours | None = None,
 ) -> int:
     from omnitui.app import OmniApp
     from omnitui.hub import ChannelLock, Hub
@@ -308,6 +310,7 @@ async def _console(
         signatures=signatures,
         agent_signature=agent_signature,
         own_addresses=own_addresses,
+        hours=hours,
     )
     failed: list[Exception] = []
     runs_channels = lock.acquire()
@@ -424,6 +427,7 @@ async def run_console(settings: Settings, language: str | None = None) -> int:
         signatures={s.name: s.signature for s in settings.email},
         agent_signature=settings.agent.signature,
         own_addresses=frozenset().union(*(s.own_addresses for s in settings.email)),
+        hours=settings.business_hours(),
     )
 
 

@@ -17,6 +17,7 @@ from omnitui.domain.mail import combined_signature
 from omnitui.domain.models import Channel, ChannelKind
 
 if TYPE_CHECKING:
+    from omnitui.domain.hours import BusinessHours
     from omnitui.store.protocol import StoreProtocol
 
 
@@ -40,6 +41,7 @@ class ConsoleContext:
     own_addresses: frozenset[str] = frozenset()  # the shop's own mail addresses
     downloads_folder: Path | None = None  # None: the user's downloads folder
     outbox_changed: Callable[[], None] = _nothing  # wakes the senders after a reply
+    hours: BusinessHours | None = None  # [hours]; None: the console shows none
 
     @classmethod
     def build(
@@ -57,6 +59,7 @@ class ConsoleContext:
         own_addresses: Collection[str] = (),
         downloads: Path | None = None,
         outbox_changed: Callable[[], None] | None = None,
+        hours: BusinessHours | None = None,
     ) -> ConsoleContext:
         """A context from the console's settings, copied so that nobody changes
         them under a screen; the agent's name is the placeholder {agent}."""
@@ -75,6 +78,7 @@ class ConsoleContext:
             own_addresses=frozenset(a.lower() for a in own_addresses),
             downloads_folder=downloads,
             outbox_changed=outbox_changed or _nothing,
+            hours=hours,
         )
 
     def signature_for(self, channel: Channel) -> str:

@@ -139,6 +139,9 @@ JA: dict[str, str] = {
     # -- inbox: panes, header, statuses, views ---------------------------------
     "Customers": "お客様",
     "Thread": "会話",
+    "open now": "営業中",
+    "closed": "休業中",
+    "closed until {when}": "{when} まで休業",
     "Canned replies": "定型文",
     "view": "絞り込み",
     "Views": "絞り込み",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -9,7 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from omnitui import config
+from omnitui.app import OmniApp
 from omnitui.domain.hours import BusinessHours, business_hours, parse_closure, parse_period
+from omnitui.store import Store
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -196,3 +199,51 @@ def test_bad_hours_name_the_file_line_and_key(
         config.parse("\n".join(lines) + "\n", path)
     assert (caught.value.path, caught.value.line, caught.value.key) == (path, line, key)
     assert str(caught.value).startswith(f"{path}, line {line}: {key}: ")
+
+
+async def header_after(
+    tmp_path: Path, language: str, moments: list[datetime], hours: BusinessHours | None
+) -> list[str]:
+    """The thread pane's title at 80x24 at each of `moments` (the console's clock
+    moves there, and the header changes by itself when the hours do)."""
+    clock = [moments[0].timestamp()]
+    store = await Store.open(tmp_path / f"shop-{language}.db", clock=lambda: clock[0])
+    app = OmniApp(store, agent_name="Aiko", language=language, hours=hours)
+    seen: list[str] = []
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = app.inbox
+            for moment in moments:
+                clock[0] = moment.timestamp()
+                if seen:  # the timer set for the change fires without help
+                    await asyncio.sleep(0.8)
+                await pilot.pause()
+                seen.append(str(screen.thread.border_title))
+    finally:
+        await store.close()
+    return seen
+
+
+WEEKDAYS = {d: ["10:00-19:00"] for d in ("mon", "tue", "thu", "fri")}
+
+
+async def test_the_console_header_shows_open_and_closed_until(tmp_path: Path) -> None:
+    hours = shop(**WEEKDAYS)
+    # Tuesday 2026-12-08 18:59:59.8 in Tokyo: open; then closed until Thursday (Wednesday is).
+    open_at = tokyo(2026, 12, 8, 18, 59) + timedelta(seconds=59.8)
+    shut_at = open_at + timedelta(seconds=0.3)
+    seen = await header_after(tmp_path, "en", [open_at, shut_at], hours)
+    assert seen == ["Thread · open now", "Thread · closed until Thu 10:00"]
+
+
+async def test_the_console_header_in_japanese(tmp_path: Path) -> None:
+    hours = shop(**WEEKDAYS)
+    seen = await header_after(tmp_path, "ja", [tokyo(2026, 12, 8, 20, 0)], hours)
+    assert seen == ["会話 · 木 10:00 まで休業"]
+    seen = await header_after(tmp_path, "ja", [tokyo(2026, 12, 8, 12, 0)], hours)
+    assert seen == ["会話 · 営業中"]
+
+
+async def test_no_hours_no_header(tmp_path: Path) -> None:
+    seen = await header_after(tmp_path, "en", [tokyo(2026, 12, 8, 20, 0)], None)
+    assert seen == ["Thread"]

@@ -46,6 +46,8 @@ from omnitui.widgets.format import (
     channel_mark,
     clock_time,
     fit_name,
+    hours_state,
+    now,
     status_label,
     view_label,
 )
@@ -93,6 +95,7 @@ class InboxPanes(Screen[None]):
         self._draft_timer: Timer | None = None
         # The reply just sent, while `u` can take it back: (contact, message, until).
         self._undoable: tuple[int, int, float] | None = None
+        self._hours_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="channel-problems")
@@ -123,6 +126,7 @@ class InboxPanes(Screen[None]):
         self.thread.agent_name = self.context.agent_name
         self.contacts.border_title = tr("Customers")
         self.thread.border_title = tr("Thread")
+        self.show_hours()
         self.watch(self.contacts, "highlighted", self.contact_highlighted, init=False)
         # The list has the focus from the start: an agent who opens a customer and
         # presses `r` before the canned replies and channel problems have loaded
@@ -131,6 +135,21 @@ class InboxPanes(Screen[None]):
         await self.reload_contacts()
         self.query_one(CannedList).set_replies(await self.context.store.canned_replies())
         await self.show_channel_problems()
+
+    def show_hours(self) -> None:
+        """The shop's business hours above the thread ("open now", "closed until
+        Thu 10:00"), drawn again when they next change; nothing without [hours]."""
+        hours = self.context.hours
+        if hours is None:
+            return
+        label, change = hours_state(hours)
+        self.thread.border_title = f"{tr('Thread')} · {label}"
+        if self._hours_timer is not None:
+            self._hours_timer.stop()
+        if change is not None:
+            # Looked at again at least hourly, in case the machine slept.
+            wait = min(max(change - now(), 0.0) + 0.5, 3600.0)
+            self._hours_timer = self.set_timer(wait, self.show_hours)
 
     async def show_channel_problems(self) -> None:
         """A line per channel that is not working, with why, above the panes."""

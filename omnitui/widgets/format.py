@@ -6,8 +6,9 @@ import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
 
@@ -17,6 +18,9 @@ from omnitui.domain.safe_text import one_line, visible
 from omnitui.domain.views import AnyView, TagView, View
 from omnitui.errors import OmniError
 from omnitui.i18n import active_language, tr, tr_reason
+
+if TYPE_CHECKING:
+    from omnitui.domain.hours import BusinessHours
 
 # One cell per channel in every language, so the contact list keeps its columns.
 # English reads letters (M mail, T Telegram, S SMS); Japanese reads pictures
@@ -166,6 +170,34 @@ def clock_time(at: float, now: float | None = None) -> str:
     if stamp.year == today.year:
         return stamp.strftime("%m-%d %H:%M")
     return stamp.strftime("%Y-%m-%d %H:%M")
+
+
+def now() -> float:
+    """The console's "now" (a fixed clock in tests), in seconds."""
+    return _clock.get()()
+
+
+def hours_state(hours: BusinessHours, at: float | None = None) -> tuple[str, float | None]:
+    """The shop's state for the header ("open now", "closed until Thu 10:00", in
+    the shop's time) and, when it changes within a year, the moment it does."""
+    instant = datetime.fromtimestamp(now() if at is None else at, hours.zone)
+    change = hours.next_change(instant)
+    if hours.is_open(instant):
+        label = tr("open now")
+    elif change is None:
+        label = tr("closed")
+    else:
+        clock = (
+            f"{change.hour}:{change.minute:02d}" if active_language() == "ja" else f"{change:%H:%M}"
+        )
+        if change - instant < timedelta(days=6):
+            when = f"{weekday(change)} {clock}"
+        elif active_language() == "ja":
+            when = f"{change.month}月{change.day}日({weekday(change)}) {clock}"
+        else:
+            when = f"{weekday(change)} {change:%m-%d} {clock}"
+        label = tr("closed until {when}").format(when=when)
+    return label, None if change is None else change.timestamp()
 
 
 def when_at(at: datetime) -> str:
