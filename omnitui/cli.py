@@ -526,6 +526,11 @@ def cmd_doctor(settings: Settings, given: Path | None) -> int:
         for good, line in asyncio.run(sms.check(account)):
             healthy = healthy and good
             print(f"{'ok' if good else 'FAIL':<5} {account.name:<8} {line}")
+    hours = settings.business_hours()
+    if hours is not None:
+        from datetime import UTC, datetime
+
+        print(f"ok    hours    {hours.summary(datetime.now(UTC))}")
     _, notes = build_adapters(settings)
     for note in notes:
         print(f"--    {note}")

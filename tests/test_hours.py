@@ -11,6 +11,7 @@ import pytest
 
 from omnitui import config
 from omnitui.app import OmniApp
+from omnitui.cli import main
 from omnitui.domain.hours import BusinessHours, business_hours, parse_closure, parse_period
 from omnitui.store import Store
 
@@ -247,3 +248,19 @@ async def test_the_console_header_in_japanese(tmp_path: Path) -> None:
 async def test_no_hours_no_header(tmp_path: Path) -> None:
     seen = await header_after(tmp_path, "en", [tokyo(2026, 12, 8, 20, 0)], None)
     assert seen == ["Thread"]
+
+
+def test_doctor_mentions_the_hours(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hours = shop(**WEEKDAYS)
+    assert hours.summary(tokyo(2026, 12, 8, 12, 0)) == (
+        "open now (Asia/Tokyo), closes Tue 2026-12-08 19:00"
+    )
+    assert hours.summary(tokyo(2026, 12, 8, 20, 0)) == (
+        "closed now (Asia/Tokyo), opens Thu 2026-12-10 10:00"
+    )
+    assert shop().summary(tokyo(2026, 12, 8, 20, 0)).endswith("no change within a year")
+    path = tmp_path / "config.toml"
+    path.write_text(f'[store]\npath = "{tmp_path / "s.db"}"\n\n' + HOURS.split("\n\n", 1)[1])
+    assert main(["--config", str(path), "doctor"]) == 0
+    out = capsys.readouterr().out
+    assert "ok    hours    " in out and "(Asia/Tokyo), " in out

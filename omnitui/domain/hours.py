@@ -98,6 +98,16 @@ class BusinessHours:
             return change.astimezone(self.zone)
         return None
 
+    def summary(self, at: datetime) -> str:
+        """A line for `omnitui doctor`: open or closed now, and the next change."""
+        state = "open now" if self.is_open(at) else "closed now"
+        change = self.next_change(at)
+        if change is None:
+            return f"{state} ({self.timezone}), no change within a year"
+        verb = "closes" if self.is_open(at) else "opens"
+        day = DAYS[change.weekday()].title()  # not %a: that follows the machine's locale
+        return f"{state} ({self.timezone}), {verb} {day} {change:%Y-%m-%d %H:%M}"
+
     def _open_spans(self, now: datetime) -> Iterator[tuple[datetime, datetime]]:
         """The open spans (UTC, touching periods joined) that end after `now`."""
         zone = self.zone
