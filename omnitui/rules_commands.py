@@ -2,8 +2,8 @@
 
 With `--from ADDRESS` the customer's tags and language come from the store when
 the address is a known identity. The event is `message`; it is also
-`new_conversation` when the customer is unknown or has no open conversation
-(their conversation is resolved), as it would be for a message arriving now.
+`new_conversation` when the customer is unknown, has never written, or their
+conversation is resolved, as it would be for a message arriving now.
 Both events are evaluated separately, `new_conversation` first, each with its
 own `stop`.
 """
@@ -62,7 +62,21 @@ def unknown_replies(rules: Sequence[Rule], shortcuts: set[str]) -> list[tuple[st
     return [(r.name, r.then.reply) for r in rules if r.then.reply and r.then.reply not in shortcuts]
 
 
-async def _customer(store: Store, address: str) -> Contact | None:
+async def _customer(store: Store, address: str) -> tuple[Contact | None, bool]:
+    """The customer with `address`, and whether their next message starts a
+    conversation (unknown, never written, or their conversation resolved)."""
+    from omnitui.domain.models import ThreadStatus
+
+    contact = await _known(store, address)
+    if contact is None:
+        return None, True
+    if contact.status is ThreadStatus.RESOLVED:
+        return contact, True
+    counts = await store.identity_message_counts(contact.id)
+    return contact, not any(counts.values())
+
+
+async def _known(store: Store, address: str) -> Contact | None:
     from omnitui.domain.identity import normalize
     from omnitui.domain.models import IdentityKind
 
@@ -80,18 +94,18 @@ async def _customer(store: Store, address: str) -> Contact | None:
 async def cmd_rules_test(
     settings: Settings, text: str, channel: str | None, address: str | None
 ) -> int:
-    from omnitui.domain.models import ThreadStatus
     from omnitui.domain.rules import Event, evaluate
     from omnitui.store import Store
 
     rules = settings.rules()
     shortcuts: set[str] = set()
-    contact = None
+    contact, starts = None, True
     if settings.store_path().exists():  # never made here: the test changes nothing
         store = await Store.open(settings.store_path(), access=settings.store_access())
         try:
             shortcuts = {c.shortcut for c in await store.canned_replies()}
-            contact = await _customer(store, address) if address else None
+            if address:
+                contact, starts = await _customer(store, address)
         finally:
             await store.close()
     for name, shortcut in unknown_replies(rules, shortcuts):
@@ -111,7 +125,7 @@ async def cmd_rules_test(
             else tr("customer: unknown ({address})").format(address=address)
         )
     events = ["message"]
-    if contact is None or contact.status is ThreadStatus.RESOLVED:
+    if starts:
         events.insert(0, "new_conversation")
     fired = False
     for event_kind in events:
