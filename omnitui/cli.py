@@ -1,4 +1,4 @@
-"""Command line: omnitui [demo|init|serve|doctor].
+"""Command line: omnitui [demo|init|serve|contacts|canned|rules|doctor].
 
 Exit codes: 0 ok, 2 bad usage or config (the message names file, line and
 key), 1 anything else. A user mistake never prints a traceback.
@@ -96,6 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
     canned = command("canned", "export or import canned replies as a TOML file")
     canned.add_argument("action", choices=["export", "import"])
     canned.add_argument("file", type=Path, help="the TOML file (export: - for standard output)")
+    rules = command("rules", "test the automation rules of the config")
+    rules.add_argument("action", choices=["test"])
+    rules.add_argument("text", help="a customer's message")
+    rules.add_argument("--channel", help="a channel kind (email, telegram, sms) or name")
+    rules.add_argument("--from", dest="sender", metavar="ADDRESS", help="the customer's address")
     command("doctor", "check the config, the store and each channel, one line each")
     return parser
 
@@ -155,6 +160,12 @@ def _run(args: argparse.Namespace) -> int:
             return asyncio.run(file_commands.cmd_contacts(settings, args.action, args.file))
         if args.command == "canned":
             return asyncio.run(file_commands.cmd_canned(settings, args.action, args.file))
+        if args.command == "rules":
+            from omnitui import rules_commands
+
+            return asyncio.run(
+                rules_commands.cmd_rules_test(settings, args.text, args.channel, args.sender)
+            )
         if args.command == "doctor":
             return cmd_doctor(settings, args.config)
         return asyncio.run(run_console(settings, args.language))
@@ -536,6 +547,10 @@ def cmd_doctor(settings: Settings, given: Path | None) -> int:
         print(f"--    {note}")
     if not settings.channel_names():
         print("--    channels none configured (see `omnitui init`)")
+    if settings.rule:
+        from omnitui import rules_commands
+
+        healthy = rules_commands.doctor_rules(settings) and healthy
     return EXIT_OK if healthy else EXIT_ERROR
 
 

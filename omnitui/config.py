@@ -20,6 +20,7 @@ from omnitui.errors import OmniError
 
 if TYPE_CHECKING:
     from omnitui.domain.hours import BusinessHours
+    from omnitui.domain.rules import Rule
     from omnitui.store.files import Access
 
 APP_NAME = "omnitui"
@@ -295,6 +296,80 @@ class HoursConfig:
 
 
 @dataclass(slots=True)
+class RuleIfConfig:
+    """`[rule.if]`: every condition given must hold (see `omnitui.domain.rules`)."""
+
+    text: list[str] = field(default_factory=list)
+    exact: list[str] = field(default_factory=list)
+    regex: str | None = None
+    channel: list[str] = field(default_factory=list)
+    hours: Literal["open", "closed"] | None = None
+    tags: list[str] = field(default_factory=list)
+    language: list[str] = field(default_factory=list)
+    rating: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class RuleThenConfig:
+    """`[rule.then]`: what a rule does when it fires."""
+
+    tag: list[str] = field(default_factory=list)
+    assign: list[str] = field(default_factory=list)  # several: round robin
+    reply: str | None = None  # a canned reply's shortcut
+    status: Literal["open", "pending", "resolved"] | None = None
+    notify: bool = False
+    set_: dict[str, str] = field(default_factory=dict)  # the key `set`
+    handoff: bool = False
+    stop: bool = False
+
+
+@dataclass(slots=True, kw_only=True)
+class RuleConfig:
+    """One `[[rule]]`."""
+
+    name: str
+    on: Literal["message", "new_conversation", "resolved", "no_reply", "csat"]
+    after: str | None = None  # with on = "no_reply"
+    once_per: str | None = None
+    if_: RuleIfConfig = field(default_factory=RuleIfConfig)  # the key `if`
+    then: RuleThenConfig = field(default_factory=RuleThenConfig)
+
+    def rule(self) -> Rule:
+        """This rule, ready to evaluate (its regex compiled)."""
+        from omnitui.domain.rules import make_rule
+
+        when, then = self.if_, self.then
+        return make_rule(
+            name=self.name,
+            on=self.on,
+            after=self.after,
+            once_per=self.once_per,
+            text=when.text,
+            exact=when.exact,
+            regex=when.regex,
+            channel=when.channel,
+            hours=when.hours,
+            tags=when.tags,
+            language=when.language,
+            rating=when.rating,
+            tag=then.tag,
+            assign=then.assign,
+            reply=then.reply,
+            status=then.status,
+            notify=then.notify,
+            set_=then.set_,
+            handoff=then.handoff,
+            stop=then.stop,
+        )
+
+
+@dataclass(slots=True)
+class AutomationConfig:
+    # Automatic replies to one customer in a day, all rules together.
+    max_auto_replies_per_day: int = 3
+
+
+@dataclass(slots=True)
 class Settings:
     agent: AgentConfig = field(default_factory=AgentConfig)
     shop: dict[str, str] = field(default_factory=dict)
@@ -309,6 +384,13 @@ class Settings:
     def business_hours(self) -> BusinessHours | None:
         """The shop's business hours, or None when config.toml has no [hours]."""
         return None if self.hours is None else self.hours.business_hours()
+
+    rule: list[RuleConfig] = field(default_factory=list)
+    automation: AutomationConfig = field(default_factory=AutomationConfig)
+
+    def rules(self) -> list[Rule]:
+        """The `[[rule]]`s, in order, ready to evaluate."""
+        return [r.rule() for r in self.rule]
 
     def channel_names(self) -> list[str]:
         return [
@@ -446,6 +528,13 @@ def _from_plain(data: dict[str, Any]) -> Settings:
             SmsConfig(**{**s, "webhook_listen": _listen(s["webhook_listen"])}) for s in data["sms"]
         ],
         hours=HoursConfig(**data["hours"]) if data["hours"] is not None else None,
+        rule=[
+            RuleConfig(
+                **{**r, "if_": RuleIfConfig(**r["if_"]), "then": RuleThenConfig(**r["then"])}
+            )
+            for r in data["rule"]
+        ],
+        automation=AutomationConfig(**data["automation"]),
     )
 
 
@@ -498,7 +587,7 @@ def locate(text: str, loc: list[Any]) -> int | None:
                 counts[name] = counts.get(name, -1) + 1
                 table = [*name.split("."), counts[name]]
             else:
-                table = name.split(".")
+                table = _in_array(name.split("."), counts)
             table_lines.setdefault(tuple(table), number)
             continue
         match = _KEY.match(line)
@@ -510,6 +599,15 @@ def locate(text: str, loc: list[Any]) -> int | None:
         if tuple(loc[:depth]) in table_lines:
             return table_lines[tuple(loc[:depth])]
     return None
+
+
+def _in_array(parts: list[str], counts: dict[str, int]) -> list[Any]:
+    """A `[rule.if]` table's place: under the last `[[rule]]` when there is one."""
+    for depth in range(len(parts) - 1, 0, -1):
+        prefix = ".".join(parts[:depth])
+        if prefix in counts:
+            return [*parts[:depth], counts[prefix], *parts[depth:]]
+    return list(parts)
 
 
 def example_config() -> str:

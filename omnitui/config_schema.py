@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -23,7 +24,7 @@ from pydantic import (
 
 from omnitui import config
 from omnitui.config import ConfigError, HostPort, host_port, locate
-from omnitui.domain import hours
+from omnitui.domain import hours, rules
 from omnitui.domain.mail import check_signature
 
 
@@ -192,6 +193,67 @@ class HoursModel(_Section):
         return closures
 
 
+def _listed(value: Any) -> Any:
+    """One value or a list of them, as a list."""
+    return [value] if isinstance(value, str | int) and not isinstance(value, bool) else value
+
+
+def _regex(value: str | None) -> str | None:
+    import re
+    import unicodedata
+
+    if value is not None:
+        try:
+            re.compile(unicodedata.normalize("NFKC", value))
+        except re.error as exc:
+            raise ValueError(f"not a valid regex: {exc}") from None
+    return value
+
+
+def _duration(value: str | None) -> str | None:
+    if value is not None and rules.duration(value) is None:
+        raise ValueError(f'{value!r} is not a duration (like "30m", "12h", "2d")')
+    return value
+
+
+Many = Annotated[list[str], BeforeValidator(_listed)]
+
+
+class RuleIfModel(_Section):
+    text: Many = Field(default_factory=list)
+    exact: Many = Field(default_factory=list)
+    regex: Annotated[str | None, AfterValidator(_regex)] = None
+    channel: Many = Field(default_factory=list)
+    hours: Literal["open", "closed"] | None = None
+    tags: Many = Field(default_factory=list)
+    language: Many = Field(default_factory=list)
+    rating: Annotated[list[int], BeforeValidator(_listed)] = Field(default_factory=list)
+
+
+class RuleThenModel(_Section):
+    tag: Many = Field(default_factory=list)
+    assign: Many = Field(default_factory=list)
+    reply: str | None = None
+    status: Literal["open", "pending", "resolved"] | None = None
+    notify: bool = False
+    set_: dict[str, str] = Field(default_factory=dict, alias="set")
+    handoff: bool = False
+    stop: bool = False
+
+
+class RuleModel(_Section):
+    name: str
+    on: Literal["message", "new_conversation", "resolved", "no_reply", "csat"]
+    after: Annotated[str | None, AfterValidator(_duration)] = None
+    once_per: Annotated[str | None, AfterValidator(_duration)] = None
+    if_: RuleIfModel = Field(default_factory=RuleIfModel, alias="if")
+    then: RuleThenModel = Field(default_factory=RuleThenModel)
+
+
+class AutomationModel(_Section):
+    max_auto_replies_per_day: Annotated[int, Field(ge=0)] = 3
+
+
 class SettingsModel(_Section):
     agent: AgentModel = Field(default_factory=AgentModel)
     shop: dict[str, str] = Field(default_factory=dict)
@@ -202,6 +264,8 @@ class SettingsModel(_Section):
     telegram: list[TelegramModel] = Field(default_factory=list)
     sms: list[SmsModel] = Field(default_factory=list)
     hours: HoursModel | None = None
+    rule: list[RuleModel] = Field(default_factory=list)
+    automation: AutomationModel = Field(default_factory=AutomationModel)
 
     @model_validator(mode="after")
     def _unique_names(self) -> SettingsModel:
@@ -254,6 +318,8 @@ def settings(data: dict[str, Any], text: str, path: Path) -> config.Settings:
             raise ConfigError(path, "missing key", line, key) from None
         reason = error["msg"].removeprefix("Value error, ")
         raise ConfigError(path, "{reason}", line, key, reason=reason) from None
+    for number, rule in enumerate(checked.rule):
+        _check_rule(rule, ["rule", number], text, path)
     return config.Settings(
         agent=_plain(checked.agent, config.AgentConfig),
         shop=dict(checked.shop),
@@ -264,4 +330,54 @@ def settings(data: dict[str, Any], text: str, path: Path) -> config.Settings:
         telegram=[_plain(s, config.TelegramConfig) for s in checked.telegram],
         sms=[_plain(s, config.SmsConfig) for s in checked.sms],
         hours=None if checked.hours is None else _plain(checked.hours, config.HoursConfig),
+        rule=[
+            config.RuleConfig(
+                name=r.name,
+                on=r.on,
+                after=r.after,
+                once_per=r.once_per,
+                if_=_plain(r.if_, config.RuleIfConfig),
+                then=_plain(r.then, config.RuleThenConfig),
+            )
+            for r in checked.rule
+        ],
+        automation=_plain(checked.automation, config.AutomationConfig),
     )
+
+
+def _check_rule(rule: RuleModel, loc: list[Any], text: str, path: Path) -> None:
+    """What one rule's keys cannot say alone: a `ConfigError` naming its line and key."""
+
+    def fail(keys: list[str], problem: str, **values: object) -> None:
+        where = [*loc, *keys]
+        raise ConfigError(path, problem, locate(text, where), config.dotted(where), **values)
+
+    if rule.on == "no_reply" and rule.after is None:
+        fail(["after"], 'on = "no_reply" needs after (like "30m")')
+    if rule.on != "no_reply" and rule.after is not None:
+        fail(["after"], 'after is only for on = "no_reply"')
+    then = rule.then
+    if not (
+        then.tag
+        or then.assign
+        or then.reply
+        or then.status
+        or then.notify
+        or then.set_
+        or then.handoff
+        or then.stop
+    ):
+        fail(["then"], "the rule does nothing: give at least one key in [rule.then]")
+    import re
+    import unicodedata
+
+    regex = rule.if_.regex
+    groups = re.compile(unicodedata.normalize("NFKC", regex)).groups if regex else 0
+    used = rules.groups_used(then.set_)
+    if used > groups:
+        fail(
+            ["then", "set"],
+            "${number} is used but the rule's regex has {groups} groups",
+            number=used,
+            groups=groups,
+        )

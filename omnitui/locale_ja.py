@@ -462,6 +462,30 @@ JA: dict[str, str] = {
     "unknown key": "知らない項目です",
     "no such file (make one with `omnitui init`)": "ファイルがありません(`omnitui init` で作れます)",
     "missing key": "必要な項目がありません",
+    'on = "no_reply" needs after (like "30m")': 'on = "no_reply" には after が必要です("30m" など)',
+    'after is only for on = "no_reply"': 'after は on = "no_reply" のときだけ使えます',
+    "the rule does nothing: give at least one key in [rule.then]": (
+        "このルールは何もしません: [rule.then] に項目を一つ以上書いてください"
+    ),
+    "${number} is used but the rule's regex has {groups} groups": (
+        "${number} が使われていますが、ルールの正規表現のグループは {groups} 個です"
+    ),
+    "tag: {tags}": "タグ: {tags}",
+    "assign to {agent}": "{agent} に割り当て",
+    "assign round robin: {agents}": "順番に割り当て: {agents}",
+    "reply with canned reply /{shortcut}": "定型文 /{shortcut} で返信",
+    "set status: {status}": "状態を {status} に",
+    "notify every console": "すべてのコンソールに通知",
+    "set profile field {field} = {value}": "プロフィール項目 {field} = {value}",
+    "hand off to a person: no more automatic replies": "担当者に引き継ぎ: 自動返信を止めます",
+    "stop: later rules do not run": "停止: 後のルールは動きません",
+    "warning: rule {rule} replies with /{shortcut}, which is no canned reply": (
+        "注意: ルール {rule} の返信 /{shortcut} という定型文はありません"
+    ),
+    "customer: {name}": "顧客: {name}",
+    "customer: unknown ({address})": "顧客: 不明({address})",
+    "{rule} (on {event}):": "{rule}({event} のとき):",
+    "no rule fires": "動くルールはありません",
     "{what}: environment variable {variable} is not set": (
         "{what}: 環境変数 {variable} が設定されていません"
     ),

@@ -1,0 +1,179 @@
+"""`omnitui rules test`: which automation rules a message would fire, changing nothing.
+
+With `--from ADDRESS` the customer's tags and language come from the store when
+the address is a known identity. The event is `message`; it is also
+`new_conversation` when the customer is unknown, has never written, or their
+conversation is resolved, as it would be for a message arriving now.
+Both events are evaluated separately, `new_conversation` first, each with its
+own `stop`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from omnitui.cli import EXIT_OK, configured_channels
+from omnitui.i18n import tr
+
+if TYPE_CHECKING:
+    from omnitui.config import Settings
+    from omnitui.domain.models import Contact
+    from omnitui.domain.rules import Firing, Rule
+    from omnitui.store import Store
+
+
+def shop_open(settings: Settings) -> bool | None:
+    """Whether the shop is open now, for the rules' `hours` condition.
+
+    None: no `[hours]` is configured (rules then treat the shop as open)."""
+    hours = settings.business_hours()
+    if hours is None:
+        return None
+    from datetime import UTC, datetime
+
+    return hours.is_open(datetime.now(UTC))
+
+
+def describe(firing: Firing) -> list[str]:
+    """What a firing would do, one line each, in the console's language."""
+    lines: list[str] = []
+    if firing.tag:
+        lines.append(tr("tag: {tags}").format(tags=", ".join(firing.tag)))
+    if len(firing.assign) == 1:
+        lines.append(tr("assign to {agent}").format(agent=firing.assign[0]))
+    elif firing.assign:
+        lines.append(tr("assign round robin: {agents}").format(agents=", ".join(firing.assign)))
+    if firing.reply:
+        lines.append(tr("reply with canned reply /{shortcut}").format(shortcut=firing.reply))
+    if firing.status:
+        lines.append(tr("set status: {status}").format(status=tr(firing.status)))
+    if firing.notify:
+        lines.append(tr("notify every console"))
+    for key, value in firing.set:
+        lines.append(tr("set profile field {field} = {value}").format(field=key, value=value))
+    if firing.handoff:
+        lines.append(tr("hand off to a person: no more automatic replies"))
+    if firing.stop:
+        lines.append(tr("stop: later rules do not run"))
+    return lines
+
+
+def unknown_replies(rules: Sequence[Rule], shortcuts: set[str]) -> list[tuple[str, str]]:
+    """(rule name, shortcut) for each rule whose reply names no canned reply."""
+    return [(r.name, r.then.reply) for r in rules if r.then.reply and r.then.reply not in shortcuts]
+
+
+async def _customer(store: Store, address: str) -> tuple[Contact | None, bool]:
+    """The customer with `address`, and whether their next message starts a
+    conversation (unknown, never written, or their conversation resolved)."""
+    from omnitui.domain.models import ThreadStatus
+
+    contact = await _known(store, address)
+    if contact is None:
+        return None, True
+    if contact.status is ThreadStatus.RESOLVED:
+        return contact, True
+    counts = await store.identity_message_counts(contact.id)
+    return contact, not any(counts.values())
+
+
+async def _known(store: Store, address: str) -> Contact | None:
+    from omnitui.domain.identity import normalize
+    from omnitui.domain.models import IdentityKind
+
+    for kind in IdentityKind:
+        try:
+            normal = normalize(kind, address)
+        except ValueError:  # not an address of this kind (InvalidAddress is one)
+            continue
+        owner = await store.address_owner(kind, normal)
+        if owner is not None:
+            return await store.get_contact(owner)
+    return None
+
+
+async def cmd_rules_test(
+    settings: Settings, text: str, channel: str | None, address: str | None
+) -> int:
+    from omnitui.domain.rules import Event, evaluate
+    from omnitui.store import Store
+
+    rules = settings.rules()
+    shortcuts: set[str] = set()
+    contact, starts = None, True
+    if settings.store_path().exists():  # never made here: the test changes nothing
+        store = await Store.open(settings.store_path(), access=settings.store_access())
+        try:
+            shortcuts = {c.shortcut for c in await store.canned_replies()}
+            if address:
+                contact, starts = await _customer(store, address)
+        finally:
+            await store.close()
+    for name, shortcut in unknown_replies(rules, shortcuts):
+        print(
+            tr("warning: rule {rule} replies with /{shortcut}, which is no canned reply").format(
+                rule=name, shortcut=shortcut
+            )
+        )
+    kind, name = channel or "", ""
+    for configured in configured_channels(settings):
+        if configured.account == channel:
+            kind, name = str(configured.kind), configured.account
+    if address:
+        print(
+            tr("customer: {name}").format(name=contact.name or address)
+            if contact
+            else tr("customer: unknown ({address})").format(address=address)
+        )
+    events = ["message"]
+    if starts:
+        events.insert(0, "new_conversation")
+    fired = False
+    for event_kind in events:
+        event = Event(
+            kind=event_kind,
+            text=text,
+            channel_kind=kind,
+            channel_name=name,
+            tags=frozenset(contact.tags) if contact else frozenset(),
+            language=contact.language if contact else "",
+            open=shop_open(settings),
+        )
+        for firing in evaluate(rules, event):
+            fired = True
+            print(tr("{rule} (on {event}):").format(rule=firing.rule, event=event_kind))
+            for line in describe(firing):
+                print(f"  {line}")
+    if not fired:
+        print(tr("no rule fires"))
+    return EXIT_OK
+
+
+def doctor_rules(settings: Settings) -> bool:
+    """`omnitui doctor`'s lines for the rules: each rule, and any unknown canned reply."""
+    import asyncio
+
+    from omnitui.store import Store
+
+    async def shortcuts() -> set[str] | None:
+        if not settings.store_path().exists():
+            return None
+        try:
+            store = await Store.open(settings.store_path(), access=settings.store_access())
+        except Exception:  # the store line above says why
+            return None
+        try:
+            return {c.shortcut for c in await store.canned_replies()}
+        finally:
+            await store.close()
+
+    rules = settings.rules()
+    known = asyncio.run(shortcuts())
+    missing = dict(unknown_replies(rules, known)) if known is not None else {}
+    for rule in rules:
+        if rule.name in missing:
+            print(f"FAIL  rule     {rule.name}: /{missing[rule.name]} is no canned reply")
+        else:
+            print(f"ok    rule     {rule.name} (on {rule.on})")
+    return not missing
