@@ -27,6 +27,7 @@ from omnitui.i18n import resolve_language, use_language
 if TYPE_CHECKING:
     from omnitui.adapters.base import Adapter
     from omnitui.app import OmniApp
+    from omnitui.automation import Automation, AutomationSetup
     from omnitui.config import Settings
     from omnitui.desktop import Mode
     from omnitui.domain.hours import BusinessHours
@@ -153,7 +154,7 @@ def _run(args: argparse.Namespace) -> int:
             check_keymap(config_path(args.config), settings)
         _setup_logging(console=args.command == "serve")
         if args.command == "serve":
-            return asyncio.run(run_serve(settings))
+            return asyncio.run(run_serve(settings, args.config))
         if args.command in ("contacts", "canned"):
             from omnitui import file_commands
         if args.command == "contacts":
@@ -297,14 +298,17 @@ async def _console(
     agent_signature: str = "",
     own_addresses: Collection[str] = (),
     hours: BusinessHours | None = None,
+    automation: AutomationSetup | None = None,
 ) -> int:
     from omnitui.app import OmniApp
+    from omnitui.automation import Automation, AutomationSetup
     from omnitui.hub import ChannelLock, Hub
     from omnitui.i18n import resolve_language, tr, use_language
 
     chosen = resolve_language(language)
     use_language(chosen)  # the notices below are worded here, before the app runs
-    hub = Hub(store, adapters)
+    rules = Automation(store, automation or AutomationSetup(), {c.account: c for c in channels})
+    hub = Hub(store, adapters, automation=rules)
     lock = ChannelLock(store.path, store.access)
     app = OmniApp(
         store,
@@ -415,6 +419,7 @@ async def _first_screen_drawn(app: OmniApp, limit: float = FIRST_SCREEN_WAIT) ->
 
 async def run_console(settings: Settings, language: str | None = None) -> int:
     """The console on the configured store; `language` (--language) wins over [ui] language."""
+    from omnitui.automation import AutomationSetup
     from omnitui.demo import STARTER_CANNED
     from omnitui.store import Store
 
@@ -439,6 +444,7 @@ async def run_console(settings: Settings, language: str | None = None) -> int:
         agent_signature=settings.agent.signature,
         own_addresses=frozenset().union(*(s.own_addresses for s in settings.email)),
         hours=settings.business_hours(),
+        automation=AutomationSetup.from_settings(settings),
     )
 
 
@@ -485,7 +491,25 @@ async def run_demo(store_path: Path | None, interval: float, language: str | Non
     return EXIT_OK
 
 
-async def run_serve(settings: Settings) -> int:
+def reload_rules(rules: Automation, given: Path | None) -> None:
+    """SIGHUP: read config.toml again and use its rules and hours from now on.
+
+    A file that does not load keeps the rules running as they were, and the
+    log says why (file, line and key, as `omnitui doctor` would)."""
+    from omnitui.automation import AutomationSetup
+
+    try:
+        settings = load_settings(given)
+        setup = AutomationSetup.from_settings(settings)
+    except Exception as exc:
+        log.error("config not reloaded, the rules stay as they were: %s", exc)
+        return
+    rules.reload(setup)
+    log.info("config reloaded: %d rule(s)", len(setup.rules))
+
+
+async def run_serve(settings: Settings, given: Path | None = None) -> int:
+    from omnitui.automation import Automation, AutomationSetup
     from omnitui.hub import ChannelLock, Hub
     from omnitui.store import Store
 
@@ -502,12 +526,15 @@ async def run_serve(settings: Settings) -> int:
     adapters, notes = build_adapters(settings, store)
     for note in notes:
         log.warning(note)
-    hub = Hub(store, adapters)
+    channels = {c.account: c for c in configured_channels(settings)}
+    rules = Automation(store, AutomationSetup.from_settings(settings), channels)
+    hub = Hub(store, adapters, automation=rules)
     await hub.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, lambda: reload_rules(rules, given))
     log.info("serving %d channel(s) on %s", len(adapters), store.path)
     await stop.wait()
     log.info("stopping")

@@ -367,6 +367,8 @@ class RuleConfig:
 class AutomationConfig:
     # Automatic replies to one customer in a day, all rules together.
     max_auto_replies_per_day: int = 3
+    # No automatic reply to an assigned customer a person answered this recently.
+    agent_active: str = "30m"
 
 
 @dataclass(slots=True)

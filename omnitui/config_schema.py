@@ -252,6 +252,7 @@ class RuleModel(_Section):
 
 class AutomationModel(_Section):
     max_auto_replies_per_day: Annotated[int, Field(ge=0)] = 3
+    agent_active: Annotated[str, AfterValidator(_duration)] = "30m"
 
 
 class SettingsModel(_Section):

@@ -34,6 +34,7 @@ from omnitui.store import StoreBusy
 from omnitui.store.files import PRIVATE, Access, create_file
 
 if TYPE_CHECKING:
+    from omnitui.automation import Automation
     from omnitui.store.protocol import StoreProtocol
 
 __all__ = ["ChannelLock", "Hub", "RetryPolicy"]
@@ -96,11 +97,13 @@ class _AdapterSink:
         channel: Channel,
         region: str | None,
         connected: Callable[[], object] = lambda: None,
+        stored: Callable[[], object] = lambda: None,
     ) -> None:
         self._store = store
         self._channel = channel
         self._region = region
         self._connected = connected  # the adapter got through to its provider
+        self._stored = stored  # messages were stored (the rules may have work)
 
     async def deliver(
         self, items: Sequence[Inbound], cursor: Mapping[str, str] | None = None
@@ -108,6 +111,8 @@ class _AdapterSink:
         cursors = {(self._channel.account, k): v for k, v in (cursor or {}).items()}
         await self._store.ingest(items, cursors=cursors, region=self._region)
         self._connected()
+        if items:
+            self._stored()
 
     async def deliver_within(self, items: Sequence[Inbound], seconds: float) -> None:
         try:
@@ -115,6 +120,8 @@ class _AdapterSink:
         except StoreBusy as exc:
             raise SinkBusy("{reason}", reason=exc) from None
         self._connected()
+        if items:
+            self._stored()
 
     async def delivery_update(self, update: DeliveryUpdate) -> None:
         await self._store.apply_delivery(update)
@@ -145,8 +152,10 @@ class Hub:
         retry: RetryPolicy | None = None,
         poll_outbox: float = 0.25,
         region: str | None = None,
+        automation: Automation | None = None,
     ) -> None:
         self.store = store
+        self.automation = automation  # the rules, run here: once per event
         self.adapters = {a.channel.account: a for a in adapters}
         self.retry = retry or RetryPolicy()
         self._poll = poll_outbox
@@ -167,6 +176,8 @@ class Hub:
                 asyncio.create_task(self._run_adapter(adapter), name=f"in:{account}")
             )
         self._tasks.append(asyncio.create_task(self._drain_outbox(), name="outbox"))
+        if self.automation is not None:
+            self._tasks.append(asyncio.create_task(self.automation.run(), name="automation"))
         self._tasks.append(asyncio.create_task(self._housekeeping(), name="housekeeping"))
         self._tasks.append(asyncio.create_task(self._report_health(), name="health"))
         readers = {a: ad for a, ad in self.adapters.items() if isinstance(ad, ReadMirror)}
@@ -186,6 +197,10 @@ class Hub:
             with contextlib.suppress(Exception):  # the next process to run it says anew
                 await self.store.set_channel_problem(account, None)
 
+    def _stored(self) -> None:
+        if self.automation is not None:
+            self.automation.wake()
+
     def outbox_changed(self) -> None:
         """Wake the outbox now instead of at the next poll."""
         self._wake.set()
@@ -197,6 +212,7 @@ class Hub:
             adapter.channel,
             self._region,
             connected=lambda: self._failing.pop(account, None),
+            stored=self._stored,
         )
         failures = 0
         while True:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import socket
@@ -277,8 +278,11 @@ class EmailAdapter:
         while not self._stop.is_set():
             cursor = FolderCursor.load(await sink.load_cursor(folder.key))
             uidvalidity, uids = await asyncio.to_thread(folder.uids_to_fetch, info, cursor)
-            await self._fetch_all(sink, folder, uidvalidity, uids)
-            if cursor is None or cursor.uidvalidity != uidvalidity:
+            # A first sync (or one after the folder was rebuilt) is history:
+            # automation rules never answer the mail it brings in.
+            first = cursor is None or cursor.uidvalidity != uidvalidity
+            await self._fetch_all(sink, folder, uidvalidity, uids, history=first)
+            if first:
                 # Nothing was in reach of the backfill: start from the folder's end.
                 uidnext = int(info.get(b"UIDNEXT", 1))
                 start = max(uids[-1] if uids else 0, uidnext - 1)
@@ -293,7 +297,13 @@ class EmailAdapter:
                 return
 
     async def _fetch_all(
-        self, sink: Sink, folder: _Folder, uidvalidity: int, uids: Sequence[int]
+        self,
+        sink: Sink,
+        folder: _Folder,
+        uidvalidity: int,
+        uids: Sequence[int],
+        *,
+        history: bool = False,
     ) -> None:
         """Fetch, parse and store `uids` in batches, each batch with its cursor.
 
@@ -334,6 +344,8 @@ class EmailAdapter:
                         items = await asyncio.to_thread(
                             parse_fetched, self.channel, folder.folder, uidvalidity, fetched
                         )
+                    if history:
+                        items = [dataclasses.replace(item, history=True) for item in items]
                     if storing is not None:
                         await storing
                     cursor = {folder.key: FolderCursor(uidvalidity, max(batch)).dump()}

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import sqlite3
@@ -455,6 +456,10 @@ class SmsAdapter:
             known = await sink.known([m.sid for _, m in new])
             new = [(sent, m) for sent, m in new if m.sid not in known]
         items = [await self._inbound_from_record(m, sent) for sent, m in new]
+        if self._cursor is None:
+            # A first poll lists the last day's messages: history, which
+            # automation rules never answer.
+            items = [dataclasses.replace(item, history=True) for item in items]
         # Move on by Twilio's clock (the dates it gave), never by ours: a wrong
         # local clock must not skip a day.
         after = cursor.after

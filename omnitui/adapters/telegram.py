@@ -32,10 +32,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hmac
 import json
 import logging
 import re
+import time
 import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -231,6 +233,8 @@ class TelegramAdapter:
         offset = int(stored) if stored and stored.lstrip("-").isdigit() else None
         log.info("%s: polling Telegram as @%s", self.channel.account, bot.username)
 
+        started = int(time.time())  # Telegram dates are whole seconds
+
         async def one_batch() -> bool:
             nonlocal offset
             try:
@@ -250,6 +254,13 @@ class TelegramAdapter:
                     name=self.config.name,
                 ) from None
             if batch:
+                if offset is None:
+                    # The bot's first poll: updates Telegram kept from before
+                    # OmniTUI ran it are history, which rules never answer.
+                    items = [
+                        dataclasses.replace(i, history=True) if i.sent_at < started else i
+                        for i in items
+                    ]
                 next_offset = max(update_id for update_id, _ in batch) + 1
                 await sink.deliver(items, cursor={OFFSET_KEY: str(next_offset)})
                 offset = next_offset

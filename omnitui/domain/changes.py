@@ -27,3 +27,4 @@ class ChangeKind(StrEnum):
     CONSENT = "consent"  # a customer opted out of, or back into, SMS
     CANNED = "canned"  # the canned replies
     CHANNEL = "channel"  # a channel's health
+    AUTOMATION = "automation"  # a rule fired (its line in the thread, a notice)

@@ -42,6 +42,10 @@ class Direction(StrEnum):
     # does. It is on no channel, never enters the outbox, and changes nothing
     # about the conversation (not its last activity, unread count or waiting).
     NOTE = "note"
+    # What an automation rule did ("⚙ returns: tagged support, assigned to
+    # Ken"): like a note, on no channel and leaving the conversation as it was.
+    # Its text is the JSON of the rule's actions, put in words when shown.
+    AUTO = "auto"
 
 
 class Delivery(StrEnum):
@@ -178,6 +182,10 @@ class Message:
     def is_note(self) -> bool:
         return self.direction is Direction.NOTE
 
+    @property
+    def is_automation(self) -> bool:
+        return self.direction is Direction.AUTO
+
 
 @dataclass(frozen=True, slots=True)
 class CannedReply:
@@ -239,6 +247,9 @@ class Inbound:
     # With this message the sender opted out of the channel (True, an SMS STOP)
     # or back in (False, START); stored in the same transaction as the message.
     opt_out: bool | None = None
+    # Stored as history (a first sync, a backfill), not a live arrival: no
+    # automation rule runs on it.
+    history: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,11 +32,17 @@ from omnitui.domain.models import (
 from omnitui.domain.views import AnyView, View
 from omnitui.store.files import Access
 from omnitui.store.records import (
+    AutomationEvent,
+    AutomationFacts,
+    AutomationPlan,
     ChangeBatch,
     IngestResult,
     LastMail,
+    Notice,
     ProfileFields,
     RecordedOutbound,
+    RuleStat,
+    RuleTimer,
     ThreadCursor,
     WithdrawnReply,
 )
@@ -503,6 +509,56 @@ class ChangeLogStore(Protocol):
     async def prune_changes(self, older_than: float = 3600.0) -> None: ...
 
 
+class AutomationStore(Protocol):
+    """What the automation rules read and write (in the process that runs the channels)."""
+
+    async def pending_automation(self, *, limit: int = 50) -> list[AutomationEvent]:
+        """Events waiting for the rules, oldest first."""
+        ...
+
+    async def automation_facts(
+        self, contact_id: int, message_id: int | None = None
+    ) -> AutomationFacts | None:
+        """What the rules look at for a customer (None when they are gone)."""
+        ...
+
+    async def due_timers(self, now: float, *, limit: int = 50) -> list[RuleTimer]:
+        """no_reply clocks that have run out."""
+        ...
+
+    async def next_timer_due(self) -> float | None:
+        """When the next no_reply clock runs out, if one runs."""
+        ...
+
+    async def drop_timer(self, contact_id: int, rule: str) -> None: ...
+
+    async def round_robin_last(self, rule: str) -> str | None:
+        """The agent a round-robin rule gave its last customer to."""
+        ...
+
+    async def apply_automation(
+        self,
+        plan: AutomationPlan,
+        *,
+        event_id: int | None = None,
+        timer: tuple[int, str] | None = None,
+    ) -> bool:
+        """Do what the rules said for one event in one transaction, taking the
+        event out of the queue (or marking the clock fired) in it; False when
+        another taker already did."""
+        ...
+
+    async def rule_stats(self, since: float) -> dict[str, RuleStat]:
+        """Each rule that ever fired: its hits since `since`, and when it last fired."""
+        ...
+
+    async def notices_after(self, after: int, *, limit: int = 20) -> list[Notice]:
+        """Rules' notifications newer than `after`, oldest first."""
+        ...
+
+    async def last_firing_id(self) -> int: ...
+
+
 class StoreProtocol(
     StoreFile,
     ContactListStore,
@@ -516,6 +572,7 @@ class StoreProtocol(
     CannedStore,
     SearchStore,
     ChangeLogStore,
+    AutomationStore,
     Protocol,
 ):
     """Everything OmniTUI asks of its store."""

@@ -8,7 +8,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from omnitui.domain.models import Channel, Delivery, OutboundFile
+from omnitui.domain.models import (
+    Channel,
+    ChannelKind,
+    Contact,
+    Delivery,
+    OutboundFile,
+    ThreadStatus,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,3 +83,104 @@ class ThreadCursor:
 
     sent_at: float
     message_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class AutomationEvent:
+    """An event waiting for the automation rules."""
+
+    id: int
+    kind: str  # "message" (a customer's message) or "resolved"
+    contact_id: int
+    message_id: int | None
+    new_conversation: bool  # the message opened a conversation (first, or after resolved)
+    at: float  # when it was stored
+
+
+@dataclass(frozen=True, slots=True)
+class RuleTimer:
+    """A no_reply rule's clock for one customer, due now."""
+
+    contact_id: int
+    rule: str
+    since: float  # the customer's unanswered message
+    due_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AutomationFacts:
+    """What the rules look at for one customer when an event is evaluated."""
+
+    contact: Contact
+    handoff: bool  # a rule handed them to a person; not resolved since
+    text: str = ""  # the event's message (or the customer's last one)
+    subject: str = ""
+    account: str | None = None  # where that message came in
+    kind: ChannelKind | None = None
+    sent_at: float | None = None
+    automatic: str = ""  # why that message was written by a machine, or ""
+    sender: str = ""  # the address it came from
+    sender_language: str = ""  # the language its channel gave (Telegram's language_code)
+    last_agent_reply: float | None = None  # a person's last reply to them
+    composing: tuple[str, ...] = ()  # agents writing to them now
+    replies_today: int = 0  # automatic replies in the last 24 hours
+    last_fired: Mapping[str, float] = field(default_factory=dict)  # rule -> last firing
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedReply:
+    """An automatic reply a rule sends."""
+
+    rule: str
+    channel: Channel
+    text: str
+    subject: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedFiring:
+    """One rule that fired, and what it did (JSON-able words for its ⚙ line)."""
+
+    rule: str
+    actions: Mapping[str, object]
+    reply: int | None = None  # index in the plan's replies
+    notify: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AutomationPlan:
+    """Everything the rules do for one event, written in one transaction."""
+
+    event: str  # the rules' event: message, new_conversation, resolved, no_reply
+    contact_id: int
+    message_id: int | None = None
+    firings: tuple[PlannedFiring, ...] = ()
+    tags: tuple[str, ...] = ()
+    assignee: str | None = None
+    status: ThreadStatus | None = None
+    profile: tuple[tuple[str, str], ...] = ()
+    handoff: bool = False
+    replies: tuple[PlannedReply, ...] = ()
+    timers: tuple[tuple[str, float], ...] = ()  # no_reply rules to start: (rule, due at)
+    round_robin: tuple[tuple[str, str], ...] = ()  # (rule, the agent it picked)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleStat:
+    """A rule's hits for the rules screen."""
+
+    rule: str
+    hits: int  # in the period asked
+    last_fired: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A rule's `notify`: a toast and a bell in every console."""
+
+    id: int
+    rule: str
+    contact_id: int
+    contact_name: str
+    actions: Mapping[str, object]
+    at: float

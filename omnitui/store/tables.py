@@ -32,6 +32,9 @@ class ContactTable(SQLModel, table=True):
     channels: str = ""  # comma-separated channel kinds seen, for the list's marks
     created_at: float = 0.0
     merged_into: int | None = None
+    # A rule handed the customer to a person: no automatic replies to them
+    # until the conversation is resolved.
+    handoff: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class IdentityTable(SQLModel, table=True):
@@ -201,3 +204,48 @@ class DraftTable(SQLModel, table=True):
     account: str = ""  # the channel account picked for it ("" for the customer's last)
     subject: str = ""
     at: float
+
+
+class AutomationEventTable(SQLModel, table=True):
+    """An event waiting for the automation rules (a message, a resolve)."""
+
+    __tablename__ = "automation_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str
+    contact_id: int
+    message_id: int | None = None
+    new_conversation: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    at: float
+
+
+class RuleFiringTable(SQLModel, table=True):
+    """A rule that fired for an event, and what it did in words."""
+
+    __tablename__ = "rule_firing"
+    __table_args__ = (
+        Index("ix_rule_firing_rule_at", "rule", "at"),
+        Index("ix_rule_firing_contact_at", "contact_id", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    rule: str
+    event: str
+    contact_id: int
+    message_id: int | None = None
+    at: float
+    replied: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    notify: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    summary: str = Field(default="", sa_column_kwargs={"server_default": ""})
+
+
+class RuleTimerTable(SQLModel, table=True):
+    """A no_reply rule's clock for one customer (due_at NULL: it fired)."""
+
+    __tablename__ = "rule_timer"
+    __table_args__ = (Index("ix_rule_timer_due", "due_at"),)
+
+    contact_id: int = Field(primary_key=True)
+    rule: str = Field(primary_key=True)
+    since: float
+    due_at: float | None = None

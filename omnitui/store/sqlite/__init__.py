@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from omnitui.store.sqlite.automation import SqliteAutomation
 from omnitui.store.sqlite.canned import SqliteCanned
 from omnitui.store.sqlite.changes import SqliteChangeLog
 from omnitui.store.sqlite.drafts import SqliteDrafts
 from omnitui.store.sqlite.ingest import SqliteIngest
 from omnitui.store.sqlite.notes import SqliteNotes
-from omnitui.store.sqlite.outbox import SqliteOutbox
 from omnitui.store.sqlite.search import SqliteSearch
 from omnitui.store.sqlite.threads import SqliteThreads
 from omnitui.store.sqlite.views import SqliteViews
@@ -15,7 +15,7 @@ from omnitui.store.sqlite.views import SqliteViews
 
 class SqliteStore(
     SqliteIngest,
-    SqliteOutbox,
+    SqliteAutomation,
     SqliteThreads,
     SqliteViews,
     SqliteDrafts,

@@ -21,6 +21,7 @@ from omnitui.store.sqlite.writes import (
     identity_for,
     insert_contact,
     insert_identity,
+    resolved,
 )
 
 
@@ -297,6 +298,12 @@ class SqliteContacts(SqliteBase):
             raise StoreError("snoozing needs a time to wake up")
 
         def run(conn: sqlite3.Connection) -> None:
+            resolving = (
+                status is ThreadStatus.RESOLVED
+                and conn.execute(
+                    "SELECT 1 FROM contact WHERE id = ? AND status != 'resolved'", (contact_id,)
+                ).fetchone()
+            )
             conn.execute(
                 "UPDATE contact SET status = ?, snoozed_until = ? WHERE id = ?",
                 (
@@ -305,6 +312,8 @@ class SqliteContacts(SqliteBase):
                     contact_id,
                 ),
             )
+            if resolving:
+                resolved(conn, contact_id, self._clock())
             self._change(conn, ChangeKind.STATUS, contact_id)
 
         await self._write(run)

@@ -73,7 +73,7 @@ class SqliteIngest(SqliteMerges):
         return known
 
     def _ingest_one(
-        self, conn: sqlite3.Connection, item: Inbound, region: str | None
+        self, conn: sqlite3.Connection, item: Inbound, region: str | None, live: bool = True
     ) -> IngestResult:
         account = item.channel.account
         existing = conn.execute(
@@ -155,6 +155,8 @@ class SqliteIngest(SqliteMerges):
             )
             if changed.rowcount:
                 self._change(conn, ChangeKind.CONSENT, contact_id)
+        if live and not item.history:
+            self._queue_for_rules(conn, contact_id, message_id, now)
         # A new message from the customer reopens a resolved or snoozed thread.
         conn.execute(
             "UPDATE contact SET status = 'open', snoozed_until = NULL "
@@ -163,6 +165,24 @@ class SqliteIngest(SqliteMerges):
         )
         self._change(conn, ChangeKind.INBOUND, contact_id)
         return IngestResult(message_id, contact_id, True)
+
+    def _queue_for_rules(
+        self, conn: sqlite3.Connection, contact_id: int, message_id: int, now: float
+    ) -> None:
+        """A live arrival waits for the automation rules, stored with the message.
+
+        It opens a conversation when the customer never wrote before or their
+        conversation was resolved (read before this message reopens it)."""
+        row = conn.execute("SELECT status FROM contact WHERE id = ?", (contact_id,)).fetchone()
+        opens = (row is not None and row["status"] == "resolved") or not conn.execute(
+            "SELECT 1 FROM message WHERE contact_id = ? AND direction = 'in' AND id != ? LIMIT 1",
+            (contact_id, message_id),
+        ).fetchone()
+        conn.execute(
+            "INSERT INTO automation_event(kind, contact_id, message_id, new_conversation, at) "
+            "VALUES ('message', ?, ?, ?, ?)",
+            (contact_id, message_id, int(opens), now),
+        )
 
     def _remember_sender(
         self,
@@ -224,7 +244,7 @@ class SqliteIngest(SqliteMerges):
         def run(conn: sqlite3.Connection) -> None:
             for item in items:
                 if isinstance(item, Inbound):
-                    self._ingest_one(conn, item, region)
+                    self._ingest_one(conn, item, region, live=False)
                 else:
                     self._record_one(conn, item)
 

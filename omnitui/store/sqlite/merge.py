@@ -268,18 +268,18 @@ class SqliteMerges(SqliteContacts):
     def _notes_back(
         self, conn: sqlite3.Connection, source: int, target: int, *, whole: bool
     ) -> None:
-        """Internal notes go back with an undone merge: those written on the
+        """Internal notes and automation lines go back with an undone merge: those written on the
         source contact, or on a contact merged into it before, return to it.
         Undoing a split (`whole`) folds the split-off contact away: every note
         on it goes back."""
         if whole:
             conn.execute(
-                "UPDATE message SET contact_id = ? WHERE contact_id = ? AND direction = 'note'",
+                "UPDATE message SET contact_id = ? WHERE contact_id = ? AND direction IN ('note', 'auto')",
                 (source, target),
             )
             return
         conn.execute(
-            "UPDATE message SET contact_id = ? WHERE contact_id = ? AND direction = 'note' "
+            "UPDATE message SET contact_id = ? WHERE contact_id = ? AND direction IN ('note', 'auto') "
             "AND json_extract(meta, '$.contact') IN ("
             "WITH RECURSIVE sub(id) AS (SELECT ? UNION "
             "SELECT contact.id FROM contact JOIN sub ON contact.merged_into = sub.id) "

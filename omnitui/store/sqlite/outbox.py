@@ -111,56 +111,84 @@ class SqliteOutbox(SqliteBase):
         if not text.strip() and not files:
             raise StoreError("the reply is empty")
         extra = _mail_extras(channel, cc, bcc, signature)
-        identity_kind = IDENTITY_FOR_CHANNEL[channel.kind]
-        now = self._clock()
 
         def run(conn: sqlite3.Connection) -> int:
-            row = conn.execute(
-                "SELECT id, opted_out FROM identity WHERE contact_id = ? AND kind = ? "
-                "ORDER BY last_used DESC NULLS LAST, id LIMIT 1",
-                (contact_id, str(identity_kind)),
-            ).fetchone()
-            if row is None:
-                raise StoreError(
-                    "this customer has no {channel} address to reply to", channel=channel.kind
-                )
-            if row["opted_out"]:
-                raise StoreError("this customer opted out of {channel}", channel=channel.kind)
-            meta = {**self._threading(conn, contact_id, channel), **extra}
-            message_id = insert_message(
-                conn,
-                contact_id=contact_id,
-                identity_id=row["id"],
-                account=channel.account,
-                kind=str(channel.kind),
-                direction=Direction.OUT,
-                subject=subject,
-                text=text,
-                meta=json.dumps(meta, ensure_ascii=False),
-                sent_at=now,
-                created_at=now,
-                status=Delivery.QUEUED,
-                author=author,
-                next_attempt_at=now + hold,
+            message_id = self._enqueue(
+                conn, contact_id, channel, text, subject, author, files, hold, extra
             )
-            index_message(conn, message_id, f"{subject}\n{text}")
-            for f in files:
-                insert_attachment(conn, message_id, f.filename, f.content_type, len(f.data), f.data)
-            touch_contact(
-                conn,
-                contact_id,
-                now,
-                one_line(text or ", ".join(f.filename for f in files), 120),
-                Direction.OUT,
-                channel.account,
-                channel.kind,
-                unread=0,
-            )
-            conn.execute("UPDATE contact SET unread = 0 WHERE id = ?", (contact_id,))
-            self._change(conn, ChangeKind.OUTBOX, contact_id)
+            # A person answered: the customer's no_reply clocks stop.
+            conn.execute("DELETE FROM rule_timer WHERE contact_id = ?", (contact_id,))
             return message_id
 
         return await self._write(run)
+
+    def _enqueue(
+        self,
+        conn: sqlite3.Connection,
+        contact_id: int,
+        channel: Channel,
+        text: str,
+        subject: str,
+        author: str | None,
+        files: Sequence[OutboundFile],
+        hold: float,
+        extra: dict[str, object],
+        *,
+        automatic: bool = False,
+    ) -> int:
+        """Queue a reply inside a write transaction (an agent's, or a rule's); its id.
+
+        A rule's reply (`automatic`) leaves the conversation as it was: still
+        unread and waiting for a person, its last message still the customer's."""
+        identity_kind = IDENTITY_FOR_CHANNEL[channel.kind]
+        now = self._clock()
+        row = conn.execute(
+            "SELECT id, opted_out FROM identity WHERE contact_id = ? AND kind = ? "
+            "ORDER BY last_used DESC NULLS LAST, id LIMIT 1",
+            (contact_id, str(identity_kind)),
+        ).fetchone()
+        if row is None:
+            raise StoreError(
+                "this customer has no {channel} address to reply to", channel=channel.kind
+            )
+        if row["opted_out"]:
+            raise StoreError("this customer opted out of {channel}", channel=channel.kind)
+        meta = {**self._threading(conn, contact_id, channel), **extra}
+        message_id = insert_message(
+            conn,
+            contact_id=contact_id,
+            identity_id=row["id"],
+            account=channel.account,
+            kind=str(channel.kind),
+            direction=Direction.OUT,
+            subject=subject,
+            text=text,
+            meta=json.dumps(meta, ensure_ascii=False),
+            sent_at=now,
+            created_at=now,
+            status=Delivery.QUEUED,
+            author=author,
+            next_attempt_at=now + hold,
+        )
+        index_message(conn, message_id, f"{subject}\n{text}")
+        for f in files:
+            insert_attachment(conn, message_id, f.filename, f.content_type, len(f.data), f.data)
+        if automatic:
+            self._change(conn, ChangeKind.OUTBOX, contact_id)
+            return message_id
+        touch_contact(
+            conn,
+            contact_id,
+            now,
+            one_line(text or ", ".join(f.filename for f in files), 120),
+            Direction.OUT,
+            channel.account,
+            channel.kind,
+            unread=0,
+        )
+        conn.execute("UPDATE contact SET unread = 0 WHERE id = ?", (contact_id,))
+        self._change(conn, ChangeKind.OUTBOX, contact_id)
+        return message_id
 
     def _threading(
         self, conn: sqlite3.Connection, contact_id: int, channel: Channel

@@ -249,3 +249,14 @@ def recount(conn: sqlite3.Connection, contact_id: int) -> None:
             contact_id,
         ),
     )
+
+
+def resolved(conn: sqlite3.Connection, contact_id: int, now: float) -> None:
+    """A conversation was resolved: the `resolved` rules run, a hand-off ends
+    (automatic replies may answer the customer again), and no_reply clocks stop."""
+    conn.execute(
+        "INSERT INTO automation_event(kind, contact_id, at) VALUES ('resolved', ?, ?)",
+        (contact_id, now),
+    )
+    conn.execute("UPDATE contact SET handoff = 0 WHERE id = ?", (contact_id,))
+    conn.execute("DELETE FROM rule_timer WHERE contact_id = ?", (contact_id,))

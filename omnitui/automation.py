@@ -1,0 +1,450 @@
+"""Automation: the shop's rules run on each event, in the process that runs the channels.
+
+The store queues an event with what caused it (a customer's live message, a
+resolve). `Automation.run` takes each one, asks the rules (`domain.rules`),
+decides what may really happen, and hands the store one plan that it writes in
+one transaction together with taking the event out of the queue: a rule fires
+once per event, never twice and never skipped after a crash.
+
+What an automatic reply never does (each is said on the rule's ⚙ line instead):
+- answer a message a machine wrote (an auto-reply, a bulk mail, a no-reply
+  sender, a bot), so two auto-responders cannot talk to each other for ever;
+- answer a customer a person is answering: assigned and answered in the last
+  `agent_active` seconds, or an agent writing to them now;
+- answer after a hand-off, until the conversation is resolved;
+- go past `max_auto_replies_per_day` for one customer, all rules together.
+
+History never fires rules: adapters mark a first sync or a backfill, and a
+message sent more than a day before it arrived counts as history too.
+
+`no_reply` rules run on clocks kept in the store: one per customer and rule,
+started by a customer's message and stopped by a person's reply or a resolve.
+The loop sleeps until the next clock is due (one indexed read), so thousands of
+open conversations cost nothing per tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from omnitui.domain.automatic import automatic_address
+from omnitui.domain.mail import reply_subject
+from omnitui.domain.models import CannedReply, Channel, ChannelKind, ThreadStatus
+from omnitui.domain.rules import Event, Rule, evaluate
+from omnitui.domain.templates import render
+from omnitui.store.records import (
+    AutomationEvent,
+    AutomationFacts,
+    AutomationPlan,
+    PlannedFiring,
+    PlannedReply,
+    RuleTimer,
+)
+
+if TYPE_CHECKING:
+    from omnitui.config import Settings
+    from omnitui.domain.hours import BusinessHours
+    from omnitui.store.protocol import StoreProtocol
+
+log = logging.getLogger("omnitui.automation")
+
+STALE_AFTER = 86_400.0  # a message older than this when it arrived is history
+IDLE_WAKE = 30.0  # seconds: look at the queue at least this often
+GIVE_UP_AFTER = 5  # an event that fails this many times is dropped (and logged)
+
+# Why an automatic reply was not sent (the ⚙ line says it in words).
+SKIP_AUTOMATIC = "automatic"
+SKIP_HANDOFF = "handoff"
+SKIP_AGENT = "agent"
+SKIP_LIMIT = "limit"
+SKIP_NO_CHANNEL = "no_channel"
+SKIP_NO_CANNED = "no_canned"
+SKIP_PLACEHOLDERS = "placeholders"
+
+
+@dataclass(frozen=True, slots=True)
+class AutomationSetup:
+    """The rules and what they need, from config.toml (reloaded on SIGHUP)."""
+
+    rules: tuple[Rule, ...] = ()
+    hours: BusinessHours | None = None
+    max_auto_replies_per_day: int = 3
+    agent_active: float = 1800.0  # seconds since a person's reply that count as answering
+    shop_values: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AutomationSetup:
+        from omnitui.domain.rules import duration
+
+        return cls(
+            rules=tuple(settings.rules()),
+            hours=settings.business_hours(),
+            max_auto_replies_per_day=settings.automation.max_auto_replies_per_day,
+            agent_active=duration(settings.automation.agent_active) or 0.0,
+            shop_values=settings.shop_values(),
+        )
+
+
+def guess_language(text: str) -> str:
+    """ "ja" when `text` has kana or kanji, else "" (a customer whose language is unknown)."""
+    for char in text:
+        name = unicodedata.name(char, "")
+        if name.startswith(("HIRAGANA", "KATAKANA", "CJK UNIFIED")):
+            return "ja"
+    return ""
+
+
+def pick_canned(replies: Sequence[CannedReply], shortcut: str, language: str) -> CannedReply | None:
+    """The canned reply `shortcut` in `language`, else its version without a
+    language, else any version."""
+    found = [r for r in replies if r.shortcut == shortcut]
+    return (
+        next((r for r in found if language and r.language == language), None)
+        or next((r for r in found if not r.language), None)
+        or (found[0] if found else None)
+    )
+
+
+class Automation:
+    """Runs the rules on the store's queued events and due no_reply clocks."""
+
+    def __init__(
+        self,
+        store: StoreProtocol,
+        setup: AutomationSetup,
+        channels: Mapping[str, Channel],
+        *,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.store = store
+        self.setup = setup
+        self.channels = dict(channels)  # account -> channel, for replies
+        self._clock = clock or store.now
+        self._wake = asyncio.Event()
+        self._failures: dict[int, int] = {}
+
+    def reload(self, setup: AutomationSetup) -> None:
+        """Use new rules from the next event on (SIGHUP)."""
+        self.setup = setup
+        self._wake.set()
+
+    def wake(self) -> None:
+        """Something was queued: look now instead of at the next tick."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Take events and clocks until cancelled."""
+        while True:
+            try:
+                busy = await self.step()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a busy store: the queue waits, nothing is lost
+                log.exception("automation: the queue could not be read; trying again")
+                busy = 0
+                await asyncio.sleep(1.0)
+            if busy:
+                continue
+            self._wake.clear()
+            wait = IDLE_WAKE
+            with contextlib.suppress(Exception):
+                due = await self.store.next_timer_due()
+                if due is not None:
+                    wait = max(0.05, min(wait, due - self._clock()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait)
+
+    async def step(self) -> int:
+        """One pass: queued events, then due clocks. Returns how many were taken."""
+        events = await self.store.pending_automation()
+        replies: list[CannedReply] | None = None
+        for event in events:
+            if replies is None:
+                replies = await self.store.canned_replies()
+            await self._guarded(event.id, self._event(event, replies))
+        timers = await self.store.due_timers(self._clock())
+        for timer in timers:
+            if replies is None:
+                replies = await self.store.canned_replies()
+            await self._timer(timer, replies)
+        return len(events) + len(timers)
+
+    async def _guarded(self, event_id: int, work: object) -> None:
+        assert asyncio.iscoroutine(work)
+        try:
+            await work
+            self._failures.pop(event_id, None)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            count = self._failures.get(event_id, 0) + 1
+            self._failures[event_id] = count
+            if count < GIVE_UP_AFTER:
+                log.exception("automation: event %d failed; it stays queued", event_id)
+                await asyncio.sleep(min(5.0, 0.2 * 2**count))
+                return
+            log.exception("automation: event %d failed %d times; dropped", event_id, count)
+            self._failures.pop(event_id, None)
+            with contextlib.suppress(Exception):
+                await self.store.apply_automation(
+                    AutomationPlan(event="dropped", contact_id=0), event_id=event_id
+                )
+
+    async def _event(self, event: AutomationEvent, replies: Sequence[CannedReply]) -> None:
+        facts = None
+        if self.setup.rules:  # without rules there is nothing to look at
+            facts = await self.store.automation_facts(event.contact_id, event.message_id)
+        if facts is None:
+            await self.store.apply_automation(
+                AutomationPlan(event=event.kind, contact_id=event.contact_id),
+                event_id=event.id,
+            )
+            return
+        contact_id = facts.contact.id
+        if event.kind == "message":
+            kinds = ["new_conversation", "message"] if event.new_conversation else ["message"]
+            stale = facts.sent_at is not None and event.at - facts.sent_at > STALE_AFTER
+            if stale:
+                kinds = []
+        else:
+            kinds = [event.kind]
+        plan = await self._plan(
+            kinds,
+            facts,
+            replies,
+            contact_id=contact_id,
+            message_id=event.message_id,
+            reply_on=facts.account if event.kind == "message" else facts.contact.last_account,
+        )
+        if event.kind == "message" and kinds and not self._automatic(facts):
+            now = self._clock()
+            timers = tuple(
+                (rule.name, now + rule.after)
+                for rule in self.setup.rules
+                if rule.on == "no_reply" and rule.after
+            )
+            plan = replace(plan, timers=timers)
+        done = await self.store.apply_automation(plan, event_id=event.id)
+        self._log(plan, done)
+
+    async def _timer(self, timer: RuleTimer, replies: Sequence[CannedReply]) -> None:
+        rule = next((r for r in self.setup.rules if r.name == timer.rule), None)
+        facts = await self.store.automation_facts(timer.contact_id)
+        if (
+            rule is None
+            or rule.on != "no_reply"
+            or facts is None
+            or facts.contact.id != timer.contact_id
+            or facts.contact.status is not ThreadStatus.OPEN
+        ):
+            await self.store.drop_timer(timer.contact_id, timer.rule)
+            return
+        plan = await self._plan(
+            ["no_reply"],
+            facts,
+            replies,
+            contact_id=timer.contact_id,
+            message_id=None,
+            reply_on=facts.contact.last_account,
+            only=rule,
+        )
+        done = await self.store.apply_automation(plan, timer=(timer.contact_id, timer.rule))
+        self._log(plan, done)
+
+    def _log(self, plan: AutomationPlan, done: bool) -> None:
+        for firing in plan.firings if done else ():
+            log.info("rule %r fired (%s) for contact %d", firing.rule, plan.event, plan.contact_id)
+
+    def _automatic(self, facts: AutomationFacts) -> str:
+        """Why the message the rules look at was written by a machine, or ""."""
+        if facts.automatic:
+            return facts.automatic
+        if facts.sender and automatic_address(facts.sender):
+            return "no-reply sender"
+        return ""
+
+    def _language(self, facts: AutomationFacts) -> str:
+        given = facts.contact.language or facts.sender_language
+        if given:
+            return given.split("-")[0].lower()
+        return guess_language(f"{facts.subject}\n{facts.text}")
+
+    async def _plan(
+        self,
+        kinds: Sequence[str],
+        facts: AutomationFacts,
+        replies: Sequence[CannedReply],
+        *,
+        contact_id: int,
+        message_id: int | None,
+        reply_on: str | None,
+        only: Rule | None = None,
+    ) -> AutomationPlan:
+        setup = self.setup
+        now = self._clock()
+        language = self._language(facts)
+        opened = (
+            None if setup.hours is None else setup.hours.is_open(datetime.fromtimestamp(now, UTC))
+        )
+        channel = self.channels.get(reply_on or "")
+        firings: list[PlannedFiring] = []
+        planned: list[PlannedReply] = []
+        tags: list[str] = []
+        profile: dict[str, str] = {}
+        assignee: str | None = None
+        status: ThreadStatus | None = None
+        round_robin: list[tuple[str, str]] = []
+        handoff = facts.handoff
+        handed = False
+        left = setup.max_auto_replies_per_day - facts.replies_today
+        by_name = {r.name: r for r in setup.rules}
+        rules = (only,) if only is not None else setup.rules
+        for kind in kinds:
+            event = Event(
+                kind=kind,
+                text=facts.text,
+                subject=facts.subject,
+                channel_kind=str(facts.kind or ""),
+                channel_name=facts.account or "",
+                tags=frozenset(facts.contact.tags),
+                language=language,
+                open=opened,
+            )
+            stopped = False
+            for firing in evaluate(rules, event):
+                rule = by_name.get(firing.rule, only)
+                last = facts.last_fired.get(firing.rule)
+                if rule is not None and rule.once_per and last and now - last < rule.once_per:
+                    continue
+                actions: dict[str, object] = {}
+                if firing.tag:
+                    tags.extend(t for t in firing.tag if t not in tags)
+                    actions["tag"] = list(firing.tag)
+                if firing.assign:
+                    agent = firing.assign[0]
+                    if len(firing.assign) > 1:
+                        agent = await self._next_agent(firing.rule, firing.assign, round_robin)
+                        round_robin.append((firing.rule, agent))
+                    assignee = agent
+                    actions["assign"] = agent
+                reply_index: int | None = None
+                if firing.reply:
+                    skipped, why = self._reply_blocked(facts, handoff, left, channel, now)
+                    text = ""
+                    if not skipped:
+                        canned = pick_canned(replies, firing.reply, language)
+                        if canned is None:
+                            skipped = SKIP_NO_CANNED
+                        else:
+                            values = self._values(facts)
+                            rendered = render(canned.body, values)
+                            if rendered.unresolved:
+                                skipped, why = SKIP_PLACEHOLDERS, ", ".join(rendered.unresolved)
+                            text = rendered.text
+                    if skipped:
+                        actions["reply_skipped"] = skipped
+                        if why:
+                            actions["reply_skipped_why"] = why
+                    else:
+                        assert channel is not None
+                        subject = ""
+                        if channel.kind is ChannelKind.EMAIL:
+                            subject = reply_subject(
+                                await self.store.reply_subject(contact_id, channel.account)
+                            )
+                        reply_index = len(planned)
+                        planned.append(PlannedReply(firing.rule, channel, text, subject))
+                        left -= 1
+                    actions["reply"] = firing.reply
+                if firing.status:
+                    status = ThreadStatus(firing.status)
+                    actions["status"] = firing.status
+                if firing.notify:
+                    actions["notify"] = True
+                if firing.set:
+                    profile.update(dict(firing.set))
+                    actions["set"] = dict(firing.set)
+                if firing.handoff:
+                    handoff = handed = True
+                    actions["handoff"] = True
+                if firing.stop:
+                    actions["stop"] = True
+                    stopped = True
+                firings.append(PlannedFiring(firing.rule, actions, reply_index, firing.notify))
+                if stopped:
+                    break
+            if stopped:
+                break
+        return AutomationPlan(
+            event="+".join(kinds) if kinds else "message",
+            contact_id=contact_id,
+            message_id=message_id,
+            firings=tuple(firings),
+            tags=tuple(tags),
+            assignee=assignee,
+            status=status,
+            profile=tuple(profile.items()),
+            handoff=handed,
+            replies=tuple(planned),
+            round_robin=tuple(round_robin),
+        )
+
+    def _values(self, facts: AutomationFacts) -> dict[str, str]:
+        """A canned reply's values: the shop's, then the customer's profile; a
+        first name not on the profile is guessed from their name, as the
+        composer offers it."""
+        from omnitui.domain.names import given_name_guess
+
+        values = {**self.setup.shop_values, **facts.contact.placeholder_values()}
+        if "first_name" not in values:
+            guess = given_name_guess(facts.contact.name)
+            if guess:
+                values["first_name"] = guess
+        return values
+
+    def _reply_blocked(
+        self,
+        facts: AutomationFacts,
+        handoff: bool,
+        left: int,
+        channel: Channel | None,
+        now: float,
+    ) -> tuple[str, str]:
+        """Why an automatic reply may not go now ("" when it may), and a detail."""
+        automatic = self._automatic(facts)
+        if automatic:
+            return SKIP_AUTOMATIC, automatic
+        if handoff:
+            return SKIP_HANDOFF, ""
+        if facts.composing:
+            return SKIP_AGENT, facts.composing[0]
+        answered = facts.last_agent_reply
+        if (
+            facts.contact.assignee
+            and answered is not None
+            and now - answered < self.setup.agent_active
+        ):
+            return SKIP_AGENT, facts.contact.assignee
+        if left <= 0:
+            return SKIP_LIMIT, str(self.setup.max_auto_replies_per_day)
+        if channel is None:
+            return SKIP_NO_CHANNEL, ""
+        return "", ""
+
+    async def _next_agent(
+        self, rule: str, agents: Sequence[str], planned: Sequence[tuple[str, str]]
+    ) -> str:
+        """The agent after the one this rule picked last (round robin)."""
+        last = next((a for r, a in reversed(planned) if r == rule), None)
+        if last is None:
+            last = await self.store.round_robin_last(rule)
+        if last in agents:
+            return agents[(agents.index(last) + 1) % len(agents)]
+        return agents[0]

@@ -1,0 +1,357 @@
+"""Automation in SQLite: the events rules run on, what they did, no-reply clocks.
+
+An event (a customer's live message, a resolve) is written in the same
+transaction as what caused it. The process that runs the channels reads it,
+asks the rules, and hands back a plan; `apply_automation` takes the event out
+of the queue in the transaction that does the plan, so an event is done once:
+never twice (a second taker finds it gone and does nothing), never skipped (a
+crash before the commit leaves it queued).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping
+
+from omnitui.domain.changes import ChangeKind
+from omnitui.domain.models import ChannelKind, Delivery, Direction, ThreadStatus
+from omnitui.store.errors import StoreError
+from omnitui.store.records import (
+    AutomationEvent,
+    AutomationFacts,
+    AutomationPlan,
+    Notice,
+    RuleStat,
+    RuleTimer,
+)
+from omnitui.store.sqlite.contacts import SqliteContacts
+from omnitui.store.sqlite.outbox import SqliteOutbox
+from omnitui.store.sqlite.writes import insert_message, resolved
+
+DAY = 86_400.0
+COMPOSING_FRESH = 90.0  # seconds: an agent seen typing this recently is writing
+_ROUND_ROBIN = "automation"  # the cursor table's account for round-robin turns
+
+
+class SqliteAutomation(SqliteOutbox, SqliteContacts):
+    """The automation queue, firings, no-reply clocks and hand-offs."""
+
+    async def pending_automation(self, *, limit: int = 50) -> list[AutomationEvent]:
+        """Events waiting for the rules, oldest first."""
+        rows = await self._rows(
+            "SELECT id, kind, contact_id, message_id, new_conversation, at "
+            "FROM automation_event ORDER BY id LIMIT ?",
+            (limit,),
+        )
+        return [
+            AutomationEvent(
+                id=r["id"],
+                kind=r["kind"],
+                contact_id=r["contact_id"],
+                message_id=r["message_id"],
+                new_conversation=bool(r["new_conversation"]),
+                at=r["at"],
+            )
+            for r in rows
+        ]
+
+    async def automation_facts(
+        self, contact_id: int, message_id: int | None = None
+    ) -> AutomationFacts | None:
+        """What the rules look at for a customer (None when they are gone).
+
+        The message is the event's, or else the customer's last one. A contact
+        merged into another is followed to the one that holds them now."""
+        for _ in range(8):  # a merge chain is short; never loop for ever
+            merged = await self._value(
+                "SELECT merged_into FROM contact WHERE id = ?", (contact_id,)
+            )
+            if merged is None:
+                break
+            contact_id = int(merged)
+        try:
+            contact = await self.get_contact(contact_id)
+        except StoreError:
+            return None
+        now = self._clock()
+        head = await self._rows(
+            "SELECT handoff, "
+            "(SELECT max(sent_at) FROM message WHERE contact_id = c.id AND direction = 'out' "
+            " AND author IS NOT NULL AND json_extract(meta, '$.automatic') IS NULL) AS agent, "
+            "(SELECT count(*) FROM rule_firing WHERE contact_id = c.id AND replied = 1 "
+            " AND at >= ?) AS replies "
+            "FROM contact c WHERE c.id = ?",
+            (now - DAY, contact_id),
+        )
+        where = "m.id = ?" if message_id is not None else "m.contact_id = ? AND m.direction = 'in'"
+        found = await self._rows(
+            "SELECT m.text, m.subject, m.account, m.kind, m.sent_at, "
+            "json_extract(m.meta, '$.automatic') AS automatic, i.address, "
+            "json_extract(i.data, '$.language_code') AS language "
+            f"FROM message m LEFT JOIN identity i ON i.id = m.identity_id WHERE {where} "
+            "ORDER BY m.sent_at DESC, m.id DESC LIMIT 1",
+            (message_id if message_id is not None else contact_id,),
+        )
+        composing = await self._rows(
+            "SELECT agent FROM composing WHERE contact_id = ? AND at >= ? ORDER BY agent",
+            (contact_id, now - COMPOSING_FRESH),
+        )
+        fired = await self._rows(
+            "SELECT rule, max(at) AS at FROM rule_firing WHERE contact_id = ? GROUP BY rule",
+            (contact_id,),
+        )
+        facts = AutomationFacts(
+            contact=contact,
+            handoff=bool(head[0]["handoff"]) if head else False,
+            last_agent_reply=head[0]["agent"] if head else None,
+            replies_today=int(head[0]["replies"]) if head else 0,
+            composing=tuple(str(r["agent"]) for r in composing),
+            last_fired={str(r["rule"]): float(r["at"]) for r in fired},
+        )
+        if not found:
+            return facts
+        m = found[0]
+        automatic = m["automatic"]
+        return AutomationFacts(
+            contact=facts.contact,
+            handoff=facts.handoff,
+            text=m["text"] or "",
+            subject=m["subject"] or "",
+            account=m["account"] or None,
+            kind=ChannelKind(m["kind"]) if m["kind"] else None,
+            sent_at=m["sent_at"],
+            automatic=str(automatic) if automatic not in (None, "", 0) else "",
+            sender=m["address"] or "",
+            sender_language=str(m["language"] or ""),
+            last_agent_reply=facts.last_agent_reply,
+            composing=facts.composing,
+            replies_today=facts.replies_today,
+            last_fired=facts.last_fired,
+        )
+
+    async def due_timers(self, now: float, *, limit: int = 50) -> list[RuleTimer]:
+        """no_reply clocks that have run out (an index range, not a scan)."""
+        rows = await self._rows(
+            "SELECT contact_id, rule, since, due_at FROM rule_timer "
+            "WHERE due_at IS NOT NULL AND due_at <= ? ORDER BY due_at LIMIT ?",
+            (now, limit),
+        )
+        return [RuleTimer(r["contact_id"], r["rule"], r["since"], r["due_at"]) for r in rows]
+
+    async def next_timer_due(self) -> float | None:
+        """When the next no_reply clock runs out, if one runs."""
+        value = await self._value("SELECT min(due_at) FROM rule_timer WHERE due_at IS NOT NULL")
+        return None if value is None else float(value)
+
+    async def drop_timer(self, contact_id: int, rule: str) -> None:
+        """Stop a no_reply clock that has nothing to do (the conversation is not open)."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "DELETE FROM rule_timer WHERE contact_id = ? AND rule = ?", (contact_id, rule)
+            )
+
+        await self._write(run)
+
+    async def round_robin_last(self, rule: str) -> str | None:
+        """The agent a round-robin rule gave its last customer to."""
+        value = await self._value(
+            "SELECT value FROM cursor WHERE account = ? AND key = ?",
+            (_ROUND_ROBIN, f"round-robin:{rule}"),
+        )
+        return None if value is None else str(value)
+
+    async def apply_automation(
+        self,
+        plan: AutomationPlan,
+        *,
+        event_id: int | None = None,
+        timer: tuple[int, str] | None = None,
+    ) -> bool:
+        """Do what the rules said for one event, in one transaction.
+
+        The event (`event_id`) leaves the queue, or the no_reply clock (`timer`:
+        contact, rule) is marked fired, in the same transaction; when it is
+        already gone (another taker did it) nothing is done and False returned.
+        A reply that cannot go (the customer opted out of that channel) is
+        said on the rule's line; the rest of the plan still happens."""
+        now = self._clock()
+
+        def run(conn: sqlite3.Connection) -> bool:
+            if (
+                event_id is not None
+                and not conn.execute(
+                    "DELETE FROM automation_event WHERE id = ?", (event_id,)
+                ).rowcount
+            ):
+                return False
+            if (
+                timer is not None
+                and not conn.execute(
+                    "UPDATE rule_timer SET due_at = NULL "
+                    "WHERE contact_id = ? AND rule = ? AND due_at IS NOT NULL",
+                    timer,
+                ).rowcount
+            ):
+                return False
+            row = conn.execute(
+                "SELECT tags, profile, status, merged_into FROM contact WHERE id = ?",
+                (plan.contact_id,),
+            ).fetchone()
+            if row is None or row["merged_into"] is not None:
+                return True  # the customer is gone: the event is done with
+            self._do_plan(conn, plan, row, now)
+            return True
+
+        return await self._write(run)
+
+    def _do_plan(
+        self,
+        conn: sqlite3.Connection,
+        plan: AutomationPlan,
+        row: sqlite3.Row,
+        now: float,
+    ) -> None:
+        contact_id = plan.contact_id
+        if plan.tags:
+            tags = json.loads(row["tags"] or "[]")
+            added = [t for t in plan.tags if t not in tags]
+            if added:
+                conn.execute(
+                    "UPDATE contact SET tags = ? WHERE id = ?",
+                    (json.dumps([*tags, *added], ensure_ascii=False), contact_id),
+                )
+                self._change(conn, ChangeKind.CONTACT, contact_id)
+        if plan.profile:
+            profile = json.loads(row["profile"] or "{}")
+            profile.update(dict(plan.profile))
+            conn.execute(
+                "UPDATE contact SET profile = ? WHERE id = ?",
+                (json.dumps(profile, ensure_ascii=False), contact_id),
+            )
+            self._change(conn, ChangeKind.CONTACT, contact_id)
+        if plan.assignee is not None:
+            conn.execute(
+                "UPDATE contact SET assignee = ? WHERE id = ?", (plan.assignee, contact_id)
+            )
+            self._change(conn, ChangeKind.ASSIGN, contact_id)
+        if plan.handoff:
+            conn.execute("UPDATE contact SET handoff = 1 WHERE id = ?", (contact_id,))
+        if plan.status is not None:
+            conn.execute(
+                "UPDATE contact SET status = ?, snoozed_until = NULL WHERE id = ?",
+                (str(plan.status), contact_id),
+            )
+            if plan.status is ThreadStatus.RESOLVED and row["status"] != "resolved":
+                resolved(conn, contact_id, now)
+            self._change(conn, ChangeKind.STATUS, contact_id)
+        failed: dict[int, str] = {}
+        for index, reply in enumerate(plan.replies):
+            try:
+                self._enqueue(
+                    conn,
+                    contact_id,
+                    reply.channel,
+                    reply.text,
+                    reply.subject,
+                    f"⚙ {reply.rule}",
+                    (),
+                    0.0,
+                    {"automatic": True, "rule": reply.rule},
+                    automatic=True,
+                )
+            except StoreError as exc:
+                failed[index] = str(exc)
+        for firing in plan.firings:
+            actions = dict(firing.actions)
+            replied = firing.reply is not None and firing.reply not in failed
+            if firing.reply is not None and firing.reply in failed:
+                actions.pop("reply", None)
+                actions["reply_failed"] = failed[firing.reply]
+            words = json.dumps(actions, ensure_ascii=False)
+            conn.execute(
+                "INSERT INTO rule_firing(rule, event, contact_id, message_id, at, replied, "
+                "notify, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    firing.rule,
+                    plan.event,
+                    contact_id,
+                    plan.message_id,
+                    now,
+                    int(replied),
+                    int(firing.notify),
+                    words,
+                ),
+            )
+            insert_message(
+                conn,
+                contact_id=contact_id,
+                identity_id=None,
+                account="",
+                kind="",
+                direction=Direction.AUTO,
+                text=words,
+                # The contact it fired on, so undoing a merge takes it back there.
+                meta=json.dumps({"contact": contact_id, "event": plan.event}),
+                sent_at=now,
+                created_at=now,
+                status=Delivery.RECEIVED,
+                author=firing.rule,
+            )
+        for rule, due in plan.timers:
+            conn.execute(
+                "INSERT OR IGNORE INTO rule_timer(contact_id, rule, since, due_at) "
+                "VALUES (?, ?, ?, ?)",
+                (contact_id, rule, now, due),
+            )
+        for rule, agent in plan.round_robin:
+            conn.execute(
+                "INSERT INTO cursor(account, key, value) VALUES (?, ?, ?) "
+                "ON CONFLICT(account, key) DO UPDATE SET value = excluded.value",
+                (_ROUND_ROBIN, f"round-robin:{rule}", agent),
+            )
+        if plan.firings:
+            self._change(conn, ChangeKind.AUTOMATION, contact_id)
+
+    async def rule_stats(self, since: float) -> dict[str, RuleStat]:
+        """Each rule that ever fired: its hits since `since`, and when it last fired."""
+        rows = await self._rows(
+            "SELECT rule, sum(at >= ?) AS hits, max(at) AS last FROM rule_firing GROUP BY rule",
+            (since,),
+        )
+        return {
+            str(r["rule"]): RuleStat(str(r["rule"]), int(r["hits"] or 0), r["last"]) for r in rows
+        }
+
+    async def notices_after(self, after: int, *, limit: int = 20) -> list[Notice]:
+        """Rules' notifications (`notify = true`) newer than `after`, oldest first."""
+        rows = await self._rows(
+            "SELECT f.id, f.rule, f.contact_id, c.name, f.summary, f.at FROM rule_firing f "
+            "JOIN contact c ON c.id = f.contact_id WHERE f.id > ? AND f.notify = 1 "
+            "ORDER BY f.id LIMIT ?",
+            (after, limit),
+        )
+        return [
+            Notice(
+                id=r["id"],
+                rule=r["rule"],
+                contact_id=r["contact_id"],
+                contact_name=r["name"],
+                actions=_actions(r["summary"]),
+                at=r["at"],
+            )
+            for r in rows
+        ]
+
+    async def last_firing_id(self) -> int:
+        """The newest firing's id (0 without one): where a console starts to listen."""
+        return int(await self._value("SELECT coalesce(max(id), 0) FROM rule_firing"))
+
+
+def _actions(summary: str) -> Mapping[str, object]:
+    try:
+        value = json.loads(summary or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
