@@ -12,10 +12,13 @@ import json
 from email.message import EmailMessage
 from email.policy import default
 from email.utils import format_datetime, make_msgid
+from pathlib import Path
 
 from omnitui.adapters.email import EmailAdapter
 from omnitui.adapters.mailparse import parse_mail
 from omnitui.adapters.telegram import TelegramAdapter
+from omnitui.automation import Automation, AutomationSetup
+from omnitui.config import parse
 from omnitui.domain.models import Channel, ChannelKind, Outbound
 from omnitui.hub import Hub
 from omnitui.store import Store
@@ -263,3 +266,166 @@ async def test_the_customers_tap_arrives_as_the_number_and_a_bots_message_is_mar
     assert sorted(map(tuple, rows), key=str) == sorted(
         [("1", None), ("Your parcel is on its way", "sent by a bot")], key=str
     )
+
+
+# -- with the rules running ----------------------------------------------------------
+
+CLOSED = "ただいま営業時間外です。明日10時よりご返信いたします。"
+HOURS = "営業時間は10時から19時です。"
+ALWAYS_CLOSED = '[hours]\ntimezone = "Asia/Tokyo"\n'  # no day has a period
+AFTER_HOURS = """
+[[rule]]
+name = "After hours"
+on = "message"
+[rule.if]
+hours = "closed"
+[rule.then]
+reply = "closed"
+"""
+MENU_RULES = """
+[[rule]]
+name = "Menu"
+on = "new_conversation"
+[rule.then]
+reply = "menu"
+
+[[rule]]
+name = "Menu 1"
+on = "message"
+[rule.if]
+exact = ["1"]
+[rule.then]
+reply = "hours"
+"""
+
+
+def mail_config(dovecot: Dovecot, smtp_port: int) -> str:
+    return f"""
+[[email]]
+name = "shop-mail"
+imap_host = "127.0.0.1"
+imap_port = {dovecot.port}
+imap_tls = "none"
+username = "{dovecot.user}"
+password_env = "{test_email.PASSWORD_ENV}"
+smtp_host = "127.0.0.1"
+smtp_port = {smtp_port}
+smtp_tls = "none"
+from = "Sakura Flowers <shop@example.com>"
+"""
+
+
+def bot_config(peer: BotApiPeer) -> str:
+    return f"""
+[[telegram]]
+name = "shop-bot"
+token_env = "{test_telegram.TOKEN_ENV}"
+api_base = "{peer.url}"
+"""
+
+
+async def start_shop(store: Store, config: str, channel: Channel) -> Hub:
+    """The channel process of a shop with this config.toml: its channel and its rules."""
+    await store.add_canned_replies(
+        [
+            ("closed", "Closed", CLOSED, ""),
+            ("menu", "Menu", MENU, ""),
+            ("hours", "Hours", HOURS, ""),
+        ]
+    )
+    settings = parse(config, Path("config.toml"))
+    adapter: EmailAdapter | TelegramAdapter
+    if settings.email:
+        adapter = EmailAdapter(settings.email[0])
+    else:
+        adapter = TelegramAdapter(settings.telegram[0], poll_timeout=2)
+    automation = Automation(
+        store, AutomationSetup.from_settings(settings), {channel.account: channel}
+    )
+    hub = Hub(store, [adapter], retry=FAST, poll_outbox=0.05, automation=automation)
+    await hub.start()
+    return hub
+
+
+async def rules_done(store: Store, messages: int) -> None:
+    async def done() -> bool:
+        rows = await store._rows("SELECT count(*) FROM message WHERE direction = 'in'")
+        return rows[0][0] >= messages and not await store.pending_automation()
+
+    await wait_until(done, what=f"{messages} messages stored and the rules run")
+
+
+async def skipped_replies(store: Store) -> dict[str, object]:
+    """Each automation line's reply skip reason, by the sender the line is about."""
+    rows = await store._rows(
+        "SELECT i.address, m.text FROM message m JOIN contact c ON c.id = m.contact_id "
+        "JOIN identity i ON i.contact_id = c.id WHERE m.direction = 'auto' ORDER BY m.id"
+    )
+    return {row[0]: json.loads(row[1]).get("reply_skipped") for row in rows}
+
+
+async def test_an_after_hours_rule_answers_the_customer_and_no_machine_and_not_itself(
+    store: Store, dovecot: Dovecot, smtp: tuple[Recorder, int]
+) -> None:
+    recorder, port = smtp
+    config = mail_config(dovecot, port) + ALWAYS_CLOSED + AFTER_HOURS
+    client = imap(dovecot)
+    client.append("INBOX", mail("Old <old@example.jp>", "先月の質問", "history"))
+    hub = await start_shop(store, config, SHOP_MAIL)
+    try:
+        await rules_done(store, 1)  # the first sync: history, never answered
+        for raw in (
+            mail(
+                "Emma <emma@example.com>",
+                "Out of office",
+                "Back Monday",
+                Auto_Submitted="auto-replied",
+            ),
+            mail("Market <news@market.example>", "セール", "20% off", Precedence="bulk"),
+            mail("MAILER-DAEMON@mx.example.jp", "Undelivered Mail", "bounced"),
+            mail("田中美咲 <misaki@example.jp>", "返品したいです", "花が傷んでいました。"),
+        ):
+            client.append("INBOX", raw)
+        await rules_done(store, 5)
+        await wait_until(lambda: len(recorder.messages) >= 1, what="the after-hours reply")
+        # Our own reply comes back (a customer's server returns it): never answered.
+        client.append("INBOX", recorder.messages[0][2])
+        await rules_done(store, 6)
+    finally:
+        await hub.stop()
+        client.logout()
+    assert [rcpt for _, rcpt, _ in recorder.messages] == [["misaki@example.jp"]]
+    reply = email.message_from_bytes(recorder.messages[0][2], policy=default)
+    assert reply["Auto-Submitted"] == "auto-replied"
+    assert reply.get_content().strip() == CLOSED
+    assert await skipped_replies(store) == {
+        "emma@example.com": "automatic",
+        "news@market.example": "automatic",
+        "mailer-daemon@mx.example.jp": "automatic",
+        "misaki@example.jp": None,
+        "shop@example.com": "automatic",
+    }
+
+
+async def test_a_rules_menu_on_telegram_has_buttons_and_a_tap_gets_the_answer(
+    store: Store, peer: BotApiPeer
+) -> None:
+    config = bot_config(peer) + MENU_RULES
+    hub = await start_shop(store, config, BOT)
+    try:
+        await wait_until(lambda: any(c.method == "getUpdates" for c in peer.calls))
+        peer.text(MISAKI, "こんにちは")
+        await wait_until(lambda: len(peer.sent) == 1, what="the menu")
+        peer.text(MISAKI, "1")  # her tap on the button "1"
+        await wait_until(lambda: len(peer.sent) == 2, what="the answer to 1")
+        robot = {"id": 4_200_398, "is_bot": True, "first_name": "Parcel", "username": "parcel_bot"}
+        chat = {"id": robot["id"], "type": "private", "first_name": "Parcel"}
+        peer.push({"message": peer.new_message(chat, robot, text="1")})
+        await rules_done(store, 3)
+    finally:
+        await hub.stop()
+    assert [(s.chat_id, s.text) for s in peer.sent] == [(MISAKI.id, MENU), (MISAKI.id, HOURS)]
+    menu, answer = keyboards(peer)
+    assert isinstance(menu, dict) and menu["keyboard"][0][0] == {"text": "1"}
+    assert answer is None  # not a menu: no buttons
+    assert (await skipped_replies(store))[str(robot["id"])] == "automatic"
