@@ -337,7 +337,10 @@ class Automation:
                     actions["tag"] = list(firing.tag)
                 if firing.assign:
                     agent = firing.assign[0]
-                    if len(firing.assign) > 1:
+                    current = assignee or facts.contact.assignee
+                    if len(firing.assign) > 1 and current in firing.assign:
+                        agent = current  # round robin shares out customers, not messages
+                    elif len(firing.assign) > 1:
                         agent = await self._next_agent(firing.rule, firing.assign, round_robin)
                         round_robin.append((firing.rule, agent))
                     assignee = agent
