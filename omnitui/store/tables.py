@@ -217,6 +217,7 @@ class AutomationEventTable(SQLModel, table=True):
     message_id: int | None = None
     new_conversation: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     at: float
+    rating: int | None = None  # a `csat` event: the customer's answer
 
 
 class RuleFiringTable(SQLModel, table=True):
@@ -249,3 +250,44 @@ class RuleTimerTable(SQLModel, table=True):
     rule: str = Field(primary_key=True)
     since: float
     due_at: float | None = None
+
+
+class ConversationTable(SQLModel, table=True):
+    """One conversation: from a customer's message on a new or resolved thread
+    until it is resolved. Kept up to date as messages arrive, for reports."""
+
+    __tablename__ = "conversation"
+    __table_args__ = (
+        Index("ix_conversation_contact", "contact_id", "resolved_at"),
+        Index("ix_conversation_started", "started_at"),
+        Index("ix_conversation_resolved", "resolved_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int
+    account: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    kind: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    first_message_id: int | None = None
+    started_at: float
+    first_response_at: float | None = None  # a person's first reply (not a rule's)
+    first_response_by: str | None = None
+    resolved_at: float | None = None
+    assignee: str | None = None
+    messages_in: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    messages_out: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    automatic_out: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    csat_asked_at: float | None = None
+    csat_rating: int | None = None
+    csat_at: float | None = None
+
+
+class MessageHourTable(SQLModel, table=True):
+    """Messages per hour (UTC epoch hours), channel kind, direction and agent."""
+
+    __tablename__ = "message_hour"
+
+    hour: int = Field(primary_key=True)
+    kind: str = Field(primary_key=True)
+    direction: str = Field(primary_key=True)  # in | out | auto
+    agent: str = Field(primary_key=True)
+    count: int

@@ -259,6 +259,10 @@ class SqliteAutomation(SqliteOutbox):
             conn.execute(
                 "UPDATE contact SET assignee = ? WHERE id = ?", (plan.assignee, contact_id)
             )
+            conn.execute(
+                "UPDATE conversation SET assignee = ? WHERE contact_id = ? AND resolved_at IS NULL",
+                (plan.assignee, contact_id),
+            )
             self._change(conn, ChangeKind.ASSIGN, contact_id)
         if plan.handoff:
             conn.execute("UPDATE contact SET handoff = 1 WHERE id = ?", (contact_id,))

@@ -286,6 +286,10 @@ class SqliteContacts(SqliteBase):
 
         def run(conn: sqlite3.Connection) -> None:
             conn.execute("UPDATE contact SET assignee = ? WHERE id = ?", (agent, contact_id))
+            conn.execute(
+                "UPDATE conversation SET assignee = ? WHERE contact_id = ? AND resolved_at IS NULL",
+                (agent, contact_id),
+            )
             self._change(conn, ChangeKind.ASSIGN, contact_id)
 
         await self._write(run)

@@ -15,6 +15,9 @@ from omnitui.store.records import IngestResult, RecordedOutbound
 from omnitui.store.sqlite.merge import SqliteMerges
 from omnitui.store.sqlite.writes import (
     address_owner,
+    conversation_in,
+    conversation_out,
+    count_hour,
     identity_for,
     index_message,
     insert_attachment,
@@ -123,6 +126,8 @@ class SqliteIngest(SqliteMerges):
             parse_error=item.parse_error,
         )
         index_message(conn, message_id, f"{item.subject}\n{item.text}")
+        count_hour(conn, item.sent_at, str(item.channel.kind), "in", "")
+        conversation_in(conn, contact_id, message_id, item.sent_at, account, str(item.channel.kind))
         for att in item.attachments:
             insert_attachment(
                 conn, message_id, att.filename, att.content_type, att.size, att.data, att.note
@@ -283,6 +288,8 @@ class SqliteIngest(SqliteMerges):
         if not message_id:  # kept before, from this provider
             return None
         index_message(conn, message_id, f"{item.subject}\n{item.text}")
+        count_hour(conn, item.sent_at, str(item.channel.kind), "out", item.author or "")
+        conversation_out(conn, contact_id, item.sent_at, item.author)
         touch_contact(
             conn,
             contact_id,

@@ -185,6 +185,9 @@ class SqliteMerges(SqliteContacts):
         conn.execute(
             "UPDATE message SET contact_id = ? WHERE contact_id = ?", (target_id, source_id)
         )
+        conn.execute(
+            "UPDATE conversation SET contact_id = ? WHERE contact_id = ?", (target_id, source_id)
+        )
         conn.execute("UPDATE contact SET merged_into = ? WHERE id = ?", (target_id, source_id))
         # An agent's draft to the merged contact goes with it, unless they have one there too.
         conn.execute(
@@ -252,6 +255,12 @@ class SqliteMerges(SqliteContacts):
                     "UPDATE message SET contact_id = ? WHERE identity_id = ? AND contact_id = ?",
                     (source, identity_id, target),
                 )
+            # A conversation goes with the message that opened it.
+            conn.execute(
+                "UPDATE conversation SET contact_id = ? WHERE contact_id = ? AND "
+                "first_message_id IN (SELECT id FROM message WHERE contact_id = ?)",
+                (source, target, source),
+            )
             conn.execute("UPDATE contact SET merged_into = NULL WHERE id = ?", (source,))
             if unmerge:  # the split-off contact is empty again: fold it away
                 conn.execute("UPDATE contact SET merged_into = ? WHERE id = ?", (source, target))

@@ -24,6 +24,8 @@ from omnitui.store.records import WithdrawnReply
 from omnitui.store.sqlite.base import SqliteBase
 from omnitui.store.sqlite.rows import json_strings
 from omnitui.store.sqlite.writes import (
+    conversation_out,
+    count_hour,
     index_message,
     insert_attachment,
     insert_message,
@@ -173,6 +175,8 @@ class SqliteOutbox(SqliteBase):
         index_message(conn, message_id, f"{subject}\n{text}")
         for f in files:
             insert_attachment(conn, message_id, f.filename, f.content_type, len(f.data), f.data)
+        count_hour(conn, now, str(channel.kind), "auto" if automatic else "out", author or "")
+        conversation_out(conn, contact_id, now, author, automatic=automatic)
         if automatic:
             self._change(conn, ChangeKind.OUTBOX, contact_id)
             return message_id
@@ -254,13 +258,30 @@ class SqliteOutbox(SqliteBase):
 
         def run(conn: sqlite3.Connection) -> WithdrawnReply | None:
             row = conn.execute(
-                "SELECT contact_id, account, kind, subject, text, "
+                "SELECT contact_id, account, kind, subject, text, sent_at, author, "
+                "json_extract(meta, '$.automatic') AS automatic, "
                 "json_extract(meta, '$.cc') AS cc, json_extract(meta, '$.bcc') AS bcc FROM message "
                 "WHERE id = ? AND direction = 'out' AND status = 'queued' AND attempts = 0",
                 (message_id,),
             ).fetchone()
             if row is None:
                 return None
+            automatic = row["automatic"] is not None
+            count_hour(
+                conn,
+                row["sent_at"],
+                row["kind"],
+                "auto" if automatic else "out",
+                row["author"] or "",
+                delta=-1,
+            )
+            conversation_out(conn, row["contact_id"], 0.0, None, automatic=automatic, delta=-1)
+            # It was no response after all: the conversation's first one, if it was.
+            conn.execute(
+                "UPDATE conversation SET first_response_at = NULL, first_response_by = NULL "
+                "WHERE contact_id = ? AND resolved_at IS NULL AND first_response_at = ?",
+                (row["contact_id"], row["sent_at"]),
+            )
             files = _files(conn, message_id, kept_only=False)
             conn.execute("DELETE FROM attachment WHERE message_id = ?", (message_id,))
             unindex_message(conn, message_id)

@@ -260,3 +260,72 @@ def resolved(conn: sqlite3.Connection, contact_id: int, now: float) -> None:
     )
     conn.execute("UPDATE contact SET handoff = 0 WHERE id = ?", (contact_id,))
     conn.execute("DELETE FROM rule_timer WHERE contact_id = ?", (contact_id,))
+    conn.execute(
+        "UPDATE conversation SET resolved_at = ?, "
+        "assignee = coalesce((SELECT assignee FROM contact WHERE id = ?), assignee) "
+        "WHERE contact_id = ? AND resolved_at IS NULL",
+        (now, contact_id, contact_id),
+    )
+
+
+def count_hour(
+    conn: sqlite3.Connection, at: float, kind: str, direction: str, agent: str, delta: int = 1
+) -> None:
+    """Count a message in its hour (for reports: volume per day, the weekday × hour map)."""
+    conn.execute(
+        "INSERT INTO message_hour(hour, kind, direction, agent, count) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT(hour, kind, direction, agent) DO UPDATE SET count = count + excluded.count",
+        (int(at // 3600), kind, direction, agent, delta),
+    )
+
+
+def conversation_in(
+    conn: sqlite3.Connection, contact_id: int, message_id: int, at: float, account: str, kind: str
+) -> int:
+    """A customer's message: it joins their open conversation, or opens one. Its id."""
+    row = conn.execute(
+        "SELECT id FROM conversation WHERE contact_id = ? AND resolved_at IS NULL "
+        "ORDER BY started_at DESC, id DESC LIMIT 1",
+        (contact_id,),
+    ).fetchone()
+    if row is not None:
+        conn.execute(
+            "UPDATE conversation SET messages_in = messages_in + 1 WHERE id = ?", (row["id"],)
+        )
+        return int(row["id"])
+    cur = conn.execute(
+        "INSERT INTO conversation(contact_id, account, kind, first_message_id, started_at, "
+        "assignee, messages_in) VALUES (?, ?, ?, ?, ?, "
+        "(SELECT assignee FROM contact WHERE id = ?), 1)",
+        (contact_id, account, kind, message_id, at, contact_id),
+    )
+    return int(cur.lastrowid or 0)
+
+
+def conversation_out(
+    conn: sqlite3.Connection,
+    contact_id: int,
+    at: float,
+    author: str | None,
+    *,
+    automatic: bool = False,
+    delta: int = 1,
+) -> None:
+    """A reply in the customer's open conversation: a person's first one is its
+    first response (a rule's reply never is)."""
+    if automatic:
+        conn.execute(
+            "UPDATE conversation SET automatic_out = automatic_out + ? "
+            "WHERE contact_id = ? AND resolved_at IS NULL",
+            (delta, contact_id),
+        )
+        return
+    conn.execute(
+        "UPDATE conversation SET messages_out = messages_out + ?, "
+        "first_response_at = CASE WHEN first_response_at IS NULL AND ? > 0 "
+        "AND ? >= started_at THEN ? ELSE first_response_at END, "
+        "first_response_by = CASE WHEN first_response_at IS NULL AND ? > 0 "
+        "AND ? >= started_at THEN ? ELSE first_response_by END "
+        "WHERE contact_id = ? AND resolved_at IS NULL",
+        (delta, delta, at, at, delta, at, author, contact_id),
+    )
