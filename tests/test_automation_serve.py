@@ -681,3 +681,49 @@ async def test_a_rule_fires_once_with_serve_and_two_consoles_and_once_with_a_con
     assert sent_to(peer, EMMA) == [THANKS_EN]
     assert sent_to(peer, OLIVIA) == [THANKS_EN]
     assert peer.conflicts == 0
+
+
+async def test_kill_9_in_the_middle_of_a_first_sync_still_answers_none_of_the_old_mail(
+    tmp_path: Path, mailserver: tuple[Dovecot, Recorder, int]
+) -> None:
+    dovecot, recorder, smtp_port = mailserver
+    total = 1500  # three batches of the first sync
+    now = datetime.now().astimezone()
+    # A busy shop's mailbox: today's mail, hours old (not old enough to be
+    # history by its date alone).
+    fill(dovecot, [customer_mail(n, at=now - timedelta(minutes=1 + n % 600)) for n in range(total)])
+    shop = ServeCommand.with_channels(
+        tmp_path,
+        email_section(dovecot, smtp_port) + THANKS_RULES,
+        {PASSWORD_ENV: "counter-pass"},
+    )
+    await add_canned(shop.db)
+
+    server = await shop.start()
+    try:
+
+        async def part_stored() -> bool:
+            return held(shop.db).stored >= 500
+
+        await wait_until(part_stored, LONG, "the first batches of the first sync")
+    finally:
+        await kill(server)
+    killed_at = held(shop.db).stored
+    assert 0 < killed_at < total, "the kill should land mid-sync"
+
+    server = await shop.start()
+    try:
+        await quiet(shop.db, total)
+        # One live mail after the sync: the rules run on it, and only on it.
+        client = imap(dovecot)
+        client.append("INBOX", customer_mail(total, subject="Order today"))
+        client.logout()
+        await wait_until(lambda: recorder.messages, LONG, "the reply to the live mail")
+        await quiet(shop.db, total + 1)
+    finally:
+        await stop(server)
+    assert held(shop.db).stored == total + 1
+    assert [recipients for _, recipients, _ in recorder.messages] == [
+        [f"customer{total}@example.jp"]
+    ]
+    assert sum(firings(shop.db).values()) == 2  # Welcome and Thanks, for the live mail
