@@ -397,6 +397,30 @@ async def test_a_message_stored_while_serve_was_down_fires_once_and_not_again_on
     assert tags_of(shop.db) == {str(MISAKI.id): ["support"], str(EMMA.id): []}
 
 
+async def test_a_message_sent_while_a_new_bots_serve_restarted_is_answered(
+    tmp_path: Path, telegram_peer: BotApiPeer
+) -> None:
+    """A shop's first day: serve runs the bot, nobody has written yet, and the
+    service manager restarts serve. A customer who writes during the restart
+    writes live, after OmniTUI started running the bot: the rules answer."""
+    peer = telegram_peer
+    shop = telegram_shop(tmp_path, peer, THANK_EVERYONE)
+    await add_canned(shop.db)
+    server = await start_serving(shop, peer)
+    await stop(server)
+    await asyncio.sleep(1.1)  # Telegram dates are whole seconds: a second later
+    peer.text(EMMA, "Hello, are you open today?")
+    await asyncio.sleep(1.1)
+    server = await start_serving(shop, peer)
+    try:
+        await wait_until(lambda: sent_to(peer, EMMA), LONG, "the automatic reply")
+        await quiet(shop.db, 1)
+    finally:
+        await stop(server)
+    assert sent_to(peer, EMMA) == [THANKS_EN]
+    assert sum(firings(shop.db).values()) == 1
+
+
 # -- 2. SIGHUP -----------------------------------------------------------------
 
 TAG_EVERYONE = """
