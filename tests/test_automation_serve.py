@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import json
 import shlex
 import signal
 import sqlite3
@@ -169,8 +170,6 @@ def tags_of(db: Path) -> dict[str, list[str]]:
         "SELECT i.address, c.tags FROM contact c JOIN identity i ON i.contact_id = c.id "
         "WHERE c.merged_into IS NULL AND i.kind = 'telegram'",
     )
-    import json
-
     return {str(a): list(json.loads(t or "[]")) for a, t in found}
 
 
@@ -421,6 +420,51 @@ async def test_a_message_sent_while_a_new_bots_serve_restarted_is_answered(
     assert sum(firings(shop.db).values()) == 1
 
 
+async def test_a_no_reply_clock_runs_across_kill_9_and_fires_once(
+    tmp_path: Path, telegram_peer: BotApiPeer
+) -> None:
+    """The escalation clock is in the store: serve killed while it runs fires
+    it when it starts again (late, not never), and only once."""
+    peer = telegram_peer
+    shop = telegram_shop(
+        tmp_path,
+        peer,
+        '\n[[rule]]\nname = "Nobody answered"\non = "no_reply"\nafter = "1s"\n'
+        '[rule.then]\ntag = ["late"]\nnotify = true\n',
+    )
+    server = await start_serving(shop, peer)
+    try:
+        peer.text(EMMA, "Hello? Is anyone there?")
+        await quiet(shop.db, 1)
+        assert rows(shop.db, "SELECT count(*) FROM rule_timer WHERE due_at IS NOT NULL") == [(1,)]
+    finally:
+        await kill(server)  # before the clock runs out
+    assert firings(shop.db) == {}
+    await asyncio.sleep(1.5)  # the clock runs out while serve is down
+
+    def late() -> list[tuple[Any, ...]]:
+        return rows(shop.db, "SELECT rule, event, contact_id FROM rule_firing")
+
+    server = await start_serving(shop, peer)
+    try:
+        await wait_until(late, LONG, "the no_reply rule after the restart")
+    finally:
+        await kill(server)  # kill -9 again, right after it fired
+    (fired,) = late()
+    assert fired[:2] == ("Nobody answered", "no_reply")
+    server = await start_serving(shop, peer)
+    try:
+        # Another customer's message: once the rules ran on it, they have
+        # looked at the due clocks too (one pass takes both).
+        peer.text(OLIVIA, "Do you deliver on Sunday?")
+        await quiet(shop.db, 2)
+    finally:
+        await stop(server)
+    emma = [f for f in late() if f[2] == fired[2]]
+    assert emma == [fired]
+    assert tags_of(shop.db)[str(EMMA.id)] == ["late"]
+
+
 # -- 2. SIGHUP -----------------------------------------------------------------
 
 TAG_EVERYONE = """
@@ -479,6 +523,14 @@ async def test_sighup_loads_new_rules_and_keeps_the_old_ones_when_the_file_is_br
         server.send_signal(signal.SIGHUP)
         said = f"{shop.config}, line {line}: rule[2].after: '25:00' is not a duration"
         await wait_until(lambda: said in logged(shop), LONG, "the reason in the log")
+        # So is business hours' "25:00-26:00".
+        hours = base + THANK_EVERYONE + '\n[hours]\ntimezone = "Asia/Tokyo"\n'
+        hours += 'mon = ["25:00-26:00"]\n'
+        shop.config.write_text(hours, encoding="utf-8")
+        line = hours.splitlines().index('mon = ["25:00-26:00"]') + 1
+        server.send_signal(signal.SIGHUP)
+        said = f"{shop.config}, line {line}: hours.mon: period '25:00-26:00' has a time"
+        await wait_until(lambda: said in logged(shop), LONG, "the reason in the log")
 
         assert server.returncode is None, "serve stopped on a broken config"
         peer.text(EMMA, "third")
@@ -492,7 +544,7 @@ async def test_sighup_loads_new_rules_and_keeps_the_old_ones_when_the_file_is_br
         await stop(server)
     assert sent_to(peer, EMMA) == [THANKS_EN, THANKS_EN]
     text = logged(shop)
-    assert text.count("config not reloaded") == 2
+    assert text.count("config not reloaded") == 3
     assert text.count("config reloaded: 2 rule(s)") == 1
     assert "Traceback" not in text
 
@@ -622,7 +674,7 @@ async def test_a_first_sync_of_old_mail_sends_nothing_and_new_mail_gets_one_thre
 # -- 4. consoles beside serve, and a console running the channels ---------------
 
 
-async def test_a_rule_fires_once_with_serve_and_two_consoles_and_once_with_a_console_alone(
+async def test_a_rule_fires_once_beside_two_consoles_and_once_when_a_console_takes_over(
     tmp_path: Path, telegram_peer: BotApiPeer
 ) -> None:
     peer = telegram_peer
