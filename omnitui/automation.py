@@ -56,7 +56,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("omnitui.automation")
 
 STALE_AFTER = 86_400.0  # a message older than this when it arrived is history
-IDLE_WAKE = 30.0  # seconds: look at the queue at least this often
+# Seconds: look at the queue at least this often. An event another process
+# queued (a console resolving a conversation) wakes nothing here: this look
+# finds it, two indexed reads of small tables.
+IDLE_WAKE = 1.0
 GIVE_UP_AFTER = 5  # an event that fails this many times is dropped (and logged)
 
 # Why an automatic reply was not sent (the ⚙ line says it in words).

@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from omnitui.domain.models import Channel, ChannelKind, Inbound
+from omnitui.domain.models import Channel, ChannelKind, Inbound, ThreadStatus
 from omnitui.store import Store
 from tests.conftest import tmux_command
 from tests.peers.dovecot import Dovecot, free_port
@@ -463,6 +463,41 @@ async def test_a_no_reply_clock_runs_across_kill_9_and_fires_once(
     emma = [f for f in late() if f[2] == fired[2]]
     assert emma == [fired]
     assert tags_of(shop.db)[str(EMMA.id)] == ["late"]
+
+
+RATE = "How did we do? Please answer 1 to 5."
+
+
+async def test_a_resolve_in_a_console_beside_serve_fires_the_resolved_rule_at_once(
+    tmp_path: Path, telegram_peer: BotApiPeer
+) -> None:
+    """An agent resolves a conversation in a console while serve runs the
+    channels: serve runs the `resolved` rules for it at once, not at its next
+    idle look at the queue."""
+    peer = telegram_peer
+    shop = telegram_shop(
+        tmp_path,
+        peer,
+        '\n[[rule]]\nname = "Ask for a rating"\non = "resolved"\n[rule.then]\nreply = "rate"\n',
+    )
+    store = await Store.open(shop.db)  # the console's store, beside serve
+    try:
+        await store.add_canned_replies([("rate", "Rate us", RATE, "")])
+        server = await start_serving(shop, peer)
+        try:
+            peer.text(EMMA, "Thanks, the flowers arrived!")
+            await quiet(shop.db, 1)
+            (contact,) = [c.id for c in await store.list_contacts()]
+            await store.set_status(contact, ThreadStatus.RESOLVED)
+            resolved_at = time.monotonic()
+            await wait_until(lambda: sent_to(peer, EMMA), LONG, "the rating question")
+            waited = time.monotonic() - resolved_at
+        finally:
+            await stop(server)
+    finally:
+        await store.close()
+    assert sent_to(peer, EMMA) == [RATE]
+    assert waited < 5.0, f"the resolved rule fired {waited:.1f} s after the resolve"
 
 
 # -- 2. SIGHUP -----------------------------------------------------------------
