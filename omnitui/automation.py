@@ -132,6 +132,7 @@ class Automation:
         self._clock = clock or store.now
         self._wake = asyncio.Event()
         self._failures: dict[int, int] = {}
+        self._checked: AutomationSetup | None = None  # rules whose canned replies were looked up
 
     def reload(self, setup: AutomationSetup) -> None:
         """Use new rules from the next event on (SIGHUP)."""
@@ -166,6 +167,9 @@ class Automation:
 
     async def step(self) -> int:
         """One pass: queued events, then due clocks. Returns how many were taken."""
+        if self._checked is not self.setup:
+            self._checked = self.setup
+            await self._say_missing_canned()
         events = await self.store.pending_automation()
         replies: list[CannedReply] | None = None
         for event in events:
@@ -178,6 +182,17 @@ class Automation:
                 replies = await self.store.canned_replies()
             await self._timer(timer, replies)
         return len(events) + len(timers)
+
+    async def _say_missing_canned(self) -> None:
+        """Log each rule whose reply names no canned reply, once per config
+        (at the start and after SIGHUP): its replies would be skipped."""
+        wanted = [(r.name, r.then.reply) for r in self.setup.rules if r.then.reply]
+        if not wanted:
+            return
+        shortcuts = {c.shortcut for c in await self.store.canned_replies()}
+        for name, shortcut in wanted:
+            if shortcut not in shortcuts:
+                log.warning("rule %r replies with /%s, which is no canned reply", name, shortcut)
 
     async def _guarded(self, event_id: int, work: object) -> None:
         assert asyncio.iscoroutine(work)

@@ -575,12 +575,23 @@ async def test_sighup_loads_new_rules_and_keeps_the_old_ones_when_the_file_is_br
             "second": {"Seen", "Thanks"},
             "third": {"Seen", "Thanks"},
         }
+
+        # A rule that replies with a canned reply the shop has not written:
+        # the file loads, and the log says which rule will not reply.
+        typo = base + THANK_EVERYONE + '\n[[rule]]\nname = "Hours"\non = "message"\n'
+        typo += '[rule.if]\ntext = ["open"]\n[rule.then]\nreply = "hours"\n'
+        shop.config.write_text(typo, encoding="utf-8")
+        server.send_signal(signal.SIGHUP)
+        said = "rule 'Hours' replies with /hours, which is no canned reply"
+        await wait_until(lambda: said in logged(shop), LONG, "the unknown canned reply in the log")
+        assert "config reloaded: 3 rule(s)" in logged(shop)
     finally:
         await stop(server)
     assert sent_to(peer, EMMA) == [THANKS_EN, THANKS_EN]
     text = logged(shop)
     assert text.count("config not reloaded") == 3
     assert text.count("config reloaded: 2 rule(s)") == 1
+    assert text.count("which is no canned reply") == 1
     assert "Traceback" not in text
 
 
