@@ -34,7 +34,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from omnitui.domain.automatic import automatic_address
 from omnitui.domain.mail import reply_subject
 from omnitui.domain.models import CannedReply, Channel, ChannelKind, ThreadStatus
 from omnitui.domain.rules import Event, Firing, Rule, evaluate
@@ -283,12 +282,11 @@ class Automation:
             log.info("rule %r fired (%s) for contact %d", firing.rule, plan.event, plan.contact_id)
 
     def _automatic(self, facts: AutomationFacts) -> str:
-        """Why the message the rules look at was written by a machine, or ""."""
-        if facts.automatic:
-            return facts.automatic
-        if facts.sender and automatic_address(facts.sender):
-            return "no-reply sender"
-        return ""
+        """Why the message the rules look at was written by a machine, or "".
+
+        The adapter said so when it stored the message (`omnitui.domain.automatic`:
+        the headers, and the address a reply would go to)."""
+        return facts.automatic
 
     def _language(self, facts: AutomationFacts) -> str:
         given = facts.contact.language or facts.sender_language
@@ -357,7 +355,10 @@ class Automation:
                     actions["tag"] = list(firing.tag)
                 if firing.assign:
                     agent = firing.assign[0]
-                    if len(firing.assign) > 1:
+                    current = assignee or facts.contact.assignee
+                    if len(firing.assign) > 1 and current in firing.assign:
+                        agent = current  # round robin shares out customers, not messages
+                    elif len(firing.assign) > 1:
                         agent = await self._next_agent(firing.rule, firing.assign, round_robin)
                         round_robin.append((firing.rule, agent))
                     assignee = agent
