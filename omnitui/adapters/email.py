@@ -70,9 +70,18 @@ class MailLoginError(OmniError):
 class FolderCursor:
     uidvalidity: int
     last_uid: int
+    # The last UID of the first sync: mail up to it is history, also when the
+    # first sync is finished by a later run (after a crash part-way).
+    history_until: int = 0
 
     def dump(self) -> str:
-        return json.dumps({"uidvalidity": self.uidvalidity, "last_uid": self.last_uid})
+        return json.dumps(
+            {
+                "uidvalidity": self.uidvalidity,
+                "last_uid": self.last_uid,
+                "history_until": self.history_until,
+            }
+        )
 
     @classmethod
     def load(cls, text: str | None) -> FolderCursor | None:
@@ -80,7 +89,11 @@ class FolderCursor:
             return None
         try:
             data = json.loads(text)
-            return cls(int(data["uidvalidity"]), int(data["last_uid"]))
+            return cls(
+                int(data["uidvalidity"]),
+                int(data["last_uid"]),
+                int(data.get("history_until", 0)),
+            )
         except (ValueError, KeyError, TypeError):
             return None
 
@@ -279,14 +292,23 @@ class EmailAdapter:
             cursor = FolderCursor.load(await sink.load_cursor(folder.key))
             uidvalidity, uids = await asyncio.to_thread(folder.uids_to_fetch, info, cursor)
             # A first sync (or one after the folder was rebuilt) is history:
-            # automation rules never answer the mail it brings in.
+            # automation rules never answer the mail it brings in, nor the
+            # rest of it when a later run finishes a first sync cut short.
             first = cursor is None or cursor.uidvalidity != uidvalidity
-            await self._fetch_all(sink, folder, uidvalidity, uids, history=first)
+            if first:
+                uidnext = int(info.get(b"UIDNEXT", 1))
+                until = max(uids[-1] if uids else 0, uidnext - 1)
+            else:
+                assert cursor is not None
+                until = cursor.history_until
+            old = [u for u in uids if u <= until]
+            await self._fetch_all(sink, folder, uidvalidity, old, until, history=True)
+            new = [u for u in uids if u > until]
+            await self._fetch_all(sink, folder, uidvalidity, new, until)
             if first:
                 # Nothing was in reach of the backfill: start from the folder's end.
-                uidnext = int(info.get(b"UIDNEXT", 1))
-                start = max(uids[-1] if uids else 0, uidnext - 1)
-                await sink.deliver([], cursor={folder.key: FolderCursor(uidvalidity, start).dump()})
+                start = FolderCursor(uidvalidity, until, until)
+                await sink.deliver([], cursor={folder.key: start.dump()})
             busy: bool = await asyncio.to_thread(folder.announced_while_busy)
             if uids or busy:
                 # Mail that came in while we searched or fetched was announced
@@ -302,6 +324,7 @@ class EmailAdapter:
         folder: _Folder,
         uidvalidity: int,
         uids: Sequence[int],
+        history_until: int,
         *,
         history: bool = False,
     ) -> None:
@@ -348,7 +371,8 @@ class EmailAdapter:
                         items = [dataclasses.replace(item, history=True) for item in items]
                     if storing is not None:
                         await storing
-                    cursor = {folder.key: FolderCursor(uidvalidity, max(batch)).dump()}
+                    done = FolderCursor(uidvalidity, max(batch), history_until)
+                    cursor = {folder.key: done.dump()}
                     storing = asyncio.create_task(sink.deliver(items, cursor=cursor))
                 if storing is not None:
                     await storing

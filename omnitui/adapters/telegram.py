@@ -102,6 +102,8 @@ MAX_INLINE_WAIT = 120.0  # flood-control wait accepted between the parts of one 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_UPDATE_BYTES = 1024 * 1024  # a webhook body; Telegram's updates are a few KB
 OFFSET_KEY = "offset"
+# When OmniTUI first polled the bot: what customers sent before it is history.
+FIRST_POLL_KEY = "first_poll"
 RECONNECT = steady(1.0, 60.0)  # polling tries again after 1, 2, 4 ... 60 s
 _SECRET_CHARS = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
@@ -233,7 +235,15 @@ class TelegramAdapter:
         offset = int(stored) if stored and stored.lstrip("-").isdigit() else None
         log.info("%s: polling Telegram as @%s", self.channel.account, bot.username)
 
-        started = int(time.time())  # Telegram dates are whole seconds
+        # Telegram dates are whole seconds. Kept from the first run, so a
+        # message sent while serve restarted (or died before storing the
+        # bot's first batch) is a live one.
+        first_poll = await sink.load_cursor(FIRST_POLL_KEY)
+        if first_poll and first_poll.isdigit():
+            started = int(first_poll)
+        else:
+            started = int(time.time())
+            await sink.deliver([], cursor={FIRST_POLL_KEY: str(started)})
 
         async def one_batch() -> bool:
             nonlocal offset
