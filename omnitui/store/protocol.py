@@ -36,6 +36,8 @@ from omnitui.store.records import (
     AutomationFacts,
     AutomationPlan,
     ChangeBatch,
+    ConversationRecord,
+    HourCount,
     IngestResult,
     LastMail,
     Notice,
@@ -44,6 +46,7 @@ from omnitui.store.records import (
     RuleStat,
     RuleTimer,
     ThreadCursor,
+    WaitingCustomer,
     WithdrawnReply,
 )
 
@@ -569,6 +572,22 @@ class AutomationStore(Protocol):
     async def last_firing_id(self) -> int: ...
 
 
+class ReportStore(Protocol):
+    """What reports read: conversations, messages per hour, who waits now."""
+
+    async def conversations_between(self, since: float, until: float) -> list[ConversationRecord]:
+        """Conversations started, or resolved, in [since, until), oldest first."""
+        ...
+
+    async def message_hours(self, since: float, until: float) -> list[HourCount]:
+        """Messages per hour in [since, until), by channel kind, direction and agent."""
+        ...
+
+    async def waiting_now(self, *, limit: int = 200) -> list[WaitingCustomer]:
+        """Customers waiting for a person's answer, longest first."""
+        ...
+
+
 class StoreProtocol(
     StoreFile,
     ContactListStore,
@@ -583,6 +602,7 @@ class StoreProtocol(
     SearchStore,
     ChangeLogStore,
     AutomationStore,
+    ReportStore,
     Protocol,
 ):
     """Everything OmniTUI asks of its store."""

@@ -184,3 +184,47 @@ class Notice:
     contact_name: str
     actions: Mapping[str, object]
     at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRecord:
+    """One conversation, as reports read it."""
+
+    id: int
+    contact_id: int
+    kind: str  # the channel kind of the message that opened it
+    account: str
+    started_at: float
+    first_response_at: float | None  # a person's first reply
+    first_response_by: str | None
+    resolved_at: float | None
+    assignee: str | None
+    messages_in: int
+    messages_out: int  # by people
+    automatic_out: int  # by rules
+    csat_rating: int | None = None
+    csat_at: float | None = None
+    tags: tuple[str, ...] = ()  # the customer's tags now
+
+
+@dataclass(frozen=True, slots=True)
+class HourCount:
+    """Messages in one hour (UTC epoch hours) on one channel kind, one direction."""
+
+    hour: int
+    kind: str
+    direction: str  # in | out | auto
+    agent: str  # who wrote it (out), else ""
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingCustomer:
+    """A customer waiting for a person's answer now."""
+
+    contact_id: int
+    name: str
+    since: float  # their first message after a person last answered
+    assignee: str | None
+    kind: str  # the channel of their last message
+    composing: tuple[str, ...] = ()  # agents writing to them now

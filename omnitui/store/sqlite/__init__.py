@@ -8,6 +8,7 @@ from omnitui.store.sqlite.changes import SqliteChangeLog
 from omnitui.store.sqlite.drafts import SqliteDrafts
 from omnitui.store.sqlite.ingest import SqliteIngest
 from omnitui.store.sqlite.notes import SqliteNotes
+from omnitui.store.sqlite.reports import SqliteReports
 from omnitui.store.sqlite.search import SqliteSearch
 from omnitui.store.sqlite.threads import SqliteThreads
 from omnitui.store.sqlite.views import SqliteViews
@@ -23,6 +24,7 @@ class SqliteStore(
     SqliteCanned,
     SqliteSearch,
     SqliteChangeLog,
+    SqliteReports,
 ):
     """OmniTUI's single source of truth, on one SQLite file.
 

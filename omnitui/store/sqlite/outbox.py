@@ -175,7 +175,10 @@ class SqliteOutbox(SqliteBase):
         index_message(conn, message_id, f"{subject}\n{text}")
         for f in files:
             insert_attachment(conn, message_id, f.filename, f.content_type, len(f.data), f.data)
-        count_hour(conn, now, str(channel.kind), "auto" if automatic else "out", author or "")
+        if automatic:  # a rule's reply is nobody's work: counted apart, under no agent
+            count_hour(conn, now, str(channel.kind), "auto", "")
+        else:
+            count_hour(conn, now, str(channel.kind), "out", author or "")
         conversation_out(conn, contact_id, now, author, automatic=automatic)
         if automatic:
             self._change(conn, ChangeKind.OUTBOX, contact_id)
@@ -272,7 +275,7 @@ class SqliteOutbox(SqliteBase):
                 row["sent_at"],
                 row["kind"],
                 "auto" if automatic else "out",
-                row["author"] or "",
+                "" if automatic else row["author"] or "",
                 delta=-1,
             )
             conversation_out(conn, row["contact_id"], 0.0, None, automatic=automatic, delta=-1)
