@@ -22,7 +22,7 @@ from textual.timer import Timer
 from textual.worker import WorkerFailed
 
 from omnitui.config import log_path
-from omnitui.context import ConsoleContext
+from omnitui.context import WAITING_ALERT, WAITING_WARN, ConsoleContext
 from omnitui.desktop import Mode
 from omnitui.desktop import resolve as resolve_desktop
 from omnitui.domain.changes import ChangeKind
@@ -67,6 +67,7 @@ class OmniApp(App[None]):
         bell: bool = True,
         language: str | None = None,
         undo_send: float = 0.0,
+        waiting: tuple[float, float] = (WAITING_WARN, WAITING_ALERT),
         desktop_notifications: Mode = "off",
         signatures: Mapping[str, str] | None = None,
         agent_signature: str = "",
@@ -77,7 +78,8 @@ class OmniApp(App[None]):
 
         `signatures` are the email accounts' (by account name), `agent_signature`
         this agent's, added after the account's; `own_addresses` are the shop's
-        own mail addresses, which a reply-all never copies in."""
+        own mail addresses, which a reply-all never copies in. `waiting` is
+        [reports] waiting_warn and waiting_alert in seconds (the supervisor view)."""
         super().__init__()
         self.store = store
         self.agent_name = agent_name
@@ -91,6 +93,7 @@ class OmniApp(App[None]):
         self.notify_new = notify_new
         self.bell_on_new = bell
         self.undo_send = undo_send  # seconds a sent reply waits, taking "u to undo"
+        self.waiting = waiting
         self.desktop = resolve_desktop(desktop_notifications)
         self._toast_until = 0.0  # while a new-message toast is up, more arrivals wait
         self._held_names: list[str] = []
@@ -117,6 +120,7 @@ class OmniApp(App[None]):
             keymap=self.keymap,
             phone_region=self.phone_region,
             undo_send=self.undo_send,
+            waiting=self.waiting,
             signatures=self.signatures,
             agent_signature=self.agent_signature,
             own_addresses=self.own_addresses,

@@ -292,6 +292,7 @@ async def _console(
     phone_region: str | None = None,
     bell: bool = True,
     undo_send: float = 5.0,
+    waiting_thresholds: tuple[float, float] | None = None,
     desktop_notifications: Mode = "auto",
     language: str | None = None,
     signatures: Mapping[str, str] | None = None,
@@ -302,6 +303,7 @@ async def _console(
 ) -> int:
     from omnitui.app import OmniApp
     from omnitui.automation import Automation, AutomationSetup
+    from omnitui.context import WAITING_ALERT, WAITING_WARN
     from omnitui.hub import ChannelLock, Hub
     from omnitui.i18n import resolve_language, tr, use_language
 
@@ -320,6 +322,7 @@ async def _console(
         phone_region=phone_region,
         bell=bell,
         undo_send=undo_send,
+        waiting=waiting_thresholds or (WAITING_WARN, WAITING_ALERT),
         desktop_notifications=desktop_notifications,
         language=chosen,
         signatures=signatures,
@@ -438,6 +441,7 @@ async def run_console(settings: Settings, language: str | None = None) -> int:
         phone_region=next((s.default_region for s in settings.sms if s.default_region), None),
         bell=settings.ui.bell,
         undo_send=settings.ui.undo_send_seconds,
+        waiting_thresholds=settings.reports.waiting_thresholds(),
         desktop_notifications=settings.ui.desktop_notifications,
         language=language or settings.ui.language,
         signatures={s.name: s.signature for s in settings.email},

@@ -187,6 +187,21 @@ class UiConfig:
     desktop_notifications: Literal["auto", "osc9", "osc777", "notify-send", "off"] = "auto"
 
 
+@dataclass(slots=True)
+class ReportsConfig:
+    """`[reports]`: when a customer waiting for an answer has waited too long."""
+
+    # The supervisor view marks a customer waiting this long (warn), then this long (alert).
+    waiting_warn: str = "30m"
+    waiting_alert: str = "2h"
+
+    def waiting_thresholds(self) -> tuple[float, float]:
+        """(warn, alert) in seconds."""
+        from omnitui.domain.rules import duration
+
+        return duration(self.waiting_warn) or 1800.0, duration(self.waiting_alert) or 7200.0
+
+
 class _Checked:
     """A channel's section that can be checked from a TOML table."""
 
@@ -378,6 +393,7 @@ class Settings:
     store: StoreConfig = field(default_factory=StoreConfig)
     ui: UiConfig = field(default_factory=UiConfig)
     keymap: dict[str, str] = field(default_factory=dict)
+    reports: ReportsConfig = field(default_factory=ReportsConfig)
     email: list[EmailConfig] = field(default_factory=list)
     telegram: list[TelegramConfig] = field(default_factory=list)
     sms: list[SmsConfig] = field(default_factory=list)
@@ -521,6 +537,7 @@ def _from_plain(data: dict[str, Any]) -> Settings:
         store=StoreConfig(**data["store"]),
         ui=UiConfig(**data["ui"]),
         keymap=dict(data["keymap"]),
+        reports=ReportsConfig(**data["reports"]),
         email=[EmailConfig(**s) for s in data["email"]],
         telegram=[
             TelegramConfig(**{**s, "webhook_listen": _listen(s["webhook_listen"])})

@@ -255,12 +255,18 @@ class AutomationModel(_Section):
     agent_active: Annotated[str, AfterValidator(_duration)] = "30m"
 
 
+class ReportsModel(_Section):
+    waiting_warn: Annotated[str, AfterValidator(_duration)] = "30m"
+    waiting_alert: Annotated[str, AfterValidator(_duration)] = "2h"
+
+
 class SettingsModel(_Section):
     agent: AgentModel = Field(default_factory=AgentModel)
     shop: dict[str, str] = Field(default_factory=dict)
     store: StoreModel = Field(default_factory=StoreModel)
     ui: UiModel = Field(default_factory=UiModel)
     keymap: dict[str, str] = Field(default_factory=dict)
+    reports: ReportsModel = Field(default_factory=ReportsModel)
     email: list[EmailModel] = Field(default_factory=list)
     telegram: list[TelegramModel] = Field(default_factory=list)
     sms: list[SmsModel] = Field(default_factory=list)
@@ -321,12 +327,14 @@ def settings(data: dict[str, Any], text: str, path: Path) -> config.Settings:
         raise ConfigError(path, "{reason}", line, key, reason=reason) from None
     for number, rule in enumerate(checked.rule):
         _check_rule(rule, ["rule", number], text, path)
+    _check_reports(checked.reports, text, path)
     return config.Settings(
         agent=_plain(checked.agent, config.AgentConfig),
         shop=dict(checked.shop),
         store=_plain(checked.store, config.StoreConfig),
         ui=_plain(checked.ui, config.UiConfig),
         keymap=dict(checked.keymap),
+        reports=_plain(checked.reports, config.ReportsConfig),
         email=[_plain(s, config.EmailConfig) for s in checked.email],
         telegram=[_plain(s, config.TelegramConfig) for s in checked.telegram],
         sms=[_plain(s, config.SmsConfig) for s in checked.sms],
@@ -344,6 +352,21 @@ def settings(data: dict[str, Any], text: str, path: Path) -> config.Settings:
         ],
         automation=_plain(checked.automation, config.AutomationConfig),
     )
+
+
+def _check_reports(reports: ReportsModel, text: str, path: Path) -> None:
+    """An alert that comes before the warning could never be told apart from it."""
+    warn, alert = rules.duration(reports.waiting_warn), rules.duration(reports.waiting_alert)
+    if warn is not None and alert is not None and alert <= warn:
+        where = ["reports", "waiting_alert"]
+        raise ConfigError(
+            path,
+            "waiting_alert ({alert}) must be longer than waiting_warn ({warn})",
+            locate(text, where),
+            config.dotted(where),
+            alert=reports.waiting_alert,
+            warn=reports.waiting_warn,
+        )
 
 
 def _check_rule(rule: RuleModel, loc: list[Any], text: str, path: Path) -> None:

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from omnitui.store.protocol import StoreProtocol
 
 
+WAITING_WARN = 30 * 60.0  # [reports] waiting_warn = "30m"
+WAITING_ALERT = 2 * 3600.0  # [reports] waiting_alert = "2h"
+
+
 def _nothing() -> None:
     return None
 
@@ -36,6 +40,10 @@ class ConsoleContext:
     keymap: Mapping[str, str] = field(default_factory=dict)
     phone_region: str | None = None  # reads local numbers written in messages
     undo_send: float = 0.0  # seconds a sent reply waits, taking "u to undo"
+    # [reports]: seconds a customer waits for an answer before the supervisor
+    # view marks them (warn), then marks them urgent (alert).
+    waiting_warn: float = WAITING_WARN
+    waiting_alert: float = WAITING_ALERT
     signatures: Mapping[str, str] = field(default_factory=dict)  # by email account
     agent_signature: str = ""
     own_addresses: frozenset[str] = frozenset()  # the shop's own mail addresses
@@ -54,6 +62,7 @@ class ConsoleContext:
         keymap: Mapping[str, str] | None = None,
         phone_region: str | None = None,
         undo_send: float = 0.0,
+        waiting: tuple[float, float] = (WAITING_WARN, WAITING_ALERT),
         signatures: Mapping[str, str] | None = None,
         agent_signature: str = "",
         own_addresses: Collection[str] = (),
@@ -73,6 +82,8 @@ class ConsoleContext:
             keymap=MappingProxyType(dict(keymap or {})),
             phone_region=phone_region,
             undo_send=undo_send,
+            waiting_warn=waiting[0],
+            waiting_alert=waiting[1],
             signatures=MappingProxyType(dict(signatures or {})),
             agent_signature=agent_signature,
             own_addresses=frozenset(a.lower() for a in own_addresses),

@@ -35,6 +35,7 @@ _MODULES = (
     "omnitui.screens.pickers",
     "omnitui.screens.profile",
     "omnitui.screens.source",
+    "omnitui.screens.supervisor",
     "omnitui.screens.tags",
     "omnitui.screens.views",
     "omnitui.widgets.canned",

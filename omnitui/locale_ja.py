@@ -324,6 +324,27 @@ JA: dict[str, str] = {
     "Merged. u on the contact undoes it.": "まとめました。そのお客様の上で u を押すと元に戻せます。",
     "names read alike: {a} / {b}": "名前が似ています: {a} / {b}",
     "wrote {number}, the other's phone number": "もう一方の電話番号 {number} を書いています",
+    # -- who is waiting (the supervisor's view, W) ---------------------------------------
+    "Who is waiting, longest first": "返信待ちのお客様 (待ち時間の長い順)",
+    "Supervisor: who is waiting": "管理: 返信待ちのお客様",
+    "Every customer waiting for an answer, longest first, as it changes": (
+        "返信を待っているお客様を待ち時間の長い順に (随時更新)"
+    ),
+    "Who is waiting": "返信待ちのお客様",
+    "{m} min": "{m}分",
+    "{h} h {m:02d}": "{h}時間{m:02d}分",
+    "{d} d {h:02d} h": "{d}日{h}時間",
+    "{h} h": "{h}時間",
+    "{n} waiting": "返信待ち {n} 人",
+    "{n} over {time}": "{time}超 {n} 人",
+    "waiting": "待ち時間",
+    "assigned to": "担当",
+    "replying now": "返信中",
+    "unassigned": "担当なし",
+    "enter open in the inbox · esc back": "enter 受信箱で開く · esc 戻る",
+    "waiting_alert ({alert}) must be longer than waiting_warn ({warn})": (
+        "waiting_alert ({alert}) は waiting_warn ({warn}) より長くしてください"
+    ),
     # -- profile ----------------------------------------------------------------------
     "Name": "名前",
     "First name": "下の名前",

@@ -62,6 +62,9 @@ class InboxScreen(TriageActions, CustomerActions, ReplyActions):
         Binding("v", "next_view", "Next view", show=False, id="inbox.view"),
         Binding("V", "pick_view", "Views with counts", show=False, id="inbox.views"),
         Binding("n", "next_waiting", "Next waiting customer", show=False, id="inbox.next_waiting"),
+        Binding(
+            "W", "supervisor", "Who is waiting, longest first", show=False, id="inbox.supervisor"
+        ),
         Binding("A", "assign", "Assign to me / unassign", show=False, id="inbox.assign"),
         Binding("D", "duplicates", "Possible duplicates", show=False, id="inbox.duplicates"),
         Binding("t", "tags", "Tags", show=False, id="inbox.tags"),

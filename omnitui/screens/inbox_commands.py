@@ -45,6 +45,11 @@ def inbox_commands(inbox: InboxScreen) -> list[SystemCommand]:
             inbox.action_next_waiting,
         ),
         (
+            N_("Supervisor: who is waiting"),
+            N_("Every customer waiting for an answer, longest first, as it changes"),
+            inbox.action_supervisor,
+        ),
+        (
             N_("Undo"),
             N_("Undo: the reply just sent, else the last merge into this contact"),
             inbox.action_undo,

@@ -86,6 +86,15 @@ class TriageActions(InboxPanes):
             await self.set_view(View.WAITING)
         await self.go_to(contact_id)
 
+    @work(group="supervisor")
+    async def action_supervisor(self) -> None:
+        """`W`: every customer waiting for an answer, live; enter opens one here."""
+        from omnitui.screens.supervisor import SupervisorScreen
+
+        contact_id = await self.app.push_screen_wait(SupervisorScreen(self.context))
+        if contact_id is not None:
+            await self.go_to(contact_id)
+
     @work(group="tags")
     async def action_tags(self) -> None:
         """Edit the contact's tags in one line; each tag is a view (`V`)."""
