@@ -36,6 +36,7 @@ from omnitui.store.records import WaitingCustomer
 from omnitui.widgets.format import CHANNEL_STYLE, channel_mark, fit_name
 
 TICK = 5.0  # seconds between two looks when nothing changed: the clocks move
+NAME_MOST = 36  # cells for a name on a wide screen: the other columns stay near it
 LIMIT = 300  # customers listed; more are counted as "300+"
 # What can start or end a customer's wait, or change their row.
 WATCHED = frozenset(
@@ -135,16 +136,18 @@ class Columns:
     GAP = "  "
 
     @classmethod
-    def fit(cls, rows: Sequence[tuple[str, str, str]], width: int) -> Columns:
-        """Columns for rows of (waited, assignee, composing) texts in `width` cells."""
+    def fit(cls, rows: Sequence[tuple[str, str, str, str]], width: int) -> Columns:
+        """Columns for rows of (waited, name, assignee, composing) texts in
+        `width` cells: the names get what is left, up to the longest one."""
         waited = max([cell_len(tr("waiting")), *(cell_len(r[0]) for r in rows)])
-        assignee = min(14, max([cell_len(tr("assigned to")), *(cell_len(r[1]) for r in rows)]))
-        writing = [cell_len(r[2]) for r in rows if r[2]]
+        assignee = min(14, max([cell_len(tr("assigned to")), *(cell_len(r[2]) for r in rows)]))
+        writing = [cell_len(r[3]) for r in rows if r[3]]
         composing = min(18, max([cell_len(tr("replying now")), *writing])) if writing else 0
         fixed = 2 + 1 + waited + 1 + 1 + 1 + len(cls.GAP) + assignee
         if composing:
             fixed += len(cls.GAP) + composing
-        return cls(waited, max(8, width - fixed), assignee, composing)
+        longest = max([cell_len(tr("customer")), *(cell_len(one_line(r[1], 200)) for r in rows)])
+        return cls(waited, max(8, min(width - fixed, longest, NAME_MOST)), assignee, composing)
 
 
 def _padded(text: Text, width: int, *, right: bool = False) -> Text:
@@ -306,7 +309,12 @@ class SupervisorScreen(ModalScreen[int | None]):
             count_line(self.waiting, now, warn, alert, more=self.more)
         )
         texts = [
-            (waited_text(now - w.since), assignee_text(w.assignee), composing_text(w.composing))
+            (
+                waited_text(now - w.since),
+                w.name,
+                assignee_text(w.assignee),
+                composing_text(w.composing),
+            )
             for w in self.waiting
         ]
         columns = Columns.fit(texts, self._width())
