@@ -325,7 +325,7 @@ JA: dict[str, str] = {
     "names read alike: {a} / {b}": "名前が似ています: {a} / {b}",
     "wrote {number}, the other's phone number": "もう一方の電話番号 {number} を書いています",
     # -- who is waiting (the supervisor's view, W) ---------------------------------------
-    "Who is waiting, longest first": "返信待ちのお客様 (待ち時間の長い順)",
+    "Who is waiting, longest first": "返信待ちの一覧 (待ち時間順)",
     "Supervisor: who is waiting": "管理: 返信待ちのお客様",
     "Every customer waiting for an answer, longest first, as it changes": (
         "返信を待っているお客様を待ち時間の長い順に (随時更新)"
