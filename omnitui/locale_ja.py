@@ -341,6 +341,9 @@ JA: dict[str, str] = {
     "assigned to": "担当",
     "replying now": "返信中",
     "unassigned": "担当なし",
+    "Page down": "次のページ",
+    "Page up": "前のページ",
+    "Open in the inbox": "受信箱で開く",
     "enter open in the inbox · esc back": "enter 受信箱で開く · esc 戻る",
     "waiting_alert ({alert}) must be longer than waiting_warn ({warn})": (
         "waiting_alert ({alert}) は waiting_warn ({warn}) より長くしてください"

@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
-from rich.text import Text
 from textual.app import App
 from textual.containers import Vertical
 from textual.pilot import Pilot
@@ -147,7 +146,7 @@ async def open_supervisor(pilot: Pilot[None]) -> SupervisorScreen:
     await wait_until(lambda: isinstance(app.screen, SupervisorScreen), pilot=pilot)
     screen = app.screen
     assert isinstance(screen, SupervisorScreen)
-    await wait_until(lambda: screen.rows.option_count > 0, what="rows listed", pilot=pilot)
+    await wait_until(lambda: screen.rows.count > 0, what="rows listed", pilot=pilot)
     return screen
 
 
@@ -219,9 +218,7 @@ async def test_the_view_lists_who_waits_longest_first_with_the_threshold_marks(
         assert isinstance(screen, SupervisorScreen)
 
         def time_style(index: int) -> str:
-            prompt = screen.rows.get_option_at_index(index).prompt
-            assert isinstance(prompt, Text)
-            return " ".join(str(s.style) for s in prompt.spans)
+            return " ".join(str(s.style) for s in screen.rows.row_text(index).spans)
 
         assert "#ff5f5f" in time_style(0) and "#ffaf00" in time_style(2)
         assert "#ff5f5f" not in time_style(3) and "#ffaf00" not in time_style(3)

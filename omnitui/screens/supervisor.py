@@ -22,9 +22,12 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.geometry import Size
+from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import OptionList, Static
-from textual.widgets.option_list import Option
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widgets import Static
 
 from omnitui.context import ConsoleContext
 from omnitui.domain.changes import ChangeKind
@@ -216,13 +219,150 @@ def waiting_row(
     return row
 
 
-class WaitingList(OptionList):
-    """The waiting customers, one row each; j/k move as in every list."""
+class WaitingRows(ScrollView, can_focus=True):
+    """The waiting customers, one line each, drawn only where they are seen
+    (a line-API view: hundreds of rows redraw in the time of a screenful).
+
+    j/k and the arrows move the highlight, enter picks the customer."""
 
     BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False, id="supervisor.down"),
-        Binding("k", "cursor_up", "Up", show=False, id="supervisor.up"),
+        Binding("j,down", "down", "Down", show=False, id="supervisor.down"),
+        Binding("k,up", "up", "Up", show=False, id="supervisor.up"),
+        Binding("home", "first", "First", show=False, id="supervisor.first"),
+        Binding("end", "last", "Last", show=False, id="supervisor.last"),
+        Binding("pagedown", "page(1)", "Page down", show=False, id="supervisor.page_down"),
+        Binding("pageup", "page(-1)", "Page up", show=False, id="supervisor.page_up"),
+        Binding("enter", "pick", "Open in the inbox", show=False, id="supervisor.open"),
     ]
+    COMPONENT_CLASSES = {"waiting-rows--cursor"}
+    DEFAULT_CSS = """
+    WaitingRows > .waiting-rows--cursor { background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold; }
+    """
+
+    class Picked(Message):
+        """Enter on a customer."""
+
+        def __init__(self, contact_id: int) -> None:
+            super().__init__()
+            self.contact_id = contact_id
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.waiting: list[WaitingCustomer] = []
+        self.highlighted: int | None = None
+        self._layout: tuple[float, float, float, Columns] | None = None  # now, warn, alert
+        self._rows: dict[int, Strip] = {}  # drawn rows by index, for this layout
+
+    @property
+    def count(self) -> int:
+        return len(self.waiting)
+
+    @property
+    def contact_ids(self) -> list[int]:
+        return [w.contact_id for w in self.waiting]
+
+    def show(
+        self,
+        waiting: list[WaitingCustomer],
+        now: float,
+        warn: float,
+        alert: float,
+        columns: Columns,
+    ) -> None:
+        """These customers from now on, keeping the highlighted one highlighted."""
+        kept = self.current_contact_id
+        at = self.highlighted
+        self.waiting = waiting
+        self._layout = (now, warn, alert, columns)
+        self._rows = {}
+        ids = self.contact_ids
+        if not ids:
+            self.highlighted = None
+        elif kept in ids:
+            self.highlighted = ids.index(kept)
+        else:
+            self.highlighted = min(at or 0, len(ids) - 1)
+        self.virtual_size = Size(self.size.width, len(ids))
+        self._keep_in_view()
+        self.refresh()
+
+    @property
+    def current_contact_id(self) -> int | None:
+        at = self.highlighted
+        return self.waiting[at].contact_id if at is not None and at < len(self.waiting) else None
+
+    def row_text(self, index: int) -> Text:
+        """The row of the customer at `index`, as text with its styles."""
+        assert self._layout is not None
+        now, warn, alert, columns = self._layout
+        return waiting_row(self.waiting[index], now, warn, alert, columns)
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        index = scroll_y + y
+        width = self.size.width
+        if index >= len(self.waiting) or self._layout is None:
+            return Strip.blank(width, self.rich_style)
+        strip = self._rows.get(index)
+        if strip is None:
+            text = self.row_text(index)
+            strip = Strip(list(text.render(self.app.console)), text.cell_len)
+            self._rows[index] = strip
+        if index == self.highlighted:
+            base = self.get_component_rich_style("waiting-rows--cursor")
+        else:
+            base = self.rich_style
+        # Under the row's own colours: the panel, or the highlight across the line.
+        return strip.apply_style(base).crop_extend(scroll_x, scroll_x + width, base)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._rows = {}
+        self.virtual_size = Size(event.size.width, len(self.waiting))
+
+    def _move_to(self, index: int) -> None:
+        if not self.waiting:
+            return
+        self.highlighted = max(0, min(index, len(self.waiting) - 1))
+        self._keep_in_view()
+        self.refresh()
+
+    def _keep_in_view(self) -> None:
+        if self.highlighted is None:
+            return
+        top, height = self.scroll_offset.y, max(1, self.size.height)
+        if self.highlighted < top:
+            self.scroll_to(y=self.highlighted, animate=False, immediate=True)
+        elif self.highlighted >= top + height:
+            self.scroll_to(y=self.highlighted - height + 1, animate=False, immediate=True)
+
+    def action_down(self) -> None:
+        self._move_to(0 if self.highlighted is None else self.highlighted + 1)
+
+    def action_up(self) -> None:
+        self._move_to(0 if self.highlighted is None else self.highlighted - 1)
+
+    def action_first(self) -> None:
+        self._move_to(0)
+
+    def action_last(self) -> None:
+        self._move_to(len(self.waiting) - 1)
+
+    def action_page(self, direction: int) -> None:
+        step = max(1, self.size.height - 1) * direction
+        self._move_to((self.highlighted or 0) + step)
+
+    def action_pick(self) -> None:
+        contact_id = self.current_contact_id
+        if contact_id is not None:
+            self.post_message(self.Picked(contact_id))
+
+    def on_click(self, event: events.Click) -> None:
+        index = self.scroll_offset.y + event.y
+        if 0 <= index < len(self.waiting):
+            if index == self.highlighted:
+                self.action_pick()
+            else:
+                self._move_to(index)
 
 
 class SupervisorScreen(ModalScreen[int | None]):
@@ -233,7 +373,7 @@ class SupervisorScreen(ModalScreen[int | None]):
     SupervisorScreen > Vertical { width: 94%; max-width: 120; height: 90%; border: round $accent; background: $panel; padding: 0 1; }
     SupervisorScreen #supervisor-title { text-style: bold; }
     SupervisorScreen #supervisor-columns { height: 1; }
-    SupervisorScreen WaitingList, SupervisorScreen WaitingList:focus { height: 1fr; border: none; padding: 0; background: $panel; }
+    SupervisorScreen WaitingRows { height: 1fr; background: $panel; }
     SupervisorScreen #supervisor-hint { color: $text-muted; height: auto; }
     """
     BINDINGS = [Binding("escape", "close", "Back", id="supervisor.close")]
@@ -251,14 +391,14 @@ class SupervisorScreen(ModalScreen[int | None]):
             yield Static(Text(tr("Who is waiting")), id="supervisor-title")
             yield Static(id="supervisor-count")
             yield Static(id="supervisor-columns")
-            yield WaitingList(id="waiting")
+            yield WaitingRows(id="waiting")
             yield Static(
                 Text(tr("enter open in the inbox · esc back")), id="supervisor-hint", markup=False
             )
 
     @property
-    def rows(self) -> WaitingList:
-        return self.query_one(WaitingList)
+    def rows(self) -> WaitingRows:
+        return self.query_one(WaitingRows)
 
     async def on_mount(self) -> None:
         self.rows.focus()
@@ -321,28 +461,11 @@ class SupervisorScreen(ModalScreen[int | None]):
         self.query_one("#supervisor-columns", Static).update(
             header(columns) if self.waiting else Text()
         )
-        rows = self.rows
-        keep = rows.highlighted
-        kept_id = None
-        if keep is not None and keep < rows.option_count:
-            kept_id = rows.get_option_at_index(keep).id
-        rows.clear_options()
-        rows.add_options(
-            Option(waiting_row(w, now, warn, alert, columns), id=str(w.contact_id))
-            for w in self.waiting
-        )
-        if not self.waiting:
-            return
-        ids = [str(w.contact_id) for w in self.waiting]
-        if kept_id in ids:
-            rows.highlighted = ids.index(kept_id)
-        else:
-            rows.highlighted = min(keep or 0, len(ids) - 1)
+        self.rows.show(self.waiting, now, warn, alert, columns)
 
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+    def on_waiting_rows_picked(self, event: WaitingRows.Picked) -> None:
         event.stop()
-        if event.option.id is not None:
-            self.dismiss(int(event.option.id))
+        self.dismiss(event.contact_id)
 
     def action_close(self) -> None:
         self.dismiss(None)
