@@ -251,7 +251,8 @@ class WaitingRows(ScrollView, can_focus=True):
         self.waiting: list[WaitingCustomer] = []
         self.highlighted: int | None = None
         self._layout: tuple[float, float, float, Columns] | None = None  # now, warn, alert
-        self._rows: dict[int, Strip] = {}  # drawn rows by index, for this layout
+        # Drawn rows by what they show: a reload redraws only the rows that changed.
+        self._strips: dict[tuple[WaitingCustomer, str, Level, Columns], Strip] = {}
 
     @property
     def count(self) -> int:
@@ -274,7 +275,8 @@ class WaitingRows(ScrollView, can_focus=True):
         at = self.highlighted
         self.waiting = waiting
         self._layout = (now, warn, alert, columns)
-        self._rows = {}
+        if len(self._strips) > 4 * LIMIT:
+            self._strips = {}
         ids = self.contact_ids
         if not ids:
             self.highlighted = None
@@ -303,11 +305,15 @@ class WaitingRows(ScrollView, can_focus=True):
         width = self.size.width
         if index >= len(self.waiting) or self._layout is None:
             return Strip.blank(width, self.rich_style)
-        strip = self._rows.get(index)
+        now, warn, alert, columns = self._layout
+        customer = self.waiting[index]
+        waited = now - customer.since
+        key = (customer, waited_text(waited), level(waited, warn, alert), columns)
+        strip = self._strips.get(key)
         if strip is None:
             text = self.row_text(index)
             strip = Strip(list(text.render(self.app.console)), text.cell_len)
-            self._rows[index] = strip
+            self._strips[key] = strip
         if index == self.highlighted:
             base = self.get_component_rich_style("waiting-rows--cursor")
         else:
@@ -316,15 +322,19 @@ class WaitingRows(ScrollView, can_focus=True):
         return strip.apply_style(base).crop_extend(scroll_x, scroll_x + width, base)
 
     def on_resize(self, event: events.Resize) -> None:
-        self._rows = {}
         self.virtual_size = Size(event.size.width, len(self.waiting))
 
     def _move_to(self, index: int) -> None:
         if not self.waiting:
             return
+        before, top = self.highlighted, self.scroll_offset.y
         self.highlighted = max(0, min(index, len(self.waiting) - 1))
         self._keep_in_view()
-        self.refresh()
+        if before is None or self.scroll_offset.y != top:
+            self.refresh()
+            return
+        self.refresh_line(before)  # only the two rows whose highlight moved
+        self.refresh_line(self.highlighted)
 
     def _keep_in_view(self) -> None:
         if self.highlighted is None:
