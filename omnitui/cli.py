@@ -578,6 +578,10 @@ def cmd_doctor(settings: Settings, given: Path | None) -> int:
         from omnitui import rules_commands
 
         healthy = rules_commands.doctor_rules(settings) and healthy
+    if settings.csat.enabled:
+        from omnitui import rules_commands
+
+        healthy = rules_commands.doctor_csat(settings) and healthy
     return EXIT_OK if healthy else EXIT_ERROR
 
 

@@ -372,6 +372,16 @@ class AutomationConfig:
 
 
 @dataclass(slots=True)
+class CsatConfig:
+    # Ask a customer how satisfied they were when their conversation is resolved.
+    enabled: bool = False
+    # The canned reply that asks (in the customer's language); they answer 1-5.
+    ask: str = "csat"
+    # At most once per customer in this many days.
+    every_days: int = 7
+
+
+@dataclass(slots=True)
 class Settings:
     agent: AgentConfig = field(default_factory=AgentConfig)
     shop: dict[str, str] = field(default_factory=dict)
@@ -389,6 +399,7 @@ class Settings:
 
     rule: list[RuleConfig] = field(default_factory=list)
     automation: AutomationConfig = field(default_factory=AutomationConfig)
+    csat: CsatConfig = field(default_factory=CsatConfig)
 
     def rules(self) -> list[Rule]:
         """The `[[rule]]`s, in order, ready to evaluate."""
@@ -537,6 +548,7 @@ def _from_plain(data: dict[str, Any]) -> Settings:
             for r in data["rule"]
         ],
         automation=AutomationConfig(**data["automation"]),
+        csat=CsatConfig(**data["csat"]),
     )
 
 

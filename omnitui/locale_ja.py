@@ -53,6 +53,9 @@ JA: dict[str, str] = {
     "Undo last merge into this contact": "このお客様に直前にまとめた分を元に戻す",
     "Retry a failed reply": "送れなかった返信を送り直す",
     "Profile": "お客様情報",
+    "Satisfaction: last ★ {last}/5 ({when}) · average {average:.1f} of {count}": (
+        "満足度: 前回 ★ {last}/5（{when}）· 平均 {average:.1f}（{count} 件）"
+    ),
     "Tags": "タグ",
     "Next view": "次の絞り込み",
     "Views with counts": "絞り込みの一覧 (件数つき)",

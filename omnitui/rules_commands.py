@@ -172,9 +172,9 @@ def unfilled_placeholders(
     return found
 
 
-def doctor_rules(settings: Settings) -> bool:
-    """`omnitui doctor`'s lines for the rules: each rule, an unknown canned reply,
-    and a placeholder an automatic reply may not be able to fill."""
+def _stored_canned(settings: Settings) -> list[CannedReply] | None:
+    """The store's canned replies; None when the store cannot be read (the
+    doctor's store line says why)."""
     import asyncio
 
     from omnitui.store import Store
@@ -191,8 +191,26 @@ def doctor_rules(settings: Settings) -> bool:
         finally:
             await store.close()
 
+    return asyncio.run(canned())
+
+
+def doctor_csat(settings: Settings) -> bool:
+    """`omnitui doctor`'s line for the satisfaction survey: an `ask` that names
+    no canned reply fails (nobody would be asked)."""
+    csat = settings.csat
+    replies = _stored_canned(settings)
+    if replies is not None and not any(r.shortcut == csat.ask for r in replies):
+        print(f"FAIL  csat     ask = /{csat.ask} is no canned reply: nobody is asked")
+        return False
+    print(f"ok    csat     asks with /{csat.ask}, once per customer in {csat.every_days} days")
+    return True
+
+
+def doctor_rules(settings: Settings) -> bool:
+    """`omnitui doctor`'s lines for the rules: each rule, an unknown canned reply,
+    and a placeholder an automatic reply may not be able to fill."""
     rules = settings.rules()
-    replies = asyncio.run(canned())
+    replies = _stored_canned(settings)
     known = {c.shortcut for c in replies} if replies is not None else None
     missing = dict(unknown_replies(rules, known)) if known is not None else {}
     for rule in rules:

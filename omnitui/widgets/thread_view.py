@@ -262,6 +262,8 @@ class ThreadView(ScrollView, can_focus=True):
                 fit_name(message.author or self.agent_name, who_room) or tr("you"), "bold green"
             )
         head.append(f"  {clock_time(message.sent_at)}", "dim")
+        if message.csat is not None:  # the customer's answer to the satisfaction question
+            head.append(f"  ★ {message.csat}/5", "bold yellow")
         if not inbound:
             label, style = _delivery_text(message.status)
             head.append("  ")
