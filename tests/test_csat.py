@@ -19,6 +19,7 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+from textual.widgets import Static
 
 from omnitui.adapters.base import Adapter
 from omnitui.adapters.email import EmailAdapter
@@ -466,3 +467,71 @@ def test_doctor_names_an_ask_that_is_no_canned_reply(tmp_path: Path) -> None:
         lines[ask] = next((x for x in done.stdout.splitlines() if " csat " in x), "")
     assert lines["csat"].startswith("ok    csat     asks with /csat")
     assert lines["survey"] == "FAIL  csat     ask = /survey is no canned reply: nobody is asked"
+
+
+def test_the_readme_csat_example_parses() -> None:
+    import re
+
+    text = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("### Satisfaction surveys (CSAT)") :]
+    section = section[: section.index("\n### ")]
+    blocks = re.findall(r"```toml\n(.*?)```", section, re.S)
+    settings = parse("\n".join(blocks), Path("config.toml"))
+    assert (settings.csat.enabled, settings.csat.ask, settings.csat.every_days) == (
+        True,
+        "csat",
+        7,
+    )
+    assert [(r.on, r.when.rating) for r in settings.rules()] == [("csat", (1, 2))]
+
+
+async def test_the_thread_and_the_profile_show_the_rating(store: Store) -> None:
+    from omnitui.app import OmniApp
+    from omnitui.domain.models import Inbound
+
+    await store.add_canned_replies(CANNED)
+
+    def said_by_misaki(n: int, text: str) -> Inbound:
+        return Inbound(
+            channel=BOT,
+            provider_id=f"{MISAKI.id}:{n}",
+            address=str(MISAKI.id),
+            display_name="田中 美咲",
+            text=text,
+            sent_at=store.now(),
+            identity_data={"chat_id": MISAKI.id, "language_code": "ja"},
+        )
+
+    automation = Automation(store, AutomationSetup(csat_ask="csat"), {BOT.account: BOT})
+    for n, (text, answer) in enumerate([("花束の予約をしたいです", "4"), ("追加の質問です", "2")]):
+        [arrived] = await store.ingest([said_by_misaki(2 * n, text)])
+        await store.enqueue_reply(arrived.contact_id, BOT, "承知しました。", author="Ken")
+        await store.set_status(arrived.contact_id, ThreadStatus.RESOLVED)
+        await automation.step()  # the resolve: the question is queued
+        automation.setup = AutomationSetup(csat_ask="csat", csat_every=0.0)
+        await store.ingest([said_by_misaki(2 * n + 1, answer)])
+    misaki = arrived.contact_id
+    app = OmniApp(store, agent_name="Aiko", channels=[BOT], poll_changes=0.05)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.inbox
+        await wait_until(lambda: screen.contacts.contacts, pilot=pilot, what="the list")
+        await pilot.press("enter")
+        await wait_until(
+            lambda: screen.contact is not None and screen.contact.id == misaki, pilot=pilot
+        )
+        await wait_until(
+            lambda: "★ 2/5" in "\n".join(screen.thread.lines_text()),
+            pilot=pilot,
+            what="the rating in the thread",
+        )
+        lines = screen.thread.lines_text()
+        assert sum("★ 4/5" in line for line in lines) == 1
+        assert sum("⚙ CSAT" in line for line in lines) == 2  # each question, like a rule's reply
+        await pilot.press("p")
+        await wait_until(
+            lambda: type(app.screen).__name__ == "ProfileScreen", pilot=pilot, what="the profile"
+        )
+        shown = app.screen.query_one("#csat", Static)
+        await wait_until(lambda: shown.display, pilot=pilot, what="the ratings on the profile")
+        assert "Satisfaction: last ★ 2/5" in str(shown.render())
+        assert "average 3.0 of 2" in str(shown.render())
