@@ -191,15 +191,19 @@ class Automation:
         return len(events) + len(timers)
 
     async def _say_missing_canned(self) -> None:
-        """Log each rule whose reply names no canned reply, once per config
-        (at the start and after SIGHUP): its replies would be skipped."""
+        """Log each rule whose reply names no canned reply, and a `[csat] ask`
+        that names none, once per config (at the start and after SIGHUP): its
+        replies would be skipped."""
         wanted = [(r.name, r.then.reply) for r in self.setup.rules if r.then.reply]
-        if not wanted:
+        ask = self.setup.csat_ask
+        if not wanted and not ask:
             return
         shortcuts = {c.shortcut for c in await self.store.canned_replies()}
         for name, shortcut in wanted:
             if shortcut not in shortcuts:
                 log.warning("rule %r replies with /%s, which is no canned reply", name, shortcut)
+        if ask and ask not in shortcuts:
+            log.warning("[csat] asks with /%s, which is no canned reply: nobody is asked", ask)
 
     async def _guarded(self, event_id: int, work: Coroutine[object, object, bool]) -> bool:
         """Run one event's work; a failure leaves it queued, and drops it after
@@ -473,8 +477,7 @@ class Automation:
         if channel.kind is ChannelKind.SMS and cannot_answer_sms(state.address):
             return plan
         canned = pick_canned(replies, self.setup.csat_ask, self._language(facts))
-        if canned is None:
-            log.warning("[csat] ask = %r is no canned reply: nobody is asked", self.setup.csat_ask)
+        if canned is None:  # said in the log at the start and on each reload
             return plan
         rendered = render(canned.body, self._values(facts))
         if rendered.unresolved:

@@ -417,6 +417,11 @@ class TelegramAdapter:
 
     async def _inbound(self, bot: Bot, update: Update) -> Inbound | None:
         if update.callback_query is not None:  # a tap on a survey's button
+            origin = update.callback_query.message
+            chat_type = origin.chat.type if origin is not None else "private"
+            if chat_type != "private" and not self.config.allow_groups:
+                self._log_ignored(chat_type)
+                return None
             raw = json.dumps(update.to_dict(), ensure_ascii=False).encode()
             return callback_inbound(self.channel, update.callback_query, at=time.time(), raw=raw)
         message = (

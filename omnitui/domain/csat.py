@@ -14,6 +14,7 @@ import re
 import unicodedata
 
 MAX_ANSWER = 30  # characters: a longer message is something to read, not a rating
+MAX_READ = 2000  # characters with a mail's signature and quote line: longer is no answer
 ANSWER_WINDOW = 7 * 86_400.0  # seconds after the question in which an answer counts
 BUTTON_PREFIX = "csat:"  # a Telegram button's callback data: "csat:5"
 
@@ -32,6 +33,8 @@ def rating_of(text: str) -> int | None:
     """The rating 1 to 5 that `text` gives, or None when it is not one. A
     mail's signature (below a "-- " line) and the line introducing a quote
     ("… wrote:") are not part of the answer."""
+    if len(text) > MAX_READ:  # never normalise a long mail to find out
+        return None
     own = unicodedata.normalize("NFKC", _SIGNATURE.split(text, maxsplit=1)[0])
     # A mail reply's "On 5 Dec, Shop wrote:" line above the quoted question is not hers.
     plain = "\n".join(x for x in own.splitlines() if not x.rstrip().endswith(":")).strip()
