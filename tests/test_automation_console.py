@@ -9,6 +9,10 @@ through its own store connection, as a console beside `omnitui serve` does.
 
 from __future__ import annotations
 
+import asyncio
+import os
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -25,6 +29,7 @@ from omnitui.screens.inbox import InboxScreen
 from omnitui.screens.rules import RulesScreen
 from omnitui.store import Store
 from omnitui.store.records import AutomationPlan, PlannedFiring
+from tests import test_snapshots as snaps
 from tests.peers.telegram_api import BotApiPeer
 from tests.test_automation import MISAKI, Shop, bot_token, contact_of, settled, shop
 from tests.waiting import wait_until
@@ -34,7 +39,8 @@ __all__ = ["bot_token", "shop"]  # the Bot API shop's fixtures, used here too
 SMS = Channel(ChannelKind.SMS, "shop-sms")
 # Thursday 12 March 2026, 15:30 on the machine's clock: "today" on the rules screen.
 NOW = datetime(2026, 3, 12, 15, 30).timestamp()
-HOUR, DAY = 3600.0, 86400.0
+MINUTE, HOUR, DAY = 60.0, 3600.0, 86400.0
+SnapCompare = Callable[..., bool]
 
 RULES = """
 [[rule]]
@@ -455,3 +461,112 @@ def test_the_help_lists_the_rules_key() -> None:
 
     rows = binding_rows([("inbox", InboxScreen.BINDINGS)], {})
     assert ("inbox", "b", "Automation rules and their hits", "inbox.rules") in rows
+
+
+# -- pictures ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def in_tokyo(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """In colour and in Tokyo's time zone, as tests/test_snapshots.py draws its shop."""
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "JST-9"
+    time.tzset()
+    yield
+    if before is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = before
+    time.tzset()
+
+
+def picture(
+    snap_compare: SnapCompare,
+    tmp_path: Path,
+    language: str,
+    size: str,
+    run_before: Callable[[Pilot[None]], Awaitable[None]],
+) -> None:
+    """Sakura Flowers' inbox (tests/test_snapshots.py) with rules that fired on
+    Misaki today and on others this week, after `run_before`, settled."""
+    clock = Clock(snaps.NOW)
+
+    async def opened() -> Store:
+        store = await Store.open(tmp_path / f"shop-{language}.db", clock=clock)
+        await snaps.build_shop(store)
+        contacts = {c.name: c.id for c in await store.list_contacts()}
+        misaki, emma = contacts["田中 美咲"], contacts["Emma"]
+        for at in (snaps.NOW - 2 * DAY, snaps.NOW - 4 * HOUR):
+            await fire(store, clock, emma, "Returns go to support", at)
+        await fire(store, clock, emma, "Old welcome", snaps.NOW - 9 * DAY)
+        clock.at = snaps.NOW - MINUTE
+        returns = PlannedFiring("Returns go to support", {"tag": ["support"], "assign": "Ken"})
+        closed = PlannedFiring(
+            "After hours",
+            {"reply": "closed", "reply_skipped": "agent", "reply_skipped_why": "Aiko"},
+        )
+        plan = AutomationPlan(
+            event="message", contact_id=misaki, tags=("support",), firings=(returns, closed)
+        )
+        assert await store.apply_automation(plan)
+        clock.at = snaps.NOW
+        return store
+
+    store = asyncio.run(opened())
+    app = OmniApp(
+        store,
+        agent_name="Aiko",
+        shop_values={"shop": "Sakura Flowers"},
+        channels=[snaps.MAIL, snaps.TELEGRAM, snaps.SMS],
+        language=language,
+        rules=rules_of(SCREEN_RULES),
+    )
+
+    async def then_settle(pilot: Pilot[None]) -> None:
+        await snaps.inbox_ready(pilot)
+        await run_before(pilot)
+        await snaps.settled(pilot)
+
+    try:
+        assert snap_compare(app, terminal_size=snaps.SIZES[size], run_before=then_settle)
+    finally:
+        asyncio.run(store.close())
+
+
+async def at_rules(pilot: Pilot[None]) -> None:
+    """b: the rules, their hits this week and when each last fired."""
+    app = pilot.app
+    assert isinstance(app, OmniApp)
+    await pilot.press("b")
+    await wait_until(lambda: isinstance(app.screen, RulesScreen), what="the rules", pilot=pilot)
+    await wait_until(lambda: "Returns" in screen_text(app), pilot=pilot)
+
+
+async def at_misaki_with_gear_lines(pilot: Pilot[None]) -> None:
+    """Down to Misaki, enter: her thread ends with what two rules did a minute ago."""
+    app = pilot.app
+    assert isinstance(app, OmniApp)
+    screen = app.inbox
+    await pilot.press("j", "enter")
+    await wait_until(
+        lambda: len(gear_lines(screen)) == 2 and screen.focused is screen.thread,
+        what="Misaki's thread with two ⚙ lines",
+        pilot=pilot,
+    )
+
+
+@pytest.mark.usefixtures("in_tokyo")
+@pytest.mark.parametrize(("language", "size"), [("en", "80x24"), ("ja", "120x40")])
+def test_rules_screen_picture(
+    snap_compare: SnapCompare, tmp_path: Path, language: str, size: str
+) -> None:
+    picture(snap_compare, tmp_path, language, size, at_rules)
+
+
+@pytest.mark.usefixtures("in_tokyo")
+@pytest.mark.parametrize(("language", "size"), [("en", "120x40"), ("ja", "80x24")])
+def test_thread_with_gear_lines_picture(
+    snap_compare: SnapCompare, tmp_path: Path, language: str, size: str
+) -> None:
+    picture(snap_compare, tmp_path, language, size, at_misaki_with_gear_lines)

@@ -71,7 +71,7 @@ def rules_table(
         hits = stat.hits if stat is not None else 0
         table.add_row(
             rule_cell(number, rule),
-            Text(str(hits), "bold #ffaf00" if hits else "dim"),
+            Text(str(hits), "bold #ffaf00" if hits else "dim", justify="right"),
             Text(fired_when(stat.last_fired if stat else None, current)),
         )
     configured = {r.name for r in rules}
@@ -83,7 +83,10 @@ def rules_table(
         cell = Text(visible(stat.rule), "bold")
         cell.append("\n" + tr("no longer in config.toml"), "italic")
         table.add_row(
-            cell, Text(str(stat.hits)), Text(fired_when(stat.last_fired, current)), style="dim"
+            cell,
+            Text(str(stat.hits), justify="right"),
+            Text(fired_when(stat.last_fired, current)),
+            style="dim",
         )
     return table
 
