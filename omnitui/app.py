@@ -37,9 +37,11 @@ if TYPE_CHECKING:
     from omnitui.domain.hours import BusinessHours
     from omnitui.domain.rules import Rule
     from omnitui.store.protocol import StoreProtocol
+    from omnitui.store.records import Notice
 
 log = logging.getLogger("omnitui.console")
 TOAST_SECONDS = 4.0  # how long a new-message toast stays
+NOTICES_PAGE = 50  # rules' notices read at a time
 
 
 class OmniApp(App[None]):
@@ -297,20 +299,29 @@ class OmniApp(App[None]):
         from omnitui.domain.rule_words import did_text
         from omnitui.domain.safe_text import one_line
 
-        notices = await self.store.notices_after(self._notices_after)
+        notices: list[Notice] = []
+        while True:  # a burst is read whole; only its last few are shown
+            page = await self.store.notices_after(self._notices_after, limit=NOTICES_PAGE)
+            notices.extend(page)
+            if page:
+                self._notices_after = max(self._notices_after, page[-1].id)
+            if len(page) < NOTICES_PAGE:
+                break
         if not notices:
             return
-        self._notices_after = max(self._notices_after, *(n.id for n in notices))
         for notice in notices[-5:]:
             title = tr("Rule fired")
             # The toast is the notice: "notified every console" would say it twice.
             actions = {k: v for k, v in notice.actions.items() if k != "notify"}
-            body = (
-                f"⚙ {one_line(notice.rule, 40)} · {one_line(notice.contact_name, 30)}: "
-                f"{did_text(actions)}"
+            # The rule and the customer's name break only between them, never
+            # inside a name (美咲 | 田中); what the rule did wraps as it may.
+            body = self.toast_text(
+                [f"⚙ {one_line(notice.rule, 40)}", f"{one_line(notice.contact_name, 30)}:"],
+                " · ",
+                tail=did_text(actions),
             )
             self.notify(body, title=title, timeout=10, markup=False)
-            self._desktop_notify(title, body)
+            self._desktop_notify(title, " ".join(body.split()))
         if self.bell_on_new:
             self.bell()
 

@@ -96,7 +96,8 @@ def screen_text(app: OmniApp) -> str:
 
 
 def toasts(app: OmniApp) -> list[str]:
-    return [n.message for n in app._notifications]
+    """The toasts up, each on one line (a toast breaks its text to fit)."""
+    return [" ".join(n.message.split()) for n in app._notifications]
 
 
 async def open_thread(pilot: Pilot[None], name: str) -> InboxScreen:
