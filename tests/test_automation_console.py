@@ -72,7 +72,14 @@ def rules_of(text: str) -> tuple[Rule, ...]:
 class Console(OmniApp):
     """Aiko's console, counting the bells it rings (a terminal's BEL)."""
 
-    def __init__(self, store: Store, *, rules: tuple[Rule, ...] = (), bell: bool = True) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        rules: tuple[Rule, ...] = (),
+        bell: bool = True,
+        language: str = "en",
+    ) -> None:
         super().__init__(
             store,
             agent_name="Aiko",
@@ -80,7 +87,7 @@ class Console(OmniApp):
             channels=[SMS],
             poll_changes=0.05,
             bell=bell,
-            language="en",
+            language=language,
             rules=rules,
         )
         self.bells = 0
@@ -314,6 +321,28 @@ async def test_a_notice_from_another_process_toasts_once_in_every_console(
             gear = [t for t in toasts(app) if t.startswith("⚙")]
             assert gear == [expected]  # not the earlier one, not the quiet one
             assert app.bells == (1 if bell else 0)
+    finally:
+        await console.close()
+
+
+async def test_a_notice_in_a_japanese_console_keeps_the_name_whole(store: Store) -> None:
+    """On a narrow terminal the toast breaks its lines between the rule and the
+    customer, never inside 美咲 田中, and says what happened in Japanese."""
+    misaki = await _customer(store)
+    console = await Store.open(store.path)
+    app = Console(console, language="ja")
+    try:
+        async with app.run_test(size=(60, 24), notifications=True) as pilot:
+            await wait_until(lambda: isinstance(app.screen, InboxScreen), pilot=pilot)
+            await pilot.pause(0.2)
+            assert await store.apply_automation(_handoff(misaki))
+            await wait_until(lambda: any("⚙" in n.message for n in app._notifications), pilot=pilot)
+            toast = next(n for n in app._notifications if "⚙" in n.message)
+            assert toast.title == "ルールが動きました"
+            assert " ".join(toast.message.split()) == (
+                "⚙ Hand-off · 美咲 田中: Ken に割り当て · 担当者に引き継ぎ"
+            )
+            assert any("美咲 田中" in line for line in toast.message.splitlines()), toast.message
     finally:
         await console.close()
 
