@@ -543,6 +543,7 @@ JA: dict[str, str] = {
     ),
     "Automation rules": "自動化ルール",
     "hits in the last 7 days · esc close": "数は直近7日間の実行回数 · esc 閉じる",
+    "esc close": "esc 閉じる",
     "Rule fired": "ルールが動きました",
     "a rule": "ルール",
     "Automation rules and their hits": "自動化ルールと実行回数",

@@ -126,7 +126,7 @@ class RulesScreen(ModalScreen[None]):
         with VerticalScroll():
             yield Static(Text(tr("Automation rules")), id="rules-title")
             yield Static(id="rules-table")
-            yield Static(Text(tr("hits in the last 7 days · esc close")), id="rules-hint")
+            yield Static(id="rules-hint")
 
     async def on_mount(self) -> None:
         await self.count()
@@ -136,10 +136,13 @@ class RulesScreen(ModalScreen[None]):
         store = self.context.store
         self.stats = await store.rule_stats(store.now() - WEEK)
         table = self.query_one("#rules-table", Static)
+        hint = self.query_one("#rules-hint", Static)
         if not self.context.rules and not self.stats:
             table.update(no_rules_text())
+            hint.update(Text(tr("esc close")))
             return
         table.update(rules_table(self.context.rules, self.stats, store.now()))
+        hint.update(Text(tr("hits in the last 7 days · esc close")))
 
     async def on_store_changed(self, event: StoreChanged) -> None:
         if ChangeKind.AUTOMATION in event.kinds:
