@@ -6,7 +6,11 @@ would), while `j`/`k` presses go to the contact list every 50 ms. A press
 counts from the key event to the highlight having moved and the screen
 having refreshed. The floor is the same presses with no burst.
 
-    python bench/burst.py [--messages 1000]
+With `--rules N` the console's process also runs N automation rules (those of
+`bench/rules.py`) on every message as it lands, the way a console that holds
+the channels does; it prints how long the rules took to catch up.
+
+    python bench/burst.py [--messages 1000] [--rules 50]
 """
 
 from __future__ import annotations
@@ -25,8 +29,10 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 import build_store  # noqa: E402
+import rules as bench_rules  # noqa: E402
 
 from omnitui.app import OmniApp  # noqa: E402
+from omnitui.automation import Automation, AutomationSetup  # noqa: E402
 from omnitui.domain.models import Channel, ChannelKind, Inbound  # noqa: E402
 from omnitui.screens.inbox import InboxScreen  # noqa: E402
 from omnitui.store import Store  # noqa: E402
@@ -59,7 +65,7 @@ async def presses(app: OmniApp, screen: InboxScreen, count: int) -> list[float]:
     return timings
 
 
-async def burst(store: Store, count: int) -> float:
+async def burst(store: Store, count: int, automation: Automation | None = None) -> float:
     started = time.perf_counter()
     now = time.time()
     for n in range(count):
@@ -73,18 +79,32 @@ async def burst(store: Store, count: int) -> float:
             subject="配達",
         )
         await store.ingest([item])
+        if automation is not None:
+            automation.wake()  # as the hub does when an adapter stored something
     return time.perf_counter() - started
 
 
 SOURCE = HERE / "out" / "quick.db"
 
 
-async def run(count: int) -> None:
+async def run(count: int, rule_count: int) -> None:
+    import random
+
     source = SOURCE
+    caught_up = 0.0
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "burst.db"
         shutil.copy(source, path)
         store = await Store.open(path)
+        automation: Automation | None = None
+        runner: asyncio.Task[None] | None = None
+        if rule_count:
+            await store.add_canned_replies([("m", "Menu", "営業時間は10時から19時です。", "")])
+            ruleset = tuple(bench_rules.rules(rule_count, random.Random(15)))
+            automation = Automation(
+                store, AutomationSetup(rules=ruleset, max_auto_replies_per_day=3), {}
+            )
+            runner = asyncio.create_task(automation.run())
         app = OmniApp(store, agent_name="Aiko", channels=[MAIL])
         async with app.run_test(size=(120, 40)) as pilot:
             while not isinstance(app.screen, InboxScreen) or app.screen.contact is None:
@@ -92,13 +112,25 @@ async def run(count: int) -> None:
             screen = app.screen
             await app.workers.wait_for_complete()
             quiet = await presses(app, screen, 20)
-            task = asyncio.create_task(burst(store, count))
+            begun = time.perf_counter()
+            task = asyncio.create_task(burst(store, count, automation))
             busy: list[float] = []
             while not task.done():
                 busy.extend(await presses(app, screen, 2))
             took = await task
+            if automation is not None:
+                while await store.pending_automation(limit=1):
+                    busy.extend(await presses(app, screen, 2))
+                caught_up = time.perf_counter() - begun
+        if runner is not None:
+            runner.cancel()
         await store.close()
     print(f"burst of {count} messages stored in {took:.1f} s ({count / took:.0f} msg/s)")
+    if rule_count:
+        print(
+            f"{rule_count} automation rules ran on every message; the last one "
+            f"{caught_up:.1f} s after the burst began"
+        )
     print("| what | median | p95 | max | target |")
     print("|---|---|---|---|---|")
     for label, values in (
@@ -117,10 +149,11 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--messages", type=int, default=1000)
+    parser.add_argument("--rules", type=int, default=0)
     args = parser.parse_args()
     if not SOURCE.exists():  # built before the loop: the build runs one of its own
         build_store.main([str(SOURCE), "--quick"])
-    asyncio.run(run(args.messages))
+    asyncio.run(run(args.messages, args.rules))
 
 
 if __name__ == "__main__":

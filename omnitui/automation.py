@@ -29,15 +29,14 @@ import asyncio
 import contextlib
 import logging
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from omnitui.domain.automatic import automatic_address
 from omnitui.domain.mail import reply_subject
 from omnitui.domain.models import CannedReply, Channel, ChannelKind, ThreadStatus
-from omnitui.domain.rules import Event, Rule, evaluate
+from omnitui.domain.rules import Event, Firing, Rule, evaluate
 from omnitui.domain.templates import render
 from omnitui.store.records import (
     AutomationEvent,
@@ -165,10 +164,13 @@ class Automation:
         """One pass: queued events, then due clocks. Returns how many were taken."""
         events = await self.store.pending_automation()
         replies: list[CannedReply] | None = None
+        idle: list[int] = []  # events that set off nothing: dropped together
         for event in events:
-            if replies is None:
+            if replies is None and self.setup.rules:
                 replies = await self.store.canned_replies()
-            await self._guarded(event.id, self._event(event, replies))
+            if await self._guarded(event.id, self._event(event, replies or [])):
+                idle.append(event.id)
+        await self.store.drop_automation_events(idle)
         timers = await self.store.due_timers(self._clock())
         for timer in timers:
             if replies is None:
@@ -176,11 +178,13 @@ class Automation:
             await self._timer(timer, replies)
         return len(events) + len(timers)
 
-    async def _guarded(self, event_id: int, work: object) -> None:
-        assert asyncio.iscoroutine(work)
+    async def _guarded(self, event_id: int, work: Coroutine[object, object, bool]) -> bool:
+        """Run one event's work; a failure leaves it queued, and drops it after
+        `GIVE_UP_AFTER` tries (logged). True: it set off nothing."""
         try:
-            await work
+            nothing = await work
             self._failures.pop(event_id, None)
+            return nothing
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -189,24 +193,18 @@ class Automation:
             if count < GIVE_UP_AFTER:
                 log.exception("automation: event %d failed; it stays queued", event_id)
                 await asyncio.sleep(min(5.0, 0.2 * 2**count))
-                return
+                return False
             log.exception("automation: event %d failed %d times; dropped", event_id, count)
             self._failures.pop(event_id, None)
-            with contextlib.suppress(Exception):
-                await self.store.apply_automation(
-                    AutomationPlan(event="dropped", contact_id=0), event_id=event_id
-                )
+            return True
 
-    async def _event(self, event: AutomationEvent, replies: Sequence[CannedReply]) -> None:
-        facts = None
-        if self.setup.rules:  # without rules there is nothing to look at
-            facts = await self.store.automation_facts(event.contact_id, event.message_id)
+    async def _event(self, event: AutomationEvent, replies: Sequence[CannedReply]) -> bool:
+        """Run the rules on one event; True when it set off nothing (nothing written)."""
+        if not self.setup.rules:  # without rules there is nothing to look at
+            return True
+        facts = await self.store.automation_facts(event.contact_id, event.message_id)
         if facts is None:
-            await self.store.apply_automation(
-                AutomationPlan(event=event.kind, contact_id=event.contact_id),
-                event_id=event.id,
-            )
-            return
+            return True
         contact_id = facts.contact.id
         if event.kind == "message":
             kinds = ["new_conversation", "message"] if event.new_conversation else ["message"]
@@ -231,8 +229,11 @@ class Automation:
                 if rule.on == "no_reply" and rule.after
             )
             plan = replace(plan, timers=timers)
+        if not plan.firings and not plan.timers:
+            return True
         done = await self.store.apply_automation(plan, event_id=event.id)
         self._log(plan, done)
+        return False
 
     async def _timer(self, timer: RuleTimer, replies: Sequence[CannedReply]) -> None:
         rule = next((r for r in self.setup.rules if r.name == timer.rule), None)
@@ -263,12 +264,11 @@ class Automation:
             log.info("rule %r fired (%s) for contact %d", firing.rule, plan.event, plan.contact_id)
 
     def _automatic(self, facts: AutomationFacts) -> str:
-        """Why the message the rules look at was written by a machine, or ""."""
-        if facts.automatic:
-            return facts.automatic
-        if facts.sender and automatic_address(facts.sender):
-            return "no-reply sender"
-        return ""
+        """Why the message the rules look at was written by a machine, or "".
+
+        The adapter said so when it stored the message (`omnitui.domain.automatic`:
+        the headers, and the address a reply would go to)."""
+        return facts.automatic
 
     def _language(self, facts: AutomationFacts) -> str:
         given = facts.contact.language or facts.sender_language
@@ -301,11 +301,10 @@ class Automation:
         assignee: str | None = None
         status: ThreadStatus | None = None
         round_robin: list[tuple[str, str]] = []
-        handoff = facts.handoff
         handed = False
-        left = setup.max_auto_replies_per_day - facts.replies_today
         by_name = {r.name: r for r in setup.rules}
         rules = (only,) if only is not None else setup.rules
+        matched: list[list[Firing]] = []
         for kind in kinds:
             event = Event(
                 kind=kind,
@@ -317,8 +316,17 @@ class Automation:
                 language=language,
                 open=opened,
             )
-            stopped = False
-            for firing in evaluate(rules, event):
+            fired = evaluate(rules, event)
+            matched.append(fired)
+            if fired and fired[-1].stop:
+                break
+        if not any(matched):
+            return AutomationPlan(event="+".join(kinds) or "message", contact_id=contact_id)
+        facts = await self.store.automation_history(facts)
+        handoff = facts.handoff
+        left = setup.max_auto_replies_per_day - facts.replies_today
+        for fired in matched:
+            for firing in fired:
                 rule = by_name.get(firing.rule, only)
                 last = facts.last_fired.get(firing.rule)
                 if rule is not None and rule.once_per and last and now - last < rule.once_per:
@@ -329,38 +337,23 @@ class Automation:
                     actions["tag"] = list(firing.tag)
                 if firing.assign:
                     agent = firing.assign[0]
-                    if len(firing.assign) > 1:
+                    current = assignee or facts.contact.assignee
+                    if len(firing.assign) > 1 and current in firing.assign:
+                        agent = current  # round robin shares out customers, not messages
+                    elif len(firing.assign) > 1:
                         agent = await self._next_agent(firing.rule, firing.assign, round_robin)
                         round_robin.append((firing.rule, agent))
                     assignee = agent
                     actions["assign"] = agent
                 reply_index: int | None = None
                 if firing.reply:
-                    skipped, why = self._reply_blocked(facts, handoff, left, channel, now)
-                    text = ""
-                    if not skipped:
-                        canned = pick_canned(replies, firing.reply, language)
-                        if canned is None:
-                            skipped = SKIP_NO_CANNED
-                        else:
-                            values = self._values(facts)
-                            rendered = render(canned.body, values)
-                            if rendered.unresolved:
-                                skipped, why = SKIP_PLACEHOLDERS, ", ".join(rendered.unresolved)
-                            text = rendered.text
-                    if skipped:
-                        actions["reply_skipped"] = skipped
-                        if why:
-                            actions["reply_skipped_why"] = why
-                    else:
-                        assert channel is not None
-                        subject = ""
-                        if channel.kind is ChannelKind.EMAIL:
-                            subject = reply_subject(
-                                await self.store.reply_subject(contact_id, channel.account)
-                            )
+                    reply, skipped = await self._reply(
+                        firing, facts, handoff, left, channel, language, replies
+                    )
+                    actions.update(skipped)
+                    if reply is not None:
                         reply_index = len(planned)
-                        planned.append(PlannedReply(firing.rule, channel, text, subject))
+                        planned.append(reply)
                         left -= 1
                     actions["reply"] = firing.reply
                 if firing.status:
@@ -374,14 +367,9 @@ class Automation:
                 if firing.handoff:
                     handoff = handed = True
                     actions["handoff"] = True
-                if firing.stop:
+                if firing.stop:  # `evaluate` ended the list here
                     actions["stop"] = True
-                    stopped = True
                 firings.append(PlannedFiring(firing.rule, actions, reply_index, firing.notify))
-                if stopped:
-                    break
-            if stopped:
-                break
         return AutomationPlan(
             event="+".join(kinds) if kinds else "message",
             contact_id=contact_id,
@@ -395,6 +383,38 @@ class Automation:
             replies=tuple(planned),
             round_robin=tuple(round_robin),
         )
+
+    async def _reply(
+        self,
+        firing: Firing,
+        facts: AutomationFacts,
+        handoff: bool,
+        left: int,
+        channel: Channel | None,
+        language: str,
+        replies: Sequence[CannedReply],
+    ) -> tuple[PlannedReply | None, dict[str, object]]:
+        """A firing's automatic reply, or why it does not go (for its ⚙ line)."""
+        assert firing.reply is not None
+        skipped, why = self._reply_blocked(facts, handoff, left, channel, self._clock())
+        if not skipped:
+            canned = pick_canned(replies, firing.reply, language)
+            if canned is None:
+                skipped = SKIP_NO_CANNED
+            else:
+                rendered = render(canned.body, self._values(facts))
+                if rendered.unresolved:
+                    skipped, why = SKIP_PLACEHOLDERS, ", ".join(rendered.unresolved)
+        if skipped or channel is None:
+            words: dict[str, object] = {"reply_skipped": skipped}
+            if why:
+                words["reply_skipped_why"] = why
+            return None, words
+        subject = ""
+        if channel.kind is ChannelKind.EMAIL:
+            last = await self.store.reply_subject(facts.contact.id, channel.account)
+            subject = reply_subject(last)
+        return PlannedReply(firing.rule, channel, rendered.text, subject), {}
 
     def _values(self, facts: AutomationFacts) -> dict[str, str]:
         """A canned reply's values: the shop's, then the customer's profile; a

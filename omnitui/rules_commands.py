@@ -10,7 +10,7 @@ own `stop`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from omnitui.cli import EXIT_OK, configured_channels
@@ -19,7 +19,7 @@ from omnitui.i18n import tr
 
 if TYPE_CHECKING:
     from omnitui.config import Settings
-    from omnitui.domain.models import Contact
+    from omnitui.domain.models import CannedReply, Contact
     from omnitui.domain.rules import Rule
     from omnitui.store import Store
 
@@ -127,13 +127,36 @@ async def cmd_rules_test(
     return EXIT_OK
 
 
+def unfilled_placeholders(
+    rules: Sequence[Rule], replies: Sequence[CannedReply], shop_values: Mapping[str, str]
+) -> list[tuple[str, str, str]]:
+    """(rule, shortcut, placeholder) for each placeholder of a rule's canned reply
+    that a customer's profile may lack and that has no fallback: such a reply
+    is not sent to that customer (its ⚙ line says so)."""
+    from omnitui.domain.templates import PLACEHOLDER
+
+    always = {k.lower() for k in shop_values} | {"name", "first_name"}
+    found: list[tuple[str, str, str]] = []
+    for rule in rules:
+        shortcut = rule.then.reply
+        for reply in (r for r in replies if shortcut and r.shortcut == shortcut):
+            for match in PLACEHOLDER.finditer(reply.body):
+                name, fallback = match.group(1), match.group(2)
+                if name and fallback is None and name.lower() not in always:
+                    entry = (rule.name, reply.shortcut, name)
+                    if entry not in found:
+                        found.append(entry)
+    return found
+
+
 def doctor_rules(settings: Settings) -> bool:
-    """`omnitui doctor`'s lines for the rules: each rule, and any unknown canned reply."""
+    """`omnitui doctor`'s lines for the rules: each rule, an unknown canned reply,
+    and a placeholder an automatic reply may not be able to fill."""
     import asyncio
 
     from omnitui.store import Store
 
-    async def shortcuts() -> set[str] | None:
+    async def canned() -> list[CannedReply] | None:
         if not settings.store_path().exists():
             return None
         try:
@@ -141,16 +164,24 @@ def doctor_rules(settings: Settings) -> bool:
         except Exception:  # the store line above says why
             return None
         try:
-            return {c.shortcut for c in await store.canned_replies()}
+            return await store.canned_replies()
         finally:
             await store.close()
 
     rules = settings.rules()
-    known = asyncio.run(shortcuts())
+    replies = asyncio.run(canned())
+    known = {c.shortcut for c in replies} if replies is not None else None
     missing = dict(unknown_replies(rules, known)) if known is not None else {}
     for rule in rules:
         if rule.name in missing:
             print(f"FAIL  rule     {rule.name}: /{missing[rule.name]} is no canned reply")
         else:
             print(f"ok    rule     {rule.name} (on {rule.on})")
+    for name, shortcut, placeholder in unfilled_placeholders(
+        rules, replies or [], settings.shop_values()
+    ):
+        print(
+            f"--    rule     {name}: /{shortcut} uses {{{placeholder}}} without a fallback; "
+            f"customers without it get no automatic reply (write {{{placeholder}|…}})"
+        )
     return not missing

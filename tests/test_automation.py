@@ -174,9 +174,11 @@ assign = ["Ken", "Yui"]
     assert first.tags == ("support",) and second.tags == ("support",)
     assert {first.assignee, second.assignee} == {"Ken", "Yui"}  # one each, in turn
     assert other.tags == () and other.assignee is None
-    assert await automation_lines(store, misaki) == [
-        {"rule": "Returns go to support", "tag": ["support"], "assign": first.assignee}
-    ]
+    telegram_peer.text(MISAKI, "交換でも大丈夫です")  # her next message keeps her agent
+    await settled(store, 4)
+    assert (await store.get_contact(misaki)).assignee == first.assignee
+    line = {"rule": "Returns go to support", "tag": ["support"], "assign": first.assignee}
+    assert await automation_lines(store, misaki) == [line, line]
     assert telegram_peer.sent == []  # the rule replies nothing
 
 

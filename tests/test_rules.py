@@ -250,3 +250,23 @@ def test_rules_test_asks_the_business_hours(tmp_path: Path, days: str, fires: bo
     done = run("--config", str(path), "rules", "test", "hello", env=env)
     assert done.returncode == 0, done.stderr
     assert ("After hours (on message):" in done.stdout) is fires, done.stdout
+
+
+def test_doctor_names_a_placeholder_an_automatic_reply_may_not_fill() -> None:
+    from omnitui.domain.models import CannedReply
+    from omnitui.rules_commands import unfilled_placeholders
+
+    ruleset = [
+        make_rule(name="Order status", on="message", text="注文", reply="status"),
+        make_rule(name="Hello", on="new_conversation", reply="hello"),
+    ]
+    replies = [
+        CannedReply(
+            1, "status", "", "{first_name}様、ご注文 {order_id} は発送済みです。{shop}", "ja"
+        ),
+        CannedReply(2, "status", "", "Order {order_id|} has shipped, {name}.", ""),
+        CannedReply(3, "hello", "", "Hello {first_name}, this is {shop_phone}.", ""),
+    ]
+    found = unfilled_placeholders(ruleset, replies, {"shop": "Sakura", "shop_phone": "03"})
+    # first_name is guessed from the name, shop values are configured, {order_id|} has a fallback
+    assert found == [("Order status", "status", "order_id")]

@@ -61,6 +61,8 @@ def to_inbound(
         meta["imap"] = dict(where)
     if parsed.reply != parsed.text:
         meta["reply"] = parsed.reply
+    if parsed.automatic:
+        meta["automatic"] = parsed.automatic  # no automatic reply ever answers it
     return Inbound(
         channel=channel,
         provider_id=provider_id(parsed, raw),
@@ -106,7 +108,9 @@ def build_reply(from_header: str, message: Outbound) -> EmailMessage:
     """The reply as a UTF-8 MIME message, threaded for the customer's mail app.
 
     `meta` may add Cc (a header) and a signature (after "-- "); Bcc never
-    shows in the message, only in the envelope (`recipients`).
+    shows in the message, only in the envelope (`recipients`). A reply a rule
+    sent (`meta["automatic"]`) says so (RFC 3834), so the customer's own
+    autoresponder does not answer it and OmniTUI knows it if it comes back.
     """
     name, address = parseaddr(from_header)
     domain = address.rpartition("@")[2] or "omnitui.invalid"
@@ -127,6 +131,9 @@ def build_reply(from_header: str, message: Outbound) -> EmailMessage:
         mail["In-Reply-To"] = in_reply_to
     if isinstance(references, list) and references:
         mail["References"] = " ".join(str(r) for r in references)
+    if message.meta.get("automatic"):
+        mail["Auto-Submitted"] = "auto-replied"
+        mail["X-Auto-Response-Suppress"] = "All"
     signature = message.meta.get("signature")
     body = with_signature(message.text, signature if isinstance(signature, str) else "")
     mail.set_content(body, charset="utf-8")

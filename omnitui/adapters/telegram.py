@@ -21,6 +21,10 @@ adapter without going through `scrub()` (telegram_words), and PTB's and
 httpx's own log lines are filtered the same way. Message texts are never
 logged. What an update says is read in telegram_messages.
 
+A reply a rule sent (`meta["automatic"]`) whose text is a numbered menu
+("1. 営業時間", "2. 返品"...) goes out with a one-time keyboard of the numbers,
+so the customer taps "1" and it arrives as the message "1" a menu rule expects.
+
 PTB costs about 0.25 s to import, so it is imported on first use, in a thread.
 """
 
@@ -48,6 +52,7 @@ from omnitui.adapters.telegram_messages import (
     NotAnUpdate,
     chat_type_of,
     media_of,
+    menu_rows,
     raw_inbound,
     read_message,
     read_update,
@@ -70,6 +75,7 @@ from omnitui.adapters.telegram_words import (
 )
 from omnitui.adapters.webhook import Refusal, WebhookServer
 from omnitui.config import TelegramConfig
+from omnitui.domain.automatic import menu_options
 from omnitui.domain.health import CONNECTED, CONNECTING, ChannelState, ChannelTrouble, Health
 from omnitui.domain.models import (
     Channel,
@@ -525,15 +531,20 @@ class TelegramAdapter:
                 address=repr(message.address),
                 retryable=False,
             ) from None
-        steps: list[str | OutboundFile] = [*split_text(message.text), *message.files]
+        pieces = split_text(message.text)
+        steps: list[str | OutboundFile] = [*pieces, *message.files]
         if not steps:
             raise SendError("the reply is empty", retryable=False)
+        # A rule's numbered menu: its last piece of text carries the buttons.
+        options = menu_options(message.text) if message.meta.get("automatic") else []
+        menu_at = len(pieces) - 1 if options and pieces else -1
         first: int | None = None
         waited = 0.0
         for index, step in enumerate(steps):
             while True:
                 try:
-                    sent = await self._send_one(bot, chat_id, step)
+                    menu = options if index == menu_at else []
+                    sent = await self._send_one(bot, chat_id, step, menu)
                     break
                 except RetryAfter as exc:
                     seconds = retry_seconds(exc)
@@ -559,9 +570,18 @@ class TelegramAdapter:
                 first = sent.message_id
         return f"{chat_id}:{first}"
 
-    async def _send_one(self, bot: Bot, chat_id: int, step: str | OutboundFile) -> Message:
+    async def _send_one(
+        self, bot: Bot, chat_id: int, step: str | OutboundFile, menu: list[str]
+    ) -> Message:
         if isinstance(step, str):
-            return await bot.send_message(chat_id=chat_id, text=step)
+            if not menu:
+                return await bot.send_message(chat_id=chat_id, text=step)
+            from telegram import ReplyKeyboardMarkup
+
+            keyboard = ReplyKeyboardMarkup(
+                menu_rows(menu), one_time_keyboard=True, resize_keyboard=True
+            )
+            return await bot.send_message(chat_id=chat_id, text=step, reply_markup=keyboard)
         photo = step.content_type in ("image/jpeg", "image/png", "image/webp")
         if photo and len(step.data) <= PHOTO_LIMIT:
             return await bot.send_photo(chat_id=chat_id, photo=step.data, filename=step.filename)

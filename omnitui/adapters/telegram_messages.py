@@ -33,6 +33,7 @@ DOWNLOAD_LIMIT = 20 * 1024 * 1024  # the most a bot may download through getFile
 ALLOWED_UPDATES = ("message", "edited_message", "channel_post", "edited_channel_post")
 MAX_JSON_DEPTH = 64  # lists and objects in an update; Telegram's own nest about 8 deep
 _MESSAGE_KINDS = ALLOWED_UPDATES
+BOT_SENDER = "sent by a bot"  # why a message is automatic (`Inbound.meta["automatic"]`)
 
 
 class NotAnUpdate(OmniError, ValueError):
@@ -125,6 +126,14 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
         if head:
             parts.append(head)
     return parts
+
+
+MENU_ROW = 4  # buttons per row of a menu keyboard
+
+
+def menu_rows(options: Sequence[str], per_row: int = MENU_ROW) -> list[list[str]]:
+    """A menu's options as rows of buttons, `per_row` to a row."""
+    return [list(options[i : i + per_row]) for i in range(0, len(options), per_row)]
 
 
 def _coordinate(value: float) -> str:
@@ -314,6 +323,8 @@ def to_inbound(
     }
     if chat.title:
         meta["chat_title"] = chat.title
+    if user is not None and user.is_bot:
+        meta["automatic"] = BOT_SENDER  # another bot: an automatic reply never answers it
     if message.reply_to_message is not None:
         meta["reply_to"] = f"{chat.id}:{message.reply_to_message.message_id}"
     files = media_of(message)
@@ -351,6 +362,13 @@ def raw_inbound(channel: Channel, data: Mapping[str, Any]) -> Inbound | None:
     text = body.get("text") or body.get("caption") or ""
     date = body.get("date")
     names = [sender.get("first_name"), sender.get("last_name")]
+    meta: dict[str, object] = {
+        "chat_id": chat_id,
+        "chat_type": chat.get("type"),
+        "message_id": message_id,
+    }
+    if sender.get("is_bot") is True:
+        meta["automatic"] = BOT_SENDER
     return Inbound(
         channel=channel,
         provider_id=provider,
@@ -359,7 +377,7 @@ def raw_inbound(channel: Channel, data: Mapping[str, Any]) -> Inbound | None:
         text=text if isinstance(text, str) else "",
         sent_at=float(date) if isinstance(date, int | float) else time.time(),
         raw=json.dumps(data, ensure_ascii=False).encode(),
-        meta={"chat_id": chat_id, "chat_type": chat.get("type"), "message_id": message_id},
+        meta=meta,
         parse_error="Telegram sent this message with fields missing or malformed: "
         "what could be read is shown, and the raw update is kept",
         edited=any(k.startswith("edited_") for k in data if isinstance(data.get(k), dict)),

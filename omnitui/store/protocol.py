@@ -519,7 +519,17 @@ class AutomationStore(Protocol):
     async def automation_facts(
         self, contact_id: int, message_id: int | None = None
     ) -> AutomationFacts | None:
-        """What the rules look at for a customer (None when they are gone)."""
+        """What the rules look at for a customer (None when they are gone):
+        the contact and the event's message (or their last one)."""
+        ...
+
+    async def automation_history(self, facts: AutomationFacts) -> AutomationFacts:
+        """`facts` with what a firing rule needs (a person's last reply, who is
+        writing to them, today's automatic replies, each rule's last firing)."""
+        ...
+
+    async def drop_automation_events(self, event_ids: Sequence[int]) -> None:
+        """Take events that set off nothing out of the queue, in one transaction."""
         ...
 
     async def due_timers(self, now: float, *, limit: int = 50) -> list[RuleTimer]:

@@ -49,6 +49,7 @@ from omnitui.adapters.mailparse.headers import (
     decode_header,
 )
 from omnitui.adapters.mailparse.replies import FORWARD_LINE, fold_reply
+from omnitui.domain.automatic import automatic_mail
 from omnitui.domain.models import InboundAttachment
 
 __all__ = [
@@ -82,6 +83,9 @@ class ParsedMail:
     # Who else the message went to, `Name <address>` or the bare address (reply-all).
     to: tuple[str, ...] = ()
     cc: tuple[str, ...] = ()
+    # Why a machine wrote it (an auto-reply, a bounce, bulk mail, a no-reply
+    # sender), or "" for a person's mail: automatic replies never answer it.
+    automatic: str = ""
 
 
 def _prepare(raw: bytes) -> bytes:
@@ -135,6 +139,7 @@ def _parse(raw: bytes) -> ParsedMail:
     to: tuple[str, ...] = ()
     cc: tuple[str, ...] = ()
     text = ""
+    automatic = ""
     try:
         msg = email.message_from_bytes(_prepare(raw), policy=_POLICY)
     except Exception as exc:
@@ -171,6 +176,11 @@ def _parse(raw: bytes) -> ParsedMail:
         except Exception as exc:
             problems.append(f"recipients could not be read ({type(exc).__name__})")
         try:
+            # The sender that counts is the one a reply would go to (From, or Reply-To).
+            automatic = automatic_mail(msg, from_address) or ""
+        except Exception as exc:
+            problems.append(f"automatic-mail headers could not be read ({type(exc).__name__})")
+        try:
             text = _render(_walk(msg, acc, 0))
         except Exception as exc:
             problems.append(f"body could not be decoded ({type(exc).__name__}): shown raw")
@@ -190,4 +200,5 @@ def _parse(raw: bytes) -> ParsedMail:
         problems=tuple(dict.fromkeys(problems)),
         to=to,
         cc=cc,
+        automatic=automatic,
     )

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from omnitui.domain.changes import ChangeKind
-from omnitui.domain.models import ChannelKind, Delivery, Direction, ThreadStatus
+from omnitui.domain.models import ChannelKind, Contact, Delivery, Direction, ThreadStatus
 from omnitui.store.errors import StoreError
 from omnitui.store.records import (
     AutomationEvent,
@@ -25,7 +26,6 @@ from omnitui.store.records import (
     RuleStat,
     RuleTimer,
 )
-from omnitui.store.sqlite.contacts import SqliteContacts
 from omnitui.store.sqlite.outbox import SqliteOutbox
 from omnitui.store.sqlite.writes import insert_message, resolved
 
@@ -34,7 +34,7 @@ COMPOSING_FRESH = 90.0  # seconds: an agent seen typing this recently is writing
 _ROUND_ROBIN = "automation"  # the cursor table's account for round-robin turns
 
 
-class SqliteAutomation(SqliteOutbox, SqliteContacts):
+class SqliteAutomation(SqliteOutbox):
     """The automation queue, firings, no-reply clocks and hand-offs."""
 
     async def pending_automation(self, *, limit: int = 50) -> list[AutomationEvent]:
@@ -59,76 +59,100 @@ class SqliteAutomation(SqliteOutbox, SqliteContacts):
     async def automation_facts(
         self, contact_id: int, message_id: int | None = None
     ) -> AutomationFacts | None:
-        """What the rules look at for a customer (None when they are gone).
+        """What the rules look at for a customer (None when they are gone): the
+        contact and the message, in one read. What only a firing rule needs is
+        read by `automation_history`.
 
         The message is the event's, or else the customer's last one. A contact
         merged into another is followed to the one that holds them now."""
         for _ in range(8):  # a merge chain is short; never loop for ever
-            merged = await self._value(
-                "SELECT merged_into FROM contact WHERE id = ?", (contact_id,)
+            rows = await self._rows(
+                "SELECT c.id, c.name, c.first_name, c.language, c.profile, c.status, "
+                "c.snoozed_until, c.assignee, c.tags, c.unread, c.last_activity, "
+                "c.last_account, c.handoff, c.merged_into, m.text, m.subject, m.account, m.kind, "
+                "m.sent_at, json_extract(m.meta, '$.automatic') AS automatic, i.address, "
+                "json_extract(i.data, '$.language_code') AS language_code "
+                "FROM contact c LEFT JOIN message m ON m.id = coalesce(?, ("
+                " SELECT id FROM message WHERE contact_id = c.id AND direction = 'in' "
+                " ORDER BY sent_at DESC, id DESC LIMIT 1)) "
+                "LEFT JOIN identity i ON i.id = m.identity_id WHERE c.id = ?",
+                (message_id, contact_id),
             )
-            if merged is None:
+            if not rows:
+                return None
+            r = rows[0]
+            if r["merged_into"] is None:
                 break
-            contact_id = int(merged)
-        try:
-            contact = await self.get_contact(contact_id)
-        except StoreError:
+            contact_id = int(r["merged_into"])
+        else:
             return None
+        contact = Contact(
+            id=r["id"],
+            name=r["name"],
+            first_name=r["first_name"],
+            language=r["language"],
+            profile=json.loads(r["profile"] or "{}"),
+            status=ThreadStatus(r["status"]),
+            snoozed_until=r["snoozed_until"],
+            assignee=r["assignee"],
+            tags=tuple(json.loads(r["tags"] or "[]")),
+            unread=r["unread"],
+            last_activity=r["last_activity"],
+            last_account=r["last_account"],
+        )
+        automatic = r["automatic"]
+        return AutomationFacts(
+            contact=contact,
+            handoff=bool(r["handoff"]),
+            text=r["text"] or "",
+            subject=r["subject"] or "",
+            account=r["account"] or None,
+            kind=ChannelKind(r["kind"]) if r["kind"] else None,
+            sent_at=r["sent_at"],
+            automatic=str(automatic) if automatic not in (None, "", 0) else "",
+            sender=r["address"] or "",
+            sender_language=str(r["language_code"] or ""),
+        )
+
+    async def automation_history(self, facts: AutomationFacts) -> AutomationFacts:
+        """`facts` with what a firing rule needs: a person's last reply, who is
+        writing to the customer now, today's automatic replies, each rule's last
+        firing for them."""
+        contact_id = facts.contact.id
         now = self._clock()
         head = await self._rows(
-            "SELECT handoff, "
-            "(SELECT max(sent_at) FROM message WHERE contact_id = c.id AND direction = 'out' "
+            "SELECT "
+            "(SELECT max(sent_at) FROM message WHERE contact_id = ? AND direction = 'out' "
             " AND author IS NOT NULL AND json_extract(meta, '$.automatic') IS NULL) AS agent, "
-            "(SELECT count(*) FROM rule_firing WHERE contact_id = c.id AND replied = 1 "
-            " AND at >= ?) AS replies "
-            "FROM contact c WHERE c.id = ?",
-            (now - DAY, contact_id),
-        )
-        where = "m.id = ?" if message_id is not None else "m.contact_id = ? AND m.direction = 'in'"
-        found = await self._rows(
-            "SELECT m.text, m.subject, m.account, m.kind, m.sent_at, "
-            "json_extract(m.meta, '$.automatic') AS automatic, i.address, "
-            "json_extract(i.data, '$.language_code') AS language "
-            f"FROM message m LEFT JOIN identity i ON i.id = m.identity_id WHERE {where} "
-            "ORDER BY m.sent_at DESC, m.id DESC LIMIT 1",
-            (message_id if message_id is not None else contact_id,),
-        )
-        composing = await self._rows(
-            "SELECT agent FROM composing WHERE contact_id = ? AND at >= ? ORDER BY agent",
-            (contact_id, now - COMPOSING_FRESH),
+            "(SELECT count(*) FROM rule_firing WHERE contact_id = ? AND replied = 1 "
+            " AND at >= ?) AS replies, "
+            "(SELECT group_concat(agent, char(10)) FROM composing "
+            " WHERE contact_id = ? AND at >= ?) AS composing",
+            (contact_id, contact_id, now - DAY, contact_id, now - COMPOSING_FRESH),
         )
         fired = await self._rows(
             "SELECT rule, max(at) AS at FROM rule_firing WHERE contact_id = ? GROUP BY rule",
             (contact_id,),
         )
-        facts = AutomationFacts(
-            contact=contact,
-            handoff=bool(head[0]["handoff"]) if head else False,
-            last_agent_reply=head[0]["agent"] if head else None,
-            replies_today=int(head[0]["replies"]) if head else 0,
-            composing=tuple(str(r["agent"]) for r in composing),
+        row = head[0]
+        return replace(
+            facts,
+            last_agent_reply=row["agent"],
+            replies_today=int(row["replies"] or 0),
+            composing=tuple(sorted(filter(None, str(row["composing"] or "").split("\n")))),
             last_fired={str(r["rule"]): float(r["at"]) for r in fired},
         )
-        if not found:
-            return facts
-        m = found[0]
-        automatic = m["automatic"]
-        return AutomationFacts(
-            contact=facts.contact,
-            handoff=facts.handoff,
-            text=m["text"] or "",
-            subject=m["subject"] or "",
-            account=m["account"] or None,
-            kind=ChannelKind(m["kind"]) if m["kind"] else None,
-            sent_at=m["sent_at"],
-            automatic=str(automatic) if automatic not in (None, "", 0) else "",
-            sender=m["address"] or "",
-            sender_language=str(m["language"] or ""),
-            last_agent_reply=facts.last_agent_reply,
-            composing=facts.composing,
-            replies_today=facts.replies_today,
-            last_fired=facts.last_fired,
-        )
+
+    async def drop_automation_events(self, event_ids: Sequence[int]) -> None:
+        """Take events that set off nothing out of the queue, in one transaction."""
+        ids = list(event_ids)
+        if not ids:
+            return
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.executemany("DELETE FROM automation_event WHERE id = ?", [(i,) for i in ids])
+
+        await self._write(run)
 
     async def due_timers(self, now: float, *, limit: int = 50) -> list[RuleTimer]:
         """no_reply clocks that have run out (an index range, not a scan)."""
