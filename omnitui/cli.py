@@ -326,6 +326,7 @@ async def _console(
         agent_signature=agent_signature,
         own_addresses=own_addresses,
         hours=hours,
+        rules=automation.rules if automation is not None else (),
     )
     failed: list[Exception] = []
     runs_channels = lock.acquire()
