@@ -625,4 +625,9 @@ def _setup_logging(*, console: bool) -> None:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # `python -m omnitui.cli` runs this file as __main__: run the package's own
+    # module instead, so that the UsageError its subcommands raise (imported
+    # from omnitui.cli) is the class caught above.
+    from omnitui.cli import main as package_main
+
+    raise SystemExit(package_main())

@@ -209,8 +209,8 @@ def render_text(report: Report, by: Group | None = None) -> str:
                 n=total.messages_out, auto=total.automatic_out
             ),
         ),
-        (tr("First response"), _stat(total.first_response_s)),
-        (tr("Resolution"), _stat(total.resolution_s)),
+        (tr("First response"), _stat(total.first_response_s, business=report.business_hours)),
+        (tr("Resolution"), _stat(total.resolution_s, business=report.business_hours)),
         (tr("Satisfaction (CSAT)"), _csat(total)),
     ]
     lines += _aligned(rows)
@@ -227,24 +227,31 @@ def render_text(report: Report, by: Group | None = None) -> str:
         if not figures:
             continue
         lines += ["", title]
-        lines += list(_table(group, figures))
+        lines += list(_table(group, figures, business=report.business_hours))
     lines += ["", tr("Waiting now, longest first")]
     if not report.waiting:
         lines.append("  " + tr("nobody"))
-    for w in report.waiting[:WAITING_SHOWN]:
-        who = w.assignee or tr("(unassigned)")
-        line = (
-            f"  {_pad(w.contact, 24)} {_pad(_duration(w.waiting_s), 9)} {_pad(w.channel, 9)} {who}"
+    shown = [
+        (
+            w.contact,
+            _duration(w.waiting_s, days=not report.business_hours),
+            w.channel,
+            w.assignee or tr("(unassigned)"),
+            tr("({agents} writing)").format(agents=", ".join(w.composing)) if w.composing else "",
         )
-        if w.composing:
-            line += "  " + tr("({agents} writing)").format(agents=", ".join(w.composing))
-        lines.append(line.rstrip())
+        for w in report.waiting[:WAITING_SHOWN]
+    ]
+    if shown:
+        widths = [min(24, max(_cells(row[i]) for row in shown)) for i in range(4)]
+        for row in shown:
+            cells = [_pad(cell, widths[i], right=i == 1) for i, cell in enumerate(row[:4])]
+            lines.append(("  " + "  ".join([*cells, row[4]])).rstrip())
     if len(report.waiting) > WAITING_SHOWN:
         lines.append("  " + tr("… and {n} more").format(n=len(report.waiting) - WAITING_SHOWN))
     return "\n".join(lines) + "\n"
 
 
-def _table(group: Group, figures: dict[str, Figures]) -> Iterator[str]:
+def _table(group: Group, figures: dict[str, Figures], *, business: bool) -> Iterator[str]:
     names = {"channel": tr("channel"), "agent": tr("agent"), "tag": tr("tag"), "day": tr("day")}
     header = (
         names[group],
@@ -264,8 +271,8 @@ def _table(group: Group, figures: dict[str, Figures]) -> Iterator[str]:
                 str(f.conversations),
                 str(f.messages_in),
                 str(f.messages_out),
-                _duration(f.first_response_s.median),
-                _duration(f.resolution_s.median),
+                _duration(f.first_response_s.median, days=not business),
+                _duration(f.resolution_s.median, days=not business),
                 f"{f.csat.average:.1f}" if f.csat.average is not None else "-",
             )
         )
@@ -281,11 +288,13 @@ def _aligned(rows: list[tuple[str, str]]) -> list[str]:
     return [f"{_pad(label, width)}  {value}" for label, value in rows]
 
 
-def _stat(stat: Stat) -> str:
+def _stat(stat: Stat, *, business: bool) -> str:
     if stat.median is None:
         return tr("none yet")
     return tr("median {median}, p90 {p90} ({n} conversations)").format(
-        median=_duration(stat.median), p90=_duration(stat.p90), n=stat.count
+        median=_duration(stat.median, days=not business),
+        p90=_duration(stat.p90, days=not business),
+        n=stat.count,
     )
 
 
@@ -298,8 +307,9 @@ def _csat(f: Figures) -> str:
     )
 
 
-def _duration(seconds: float | None) -> str:
-    """`45s`, `12m`, `3h 05m`, `2d 4h` (in the console's language); `-` for none."""
+def _duration(seconds: float | None, *, days: bool = True) -> str:
+    """`45s`, `12m`, `3h 05m`, `2d 4h` (in the console's language); `-` for none.
+    Without `days` (business hours: a day is not 24 of them) hours go on: `30h 00m`."""
     if seconds is None:
         return "-"
     s = round(seconds)
@@ -307,7 +317,7 @@ def _duration(seconds: float | None) -> str:
         return tr("{n}s").format(n=s)
     if s < 3600:
         return tr("{n}m").format(n=s // 60)
-    if s < 86_400:
+    if s < 86_400 or not days:
         return tr("{h}h {m:02d}m").format(h=s // 3600, m=s % 3600 // 60)
     return tr("{d}d {h}h").format(d=s // 86_400, h=s % 86_400 // 3600)
 
