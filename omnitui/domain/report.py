@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Literal, Protocol
@@ -266,59 +266,66 @@ def build_report(
     timezone = business.timezone if business is not None else "UTC"
     measure = _Measure(business if not calendar else None, conversations, waiting, since, now)
 
+    days_by_quarter: dict[int, str] = {}
+
     def day_of(at: float) -> str:
-        return datetime.fromtimestamp(at, zone).date().isoformat()
-
-    def owner(c: ConversationLike) -> str:
-        return c.assignee or c.first_response_by or ""
-
-    def keys(c: ConversationLike, at: float) -> Iterator[tuple[str, str]]:
-        yield "channel", c.kind
-        yield "agent", owner(c)
-        yield "day", day_of(at)
-        for tag in c.tags:
-            yield "tag", tag
+        # Every time zone's midnight falls on a quarter hour (UTC): one
+        # conversion per quarter hour, however many conversations.
+        quarter = int(at // 900)
+        day = days_by_quarter.get(quarter)
+        if day is None:
+            day = datetime.fromtimestamp(quarter * 900, zone).date().isoformat()
+            days_by_quarter[quarter] = day
+        return day
 
     groups: dict[str, defaultdict[str, _Builder]] = {g: defaultdict(_Builder) for g in GROUPS}
+    by_channel, by_agent, by_tag, by_day = (groups[g] for g in GROUPS)
     total = _Builder()
     for day in _days(since, until, zone):
-        groups["day"][day] = _Builder()  # every day has its row, an empty day too
+        by_day[day] = _Builder()  # every day has its row, an empty day too
+
+    def targets(c: ConversationLike, at: float) -> list[_Builder]:
+        found = [total, by_channel[c.kind], by_agent[owner(c)], by_day[day_of(at)]]
+        found.extend(by_tag[tag] for tag in c.tags)
+        return found
+
     for c in conversations:
         if since <= c.started_at < until:
             first = measure.first_response(c)
-            total.start(first)
-            for group, key in keys(c, c.started_at):
-                groups[group][key].start(first)
-                if group == "tag":
-                    groups[group][key].count_conversation(c, out=True)
-                elif group == "agent":
-                    groups[group][key].count_conversation(c, out=False)
+            for builder in targets(c, c.started_at):
+                builder.start(first)
+            by_agent[owner(c)].count_conversation(c, out=False)
+            for tag in c.tags:
+                by_tag[tag].count_conversation(c, out=True)
         if c.resolved_at is not None and since <= c.resolved_at < until:
             took = measure.between(c.started_at, c.resolved_at)
-            total.resolutions.append(took)
-            for group, key in keys(c, c.resolved_at):
-                groups[group][key].resolutions.append(took)
+            for builder in targets(c, c.resolved_at):
+                builder.resolutions.append(took)
         if c.csat_rating is not None and c.csat_at is not None and since <= c.csat_at < until:
-            total.ratings.append(c.csat_rating)
-            for group, key in keys(c, c.csat_at):
-                groups[group][key].ratings.append(c.csat_rating)
+            for builder in targets(c, c.csat_at):
+                builder.ratings.append(c.csat_rating)
 
-    volume: dict[str, dict[str, int]] = {day: {} for day in groups["day"]}
+    volume: dict[str, dict[str, int]] = {day: {} for day in by_day}
     heatmap = [[0] * 24 for _ in range(7)]
+    local_hours: dict[int, tuple[str, int, int]] = {}  # day, weekday, hour
     for h in hours:
         at = h.hour * 3600.0
         if not (at + 3600 > since and at < until):
             continue
-        local = datetime.fromtimestamp(max(at, since), zone)
-        day = local.date().isoformat()
-        for target in (total, groups["channel"][h.kind], groups["day"][day]):
+        local = local_hours.get(h.hour)
+        if local is None:
+            moment = datetime.fromtimestamp(max(at, since), zone)
+            local = moment.date().isoformat(), moment.weekday(), moment.hour
+            local_hours[h.hour] = local
+        day, weekday, hour = local
+        for target in (total, by_channel[h.kind], by_day[day]):
             target.count(h.direction, h.count)
         if h.direction == "out":
-            groups["agent"][h.agent].messages_out += h.count
+            by_agent[h.agent].messages_out += h.count
         if h.direction == "in":
             per_day = volume.setdefault(day, {})
             per_day[h.kind] = per_day.get(h.kind, 0) + h.count
-            heatmap[local.weekday()][local.hour] += h.count
+            heatmap[weekday][hour] += h.count
 
     return Report(
         since=since,
@@ -326,10 +333,10 @@ def build_report(
         timezone=timezone,
         business_hours=measure.business,
         total=total.figures(),
-        channels=_figures(groups["channel"]),
-        agents=_figures(groups["agent"]),
-        tags=_figures(groups["tag"]),
-        days={day: b.figures() for day, b in sorted(groups["day"].items())},
+        channels=_figures(by_channel),
+        agents=_figures(by_agent),
+        tags=_figures(by_tag),
+        days={day: b.figures() for day, b in sorted(by_day.items())},
         waiting=[measure.waiting(w) for w in waiting],
         volume=dict(sorted(volume.items())),
         heatmap=heatmap,
@@ -435,6 +442,11 @@ class _Measure:
             channel=w.kind,
             composing=tuple(w.composing),
         )
+
+
+def owner(c: ConversationLike) -> str:
+    """Whose a conversation is: its assignee's, else the first to answer ("": nobody's)."""
+    return c.assignee or c.first_response_by or ""
 
 
 def _days(since: float, until: float, zone: tzinfo) -> list[str]:
