@@ -669,6 +669,63 @@ JA: dict[str, str] = {
     "cannot catch up on missed webhooks: {reason}; retrying in {seconds:.0f} s": (
         "届かなかった Webhook を取り込めません: {reason}。{seconds:.0f} 秒後にもう一度試します"
     ),
+    # -- omnitui report (report_commands.py) --
+    "OmniTUI report: {since} – {until} ({timezone})": (
+        "OmniTUI レポート: {since} – {until} ({timezone})"
+    ),
+    "Times are business hours (--calendar for wall-clock).": (
+        "時間は営業時間で数えています (--calendar で暦どおりの時間)。"
+    ),
+    "Times are wall-clock.": "時間は暦どおりの時間です。",
+    "Conversations": "会話",
+    "{n} ({resolved} resolved, {unanswered} not answered yet)": (
+        "{n} (対応済み {resolved}、まだ返信なし {unanswered})"
+    ),
+    "Customer messages": "お客様からのメッセージ",
+    "Replies by people": "担当者の返信",
+    "{n} (automatic replies: {auto})": "{n} (自動返信: {auto})",
+    "First response": "最初の返信まで",
+    "Resolution": "対応済みまで",
+    "Satisfaction (CSAT)": "満足度 (CSAT)",
+    "Per channel": "連絡手段ごと",
+    "Per agent": "担当者ごと",
+    "Per tag": "タグごと",
+    "Per day": "日ごと",
+    "Waiting now, longest first": "いま返信を待っているお客様 (長い順)",
+    "nobody": "いません",
+    "(unassigned)": "(担当なし)",
+    "({agents} writing)": "({agents} が入力中)",
+    "… and {n} more": "… ほか {n} 人",
+    "channel": "連絡手段",
+    "agent": "担当者",
+    "tag": "タグ",
+    "day": "日付",
+    "conv.": "会話",
+    "in": "受信",
+    "out": "返信",
+    "1st resp.": "最初の返信",
+    "resolution": "対応済み",
+    "CSAT": "満足度",
+    "none yet": "まだありません",
+    "median {median}, p90 {p90} ({n} conversations)": (
+        "中央値 {median}、90 パーセンタイル {p90} ({n} 件の会話)"
+    ),
+    "no answers yet": "まだ回答がありません",
+    "{average:.2f} from {n} answers ({spread})": "平均 {average:.2f} ({n} 件の回答: {spread})",
+    "{n}s": "{n}秒",
+    "{h}h {m:02d}m": "{h}時間{m}分",
+    "{d}d {h}h": "{d}日{h}時間",
+    "the period is empty: --until ({until}) is not after --since ({since})": (
+        "期間が空です: --until ({until}) が --since ({since}) より後ではありません"
+    ),
+    "{option} {value} is not a date (2026-12-01), a time (2026-12-01 09:00) "
+    "or a span back from now (7d, 12h, today, yesterday)": (
+        "{option} {value} は日付 (2026-12-01)、日時 (2026-12-01 09:00)、"
+        "今からさかのぼる期間 (7d, 12h, today, yesterday) のどれでもありません"
+    ),
+    "no store at {path} yet: nothing to report": (
+        "{path} に保存ファイルがまだありません: レポートするものがありません"
+    ),
     # The store (StoreError, StoreBusy, StoreUnusable, SchemaTooNew).
     "the store was busy (another process was writing to it) for {seconds} s": (
         "ほかのプロセスが書き込み中で、{seconds} 秒のあいだ保存できませんでした"
