@@ -348,6 +348,7 @@ async def _console(
         agent_signature=agent_signature,
         own_addresses=own_addresses,
         hours=hours,
+        rules=automation.rules if automation is not None else (),
     )
     failed: list[Exception] = []
     runs_channels = lock.acquire()
@@ -473,11 +474,13 @@ async def run_console(settings: Settings, language: str | None = None) -> int:
 async def run_demo(store_path: Path | None, interval: float, language: str | None = None) -> int:
     """The console on a generated shop; `language` None follows the locale."""
     from omnitui.adapters.demo import DemoAdapter
+    from omnitui.automation import AutomationSetup
     from omnitui.demo import (
         DEMO_ADDRESS,
         DEMO_CHANNELS,
         DEMO_SIGNATURE,
         build_demo_store,
+        demo_rules,
         make_shop,
     )
     from omnitui.store import Store
@@ -509,6 +512,10 @@ async def run_demo(store_path: Path | None, interval: float, language: str | Non
             signatures={"demo-mail": DEMO_SIGNATURE},
             agent_signature="Aiko",
             own_addresses={DEMO_ADDRESS},
+            automation=AutomationSetup(
+                rules=tuple(demo_rules()),
+                shop_values={"shop": "Sakura Flowers", "agent": "Aiko"},
+            ),
         )
     return EXIT_OK
 

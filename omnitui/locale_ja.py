@@ -486,6 +486,71 @@ JA: dict[str, str] = {
     "customer: unknown ({address})": "顧客: 不明({address})",
     "{rule} (on {event}):": "{rule}({event} のとき):",
     "no rule fires": "動くルールはありません",
+    # -- automation in the console: ⚙ lines, notices, the rules screen --
+    "tagged {tags}": "タグ付け: {tags}",
+    "assigned to {agent}": "{agent} に割り当て",
+    "replied /{shortcut}": "/{shortcut} で返信",
+    "reply /{shortcut} not sent: {reason}": "/{shortcut} の返信は送っていません: {reason}",
+    "reply not sent: {reason}": "返信は送っていません: {reason}",
+    "the customer's message was automatic ({why})": "お客様のメッセージが自動送信でした({why})",
+    "the customer's message was automatic": "お客様のメッセージが自動送信でした",
+    "the customer was handed to a person": "担当者に引き継ぎ済みです",
+    "an agent ({why}) is answering": "担当者({why})が対応中です",
+    "an agent is answering": "担当者が対応中です",
+    "{why} automatic replies today already": "今日の自動返信はもう {why} 回送りました",
+    "the day's automatic replies were sent already": "今日の自動返信はもう上限まで送りました",
+    "no channel to answer on": "返信できるチャネルがありません",
+    "no such canned reply": "その定型文はありません",
+    "no value for {why}": "{why} に入れる値がありません",
+    "a placeholder has no value": "差し込み項目に入れる値がありません",
+    "marked {status}": "状態を{status}に",
+    "notified every console": "すべてのコンソールに通知",
+    "handed to a person": "担当者に引き継ぎ",
+    "later rules skipped": "後のルールは実行せず",
+    "nothing to do": "何もしていません",
+    "message": "メッセージ",
+    "new conversation": "新しい会話",
+    "no reply": "返信なし",
+    "satisfaction answer": "満足度の回答",
+    "on {event}": "{event}のとき",
+    "no answer for {time}": "{time} 返信がないとき",
+    "text has {words}": "本文に {words}",
+    " or ": " か ",
+    "message is {words}": "メッセージが {words}",
+    "matches {pattern}": "正規表現 {pattern} に一致",
+    "on {channels}": "チャネル: {channels}",
+    "while open": "営業時間内",
+    "while closed": "営業時間外",
+    "customer tagged {tags}": "お客様のタグ: {tags}",
+    "language {languages}": "言語: {languages}",
+    "rating {ratings}": "評価: {ratings}",
+    "once per customer in {time}": "同じお客様には {time} に1回まで",
+    "rule": "ルール",
+    "7 days": "7日間",
+    "last fired": "最後の実行",
+    "today {time}": "今日 {time}",
+    "yesterday {time}": "昨日 {time}",
+    "no longer in config.toml": "config.toml にはもうありません",
+    "No automation rules yet.": "自動化ルールはまだありません。",
+    "Rules live in config.toml as [[rule]] tables: a keyword that tags and assigns, "
+    "an answer when the shop is closed, a numbered menu, a hand-off to a person. "
+    'The README\'s "Automation rules" section shows the first six a shop needs; '
+    "`omnitui rules test TEXT` tries them without changing anything.": (
+        "ルールは config.toml に [[rule]] として書きます: キーワードでタグ付けと割り当て、"
+        "営業時間外の自動返信、番号メニュー、担当者への引き継ぎなど。"
+        "README の「Automation rules」の節に、お店がまず必要な6つの例があります。"
+        "`omnitui rules test 文章` で、何も変えずに試せます。"
+    ),
+    "Automation rules": "自動化ルール",
+    "hits in the last 7 days · esc close": "数は直近7日間の実行回数 · esc 閉じる",
+    "esc close": "esc 閉じる",
+    "Rule fired": "ルールが動きました",
+    "a rule": "ルール",
+    "Automation rules and their hits": "自動化ルールと実行回数",
+    "Rules": "ルール",
+    "The automation rules: what each does, hits in the last 7 days": (
+        "自動化ルール: それぞれの動作と直近7日間の実行回数"
+    ),
     "{what}: environment variable {variable} is not set": (
         "{what}: 環境変数 {variable} が設定されていません"
     ),
