@@ -86,6 +86,7 @@ async def read_report(
     now: float,
     business: BusinessHours | None,
     calendar: bool = False,
+    timezone: str = "UTC",
 ) -> Report:
     """The report for [since, until), read from the store."""
     conversations = await store.conversations_between(since, until)
@@ -100,6 +101,7 @@ async def read_report(
         now=now,
         business=business,
         calendar=calendar,
+        timezone=timezone,
     )
 
 
@@ -111,12 +113,14 @@ async def cmd_report(
     by: Group | None,
     calendar: bool,
 ) -> int:
-    from datetime import UTC
+    from zoneinfo import ZoneInfo
 
+    from omnitui.config import local_timezone
     from omnitui.store import Store
 
     business = settings.business_hours()
-    zone: tzinfo = business.zone if business is not None else UTC
+    timezone = business.timezone if business is not None else local_timezone()
+    zone: tzinfo = ZoneInfo(timezone)
     now = time.time()
     start, end = period(since, until, now=now, zone=zone)
     path = settings.store_path()
@@ -124,7 +128,9 @@ async def cmd_report(
         raise UsageError("no store at {path} yet: nothing to report", path=path)
     store = await Store.open(path, access=settings.store_access())
     try:
-        report = await read_report(store, start, end, now=now, business=business, calendar=calendar)
+        report = await read_report(
+            store, start, end, now=now, business=business, calendar=calendar, timezone=timezone
+        )
     finally:
         await store.close()
     if fmt == "json":

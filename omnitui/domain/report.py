@@ -19,7 +19,7 @@ Definitions (the README says the same to shop owners):
 - Median: the middle value (the mean of the two middle values for an even
   count). p90: the nearest rank, the smallest value with at least 90% of the
   values at or below it.
-- Days are the shop's days (its time zone; UTC without business hours).
+- Days are the shop's days (its time zone; the machine's without business hours).
 """
 
 from __future__ import annotations
@@ -253,17 +253,20 @@ def build_report(
     now: float,
     business: BusinessHours | None = None,
     calendar: bool = False,
+    timezone: str = "UTC",
 ) -> Report:
     """The report for [since, until) from the store's records.
 
-    `business` gives the shop's time zone for days and, unless `calendar`,
-    measures times in business seconds. Messages in and out come from the
+    `business` gives the shop's time zone for days (else `timezone`, an IANA
+    name: the machine's) and, unless `calendar`, measures times in business
+    seconds. Messages in and out come from the
     hourly counts (per agent: out is their own replies), except per tag, where
     they are the messages of the conversations started in the period, and
     messages in per agent, those of their conversations.
     """
-    zone: tzinfo = business.zone if business is not None else UTC
-    timezone = business.timezone if business is not None else "UTC"
+    if business is not None:
+        timezone = business.timezone
+    zone: tzinfo = ZoneInfo(timezone) if timezone != "UTC" else UTC
     measure = _Measure(business if not calendar else None, conversations, waiting, since, now)
 
     days_by_quarter: dict[int, str] = {}

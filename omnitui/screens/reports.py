@@ -211,11 +211,11 @@ def agents_table(report: Report) -> Table:
     return table
 
 
-def period_bounds(now: float, days: int, report_zone: str | None) -> tuple[float, float]:
+def period_bounds(now: float, days: int, timezone: str) -> tuple[float, float]:
     """[start of the day `days - 1` days ago, now]: today, 7 or 30 days (shop's time zone)."""
     from zoneinfo import ZoneInfo
 
-    zone = ZoneInfo(report_zone) if report_zone else None
+    zone = ZoneInfo(timezone)
     today = datetime.fromtimestamp(now, zone).replace(hour=0, minute=0, second=0, microsecond=0)
     start = today.timestamp() - (days - 1) * DAY
     return start, now
@@ -269,14 +269,24 @@ class ReportsScreen(ModalScreen[None]):
 
     async def count(self) -> None:
         """Read the period from the store and draw every part."""
+        from omnitui.config import local_timezone
+
         store, hours = self.context.store, self.context.hours
         now = store.now()
-        since, until = period_bounds(now, self.days, hours.timezone if hours else None)
+        timezone = hours.timezone if hours else local_timezone()
+        since, until = period_bounds(now, self.days, timezone)
         conversations = await store.conversations_between(since, until)
         counts = await store.message_hours(since, until)
         waiting = await store.waiting_now()
         self.report = report = build_report(
-            conversations, counts, waiting, since=since, until=until, now=now, business=hours
+            conversations,
+            counts,
+            waiting,
+            since=since,
+            until=until,
+            now=now,
+            business=hours,
+            timezone=timezone,
         )
         self._counted = time.monotonic()
         self._draw(report)
