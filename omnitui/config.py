@@ -8,6 +8,7 @@ secret; `Secret.reveal()` is called only by the adapter that needs it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -627,3 +628,33 @@ def _in_array(parts: list[str], counts: dict[str, int]) -> list[Any]:
 def example_config() -> str:
     """The commented example config shipped with OmniTUI."""
     return (Path(__file__).parent / "config.example.toml").read_text(encoding="utf-8")
+
+
+def local_timezone() -> str:
+    """The machine's time zone as an IANA name, else "UTC".
+
+    TZ when it names a zone, else /etc/localtime's; a TZ written as an offset
+    ("JST-9") becomes the fixed zone of that offset ("Etc/GMT-9"). Reports
+    count a shop's days in it when config.toml has no [hours]."""
+    import time
+    from zoneinfo import ZoneInfo
+
+    def known(name: str) -> bool:
+        try:
+            ZoneInfo(name)
+        except (ValueError, OSError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+            return False
+        return True
+
+    given = os.environ.get("TZ", "").lstrip(":")
+    if given and known(given):
+        return given
+    if not given:
+        with contextlib.suppress(OSError):
+            name = os.readlink("/etc/localtime").split("zoneinfo/")[-1]
+            if known(name):
+                return name
+    offset = time.localtime().tm_gmtoff
+    if offset and offset % 3600 == 0:
+        return f"Etc/GMT{-offset // 3600:+d}"
+    return "UTC"

@@ -14,12 +14,13 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from omnitui.cli import EXIT_OK, configured_channels
+from omnitui.domain.rule_words import describe
 from omnitui.i18n import tr
 
 if TYPE_CHECKING:
     from omnitui.config import Settings
     from omnitui.domain.models import CannedReply, Contact
-    from omnitui.domain.rules import Firing, Rule
+    from omnitui.domain.rules import Rule
     from omnitui.store import Store
 
 
@@ -33,30 +34,6 @@ def shop_open(settings: Settings) -> bool | None:
     from datetime import UTC, datetime
 
     return hours.is_open(datetime.now(UTC))
-
-
-def describe(firing: Firing) -> list[str]:
-    """What a firing would do, one line each, in the console's language."""
-    lines: list[str] = []
-    if firing.tag:
-        lines.append(tr("tag: {tags}").format(tags=", ".join(firing.tag)))
-    if len(firing.assign) == 1:
-        lines.append(tr("assign to {agent}").format(agent=firing.assign[0]))
-    elif firing.assign:
-        lines.append(tr("assign round robin: {agents}").format(agents=", ".join(firing.assign)))
-    if firing.reply:
-        lines.append(tr("reply with canned reply /{shortcut}").format(shortcut=firing.reply))
-    if firing.status:
-        lines.append(tr("set status: {status}").format(status=tr(firing.status)))
-    if firing.notify:
-        lines.append(tr("notify every console"))
-    for key, value in firing.set:
-        lines.append(tr("set profile field {field} = {value}").format(field=key, value=value))
-    if firing.handoff:
-        lines.append(tr("hand off to a person: no more automatic replies"))
-    if firing.stop:
-        lines.append(tr("stop: later rules do not run"))
-    return lines
 
 
 def unknown_replies(rules: Sequence[Rule], shortcuts: set[str]) -> list[tuple[str, str]]:
