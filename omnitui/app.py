@@ -35,10 +35,13 @@ from omnitui.widgets.format import toast_room, toast_text, use_clock
 
 if TYPE_CHECKING:
     from omnitui.domain.hours import BusinessHours
+    from omnitui.domain.rules import Rule
     from omnitui.store.protocol import StoreProtocol
+    from omnitui.store.records import Notice
 
 log = logging.getLogger("omnitui.console")
 TOAST_SECONDS = 4.0  # how long a new-message toast stays
+NOTICES_PAGE = 50  # rules' notices read at a time
 
 
 class OmniApp(App[None]):
@@ -73,6 +76,7 @@ class OmniApp(App[None]):
         agent_signature: str = "",
         own_addresses: Collection[str] = (),
         hours: BusinessHours | None = None,
+        rules: Iterable[Rule] = (),
     ) -> None:
         """`language` is "en" or "ja"; None takes it from the locale (LC_ALL, LC_MESSAGES, LANG).
 
@@ -102,12 +106,15 @@ class OmniApp(App[None]):
         self.agent_signature = agent_signature
         self.own_addresses = frozenset(a.lower() for a in own_addresses)
         self.hours = hours  # the shop's business hours, shown in the inbox
+        self.rules = tuple(rules)  # the automation rules, for the rules screen
         self._poll_every = poll_changes
         self._last_change = 0
         self._polling = False
         # Internal notes above this id are new to this console: one that calls
         # on its agent (@name) is announced once.
         self._notes_after = 0
+        # Rules' notices (notify = true) above this firing are new to this console.
+        self._notices_after = 0
         self.language: Language = resolve_language(language)
 
     def console_context(self) -> ConsoleContext:
@@ -127,6 +134,7 @@ class OmniApp(App[None]):
             downloads=self._downloads,
             outbox_changed=self.outbox_changed,
             hours=self.hours,
+            rules=self.rules,
         )
 
     def on_load(self) -> None:
@@ -140,6 +148,7 @@ class OmniApp(App[None]):
             self.set_keymap(self.keymap)
         self._last_change = await self.store.last_change_id()
         self._notes_after = await self.store.last_message_id()
+        self._notices_after = await self.store.last_firing_id()
         await self.push_screen(InboxScreen(self.console_context()))
         self.set_interval(self._poll_every, self._poll_changes)
         # What start-up built (Textual, styles, the screen) lives as long as the
@@ -192,6 +201,8 @@ class OmniApp(App[None]):
                     await self._announce(batch.contact_ids)
                 if batch.noted:
                     await self._announce_mentions(batch.noted)
+                if ChangeKind.AUTOMATION in kinds:
+                    await self._announce_notices()
         finally:
             self._polling = False
 
@@ -284,6 +295,38 @@ class OmniApp(App[None]):
                 markup=False,
             )
         if called and self.bell_on_new:
+            self.bell()
+
+    async def _announce_notices(self) -> None:
+        """A toast (and the bell) for each rule with `notify = true` that fired
+        since the last look, in whichever process ran it."""
+        from omnitui.domain.rule_words import did_text
+        from omnitui.domain.safe_text import one_line
+
+        notices: list[Notice] = []
+        while True:  # a burst is read whole; only its last few are shown
+            page = await self.store.notices_after(self._notices_after, limit=NOTICES_PAGE)
+            notices.extend(page)
+            if page:
+                self._notices_after = max(self._notices_after, page[-1].id)
+            if len(page) < NOTICES_PAGE:
+                break
+        if not notices:
+            return
+        for notice in notices[-5:]:
+            title = tr("Rule fired")
+            # The toast is the notice: "notified every console" would say it twice.
+            actions = {k: v for k, v in notice.actions.items() if k != "notify"}
+            # The rule and the customer's name break only between them, never
+            # inside a name (美咲 | 田中); what the rule did wraps as it may.
+            body = self.toast_text(
+                [f"⚙ {one_line(notice.rule, 40)}", f"{one_line(notice.contact_name, 30)}:"],
+                " · ",
+                tail=did_text(actions),
+            )
+            self.notify(body, title=title, timeout=10, markup=False)
+            self._desktop_notify(title, " ".join(body.split()))
+        if self.bell_on_new:
             self.bell()
 
     def toast_room(self) -> int:

@@ -69,6 +69,7 @@ SKIP_LIMIT = "limit"
 SKIP_NO_CHANNEL = "no_channel"
 SKIP_NO_CANNED = "no_canned"
 SKIP_PLACEHOLDERS = "placeholders"
+CSAT_AUTHOR = "CSAT"  # the satisfaction question is written by "⚙ CSAT"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,8 @@ class AutomationSetup:
     max_auto_replies_per_day: int = 3
     agent_active: float = 1800.0  # seconds since a person's reply that count as answering
     shop_values: Mapping[str, str] = field(default_factory=dict)
+    csat_ask: str = ""  # the canned reply asking for a rating after a resolve; "": no survey
+    csat_every: float = 7 * 86_400.0  # seconds: a customer is asked at most once in this
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AutomationSetup:
@@ -91,6 +94,8 @@ class AutomationSetup:
             max_auto_replies_per_day=settings.automation.max_auto_replies_per_day,
             agent_active=duration(settings.automation.agent_active) or 0.0,
             shop_values=settings.shop_values(),
+            csat_ask=settings.csat.ask if settings.csat.enabled else "",
+            csat_every=settings.csat.every_days * 86_400.0,
         )
 
 
@@ -173,7 +178,7 @@ class Automation:
         replies: list[CannedReply] | None = None
         idle: list[int] = []  # events that set off nothing: dropped together
         for event in events:
-            if replies is None and self.setup.rules:
+            if replies is None and (self.setup.rules or self.setup.csat_ask):
                 replies = await self.store.canned_replies()
             if await self._guarded(event.id, self._event(event, replies or [])):
                 idle.append(event.id)
@@ -186,15 +191,19 @@ class Automation:
         return len(events) + len(timers)
 
     async def _say_missing_canned(self) -> None:
-        """Log each rule whose reply names no canned reply, once per config
-        (at the start and after SIGHUP): its replies would be skipped."""
+        """Log each rule whose reply names no canned reply, and a `[csat] ask`
+        that names none, once per config (at the start and after SIGHUP): its
+        replies would be skipped."""
         wanted = [(r.name, r.then.reply) for r in self.setup.rules if r.then.reply]
-        if not wanted:
+        ask = self.setup.csat_ask
+        if not wanted and not ask:
             return
         shortcuts = {c.shortcut for c in await self.store.canned_replies()}
         for name, shortcut in wanted:
             if shortcut not in shortcuts:
                 log.warning("rule %r replies with /%s, which is no canned reply", name, shortcut)
+        if ask and ask not in shortcuts:
+            log.warning("[csat] asks with /%s, which is no canned reply: nobody is asked", ask)
 
     async def _guarded(self, event_id: int, work: Coroutine[object, object, bool]) -> bool:
         """Run one event's work; a failure leaves it queued, and drops it after
@@ -218,7 +227,8 @@ class Automation:
 
     async def _event(self, event: AutomationEvent, replies: Sequence[CannedReply]) -> bool:
         """Run the rules on one event; True when it set off nothing (nothing written)."""
-        if not self.setup.rules:  # without rules there is nothing to look at
+        asks = event.kind == "resolved" and bool(self.setup.csat_ask)
+        if not self.setup.rules and not asks:  # without rules there is nothing to look at
             return True
         facts = await self.store.automation_facts(event.contact_id, event.message_id)
         if facts is None:
@@ -238,7 +248,10 @@ class Automation:
             contact_id=contact_id,
             message_id=event.message_id,
             reply_on=facts.account if event.kind == "message" else facts.contact.last_account,
+            rating=event.rating,
         )
+        if asks:
+            plan = await self._with_csat(plan, facts, replies)
         if event.kind == "message" and kinds and not self._automatic(facts):
             now = self._clock()
             timers = tuple(
@@ -247,7 +260,7 @@ class Automation:
                 if rule.on == "no_reply" and rule.after
             )
             plan = replace(plan, timers=timers)
-        if not plan.firings and not plan.timers:
+        if not plan.firings and not plan.timers and plan.csat is None:
             return True
         done = await self.store.apply_automation(plan, event_id=event.id)
         self._log(plan, done)
@@ -304,6 +317,7 @@ class Automation:
         message_id: int | None,
         reply_on: str | None,
         only: Rule | None = None,
+        rating: int | None = None,
     ) -> AutomationPlan:
         setup = self.setup
         now = self._clock()
@@ -333,6 +347,7 @@ class Automation:
                 tags=frozenset(facts.contact.tags),
                 language=language,
                 open=opened,
+                rating=rating,
             )
             fired = evaluate(rules, event)
             matched.append(fired)
@@ -433,6 +448,47 @@ class Automation:
             last = await self.store.reply_subject(facts.contact.id, channel.account)
             subject = reply_subject(last)
         return PlannedReply(firing.rule, channel, rendered.text, subject), {}
+
+    async def _with_csat(
+        self, plan: AutomationPlan, facts: AutomationFacts, replies: Sequence[CannedReply]
+    ) -> AutomationPlan:
+        """`plan` with the satisfaction question after a resolve, when the
+        customer can and may be asked: a person answered in the conversation
+        (not only automation), it was not asked yet, the customer was not asked
+        within `csat_every`, their last message was not a machine's, they did
+        not opt out of the channel, and it is not an SMS to a Japanese number
+        (Twilio numbers there receive no answer)."""
+        from omnitui.domain.csat import cannot_answer_sms
+
+        state = await self.store.csat_state(facts.contact.id, self.setup.csat_every)
+        if (
+            state is None
+            or state.asked
+            or not state.person_replied
+            or state.asked_recently
+            or state.opted_out
+            or not state.address
+            or self._automatic(facts)
+        ):
+            return plan
+        channel = self.channels.get(state.account)
+        if channel is None:
+            return plan
+        if channel.kind is ChannelKind.SMS and cannot_answer_sms(state.address):
+            return plan
+        canned = pick_canned(replies, self.setup.csat_ask, self._language(facts))
+        if canned is None:  # said in the log at the start and on each reload
+            return plan
+        rendered = render(canned.body, self._values(facts))
+        if rendered.unresolved:
+            return plan  # a question with a hole in it is not sent
+        subject = ""
+        if channel.kind is ChannelKind.EMAIL:
+            subject = reply_subject(
+                await self.store.reply_subject(facts.contact.id, channel.account)
+            )
+        question = PlannedReply(CSAT_AUTHOR, channel, rendered.text, subject)
+        return replace(plan, csat=question, csat_conversation=state.conversation_id)
 
     def _values(self, facts: AutomationFacts) -> dict[str, str]:
         """A canned reply's values: the shop's, then the customer's profile; a

@@ -1,4 +1,4 @@
-"""Command line: omnitui [demo|init|serve|contacts|canned|rules|doctor].
+"""Command line: omnitui [demo|init|serve|contacts|canned|rules|report|doctor].
 
 Exit codes: 0 ok, 2 bad usage or config (the message names file, line and
 key), 1 anything else. A user mistake never prints a traceback.
@@ -102,6 +102,20 @@ def build_parser() -> argparse.ArgumentParser:
     rules.add_argument("text", help="a customer's message")
     rules.add_argument("--channel", help="a channel kind (email, telegram, sms) or name")
     rules.add_argument("--from", dest="sender", metavar="ADDRESS", help="the customer's address")
+    report = command("report", "the shop's figures for a period: text, CSV or JSON")
+    report.add_argument(
+        "--since", help="a date (2026-12-01), a time, or back from now (7d, today, yesterday)"
+    )
+    report.add_argument("--until", help="as --since; a date includes its whole day (default: now)")
+    report.add_argument("--format", choices=["text", "csv", "json"], default="text")
+    report.add_argument(
+        "--by",
+        choices=["channel", "agent", "tag", "day"],
+        help="the rows of the CSV, a table in text",
+    )
+    report.add_argument(
+        "--calendar", action="store_true", help="wall-clock times, not business hours"
+    )
     command("doctor", "check the config, the store and each channel, one line each")
     return parser
 
@@ -166,6 +180,14 @@ def _run(args: argparse.Namespace) -> int:
 
             return asyncio.run(
                 rules_commands.cmd_rules_test(settings, args.text, args.channel, args.sender)
+            )
+        if args.command == "report":
+            from omnitui import report_commands
+
+            return asyncio.run(
+                report_commands.cmd_report(
+                    settings, args.since, args.until, args.format, args.by, args.calendar
+                )
             )
         if args.command == "doctor":
             return cmd_doctor(settings, args.config)
@@ -329,6 +351,7 @@ async def _console(
         agent_signature=agent_signature,
         own_addresses=own_addresses,
         hours=hours,
+        rules=automation.rules if automation is not None else (),
     )
     failed: list[Exception] = []
     runs_channels = lock.acquire()
@@ -455,11 +478,13 @@ async def run_console(settings: Settings, language: str | None = None) -> int:
 async def run_demo(store_path: Path | None, interval: float, language: str | None = None) -> int:
     """The console on a generated shop; `language` None follows the locale."""
     from omnitui.adapters.demo import DemoAdapter
+    from omnitui.automation import AutomationSetup
     from omnitui.demo import (
         DEMO_ADDRESS,
         DEMO_CHANNELS,
         DEMO_SIGNATURE,
         build_demo_store,
+        demo_rules,
         make_shop,
     )
     from omnitui.store import Store
@@ -491,6 +516,10 @@ async def run_demo(store_path: Path | None, interval: float, language: str | Non
             signatures={"demo-mail": DEMO_SIGNATURE},
             agent_signature="Aiko",
             own_addresses={DEMO_ADDRESS},
+            automation=AutomationSetup(
+                rules=tuple(demo_rules()),
+                shop_values={"shop": "Sakura Flowers", "agent": "Aiko"},
+            ),
         )
     return EXIT_OK
 
@@ -582,6 +611,10 @@ def cmd_doctor(settings: Settings, given: Path | None) -> int:
         from omnitui import rules_commands
 
         healthy = rules_commands.doctor_rules(settings) and healthy
+    if settings.csat.enabled:
+        from omnitui import rules_commands
+
+        healthy = rules_commands.doctor_csat(settings) and healthy
     return EXIT_OK if healthy else EXIT_ERROR
 
 
@@ -607,4 +640,9 @@ def _setup_logging(*, console: bool) -> None:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # `python -m omnitui.cli` runs this file as __main__: run the package's own
+    # module instead, so that the UsageError its subcommands raise (imported
+    # from omnitui.cli) is the class caught above.
+    from omnitui.cli import main as package_main
+
+    raise SystemExit(package_main())

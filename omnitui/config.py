@@ -8,6 +8,7 @@ secret; `Secret.reveal()` is called only by the adapter that needs it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -387,6 +388,16 @@ class AutomationConfig:
 
 
 @dataclass(slots=True)
+class CsatConfig:
+    # Ask a customer how satisfied they were when their conversation is resolved.
+    enabled: bool = False
+    # The canned reply that asks (in the customer's language); they answer 1-5.
+    ask: str = "csat"
+    # At most once per customer in this many days.
+    every_days: int = 7
+
+
+@dataclass(slots=True)
 class Settings:
     agent: AgentConfig = field(default_factory=AgentConfig)
     shop: dict[str, str] = field(default_factory=dict)
@@ -405,6 +416,7 @@ class Settings:
 
     rule: list[RuleConfig] = field(default_factory=list)
     automation: AutomationConfig = field(default_factory=AutomationConfig)
+    csat: CsatConfig = field(default_factory=CsatConfig)
 
     def rules(self) -> list[Rule]:
         """The `[[rule]]`s, in order, ready to evaluate."""
@@ -554,6 +566,7 @@ def _from_plain(data: dict[str, Any]) -> Settings:
             for r in data["rule"]
         ],
         automation=AutomationConfig(**data["automation"]),
+        csat=CsatConfig(**data["csat"]),
     )
 
 
@@ -632,3 +645,33 @@ def _in_array(parts: list[str], counts: dict[str, int]) -> list[Any]:
 def example_config() -> str:
     """The commented example config shipped with OmniTUI."""
     return (Path(__file__).parent / "config.example.toml").read_text(encoding="utf-8")
+
+
+def local_timezone() -> str:
+    """The machine's time zone as an IANA name, else "UTC".
+
+    TZ when it names a zone, else /etc/localtime's; a TZ written as an offset
+    ("JST-9") becomes the fixed zone of that offset ("Etc/GMT-9"). Reports
+    count a shop's days in it when config.toml has no [hours]."""
+    import time
+    from zoneinfo import ZoneInfo
+
+    def known(name: str) -> bool:
+        try:
+            ZoneInfo(name)
+        except (ValueError, OSError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+            return False
+        return True
+
+    given = os.environ.get("TZ", "").lstrip(":")
+    if given and known(given):
+        return given
+    if not given:
+        with contextlib.suppress(OSError):
+            name = os.readlink("/etc/localtime").split("zoneinfo/")[-1]
+            if known(name):
+                return name
+    offset = time.localtime().tm_gmtoff
+    if offset and offset % 3600 == 0:
+        return f"Etc/GMT{-offset // 3600:+d}"
+    return "UTC"

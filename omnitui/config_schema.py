@@ -260,6 +260,12 @@ class ReportsModel(_Section):
     waiting_alert: Annotated[str, AfterValidator(_duration)] = "2h"
 
 
+class CsatModel(_Section):
+    enabled: bool = False
+    ask: Annotated[str, Field(min_length=1)] = "csat"
+    every_days: Annotated[int, Field(ge=0)] = 7
+
+
 class SettingsModel(_Section):
     agent: AgentModel = Field(default_factory=AgentModel)
     shop: dict[str, str] = Field(default_factory=dict)
@@ -273,6 +279,7 @@ class SettingsModel(_Section):
     hours: HoursModel | None = None
     rule: list[RuleModel] = Field(default_factory=list)
     automation: AutomationModel = Field(default_factory=AutomationModel)
+    csat: CsatModel = Field(default_factory=CsatModel)
 
     @model_validator(mode="after")
     def _unique_names(self) -> SettingsModel:
@@ -351,6 +358,7 @@ def settings(data: dict[str, Any], text: str, path: Path) -> config.Settings:
             for r in checked.rule
         ],
         automation=_plain(checked.automation, config.AutomationConfig),
+        csat=_plain(checked.csat, config.CsatConfig),
     )
 
 

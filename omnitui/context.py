@@ -18,6 +18,7 @@ from omnitui.domain.models import Channel, ChannelKind
 
 if TYPE_CHECKING:
     from omnitui.domain.hours import BusinessHours
+    from omnitui.domain.rules import Rule
     from omnitui.store.protocol import StoreProtocol
 
 
@@ -50,6 +51,7 @@ class ConsoleContext:
     downloads_folder: Path | None = None  # None: the user's downloads folder
     outbox_changed: Callable[[], None] = _nothing  # wakes the senders after a reply
     hours: BusinessHours | None = None  # [hours]; None: the console shows none
+    rules: tuple[Rule, ...] = ()  # the [[rule]] tables, in order, for the rules screen
 
     @classmethod
     def build(
@@ -69,6 +71,7 @@ class ConsoleContext:
         downloads: Path | None = None,
         outbox_changed: Callable[[], None] | None = None,
         hours: BusinessHours | None = None,
+        rules: Iterable[Rule] = (),
     ) -> ConsoleContext:
         """A context from the console's settings, copied so that nobody changes
         them under a screen; the agent's name is the placeholder {agent}."""
@@ -90,6 +93,7 @@ class ConsoleContext:
             downloads_folder=downloads,
             outbox_changed=outbox_changed or _nothing,
             hours=hours,
+            rules=tuple(rules),
         )
 
     def signature_for(self, channel: Channel) -> str:

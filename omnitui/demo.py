@@ -19,6 +19,7 @@ from omnitui.domain.models import (
     Inbound,
     ThreadStatus,
 )
+from omnitui.domain.rules import Rule, make_rule
 from omnitui.store import ProfileFields, RecordedOutbound, Store
 
 DEMO_CHANNELS = (
@@ -188,6 +189,28 @@ STARTER_CANNED = [
     ("ready", "ご注文の準備完了", "{name|お客様}様、ご注文{order_id}のご用意ができました。", "ja"),
     ("delivery", "Delivery time", "Your delivery is planned for {delivery_time}. — {agent}", "en"),
 ]
+
+
+def demo_rules() -> list[Rule]:
+    """The demo shop's automation rules: what a florist writes first (see the
+    README's "Automation rules"); they fire on the demo's arriving messages."""
+    return [
+        make_rule(
+            name="Late orders",
+            on="message",
+            text=["届いていません", "hasn't arrived"],
+            tag="delivery",
+            assign="Aiko",
+        ),
+        make_rule(name="Bookings", on="message", text=["予約", "book"], tag="booking"),
+        make_rule(
+            name="Opening hours",
+            on="message",
+            text=["何時まで", "開いて"],
+            once_per="12h",
+            reply="hours",
+        ),
+    ]
 
 
 @dataclass(frozen=True, slots=True)

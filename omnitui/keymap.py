@@ -34,6 +34,8 @@ _MODULES = (
     "omnitui.screens.note",
     "omnitui.screens.pickers",
     "omnitui.screens.profile",
+    "omnitui.screens.reports",
+    "omnitui.screens.rules",
     "omnitui.screens.source",
     "omnitui.screens.supervisor",
     "omnitui.screens.tags",

@@ -53,6 +53,9 @@ JA: dict[str, str] = {
     "Undo last merge into this contact": "このお客様に直前にまとめた分を元に戻す",
     "Retry a failed reply": "送れなかった返信を送り直す",
     "Profile": "お客様情報",
+    "Satisfaction: last ★ {last}/5 ({when}) · average {average:.1f} of {count}": (
+        "満足度: 前回 ★ {last}/5（{when}）· 平均 {average:.1f}（{count} 件）"
+    ),
     "Tags": "タグ",
     "Next view": "次の絞り込み",
     "Views with counts": "絞り込みの一覧 (件数つき)",
@@ -331,10 +334,7 @@ JA: dict[str, str] = {
         "返信を待っているお客様を待ち時間の長い順に (随時更新)"
     ),
     "Who is waiting": "返信待ちのお客様",
-    "{m} min": "{m}分",
-    "{h} h {m:02d}": "{h}時間{m:02d}分",
-    "{d} d {h:02d} h": "{d}日{h}時間",
-    "{h} h": "{h}時間",
+    "{h} h": "{h} 時間",
     "{n} waiting": "返信待ち {n} 人",
     "{n} over {time}": "{time}超 {n} 人",
     "waiting": "待ち時間",
@@ -510,6 +510,71 @@ JA: dict[str, str] = {
     "customer: unknown ({address})": "顧客: 不明({address})",
     "{rule} (on {event}):": "{rule}({event} のとき):",
     "no rule fires": "動くルールはありません",
+    # -- automation in the console: ⚙ lines, notices, the rules screen --
+    "tagged {tags}": "タグ付け: {tags}",
+    "assigned to {agent}": "{agent} に割り当て",
+    "replied /{shortcut}": "/{shortcut} で返信",
+    "reply /{shortcut} not sent: {reason}": "/{shortcut} の返信は送っていません: {reason}",
+    "reply not sent: {reason}": "返信は送っていません: {reason}",
+    "the customer's message was automatic ({why})": "お客様のメッセージが自動送信でした({why})",
+    "the customer's message was automatic": "お客様のメッセージが自動送信でした",
+    "the customer was handed to a person": "担当者に引き継ぎ済みです",
+    "an agent ({why}) is answering": "担当者({why})が対応中です",
+    "an agent is answering": "担当者が対応中です",
+    "{why} automatic replies today already": "今日の自動返信はもう {why} 回送りました",
+    "the day's automatic replies were sent already": "今日の自動返信はもう上限まで送りました",
+    "no channel to answer on": "返信できるチャネルがありません",
+    "no such canned reply": "その定型文はありません",
+    "no value for {why}": "{why} に入れる値がありません",
+    "a placeholder has no value": "差し込み項目に入れる値がありません",
+    "marked {status}": "状態を{status}に",
+    "notified every console": "すべてのコンソールに通知",
+    "handed to a person": "担当者に引き継ぎ",
+    "later rules skipped": "後のルールは実行せず",
+    "nothing to do": "何もしていません",
+    "message": "メッセージ",
+    "new conversation": "新しい会話",
+    "no reply": "返信なし",
+    "satisfaction answer": "満足度の回答",
+    "on {event}": "{event}のとき",
+    "no answer for {time}": "{time} 返信がないとき",
+    "text has {words}": "本文に {words}",
+    " or ": " か ",
+    "message is {words}": "メッセージが {words}",
+    "matches {pattern}": "正規表現 {pattern} に一致",
+    "on {channels}": "チャネル: {channels}",
+    "while open": "営業時間内",
+    "while closed": "営業時間外",
+    "customer tagged {tags}": "お客様のタグ: {tags}",
+    "language {languages}": "言語: {languages}",
+    "rating {ratings}": "評価: {ratings}",
+    "once per customer in {time}": "同じお客様には {time} に1回まで",
+    "rule": "ルール",
+    "7 days": "7日間",
+    "last fired": "最後の実行",
+    "today {time}": "今日 {time}",
+    "yesterday {time}": "昨日 {time}",
+    "no longer in config.toml": "config.toml にはもうありません",
+    "No automation rules yet.": "自動化ルールはまだありません。",
+    "Rules live in config.toml as [[rule]] tables: a keyword that tags and assigns, "
+    "an answer when the shop is closed, a numbered menu, a hand-off to a person. "
+    'The README\'s "Automation rules" section shows the first six a shop needs; '
+    "`omnitui rules test TEXT` tries them without changing anything.": (
+        "ルールは config.toml に [[rule]] として書きます: キーワードでタグ付けと割り当て、"
+        "営業時間外の自動返信、番号メニュー、担当者への引き継ぎなど。"
+        "README の「Automation rules」の節に、お店がまず必要な6つの例があります。"
+        "`omnitui rules test 文章` で、何も変えずに試せます。"
+    ),
+    "Automation rules": "自動化ルール",
+    "hits in the last 7 days · esc close": "数は直近7日間の実行回数 · esc 閉じる",
+    "esc close": "esc 閉じる",
+    "Rule fired": "ルールが動きました",
+    "a rule": "ルール",
+    "Automation rules and their hits": "自動化ルールと実行回数",
+    "Rules": "ルール",
+    "The automation rules: what each does, hits in the last 7 days": (
+        "自動化ルール: それぞれの動作と直近7日間の実行回数"
+    ),
     "{what}: environment variable {variable} is not set": (
         "{what}: 環境変数 {variable} が設定されていません"
     ),
@@ -628,6 +693,63 @@ JA: dict[str, str] = {
     "cannot catch up on missed webhooks: {reason}; retrying in {seconds:.0f} s": (
         "届かなかった Webhook を取り込めません: {reason}。{seconds:.0f} 秒後にもう一度試します"
     ),
+    # -- omnitui report (report_commands.py) --
+    "OmniTUI report: {since} – {until} ({timezone})": (
+        "OmniTUI レポート: {since} – {until} ({timezone})"
+    ),
+    "Times are business hours (--calendar for wall-clock).": (
+        "時間は営業時間で数えています (--calendar で暦どおりの時間)。"
+    ),
+    "Times are wall-clock.": "時間は暦どおりの時間です。",
+    "Conversations": "会話",
+    "{n} ({resolved} resolved, {unanswered} not answered yet)": (
+        "{n} (対応済み {resolved}、まだ返信なし {unanswered})"
+    ),
+    "Customer messages": "お客様からのメッセージ",
+    "Replies by people": "担当者の返信",
+    "{n} (automatic replies: {auto})": "{n} (自動返信: {auto})",
+    "First response": "最初の返信まで",
+    "Resolution": "対応済みまで",
+    "Satisfaction (CSAT)": "満足度 (CSAT)",
+    "Per channel": "連絡手段ごと",
+    "Per agent": "担当者ごと",
+    "Per tag": "タグごと",
+    "Per day": "日ごと",
+    "Waiting now, longest first": "いま返信を待っているお客様 (長い順)",
+    "nobody": "いません",
+    "(unassigned)": "(担当なし)",
+    "({agents} writing)": "({agents} が入力中)",
+    "… and {n} more": "… ほか {n} 人",
+    "channel": "連絡手段",
+    "agent": "担当者",
+    "tag": "タグ",
+    "day": "日付",
+    "conv.": "会話",
+    "in": "受信",
+    "out": "返信",
+    "1st resp.": "最初の返信",
+    "resolution": "対応済み",
+    "CSAT": "満足度",
+    "none yet": "まだありません",
+    "median {median}, p90 {p90} ({n} conversations)": (
+        "中央値 {median}、90 パーセンタイル {p90} ({n} 件の会話)"
+    ),
+    "no answers yet": "まだ回答がありません",
+    "{average:.2f} from {n} answers ({spread})": "平均 {average:.2f} ({n} 件の回答: {spread})",
+    "{n}s": "{n}秒",
+    "{h}h {m:02d}m": "{h}時間{m}分",
+    "{d}d {h}h": "{d}日{h}時間",
+    "the period is empty: --until ({until}) is not after --since ({since})": (
+        "期間が空です: --until ({until}) が --since ({since}) より後ではありません"
+    ),
+    "{option} {value} is not a date (2026-12-01), a time (2026-12-01 09:00) "
+    "or a span back from now (7d, 12h, today, yesterday)": (
+        "{option} {value} は日付 (2026-12-01)、日時 (2026-12-01 09:00)、"
+        "今からさかのぼる期間 (7d, 12h, today, yesterday) のどれでもありません"
+    ),
+    "no store at {path} yet: nothing to report": (
+        "{path} に保存ファイルがまだありません: レポートするものがありません"
+    ),
     # The store (StoreError, StoreBusy, StoreUnusable, SchemaTooNew).
     "the store was busy (another process was writing to it) for {seconds} s": (
         "ほかのプロセスが書き込み中で、{seconds} 秒のあいだ保存できませんでした"
@@ -684,6 +806,42 @@ JA: dict[str, str] = {
     ),
     "{path}: cannot use it: {reason}": "{path}: 使えません: {reason}",
     "{path}: {reason}": "{path}: {reason}",
+    "Reports: how the shop is doing": "レポート：お店の状況",
+    "Reports": "レポート",
+    "How the shop is doing: conversations, response times, satisfaction": "お店の状況：会話数、応答時間、満足度",
+    "░ few … █ most customer messages in that hour": "░ 少ない … █ 多い（その時間帯のお客様のメッセージ）",
+    "conversations": "会話",
+    "first response": "初回応答",
+    "replies": "返信",
+    "first resp.": "初回応答",
+    "Today": "今日",
+    "Last 7 days": "過去7日",
+    "Last 30 days": "過去30日",
+    "{n} s": "{n} 秒",
+    "{n} min": "{n} 分",
+    "{h} h {m:02d}": "{h} 時間 {m:02d} 分",
+    "{d} d {h} h": "{d} 日 {h} 時間",
+    "median {median} · p90 {p90}": "中央値 {median} · p90 {p90}",
+    "{average:.1f} ★ ({n} answers)": "{average:.1f} ★（回答 {n} 件）",
+    "Messages": "メッセージ",
+    "Satisfaction": "満足度",
+    "Waiting now": "いま返信待ち",
+    "Key figures": "主な数字",
+    "Customer messages per day": "日ごとのお客様のメッセージ",
+    "When customers write": "お客様が書く時間帯",
+    "First response and resolution, median per day": "初回応答と解決までの時間（日ごとの中央値）",
+    "Satisfaction answers": "満足度の回答",
+    "Agents": "担当者",
+    "today": "今日",
+    "last 7 days": "過去7日",
+    "last 30 days": "過去30日",
+    "{n} (resolved {resolved}, unanswered {unanswered})": "{n}（解決 {resolved}・未返信 {unanswered}）",
+    "in {n_in} · out {n_out} · automatic {auto}": "受信 {n_in} · 送信 {n_out} · 自動 {auto}",
+    "nobody yet": "まだ誰も",
+    "business hours": "営業時間で計算",
+    "wall-clock time": "実時間で計算",
+    "{n} (longest {longest})": "{n}（最長 {longest}）",
+    "1 today · 7 last 7 days · 3 last 30 days · esc close": "1 今日 · 7 過去7日 · 3 過去30日 · esc 閉じる",
 }
 
 # Why a reply failed, or what became of a file: OmniTUI stores these in English

@@ -14,12 +14,13 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from omnitui.cli import EXIT_OK, configured_channels
+from omnitui.domain.rule_words import describe
 from omnitui.i18n import tr
 
 if TYPE_CHECKING:
     from omnitui.config import Settings
     from omnitui.domain.models import CannedReply, Contact
-    from omnitui.domain.rules import Firing, Rule
+    from omnitui.domain.rules import Rule
     from omnitui.store import Store
 
 
@@ -33,30 +34,6 @@ def shop_open(settings: Settings) -> bool | None:
     from datetime import UTC, datetime
 
     return hours.is_open(datetime.now(UTC))
-
-
-def describe(firing: Firing) -> list[str]:
-    """What a firing would do, one line each, in the console's language."""
-    lines: list[str] = []
-    if firing.tag:
-        lines.append(tr("tag: {tags}").format(tags=", ".join(firing.tag)))
-    if len(firing.assign) == 1:
-        lines.append(tr("assign to {agent}").format(agent=firing.assign[0]))
-    elif firing.assign:
-        lines.append(tr("assign round robin: {agents}").format(agents=", ".join(firing.assign)))
-    if firing.reply:
-        lines.append(tr("reply with canned reply /{shortcut}").format(shortcut=firing.reply))
-    if firing.status:
-        lines.append(tr("set status: {status}").format(status=tr(firing.status)))
-    if firing.notify:
-        lines.append(tr("notify every console"))
-    for key, value in firing.set:
-        lines.append(tr("set profile field {field} = {value}").format(field=key, value=value))
-    if firing.handoff:
-        lines.append(tr("hand off to a person: no more automatic replies"))
-    if firing.stop:
-        lines.append(tr("stop: later rules do not run"))
-    return lines
 
 
 def unknown_replies(rules: Sequence[Rule], shortcuts: set[str]) -> list[tuple[str, str]]:
@@ -172,9 +149,9 @@ def unfilled_placeholders(
     return found
 
 
-def doctor_rules(settings: Settings) -> bool:
-    """`omnitui doctor`'s lines for the rules: each rule, an unknown canned reply,
-    and a placeholder an automatic reply may not be able to fill."""
+def _stored_canned(settings: Settings) -> list[CannedReply] | None:
+    """The store's canned replies; None when the store cannot be read (the
+    doctor's store line says why)."""
     import asyncio
 
     from omnitui.store import Store
@@ -191,8 +168,26 @@ def doctor_rules(settings: Settings) -> bool:
         finally:
             await store.close()
 
+    return asyncio.run(canned())
+
+
+def doctor_csat(settings: Settings) -> bool:
+    """`omnitui doctor`'s line for the satisfaction survey: an `ask` that names
+    no canned reply fails (nobody would be asked)."""
+    csat = settings.csat
+    replies = _stored_canned(settings)
+    if replies is not None and not any(r.shortcut == csat.ask for r in replies):
+        print(f"FAIL  csat     ask = /{csat.ask} is no canned reply: nobody is asked")
+        return False
+    print(f"ok    csat     asks with /{csat.ask}, once per customer in {csat.every_days} days")
+    return True
+
+
+def doctor_rules(settings: Settings) -> bool:
+    """`omnitui doctor`'s lines for the rules: each rule, an unknown canned reply,
+    and a placeholder an automatic reply may not be able to fill."""
     rules = settings.rules()
-    replies = asyncio.run(canned())
+    replies = _stored_canned(settings)
     known = {c.shortcut for c in replies} if replies is not None else None
     missing = dict(unknown_replies(rules, known)) if known is not None else {}
     for rule in rules:

@@ -373,39 +373,29 @@ async def test_a_japanese_console_at_80x24_keeps_every_column(
         await wait_until(lambda: "✎ Ken" in "\n".join(screen_lines(app)), pilot=pilot)
         text = "\n".join(screen_lines(app))
         assert "返信待ちのお客様" in text
-        assert "返信待ち 5 人 · ! 30分超 3 人 · !! 2時間超 2 人" in text
+        assert "返信待ち 5 人 · ! 30 分超 3 人 · !! 2 時間超 2 人" in text
         assert "待ち時間" in text and "担当" in text and "返信中" in text
         # Whole names and whole columns, the widest Japanese time included.
-        assert row_of(app, "Lucy Gray").split() == [
-            "!!",
-            "4時間00分",
-            "✉",
-            "Lucy",
-            "Gray",
-            "担当なし",
-        ]
-        assert row_of(app, "山田 花子").split() == ["!!", "3時間05分", "✉", "山田", "花子", "Ken"]
-        assert row_of(app, "佐藤 健太").split() == [
-            "!",
-            "45分",
-            "✈",
-            "佐藤",
-            "健太",
-            "担当なし",
-            "✎",
-            "Ken",
-        ]
-        assert row_of(app, "Emma Wilson").split() == ["12分", "☏", "Emma", "Wilson", "Aiko"]
+        rows = {
+            name: " ".join(row_of(app, name).split())
+            for name in ("Lucy Gray", "山田 花子", "佐藤 健太", "Emma Wilson")
+        }
+        assert rows == {
+            "Lucy Gray": "!! 4 時間 00 分 ✉ Lucy Gray 担当なし",
+            "山田 花子": "!! 3 時間 05 分 ✉ 山田 花子 Ken",
+            "佐藤 健太": "! 45 分 ✈ 佐藤 健太 担当なし ✎ Ken",
+            "Emma Wilson": "12 分 ☏ Emma Wilson Aiko",
+        }
         assert "enter 受信箱で開く · esc 戻る" in text
 
 
 @pytest.mark.parametrize(
     ("seconds", "english", "japanese"),
     [
-        (20, "0 min", "0分"),
-        (12 * MINUTE + 59, "12 min", "12分"),
-        (2 * HOUR + 5 * MINUTE, "2 h 05", "2時間05分"),
-        (26 * HOUR + 30 * MINUTE, "1 d 02 h", "1日2時間"),
+        (20, "0 min", "0 分"),
+        (12 * MINUTE + 59, "12 min", "12 分"),
+        (2 * HOUR + 5 * MINUTE, "2 h 05", "2 時間 05 分"),
+        (26 * HOUR + 30 * MINUTE, "1 d 2 h", "1 日 2 時間"),
     ],
 )
 def test_waiting_times_read_short(seconds: float, english: str, japanese: str) -> None:

@@ -484,7 +484,7 @@ def test_a_newcomer_presses_every_key_and_nothing_crashes(
         press("v", "v", "V", "Escape", "n", "Escape")  # views, next waiting
         press("t", "Escape", "A", "A", "e", "o")  # tags, assign twice, resolve, reopen
         press("z", "Escape", "m", "Escape", "u", "p", "Escape", "D", "Escape")
-        press("R", "Escape")
+        press("R", "Escape", "b", "Escape")  # retry, the automation rules
         screen = term.screen()
         # The inbox is still there (its footer: at 80 columns a long view name may
         # take the list's title), and no traceback.

@@ -25,6 +25,11 @@ A reply a rule sent (`meta["automatic"]`) whose text is a numbered menu
 ("1. 営業時間", "2. 返品"...) goes out with a one-time keyboard of the numbers,
 so the customer taps "1" and it arrives as the message "1" a menu rule expects.
 
+A satisfaction question (`meta["csat_ask"]`) carries inline buttons 1 to 5
+(callback data "csat:5"). A tap arrives as a callback_query: it is stored as the
+customer's message "5" (meta `csat_source` "button"), then answered
+(answerCallbackQuery) so the customer's app stops waiting.
+
 PTB costs about 0.25 s to import, so it is imported on first use, in a thread.
 """
 
@@ -50,6 +55,7 @@ from omnitui.adapters.telegram_messages import (
     MAX_JSON_DEPTH,
     Media,
     NotAnUpdate,
+    callback_inbound,
     chat_type_of,
     media_of,
     menu_rows,
@@ -76,6 +82,7 @@ from omnitui.adapters.telegram_words import (
 from omnitui.adapters.webhook import Refusal, WebhookServer
 from omnitui.config import TelegramConfig
 from omnitui.domain.automatic import menu_options
+from omnitui.domain.csat import BUTTON_PREFIX
 from omnitui.domain.health import CONNECTED, CONNECTING, ChannelState, ChannelTrouble, Health
 from omnitui.domain.models import (
     Channel,
@@ -274,6 +281,7 @@ class TelegramAdapter:
                 next_offset = max(update_id for update_id, _ in batch) + 1
                 await sink.deliver(items, cursor={OFFSET_KEY: str(next_offset)})
                 offset = next_offset
+                await self._answer_taps(bot, [u for _, u in batch])
             self.status["polling"] = "up to date"
             self._health = CONNECTED
             return False
@@ -370,6 +378,29 @@ class TelegramAdapter:
             )
             return self._unreadable(parsed.to_dict())
 
+    async def _answer_taps(self, bot: Bot, updates: list[Update | dict[str, Any]]) -> None:
+        """Answer each button tap once it is stored (the customer's spinner stops);
+        a survey's rating is shown back as stars. An answer that fails is only
+        logged: the tap is stored, and Telegram forgets the question after a while."""
+        from omnitui.domain.csat import button_rating
+
+        for update in updates:
+            query = update.get("callback_query") if isinstance(update, dict) else None
+            if not isinstance(update, dict) and update.callback_query is not None:
+                query = {"id": update.callback_query.id, "data": update.callback_query.data}
+            if not isinstance(query, dict) or not isinstance(query.get("id"), str):
+                continue
+            data = query.get("data")
+            rating = button_rating(data if isinstance(data, str) else None)
+            try:
+                await bot.answer_callback_query(query["id"], text="★" * rating if rating else None)
+            except Exception as exc:
+                log.warning(
+                    "%s: a button tap could not be answered (%s)",
+                    self.channel.account,
+                    self.explain(exc),
+                )
+
     def _unreadable(self, data: dict[str, Any]) -> Inbound | None:
         chat_type = chat_type_of(data)
         if chat_type not in (None, "private") and not self.config.allow_groups:
@@ -385,6 +416,14 @@ class TelegramAdapter:
         )
 
     async def _inbound(self, bot: Bot, update: Update) -> Inbound | None:
+        if update.callback_query is not None:  # a tap on a survey's button
+            origin = update.callback_query.message
+            chat_type = origin.chat.type if origin is not None else "private"
+            if chat_type != "private" and not self.config.allow_groups:
+                self._log_ignored(chat_type)
+                return None
+            raw = json.dumps(update.to_dict(), ensure_ascii=False).encode()
+            return callback_inbound(self.channel, update.callback_query, at=time.time(), raw=raw)
         message = (
             update.message
             or update.edited_message
@@ -481,6 +520,7 @@ class TelegramAdapter:
                 item = await self._convert(bot, data)
                 if item is not None:
                     await sink.deliver([item])
+                await self._answer_taps(bot, [data])
             except Exception as exc:  # answered 500: Telegram sends it again later
                 log.warning(
                     "%s: could not store update %s (%s); Telegram will send it again",
@@ -545,16 +585,20 @@ class TelegramAdapter:
         steps: list[str | OutboundFile] = [*pieces, *message.files]
         if not steps:
             raise SendError("the reply is empty", retryable=False)
-        # A rule's numbered menu: its last piece of text carries the buttons.
-        options = menu_options(message.text) if message.meta.get("automatic") else []
-        menu_at = len(pieces) - 1 if options and pieces else -1
+        # A rule's numbered menu: its last piece of text carries the buttons; a
+        # satisfaction question carries 1-5 buttons whose tap comes back as a callback.
+        survey = bool(message.meta.get("csat_ask"))
+        automatic = message.meta.get("automatic") and not survey
+        options = menu_options(message.text) if automatic else []
+        menu_at = len(pieces) - 1 if (options or survey) and pieces else -1
         first: int | None = None
         waited = 0.0
         for index, step in enumerate(steps):
             while True:
                 try:
                     menu = options if index == menu_at else []
-                    sent = await self._send_one(bot, chat_id, step, menu)
+                    buttons = survey and index == menu_at
+                    sent = await self._send_one(bot, chat_id, step, menu, survey=buttons)
                     break
                 except RetryAfter as exc:
                     seconds = retry_seconds(exc)
@@ -581,9 +625,24 @@ class TelegramAdapter:
         return f"{chat_id}:{first}"
 
     async def _send_one(
-        self, bot: Bot, chat_id: int, step: str | OutboundFile, menu: list[str]
+        self,
+        bot: Bot,
+        chat_id: int,
+        step: str | OutboundFile,
+        menu: list[str],
+        *,
+        survey: bool = False,
     ) -> Message:
         if isinstance(step, str):
+            if survey:
+                from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+                buttons = [
+                    InlineKeyboardButton(str(n), callback_data=f"{BUTTON_PREFIX}{n}")
+                    for n in range(1, 6)
+                ]
+                markup = InlineKeyboardMarkup([buttons])
+                return await bot.send_message(chat_id=chat_id, text=step, reply_markup=markup)
             if not menu:
                 return await bot.send_message(chat_id=chat_id, text=step)
             from telegram import ReplyKeyboardMarkup

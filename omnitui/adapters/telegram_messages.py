@@ -25,14 +25,15 @@ from omnitui.domain.models import (
 from omnitui.errors import OmniError
 
 if TYPE_CHECKING:
-    from telegram import Message
+    from telegram import CallbackQuery, Message
 
 
 TEXT_LIMIT = 4096  # characters per message; counted in UTF-16 units, which is never fewer
 DOWNLOAD_LIMIT = 20 * 1024 * 1024  # the most a bot may download through getFile
-ALLOWED_UPDATES = ("message", "edited_message", "channel_post", "edited_channel_post")
+_MESSAGE_KINDS = ("message", "edited_message", "channel_post", "edited_channel_post")
+# A tap on an inline button (a satisfaction survey's 1-5) is a callback_query.
+ALLOWED_UPDATES = (*_MESSAGE_KINDS, "callback_query")
 MAX_JSON_DEPTH = 64  # lists and objects in an update; Telegram's own nest about 8 deep
-_MESSAGE_KINDS = ALLOWED_UPDATES
 BOT_SENDER = "sent by a bot"  # why a message is automatic (`Inbound.meta["automatic"]`)
 
 
@@ -395,3 +396,46 @@ def chat_type_of(data: Mapping[str, Any]) -> str | None:
 
 def too_big(size: int) -> str:
     return f"not downloaded: {_size(size)} is over the 20 MB a Telegram bot may download"
+
+
+def callback_inbound(
+    channel: Channel, query: CallbackQuery, *, at: float, raw: bytes | None = None
+) -> Inbound | None:
+    """A tap on a survey button as the customer's answer: the message "5" (meta
+    `csat_source` "button"); None for a button that is not a survey's."""
+    from omnitui.domain.csat import button_rating
+
+    rating = button_rating(query.data)
+    if rating is None:
+        return None
+    user = query.from_user
+    origin = query.message
+    chat = origin.chat if origin is not None else None
+    chat_id = chat.id if chat is not None else user.id
+    meta: dict[str, object] = {
+        "chat_id": chat_id,
+        "chat_type": chat.type if chat is not None else "private",
+        "kind": "button",
+        "csat_source": "button",
+    }
+    if origin is not None:
+        meta["reply_to"] = f"{chat_id}:{origin.message_id}"
+    identity: dict[str, object] = {}
+    if chat is None or chat.type == "private":
+        identity["chat_id"] = chat_id
+    if user.username:
+        identity["username"] = user.username
+    if user.language_code:
+        identity["language_code"] = user.language_code
+    name = " ".join(p for p in (user.first_name, user.last_name) if p).strip()
+    return Inbound(
+        channel=channel,
+        provider_id=f"callback:{query.id}",
+        address=str(user.id),
+        display_name=name or (f"@{user.username}" if user.username else str(user.id)),
+        text=str(rating),
+        sent_at=at,
+        raw=raw,
+        meta=meta,
+        identity_data=identity,
+    )

@@ -15,6 +15,7 @@ as the hour before the change would have.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -117,12 +118,7 @@ class BusinessHours:
             day = first + timedelta(days=offset)
             if self.closed_day(day):
                 continue
-            for start_min, end_min in sorted(self.week[day.weekday()]):
-                start = _instant(day, start_min, zone)
-                end_day = day if end_min > start_min else day + timedelta(days=1)
-                end = _instant(end_day, end_min % (24 * 60), zone)
-                if end_min == 24 * 60:
-                    end = _instant(day + timedelta(days=1), 0, zone)
+            for start, end in self._day_periods(day, zone):
                 if current is not None and start <= current[1]:
                     current = (current[0], max(current[1], end))
                     continue
@@ -132,6 +128,78 @@ class BusinessHours:
                 current = (start, end)
         if current is not None and current[1] > now:
             yield current
+
+    def _day_periods(self, day: date, zone: ZoneInfo) -> Iterator[tuple[datetime, datetime]]:
+        """The periods that start on `day` (an open day), as UTC instants, in order."""
+        for start_min, end_min in sorted(self.week[day.weekday()]):
+            start = _instant(day, start_min, zone)
+            end_day = day if end_min > start_min else day + timedelta(days=1)
+            end = _instant(end_day, end_min % (24 * 60), zone)
+            if end_min == 24 * 60:
+                end = _instant(day + timedelta(days=1), 0, zone)
+            yield start, end
+
+    def open_time(self, start: float, end: float) -> OpenTime:
+        """The open spans between two instants (epoch seconds), to measure many
+        intervals inside them quickly (see `OpenTime.seconds`)."""
+        zone = self.zone
+        first = datetime.fromtimestamp(min(start, end), zone).date() - timedelta(days=1)
+        last = datetime.fromtimestamp(max(start, end), zone).date() + timedelta(days=1)
+        spans: list[tuple[float, float]] = []
+        day = first
+        while day <= last:
+            if not self.closed_day(day):
+                for a, b in self._day_periods(day, zone):
+                    lo, hi = a.timestamp(), b.timestamp()
+                    if spans and lo <= spans[-1][1]:
+                        spans[-1] = (spans[-1][0], max(spans[-1][1], hi))
+                    elif hi > lo:
+                        spans.append((lo, hi))
+            day += timedelta(days=1)
+        return OpenTime(tuple(spans))
+
+    def business_seconds(self, start: datetime, end: datetime) -> float:
+        """How long the shop is open between two aware instants (0 when `end`
+        is not after `start`): holidays, closures and periods past midnight
+        respected."""
+        a, b = start.timestamp(), end.timestamp()
+        if b <= a:
+            return 0.0
+        return self.open_time(a, b).seconds(a, b)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenTime:
+    """A shop's open spans over a stretch of time (UTC epoch seconds, joined,
+    in order), with the open seconds before each, to measure intervals in
+    logarithmic time. Instants outside the stretch count as closed."""
+
+    spans: tuple[tuple[float, float], ...]
+    _before: tuple[float, ...] = field(init=False, repr=False, compare=False)
+    _starts: tuple[float, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        before: list[float] = []
+        total = 0.0
+        for start, end in self.spans:
+            before.append(total)
+            total += end - start
+        object.__setattr__(self, "_before", tuple(before))
+        object.__setattr__(self, "_starts", tuple(s for s, _ in self.spans))
+
+    def open_until(self, at: float) -> float:
+        """Open seconds from the stretch's beginning until `at`."""
+        index = bisect_right(self._starts, at) - 1
+        if index < 0:
+            return 0.0
+        start, end = self.spans[index]
+        return self._before[index] + min(at, end) - start
+
+    def seconds(self, start: float, end: float) -> float:
+        """Open seconds between `start` and `end` (0 when `end` is not after `start`)."""
+        if end <= start:
+            return 0.0
+        return self.open_until(end) - self.open_until(start)
 
 
 def _instant(day: date, minutes: int, zone: ZoneInfo) -> datetime:

@@ -177,6 +177,7 @@ class Message:
     cc: tuple[str, ...] = ()
     bcc: tuple[str, ...] = ()
     signature: str = ""
+    csat: int | None = None  # the customer's satisfaction rating (1-5) this message gave
 
     @property
     def is_note(self) -> bool:

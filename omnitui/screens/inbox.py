@@ -70,6 +70,8 @@ class InboxScreen(TriageActions, CustomerActions, ReplyActions):
         Binding("t", "tags", "Tags", show=False, id="inbox.tags"),
         Binding("N", "note", "Internal note (agents only)", show=False, id="inbox.note"),
         Binding("w", "write_to", "Write to…", show=False, id="inbox.write"),
+        Binding("b", "rules", "Automation rules and their hits", show=False, id="inbox.rules"),
+        Binding("S", "reports", "Reports: how the shop is doing", show=False, id="inbox.reports"),
         Binding("escape", "back", "Back", show=False, id="inbox.back"),
     ]
 
@@ -82,6 +84,18 @@ class InboxScreen(TriageActions, CustomerActions, ReplyActions):
             await self._withdraw(sent[0], sent[1])
             return
         await self.action_undo_merge()
+
+    def action_rules(self) -> None:
+        """`b`: the automation rules, what each does and how often it fired."""
+        from omnitui.screens.rules import RulesScreen
+
+        self.app.push_screen(RulesScreen(self.context))
+
+    def action_reports(self) -> None:
+        """`S`: the shop's figures for a period, drawn in the terminal."""
+        from omnitui.screens.reports import ReportsScreen
+
+        self.app.push_screen(ReportsScreen(self.context))
 
     def action_help(self) -> None:
         from omnitui.screens.help import HelpScreen, binding_rows

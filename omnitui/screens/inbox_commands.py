@@ -74,6 +74,16 @@ def inbox_commands(inbox: InboxScreen) -> list[SystemCommand]:
             N_("Start a conversation: a customer or a new email address or phone"),
             inbox.action_write_to,
         ),
+        (
+            N_("Rules"),
+            N_("The automation rules: what each does, hits in the last 7 days"),
+            inbox.action_rules,
+        ),
+        (
+            N_("Reports"),
+            N_("How the shop is doing: conversations, response times, satisfaction"),
+            inbox.action_reports,
+        ),
         (N_("Keys"), N_("Every key on this screen"), inbox.action_help),
     ]
     return [

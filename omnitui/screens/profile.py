@@ -80,6 +80,7 @@ class ProfileScreen(ModalScreen[bool]):
         c = self.contact
         with Vertical():
             yield Static(Text(tr("Profile") + " · " + fit_name(c.name, 60)), classes="title")
+            yield Static(id="csat", classes="hint")
             with Grid():
                 yield Label(tr("Name"))
                 yield Input(c.name, id="name")
@@ -121,7 +122,25 @@ class ProfileScreen(ModalScreen[bool]):
 
     async def on_mount(self) -> None:
         self.query_one("#name", Input).focus()
+        await self._show_csat()
         await self._show_history()
+
+    async def _show_csat(self) -> None:
+        """The customer's satisfaction answers: the last rating and the average."""
+        summary = await self.store.csat_summary(self.contact.id)
+        widget = self.query_one("#csat", Static)
+        widget.display = summary is not None
+        if summary is not None:
+            widget.update(
+                tr(
+                    "Satisfaction: last ★ {last}/5 ({when}) · average {average:.1f} of {count}"
+                ).format(
+                    last=summary.last,
+                    when=clock_time(summary.last_at),
+                    average=summary.average,
+                    count=summary.count,
+                )
+            )
 
     async def _show_history(self) -> None:
         """Values that lost in merges into this contact: kept, and shown here."""

@@ -80,23 +80,23 @@ def level(waited: float, warn: float, alert: float) -> Level:
 
 
 def waited_text(seconds: float) -> str:
-    """How long a customer has waited: "12 min", "2 h 05", "1 d 03 h" (Japanese
-    12分, 2時間05分, 1日3時間)."""
+    """How long a customer has waited: "12 min", "2 h 05", "1 d 3 h" (Japanese
+    12 分, 2 時間 05 分, 1 日 3 時間, as the reports screen says durations)."""
     minutes = max(0, int(seconds // 60))
     if minutes < 60:
-        return tr("{m} min").format(m=minutes)
+        return tr("{n} min").format(n=minutes)
     hours, minutes = divmod(minutes, 60)
     if hours < 24:
         return tr("{h} h {m:02d}").format(h=hours, m=minutes)
     days, hours = divmod(hours, 24)
-    return tr("{d} d {h:02d} h").format(d=days, h=hours)
+    return tr("{d} d {h} h").format(d=days, h=hours)
 
 
 def threshold_text(seconds: float) -> str:
     """A threshold as the count line says it: "30 min", "2 h", "1 h 30"."""
     minutes = max(1, round(seconds / 60))
     if minutes < 60:
-        return tr("{m} min").format(m=minutes)
+        return tr("{n} min").format(n=minutes)
     hours, minutes = divmod(minutes, 60)
     if minutes == 0:
         return tr("{h} h").format(h=hours)

@@ -37,6 +37,8 @@ from omnitui.store.records import (
     AutomationPlan,
     ChangeBatch,
     ConversationRecord,
+    CsatState,
+    CsatSummary,
     HourCount,
     IngestResult,
     LastMail,
@@ -570,6 +572,15 @@ class AutomationStore(Protocol):
         ...
 
     async def last_firing_id(self) -> int: ...
+
+    async def csat_state(self, contact_id: int, every: float) -> CsatState | None:
+        """The customer's last resolved conversation as the satisfaction question
+        sees it (None without one); `every`: seconds between two questions."""
+        ...
+
+    async def csat_summary(self, contact_id: int) -> CsatSummary | None:
+        """The customer's satisfaction answers (None without one)."""
+        ...
 
 
 class ReportStore(Protocol):

@@ -90,11 +90,12 @@ class AutomationEvent:
     """An event waiting for the automation rules."""
 
     id: int
-    kind: str  # "message" (a customer's message) or "resolved"
+    kind: str  # "message" (a customer's message), "resolved" or "csat" (their rating)
     contact_id: int
     message_id: int | None
     new_conversation: bool  # the message opened a conversation (first, or after resolved)
     at: float  # when it was stored
+    rating: int | None = None  # a "csat" event: the customer's answer, 1 to 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +164,33 @@ class AutomationPlan:
     replies: tuple[PlannedReply, ...] = ()
     timers: tuple[tuple[str, float], ...] = ()  # no_reply rules to start: (rule, due at)
     round_robin: tuple[tuple[str, str], ...] = ()  # (rule, the agent it picked)
+    # The satisfaction question after a resolve, and the conversation it asks about
+    # (whose `csat_asked_at` is set with it).
+    csat: PlannedReply | None = None
+    csat_conversation: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CsatState:
+    """What decides whether a customer is asked about their last conversation."""
+
+    conversation_id: int
+    account: str  # the channel the conversation came in on
+    asked: bool  # this conversation was asked already
+    person_replied: bool  # a person answered in it (not only automation)
+    asked_recently: bool  # the customer was asked within the window
+    address: str  # where a reply on that channel goes ("" without one)
+    opted_out: bool  # that address opted out
+
+
+@dataclass(frozen=True, slots=True)
+class CsatSummary:
+    """A customer's satisfaction answers: the last one and the average."""
+
+    count: int
+    average: float
+    last: int
+    last_at: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from textual.strip import Strip
 
 from omnitui.domain.models import Delivery, Direction, Message
 from omnitui.domain.notes import mention_spans
+from omnitui.domain.rule_words import did_text, stored_actions
 from omnitui.domain.safe_text import visible
 from omnitui.i18n import tr
 from omnitui.widgets.format import (
@@ -52,6 +53,9 @@ _NOTE_EDGE = "bold #d7af00"
 _NOTE_BACK = "on #262000"
 _NOTE_SELECTED = "on #3a3000"
 _NOTE_TEXT = "#ffd75f"
+# What a rule did is one dim line, apart from the conversation: no arrow, no
+# channel, no delivery state, nothing like a customer's or an agent's message.
+_AUTO_MARK = "bold #8787af"
 
 
 @dataclass(slots=True)
@@ -226,6 +230,15 @@ class ThreadView(ScrollView, can_focus=True):
                     strips.append(Strip(list(full.render(console)), full.cell_len))
             strips.append(Strip.blank(width))
             return strips
+        if message.is_automation:
+            line = self._automation_text(message)
+            if selected:
+                line.stylize("on #262626")
+            for number, part in enumerate(line.wrap(console, width - 4)):
+                full = Text.assemble(bar, "  " if number else "", part)
+                strips.append(Strip(list(full.render(console)), full.cell_len))
+            strips.append(Strip.blank(width))
+            return strips
         for text in self._message_texts(message, selected, width - 2):
             for line in text.wrap(console, width - 2):
                 full = Text.assemble(bar, line)
@@ -246,6 +259,15 @@ class ThreadView(ScrollView, can_focus=True):
             body.stylize("bold underline", start, end)
         return [head, body]
 
+    def _automation_text(self, message: Message) -> Text:
+        """A rule's line: "⚙ Returns: tagged support · assigned to Ken  10:42"."""
+        line = Text(style="dim")
+        line.append("⚙ ", _AUTO_MARK)
+        line.append(visible(message.author or tr("a rule")) + ": ", "bold")
+        line.append(did_text(stored_actions(message.text)))
+        line.append(f"  {clock_time(message.sent_at)}")
+        return line
+
     def _message_texts(self, message: Message, selected: bool, width: int = 80) -> list[Text]:
         inbound = message.direction is Direction.IN
         who_room = max(8, width - 4)  # after the mark and the arrow: a name cut at its end
@@ -262,6 +284,8 @@ class ThreadView(ScrollView, can_focus=True):
                 fit_name(message.author or self.agent_name, who_room) or tr("you"), "bold green"
             )
         head.append(f"  {clock_time(message.sent_at)}", "dim")
+        if message.csat is not None:  # the customer's answer to the satisfaction question
+            head.append(f"  ★ {message.csat}/5", "bold yellow")
         if not inbound:
             label, style = _delivery_text(message.status)
             head.append("  ")

@@ -277,6 +277,8 @@ class BotApiPeer:
         self.files: dict[str, StoredFile] = {}
         self.downloads: list[str] = []  # file ids downloaded
         self.blocked: set[int] = set()
+        self.callbacks: dict[str, bool] = {}  # callback query id -> answered
+        self.answered: list[tuple[str, str | None]] = []  # (query id, the text shown)
         self.webhook: dict[str, Any] = {}
         self.allowed_updates: list[str] | None = None
         self.faults: dict[str, deque[Fault]] = {}
@@ -409,6 +411,27 @@ class BotApiPeer:
 
     def text(self, customer: Customer, text: str) -> dict[str, Any]:
         return self.message(customer, text=text)
+
+    def tap(self, customer: Customer, sent: Sent, data: str) -> dict[str, Any]:
+        """`customer` taps an inline button with callback `data` under the bot's
+        message `sent` (a `callback_query` update, queued)."""
+        query_id = str(next(self._update_ids) * 7919)
+        self.callbacks[query_id] = False
+        message = {
+            "message_id": sent.message_id,
+            "date": int(time.time()),
+            "chat": customer.chat(),
+            "from": self.bot_user_short(),
+            "text": sent.text or "",
+        }
+        query = {
+            "id": query_id,
+            "from": customer.user(),
+            "message": message,
+            "chat_instance": f"-{customer.id}{BOT_ID}",
+            "data": data,
+        }
+        return self.push({"callback_query": query})
 
     def photo(
         self, customer: Customer, data: bytes, *, caption: str | None = None
@@ -760,6 +783,20 @@ class BotApiPeer:
             Sent("sendMessage", chat_id, message["message_id"], text, at=time.monotonic())
         )
         return message
+
+    async def _api_answerCallbackQuery(self, p: _Params) -> Any:
+        query_id = p.text("callback_query_id") or ""
+        text = p.text("text")
+        if text is not None and len(text) > 200:
+            return _error(400, "Bad Request: MESSAGE_TOO_LONG")
+        if self.callbacks.get(query_id, True):  # unknown, or answered before
+            return _error(
+                400,
+                "Bad Request: query is too old and response timeout expired or query ID is invalid",
+            )
+        self.callbacks[query_id] = True
+        self.answered.append((query_id, text))
+        return True
 
     async def _api_sendPhoto(self, p: _Params) -> Any:
         return await self._send_file(p, "photo")

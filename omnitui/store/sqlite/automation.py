@@ -16,13 +16,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from omnitui.domain.changes import ChangeKind
-from omnitui.domain.models import ChannelKind, Contact, Delivery, Direction, ThreadStatus
+from omnitui.domain.models import (
+    IDENTITY_FOR_CHANNEL,
+    ChannelKind,
+    Contact,
+    Delivery,
+    Direction,
+    ThreadStatus,
+)
 from omnitui.store.errors import StoreError
 from omnitui.store.records import (
     AutomationEvent,
     AutomationFacts,
     AutomationPlan,
+    CsatState,
+    CsatSummary,
     Notice,
+    PlannedReply,
     RuleStat,
     RuleTimer,
 )
@@ -40,7 +50,7 @@ class SqliteAutomation(SqliteOutbox):
     async def pending_automation(self, *, limit: int = 50) -> list[AutomationEvent]:
         """Events waiting for the rules, oldest first."""
         rows = await self._rows(
-            "SELECT id, kind, contact_id, message_id, new_conversation, at "
+            "SELECT id, kind, contact_id, message_id, new_conversation, at, rating "
             "FROM automation_event ORDER BY id LIMIT ?",
             (limit,),
         )
@@ -52,6 +62,7 @@ class SqliteAutomation(SqliteOutbox):
                 message_id=r["message_id"],
                 new_conversation=bool(r["new_conversation"]),
                 at=r["at"],
+                rating=r["rating"],
             )
             for r in rows
         ]
@@ -339,8 +350,101 @@ class SqliteAutomation(SqliteOutbox):
                 "ON CONFLICT(account, key) DO UPDATE SET value = excluded.value",
                 (_ROUND_ROBIN, f"round-robin:{rule}", agent),
             )
+        if plan.csat is not None and plan.csat_conversation is not None:
+            self._ask_csat(conn, contact_id, plan.csat, plan.csat_conversation, now)
         if plan.firings:
             self._change(conn, ChangeKind.AUTOMATION, contact_id)
+
+    def _ask_csat(
+        self,
+        conn: sqlite3.Connection,
+        contact_id: int,
+        reply: PlannedReply,
+        conversation_id: int,
+        now: float,
+    ) -> None:
+        """Queue the satisfaction question and mark its conversation asked, together:
+        a conversation is asked once, and only when the question can go."""
+        asked = conn.execute(
+            "UPDATE conversation SET csat_asked_at = ? WHERE id = ? AND csat_asked_at IS NULL",
+            (now, conversation_id),
+        ).rowcount
+        if not asked:
+            return
+        try:
+            self._enqueue(
+                conn,
+                contact_id,
+                reply.channel,
+                reply.text,
+                reply.subject,
+                f"⚙ {reply.rule}",
+                (),
+                0.0,
+                {"automatic": True, "csat_ask": True},
+                automatic=True,
+            )
+        except StoreError:  # the customer opted out meanwhile: not asked
+            conn.execute(
+                "UPDATE conversation SET csat_asked_at = NULL WHERE id = ?", (conversation_id,)
+            )
+
+    async def csat_state(self, contact_id: int, every: float) -> CsatState | None:
+        """The customer's last conversation as the satisfaction question sees it:
+        None when it is not resolved (or they never wrote)."""
+        rows = await self._rows(
+            "SELECT v.id, v.account, v.kind, v.csat_asked_at, v.messages_out, v.resolved_at, "
+            "(SELECT max(csat_asked_at) FROM conversation WHERE contact_id = v.contact_id) "
+            "AS last_asked FROM conversation v WHERE v.contact_id = ? "
+            "ORDER BY v.started_at DESC, v.id DESC LIMIT 1",
+            (contact_id,),
+        )
+        if not rows or rows[0]["resolved_at"] is None:
+            return None
+        row = rows[0]
+        address, opted_out = "", False
+        try:
+            kind = IDENTITY_FOR_CHANNEL[ChannelKind(row["kind"])]
+        except ValueError:
+            kind = None
+        if kind is not None:
+            found = await self._rows(
+                "SELECT address, opted_out FROM identity WHERE contact_id = ? AND kind = ? "
+                "ORDER BY last_used DESC NULLS LAST, id LIMIT 1",
+                (contact_id, str(kind)),
+            )
+            if found:
+                address, opted_out = str(found[0]["address"]), bool(found[0]["opted_out"])
+        last = row["last_asked"]
+        return CsatState(
+            conversation_id=int(row["id"]),
+            account=str(row["account"] or ""),
+            asked=row["csat_asked_at"] is not None,
+            person_replied=int(row["messages_out"] or 0) > 0,
+            asked_recently=last is not None and self._clock() - float(last) < every,
+            address=address,
+            opted_out=opted_out,
+        )
+
+    async def csat_summary(self, contact_id: int) -> CsatSummary | None:
+        """The customer's satisfaction answers: how many, their average, the last one."""
+        rows = await self._rows(
+            "SELECT count(*) AS n, avg(csat_rating) AS average, "
+            "(SELECT csat_rating FROM conversation WHERE contact_id = ? "
+            " AND csat_rating IS NOT NULL ORDER BY csat_at DESC, id DESC LIMIT 1) AS last, "
+            "max(csat_at) AS last_at FROM conversation "
+            "WHERE contact_id = ? AND csat_rating IS NOT NULL",
+            (contact_id, contact_id),
+        )
+        row = rows[0]
+        if not row["n"]:
+            return None
+        return CsatSummary(
+            count=int(row["n"]),
+            average=float(row["average"]),
+            last=int(row["last"]),
+            last_at=float(row["last_at"]),
+        )
 
     async def rule_stats(self, since: float) -> dict[str, RuleStat]:
         """Each rule that ever fired: its hits since `since`, and when it last fired."""

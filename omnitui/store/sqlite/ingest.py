@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 
 from omnitui.domain.changes import ChangeKind
+from omnitui.domain.csat import ANSWER_WINDOW, rating_of
 from omnitui.domain.identity import InvalidAddress, normalize
 from omnitui.domain.models import IDENTITY_FOR_CHANNEL, Delivery, Direction, Inbound
 from omnitui.domain.safe_text import one_line
@@ -105,7 +106,14 @@ class SqliteIngest(SqliteMerges):
         identity_id, contact_id = identity_for(conn, identity_kind, address, item.display_name, now)
         if item.identity_data or item.linked_identities:
             self._remember_sender(conn, identity_id, contact_id, item, region, now)
-        meta = json.dumps(dict(item.meta), ensure_ascii=False, default=str)
+        # A satisfaction answer: (its conversation, the rating), or None. A tap on
+        # a survey button is never a new conversation, recorded or not.
+        answer = self._csat_answer(conn, contact_id, item, now) if live else None
+        tapped = item.meta.get("csat_source") == "button"
+        fields = dict(item.meta)
+        if answer is not None:
+            fields["csat"] = answer[1]
+        meta = json.dumps(fields, ensure_ascii=False, default=str)
         message_id = insert_message(
             conn,
             contact_id=contact_id,
@@ -127,7 +135,10 @@ class SqliteIngest(SqliteMerges):
         )
         index_message(conn, message_id, f"{item.subject}\n{item.text}")
         count_hour(conn, item.sent_at, str(item.channel.kind), "in", "")
-        conversation_in(conn, contact_id, message_id, item.sent_at, account, str(item.channel.kind))
+        if answer is None and not tapped:
+            conversation_in(
+                conn, contact_id, message_id, item.sent_at, account, str(item.channel.kind)
+            )
         for att in item.attachments:
             insert_attachment(
                 conn, message_id, att.filename, att.content_type, att.size, att.data, att.note
@@ -143,7 +154,7 @@ class SqliteIngest(SqliteMerges):
             Direction.IN,
             account,
             item.channel.kind,
-            unread=1,
+            unread=0 if answer is not None or tapped else 1,
         )
         conn.execute(
             "UPDATE identity SET last_used = max(coalesce(last_used, 0), ?), "
@@ -160,6 +171,12 @@ class SqliteIngest(SqliteMerges):
             )
             if changed.rowcount:
                 self._change(conn, ChangeKind.CONSENT, contact_id)
+        if answer is not None:
+            self._record_rating(conn, contact_id, message_id, answer, now)
+            return IngestResult(message_id, contact_id, True)
+        if tapped:  # a tap on an old question: kept, it reopens nothing
+            self._change(conn, ChangeKind.INBOUND, contact_id)
+            return IngestResult(message_id, contact_id, True)
         if live and not item.history:
             self._queue_for_rules(conn, contact_id, message_id, now)
         # A new message from the customer reopens a resolved or snoozed thread.
@@ -170,6 +187,57 @@ class SqliteIngest(SqliteMerges):
         )
         self._change(conn, ChangeKind.INBOUND, contact_id)
         return IngestResult(message_id, contact_id, True)
+
+    def _csat_answer(
+        self, conn: sqlite3.Connection, contact_id: int, item: Inbound, now: float
+    ) -> tuple[int, int] | None:
+        """(conversation, rating) when `item` answers the satisfaction question:
+        a live message from a resolved customer whose last conversation was asked
+        within `ANSWER_WINDOW` and not rated yet, that is a rating."""
+        if item.history or item.edited or item.meta.get("automatic"):
+            return None
+        reply = item.meta.get("reply")  # a mail's own words, without the quoted question
+        rating = rating_of(reply if isinstance(reply, str) else item.text)
+        if rating is None:
+            return None
+        row = conn.execute(
+            "SELECT c.status, v.id, v.resolved_at, v.csat_asked_at, v.csat_rating "
+            "FROM contact c JOIN conversation v ON v.contact_id = c.id WHERE c.id = ? "
+            "ORDER BY v.started_at DESC, v.id DESC LIMIT 1",
+            (contact_id,),
+        ).fetchone()
+        if (
+            row is None
+            or row["status"] != "resolved"
+            or row["resolved_at"] is None
+            or row["csat_asked_at"] is None
+            or row["csat_rating"] is not None
+            or now - float(row["csat_asked_at"]) > ANSWER_WINDOW
+        ):
+            return None
+        return int(row["id"]), rating
+
+    def _record_rating(
+        self,
+        conn: sqlite3.Connection,
+        contact_id: int,
+        message_id: int,
+        answer: tuple[int, int],
+        now: float,
+    ) -> None:
+        """Keep a customer's rating on its conversation, which stays resolved,
+        and queue the `csat` event for the rules (a low one may notify the owner)."""
+        conversation_id, rating = answer
+        conn.execute(
+            "UPDATE conversation SET csat_rating = ?, csat_at = ? WHERE id = ?",
+            (rating, now, conversation_id),
+        )
+        conn.execute(
+            "INSERT INTO automation_event(kind, contact_id, message_id, at, rating) "
+            "VALUES ('csat', ?, ?, ?, ?)",
+            (contact_id, message_id, now, rating),
+        )
+        self._change(conn, ChangeKind.INBOUND, contact_id)
 
     def _queue_for_rules(
         self, conn: sqlite3.Connection, contact_id: int, message_id: int, now: float

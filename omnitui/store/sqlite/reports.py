@@ -65,14 +65,16 @@ class SqliteReports(SqliteBase):
     async def waiting_now(self, *, limit: int = 200) -> list[WaitingCustomer]:
         """Customers waiting for a person's answer, longest first: open, their
         last message unanswered, since their first message after a person's
-        last reply (a rule's reply does not count as an answer)."""
+        last reply (a rule's reply does not count as an answer, and a CSAT
+        rating is no question)."""
         now = self._clock()
         rows = await self._rows(
             "SELECT c.id, c.name, c.assignee, coalesce(c.channels, '') AS channels, "
             "(SELECT kind FROM message WHERE contact_id = c.id AND direction = 'in' "
             " ORDER BY sent_at DESC, id DESC LIMIT 1) AS kind, "
             "(SELECT min(m.sent_at) FROM message m WHERE m.contact_id = c.id "
-            " AND m.direction = 'in' AND m.sent_at > coalesce(("
+            " AND m.direction = 'in' AND json_extract(m.meta, '$.csat') IS NULL "
+            " AND m.sent_at > coalesce(("
             "  SELECT max(o.sent_at) FROM message o WHERE o.contact_id = c.id "
             "  AND o.direction = 'out' AND json_extract(o.meta, '$.automatic') IS NULL), 0)) "
             " AS since, "

@@ -21,7 +21,8 @@ _MESSAGE_COLUMNS = (
     "CASE WHEN m.kind = 'email' THEN json_extract(m.meta, '$.to') END AS mail_to, "
     "CASE WHEN m.kind = 'email' THEN json_extract(m.meta, '$.cc') END AS mail_cc, "
     "CASE WHEN m.kind = 'email' THEN json_extract(m.meta, '$.bcc') END AS mail_bcc, "
-    "CASE WHEN m.kind = 'email' THEN json_extract(m.meta, '$.signature') END AS signature"
+    "CASE WHEN m.kind = 'email' THEN json_extract(m.meta, '$.signature') END AS signature, "
+    "CASE WHEN m.direction = 'in' THEN json_extract(m.meta, '$.csat') END AS csat"
 )
 
 
@@ -49,6 +50,7 @@ def _message(row: sqlite3.Row, attachments: Mapping[int, list[Attachment]]) -> M
         mail_cc,
         mail_bcc,
         signature,
+        csat,
     ) = row
     return Message(
         id=message_id,
@@ -72,6 +74,7 @@ def _message(row: sqlite3.Row, attachments: Mapping[int, list[Attachment]]) -> M
         cc=json_strings(mail_cc),
         bcc=json_strings(mail_bcc),
         signature=signature if isinstance(signature, str) else "",
+        csat=csat if isinstance(csat, int) and 1 <= csat <= 5 else None,
     )
 
 
