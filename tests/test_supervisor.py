@@ -389,6 +389,17 @@ async def test_a_japanese_console_at_80x24_keeps_every_column(
         assert "enter 受信箱で開く · esc 戻る" in text
 
 
+def test_the_count_line_says_when_more_wait_than_are_listed() -> None:
+    from omnitui.screens.supervisor import count_line
+    from omnitui.store.records import WaitingCustomer
+
+    waiting = [WaitingCustomer(n, f"C{n}", NOW - 3 * HOUR, None, "email") for n in range(3)]
+    line = count_line(waiting, NOW, 30 * MINUTE, 2 * HOUR, more=True).plain
+    assert line == "3+ waiting · ! 3+ over 30 min · !! 3+ over 2 h"
+    line = count_line(waiting[:2], NOW, 30 * MINUTE, 4 * HOUR).plain
+    assert line == "2 waiting · ! 2 over 30 min · !! 0 over 4 h"
+
+
 @pytest.mark.parametrize(
     ("seconds", "english", "japanese"),
     [

@@ -122,7 +122,8 @@ def count_line(
         line.append(" · ")
         line.append(LEVEL_MARK[mark_level].strip(), MARK_STYLE[mark_level])
         line.append(" ")
-        said = tr("{n} over {time}").format(n=count, time=threshold_text(after))
+        shown = f"{count}+" if more and count == len(waiting) else str(count)
+        said = tr("{n} over {time}").format(n=shown, time=threshold_text(after))
         line.append(said, LEVEL_STYLE[mark_level] if count else "dim")
     return line
 
