@@ -429,8 +429,8 @@ class SupervisorScreen(ModalScreen[int | None]):
         try:
             while True:
                 self._again = False
-                found = await self.context.store.waiting_now(limit=LIMIT)
-                self.waiting, self.more = found, len(found) >= LIMIT
+                found = await self.context.store.waiting_now(limit=LIMIT + 1)
+                self.waiting, self.more = found[:LIMIT], len(found) > LIMIT
                 self.draw()
                 if not self._again:
                     return
