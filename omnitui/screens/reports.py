@@ -28,7 +28,7 @@ from omnitui.domain.report import RATINGS, Figures, Report, Stat, build_report
 from omnitui.domain.safe_text import visible
 from omnitui.i18n import N_, tr
 from omnitui.messages import StoreChanged
-from omnitui.widgets.format import CHANNEL_ORDER, CHANNEL_STYLE, channel_mark
+from omnitui.widgets.format import CHANNEL_ORDER, CHANNEL_STYLE, channel_mark, duration_words
 
 DAY = 86_400.0
 PERIODS = {"1": 1, "7": 7, "3": 30}  # key -> days
@@ -39,19 +39,8 @@ _LIVE = {ChangeKind.INBOUND, ChangeKind.OUTBOX, ChangeKind.STATUS, ChangeKind.AS
 
 
 def duration(seconds: float | None) -> str:
-    """A duration for a person: "45 s", "12 min", "3 h 05", "2 d 4 h"; "–" for none."""
-    if seconds is None:
-        return "–"
-    if seconds < 60:
-        return tr("{n} s").format(n=int(seconds))
-    minutes = int(seconds // 60)
-    if minutes < 60:
-        return tr("{n} min").format(n=minutes)
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return tr("{h} h {m:02d}").format(h=hours, m=minutes)
-    days, hours = divmod(hours, 24)
-    return tr("{d} d {h} h").format(d=days, h=hours)
+    """A duration for a person ("12 min", "3 h 05"); "–" for none."""
+    return "–" if seconds is None else duration_words(seconds)
 
 
 def _stat(stat: Stat) -> str:

@@ -36,7 +36,7 @@ from omnitui.domain.safe_text import one_line
 from omnitui.i18n import tr
 from omnitui.messages import StoreChanged
 from omnitui.store.records import WaitingCustomer
-from omnitui.widgets.format import CHANNEL_STYLE, channel_mark, fit_name
+from omnitui.widgets.format import CHANNEL_STYLE, channel_mark, duration_words, fit_name
 
 TICK = 5.0  # seconds between two looks when nothing changed: the clocks move
 NAME_MOST = 36  # cells for a name on a wide screen: the other columns stay near it
@@ -82,14 +82,7 @@ def level(waited: float, warn: float, alert: float) -> Level:
 def waited_text(seconds: float) -> str:
     """How long a customer has waited: "12 min", "2 h 05", "1 d 3 h" (Japanese
     12 分, 2 時間 05 分, 1 日 3 時間, as the reports screen says durations)."""
-    minutes = max(0, int(seconds // 60))
-    if minutes < 60:
-        return tr("{n} min").format(n=minutes)
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return tr("{h} h {m:02d}").format(h=hours, m=minutes)
-    days, hours = divmod(hours, 24)
-    return tr("{d} d {h} h").format(d=days, h=hours)
+    return tr("{n} min").format(n=0) if seconds < 60 else duration_words(seconds)
 
 
 def threshold_text(seconds: float) -> str:

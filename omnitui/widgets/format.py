@@ -309,3 +309,18 @@ def error_label(exc: BaseException) -> str:
     if isinstance(exc, OmniError):
         return visible(errors.message(exc))
     return reason_label(errors.message(exc))
+
+
+def duration_words(seconds: float) -> str:
+    """A duration as a person says it: "45 s", "12 min", "3 h 05", "2 d 4 h"
+    (Japanese 45 秒, 12 分, 3 時間 05 分, 2 日 4 時間)."""
+    if seconds < 60:
+        return tr("{n} s").format(n=max(0, int(seconds)))
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return tr("{n} min").format(n=minutes)
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return tr("{h} h {m:02d}").format(h=hours, m=minutes)
+    days, hours = divmod(hours, 24)
+    return tr("{d} d {h} h").format(d=days, h=hours)

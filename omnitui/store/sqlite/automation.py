@@ -19,7 +19,6 @@ from omnitui.domain.changes import ChangeKind
 from omnitui.domain.models import (
     IDENTITY_FOR_CHANNEL,
     ChannelKind,
-    Contact,
     Delivery,
     Direction,
     ThreadStatus,
@@ -37,6 +36,7 @@ from omnitui.store.records import (
     RuleTimer,
 )
 from omnitui.store.sqlite.outbox import SqliteOutbox
+from omnitui.store.sqlite.rows import contact_of
 from omnitui.store.sqlite.writes import insert_message, resolved
 
 DAY = 86_400.0
@@ -97,20 +97,7 @@ class SqliteAutomation(SqliteOutbox):
             contact_id = int(r["merged_into"])
         else:
             return None
-        contact = Contact(
-            id=r["id"],
-            name=r["name"],
-            first_name=r["first_name"],
-            language=r["language"],
-            profile=json.loads(r["profile"] or "{}"),
-            status=ThreadStatus(r["status"]),
-            snoozed_until=r["snoozed_until"],
-            assignee=r["assignee"],
-            tags=tuple(json.loads(r["tags"] or "[]")),
-            unread=r["unread"],
-            last_activity=r["last_activity"],
-            last_account=r["last_account"],
-        )
+        contact = contact_of(r)
         automatic = r["automatic"]
         return AutomationFacts(
             contact=contact,

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 from omnitui.store.errors import StoreError
 from omnitui.store.records import ProfileFields
 from omnitui.store.sqlite.base import SqliteBase
+from omnitui.store.sqlite.rows import contact_of
 from omnitui.store.sqlite.writes import (
     address_owner,
     identity_for,
@@ -45,20 +46,9 @@ class SqliteContacts(SqliteBase):
             "WHERE contact_id = ? ORDER BY last_used DESC NULLS LAST, id",
             (contact_id,),
         )
-        return Contact(
-            id=r["id"],
-            name=r["name"],
-            first_name=r["first_name"],
-            language=r["language"],
-            profile=json.loads(r["profile"] or "{}"),
-            status=ThreadStatus(r["status"]),
-            snoozed_until=r["snoozed_until"],
-            assignee=r["assignee"],
-            tags=tuple(json.loads(r["tags"] or "[]")),
-            unread=r["unread"],
-            last_activity=r["last_activity"],
-            last_account=r["last_account"],
-            identities=tuple(
+        return contact_of(
+            r,
+            tuple(
                 Identity(
                     id=i["id"],
                     contact_id=i["contact_id"],

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+
+from omnitui.domain.models import Contact, Identity, ThreadStatus
 
 
 def json_strings(value: object) -> tuple[str, ...]:
@@ -14,3 +17,22 @@ def json_strings(value: object) -> tuple[str, ...]:
     except ValueError:
         return ()
     return tuple(str(i) for i in items if isinstance(i, str)) if isinstance(items, list) else ()
+
+
+def contact_of(r: sqlite3.Row, identities: tuple[Identity, ...] = ()) -> Contact:
+    """A contact from a row with the contact table's columns (name, profile, tags…)."""
+    return Contact(
+        id=r["id"],
+        name=r["name"],
+        first_name=r["first_name"],
+        language=r["language"],
+        profile=json.loads(r["profile"] or "{}"),
+        status=ThreadStatus(r["status"]),
+        snoozed_until=r["snoozed_until"],
+        assignee=r["assignee"],
+        tags=tuple(json.loads(r["tags"] or "[]")),
+        unread=r["unread"],
+        last_activity=r["last_activity"],
+        last_account=r["last_account"],
+        identities=identities,
+    )
