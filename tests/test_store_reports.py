@@ -141,3 +141,24 @@ async def test_an_old_store_gets_its_conversations_from_its_messages(tmp_path: P
         (1, "email", "out", "Ken", 1),
         (2, "telegram", "in", "", 1),
     ]
+
+
+async def test_a_customer_answered_in_the_same_second_still_waits_from_their_last_message(
+    shop: Store, clock: Clock
+) -> None:
+    # Replies kept from elsewhere (a Sent folder) can carry the message's own second.
+    from omnitui.store.records import RecordedOutbound
+
+    clock.now = DAY - 60
+    aiko = (await shop.ingest([mail(1, "aiko@example.jp", DAY - 60)]))[0].contact_id
+    await shop.record_outbound(
+        [RecordedOutbound(MAIL, "aiko@example.jp", "thanks", DAY, "sent-1", author="Ken")]
+    )
+    await shop.ingest([mail(2, "aiko@example.jp", DAY)])  # the same second as the reply
+    clock.now = DAY + 120
+    taro = (await shop.ingest([mail(3, "taro@example.jp", DAY + 120)]))[0].contact_id
+    clock.now = DAY + 600
+    assert [(w.contact_id, w.since) for w in await shop.waiting_now()] == [
+        (aiko, DAY),
+        (taro, DAY + 120),
+    ]

@@ -72,12 +72,14 @@ class SqliteReports(SqliteBase):
             "SELECT c.id, c.name, c.assignee, coalesce(c.channels, '') AS channels, "
             "(SELECT kind FROM message WHERE contact_id = c.id AND direction = 'in' "
             " ORDER BY sent_at DESC, id DESC LIMIT 1) AS kind, "
-            "(SELECT min(m.sent_at) FROM message m WHERE m.contact_id = c.id "
+            # A reply stamped the same second as the message leaves no message
+            # after it: the customer's last activity is when they wait from.
+            "coalesce((SELECT min(m.sent_at) FROM message m WHERE m.contact_id = c.id "
             " AND m.direction = 'in' AND json_extract(m.meta, '$.csat') IS NULL "
             " AND m.sent_at > coalesce(("
             "  SELECT max(o.sent_at) FROM message o WHERE o.contact_id = c.id "
-            "  AND o.direction = 'out' AND json_extract(o.meta, '$.automatic') IS NULL), 0)) "
-            " AS since, "
+            "  AND o.direction = 'out' AND json_extract(o.meta, '$.automatic') IS NULL), 0)), "
+            " c.last_activity) AS since, "
             "(SELECT group_concat(agent, char(10)) FROM composing "
             " WHERE contact_id = c.id AND at >= ?) AS composing "
             "FROM contact c WHERE c.merged_into IS NULL AND c.status = 'open' "
