@@ -299,6 +299,7 @@ def configured_channels(settings: Settings) -> list[Channel]:
         *(Channel(ChannelKind.EMAIL, s.name) for s in settings.email),
         *(Channel(ChannelKind.TELEGRAM, s.name) for s in settings.telegram),
         *(Channel(ChannelKind.SMS, s.name) for s in settings.sms),
+        *(Channel(ChannelKind.LINE, s.name) for s in settings.line),
     ]
 
 

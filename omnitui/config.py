@@ -289,6 +289,30 @@ class SmsConfig(_Checked):
         return _secret(self, "auth_token", f"[[sms]] {self.name} auth token")
 
 
+@dataclass(slots=True, kw_only=True)
+class LineConfig(_Checked):
+    """`[[line]]`: a LINE Official Account's Messaging API channel."""
+
+    name: str
+    token_env: str | None = None
+    token_cmd: str | None = None
+    secret_env: str | None = None
+    secret_cmd: str | None = None
+    api_base: str = "https://api.line.me"
+    data_api_base: str = "https://api-data.line.me"
+    webhook_listen: HostPort  # LINE only pushes: there is always a listener
+    webhook_url: str | None = None
+    allow_groups: bool = False
+
+    @property
+    def token(self) -> Secret:
+        return _secret(self, "token", f"[[line]] {self.name} channel access token")
+
+    @property
+    def secret(self) -> Secret:
+        return _secret(self, "secret", f"[[line]] {self.name} channel secret")
+
+
 @dataclass(slots=True)
 class HoursConfig:
     """`[hours]`: the shop's business hours (see `omnitui.domain.hours`)."""
@@ -408,6 +432,7 @@ class Settings:
     email: list[EmailConfig] = field(default_factory=list)
     telegram: list[TelegramConfig] = field(default_factory=list)
     sms: list[SmsConfig] = field(default_factory=list)
+    line: list[LineConfig] = field(default_factory=list)
     hours: HoursConfig | None = None  # no [hours]: no business hours
 
     def business_hours(self) -> BusinessHours | None:
@@ -427,6 +452,7 @@ class Settings:
             *(s.name for s in self.email),
             *(s.name for s in self.telegram),
             *(s.name for s in self.sms),
+            *(s.name for s in self.line),
         ]
 
     def store_path(self) -> Path:
@@ -557,6 +583,10 @@ def _from_plain(data: dict[str, Any]) -> Settings:
         ],
         sms=[
             SmsConfig(**{**s, "webhook_listen": _listen(s["webhook_listen"])}) for s in data["sms"]
+        ],
+        line=[
+            LineConfig(**{**s, "webhook_listen": _listen(s["webhook_listen"])})
+            for s in data["line"]
         ],
         hours=HoursConfig(**data["hours"]) if data["hours"] is not None else None,
         rule=[

@@ -153,6 +153,24 @@ class SmsModel(_Section):
         return _needs(values, "inbound", "webhook", ("webhook_listen", "webhook_url"))
 
 
+class LineModel(_Section):
+    name: str
+    token_env: str | None = None
+    token_cmd: str | None = None
+    secret_env: str | None = None
+    secret_cmd: str | None = None
+    api_base: str = "https://api.line.me"
+    data_api_base: str = "https://api-data.line.me"
+    webhook_listen: Annotated[HostPort, BeforeValidator(host_port)]
+    webhook_url: str | None = None
+    allow_groups: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secret_source(cls, values: Any) -> Any:
+        return _one_secret(_one_secret(values, "token"), "secret")
+
+
 class HoursModel(_Section):
     timezone: str
     mon: list[str] = Field(default_factory=list)
@@ -276,6 +294,7 @@ class SettingsModel(_Section):
     email: list[EmailModel] = Field(default_factory=list)
     telegram: list[TelegramModel] = Field(default_factory=list)
     sms: list[SmsModel] = Field(default_factory=list)
+    line: list[LineModel] = Field(default_factory=list)
     hours: HoursModel | None = None
     rule: list[RuleModel] = Field(default_factory=list)
     automation: AutomationModel = Field(default_factory=AutomationModel)
@@ -288,6 +307,7 @@ class SettingsModel(_Section):
             *(s.name for s in self.email),
             *(s.name for s in self.telegram),
             *(s.name for s in self.sms),
+            *(s.name for s in self.line),
         ]
         for name in names:
             if name in seen:
@@ -310,6 +330,7 @@ def section(data: object, kind: type[Plain]) -> Plain:
         config.EmailConfig: EmailModel,
         config.TelegramConfig: TelegramModel,
         config.SmsConfig: SmsModel,
+        config.LineConfig: LineModel,
     }
     model = models[kind]
     return _plain(model.model_validate(data), kind)
@@ -345,6 +366,7 @@ def settings(data: dict[str, Any], text: str, path: Path) -> config.Settings:
         email=[_plain(s, config.EmailConfig) for s in checked.email],
         telegram=[_plain(s, config.TelegramConfig) for s in checked.telegram],
         sms=[_plain(s, config.SmsConfig) for s in checked.sms],
+        line=[_plain(s, config.LineConfig) for s in checked.line],
         hours=None if checked.hours is None else _plain(checked.hours, config.HoursConfig),
         rule=[
             config.RuleConfig(

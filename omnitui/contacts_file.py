@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from omnitui.domain.identity import InvalidAddress, normalize
 from omnitui.domain.models import Contact, IdentityKind
 
-FIXED = ("name", "first_name", "language", "email", "phone", "telegram", "tags")
+FIXED = ("name", "first_name", "language", "email", "phone", "telegram", "line", "tags")
 _KINDS = {
     "email": IdentityKind.EMAIL,
     "phone": IdentityKind.PHONE,
     "telegram": IdentityKind.TELEGRAM,
+    "line": IdentityKind.LINE,
 }
 
 
@@ -156,6 +157,7 @@ def write_csv(contacts: Iterable[Contact]) -> str:
                 ";".join(by_kind.get(IdentityKind.EMAIL, [])),
                 ";".join(by_kind.get(IdentityKind.PHONE, [])),
                 ";".join(by_kind.get(IdentityKind.TELEGRAM, [])),
+                ";".join(by_kind.get(IdentityKind.LINE, [])),
                 ";".join(c.tags),
                 *(c.profile.get(k, "") for k in extra),
             ]

@@ -27,6 +27,7 @@ DEMO_CHANNELS = (
     Channel(ChannelKind.TELEGRAM, "demo-telegram"),
     Channel(ChannelKind.SMS, "demo-sms"),
 )
+DEMO_KINDS = [c.kind for c in DEMO_CHANNELS]
 # The demo mailbox's own address and signature (the agent, Aiko, signs after it).
 DEMO_ADDRESS = "shop@sakura-flowers.example"
 DEMO_SIGNATURE = "Sakura Flowers · 03-1234-5678"
@@ -244,7 +245,7 @@ def make_shop(seed: int = 7, customers: int = 200) -> DemoShop:
             given, family = rng.choice(EN_GIVEN), rng.choice(EN_FAMILY)
             name, first, lang = f"{given} {family}", given, "en"
             local = f"{given.lower()}.{family.lower()}{n}"
-        kinds = rng.sample(list(ChannelKind), k=2 if rng.random() < 0.25 else 1)
+        kinds = rng.sample(DEMO_KINDS, k=2 if rng.random() < 0.25 else 1)
         addresses: dict[ChannelKind, str] = {}
         for kind in kinds:
             if kind is ChannelKind.EMAIL:

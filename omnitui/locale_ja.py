@@ -586,6 +586,7 @@ JA: dict[str, str] = {
     "not a phone number: {address} ({reason})": "電話番号ではありません: {address}({reason})",
     "not a possible phone number: {address}": "ありえない電話番号です: {address}",
     "not a Telegram user id: {address}": "Telegram のユーザー ID ではありません: {address}",
+    "not a LINE user id: {address}": "LINE のユーザー ID ではありません: {address}",
     # -- channel adapters (omnitui.adapters) --
     "30003: the handset is unreachable (switched off or out of range)": (
         "30003: 相手の端末に届きません(電源が切れているか圏外です)"

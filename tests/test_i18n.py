@@ -202,7 +202,7 @@ def test_every_view_and_status_has_a_japanese_name() -> None:
     japanese = in_language("ja")
     for view in View:
         label = japanese.run(view_label, view)
-        assert label in JA.values() or label == view.value in ("Telegram", "SMS"), view
+        assert label in JA.values() or label == view.value in ("Telegram", "SMS", "LINE"), view
     for status in ThreadStatus:
         assert japanese.run(status_label, status) in JA.values(), status
 
@@ -397,7 +397,7 @@ JA_CANNED = [
 # Twilio, PDF), units, keys on the keyboard, what a customer texts (STOP, START),
 # language codes, and what the shop itself named (its accounts, agent, shortcuts).
 ALLOWED = {
-    *("OmniTUI", "SMS", "Telegram", "Twilio", "PDF", "MB", "KB", "ID"),
+    *("OmniTUI", "SMS", "Telegram", "LINE", "Twilio", "PDF", "MB", "KB", "ID"),
     *("enter", "esc", "tab", "shift", "ctrl", "space", "home", "end", "up", "down"),
     *("STOP", "START", "ja", "en", "Re"),
     *("Cc", "Bcc"),  # mail headers, named so in Japanese mail apps too

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
@@ -49,12 +50,25 @@ def normalize_telegram(raw: str | int) -> str:
     return str(int(text))
 
 
+_LINE_ID = re.compile(r"U[0-9a-f]{32}")
+
+
+def normalize_line(raw: str) -> str:
+    """A LINE user id as the bot sees it: `U` and 32 lower-case hex digits."""
+    text = raw.strip()
+    if not _LINE_ID.fullmatch(text):
+        raise InvalidAddress("not a LINE user id: {address}", address=repr(raw))
+    return text
+
+
 def normalize(kind: IdentityKind, raw: str, region: str | None = None) -> str:
     """Normalise `raw` as an address of `kind`."""
     if kind is IdentityKind.EMAIL:
         return normalize_email(raw)
     if kind is IdentityKind.PHONE:
         return normalize_phone(raw, region)
+    if kind is IdentityKind.LINE:
+        return normalize_line(raw)
     return normalize_telegram(raw)
 
 

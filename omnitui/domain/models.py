@@ -17,6 +17,7 @@ class ChannelKind(StrEnum):
     EMAIL = "email"
     TELEGRAM = "telegram"
     SMS = "sms"
+    LINE = "line"
 
 
 class IdentityKind(StrEnum):
@@ -25,6 +26,7 @@ class IdentityKind(StrEnum):
     EMAIL = "email"
     PHONE = "phone"
     TELEGRAM = "telegram"
+    LINE = "line"  # a LINE user id (`U` and 32 hex digits), as the bot sees it
 
 
 # Which identity kind answers on which channel kind.
@@ -32,6 +34,7 @@ IDENTITY_FOR_CHANNEL: Mapping[ChannelKind, IdentityKind] = {
     ChannelKind.EMAIL: IdentityKind.EMAIL,
     ChannelKind.SMS: IdentityKind.PHONE,
     ChannelKind.TELEGRAM: IdentityKind.TELEGRAM,
+    ChannelKind.LINE: IdentityKind.LINE,
 }
 
 

@@ -16,6 +16,7 @@ class View(StrEnum):
     EMAIL = "Email"
     TELEGRAM = "Telegram"
     SMS = "SMS"
+    LINE = "LINE"
 
 
 VIEWS: tuple[View, ...] = tuple(View)

@@ -25,19 +25,31 @@ if TYPE_CHECKING:
 # One cell per channel in every language, so the contact list keeps its columns.
 # English reads letters (M mail, T Telegram, S SMS); Japanese reads pictures
 # (an envelope, Telegram's paper plane, a telephone), with a legend under `?`.
-CHANNEL_MARK = {ChannelKind.EMAIL: "M", ChannelKind.TELEGRAM: "T", ChannelKind.SMS: "S"}
-CHANNEL_ICON = {ChannelKind.EMAIL: "✉", ChannelKind.TELEGRAM: "✈", ChannelKind.SMS: "☏"}
+CHANNEL_MARK = {
+    ChannelKind.EMAIL: "M",
+    ChannelKind.TELEGRAM: "T",
+    ChannelKind.SMS: "S",
+    ChannelKind.LINE: "L",
+}
+CHANNEL_ICON = {
+    ChannelKind.EMAIL: "✉",
+    ChannelKind.TELEGRAM: "✈",
+    ChannelKind.SMS: "☏",
+    ChannelKind.LINE: "Ⓛ",
+}
 CHANNEL_STYLE = {
     ChannelKind.EMAIL: "bold #5fafff",
     ChannelKind.TELEGRAM: "bold #00d7d7",
     ChannelKind.SMS: "bold #87d75f",
+    ChannelKind.LINE: "bold #00d700",
 }
 CHANNEL_NAME = {
     ChannelKind.EMAIL: "email",
     ChannelKind.TELEGRAM: "Telegram",
     ChannelKind.SMS: "SMS",
+    ChannelKind.LINE: "LINE",
 }
-CHANNEL_ORDER = (ChannelKind.EMAIL, ChannelKind.TELEGRAM, ChannelKind.SMS)
+CHANNEL_ORDER = (ChannelKind.EMAIL, ChannelKind.TELEGRAM, ChannelKind.SMS, ChannelKind.LINE)
 
 # Where the console reads "now" for ages and times: the store's clock, so a
 # console on a store with a fixed clock (a test) draws the same screen every time.
@@ -61,6 +73,7 @@ def channel_name(kind: ChannelKind) -> str:
         ChannelKind.EMAIL: tr("email"),
         ChannelKind.TELEGRAM: "Telegram",
         ChannelKind.SMS: "SMS",
+        ChannelKind.LINE: "LINE",
     }
     return names.get(kind, CHANNEL_NAME[kind])
 
@@ -95,6 +108,7 @@ def view_label(view: AnyView) -> str:
         View.EMAIL: tr("Email"),
         View.TELEGRAM: "Telegram",
         View.SMS: "SMS",
+        View.LINE: "LINE",
     }
     return labels.get(view) or tr(str(view))
 

@@ -21,6 +21,7 @@ VIEW_SQL: dict[View, str] = {
     View.EMAIL: "(',' || channels || ',') LIKE '%,email,%'",
     View.TELEGRAM: "(',' || channels || ',') LIKE '%,telegram,%'",
     View.SMS: "(',' || channels || ',') LIKE '%,sms,%'",
+    View.LINE: "(',' || channels || ',') LIKE '%,line,%'",
 }
 
 
