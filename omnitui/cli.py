@@ -598,6 +598,9 @@ def cmd_doctor(settings: Settings, given: Path | None) -> int:
         for good, line in asyncio.run(sms.check(account)):
             healthy = healthy and good
             print(f"{'ok' if good else 'FAIL':<5} {account.name:<8} {line}")
+        note = sms.japan_note(account)
+        if note is not None:
+            print(f"--    {account.name:<8} {note}")
     hours = settings.business_hours()
     if hours is not None:
         from datetime import UTC, datetime

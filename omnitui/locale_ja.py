@@ -244,6 +244,29 @@ JA: dict[str, str] = {
     "Not sent: this customer opted out of {channel} (they texted STOP).": (
         "送信していません: このお客様は {channel} の配信を停止しています (STOP と送信済み)。"
     ),
+    # The composer's status line: one-way SMS to Japan, opt-outs, LINE replies and pushes.
+    # LINE's own words: 応答メッセージ (a free reply), プッシュメッセージ (counted), ブロック.
+    "Not sent: this customer blocked the shop's LINE account.": (
+        "送信していません: このお客様は LINE 公式アカウントをブロックしています。"
+    ),
+    "They have no other channel; once they unblock it, you can write again.": (
+        "ほかの連絡手段はありません。ブロックが解除されれば、また送れます。"
+    ),
+    "one-way: Japanese mobiles cannot reply by SMS": (
+        "一方通行: 日本の携帯電話からは SMS で返信できません"
+    ),
+    "they can answer on {channels}": "{channels} ならお客様から返信できます",
+    "opted out (texted STOP): nothing can be sent": "配信停止 (STOP と送信済み): 送信できません",
+    "blocked the LINE account: nothing can be sent": (
+        "LINE 公式アカウントがブロックされています: 送信できません"
+    ),
+    "reply (free)": "応答メッセージ (無料)",
+    "push (quota not known yet)": "プッシュメッセージ (今月の残り通数はまだ不明)",
+    "push (no monthly limit)": "プッシュメッセージ (月の上限なし)",
+    "push: {left} of {limit} left this month": "プッシュメッセージ: 今月あと {left} 通 (上限 {limit} 通)",
+    "push: this month's {limit} are used up, a push will fail": (
+        "プッシュメッセージ: 今月の {limit} 通を使い切ったため、送れません"
+    ),
     "Nobody is waiting for an answer": "返信を待っているお客様はいません",
     "Assigned to {agent}": "{agent} の担当にしました",
     "Not merged: {reason}": "まとめられませんでした: {reason}",
@@ -780,6 +803,9 @@ JA: dict[str, str] = {
         "このお客様には {channel} の返信先がありません"
     ),
     "this customer opted out of {channel}": "このお客様は {channel} の配信を停止しています",
+    "this customer blocked the shop's LINE account": (
+        "このお客様は LINE 公式アカウントをブロックしています"
+    ),
     "/{shortcut} already exists for language {language}": (
         "/{shortcut} はすでにあります (言語: {language})"
     ),

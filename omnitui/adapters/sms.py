@@ -69,6 +69,7 @@ from omnitui.adapters.sms_twilio import (
     e164,
     error_code,
     explain,
+    japan_note,
     listed_message,
     read_webhook,
     refusal,
@@ -102,7 +103,7 @@ if TYPE_CHECKING:
 
     from omnitui.adapters.webhook import Body, Form
 
-__all__ = ["POLL_KEY", "SmsAdapter", "api_http_client", "check", "explain"]
+__all__ = ["POLL_KEY", "SmsAdapter", "api_http_client", "check", "explain", "japan_note"]
 
 log = logging.getLogger("omnitui.sms")
 SDK_LOG.setLevel(logging.WARNING)

@@ -30,6 +30,7 @@ from omnitui.domain.models import (
     Inbound,
     InboundAttachment,
 )
+from omnitui.domain.sms import one_way_in_japan
 from omnitui.errors import OmniError
 
 if TYPE_CHECKING:
@@ -451,6 +452,18 @@ def listed_message(
         attachments=attachments,
         parse_error="" if m.from_ else "the message had no From number",
         opt_out=consent_keyword(m.body or "") if m.from_ else None,
+    )
+
+
+def japan_note(config: SmsConfig) -> str | None:
+    """`omnitui doctor`'s note for an account that texts Japanese customers
+    (its number is Japanese, or `default_region = "JP"`): they cannot answer
+    by SMS. A note, not a failure: sending still works."""
+    if not one_way_in_japan(e164(config.from_, config.default_region), config.default_region):
+        return None
+    return (
+        "Japanese mobiles cannot reply by SMS (Twilio does not support two-way SMS in "
+        "Japan): SMS to them is one-way; LINE is where they answer (a [[line]] account)"
     )
 
 

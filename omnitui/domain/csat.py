@@ -13,6 +13,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
+# An SMS rule, kept with the others; the survey asks it here too.
+from omnitui.domain.sms import cannot_answer_sms as cannot_answer_sms
+
 MAX_ANSWER = 30  # characters: a longer message is something to read, not a rating
 MAX_READ = 2000  # characters with a mail's signature and quote line: longer is no answer
 ANSWER_WINDOW = 7 * 86_400.0  # seconds after the question in which an answer counts
@@ -58,15 +61,3 @@ def button_rating(data: str | None) -> int | None:
         return None
     value = data.removeprefix(BUTTON_PREFIX)
     return int(value) if value in ("1", "2", "3", "4", "5") else None
-
-
-def cannot_answer_sms(number: str) -> bool:
-    """Whether an SMS to `number` cannot be answered: Twilio's numbers do not
-    receive SMS from Japanese mobiles, so a survey there would wait for ever."""
-    import phonenumbers  # its metadata costs start-up time; load it on first use
-
-    try:
-        parsed = phonenumbers.parse(number, None)
-    except phonenumbers.NumberParseException:
-        return number.replace(" ", "").startswith("+81")
-    return parsed.country_code == 81

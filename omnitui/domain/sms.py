@@ -50,3 +50,23 @@ def count_segments(text: str) -> SmsSegments:
         segments = -(-units // multi)
     per = single if segments <= 1 else multi
     return SmsSegments(encoding, segments, units, per, "".join(non_gsm))
+
+
+def cannot_answer_sms(number: str) -> bool:
+    """Whether a customer at `number` cannot answer an SMS: Twilio's numbers do
+    not receive SMS from Japanese mobiles (Twilio lists two-way SMS in Japan as
+    not supported), so an SMS to a Japanese number is one-way."""
+    import phonenumbers  # its metadata costs start-up time; load it on first use
+
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return number.replace(" ", "").startswith("+81")
+    return parsed.country_code == 81
+
+
+def one_way_in_japan(sender: str, default_region: str | None) -> bool:
+    """Whether an SMS account sends to Japan, where customers cannot answer:
+    its number is Japanese, or numbers without a country code are read as
+    Japanese (`default_region = "JP"`)."""
+    return (default_region or "").upper() == "JP" or cannot_answer_sms(sender)

@@ -22,6 +22,7 @@ from textual.worker import Worker, WorkerCancelled
 
 from omnitui.context import ConsoleContext
 from omnitui.domain.changes import ChangeKind
+from omnitui.domain.line import QUOTA_CURSOR, LineQuota, parse_quota, reply_window_end
 from omnitui.domain.mail import first_subject, reply_all, reply_subject
 from omnitui.domain.models import (
     IDENTITY_FOR_CHANNEL,
@@ -29,16 +30,19 @@ from omnitui.domain.models import (
     ChannelKind,
     Contact,
     Draft,
+    Identity,
+    IdentityKind,
     SearchHit,
     ThreadStatus,
 )
 from omnitui.domain.safe_text import one_line
+from omnitui.domain.sms import cannot_answer_sms
 from omnitui.domain.views import AnyView, View
 from omnitui.i18n import tr, tr_reason
 from omnitui.messages import StoreChanged
 from omnitui.store import ThreadCursor
 from omnitui.widgets.canned import CannedList
-from omnitui.widgets.composer import Composer
+from omnitui.widgets.composer import Composer, ReplyReach
 from omnitui.widgets.contact_list import ContactList
 from omnitui.widgets.footer import Footer
 from omnitui.widgets.format import (
@@ -124,6 +128,7 @@ class InboxPanes(Screen[None]):
 
     async def on_mount(self) -> None:
         self.thread.agent_name = self.context.agent_name
+        self.composer.clock = self.context.store.now
         self.contacts.border_title = tr("Customers")
         self.thread.border_title = tr("Thread")
         self.show_hours()
@@ -384,6 +389,38 @@ class InboxPanes(Screen[None]):
         self.composer.set_channels(
             channels, default, subjects, signatures=signatures, others_on_mail=others
         )
+        await self._show_reach(contact)
+
+    async def _show_reach(self, contact: Contact) -> None:
+        """Tell the composer how its channels reach the customer on screen: a
+        one-way SMS to Japan, an opt-out, LINE's free reply and its quota."""
+        composer = self.composer
+        if composer.owner != contact.id:
+            return
+        phone = _used_identity(contact, IdentityKind.PHONE)
+        opted_out = frozenset(
+            kind
+            for kind, identity_kind in IDENTITY_FOR_CHANNEL.items()
+            if (used := _used_identity(contact, identity_kind)) is not None and used.opted_out
+        )
+        free_until: dict[str, float] = {}
+        quotas: dict[str, LineQuota | None] = {}
+        for channel in composer.channels:
+            if channel.kind is ChannelKind.LINE:
+                end = reply_window_end(self.thread.messages, channel.account)
+                if end is not None:
+                    free_until[channel.account] = end
+                cursor = await self.context.store.load_cursor(channel.account, QUOTA_CURSOR)
+                quotas[channel.account] = parse_quota(cursor)
+        if composer.owner == contact.id:
+            composer.set_reach(
+                ReplyReach(
+                    one_way_sms=phone is not None and cannot_answer_sms(phone.address),
+                    opted_out=opted_out,
+                    line_free_until=free_until,
+                    line_quota=quotas,
+                )
+            )
 
     @on(ThreadView.OlderWanted)
     async def load_older(self) -> None:
@@ -427,6 +464,7 @@ class InboxPanes(Screen[None]):
         self.contact = contact
         self.thread.show(page, has_older=len(page) >= count, keep_selection=True)
         self._draw_header(contact)
+        await self._show_reach(contact)
 
     def _current(self) -> int | None:
         if self.focused is self.contacts or self.contact is None:
@@ -476,3 +514,11 @@ class InboxPanes(Screen[None]):
         if others != self.composer.others:
             self.composer.others = others
             self.composer.refresh_status()
+
+
+def _used_identity(contact: Contact, kind: IdentityKind) -> Identity | None:
+    """The customer's identity of `kind` a reply goes to: the one they used last
+    (as the outbox picks it)."""
+    found = [i for i in contact.identities if i.kind is kind]
+    found.sort(key=lambda i: (i.last_used is None, -(i.last_used or 0.0), i.id))
+    return found[0] if found else None

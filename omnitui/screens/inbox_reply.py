@@ -396,20 +396,25 @@ class ReplyActions(InboxPanes):
         await self.reload_contacts()
 
     async def _opted_out(self, contact_id: int, channel: Channel) -> str:
-        """Why a reply on `channel` must not go (the customer texted STOP), or ''."""
+        """Why a reply on `channel` must not go (the customer texted STOP, or
+        blocked the shop's LINE account), or ''."""
         contact = await self.context.store.get_contact(contact_id)
         kind = IDENTITY_FOR_CHANNEL[channel.kind]
         identity = next((i for i in contact.identities if i.kind is kind), None)
         if identity is None or not identity.opted_out:
             return ""
+        line = channel.kind is ChannelKind.LINE
         others = [c for c in self.composer.channels if c.kind is not channel.kind]
-        hint = (
-            tr("Press ctrl+t to reply by {channel} instead.").format(
+        if others:
+            hint = tr("Press ctrl+t to reply by {channel} instead.").format(
                 channel=channel_name(others[0].kind)
             )
-            if others
-            else tr("They have no other channel; texting START opts them back in.")
-        )
+        elif line:
+            hint = tr("They have no other channel; once they unblock it, you can write again.")
+        else:
+            hint = tr("They have no other channel; texting START opts them back in.")
+        if line:
+            return tr("Not sent: this customer blocked the shop's LINE account.") + " " + hint
         return tr("Not sent: this customer opted out of {channel} (they texted STOP).").format(
             channel=channel_name(channel.kind)
         ) + (" " + hint)

@@ -2,7 +2,13 @@
 
 It replies on the customer's last channel unless the agent picks another
 (`ctrl+t`). For SMS it shows the live segment count and warns when one
-character switches the message to UCS-2. For email it shows the subject
+character switches the message to UCS-2; an SMS to a Japanese mobile is
+marked one-way (they cannot answer it), with the customer's other channels.
+For LINE it says whether the reply is free (the customer's reply token) or a
+push counted against the month's quota, and how much of that is left; it
+turns from one to the other while the agent types.
+A customer who opted out of the channel (an SMS STOP, a blocked LINE account)
+is said so before anything is written. For email it shows the subject
 (`ctrl+j` goes to it), Cc and Bcc (`ctrl+l`; `ctrl+g` copies in everyone the
 customer's last mail went to) and, below the text, the signature that will
 be added when it is sent.
@@ -11,15 +17,19 @@ be added when it is sent.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message as TextualMessage
+from textual.timer import Timer
 from textual.widgets import Static
 
+from omnitui.domain.line import LineQuota, reply_is_free
 from omnitui.domain.mail import address_of, clean_subject, merge_addresses
 from omnitui.domain.models import Channel, ChannelKind, Draft, OutboundFile
 from omnitui.domain.safe_text import one_line, visible
@@ -31,6 +41,23 @@ from omnitui.widgets.format import CHANNEL_STYLE, channel_mark, channel_name
 
 # "/thanks " typed at the start or after a space expands the canned reply `thanks`.
 _SHORTCUT = re.compile(r"(?:^|\s)/([A-Za-z0-9_-]+) $")
+# How often, at most, the composer looks again at a LINE reply window that is
+# still open: the store's clock may be a test's, which no timer follows.
+_WINDOW_TICK = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyReach:
+    """What the composer says about reaching the customer on screen, by channel."""
+
+    # Their SMS number is Japanese: they cannot answer an SMS.
+    one_way_sms: bool = False
+    # The channels they opted out of (an SMS STOP, a blocked LINE account).
+    opted_out: frozenset[ChannelKind] = frozenset()
+    # By LINE account: until when (store clock) a reply uses their free reply token.
+    line_free_until: Mapping[str, float] = field(default_factory=dict)
+    # By LINE account: the month's push quota (None: not known yet).
+    line_quota: Mapping[str, LineQuota | None] = field(default_factory=dict)
 
 
 class Composer(Vertical):
@@ -122,6 +149,10 @@ class Composer(Vertical):
         self.pending_placeholders: tuple[str, ...] = ()
         self.files: list[OutboundFile] = []
         self.others: list[str] = []  # other agents writing to this customer now
+        self.reach = ReplyReach()
+        # The store's clock, which LINE's reply window is measured on.
+        self.clock: Callable[[], float] = time.time
+        self._window_timer: Timer | None = None
         # The customer this reply is for: the composer always belongs to the
         # customer on screen, and only ever sends to its owner.
         self.owner: int | None = None
@@ -240,6 +271,7 @@ class Composer(Vertical):
                 self._kept_recipients.pop(self.owner, None)
         self.owner = owner
         self.loaded = False
+        self.reach = ReplyReach()
         self.reset()
         self.cc, self.bcc = self._kept_recipients.pop(owner, ([], []))
         return left
@@ -351,6 +383,12 @@ class Composer(Vertical):
             status.append(tr("Reply via") + " ", "dim")
             status.append(channel_mark(channel.kind), CHANNEL_STYLE[channel.kind])
             status.append(f" {channel_name(channel.kind)}")
+            if channel.kind in self.reach.opted_out:
+                status.append_text(opted_out_status(channel.kind))
+            elif channel.kind is ChannelKind.LINE:
+                status.append_text(self._line_status(channel.account))
+            elif channel.kind is ChannelKind.SMS and self.reach.one_way_sms:
+                status.append_text(one_way_status(self._other_kinds(channel.kind)))
             if channel.kind is ChannelKind.SMS:
                 status.append_text(sms_status(self.text))
         if self.others:
@@ -376,6 +414,41 @@ class Composer(Vertical):
                 status.append("  ^T " + tr("switch"), "dim")
         self._status.update(status, layout=False)
         self._refresh_headers()
+
+    def set_reach(self, reach: ReplyReach) -> None:
+        """What to say about reaching the customer on screen (one-way SMS,
+        opt-outs, LINE's reply window and quota)."""
+        self.reach = reach
+        self.refresh_status()
+
+    def _other_kinds(self, kind: ChannelKind) -> list[ChannelKind]:
+        """The customer's other channels that can carry a reply, in the
+        composer's order, each once."""
+        kinds = [c.kind for c in self.channels if c.kind is not kind]
+        return [k for k in dict.fromkeys(kinds) if k not in self.reach.opted_out]
+
+    def _line_status(self, account: str) -> Text:
+        """`· reply (free)` while the customer's reply token is valid, else what
+        a push costs; looked at again when the token runs out."""
+        free_until = self.reach.line_free_until.get(account)
+        now = self.clock()
+        if reply_is_free(free_until, now):
+            assert free_until is not None
+            self._watch_window(free_until - now)
+            return Text(" · " + tr("reply (free)"), "green")
+        return line_push_status(self.reach.line_quota.get(account))
+
+    def _watch_window(self, remaining: float) -> None:
+        """Draw the status again when the reply window closes (or a second
+        from now, whichever is sooner)."""
+        if self._window_timer is None and self.is_mounted:
+            self._window_timer = self.set_timer(
+                max(0.05, min(remaining, _WINDOW_TICK)), self._window_tick
+            )
+
+    def _window_tick(self) -> None:
+        self._window_timer = None
+        self.refresh_status()
 
     def _refresh_headers(self) -> None:
         """For email: Cc and Bcc (and the reply-all offer) above the text, the
@@ -506,3 +579,42 @@ def sms_status(text: str) -> Text:
     if seg.too_long:
         out.append("  " + tr("over {limit} characters").format(limit=MAX_BODY), "bold red")
     return out
+
+
+def opted_out_status(kind: ChannelKind) -> Text:
+    """What the composer says of a customer who opted out of the channel."""
+    if kind is ChannelKind.LINE:
+        said = tr("blocked the LINE account: nothing can be sent")
+    else:
+        said = tr("opted out (texted STOP): nothing can be sent")
+    return Text(" · " + said, "bold red")
+
+
+def one_way_status(others: list[ChannelKind]) -> Text:
+    """`· one-way: Japanese mobiles cannot reply by SMS · ^T LINE, email`."""
+    out = Text(" · " + tr("one-way: Japanese mobiles cannot reply by SMS"), "yellow")
+    if others:
+        names = ", ".join(channel_name(k) for k in others)
+        out.append("  ^T " + tr("they can answer on {channels}").format(channels=names), "bold")
+    return out
+
+
+def line_push_status(quota: LineQuota | None) -> Text:
+    """What a LINE push costs: the pushes left this month, or that it will fail."""
+    if quota is None:
+        return Text(" · " + tr("push (quota not known yet)"), "yellow")
+    left = quota.left
+    if left is None:
+        return Text(" · " + tr("push (no monthly limit)"), "dim")
+    if left == 0:
+        return Text(
+            " · "
+            + tr("push: this month's {limit} are used up, a push will fail").format(
+                limit=quota.limit
+            ),
+            "bold red",
+        )
+    return Text(
+        " · " + tr("push: {left} of {limit} left this month").format(left=left, limit=quota.limit),
+        "yellow",
+    )

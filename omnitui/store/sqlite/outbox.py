@@ -153,6 +153,9 @@ class SqliteOutbox(SqliteBase):
             raise StoreError(
                 "this customer has no {channel} address to reply to", channel=channel.kind
             )
+        if row["opted_out"] and channel.kind is ChannelKind.LINE:
+            # LINE's own words: the customer blocked the account (unfollow).
+            raise StoreError("this customer blocked the shop's LINE account")
         if row["opted_out"]:
             raise StoreError("this customer opted out of {channel}", channel=channel.kind)
         meta = {**self._threading(conn, contact_id, channel), **extra}
