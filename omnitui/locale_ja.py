@@ -252,20 +252,19 @@ JA: dict[str, str] = {
     "They have no other channel; once they unblock it, you can write again.": (
         "ほかの連絡手段はありません。ブロックが解除されれば、また送れます。"
     ),
-    "one-way: Japanese mobiles cannot reply by SMS": (
-        "一方通行: 日本の携帯電話からは SMS で返信できません"
-    ),
-    "they can answer on {channels}": "{channels} ならお客様から返信できます",
+    "one-way": "一方通行",
+    "Japanese mobiles cannot answer SMS": "日本の携帯電話は SMS に返信できません",
+    "no other channel to offer": "ほかの連絡手段なし",
     "opted out (texted STOP): nothing can be sent": "配信停止 (STOP と送信済み): 送信できません",
     "blocked the LINE account: nothing can be sent": (
         "LINE 公式アカウントがブロックされています: 送信できません"
     ),
     "reply (free)": "応答メッセージ (無料)",
-    "push (quota not known yet)": "プッシュメッセージ (今月の残り通数はまだ不明)",
-    "push (no monthly limit)": "プッシュメッセージ (月の上限なし)",
-    "push: {left} of {limit} left this month": "プッシュメッセージ: 今月あと {left} 通 (上限 {limit} 通)",
+    "push (quota not known yet)": "プッシュ (今月の残りはまだ不明)",
+    "push (no monthly limit)": "プッシュ (月の上限なし)",
+    "push: {left} of {limit} left this month": "プッシュ: 今月の残り {left}/{limit} 通",
     "push: this month's {limit} are used up, a push will fail": (
-        "プッシュメッセージ: 今月の {limit} 通を使い切ったため、送れません"
+        "プッシュ: 今月の {limit} 通を使い切ったため送れません"
     ),
     "Nobody is waiting for an answer": "返信を待っているお客様はいません",
     "Assigned to {agent}": "{agent} の担当にしました",

@@ -56,7 +56,9 @@ async def shop(tmp_path: Path, clock: Clock) -> AsyncIterator[Store]:
     await store.close()
 
 
-async def saki_writes(store: Store, event: str, at: float, text: str = "明日の予約できますか") -> int:
+async def saki_writes(
+    store: Store, event: str, at: float, text: str = "明日の予約できますか"
+) -> int:
     """Saki writes on LINE; LINE says the event happened `at`."""
     got = await store.ingest(
         [Inbound(LINE, event, SAKI, "Saki", text, at, meta={"reply_token": f"rt-{event}"})]
@@ -153,9 +155,7 @@ async def test_after_one_reply_the_next_is_a_push(shop: Store, clock: Clock) -> 
         await wait_until(lambda: "reply (free)" in status_of(app), pilot=pilot)
         await pilot.press(*"Yes!", "ctrl+s")
         # The reply used her token: anything more is a push, the month's last.
-        await wait_until(
-            lambda: "push: 1 of 200 left this month" in status_of(app), pilot=pilot
-        )
+        await wait_until(lambda: "push: 1 of 200 left this month" in status_of(app), pilot=pilot)
         sent = (await shop.thread_page(saki))[-1]
         assert (sent.kind, sent.direction, sent.text) == (ChannelKind.LINE, Direction.OUT, "Yes!")
 
@@ -164,7 +164,10 @@ async def test_after_one_reply_the_next_is_a_push(shop: Store, clock: Clock) -> 
     ("quota", "said"),
     [
         (None, "push (quota not known yet)"),
-        ({"limit": 200, "used": 200, "at": START}, "this month's 200 are used up, a push will fail"),
+        (
+            {"limit": 200, "used": 200, "at": START},
+            "this month's 200 are used up, a push will fail",
+        ),
         ({"limit": None, "used": 4100, "at": START}, "push (no monthly limit)"),
     ],
 )
@@ -229,7 +232,7 @@ async def test_the_line_status_in_japanese(shop: Store, clock: Clock) -> None:
         await wait_until(lambda: "応答メッセージ (無料)" in status_of(app), pilot=pilot)
         clock.now += LINE_REPLY_WINDOW
         await wait_until(
-            lambda: "プッシュメッセージ: 今月あと 163 通 (上限 200 通)" in status_of(app),
+            lambda: "プッシュ: 今月の残り 163/200 通" in status_of(app),
             limit=5,
             pilot=pilot,
         )

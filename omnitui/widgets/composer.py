@@ -93,6 +93,7 @@ class Composer(Vertical):
     Composer #composer-subject { height: 1; border: none; padding: 0 1; background: $boost 50%; }
     Composer #composer-subject:focus { border: none; }
     Composer #composer-headers { height: 1; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
+    Composer #composer-notice { height: 1; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
     Composer #composer-signature { height: 1; padding: 0 1; color: $text-muted; text-wrap: nowrap; text-overflow: ellipsis; }
     Composer TextArea { height: 6; border: none; padding: 0 1; }
     Composer TextArea:focus { border: none; }
@@ -160,6 +161,9 @@ class Composer(Vertical):
         # an empty composer never overwrites a draft that was still loading.
         self.loaded = False
         self._status = Static(id="composer-status")
+        # A second line when the channel needs explaining (a one-way SMS).
+        self._notice = Static(id="composer-notice")
+        self._notice.display = False
         self._subject = Input(id="composer-subject", placeholder=tr("Subject"), compact=True)
         self._subject.display = False
         self._headers = Static(id="composer-headers")
@@ -170,6 +174,7 @@ class Composer(Vertical):
 
     def compose(self) -> ComposeResult:
         yield self._status
+        yield self._notice
         yield self._subject
         yield self._headers
         yield self._text
@@ -387,8 +392,8 @@ class Composer(Vertical):
                 status.append_text(opted_out_status(channel.kind))
             elif channel.kind is ChannelKind.LINE:
                 status.append_text(self._line_status(channel.account))
-            elif channel.kind is ChannelKind.SMS and self.reach.one_way_sms:
-                status.append_text(one_way_status(self._other_kinds(channel.kind)))
+            elif self._one_way:
+                status.append(" · " + tr("one-way"), "bold yellow")
             if channel.kind is ChannelKind.SMS:
                 status.append_text(sms_status(self.text))
         if self.others:
@@ -413,7 +418,28 @@ class Composer(Vertical):
             if len(self.channels) > 1:
                 status.append("  ^T " + tr("switch"), "dim")
         self._status.update(status, layout=False)
+        self._refresh_notice()
         self._refresh_headers()
+
+    @property
+    def _one_way(self) -> bool:
+        """Is the reply an SMS the customer cannot answer (a Japanese mobile)?"""
+        channel = self.channel
+        return (
+            channel is not None
+            and channel.kind is ChannelKind.SMS
+            and self.reach.one_way_sms
+            and channel.kind not in self.reach.opted_out
+        )
+
+    def _refresh_notice(self) -> None:
+        """The line below the status: why an SMS is one-way, and where the
+        customer can answer instead."""
+        one_way = self._one_way
+        if self._notice.display != one_way:
+            self._notice.display = one_way
+        if one_way and self.channel is not None:
+            self._notice.update(one_way_notice(self._other_kinds(self.channel.kind)), layout=False)
 
     def set_reach(self, reach: ReplyReach) -> None:
         """What to say about reaching the customer on screen (one-way SMS,
@@ -590,12 +616,14 @@ def opted_out_status(kind: ChannelKind) -> Text:
     return Text(" · " + said, "bold red")
 
 
-def one_way_status(others: list[ChannelKind]) -> Text:
-    """`· one-way: Japanese mobiles cannot reply by SMS · ^T LINE, email`."""
-    out = Text(" · " + tr("one-way: Japanese mobiles cannot reply by SMS"), "yellow")
+def one_way_notice(others: list[ChannelKind]) -> Text:
+    """`Japanese mobiles cannot answer SMS · ^T LINE / email`: why, and the
+    customer's channels that `ctrl+t` moves the reply to."""
+    out = Text(tr("Japanese mobiles cannot answer SMS"), "yellow")
     if others:
-        names = ", ".join(channel_name(k) for k in others)
-        out.append("  ^T " + tr("they can answer on {channels}").format(channels=names), "bold")
+        out.append(" · ^T " + " / ".join(channel_name(k) for k in others), "bold")
+    else:
+        out.append(" · " + tr("no other channel to offer"), "dim")
     return out
 
 
