@@ -484,9 +484,8 @@ class LineAdapter:
         api = await self._messaging()
         quota = await api.get_message_quota(_request_timeout=_timeout(API_SECONDS))
         used = await api.get_message_quota_consumption(_request_timeout=_timeout(API_SECONDS))
-        limit = (
-            int(quota.value) if str(quota.type) == "limited" and quota.value is not None else None
-        )
+        kind = str(getattr(quota.type, "value", quota.type))
+        limit = int(quota.value) if kind == "limited" and quota.value is not None else None
         text = json.dumps({"limit": limit, "used": int(used.total_usage), "at": self._clock()})
         await sink.deliver([], cursor={QUOTA_KEY: text})
 
