@@ -216,6 +216,21 @@ async def test_a_push_that_hangs_after_acceptance_is_not_sent_twice(
     assert len(line_peer.delivered[alice.user_id]) == 1
 
 
+async def test_a_push_answered_500_after_acceptance_is_kept_by_its_key(
+    line_peer: LinePeer, sdk: Clients
+) -> None:
+    alice = line_peer.add_user("Alice")
+    key = str(uuid.uuid4())
+    request = PushMessageRequest(to=alice.user_id, messages=[text("Thank you")])
+    line_peer.fail("pushMessage", 500, "Internal server error", after_accept=True)
+
+    lost = await refused(sdk.messaging.push_message(request, x_line_retry_key=key))
+    again = await refused(sdk.messaging.push_message(request, x_line_retry_key=key))
+
+    assert (lost.status, again.status) == (500, 409)
+    assert len(line_peer.delivered[alice.user_id]) == 1
+
+
 async def test_pushes_count_against_the_monthly_quota(line_peer: LinePeer, sdk: Clients) -> None:
     alice = line_peer.add_user("Alice")
     line_peer.quota = 2
@@ -362,7 +377,7 @@ async def test_a_video_still_preparing_answers_202_until_ready(
     line_peer.ready(message_id)
     later = await sdk.blob.get_message_content(message_id)
 
-    assert (early.status_code, bytes(early.data)) == (202, b"")
+    assert (early.status_code, early.data) == (202, None)
     assert status.status == "processing"
     assert bytes(later) == b"mp4-bytes"
 

@@ -46,9 +46,11 @@ The REST side (state a test can read and set):
 - `GET /v2/bot/message/{messageId}/content` (bytes with their Content-Type;
   404 when unknown or `peer.delete_content(id)`; 202 while a video or audio
   built with `preparing=True` waits for `peer.ready(id)`), `.../content/transcoding`.
-- `peer.fail(operation, status, message, retry_after=..., details=..., skip=...)`
-  queues a fault for the next call of an operation ("pushMessage",
-  "replyMessage", "getProfile", "getMessageContent", ...): nothing is done.
+- `peer.fail(operation, status, message, retry_after=..., details=..., skip=...,
+  after_accept=False)` queues a fault for the next call of an operation
+  ("pushMessage", "replyMessage", "getProfile", "getMessageContent", ...):
+  nothing is done, or with `after_accept=True` the call is carried out and
+  only its answer is the error (a 500 after the push went out).
 - `peer.hang_after_accept("pushMessage") -> Hold`: the next such call is
   carried out (delivered, retry key accepted), then its answer waits until
   `hold.release()` or the peer stops, so the client times out; `hold.reached`
@@ -300,13 +302,15 @@ class Posted(NamedTuple):
 
 @dataclass
 class Fault:
-    """An error the next call of an operation answers with (nothing is done)."""
+    """An error the next call of an operation answers with: nothing is done, or with
+    `after_accept` the call is carried out first and only its answer is the error."""
 
     status: int
     message: str
     retry_after: int | None = None
     details: list[dict[str, str]] | None = None
     skip: int = 0  # calls to let through before this one fails
+    after_accept: bool = False
 
 
 @dataclass
@@ -566,9 +570,13 @@ class LinePeer:
         retry_after: int | None = None,
         details: list[dict[str, str]] | None = None,
         skip: int = 0,
+        after_accept: bool = False,
     ) -> Fault:
-        """Queue an error for a later call of `operation` (the spec's operationId)."""
-        fault = Fault(status, message, retry_after, details, skip)
+        """Queue an error for a later call of `operation` (the spec's operationId).
+
+        `after_accept`: the call is carried out (a push delivered, its retry key
+        accepted) and the error is its answer, as when LINE's answer is lost."""
+        fault = Fault(status, message, retry_after, details, skip, after_accept)
         self.faults.setdefault(operation, deque()).append(fault)
         return fault
 
@@ -903,7 +911,16 @@ class LinePeer:
         elif request.headers["Authorization"] != f"Bearer {self.token}":
             response = _error(401, AUTH_FAILED)
         else:
-            response = self._fault(operation) or await handler(request)
+            fault = self._fault(operation)
+            if fault is None:
+                response = await handler(request)
+            else:
+                if fault.after_accept:
+                    await handler(request)
+                headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
+                response = _error(
+                    fault.status, fault.message, details=fault.details, headers=headers
+                )
         if spec_op is not None and isinstance(response, web.Response):
             self._check_response(request, template, spec_op, body, response)
         status = response.status
@@ -980,16 +997,14 @@ class LinePeer:
         schema = schema or {"$ref": "#/components/schemas/ErrorResponse"}
         self.violations.extend(self.spec.api.check(value, schema, f"{where}: body"))
 
-    def _fault(self, operation: str) -> web.Response | None:
+    def _fault(self, operation: str) -> Fault | None:
         faults = self.faults.get(operation)
         if not faults:
             return None
         if faults[0].skip > 0:
             faults[0].skip -= 1
             return None
-        fault = faults.popleft()
-        headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
-        return _error(fault.status, fault.message, details=fault.details, headers=headers)
+        return faults.popleft()
 
     async def _held(self, operation: str) -> None:
         hold = self.holds.pop(operation, None)
