@@ -12,13 +12,19 @@ requires), is a violation. Violations are kept in `peer.violations`; the
 Usage (the `line_peer` fixture starts one; `line_spec` is loaded once a session)::
 
     peer = line_peer
-    api_base = data_api_base = peer.url       # the adapter's [[line]] api bases
-    token, secret = peer.token, peer.secret    # channel access token and secret
+    # the adapter's [[line]]: api_base = data_api_base = peer.url,
+    # channel access token peer.token, channel secret peer.secret
     alice = peer.add_user("Alice", language="ja")
-    posted = await peer.send(listener_url, peer.text(alice, "こんにちは"))
-    assert posted == (200, "OK") or posted.status == 200
-    ... the adapter replies with the event's replyToken ...
-    assert peer.delivered[alice.user_id] == [Delivery("reply", [...], None)]
+    event = peer.text(alice, "こんにちは")          # a dict; event["replyToken"]
+    posted = await peer.send(listener_url, event)  # Posted(status, text)
+    assert posted.status == 200
+    ... the adapter answers ...
+    assert peer.delivered[alice.user_id] == [Delivery("reply", [THANKS], None)]
+
+`peer.calls` lists every call (`Call(operation, method, path, status,
+retry_key, body)`, operation the spec's operationId); `peer.now()` is the
+peer's clock and `peer.advance(seconds)` moves it. A path the peer does not
+serve answers 404 and is a violation too.
 
 The REST side (state a test can read and set):
 
@@ -39,7 +45,9 @@ The REST side (state a test can read and set):
   whoever wrote in that group or room through the peer's events; others 404),
   `GET /v2/bot/info` (`peer.bot_user_id`, `basic_id`, `display_name`).
 - `GET`/`PUT /v2/bot/channel/webhook/endpoint` (`peer.webhook_endpoint`,
-  `peer.webhook_active`), `POST /v2/bot/channel/webhook/test`: the peer POSTs
+  `peer.webhook_active`, which only changes what GET says; GET answers 404
+  while none is set, PUT takes only
+  https URLs), `POST /v2/bot/channel/webhook/test`: the peer POSTs
   a signed empty-events body and reports `success`/`statusCode` like LINE.
   Webhooks go to `peer.listener` when set (the adapter's local listener that a
   public https endpoint leads to), else to the endpoint itself.
@@ -55,9 +63,10 @@ The REST side (state a test can read and set):
   carried out (delivered, retry key accepted), then its answer waits until
   `hold.release()` or the peer stops, so the client times out; `hold.reached`
   is set once it is waiting.
-- `peer.delivered[chat_id]`: `Delivery(kind "reply"|"push", messages,
-  retry_key)` for every delivery; a user's chat id is their user id, a group's
-  its group id (`C...`), a room's its room id (`R...`).
+- `peer.delivered[chat_id]` (a defaultdict): `Delivery(kind "reply"|"push",
+  messages, retry_key)` for every delivery, messages as the JSON objects sent;
+  a user's chat id is their user id, a group's its group id (`C...`), a room's
+  its room id (`R...`).
 - A wrong `Authorization: Bearer` token: 401 `{"message": "Authentication
   failed. ..."}`.
 
@@ -65,10 +74,14 @@ The webhook side: event builders shaped by `fixtures/line/webhook.yml`
 (`text`, `sticker`, `image`, `video`, `audio`, `file`, `location`, `follow`,
 `unfollow`, `postback`; `group=`/`room=` for a group or room source),
 `callback(*events)` for the body (checked against `CallbackRequest`: a test
-cannot post a shape LINE never sends), `redelivered(body)`, `sign(raw)`,
+cannot post a shape LINE never sends), `redelivered(body)` (same event and
+message ids and reply tokens, isRedelivery true), `sign(raw)`,
 `send(url, *events, signature="valid"|"forged"|None)`, `post(url, body)`,
 `verify(url)` (empty events), `burst(url, bodies)`. Posts return
-`Posted(status, text)`, a named tuple.
+`Posted(status, text)`, a named tuple; `url` None posts to `peer.listener`,
+else to the endpoint set through the API. Media events register their bytes
+in the peer (`event["message"]["id"]` downloads them); follow makes a friend,
+unfollow ends it; a group or room event makes the user a member there.
 """
 
 from __future__ import annotations
