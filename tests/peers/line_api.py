@@ -46,9 +46,9 @@ The REST side (state a test can read and set):
   `GET /v2/bot/info` (`peer.bot_user_id`, `basic_id`, `display_name`).
 - `GET`/`PUT /v2/bot/channel/webhook/endpoint` (`peer.webhook_endpoint`,
   `peer.webhook_active`, which only changes what GET says; GET answers 404
-  while none is set, PUT takes only
-  https URLs), `POST /v2/bot/channel/webhook/test`: the peer POSTs
-  a signed empty-events body and reports `success`/`statusCode` like LINE.
+  while none is set, PUT takes only https URLs), `POST
+  /v2/bot/channel/webhook/test`: the peer POSTs a signed empty-events body and
+  reports `success`/`statusCode` like LINE.
   Webhooks go to `peer.listener` when set (the adapter's local listener that a
   public https endpoint leads to), else to the endpoint itself.
 - `GET /v2/bot/message/{messageId}/content` (bytes with their Content-Type;
