@@ -48,7 +48,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from omnitui.adapters.base import SendError, Sink
 from omnitui.adapters.line_events import (
@@ -72,6 +72,7 @@ from omnitui.domain.models import (
     InboundAttachment,
     Outbound,
 )
+from omnitui.domain.sizes import size_words
 from omnitui.errors import OmniError
 
 if TYPE_CHECKING:
@@ -149,12 +150,18 @@ def _said(exc: BaseException) -> str:
     body = getattr(exc, "body", None)
     if isinstance(body, bytes):
         body = body.decode("utf-8", "replace")
-    if isinstance(body, str):
-        with contextlib.suppress(ValueError):
-            data = json.loads(body)
-            if isinstance(data, dict) and isinstance(data.get("message"), str):
-                return str(data["message"])[:200]
+    if isinstance(body, str) and body:
+        return _said_text(body)
     return str(getattr(exc, "reason", "") or type(exc).__name__)[:200]
+
+
+def _said_text(body: str) -> str:
+    """LINE's `message` in an error body (else the start of the body)."""
+    with contextlib.suppress(ValueError):
+        data = json.loads(body)
+        if isinstance(data, dict) and isinstance(data.get("message"), str):
+            return str(data["message"])[:200]
+    return body[:200]
 
 
 def _status(exc: BaseException) -> int:
@@ -411,22 +418,19 @@ class LineAdapter:
             return listed(0, f"not downloaded: kept by the sender at {media.external_url}")
         if media.size is not None and media.size > limit:
             return listed(media.size, _too_big(media.size, limit))
-        from linebot.v3.messaging import AsyncMessagingApiBlob
-
+        # Read as a stream on the SDK's own session, so a file over the limit is cut
+        # off rather than held in memory whole (the SDK's call reads it all).
         _, data_client = await self._clients()
-        blob = AsyncMessagingApiBlob(data_client)
+        session = data_client.rest_client.pool_manager
+        base = self.config.data_api_base.rstrip("/")
+        url = f"{base}/v2/bot/message/{quote(media.message_id, safe='')}/content"
+        headers = {"Authorization": f"Bearer {data_client.configuration.access_token}"}
         try:
-            response = await blob.get_message_content_with_http_info(
-                media.message_id,
-                _preload_content=False,
-                _request_timeout=_timeout(MEDIA_SECONDS),
-            )
-            raw = response.raw_data
-            try:
+            async with session.get(url, headers=headers, timeout=_timeout(MEDIA_SECONDS)) as raw:
                 if raw.status == 202:  # video or audio LINE is still preparing
                     return listed(0, "not downloaded: LINE was still preparing it")
                 if raw.status != 200:
-                    said = (await raw.text())[:200]
+                    said = _said_text(await raw.text())
                     return listed(0, f"not downloaded: LINE answered {raw.status} {said}")
                 length = raw.content_length
                 if length is not None and length > limit:
@@ -439,8 +443,6 @@ class LineAdapter:
                     if got > limit:
                         return listed(got, _too_big(got, limit))
                     chunks.append(chunk)
-            finally:
-                raw.release()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -624,9 +626,20 @@ async def _check_signature_present(request: web.Request) -> Refusal | None:
 
 
 def split_text(text: str) -> list[str]:
-    """The reply as LINE text messages of at most `MAX_TEXT` characters."""
+    """The reply as LINE text messages of at most `MAX_TEXT` UTF-16 units each (LINE
+    counts an emoji outside the BMP as two), never cutting a character in half."""
     text = text.strip()
-    return [text[i : i + MAX_TEXT] for i in range(0, len(text), MAX_TEXT)]
+    pieces: list[str] = []
+    start = units = 0
+    for index, char in enumerate(text):
+        width = 2 if ord(char) > 0xFFFF else 1
+        if units + width > MAX_TEXT:
+            pieces.append(text[start:index])
+            start, units = index, 0
+        units += width
+    if start < len(text):
+        pieces.append(text[start:])
+    return pieces
 
 
 def _first_id(data: Any) -> str | None:
@@ -643,7 +656,7 @@ def _wait(exc: BaseException) -> float | None:
 
 
 def _too_big(size: int, limit: int) -> str:
-    return f"not downloaded: {size / 1_048_576:.1f} MB is over the {limit // 1_048_576} MB limit"
+    return f"not downloaded: {size_words(size)} is over the {size_words(limit)} limit"
 
 
 def public_url(url: str) -> bool:
@@ -694,9 +707,11 @@ async def _endpoint_line(adapter: LineAdapter, config: LineConfig) -> tuple[bool
     api = await adapter._messaging()
     try:
         endpoint = await api.get_webhook_endpoint(_request_timeout=_timeout(API_SECONDS))
+        url, active = str(endpoint.endpoint or ""), bool(endpoint.active)
     except Exception as exc:
-        return (False, "webhook could not be checked: " + adapter.explain(exc))
-    url, active = str(endpoint.endpoint or ""), bool(endpoint.active)
+        if _status(exc) != 404:  # 404: no webhook URL is set for the channel
+            return (False, "webhook could not be checked: " + adapter.explain(exc))
+        url, active = "", False
     listen = f"listening on {config.webhook_listen}"
     if not config.webhook_url:
         return (
