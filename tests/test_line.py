@@ -19,6 +19,7 @@ import pytest
 from omnitui import cli
 from omnitui.adapters import line
 from omnitui.adapters.line import LineAdapter, split_text
+from omnitui.automation import Automation, AutomationSetup
 from omnitui.config import LineConfig, parse
 from omnitui.domain.models import Channel, ChannelKind, Contact, Delivery, IdentityKind, Message
 from omnitui.hub import Hub, RetryPolicy
@@ -421,3 +422,45 @@ async def test_doctor_checks_the_token_the_webhook_url_and_lines_own_test(
     assert f"ok    shop-line {line_peer.display_name} ({line_peer.basic_id})" in out
     assert "FAIL  shop-line webhook: LINE could not reach" in out
     assert line_peer.token not in out and line_peer.secret not in out
+
+
+# -- automation ------------------------------------------------------------------------
+
+
+async def test_a_rule_answers_a_line_customer_in_their_language_by_the_free_reply(
+    store: Store, line_peer: LinePeer
+) -> None:
+    await store.add_canned_replies(
+        [
+            ("hours", "Hours", "Open 10-19, {first_name|there}.", "en"),
+            ("hours", "営業時間", "{name}様、営業時間は10時から19時です。", "ja"),
+        ]
+    )
+    text = line_toml(line_peer, free_port()) + (
+        '\n[[rule]]\nname = "Hours on LINE"\non = "message"\n'
+        '[rule.if]\ntext = ["営業時間", "hours"]\nchannel = ["line"]\n'
+        '[rule.then]\nreply = "hours"\n'
+    )
+    settings = parse(text, Path("config.toml"))
+    adapter = LineAdapter(settings.line[0], book=store, clock=line_peer.now)
+    automation = Automation(store, AutomationSetup.from_settings(settings), {LINE.account: LINE})
+    hub = Hub(store, [adapter], retry=FAST, poll_outbox=0.05, automation=automation)
+    await hub.start()
+    hanako = line_peer.add_user("山田 花子", language="ja")
+    try:
+
+        async def ready() -> bool:
+            return "webhook" in adapter.status
+
+        await wait_until(ready)
+        url = listener(settings.line[0])
+        assert (await line_peer.send(url, line_peer.text(hanako, "営業時間を教えて"))).status == 200
+
+        async def answered() -> bool:
+            return bool(line_peer.delivered[hanako.user_id])
+
+        await wait_until(answered)
+    finally:
+        await hub.stop()
+    assert texts_to(line_peer, hanako) == [("reply", ["山田 花子様、営業時間は10時から19時です。"])]
+    assert line_peer.quota_left() == 200  # a reply by token is free
