@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,7 +22,15 @@ from omnitui.adapters import line
 from omnitui.adapters.line import LineAdapter, split_text
 from omnitui.automation import Automation, AutomationSetup
 from omnitui.config import LineConfig, parse
-from omnitui.domain.models import Channel, ChannelKind, Contact, Delivery, IdentityKind, Message
+from omnitui.domain.models import (
+    Channel,
+    ChannelKind,
+    Contact,
+    Delivery,
+    IdentityKind,
+    Inbound,
+    Message,
+)
 from omnitui.hub import Hub, RetryPolicy
 from omnitui.store import Store, StoreError
 from tests.peers.dovecot import free_port
@@ -464,3 +473,25 @@ async def test_a_rule_answers_a_line_customer_in_their_language_by_the_free_repl
         await hub.stop()
     assert texts_to(line_peer, hanako) == [("reply", ["山田 花子様、営業時間は10時から19時です。"])]
     assert line_peer.quota_left() == 200  # a reply by token is free
+
+
+async def test_the_thread_header_names_line_not_the_user_id_and_says_when_blocked(
+    store: Store,
+) -> None:
+    from omnitui.app import OmniApp
+
+    user_id = "U" + "4f" * 16
+    await store.ingest([Inbound(LINE, "m1", user_id, "Yui", "see you tomorrow", time.time() - 60)])
+    await store.set_opted_out(IdentityKind.LINE, user_id, True)
+    app = OmniApp(store, channels=[LINE], poll_changes=0.05)
+    async with app.run_test(size=(110, 30)) as pilot:
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+
+        def header() -> str:
+            return str(app.screen.query_one("#thread-header").render())
+
+        await wait_until(lambda: "Yui" in header())
+        assert "Ⓛ LINE" in header() or "L LINE" in header()
+        assert "(blocked the shop's LINE account)" in header()
+        assert user_id not in header()
