@@ -258,7 +258,7 @@ async def test_follow_makes_the_customer_known_and_unfollow_opts_them_out(
         contact = await contact_of(store, yui)
         assert contact is not None
         assert [i.opted_out for i in contact.identities if i.kind is IdentityKind.LINE] == [True]
-        with pytest.raises(StoreError, match="opted out"):
+        with pytest.raises(StoreError, match="blocked the shop's LINE account"):
             await store.enqueue_reply(contact.id, LINE, "are you there?")
         # They unblock the account: they can be answered again.
         assert (await line_peer.send(url, line_peer.follow(yui, unblocked=True))).status == 200

@@ -392,10 +392,10 @@ class Composer(Vertical):
                 status.append_text(opted_out_status(channel.kind))
             elif channel.kind is ChannelKind.LINE:
                 status.append_text(self._line_status(channel.account))
-            elif self._one_way:
-                status.append(" · " + tr("one-way"), "bold yellow")
             if channel.kind is ChannelKind.SMS:
                 status.append_text(sms_status(self.text))
+            if self._one_way:  # after the count, which a narrow screen keeps; the notice explains
+                status.append("  " + tr("one-way"), "bold yellow")
         if self.others:
             who = ", ".join(visible(a) for a in self.others)
             replying = (
