@@ -1,4 +1,4 @@
-"""Command line: omnitui [demo|init|serve|contacts|canned|rules|report|doctor].
+"""Command line: omnitui [demo|init|serve|contacts|canned|rules|report|doctor|qr].
 
 Exit codes: 0 ok, 2 bad usage or config (the message names file, line and
 key), 1 anything else. A user mistake never prints a traceback.
@@ -117,6 +117,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--calendar", action="store_true", help="wall-clock times, not business hours"
     )
     command("doctor", "check the config, the store and each channel, one line each")
+    qr = command("qr", "each channel's 'start a chat' link as a QR code; a poster to print")
+    qr.add_argument(
+        "--source",
+        metavar="NAME",
+        help="where the code hangs (e.g. counter): Telegram customers who come through it "
+        "are tagged source:NAME",
+    )
+    qr.add_argument("--png", type=Path, metavar="FILE", help="write an A4 poster as PNG")
+    qr.add_argument("--svg", type=Path, metavar="FILE", help="write an A4 poster as SVG")
     return parser
 
 
@@ -191,6 +200,16 @@ def _run(args: argparse.Namespace) -> int:
             )
         if args.command == "doctor":
             return cmd_doctor(settings, args.config)
+        if args.command == "qr":
+            from omnitui import qr
+
+            try:
+                return asyncio.run(qr.cmd_qr(settings, args.source, args.png, args.svg))
+            except qr.SourceError as exc:
+                raise UsageError("{reason}", reason=exc) from None
+            except qr.QrError as exc:
+                print(f"omnitui: {exc.message()}", file=sys.stderr)
+                return EXIT_ERROR
         return asyncio.run(run_console(settings, args.language))
     except UsageError as exc:
         print(f"omnitui: {exc.message()}", file=sys.stderr)
