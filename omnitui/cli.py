@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from omnitui.desktop import Mode
     from omnitui.domain.hours import BusinessHours
     from omnitui.domain.models import Channel
+    from omnitui.domain.qr import QrChannel
     from omnitui.store import Store
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -342,6 +343,7 @@ async def _console(
     own_addresses: Collection[str] = (),
     hours: BusinessHours | None = None,
     automation: AutomationSetup | None = None,
+    qr_channels: Sequence[QrChannel] = (),
 ) -> int:
     from omnitui.app import OmniApp
     from omnitui.automation import Automation, AutomationSetup
@@ -372,6 +374,7 @@ async def _console(
         own_addresses=own_addresses,
         hours=hours,
         rules=automation.rules if automation is not None else (),
+        qr_channels=qr_channels,
     )
     failed: list[Exception] = []
     runs_channels = lock.acquire()
@@ -467,6 +470,7 @@ async def run_console(settings: Settings, language: str | None = None) -> int:
     """The console on the configured store; `language` (--language) wins over [ui] language."""
     from omnitui.automation import AutomationSetup
     from omnitui.demo import STARTER_CANNED
+    from omnitui.qr import qr_channels
     from omnitui.store import Store
 
     store = await Store.open(settings.store_path(), access=settings.store_access())
@@ -492,6 +496,7 @@ async def run_console(settings: Settings, language: str | None = None) -> int:
         own_addresses=frozenset().union(*(s.own_addresses for s in settings.email)),
         hours=settings.business_hours(),
         automation=AutomationSetup.from_settings(settings),
+        qr_channels=qr_channels(settings),
     )
 
 

@@ -21,10 +21,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from omnitui.domain.qr import (
+    A4,
     ChannelCode,
     PosterLayout,
-    link_font_size,
+    QrChannel,
     line_link,
+    link_font_size,
     mailto_link,
     modules,
     poster_cells,
@@ -42,7 +44,7 @@ from omnitui.i18n import tr
 if TYPE_CHECKING:
     from PIL.ImageFont import FreeTypeFont, ImageFont
 
-    from omnitui.config import LineConfig, Settings, TelegramConfig
+    from omnitui.config import Settings
     from omnitui.store.protocol import IngestStore
 
 # What the console and the command line call each kind of channel.
@@ -72,51 +74,61 @@ def check_source(source: str | None) -> str | None:
     return source
 
 
+# A lookup of a bot's or account's public name, by the channel's name.
 NameLookup = Callable[[str], Awaitable[str]]
 
 
+def qr_channels(settings: Settings) -> tuple[QrChannel, ...]:
+    """The configured channels, in config order by kind, as their codes need them."""
+    return (
+        *(
+            QrChannel(
+                "email", m.name, parseaddr(m.from_)[1] or (m.username if "@" in m.username else "")
+            )
+            for m in settings.email
+        ),
+        *(QrChannel("telegram", t.name) for t in settings.telegram),
+        *(QrChannel("sms", s.name, s.from_) for s in settings.sms),
+        *(QrChannel("line", line.name) for line in settings.line),
+    )
+
+
 async def channel_codes(
-    settings: Settings,
+    channels: Sequence[QrChannel],
+    shop: str,
     source: str | None,
     *,
-    telegram_username: Callable[[TelegramConfig], Awaitable[str]],
-    line_basic_id: Callable[[LineConfig], Awaitable[str]],
+    telegram_username: NameLookup,
+    line_basic_id: NameLookup,
 ) -> list[ChannelCode]:
-    """Every configured channel's way in. A lookup that raises gives that
-    channel no link and its error's words; the others are not held up."""
+    """Every channel's way in. A lookup that raises gives that channel no link
+    and its error's words; the others are not held up."""
     codes: list[ChannelCode] = []
-    shop = settings.shop.get("name", "")
-    for mail in settings.email:
-        address = parseaddr(mail.from_)[1] or (mail.username if "@" in mail.username else "")
-        if address:
-            codes.append(ChannelCode("email", mail.name, mailto_link(address, shop)))
-        else:
-            codes.append(
-                ChannelCode("email", mail.name, None, tr("its `from` has no address"))
-            )
-    for bot in settings.telegram:
-        try:
-            username = await telegram_username(bot)
-        except Exception as exc:
-            codes.append(ChannelCode("telegram", bot.name, None, _words(exc)))
-        else:
-            codes.append(ChannelCode("telegram", bot.name, telegram_link(username, source)))
-    for sms in settings.sms:
-        if sms_is_one_way(sms.from_):
-            why = tr(
-                "SMS is one-way in Japan: Japanese mobiles cannot send an SMS to {number}, "
-                "so no code (customers can answer on another channel)"
-            ).format(number=sms.from_)
-            codes.append(ChannelCode("sms", sms.name, None, why))
-        else:
-            codes.append(ChannelCode("sms", sms.name, sms_link(sms.from_)))
-    for line in settings.line:
-        try:
-            basic_id = await line_basic_id(line)
-        except Exception as exc:
-            codes.append(ChannelCode("line", line.name, None, _words(exc)))
-        else:
-            codes.append(ChannelCode("line", line.name, line_link(basic_id)))
+    for channel in channels:
+        kind, name = channel.kind, channel.name
+        if kind == "email":
+            if channel.address:
+                codes.append(ChannelCode(kind, name, mailto_link(channel.address, shop)))
+            else:
+                codes.append(ChannelCode(kind, name, None, tr("its `from` has no address")))
+        elif kind == "sms":
+            if sms_is_one_way(channel.address):
+                why = tr(
+                    "SMS is one-way in Japan: Japanese mobiles cannot send an SMS to {number}, "
+                    "so no code (customers can answer on another channel)"
+                ).format(number=channel.address)
+                codes.append(ChannelCode(kind, name, None, why))
+            else:
+                codes.append(ChannelCode(kind, name, sms_link(channel.address)))
+        elif kind in ("telegram", "line"):
+            lookup = telegram_username if kind == "telegram" else line_basic_id
+            try:
+                found = await lookup(name)
+            except Exception as exc:
+                codes.append(ChannelCode(kind, name, None, _words(exc)))
+                continue
+            link = telegram_link(found, source) if kind == "telegram" else line_link(found)
+            codes.append(ChannelCode(kind, name, link))
     return codes
 
 
@@ -129,40 +141,39 @@ def _words(exc: BaseException) -> str:
 # -- where the names come from ------------------------------------------------
 
 
-async def ask_telegram(config: TelegramConfig) -> str:
-    """The bot's username, from Telegram (getMe)."""
-    from omnitui.adapters.telegram import bot_username
+def network_names(settings: Settings) -> tuple[NameLookup, NameLookup]:
+    """Lookups that ask Telegram (getMe) and LINE (bot info), for the command line."""
+    bots = {t.name: t for t in settings.telegram}
+    lines = {line.name: line for line in settings.line}
 
-    return await bot_username(config)
+    async def telegram(name: str) -> str:
+        from omnitui.adapters.telegram import bot_username
+
+        return await bot_username(bots[name])
+
+    async def line(name: str) -> str:
+        from omnitui.adapters.line import bot_info  # type: ignore[import-not-found,unused-ignore]
+
+        info = await bot_info(lines[name])
+        return str(info.basic_id)
+
+    return telegram, line
 
 
-async def ask_line(config: LineConfig) -> str:
-    """The account's basic id (`@123abcde`), from LINE's bot info."""
-    from omnitui.adapters.line import bot_info  # type: ignore[import-not-found,unused-ignore]
-
-    info = await bot_info(config)
-    return str(info.basic_id)
-
-
-def store_names(
-    store: IngestStore,
-) -> tuple[Callable[[TelegramConfig], Awaitable[str]], Callable[[LineConfig], Awaitable[str]]]:
+def store_names(store: IngestStore) -> tuple[NameLookup, NameLookup]:
     """Lookups that read what each channel stored when it last connected, and
     ask no network service (for the console)."""
 
-    async def known(account: str, key: str) -> str:
-        value = await store.load_cursor(account, key)
-        if not value:
-            raise QrError("not known yet — the channel has not connected")
-        return value
+    def known(key: str) -> NameLookup:
+        async def lookup(name: str) -> str:
+            value = await store.load_cursor(name, key)
+            if not value:
+                raise QrError("not known yet — the channel has not connected")
+            return value
 
-    async def telegram(config: TelegramConfig) -> str:
-        return await known(config.name, TELEGRAM_USERNAME_KEY)
+        return lookup
 
-    async def line(config: LineConfig) -> str:
-        return await known(config.name, LINE_BASIC_ID_KEY)
-
-    return telegram, line
+    return known(TELEGRAM_USERNAME_KEY), known(LINE_BASIC_ID_KEY)
 
 
 # -- the command ----------------------------------------------------------------
@@ -176,14 +187,14 @@ def _colour() -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
-async def cmd_qr(
-    settings: Settings, source: str | None, png: Path | None, svg: Path | None
-) -> int:
+async def cmd_qr(settings: Settings, source: str | None, png: Path | None, svg: Path | None) -> int:
     """Print each channel's link and code; write the posters asked for.
     0 when at least one code could be made, else 1."""
     source = check_source(source)
+    telegram, line = network_names(settings)
+    shop = settings.shop.get("name", "")
     codes = await channel_codes(
-        settings, source, telegram_username=ask_telegram, line_basic_id=ask_line
+        qr_channels(settings), shop, source, telegram_username=telegram, line_basic_id=line
     )
     colour = _colour()
     out = sys.stdout
@@ -194,11 +205,13 @@ async def cmd_qr(
         out.write(f"{channel_title(code)}: {code.link}\n")
         out.write("\n".join(terminal_code(code.link, color=colour)) + "\n\n")
     if not codes:
-        out.write(tr("No channels in the config: add [[email]], [[telegram]], [[sms]] or [[line]].") + "\n")
+        out.write(
+            tr("No channels in the config: add [[email]], [[telegram]], [[sms]] or [[line]].")
+            + "\n"
+        )
     shown = [c for c in codes if c.link]
     if not shown:
         return 1
-    shop = settings.shop.get("name", "")
     if svg is not None:
         _write(svg, poster_svg(shop, _titled(shown)).encode())
         out.write(tr("Poster written to {path}").format(path=svg) + "\n")
@@ -257,7 +270,7 @@ def _font_for(*, cjk: bool) -> str | None:
     found: list[str] = []
     if cjk and shutil.which("fc-list"):
         try:
-            listed = subprocess.run(
+            listed: str = subprocess.run(
                 ["fc-list", "-f", "%{file}\n", ":lang=ja"],
                 capture_output=True,
                 text=True,
@@ -273,7 +286,7 @@ def _font_for(*, cjk: bool) -> str | None:
         )
     for candidate in [*found, *(_CJK_FONTS if cjk else _LATIN_FONTS)]:
         if Path(candidate).is_file():
-            return candidate
+            return str(candidate)
     if cjk:
         raise QrError(
             "no font with Japanese characters was found for the PNG poster: install one "
@@ -290,7 +303,7 @@ def _font(path: str | None, size: int) -> FreeTypeFont | ImageFont:
     return ImageFont.truetype(path, size)
 
 
-def poster_png(shop: str, codes: Sequence[ChannelCode], layout: PosterLayout = PosterLayout()) -> bytes:
+def poster_png(shop: str, codes: Sequence[ChannelCode], layout: PosterLayout = A4) -> bytes:
     """The poster of `poster_svg` as a PNG at `POSTER_DPI`, every module whole pixels."""
     import io
 

@@ -16,13 +16,13 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from omnitui.domain.identity import InvalidAddress, normalize_phone
-from omnitui.domain.qr import source_tag, valid_source
 from omnitui.domain.models import (
     Channel,
     IdentityKind,
     Inbound,
     InboundAttachment,
 )
+from omnitui.domain.qr import source_tag, valid_source
 from omnitui.errors import OmniError
 
 if TYPE_CHECKING:
@@ -332,7 +332,8 @@ def to_inbound(
     files = media_of(message)
     if files:
         meta["files"] = [{"kind": m.kind, "file_id": m.file_id} for m in files]
-    text, tags = reading.text, ()
+    text = reading.text
+    tags: tuple[str, ...] = ()
     start = start_payload(message.text) if chat.type == "private" else None
     if start is not None:
         # The customer opened the bot through a link (a QR code at the counter):

@@ -72,6 +72,15 @@ def sms_is_one_way(number: str) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class QrChannel:
+    """A configured channel, as far as its code needs it."""
+
+    kind: str  # email | telegram | sms | line
+    name: str  # the channel's name in config.toml
+    address: str = ""  # email: the `from` address; sms: the number; else ""
+
+
+@dataclass(frozen=True, slots=True)
 class ChannelCode:
     """One channel's way in: its link, or why there is none."""
 
@@ -131,7 +140,10 @@ class PosterLayout:
     link_size: float = 3.6
 
 
-def poster_svg(shop: str, codes: Sequence[ChannelCode], layout: PosterLayout = PosterLayout()) -> str:
+A4 = PosterLayout()
+
+
+def poster_svg(shop: str, codes: Sequence[ChannelCode], layout: PosterLayout = A4) -> str:
     """A printable A4 poster: the shop's name, then one code per channel with the
     channel's name and its link under it. Codes come out at least 40 mm wide
     (more when there are few), which a phone reads from an arm's length."""
@@ -176,9 +188,7 @@ def poster_svg(shop: str, codes: Sequence[ChannelCode], layout: PosterLayout = P
     return "\n".join(out) + "\n"
 
 
-def poster_cells(
-    count: int, layout: PosterLayout = PosterLayout()
-) -> tuple[int, float, float, float, float]:
+def poster_cells(count: int, layout: PosterLayout = A4) -> tuple[int, float, float, float, float]:
     """(columns, top, cell width, cell height, code size) of the poster's grid."""
     lay = layout
     columns = 1 if count <= 1 else 2
@@ -191,7 +201,7 @@ def poster_cells(
     return columns, top, cell_w, cell_h, size
 
 
-def link_font_size(link: str, width: float, layout: PosterLayout = PosterLayout()) -> float:
+def link_font_size(link: str, width: float, layout: PosterLayout = A4) -> float:
     """The link's font size, so that it fits `width` in a monospace font
     (whose characters are about 0.6 of the size wide)."""
     wide = sum(2 if ord(ch) > 0x2FF else 1 for ch in link)  # a kanji takes two columns
