@@ -867,7 +867,7 @@ JA: dict[str, str] = {
     "QR codes: customers scan one to start a chat": "QR コード: お客様が読み取るとチャットが始まります",
     "A poster to print: omnitui qr --source counter --png poster.png · esc close": "印刷用ポスター: "
     "omnitui qr --source counter --png poster.png · esc 閉じる",
-    "QR codes: customers scan to start a chat": "QR コード: 読み取るとチャットが始まります",
+    "QR codes to start a chat": "チャットを始める QR コード",
     "QR codes": "QR コード",
     "Each channel's link and QR code: customers scan one to start a chat": "各チャネルのリンクと "
     "QR コード: お客様が読み取るとチャットが始まります",

@@ -72,7 +72,7 @@ class InboxScreen(TriageActions, CustomerActions, ReplyActions):
         Binding("w", "write_to", "Write to…", show=False, id="inbox.write"),
         Binding("b", "rules", "Automation rules and their hits", show=False, id="inbox.rules"),
         Binding("S", "reports", "Reports: how the shop is doing", show=False, id="inbox.reports"),
-        Binding("Q", "qr", "QR codes: customers scan to start a chat", show=False, id="inbox.qr"),
+        Binding("Q", "qr", "QR codes to start a chat", show=False, id="inbox.qr"),
         Binding("escape", "back", "Back", show=False, id="inbox.back"),
     ]
 
