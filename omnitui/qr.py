@@ -39,7 +39,7 @@ from omnitui.domain.qr import (
     valid_source,
 )
 from omnitui.errors import OmniError
-from omnitui.i18n import tr
+from omnitui.i18n import N_, tr
 
 if TYPE_CHECKING:
     from PIL.ImageFont import FreeTypeFont, ImageFont
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from omnitui.store.protocol import IngestStore
 
 # What the console and the command line call each kind of channel.
-KIND_NAMES = {"email": "Email", "telegram": "Telegram", "sms": "SMS", "line": "LINE"}
+KIND_NAMES = {"email": N_("Email"), "telegram": "Telegram", "sms": "SMS", "line": "LINE"}
 # The store's cursor keys where the channels leave their public names.
 TELEGRAM_USERNAME_KEY = "telegram:username"
 LINE_BASIC_ID_KEY = "line:basic_id"
@@ -180,7 +180,8 @@ def store_names(store: IngestStore) -> tuple[NameLookup, NameLookup]:
 
 
 def channel_title(code: ChannelCode) -> str:
-    return f"{KIND_NAMES.get(code.kind, code.kind)} {code.name}"
+    """"Telegram shop-bot": the kind of channel and its name in config.toml."""
+    return f"{tr(KIND_NAMES.get(code.kind, code.kind))} {code.name}"
 
 
 def _colour() -> bool:

@@ -52,6 +52,7 @@ def readable_link(link: str) -> str:
 
 def line_link(basic_id: str) -> str:
     """LINE's add-friend link for an Official Account's basic id (`@123abcde`)."""
+    basic_id = basic_id if basic_id.startswith("@") else f"@{basic_id}"
     return f"https://line.me/R/ti/p/{quote(basic_id, safe='')}"
 
 
