@@ -309,6 +309,10 @@ def build_adapters(
             adapters.append(SmsAdapter(section, consent=store))
         except ValueError as exc:
             notes.append(f"{section.name}: {exc}")
+    if settings.line:
+        from omnitui.adapters.line import LineAdapter
+
+        adapters += [LineAdapter(section, book=store) for section in settings.line]
     return adapters, notes
 
 
@@ -622,6 +626,13 @@ def cmd_doctor(settings: Settings, given: Path | None) -> int:
         for good, line in asyncio.run(sms.check(account)):
             healthy = healthy and good
             print(f"{'ok' if good else 'FAIL':<5} {account.name:<8} {line}")
+    if settings.line:
+        from omnitui.adapters import line as line_channel
+
+        for channel in settings.line:
+            for good, line in asyncio.run(line_channel.check(channel)):
+                healthy = healthy and good
+                print(f"{'ok' if good else 'FAIL':<5} {channel.name:<8} {line}")
     hours = settings.business_hours()
     if hours is not None:
         from datetime import UTC, datetime

@@ -587,6 +587,15 @@ JA: dict[str, str] = {
     "not a possible phone number: {address}": "ありえない電話番号です: {address}",
     "not a Telegram user id: {address}": "Telegram のユーザー ID ではありません: {address}",
     "not a LINE user id: {address}": "LINE のユーザー ID ではありません: {address}",
+    "blocked the shop's LINE account": "LINE でブロック中",
+    "LINE takes files only from a public web address: send the file by email, or a link to it": "LINE はファイルを公開された URL からしか受け取れません。メールで送るか、ファイルへのリンクを送ってください",
+    "the reply is too long for LINE ({count} characters, at most {limit})": "LINE には長すぎる返信です（{count} 字、最大 {limit} 字）",
+    "LINE did not confirm the reply ({reason}); it may have arrived: look in LINE before sending it again": "LINE が返信の受け付けを確認しませんでした（{reason}）。届いている可能性があります。もう一度送る前に LINE で確かめてください",
+    "not sent: the LINE account's monthly message quota is used up (pushes are counted; a reply within a minute of the customer's message is not)": "送信されませんでした: LINE アカウントの今月のメッセージ通数を使い切りました（プッシュは数えられます。お客様のメッセージから1分以内の応答は数えられません）",
+    "not sent yet: {reason}": "まだ送信されていません: {reason}",
+    "the body has no list of events": "本文にイベントの一覧がありません",
+    "the event has no {what}": "イベントに {what} がありません",
+    "an event is not an object": "イベントがオブジェクトではありません",
     # -- channel adapters (omnitui.adapters) --
     "30003: the handset is unreachable (switched off or out of range)": (
         "30003: 相手の端末に届きません(電源が切れているか圏外です)"

@@ -152,10 +152,10 @@ def network_names(settings: Settings) -> tuple[NameLookup, NameLookup]:
         return await bot_username(bots[name])
 
     async def line(name: str) -> str:
-        from omnitui.adapters.line import bot_info  # type: ignore[import-not-found,unused-ignore]
+        from omnitui.adapters.line import bot_info
 
         info = await bot_info(lines[name])
-        return str(info.basic_id)
+        return info.basic_id
 
     return telegram, line
 

@@ -14,6 +14,7 @@ import pytest
 
 from omnitui.demo import DemoShop, build_demo_store
 from omnitui.store import Store
+from tests.peers.line_api import LinePeer, LineSpec
 from tests.peers.telegram_api import BotApiPeer, BotApiSpec
 from tests.waiting import wait_until
 
@@ -112,3 +113,23 @@ async def telegram_peer() -> AsyncIterator[BotApiPeer]:
     finally:
         await server.stop()
     assert not server.violations, "\n".join(server.violations)
+
+
+@pytest.fixture(scope="session")
+def line_spec() -> LineSpec:
+    """LINE's Messaging API and webhook specs, loaded once per session."""
+    return LineSpec.load(fixture_dir("line"))
+
+
+@pytest.fixture
+async def line_peer(line_spec: LineSpec) -> AsyncIterator[LinePeer]:
+    """The LINE Messaging API on loopback; the test fails if any call, answer or
+    webhook body broke LINE's spec."""
+    server = LinePeer(line_spec)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+    if server.violations:
+        pytest.fail("left LINE's spec:\n" + "\n".join(server.violations))

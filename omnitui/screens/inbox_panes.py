@@ -347,9 +347,13 @@ class InboxPanes(Screen[None]):
             kind = next(k for k, v in IDENTITY_FOR_CHANNEL.items() if v is identity.kind)
             header.append("  ")
             header.append(channel_mark(kind), CHANNEL_STYLE[kind])
-            header.append(" " + one_line(identity.address, 40), "dim")
+            # A LINE user id means nothing to people: the channel's name stands for it.
+            shown = "LINE" if kind is ChannelKind.LINE else one_line(identity.address, 40)
+            header.append(" " + shown, "dim")
             if identity.opted_out:
-                header.append(" (" + tr("opted out") + ")", "red")
+                blocked = kind is ChannelKind.LINE
+                said = tr("blocked the shop's LINE account") if blocked else tr("opted out")
+                header.append(" (" + said + ")", "red")
         self.query_one("#thread-header", Static).update(header, layout=False)
 
     async def _set_reply_channels(self, contact: Contact) -> None:

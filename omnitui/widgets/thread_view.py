@@ -22,6 +22,7 @@ from omnitui.domain.models import Delivery, Direction, Message
 from omnitui.domain.notes import mention_spans
 from omnitui.domain.rule_words import did_text, stored_actions
 from omnitui.domain.safe_text import visible
+from omnitui.domain.sizes import size_words
 from omnitui.i18n import tr
 from omnitui.widgets.format import (
     CHANNEL_STYLE,
@@ -203,10 +204,10 @@ class ThreadView(ScrollView, can_focus=True):
         self._cache = cache  # keeps only what is shown
         self._lines = lines
         self._blocks = blocks
-        self._set_virtual_size(Size(width, len(lines)))
+        self._set_virtualsize_words(Size(width, len(lines)))
         self.refresh()
 
-    def _set_virtual_size(self, size: Size) -> None:
+    def _set_virtualsize_words(self, size: Size) -> None:
         """Resize the scrollable area without a layout of the whole screen.
 
         `virtual_size` is a layout reactive: setting it re-lays-out every
@@ -332,7 +333,7 @@ class ThreadView(ScrollView, can_focus=True):
             texts.append(Text("··· " + tr("quoted text hidden (f shows it)"), style="dim italic"))
         for att in message.attachments:
             line = Text(
-                f"📎 {visible(att.filename)} ({file_kind(att.content_type)}, {_size(att.size)})",
+                f"📎 {visible(att.filename)} ({file_kind(att.content_type)}, {size_words(att.size)})",
                 "dim",
             )
             if att.note:
@@ -430,12 +431,3 @@ class ThreadView(ScrollView, can_focus=True):
     def lines_text(self) -> list[str]:
         """The thread as plain text lines (for tests and screen readers)."""
         return [strip.text for strip in self._lines]
-
-
-def _size(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"

@@ -200,7 +200,10 @@ class SqliteOutbox(SqliteBase):
     def _threading(
         self, conn: sqlite3.Connection, contact_id: int, channel: Channel
     ) -> dict[str, object]:
-        """In-Reply-To and References for an email reply, from the customer's last mail."""
+        """In-Reply-To and References for an email reply, from the customer's last mail;
+        for LINE, the reply token of their last message and where it came from."""
+        if channel.kind is ChannelKind.LINE:
+            return self._line_reply(conn, contact_id, channel)
         if channel.kind is not ChannelKind.EMAIL:
             return {}
         row = conn.execute(
@@ -214,6 +217,34 @@ class SqliteOutbox(SqliteBase):
             return {}
         refs = [r for r in meta.get("references") or [] if isinstance(r, str)]
         return {"in_reply_to": parent, "references": [*refs[-19:], parent]}
+
+    def _line_reply(
+        self, conn: sqlite3.Connection, contact_id: int, channel: Channel
+    ) -> dict[str, object]:
+        """The reply token of the customer's last LINE message, unless something was sent
+        to them on LINE since (a token answers once), and its group or room."""
+        row = conn.execute(
+            "SELECT meta, sent_at FROM message WHERE contact_id = ? AND account = ? "
+            "AND direction = 'in' ORDER BY sent_at DESC, id DESC LIMIT 1",
+            (contact_id, channel.account),
+        ).fetchone()
+        if row is None:
+            return {}
+        meta = json.loads(row["meta"] or "{}")
+        found: dict[str, object] = {}
+        to = meta.get("group_id") or meta.get("room_id")
+        if isinstance(to, str) and to:
+            found["line_to"] = to
+        token = meta.get("reply_token")
+        answered = conn.execute(
+            "SELECT 1 FROM message WHERE contact_id = ? AND account = ? AND direction = 'out' "
+            "AND sent_at >= ? LIMIT 1",
+            (contact_id, channel.account, row["sent_at"]),
+        ).fetchone()
+        if isinstance(token, str) and token and answered is None:
+            found["reply_token"] = token
+            found["reply_token_at"] = row["sent_at"]
+        return found
 
     async def claim_due(self, accounts: Collection[str], *, limit: int = 20) -> list[Outbound]:
         """Move due queued replies for `accounts` to `sending` and return them."""
