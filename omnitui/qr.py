@@ -152,10 +152,15 @@ def network_names(settings: Settings) -> tuple[NameLookup, NameLookup]:
         return await bot_username(bots[name])
 
     async def line(name: str) -> str:
-        from omnitui.adapters.line import bot_info
+        from omnitui.adapters.line import LineAdapter, bot_info
 
-        info = await bot_info(lines[name])
-        return info.basic_id
+        config = lines[name]
+        try:
+            return (await bot_info(config)).basic_id
+        except OmniError:
+            raise
+        except Exception as exc:  # LINE's own errors, worded as doctor words them
+            raise QrError("{reason}", reason=LineAdapter(config).explain(exc)) from None
 
     return telegram, line
 
@@ -180,7 +185,7 @@ def store_names(store: IngestStore) -> tuple[NameLookup, NameLookup]:
 
 
 def channel_title(code: ChannelCode) -> str:
-    """"Telegram shop-bot": the kind of channel and its name in config.toml."""
+    """ "Telegram shop-bot": the kind of channel and its name in config.toml."""
     return f"{tr(KIND_NAMES.get(code.kind, code.kind))} {code.name}"
 
 

@@ -42,6 +42,8 @@ from omnitui.screens.inbox import InboxScreen
 from omnitui.screens.qr import QrScreen
 from omnitui.store import Store
 from tests.conftest import IN_CI, require_tool, wait_for
+from tests.peers.dovecot import free_port
+from tests.peers.line_api import LinePeer
 from tests.peers.telegram_api import TOKEN, BotApiPeer, Customer
 from tests.test_automation_console import screen_text
 from tests.waiting import wait_until
@@ -206,6 +208,14 @@ async def omnitui(*args: str) -> tuple[int, str, str]:
 
 
 # -- the links ----------------------------------------------------------------
+
+
+def test_the_console_reads_the_names_where_the_channels_write_them() -> None:
+    from omnitui.adapters import line, telegram
+    from omnitui.qr import LINE_BASIC_ID_KEY, TELEGRAM_USERNAME_KEY
+
+    assert telegram.USERNAME_KEY == TELEGRAM_USERNAME_KEY == "telegram:username"
+    assert line.BASIC_ID_KEY == LINE_BASIC_ID_KEY == "line:basic_id"
 
 
 def test_each_channel_has_the_link_that_starts_a_chat() -> None:
@@ -424,3 +434,57 @@ async def test_the_palette_opens_the_qr_screen(store: Store) -> None:
         await wait_until(lambda: "QR コード" in screen_text(app), pilot=pilot)
         await pilot.press("enter")
         await wait_until(lambda: isinstance(app.screen, QrScreen), pilot=pilot)
+
+
+# -- LINE ---------------------------------------------------------------------------
+
+LINE_TOKEN_ENV, LINE_SECRET_ENV = "OMNITUI_TEST_LINE_TOKEN", "OMNITUI_TEST_LINE_SECRET"
+
+
+def line_config(tmp_path: Path, peer: LinePeer) -> Path:
+    path = tmp_path / "line.toml"
+    path.write_text(
+        f"""
+[shop]
+name = "{SHOP}"
+
+[[line]]
+name = "shop-line"
+token_env = "{LINE_TOKEN_ENV}"
+secret_env = "{LINE_SECRET_ENV}"
+api_base = "{peer.url}"
+data_api_base = "{peer.url}"
+webhook_listen = "127.0.0.1:{free_port()}"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+async def test_a_line_account_gets_its_add_friend_code(
+    tmp_path: Path, line_peer: LinePeer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(LINE_TOKEN_ENV, line_peer.token)
+    monkeypatch.setenv(LINE_SECRET_ENV, line_peer.secret)
+    png = tmp_path / "poster.png"
+    config = line_config(tmp_path, line_peer)
+    code, out, err = await omnitui("qr", "--config", str(config), "--png", str(png))
+    assert code == 0, err
+    link = f"https://line.me/R/ti/p/%40{line_peer.basic_id.lstrip('@')}"
+    assert line_link(line_peer.basic_id) == link
+    (title, (printed, lines)), *_ = printed_codes(out).items()
+    assert (title, printed) == ("LINE shop-line", link)
+    assert decode(draw_printed(lines, tmp_path / "line.png")) == [link]
+    require_japanese_font()
+    assert decode(png) == [link]
+
+
+async def test_a_refused_line_token_is_said_and_nothing_prints(
+    tmp_path: Path, line_peer: LinePeer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(LINE_TOKEN_ENV, "not-the-token")
+    monkeypatch.setenv(LINE_SECRET_ENV, line_peer.secret)
+    code, out, err = await omnitui("qr", "--config", str(line_config(tmp_path, line_peer)))
+    assert code == 1, err
+    assert "LINE shop-line: no code — LINE refused the channel access token of shop-line" in out
+    assert "not-the-token" not in out + err
