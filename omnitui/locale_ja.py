@@ -854,9 +854,9 @@ JA: dict[str, str] = {
     "1 today · 7 last 7 days · 3 last 30 days · esc close": "1 今日 · 7 過去7日 · 3 過去30日 · esc 閉じる",
     # QR codes (omnitui qr, the QR screen)
     "its `from` has no address": "`from` にアドレスがありません",
-    "SMS is one-way in Japan: Japanese mobiles cannot send an SMS to {number}, "
-    "so no code (customers can answer on another channel)": "日本では SMS は送信のみです。"
-    "日本の携帯電話は {number} に SMS を送れないため、コードは出しません"
+    "SMS is one-way in Japan: Japanese mobiles cannot send an SMS to {number} "
+    "(customers can answer on another channel)": "日本では SMS は送信のみです。"
+    "日本の携帯電話は {number} に SMS を送れません"
     "（お客様はほかのチャネルで返信できます）",
     "not known yet — the channel has not connected": "まだわかりません — このチャネルはまだ接続していません",
     "--source {source!r}: use up to 64 letters, digits, _ and - "

@@ -114,8 +114,8 @@ async def channel_codes(
         elif kind == "sms":
             if sms_is_one_way(channel.address):
                 why = tr(
-                    "SMS is one-way in Japan: Japanese mobiles cannot send an SMS to {number}, "
-                    "so no code (customers can answer on another channel)"
+                    "SMS is one-way in Japan: Japanese mobiles cannot send an SMS to {number} "
+                    "(customers can answer on another channel)"
                 ).format(number=channel.address)
                 codes.append(ChannelCode(kind, name, None, why))
             else:
