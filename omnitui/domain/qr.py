@@ -13,10 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from html import escape
 from urllib.parse import quote, unquote
-from xml.sax.saxutils import escape
-
-import segno
 
 # Telegram's start parameter: up to 64 of A-Z, a-z, 0-9, _ and -.
 _SOURCE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -92,6 +90,8 @@ class ChannelCode:
 
 
 def _matrix(link: str) -> list[list[bool]]:
+    import segno  # loaded when a code is drawn, not with the console
+
     code = segno.make(link, error="m", micro=False)
     return [[bool(m) for m in row] for row in code.matrix_iter(border=QUIET_ZONE)]
 
