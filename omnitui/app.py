@@ -35,6 +35,7 @@ from omnitui.widgets.format import toast_room, toast_text, use_clock
 
 if TYPE_CHECKING:
     from omnitui.domain.hours import BusinessHours
+    from omnitui.domain.qr import QrChannel
     from omnitui.domain.rules import Rule
     from omnitui.store.protocol import StoreProtocol
     from omnitui.store.records import Notice
@@ -77,6 +78,7 @@ class OmniApp(App[None]):
         own_addresses: Collection[str] = (),
         hours: BusinessHours | None = None,
         rules: Iterable[Rule] = (),
+        qr_channels: Iterable[QrChannel] = (),
     ) -> None:
         """`language` is "en" or "ja"; None takes it from the locale (LC_ALL, LC_MESSAGES, LANG).
 
@@ -107,6 +109,7 @@ class OmniApp(App[None]):
         self.own_addresses = frozenset(a.lower() for a in own_addresses)
         self.hours = hours  # the shop's business hours, shown in the inbox
         self.rules = tuple(rules)  # the automation rules, for the rules screen
+        self.qr_channels = tuple(qr_channels)  # the channels the QR screen shows codes for
         self._poll_every = poll_changes
         self._last_change = 0
         self._polling = False
@@ -135,6 +138,7 @@ class OmniApp(App[None]):
             outbox_changed=self.outbox_changed,
             hours=self.hours,
             rules=self.rules,
+            qr_channels=self.qr_channels,
         )
 
     def on_load(self) -> None:

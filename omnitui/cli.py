@@ -1,4 +1,4 @@
-"""Command line: omnitui [demo|init|serve|contacts|canned|rules|report|doctor].
+"""Command line: omnitui [demo|init|serve|contacts|canned|rules|report|doctor|qr].
 
 Exit codes: 0 ok, 2 bad usage or config (the message names file, line and
 key), 1 anything else. A user mistake never prints a traceback.
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from omnitui.desktop import Mode
     from omnitui.domain.hours import BusinessHours
     from omnitui.domain.models import Channel
+    from omnitui.domain.qr import QrChannel
     from omnitui.store import Store
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -117,6 +118,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--calendar", action="store_true", help="wall-clock times, not business hours"
     )
     command("doctor", "check the config, the store and each channel, one line each")
+    qr = command("qr", "each channel's 'start a chat' link as a QR code; a poster to print")
+    qr.add_argument(
+        "--source",
+        metavar="NAME",
+        help="where the code hangs (e.g. counter): Telegram customers who come through it "
+        "are tagged source:NAME",
+    )
+    qr.add_argument("--png", type=Path, metavar="FILE", help="write an A4 poster as PNG")
+    qr.add_argument("--svg", type=Path, metavar="FILE", help="write an A4 poster as SVG")
     return parser
 
 
@@ -191,6 +201,16 @@ def _run(args: argparse.Namespace) -> int:
             )
         if args.command == "doctor":
             return cmd_doctor(settings, args.config)
+        if args.command == "qr":
+            from omnitui import qr
+
+            try:
+                return asyncio.run(qr.cmd_qr(settings, args.source, args.png, args.svg))
+            except qr.SourceError as exc:
+                raise UsageError("{reason}", reason=exc) from None
+            except qr.QrError as exc:
+                print(f"omnitui: {exc.message()}", file=sys.stderr)
+                return EXIT_ERROR
         return asyncio.run(run_console(settings, args.language))
     except UsageError as exc:
         print(f"omnitui: {exc.message()}", file=sys.stderr)
@@ -327,6 +347,7 @@ async def _console(
     own_addresses: Collection[str] = (),
     hours: BusinessHours | None = None,
     automation: AutomationSetup | None = None,
+    qr_channels: Sequence[QrChannel] = (),
 ) -> int:
     from omnitui.app import OmniApp
     from omnitui.automation import Automation, AutomationSetup
@@ -357,6 +378,7 @@ async def _console(
         own_addresses=own_addresses,
         hours=hours,
         rules=automation.rules if automation is not None else (),
+        qr_channels=qr_channels,
     )
     failed: list[Exception] = []
     runs_channels = lock.acquire()
@@ -452,6 +474,7 @@ async def run_console(settings: Settings, language: str | None = None) -> int:
     """The console on the configured store; `language` (--language) wins over [ui] language."""
     from omnitui.automation import AutomationSetup
     from omnitui.demo import STARTER_CANNED
+    from omnitui.qr import qr_channels
     from omnitui.store import Store
 
     store = await Store.open(settings.store_path(), access=settings.store_access())
@@ -477,6 +500,7 @@ async def run_console(settings: Settings, language: str | None = None) -> int:
         own_addresses=frozenset().union(*(s.own_addresses for s in settings.email)),
         hours=settings.business_hours(),
         automation=AutomationSetup.from_settings(settings),
+        qr_channels=qr_channels(settings),
     )
 
 

@@ -18,6 +18,7 @@ from omnitui.domain.models import Channel, ChannelKind
 
 if TYPE_CHECKING:
     from omnitui.domain.hours import BusinessHours
+    from omnitui.domain.qr import QrChannel
     from omnitui.domain.rules import Rule
     from omnitui.store.protocol import StoreProtocol
 
@@ -52,6 +53,7 @@ class ConsoleContext:
     outbox_changed: Callable[[], None] = _nothing  # wakes the senders after a reply
     hours: BusinessHours | None = None  # [hours]; None: the console shows none
     rules: tuple[Rule, ...] = ()  # the [[rule]] tables, in order, for the rules screen
+    qr_channels: tuple[QrChannel, ...] = ()  # what the QR screen makes codes for
 
     @classmethod
     def build(
@@ -72,6 +74,7 @@ class ConsoleContext:
         outbox_changed: Callable[[], None] | None = None,
         hours: BusinessHours | None = None,
         rules: Iterable[Rule] = (),
+        qr_channels: Iterable[QrChannel] = (),
     ) -> ConsoleContext:
         """A context from the console's settings, copied so that nobody changes
         them under a screen; the agent's name is the placeholder {agent}."""
@@ -94,6 +97,7 @@ class ConsoleContext:
             outbox_changed=outbox_changed or _nothing,
             hours=hours,
             rules=tuple(rules),
+            qr_channels=tuple(qr_channels),
         )
 
     def signature_for(self, channel: Channel) -> str:

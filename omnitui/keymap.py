@@ -34,6 +34,7 @@ _MODULES = (
     "omnitui.screens.note",
     "omnitui.screens.pickers",
     "omnitui.screens.profile",
+    "omnitui.screens.qr",
     "omnitui.screens.reports",
     "omnitui.screens.rules",
     "omnitui.screens.source",

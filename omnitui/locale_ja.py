@@ -877,6 +877,34 @@ JA: dict[str, str] = {
     "wall-clock time": "実時間で計算",
     "{n} (longest {longest})": "{n}（最長 {longest}）",
     "1 today · 7 last 7 days · 3 last 30 days · esc close": "1 今日 · 7 過去7日 · 3 過去30日 · esc 閉じる",
+    # QR codes (omnitui qr, the QR screen)
+    "its `from` has no address": "`from` にアドレスがありません",
+    "SMS is one-way in Japan: Japanese mobiles cannot send an SMS to {number} "
+    "(customers can answer on another channel)": "日本では SMS は送信のみです。"
+    "日本の携帯電話は {number} に SMS を送れません"
+    "（お客様はほかのチャネルで返信できます）",
+    "not known yet — the channel has not connected": "まだわかりません — このチャネルはまだ接続していません",
+    "--source {source!r}: use up to 64 letters, digits, _ and - "
+    "(Telegram allows no other characters in a start link)": "--source {source!r}: "
+    "英字・数字・_・- を64文字までで指定してください（Telegram の開始リンクはほかの文字を使えません）",
+    "could not write the poster to {path}: {reason}": "ポスターを {path} に書けませんでした: {reason}",
+    "no font with Japanese characters was found for the PNG poster: install one "
+    "(Debian: fonts-noto-cjk or fonts-ipafont-gothic), or write an SVG poster (--svg)": "PNG "
+    "ポスター用の日本語フォントが見つかりません。フォントを入れる（Debian: fonts-noto-cjk か "
+    "fonts-ipafont-gothic）か、SVG のポスター（--svg）にしてください",
+    "no code": "コードなし",
+    "No channels in the config: add [[email]], [[telegram]], [[sms]] or [[line]].": "設定に"
+    "チャネルがありません。[[email]]、[[telegram]]、[[sms]]、[[line]] のどれかを加えてください。",
+    "Poster written to {path}": "ポスターを {path} に書きました",
+    "▶ started the chat (from the {source} QR code)": "▶ {source} の QR コードからチャットを始めました",
+    "▶ started the chat": "▶ チャットを始めました",
+    "QR codes: customers scan one to start a chat": "QR コード: お客様が読み取るとチャットが始まります",
+    "A poster to print: omnitui qr --source counter --png poster.png · esc close": "印刷用ポスター: "
+    "omnitui qr --source counter --png poster.png · esc 閉じる",
+    "QR codes to start a chat": "チャットを始める QR コード",
+    "QR codes": "QR コード",
+    "Each channel's link and QR code: customers scan one to start a chat": "各チャネルのリンクと "
+    "QR コード: お客様が読み取るとチャットが始まります",
 }
 
 # Why a reply failed, or what became of a file: OmniTUI stores these in English

@@ -394,10 +394,10 @@ JA_CANNED = [
 ]
 
 # ASCII a Japanese shop owner does read: names of things (OmniTUI, SMS, Telegram,
-# Twilio, PDF), units, keys on the keyboard, what a customer texts (STOP, START),
+# Twilio, PDF, QR), units, keys on the keyboard, what a customer texts (STOP, START),
 # language codes, and what the shop itself named (its accounts, agent, shortcuts).
 ALLOWED = {
-    *("OmniTUI", "SMS", "Telegram", "LINE", "Twilio", "PDF", "MB", "KB", "ID"),
+    *("OmniTUI", "SMS", "Telegram", "LINE", "Twilio", "PDF", "MB", "KB", "ID", "QR"),
     *("enter", "esc", "tab", "shift", "ctrl", "space", "home", "end", "up", "down"),
     *("STOP", "START", "ja", "en", "Re"),
     *("Cc", "Bcc"),  # mail headers, named so in Japanese mail apps too

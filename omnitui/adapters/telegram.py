@@ -111,6 +111,8 @@ MAX_UPDATE_BYTES = 1024 * 1024  # a webhook body; Telegram's updates are a few K
 OFFSET_KEY = "offset"
 # When OmniTUI first polled the bot: what customers sent before it is history.
 FIRST_POLL_KEY = "first_poll"
+# The bot's @username, for the console's QR codes (the console never asks Telegram).
+USERNAME_KEY = "telegram:username"
 RECONNECT = steady(1.0, 60.0)  # polling tries again after 1, 2, 4 ... 60 s
 _SECRET_CHARS = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
@@ -211,6 +213,12 @@ class TelegramAdapter:
             self.status["bot"] = f"@{bot.username}"
             return bot
 
+    async def _remember_username(self, sink: Sink, bot: Bot) -> None:
+        """Keep the bot's username in the store, so a console can show the link
+        that starts a chat with it without asking Telegram."""
+        if bot.username and await sink.load_cursor(USERNAME_KEY) != bot.username:
+            await sink.deliver([], cursor={USERNAME_KEY: bot.username})
+
     def explain(self, exc: BaseException) -> str:
         """What went wrong talking to Telegram, in words, without the token."""
         return explain(exc, self.config.api_base, self._token)
@@ -238,6 +246,7 @@ class TelegramAdapter:
 
         bot = await self._ready()
         await self._leave_webhook(bot)
+        await self._remember_username(sink, bot)
         stored = await sink.load_cursor(OFFSET_KEY)
         offset = int(stored) if stored and stored.lstrip("-").isdigit() else None
         log.info("%s: polling Telegram as @%s", self.channel.account, bot.username)
@@ -502,6 +511,7 @@ class TelegramAdapter:
                 name=cfg.name,
             )
         bot = await self._ready()
+        await self._remember_username(sink, bot)
 
         async def check_secret(request: web.Request) -> Refusal | None:
             given = request.headers.get(SECRET_HEADER)
@@ -681,5 +691,28 @@ async def check(config: TelegramConfig) -> list[tuple[bool, str]]:
         except Exception as exc:
             results.append((False, "mode could not be checked: " + adapter.explain(exc)))
         return results
+    finally:
+        await adapter.close()
+
+
+async def bot_username(config: TelegramConfig) -> str:
+    """The bot's username (getMe), for the link that starts a chat with it.
+
+    Raises `TelegramSetupError` (token refused or not to be had) or
+    `TelegramUnavailable` (Telegram out of reach), both in words.
+    """
+    try:
+        token = config.token.reveal()
+    except Exception as exc:
+        raise TelegramSetupError("{reason}", reason=exc) from None
+    adapter = TelegramAdapter(config, token=lambda: token)
+    try:
+        try:
+            bot = await adapter._ready()
+        except TelegramSetupError:
+            raise
+        except Exception as exc:
+            raise TelegramUnavailable("{reason}", reason=adapter.explain(exc)) from None
+        return str(bot.username)
     finally:
         await adapter.close()

@@ -22,6 +22,7 @@ from omnitui.domain.models import (
     Inbound,
     InboundAttachment,
 )
+from omnitui.domain.qr import source_tag, valid_source
 from omnitui.errors import OmniError
 
 if TYPE_CHECKING:
@@ -331,12 +332,22 @@ def to_inbound(
     files = media_of(message)
     if files:
         meta["files"] = [{"kind": m.kind, "file_id": m.file_id} for m in files]
+    text = reading.text
+    tags: tuple[str, ...] = ()
+    start = start_payload(message.text) if chat.type == "private" else None
+    if start is not None:
+        # The customer opened the bot through a link (a QR code at the counter):
+        # Telegram sends "/start <source>" for them. Shown as what happened, and
+        # the source becomes their tag.
+        meta["start"] = start
+        text = started_text(start)
+        tags = (source_tag(start),) if start else ()
     return Inbound(
         channel=channel,
         provider_id=f"{chat.id}:{message.message_id}",
         address=str(sender_id),
         display_name=_display_name(message),
-        text=reading.text,
+        text=text,
         sent_at=message.date.timestamp(),
         raw=raw,
         meta=meta,
@@ -345,7 +356,29 @@ def to_inbound(
         edited=edited,
         identity_data=identity,
         linked_identities=linked,
+        tags=tags,
     )
+
+
+def start_payload(text: str | None) -> str | None:
+    """The source of a `/start` a customer sent by opening the bot's link: ""
+    for a plain `/start`, the start parameter when it is one a link can carry,
+    None when the message is not a `/start`."""
+    if text is None:
+        return None
+    command, _, rest = text.strip().partition(" ")
+    if command.split("@", 1)[0] != "/start":
+        return None
+    payload = rest.strip()
+    return payload if valid_source(payload) else ""
+
+
+def started_text(source: str) -> str:
+    """What a `/start` message says in the thread (the console words it in its
+    own language from the message's `start` field)."""
+    if source:
+        return f"started the chat (from the {source} QR code)"
+    return "started the chat"
 
 
 def raw_inbound(channel: Channel, data: Mapping[str, Any]) -> Inbound | None:

@@ -181,6 +181,9 @@ class Message:
     bcc: tuple[str, ...] = ()
     signature: str = ""
     csat: int | None = None  # the customer's satisfaction rating (1-5) this message gave
+    # A Telegram customer opened the chat through the bot's link: the link's
+    # source ("counter"), "" for a plain link. None for any other message.
+    started_from: str | None = None
 
     @property
     def is_note(self) -> bool:
@@ -254,6 +257,9 @@ class Inbound:
     # Stored as history (a first sync, a backfill), not a live arrival: no
     # automation rule runs on it.
     history: bool = False
+    # Tags the sender gets with this message (`source:counter` for a customer
+    # who came through the counter's QR code), in the same transaction.
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,6 +72,7 @@ class InboxScreen(TriageActions, CustomerActions, ReplyActions):
         Binding("w", "write_to", "Write to…", show=False, id="inbox.write"),
         Binding("b", "rules", "Automation rules and their hits", show=False, id="inbox.rules"),
         Binding("S", "reports", "Reports: how the shop is doing", show=False, id="inbox.reports"),
+        Binding("Q", "qr", "QR codes to start a chat", show=False, id="inbox.qr"),
         Binding("escape", "back", "Back", show=False, id="inbox.back"),
     ]
 
@@ -96,6 +97,12 @@ class InboxScreen(TriageActions, CustomerActions, ReplyActions):
         from omnitui.screens.reports import ReportsScreen
 
         self.app.push_screen(ReportsScreen(self.context))
+
+    def action_qr(self) -> None:
+        """`Q`: each channel's "start a chat" link and its QR code."""
+        from omnitui.screens.qr import QrScreen
+
+        self.app.push_screen(QrScreen(self.context))
 
     def action_help(self) -> None:
         from omnitui.screens.help import HelpScreen, binding_rows

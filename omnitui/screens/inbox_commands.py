@@ -84,6 +84,11 @@ def inbox_commands(inbox: InboxScreen) -> list[SystemCommand]:
             N_("How the shop is doing: conversations, response times, satisfaction"),
             inbox.action_reports,
         ),
+        (
+            N_("QR codes"),
+            N_("Each channel's link and QR code: customers scan one to start a chat"),
+            inbox.action_qr,
+        ),
         (N_("Keys"), N_("Every key on this screen"), inbox.action_help),
     ]
     return [

@@ -66,6 +66,13 @@ class _Block:
     line_count: int
 
 
+def started_words(source: str) -> str:
+    """A customer's `/start` in the shop owner's words."""
+    if source:
+        return tr("▶ started the chat (from the {source} QR code)").format(source=source)
+    return tr("▶ started the chat")
+
+
 class ThreadView(ScrollView, can_focus=True):
     """Shows a thread; `j`/`k` move between messages."""
 
@@ -312,6 +319,8 @@ class ThreadView(ScrollView, can_focus=True):
             texts.append(Text(f"⚠ {message.parse_error}", style="yellow"))
         folded = bool(message.folded) and message.id not in self.unfolded
         shown = message.folded if folded else message.text
+        if message.started_from is not None:  # "/start counter": a link or QR code brought them
+            shown = started_words(message.started_from)
         body = visible(shown.rstrip()) if shown.strip() else ""
         texts.append(
             Text(body, style="" if inbound else "green")

@@ -161,6 +161,8 @@ class SqliteIngest(SqliteMerges):
             "display = CASE WHEN display = '' THEN ? ELSE display END WHERE id = ?",
             (item.sent_at, item.display_name, identity_id),
         )
+        if item.tags:
+            self._add_tags(conn, contact_id, item.tags)
         if item.opt_out is not None:
             # An SMS STOP / START: recorded with the message that says it, so a
             # crash cannot keep one without the other, and an old message
@@ -187,6 +189,18 @@ class SqliteIngest(SqliteMerges):
         )
         self._change(conn, ChangeKind.INBOUND, contact_id)
         return IngestResult(message_id, contact_id, True)
+
+    def _add_tags(self, conn: sqlite3.Connection, contact_id: int, tags: Sequence[str]) -> None:
+        """Give the sender `tags` (those they lack), with the message that brought them."""
+        row = conn.execute("SELECT tags FROM contact WHERE id = ?", (contact_id,)).fetchone()
+        have = json.loads(row["tags"] or "[]") if row is not None else []
+        added = [t for t in dict.fromkeys(tags) if t not in have]
+        if added:
+            conn.execute(
+                "UPDATE contact SET tags = ? WHERE id = ?",
+                (json.dumps([*have, *added], ensure_ascii=False), contact_id),
+            )
+            self._change(conn, ChangeKind.CONTACT, contact_id)
 
     def _csat_answer(
         self, conn: sqlite3.Connection, contact_id: int, item: Inbound, now: float

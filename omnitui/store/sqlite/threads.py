@@ -22,7 +22,9 @@ _MESSAGE_COLUMNS = (
     "CASE WHEN m.kind = 'email' THEN json_extract(m.meta, '$.cc') END AS mail_cc, "
     "CASE WHEN m.kind = 'email' THEN json_extract(m.meta, '$.bcc') END AS mail_bcc, "
     "CASE WHEN m.kind = 'email' THEN json_extract(m.meta, '$.signature') END AS signature, "
-    "CASE WHEN m.direction = 'in' THEN json_extract(m.meta, '$.csat') END AS csat"
+    "CASE WHEN m.direction = 'in' THEN json_extract(m.meta, '$.csat') END AS csat, "
+    "CASE WHEN m.kind = 'telegram' AND m.direction = 'in' "
+    "THEN json_extract(m.meta, '$.start') END AS started"
 )
 
 
@@ -51,6 +53,7 @@ def _message(row: sqlite3.Row, attachments: Mapping[int, list[Attachment]]) -> M
         mail_bcc,
         signature,
         csat,
+        started,
     ) = row
     return Message(
         id=message_id,
@@ -75,6 +78,7 @@ def _message(row: sqlite3.Row, attachments: Mapping[int, list[Attachment]]) -> M
         bcc=json_strings(mail_bcc),
         signature=signature if isinstance(signature, str) else "",
         csat=csat if isinstance(csat, int) and 1 <= csat <= 5 else None,
+        started_from=started if isinstance(started, str) else None,
     )
 
 
