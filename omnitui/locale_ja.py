@@ -609,6 +609,7 @@ JA: dict[str, str] = {
     "not a possible phone number: {address}": "ありえない電話番号です: {address}",
     "not a Telegram user id: {address}": "Telegram のユーザー ID ではありません: {address}",
     "not a LINE user id: {address}": "LINE のユーザー ID ではありません: {address}",
+    "Not sent: LINE takes files only from a public web address; send a link, or ctrl+t picks email or Telegram": "送信されませんでした: LINE は公開された URL のファイルしか受け取れません。リンクを送るか、ctrl+t でメールか Telegram を選んでください",
     "blocked the shop's LINE account": "LINE でブロック中",
     "LINE takes files only from a public web address: send the file by email, or a link to it": "LINE はファイルを公開された URL からしか受け取れません。メールで送るか、ファイルへのリンクを送ってください",
     "the reply is too long for LINE ({count} characters, at most {limit})": "LINE には長すぎる返信です（{count} 字、最大 {limit} 字）",

@@ -240,3 +240,26 @@ async def test_the_line_status_in_japanese(shop: Store, clock: Clock) -> None:
         await wait_until(
             lambda: "LINE 公式アカウントがブロックされています" in status_of(app), pilot=pilot
         )
+
+
+async def test_a_line_reply_with_a_file_is_refused_and_kept_for_another_channel(
+    shop: Store, clock: Clock, tmp_path: Path
+) -> None:
+    contact_id = await saki_writes(shop, "e1", clock())
+    photo = tmp_path / "bouquet.jpg"
+    photo.write_bytes(b"\xff\xd8\xff fake jpeg")
+    app = console(shop)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_customer(pilot, contact_id)
+        await pilot.press("r")
+        await pilot.press(*"the bouquet")
+        await pilot.press("ctrl+o")
+        await pilot.pause(0.2)
+        await pilot.press(*str(photo), "enter")
+        await pilot.pause(0.2)
+        await pilot.press("ctrl+s")
+        await wait_until(
+            lambda: any("LINE takes files only" in t for t in toasts(app)), pilot=pilot
+        )
+        assert len(await shop.thread_page(contact_id)) == 1  # nothing queued
+        assert app.inbox.composer.text == "the bouquet"

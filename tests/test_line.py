@@ -30,6 +30,7 @@ from omnitui.domain.models import (
     IdentityKind,
     Inbound,
     Message,
+    OutboundFile,
 )
 from omnitui.hub import Hub, RetryPolicy
 from omnitui.store import Store, StoreError
@@ -356,6 +357,19 @@ async def test_a_long_reply_is_cut_where_line_counts_and_files_are_refused_in_wo
         await line_peer.send(url, line_peer.text(nao, "photos?"))
         sent = await settled(store, nao, await reply(store, nao, long_text))
         assert sent.status is Delivery.SENT
+        # LINE takes files only from a public web address: a reply with a file fails in
+        # words, and nothing reaches the customer.
+        contact = await contact_of(store, nao)
+        assert contact is not None
+        with_file = await store.enqueue_reply(
+            contact.id,
+            LINE,
+            "the catalogue",
+            files=[OutboundFile("catalogue.pdf", "application/pdf", b"%PDF-1.4")],
+        )
+        failed = await settled(store, nao, with_file)
+        assert failed.status is Delivery.FAILED
+        assert failed.status_reason.startswith("LINE takes files only from a public web address")
     [delivery] = line_peer.delivered[nao.user_id]
     assert "".join(m["text"] for m in delivery.messages) == long_text
 

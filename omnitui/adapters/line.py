@@ -64,6 +64,7 @@ from omnitui.adapters.line_events import (
 from omnitui.adapters.webhook import Refusal, WebhookServer, deliver_within
 from omnitui.config import LineConfig
 from omnitui.domain.health import CONNECTED, CONNECTING, Health
+from omnitui.domain.line import LINE_REPLY_WINDOW, QUOTA_CURSOR
 from omnitui.domain.models import (
     Channel,
     ChannelKind,
@@ -85,8 +86,8 @@ __all__ = ["LineAdapter", "LineBook", "LineBotInfo", "bot_info", "check"]
 log = logging.getLogger("omnitui.line")
 
 # A reply token is LINE's free answer to one event; LINE keeps it about a minute.
-# OmniTUI uses it only this long after the event, then pushes.
-REPLY_WINDOW = 50.0
+# OmniTUI uses it only this long after the event (the composer says so), then pushes.
+REPLY_WINDOW = LINE_REPLY_WINDOW
 MAX_MEDIA_BYTES = 20 * 1024 * 1024
 MEDIA_SECONDS = 20.0  # one file's download
 WEBHOOK_STORE_SECONDS = 10.0
@@ -97,7 +98,7 @@ QUOTA_EVERY = 600.0  # the quota is read again this often, and after a push
 PROFILE_CALLS = 8  # profile reads at once (a burst of new customers)
 BASIC_ID_KEY = "line:basic_id"
 BOT_NAME_KEY = "line:bot_name"
-QUOTA_KEY = "line:quota"
+QUOTA_KEY = QUOTA_CURSOR
 _RETRY_KEYS = uuid.UUID("8d5a0f3e-3c1b-4f4e-9a51-6f0b2d7c1e90")  # OmniTUI's namespace
 
 

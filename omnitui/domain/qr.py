@@ -67,7 +67,9 @@ def sms_link(number: str) -> str:
 def sms_is_one_way(number: str) -> bool:
     """Japanese mobiles cannot send an SMS to a Twilio number: a Japanese number
     (+81) only sends, so a code that asks customers to write to it would fail them."""
-    return number.replace(" ", "").startswith("+81")
+    from omnitui.domain.sms import cannot_answer_sms
+
+    return cannot_answer_sms(number)
 
 
 @dataclass(frozen=True, slots=True)

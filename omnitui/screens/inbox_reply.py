@@ -352,6 +352,15 @@ class ReplyActions(InboxPanes):
                 severity="error",
             )
             return
+        if files and channel.kind is ChannelKind.LINE:
+            self.notify(
+                tr(
+                    "Not sent: LINE takes files only from a public web address; "
+                    "send a link, or ctrl+t picks email or Telegram"
+                ),
+                severity="error",
+            )
+            return
         refusal = await self._opted_out(contact.id, channel)
         if refusal:
             self.notify(refusal, title=tr("Opted out"), severity="error")
