@@ -19,13 +19,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
 
 from omnitui.app import OmniApp
 from omnitui.domain.line import LINE_REPLY_WINDOW, QUOTA_CURSOR
 from omnitui.domain.models import Channel, ChannelKind, Direction, IdentityKind, Inbound
 from omnitui.i18n import use_language
 from omnitui.store import Store, StoreError
+from tests.pilot_steps import open_customer
 from tests.waiting import wait_until
 
 LINE = Channel(ChannelKind.LINE, "shop-line")
@@ -93,24 +93,6 @@ async def _draft_text(store: Store, contact_id: int) -> str:
 
 def toasts(app: OmniApp) -> list[str]:
     return [" ".join(n.message.split()) for n in app._notifications]
-
-
-async def open_customer(pilot: Pilot[None], contact_id: int) -> None:
-    """Enter on the customer in the list: their thread and composer."""
-    screen = pilot.app.inbox  # type: ignore[attr-defined]
-    await wait_until(lambda: screen.contacts.contacts, pilot=pilot)
-    screen.contacts.focus()
-    await pilot.press("home")
-    for _ in range(len(screen.contacts.contacts)):
-        if screen.contacts.current_contact_id == contact_id:
-            break
-        await pilot.press("j")
-    await pilot.press("enter")
-    await wait_until(
-        lambda: screen.composer.owner == contact_id and screen.composer.loaded,
-        what="the composer is the customer's",
-        pilot=pilot,
-    )
 
 
 async def test_a_reply_is_free_then_turns_into_a_push_while_the_agent_types(

@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
 
 from omnitui.app import OmniApp
 from omnitui.domain.models import Channel, ChannelKind, Inbound
@@ -23,6 +22,7 @@ from omnitui.store import Store
 from omnitui.widgets.format import channel_mark
 from tests.conftest import fixture_dir
 from tests.peers.twilio_api import TwilioPeer, TwilioSpec
+from tests.pilot_steps import open_customer
 from tests.waiting import wait_until
 
 ACCOUNT = "AC" + "7a1e" * 8
@@ -151,24 +151,6 @@ def notice_of(app: OmniApp) -> str:
     """The line below the composer's status, when it is shown."""
     notice = app.screen.query_one("#composer-notice")
     return str(notice.render()) if notice.display else ""
-
-
-async def open_customer(pilot: Pilot[None], contact_id: int) -> None:
-    """Down the contact list to the customer, enter: their thread and composer."""
-    screen = pilot.app.inbox  # type: ignore[attr-defined]
-    await wait_until(lambda: screen.contacts.contacts, pilot=pilot)
-    screen.contacts.focus()
-    await pilot.press("home")
-    for _ in range(len(screen.contacts.contacts)):
-        if screen.contacts.current_contact_id == contact_id:
-            break
-        await pilot.press("j")
-    await pilot.press("enter")
-    await wait_until(
-        lambda: screen.composer.owner == contact_id and screen.composer.loaded,
-        what="the composer is the customer's",
-        pilot=pilot,
-    )
 
 
 async def test_an_sms_to_a_japanese_mobile_is_one_way_and_offers_line_and_email(
