@@ -106,6 +106,8 @@ from typing import Any, Literal, NamedTuple
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
+from tests.peers.spec_exchange import SpecRequest, SpecResponse
+
 TOKEN = "loopback-line-channel-access-token-0123456789abcdefABCDEF="
 SECRET = "0123456789abcdef0123456789abcdef"  # a channel secret is 32 hex characters
 BOT_USER_ID = "U" + "b0" * 16
@@ -252,36 +254,6 @@ def _load_spec(folder: str) -> LineSpec:
         SchemaChecker(api.spec.read_value(), "the Messaging API"),
         SchemaChecker(hook.spec.read_value(), "LINE"),
     )
-
-
-class _SpecRequest:
-    """An aiohttp request as openapi-core reads one, on the LINE host that serves it."""
-
-    def __init__(self, request: web.Request, body: bytes, host: str) -> None:
-        from openapi_core.datatypes import RequestParameters
-        from werkzeug.datastructures import Headers, ImmutableMultiDict
-
-        self.host_url = host
-        self.path = request.path
-        self.method = request.method.lower()
-        self.body = body or None
-        self.content_type = request.content_type if body else ""
-        self.parameters = RequestParameters(
-            query=ImmutableMultiDict(list(request.query.items())),
-            header=Headers(list(request.headers.items())),
-            cookie=ImmutableMultiDict(),
-        )
-
-
-class _SpecResponse:
-    def __init__(self, response: web.Response) -> None:
-        from werkzeug.datastructures import Headers
-
-        self.status_code = response.status
-        self.content_type = response.content_type
-        self.headers = Headers(list(response.headers.items()))
-        body = response.body
-        self.data = body if isinstance(body, bytes) else None
 
 
 # -- state ----------------------------------------------------------------------
@@ -949,7 +921,7 @@ class LinePeer:
     ) -> None:
         where = f"{request.method} {request.path}"
         try:
-            self.spec.openapi.validate_request(_SpecRequest(request, body, self._host(spec_op)))
+            self.spec.openapi.validate_request(SpecRequest(request, body, self._host(spec_op)))
         except Exception as exc:
             self.violations.append(f"{where}: request: {_explained(exc)}")
         params = spec_op.get("parameters", [])
@@ -990,7 +962,7 @@ class LinePeer:
         if documented is not None:
             try:
                 self.spec.openapi.validate_response(
-                    _SpecRequest(request, body, self._host(spec_op)), _SpecResponse(response)
+                    SpecRequest(request, body, self._host(spec_op)), SpecResponse(response)
                 )
             except Exception as exc:
                 self.violations.append(f"{where}: response: {_explained(exc)}")

@@ -35,6 +35,7 @@ from twilio.request_validator import RequestValidator
 
 from omnitui.domain.sms import count_segments
 from tests import waiting
+from tests.peers.spec_exchange import SpecRequest, SpecResponse
 
 API = "/2010-04-01"
 OPT_OUT = {"stop", "stopall", "unsubscribe", "cancel", "end", "quit"}
@@ -64,36 +65,6 @@ class TwilioSpec:
         body = operation.get("requestBody", {}).get("content", {})
         form = body.get("application/x-www-form-urlencoded", {}).get("schema", {})
         return query, set(form.get("properties", {}))
-
-
-class _SpecRequest:
-    """An aiohttp request as openapi-core reads one, on Twilio's own host."""
-
-    def __init__(self, request: web.Request, body: bytes) -> None:
-        from openapi_core.datatypes import RequestParameters
-        from werkzeug.datastructures import Headers, ImmutableMultiDict
-
-        self.host_url = "https://api.twilio.com"
-        self.path = request.path
-        self.method = request.method.lower()
-        self.body = body or None
-        self.content_type = request.content_type if body else ""
-        self.parameters = RequestParameters(
-            query=ImmutableMultiDict(list(request.query.items())),
-            header=Headers(list(request.headers.items())),
-            cookie=ImmutableMultiDict(),
-        )
-
-
-class _SpecResponse:
-    def __init__(self, response: web.Response) -> None:
-        from werkzeug.datastructures import Headers
-
-        self.status_code = response.status
-        self.content_type = response.content_type
-        self.headers = Headers(list(response.headers.items()))
-        body = response.body
-        self.data = body if isinstance(body, bytes) else None
 
 
 @dataclass(frozen=True)
@@ -213,7 +184,7 @@ class TwilioPeer:
     def _check_request(self, request: web.Request, template: str, body: bytes) -> None:
         where = f"{request.method} {request.path}"
         try:
-            self.spec.openapi.validate_request(_SpecRequest(request, body))
+            self.spec.openapi.validate_request(SpecRequest(request, body, "https://api.twilio.com"))
         except Exception as exc:
             self.violations.append(f"{where}: request: {exc}")
         query, form = self.spec.allowed(template, request.method.lower())
@@ -241,7 +212,7 @@ class TwilioPeer:
             return
         try:
             self.spec.openapi.validate_response(
-                _SpecRequest(request, body), _SpecResponse(response)
+                SpecRequest(request, body, "https://api.twilio.com"), SpecResponse(response)
             )
         except Exception as exc:
             self.violations.append(f"{where}: response: {exc}")
