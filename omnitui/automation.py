@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 from omnitui.domain.mail import reply_subject
 from omnitui.domain.models import CannedReply, Channel, ChannelKind, ThreadStatus
 from omnitui.domain.rules import Event, Firing, Rule, evaluate
-from omnitui.domain.templates import render
+from omnitui.domain.templates import pick_canned, render
 from omnitui.store.records import (
     AutomationEvent,
     AutomationFacts,
@@ -106,17 +106,6 @@ def guess_language(text: str) -> str:
         if name.startswith(("HIRAGANA", "KATAKANA", "CJK UNIFIED")):
             return "ja"
     return ""
-
-
-def pick_canned(replies: Sequence[CannedReply], shortcut: str, language: str) -> CannedReply | None:
-    """The canned reply `shortcut` in `language`, else its version without a
-    language, else any version."""
-    found = [r for r in replies if r.shortcut == shortcut]
-    return (
-        next((r for r in found if language and r.language == language), None)
-        or next((r for r in found if not r.language), None)
-        or (found[0] if found else None)
-    )
 
 
 class Automation:

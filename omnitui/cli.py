@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from omnitui.desktop import Mode
     from omnitui.domain.hours import BusinessHours
     from omnitui.domain.models import Channel
+    from omnitui.domain.pace import Pace
     from omnitui.domain.qr import QrChannel
     from omnitui.store import Store
 
@@ -117,6 +118,35 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--calendar", action="store_true", help="wall-clock times, not business hours"
     )
+    # Its --language is the audience's (DESIGN.md); the console's is given before the command.
+    broadcast = sub.add_parser("broadcast", help="send a canned reply to every customer with a tag")
+    broadcast.add_argument(
+        "--config",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="config file (default: the platform config dir)",
+    )
+    broadcast.add_argument("canned", metavar="CANNED", help="the canned reply's shortcut")
+    broadcast.add_argument(
+        "--tag",
+        action="append",
+        required=True,
+        help="customers with this tag (repeat: all of them)",
+    )
+    broadcast.add_argument("--channel", help="only this channel kind: email, telegram, sms, line")
+    broadcast.add_argument(
+        "--language",
+        dest="audience_language",
+        metavar="LANG",
+        help="only customers in this language (ja, en...)",
+    )
+    broadcast.add_argument(
+        "--at", metavar="TIME", help="send at this time (18:30, 2026-12-24 09:00)"
+    )
+    broadcast.add_argument(
+        "--dry-run", action="store_true", help="list the recipients, send nothing"
+    )
+    broadcast.add_argument("--yes", action="store_true", help="send without asking")
     command("doctor", "check the config, the store and each channel, one line each")
     qr = command("qr", "each channel's 'start a chat' link as a QR code; a poster to print")
     qr.add_argument(
@@ -201,6 +231,24 @@ def _run(args: argparse.Namespace) -> int:
             )
         if args.command == "doctor":
             return cmd_doctor(settings, args.config)
+        if args.command == "broadcast":
+            from omnitui import broadcast_commands
+
+            try:
+                return asyncio.run(
+                    broadcast_commands.cmd_broadcast(
+                        settings,
+                        args.canned,
+                        args.tag,
+                        channel=args.channel,
+                        language=args.audience_language,
+                        at=args.at,
+                        dry_run=args.dry_run,
+                        yes=args.yes,
+                    )
+                )
+            except broadcast_commands.BroadcastUsage as exc:
+                raise UsageError("{reason}", reason=exc) from None
         if args.command == "qr":
             from omnitui import qr
 
@@ -348,6 +396,7 @@ async def _console(
     hours: BusinessHours | None = None,
     automation: AutomationSetup | None = None,
     qr_channels: Sequence[QrChannel] = (),
+    pace: Pace | None = None,
 ) -> int:
     from omnitui.app import OmniApp
     from omnitui.automation import Automation, AutomationSetup
@@ -358,7 +407,7 @@ async def _console(
     chosen = resolve_language(language)
     use_language(chosen)  # the notices below are worded here, before the app runs
     rules = Automation(store, automation or AutomationSetup(), {c.account: c for c in channels})
-    hub = Hub(store, adapters, automation=rules)
+    hub = Hub(store, adapters, automation=rules, pace=pace)
     lock = ChannelLock(store.path, store.access)
     app = OmniApp(
         store,
@@ -501,6 +550,7 @@ async def run_console(settings: Settings, language: str | None = None) -> int:
         hours=settings.business_hours(),
         automation=AutomationSetup.from_settings(settings),
         qr_channels=qr_channels(settings),
+        pace=settings.broadcast.pace(),
     )
 
 
@@ -590,7 +640,7 @@ async def run_serve(settings: Settings, given: Path | None = None) -> int:
         log.warning(note)
     channels = {c.account: c for c in configured_channels(settings)}
     rules = Automation(store, AutomationSetup.from_settings(settings), channels)
-    hub = Hub(store, adapters, automation=rules)
+    hub = Hub(store, adapters, automation=rules, pace=settings.broadcast.pace())
     await hub.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -21,6 +21,7 @@ from omnitui.errors import OmniError
 
 if TYPE_CHECKING:
     from omnitui.domain.hours import BusinessHours
+    from omnitui.domain.pace import Pace
     from omnitui.domain.rules import Rule
     from omnitui.store.files import Access
 
@@ -422,6 +423,28 @@ class CsatConfig:
 
 
 @dataclass(slots=True)
+class BroadcastConfig:
+    # Marketing email only to customers whose profile records consent
+    # (`email_consent`), as Japan's law on advertising email asks.
+    email_requires_consent: bool = True
+    # How fast a broadcast goes out on each kind of channel.
+    telegram_per_second: float = 25.0
+    sms_segments_per_second: float = 1.0
+    email_per_minute: float = 60.0
+    line_per_second: float = 20.0
+
+    def pace(self) -> Pace:
+        from omnitui.domain.pace import Pace
+
+        return Pace(
+            telegram_per_second=self.telegram_per_second,
+            sms_segments_per_second=self.sms_segments_per_second,
+            email_per_minute=self.email_per_minute,
+            line_per_second=self.line_per_second,
+        )
+
+
+@dataclass(slots=True)
 class Settings:
     agent: AgentConfig = field(default_factory=AgentConfig)
     shop: dict[str, str] = field(default_factory=dict)
@@ -442,6 +465,7 @@ class Settings:
     rule: list[RuleConfig] = field(default_factory=list)
     automation: AutomationConfig = field(default_factory=AutomationConfig)
     csat: CsatConfig = field(default_factory=CsatConfig)
+    broadcast: BroadcastConfig = field(default_factory=BroadcastConfig)
 
     def rules(self) -> list[Rule]:
         """The `[[rule]]`s, in order, ready to evaluate."""
@@ -597,6 +621,7 @@ def _from_plain(data: dict[str, Any]) -> Settings:
         ],
         automation=AutomationConfig(**data["automation"]),
         csat=CsatConfig(**data["csat"]),
+        broadcast=BroadcastConfig(**data["broadcast"]),
     )
 
 

@@ -284,6 +284,14 @@ class CsatModel(_Section):
     every_days: Annotated[int, Field(ge=0)] = 7
 
 
+class BroadcastModel(_Section):
+    email_requires_consent: bool = True
+    telegram_per_second: Annotated[float, Field(gt=0, le=30)] = 25.0
+    sms_segments_per_second: Annotated[float, Field(gt=0)] = 1.0
+    email_per_minute: Annotated[float, Field(gt=0)] = 60.0
+    line_per_second: Annotated[float, Field(gt=0)] = 20.0
+
+
 class SettingsModel(_Section):
     agent: AgentModel = Field(default_factory=AgentModel)
     shop: dict[str, str] = Field(default_factory=dict)
@@ -299,6 +307,7 @@ class SettingsModel(_Section):
     rule: list[RuleModel] = Field(default_factory=list)
     automation: AutomationModel = Field(default_factory=AutomationModel)
     csat: CsatModel = Field(default_factory=CsatModel)
+    broadcast: BroadcastModel = Field(default_factory=BroadcastModel)
 
     @model_validator(mode="after")
     def _unique_names(self) -> SettingsModel:
@@ -381,6 +390,7 @@ def settings(data: dict[str, Any], text: str, path: Path) -> config.Settings:
         ],
         automation=_plain(checked.automation, config.AutomationConfig),
         csat=_plain(checked.csat, config.CsatConfig),
+        broadcast=_plain(checked.broadcast, config.BroadcastConfig),
     )
 
 

@@ -29,6 +29,7 @@ from omnitui.adapters.base import Adapter, ReadMirror, Reporting, SendError, Sen
 from omnitui.domain.changes import ChangeKind
 from omnitui.domain.health import CONNECTED, STOPPED, ChannelState, ChannelTrouble, Health
 from omnitui.domain.models import Channel, DeliveryUpdate, Inbound, Outbound
+from omnitui.domain.pace import Pace
 from omnitui.domain.retry import RetryPolicy
 from omnitui.store import StoreBusy
 from omnitui.store.files import PRIVATE, Access, create_file
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from omnitui.automation import Automation
     from omnitui.store.protocol import StoreProtocol
 
-__all__ = ["ChannelLock", "Hub", "RetryPolicy"]
+__all__ = ["ChannelLock", "Hub", "Pace", "RetryPolicy"]
 
 log = logging.getLogger("omnitui.hub")
 
@@ -153,8 +154,10 @@ class Hub:
         poll_outbox: float = 0.25,
         region: str | None = None,
         automation: Automation | None = None,
+        pace: Pace | None = None,
     ) -> None:
         self.store = store
+        self.pace = pace or Pace()  # how fast a broadcast goes out, per provider
         self.automation = automation  # the rules, run here: once per event
         self.adapters = {a.channel.account: a for a in adapters}
         self.retry = retry or RetryPolicy()
@@ -176,6 +179,12 @@ class Hub:
                 asyncio.create_task(self._run_adapter(adapter), name=f"in:{account}")
             )
         self._tasks.append(asyncio.create_task(self._drain_outbox(), name="outbox"))
+        for account, adapter in self.adapters.items():
+            self._tasks.append(
+                asyncio.create_task(
+                    self._drain_broadcasts(account, adapter.channel), name=f"broadcast:{account}"
+                )
+            )
         if self.automation is not None:
             self._tasks.append(asyncio.create_task(self.automation.run(), name="automation"))
         self._tasks.append(asyncio.create_task(self._housekeeping(), name="housekeeping"))
@@ -251,7 +260,45 @@ class Hub:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll)
 
-    async def _send(self, job: Outbound) -> None:
+    async def _drain_broadcasts(self, account: str, channel: Channel) -> None:
+        """Send `account`'s broadcast messages one at a time at the provider's pace.
+
+        Agents' replies never wait behind a broadcast (they have their own
+        drain). A provider's "wait" (429 with retry_after) holds the whole
+        account for that long, not only the one message.
+        """
+        while True:
+            try:
+                jobs = await self.store.claim_broadcast(account, limit=1)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("broadcasts for %s could not be read (%s); trying again", account, exc)
+                await asyncio.sleep(OUTBOX_PAUSE)
+                continue
+            if not jobs:
+                due = await self._next_broadcast_due(account)
+                wait = self._poll * 4 if due is None else min(self._poll * 4, due)
+                await asyncio.sleep(max(0.01, wait))
+                continue
+            job = jobs[0]
+            started = asyncio.get_running_loop().time()
+            held = await self._send(job)
+            spacing = self.pace.seconds_for(channel.kind, job.text)
+            wait = max(spacing - (asyncio.get_running_loop().time() - started), held or 0.0)
+            if wait > 0:
+                await asyncio.sleep(wait)
+
+    async def _next_broadcast_due(self, account: str) -> float | None:
+        try:
+            due = await self.store.next_broadcast_due([account])
+        except Exception:
+            return None
+        return None if due is None else max(0.0, due - self.store_clock())
+
+    async def _send(self, job: Outbound) -> float | None:
+        """Send one message and record how it went; returns how long the provider
+        asked to wait before the next one (a rate limit), if it did."""
         adapter = self.adapters[job.channel.account]
         try:
             provider_id = await adapter.send(job)
@@ -269,18 +316,19 @@ class Hub:
             await self._record(
                 job, lambda: self.store.mark_failed(job.message_id, reason, retry_at=retry_at)
             )
-            return
+            return exc.retry_after
         except Exception as exc:  # an adapter bug: the provider may or may not have it
             log.exception("sending message %s on %s", job.message_id, job.channel.account)
             reason = f"unexpected error, not retried: {exc}"
             await self._record(
                 job, lambda: self.store.mark_failed(job.message_id, reason, retry_at=None)
             )
-            return
+            return None
         note = provider_id.note if isinstance(provider_id, Sent) else ""
         await self._record(
             job, lambda: self.store.mark_sent(job.message_id, str(provider_id), note=note)
         )
+        return None
 
     async def _record(self, job: Outbound, write: Callable[[], Awaitable[None]]) -> None:
         """Write the outcome of a send, however long the store stays busy: a reply the

@@ -8,8 +8,10 @@ refuse to send until the agent fills it in.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+from omnitui.domain.models import CannedReply
 
 PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][\w.-]*)(?:\|([^{}]*))?\}")
 
@@ -61,3 +63,14 @@ def placeholders(body: str) -> tuple[str, ...]:
 def still_unresolved(text: str, names: tuple[str, ...]) -> tuple[str, ...]:
     """Which of `names` still stand as `{name}` in `text` (the agent may have typed over them)."""
     return tuple(n for n in names if "{" + n + "}" in text)
+
+
+def pick_canned(replies: Sequence[CannedReply], shortcut: str, language: str) -> CannedReply | None:
+    """The canned reply `shortcut` in `language`, else its version without a
+    language, else any version."""
+    found = [r for r in replies if r.shortcut == shortcut]
+    return (
+        next((r for r in found if language and r.language == language), None)
+        or next((r for r in found if not r.language), None)
+        or (found[0] if found else None)
+    )

@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from omnitui.domain.broadcast import AudienceMember, BroadcastPlan
 from omnitui.domain.merge import FieldHistory, MergePlan
 from omnitui.domain.models import (
     CannedReply,
@@ -35,6 +36,7 @@ from omnitui.store.records import (
     AutomationEvent,
     AutomationFacts,
     AutomationPlan,
+    BroadcastProgress,
     ChangeBatch,
     ConversationRecord,
     CsatState,
@@ -599,6 +601,52 @@ class ReportStore(Protocol):
         ...
 
 
+class BroadcastStore(Protocol):
+    """One canned reply to a segment of customers, each message exactly once."""
+
+    async def broadcast_audience(self, tags: Sequence[str]) -> list[AudienceMember]:
+        """The customers who have every tag in `tags`, with their addresses."""
+        ...
+
+    async def create_broadcast(
+        self,
+        canned: str,
+        audience: Mapping[str, object],
+        plan: BroadcastPlan,
+        *,
+        send_at: float | None = None,
+        author: str | None = None,
+    ) -> int:
+        """Write the broadcast and every recipient's message in one transaction."""
+        ...
+
+    async def claim_broadcast(self, account: str, *, limit: int = 1) -> list[Outbound]:
+        """Move due queued broadcast messages of `account` to `sending` and return them."""
+        ...
+
+    async def next_broadcast_due(self, accounts: Sequence[str]) -> float | None:
+        """When the next queued broadcast message for `accounts` is due."""
+        ...
+
+    async def broadcast_progress(self, broadcast_id: int) -> BroadcastProgress: ...
+
+    async def broadcasts(
+        self, *, limit: int = 20, active_only: bool = False
+    ) -> list[BroadcastProgress]:
+        """The newest broadcasts with their progress."""
+        ...
+
+    async def cancel_broadcast(self, broadcast_id: int) -> int:
+        """Take back every message of the broadcast not yet on its way; returns how many."""
+        ...
+
+    async def set_broadcast_opt_out(
+        self, kind: IdentityKind, address: str, opted_out: bool = True
+    ) -> bool:
+        """Record that a customer wants no more broadcasts on this address (or again)."""
+        ...
+
+
 class StoreProtocol(
     StoreFile,
     ContactListStore,
@@ -614,6 +662,7 @@ class StoreProtocol(
     ChangeLogStore,
     AutomationStore,
     ReportStore,
+    BroadcastStore,
     Protocol,
 ):
     """Everything OmniTUI asks of its store."""

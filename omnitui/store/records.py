@@ -256,3 +256,31 @@ class WaitingCustomer:
     assignee: str | None
     kind: str  # the channel of their last message
     composing: tuple[str, ...] = ()  # agents writing to them now
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastProgress:
+    """A broadcast and where it stands: messages by channel kind and state, skips by reason."""
+
+    id: int
+    canned: str
+    audience: Mapping[str, object]
+    created_at: float
+    send_at: float
+    author: str | None
+    cancelled_at: float | None
+    counts: Mapping[tuple[str, str], int]  # (channel kind, delivery state) -> messages
+    skipped: Mapping[str, int]  # reason (English template) -> customers
+
+    def total(self, *states: str) -> int:
+        """Messages in any of `states` (all of them when none is given)."""
+        return sum(n for (_, s), n in self.counts.items() if not states or s in states)
+
+    @property
+    def active(self) -> bool:
+        """Still has messages waiting to go (and is not cancelled)."""
+        return self.cancelled_at is None and self.total("queued", "sending") > 0
+
+    @property
+    def skipped_total(self) -> int:
+        return sum(self.skipped.values())

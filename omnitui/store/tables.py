@@ -50,6 +50,8 @@ class IdentityTable(SQLModel, table=True):
     data: str = "{}"  # JSON: per-channel facts such as a Telegram chat id
     opted_out: bool = False
     created_at: float = 0.0
+    # Asked for no more broadcasts on this address (配信停止, unsubscribe).
+    broadcast_opt_out: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
 
 
 class MessageTable(SQLModel, table=True):
@@ -69,6 +71,12 @@ class MessageTable(SQLModel, table=True):
             "status",
             "next_attempt_at",
             sqlite_where=text("status IN ('queued', 'sending')"),
+        ),
+        Index(
+            "ix_message_broadcast",
+            "broadcast_id",
+            "status",
+            sqlite_where=text("broadcast_id IS NOT NULL"),
         ),
     )
 
@@ -93,6 +101,7 @@ class MessageTable(SQLModel, table=True):
     next_attempt_at: float | None = None
     edited: bool = False
     parse_error: str = ""
+    broadcast_id: int | None = None  # one customer's message of a broadcast
 
 
 class AttachmentTable(SQLModel, table=True):
@@ -291,3 +300,31 @@ class MessageHourTable(SQLModel, table=True):
     direction: str = Field(primary_key=True)  # in | out | auto
     agent: str = Field(primary_key=True)
     count: int
+
+
+class BroadcastTable(SQLModel, table=True):
+    """One canned reply sent to a segment of customers."""
+
+    __tablename__ = "broadcast"
+
+    id: int | None = Field(default=None, primary_key=True)
+    canned: str  # the canned reply's shortcut
+    audience: str = Field(default="{}", sa_column_kwargs={"server_default": "{}"})  # JSON
+    created_at: float
+    send_at: float
+    author: str | None = None
+    cancelled_at: float | None = None
+
+
+class BroadcastRecipientTable(SQLModel, table=True):
+    """A customer's place in a broadcast: their message, or why they were skipped."""
+
+    __tablename__ = "broadcast_recipient"
+    __table_args__ = (Index("ix_broadcast_recipient_message", "message_id"),)
+
+    broadcast_id: int = Field(primary_key=True)
+    contact_id: int = Field(primary_key=True)
+    account: str | None = None
+    kind: str | None = None
+    message_id: int | None = None
+    skipped: str = Field(default="", sa_column_kwargs={"server_default": ""})

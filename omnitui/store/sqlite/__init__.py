@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from omnitui.store.sqlite.automation import SqliteAutomation
+from omnitui.store.sqlite.broadcasts import SqliteBroadcasts
 from omnitui.store.sqlite.canned import SqliteCanned
 from omnitui.store.sqlite.changes import SqliteChangeLog
 from omnitui.store.sqlite.drafts import SqliteDrafts
@@ -17,6 +18,7 @@ from omnitui.store.sqlite.views import SqliteViews
 class SqliteStore(
     SqliteIngest,
     SqliteAutomation,
+    SqliteBroadcasts,
     SqliteThreads,
     SqliteViews,
     SqliteDrafts,

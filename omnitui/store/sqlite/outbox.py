@@ -250,20 +250,30 @@ class SqliteOutbox(SqliteBase):
         return found
 
     async def claim_due(self, accounts: Collection[str], *, limit: int = 20) -> list[Outbound]:
-        """Move due queued replies for `accounts` to `sending` and return them."""
+        """Move due queued replies for `accounts` to `sending` and return them
+        (not a broadcast's messages: the hub paces those on their own)."""
         if not accounts:
             return []
-        now = self._clock()
         marks = ",".join("?" * len(accounts))
+        return await self._claim(
+            f"m.broadcast_id IS NULL AND m.account IN ({marks})", tuple(accounts), limit
+        )
+
+    async def _claim(
+        self, condition: str, params: tuple[object, ...], limit: int
+    ) -> list[Outbound]:
+        """Move due queued messages meeting `condition` (fixed SQL on `m`, values in
+        `params`) to `sending` and return them, oldest due first."""
+        now = self._clock()
 
         def run(conn: sqlite3.Connection) -> list[Outbound]:
             rows = conn.execute(
                 "SELECT m.id, m.account, m.kind, i.address, m.text, m.subject, m.meta, m.attempts, "
                 "m.contact_id FROM message m JOIN identity i ON i.id = m.identity_id "
                 "WHERE m.status = 'queued' AND m.direction = 'out' AND m.next_attempt_at <= ? "
-                f"AND m.account IN ({marks}) "
+                f"AND {condition} "
                 "ORDER BY m.next_attempt_at, m.id LIMIT ?",
-                (now, *accounts, limit),
+                (now, *params, limit),
             ).fetchall()
             jobs = []
             for r in rows:
