@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from omnitui.domain.broadcast import BroadcastPlan, plan_broadcast
+from omnitui.domain.broadcast_quota import over_line_quota
 from omnitui.domain.models import CannedReply, ChannelKind
 from omnitui.errors import OmniError
 from omnitui.i18n import tr, tr_reason
@@ -180,21 +181,13 @@ def _recipients(plan: BroadcastPlan, names: dict[int, str]) -> None:
 
 async def _over_quota(store: Store, plan: BroadcastPlan) -> str:
     """Words when the LINE pushes of `plan` exceed what is left of a month's quota."""
-    from omnitui.domain.line import QUOTA_CURSOR, parse_quota
-
-    needed: dict[str, int] = {}
-    for m in plan.messages:
-        if m.channel.kind is ChannelKind.LINE:
-            needed[m.channel.account] = needed.get(m.channel.account, 0) + 1
-    for account, count in needed.items():
-        quota = parse_quota(await store.load_cursor(account, QUOTA_CURSOR))
-        left = None if quota is None else quota.left
-        if left is not None and count > left:
-            return tr(
-                "{account}: this broadcast needs {count} LINE pushes and {left} are left "
-                "this month; narrow it (--channel, --language, a tag) or raise the plan"
-            ).format(account=account, count=count, left=left)
-    return ""
+    short = await over_line_quota(plan, store.load_cursor)
+    if short is None:
+        return ""
+    return tr(
+        "{account}: this broadcast needs {count} LINE pushes and {left} are left "
+        "this month; narrow it (--channel, --language, a tag) or raise the plan"
+    ).format(account=short.account, count=short.count, left=short.left)
 
 
 def _confirmed(count: int) -> bool:

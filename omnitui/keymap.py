@@ -24,6 +24,7 @@ class KeyBinding:
 # Every module whose screens and widgets have key bindings.
 _MODULES = (
     "omnitui.screens.attach",
+    "omnitui.screens.broadcast",
     "omnitui.screens.canned_editor",
     "omnitui.screens.duplicates",
     "omnitui.screens.fill",

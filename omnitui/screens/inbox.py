@@ -13,6 +13,7 @@ import time
 from textual.binding import Binding
 
 from omnitui.i18n import tr
+from omnitui.screens.inbox_broadcast import BroadcastActions
 from omnitui.screens.inbox_commands import InboxCommands
 from omnitui.screens.inbox_customer import CustomerActions
 from omnitui.screens.inbox_panes import HOLD_FRAME, NARROW, reachable_channels
@@ -27,7 +28,7 @@ from omnitui.widgets.thread_view import ThreadView
 __all__ = ["HOLD_FRAME", "InboxScreen", "reachable_channels"]
 
 
-class InboxScreen(TriageActions, CustomerActions, ReplyActions):
+class InboxScreen(TriageActions, CustomerActions, ReplyActions, BroadcastActions):
     """The inbox: contacts, the merged thread with its composer, canned replies."""
 
     CSS_PATH = "inbox.tcss"
@@ -73,6 +74,9 @@ class InboxScreen(TriageActions, CustomerActions, ReplyActions):
         Binding("b", "rules", "Automation rules and their hits", show=False, id="inbox.rules"),
         Binding("S", "reports", "Reports: how the shop is doing", show=False, id="inbox.reports"),
         Binding("Q", "qr", "QR codes to start a chat", show=False, id="inbox.qr"),
+        Binding(
+            "B", "broadcast", "Broadcast to this view's customers", show=False, id="inbox.broadcast"
+        ),
         Binding("escape", "back", "Back", show=False, id="inbox.back"),
     ]
 

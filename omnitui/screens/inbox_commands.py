@@ -89,6 +89,21 @@ def inbox_commands(inbox: InboxScreen) -> list[SystemCommand]:
             N_("Each channel's link and QR code: customers scan one to start a chat"),
             inbox.action_qr,
         ),
+        (
+            N_("Broadcast to this view…"),
+            N_("One canned reply to the customers with this view's tag, after a look"),
+            inbox.action_broadcast,
+        ),
+        (
+            N_("Broadcasts"),
+            N_("The recent broadcasts: sent, delivered, failed and skipped per channel"),
+            inbox.action_broadcasts,
+        ),
+        (
+            N_("Cancel the broadcast"),
+            N_("Take back what the broadcast going out has not sent yet"),
+            inbox.action_cancel_broadcast,
+        ),
         (N_("Keys"), N_("Every key on this screen"), inbox.action_help),
     ]
     return [

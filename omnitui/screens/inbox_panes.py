@@ -103,6 +103,7 @@ class InboxPanes(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="channel-problems")
+        yield Static(id="broadcast-progress")  # 📣 while a broadcast goes out
         with Horizontal(id="panes"):
             yield ContactList(id="contacts")
             with Vertical(id="middle"):
