@@ -965,7 +965,7 @@ JA: dict[str, str] = {
     "Take back what the broadcast going out has not sent yet": "送信中の一斉送信のうち、まだ送っていない分を取り消す",
     "Send the broadcast": "一斉送信する",
     "Keep sending": "送り続ける",
-    "Broadcast to this view's customers": "このビューのお客様に一斉送信",
+    "Broadcast to this view": "このビューのお客様に一斉送信",
 }
 
 # Why a reply failed, or what became of a file: OmniTUI stores these in English

@@ -74,9 +74,7 @@ class InboxScreen(TriageActions, CustomerActions, ReplyActions, BroadcastActions
         Binding("b", "rules", "Automation rules and their hits", show=False, id="inbox.rules"),
         Binding("S", "reports", "Reports: how the shop is doing", show=False, id="inbox.reports"),
         Binding("Q", "qr", "QR codes to start a chat", show=False, id="inbox.qr"),
-        Binding(
-            "B", "broadcast", "Broadcast to this view's customers", show=False, id="inbox.broadcast"
-        ),
+        Binding("B", "broadcast", "Broadcast to this view", show=False, id="inbox.broadcast"),
         Binding("escape", "back", "Back", show=False, id="inbox.back"),
     ]
 
