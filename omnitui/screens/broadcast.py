@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from rich import box
 from rich.cells import cell_len
 from rich.console import Group, RenderableType
 from rich.padding import Padding
@@ -279,7 +280,8 @@ class BroadcastScreen(ModalScreen[int | None]):
         for kind, n in sorted(plan.per_channel().items()):
             per_channel.append(channel_mark(kind) + " ", CHANNEL_STYLE[kind])
             per_channel.append(f"{channel_name(kind)}: {n}\n")
-        parts.append(indented(per_channel.rstrip() or per_channel))
+        per_channel.rstrip()
+        parts.append(indented(per_channel))
         skips = plan.skip_counts()
         if skips:
             total = sum(skips.values())
@@ -388,48 +390,48 @@ def _counts(progress: BroadcastProgress, kind: str) -> Mapping[str, int]:
     return {s: n for (k, s), n in progress.counts.items() if k == kind}
 
 
-def broadcasts_table(found: Sequence[BroadcastProgress], replies: Sequence[CannedReply]) -> Table:
-    """One row per broadcast and channel: sent, delivered, failed, waiting, skipped."""
-    table = Table(expand=True, show_edge=False, pad_edge=False)
-    table.add_column(tr("broadcast"), overflow="fold", ratio=1, min_width=24)
-    table.add_column(tr("channel"), no_wrap=True, min_width=8)
-    for header in (tr("sent"), tr("delivered"), tr("failed"), tr("not yet sent"), tr("skipped")):
-        table.add_column(header, justify="right", no_wrap=True, min_width=cell_len(header))
+def broadcasts_table(found: Sequence[BroadcastProgress], replies: Sequence[CannedReply]) -> Group:
+    """Per broadcast: its name, when and to whom; per channel sent, delivered, failed
+    and not yet sent; who was skipped and why."""
     if not found:
-        table.add_row(Text(tr("No broadcasts yet."), "dim"))
-        return table
+        return Group(Text(tr("No broadcasts yet."), "dim"))
+    parts: list[RenderableType] = []
+    headers = (tr("sent"), tr("delivered"), tr("failed"), tr("not yet sent"))
     for progress in found:
         when = datetime.fromtimestamp(progress.send_at).strftime("%m-%d %H:%M")
         tags = " ".join(f"#{t}" for t in _tags(progress.audience))
         head = Text(f"{progress.id} · {broadcast_title(progress, replies)}", "bold")
-        head.append(f"\n{when} {one_line(tags, 30)}", "dim")
+        head.append(f"  {when}  {one_line(tags, 30)}", "dim")
         if progress.cancelled_at is not None:
-            head.append("\n" + tr("cancelled"), "yellow")
+            head.append("  " + tr("cancelled"), "yellow")
         elif progress.active:
-            head.append("\n" + tr("sending"), "cyan")
-        kinds = sorted({k for k, _ in progress.counts}) or [""]
-        for n, kind in enumerate(kinds):
+            head.append("  " + tr("sending"), "cyan")
+        parts.append(head)
+        table = Table(expand=True, show_edge=False, pad_edge=False, box=box.SIMPLE_HEAD)
+        table.add_column(tr("channel"), no_wrap=True, ratio=1)
+        for header in headers:
+            table.add_column(header, justify="right", no_wrap=True, width=max(4, cell_len(header)))
+        for kind in sorted({k for k, _ in progress.counts}):
             counts = _counts(progress, kind)
-            name = (
-                Text(channel_name(ChannelKind(kind)), CHANNEL_STYLE[ChannelKind(kind)])
-                if kind
-                else Text("")
-            )
-            sent = sum(counts.get(s, 0) for s in SENT_STATES)
+            channel = ChannelKind(kind) if kind else None
+            name = Text(channel_name(channel), CHANNEL_STYLE[channel]) if channel else Text("?")
             failed = sum(counts.get(s, 0) for s in FAILED_STATES)
-            waiting = sum(counts.get(s, 0) for s in WAITING_STATES)
             table.add_row(
-                head if n == 0 else "",
                 name,
-                str(sent),
+                str(sum(counts.get(s, 0) for s in SENT_STATES)),
                 str(counts.get("delivered", 0)),
                 Text(str(failed), "bold red" if failed else ""),
-                str(waiting),
-                str(progress.skipped_total) if n == 0 else "",
+                str(sum(counts.get(s, 0) for s in WAITING_STATES)),
             )
-        for reason, count in sorted(progress.skipped.items(), key=lambda kv: -kv[1]):
-            table.add_row(Text(f"  {count} · {tr_reason(reason)}", "dim"))
-    return table
+        if progress.counts:
+            parts.append(Padding(table, (0, 0, 0, 2)))
+        if progress.skipped:
+            skipped = Text(tr("Skipped {count}:").format(count=progress.skipped_total), "bold")
+            for reason, count in sorted(progress.skipped.items(), key=lambda kv: -kv[1]):
+                skipped.append(f"\n  {count} · {tr_reason(reason)}", "")
+            parts.append(Padding(skipped, (0, 0, 0, 2)))
+        parts.append(Text(""))
+    return Group(*parts)
 
 
 def _tags(audience: Mapping[str, object]) -> list[str]:
