@@ -11,13 +11,21 @@ peers.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from textual.pilot import Pilot
 
 from omnitui.app import OmniApp
+from omnitui.domain.broadcast import plan_broadcast
+from omnitui.domain.line import QUOTA_CURSOR, LineQuota
 from omnitui.domain.views import TagView
-from omnitui.screens.broadcast import BroadcastScreen, BroadcastsScreen, CancelBroadcastScreen
+from omnitui.screens.broadcast import (
+    BroadcastScreen,
+    BroadcastsScreen,
+    CancelBroadcastScreen,
+    audience_key,
+)
 from omnitui.screens.inbox import InboxScreen
 from omnitui.store import Store
 from tests.test_broadcast import BOT, LINE, MAIL, SMS, a_shop
@@ -271,3 +279,41 @@ async def test_the_broadcasts_list_shows_each_channel_s_results(store: Store) ->
         assert any("1 · opted out of every" in row for row in rows), rows
         await pilot.press("escape")
         await wait_until(lambda: isinstance(app.screen, InboxScreen), pilot=pilot)
+
+
+async def test_a_broadcast_beyond_line_s_monthly_quota_is_not_sent(store: Store) -> None:
+    """LINE said 1,000 pushes a month and 1,000 are used: Hanako's push would not
+    go, so the console says so and `y` writes nothing."""
+    await a_shop(store)
+    quota = LineQuota(limit=1000, used=1000, at=time.time())
+    await store.ingest([], cursors={(LINE.account, QUOTA_CURSOR): quota.dump()})
+    app = console(store)
+    async with app.run_test(size=(100, 32)) as pilot:
+        inbox = await inbox_ready(pilot, app)
+        await inbox.set_view(TagView("vip"))
+        await look_at(pilot, app)
+        await shows(pilot, app, "shop-line: this broadcast needs 1 LINE pushes and 0 are left")
+        assert "y send it" not in screen_text(app)
+        await pilot.press("y")
+        await pilot.pause()
+        assert isinstance(app.screen, BroadcastScreen)
+    assert await store.broadcasts() == []
+
+
+async def test_a_console_opened_while_a_broadcast_goes_out_shows_it(store: Store) -> None:
+    """A broadcast started by `omnitui broadcast` (the same plan, written the same way)."""
+    await a_shop(store)
+    plan = plan_broadcast(
+        await store.broadcast_audience(["vip"]), await store.canned_replies(), "sale", CHANNELS
+    )
+    await store.create_broadcast("sale", audience_key("vip"), plan, author="Ken")
+    app = console(store)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await inbox_ready(pilot, app)
+        await shows(pilot, app, "📣 ")
+        await shows(pilot, app, "0/2 sent")
+        # The same broadcast from this console is the one under way: refused.
+        await app.inbox.set_view(TagView("vip"))
+        await look_at(pilot, app)
+        await pilot.press("y")
+        await shows(pilot, app, "this broadcast is already under way (broadcast 1)")
