@@ -289,7 +289,7 @@ def _broadcasts(broadcasts: Sequence[BroadcastFigures], zone: tzinfo) -> list[st
         elif b.total.waiting:
             heading += " " + tr("({count} still to send)").format(count=b.total.waiting)
         lines.append("  " + heading)
-        rows = [header]
+        rows: list[tuple[str, ...]] = [header]
         for kind, tally in b.channels.items():
             try:
                 name = channel_name(ChannelKind(kind))
