@@ -2,7 +2,7 @@
 kept, and the console answering keys while it goes (issue 18).
 
     python bench/broadcast.py                       # 10,000 recipients, 20 s of sending
-    python bench/broadcast.py --recipients 2000 --seconds 10 --per-second 25
+    python bench/broadcast.py --recipients 2000 --seconds 10 --per-second 25 --sms-per-second 1
 
 1. A fresh store with `--recipients` customers tagged `vip`: 60% Telegram,
    20% SMS, 20% email (with consent on their profile), made through the
@@ -16,7 +16,10 @@ kept, and the console answering keys while it goes (issue 18).
    as Telegram is another machine) at `[broadcast] telegram_per_second`, for
    `--seconds`. The peer stamps each sendMessage as it arrives; the highest
    count in any 1 s window (every window that starts at an arrival) must not
-   exceed the configured rate. The SMS and email messages stay queued: no
+   exceed the configured rate. The same for SMS: the Twilio adapter against
+   the tests' Twilio peer (checked against Twilio's OpenAPI spec, its own
+   thread), at `sms_segments_per_second` (default 1, a long code's limit),
+   stamped as each create arrives. The email messages stay queued: no
    adapter for them runs here.
 4. Meanwhile a headless console (`OmniApp.run_test`) on the same store, in
    the same process as the hub (as a console that holds the channels), gets
@@ -30,14 +33,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import itertools
 import os
 import platform
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+
+from aiohttp import web
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -55,6 +62,7 @@ from omnitui.domain.pace import Pace  # noqa: E402
 from omnitui.hub import Hub  # noqa: E402
 from omnitui.store import Store  # noqa: E402
 from tests.peers.telegram_api import TOKEN  # noqa: E402
+from tests.peers.twilio_api import TwilioPeer, TwilioSpec  # noqa: E402
 
 BOT = Channel(ChannelKind.TELEGRAM, "bench-bot")
 SMS = Channel(ChannelKind.SMS, "bench-sms")
@@ -62,6 +70,45 @@ MAIL = Channel(ChannelKind.EMAIL, "bench-mail")
 QUEUE_TARGET = 2.0
 KEY_TARGET = 0.1
 FIRST_CHAT = 5_000_000
+TWILIO_SPEC = ROOT.parent / "shared" / "fixtures" / "twilio"
+TWILIO_ACCOUNT = "AC" + "b0ad" * 8
+TWILIO_TOKEN = "bench-twilio-token"
+TWILIO_TOKEN_ENV = "OMNITUI_BENCH_TWILIO_TOKEN"
+SHOP_NUMBER = "+14155550000"
+
+
+class StampedTwilio(TwilioPeer):
+    """The Twilio peer, stamping each message create as it arrives (time.monotonic)."""
+
+    arrivals: list[float]
+
+    async def _create_message(self, request: web.Request) -> web.Response:
+        self.arrivals.append(time.monotonic())
+        return await super()._create_message(request)
+
+
+class TwilioThread:
+    """The Twilio peer on its own thread and event loop, as Twilio is another machine."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.peer = StampedTwilio(
+            TwilioSpec.load(TWILIO_SPEC), TWILIO_ACCOUNT, TWILIO_TOKEN, SHOP_NUMBER
+        )
+        self.peer.arrivals = []
+
+    def __enter__(self) -> TwilioThread:
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(self.peer.start(), self.loop).result(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self.peer.stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        if self.peer.violations:
+            raise SystemExit("the Twilio peer left the spec:\n" + "\n".join(self.peer.violations))
 
 
 def rss_mib() -> float:
@@ -134,21 +181,33 @@ async def queue(store: Store) -> tuple[int, dict[str, float]]:
     return number, timings
 
 
-async def main_async(recipients: int, seconds: float, per_second: float) -> int:
+async def main_async(
+    recipients: int, seconds: float, per_second: float, sms_per_second: float
+) -> int:
     from omnitui.app import OmniApp
     from omnitui.screens.inbox import InboxScreen
 
     os.environ[TOKEN_ENV] = TOKEN
-    with PeerThread() as peers, tempfile.TemporaryDirectory(prefix="omnitui-bench-bc-") as folder:
+    os.environ[TWILIO_TOKEN_ENV] = TWILIO_TOKEN
+    with (
+        PeerThread() as peers,
+        TwilioThread() as twilio,
+        tempfile.TemporaryDirectory(prefix="omnitui-bench-bc-") as folder,
+    ):
         path = Path(folder) / "bench.db"
         store = await Store.open(path)
         built = time.perf_counter()
         await a_shop(store, recipients)
         built_s = time.perf_counter() - built
         settings = parse(
-            f'[store]\npath = "{path}"\n\n[broadcast]\ntelegram_per_second = {per_second}\n\n'
+            f'[store]\npath = "{path}"\n\n[broadcast]\ntelegram_per_second = {per_second}\n'
+            f"sms_segments_per_second = {sms_per_second}\n\n"
             f'[[telegram]]\nname = "{BOT.account}"\ntoken_env = "{TOKEN_ENV}"\n'
-            f'api_base = "{peers.peer.url}"\n',
+            f'api_base = "{peers.peer.url}"\n\n'
+            f'[[sms]]\nname = "{SMS.account}"\nprovider = "twilio"\n'
+            f'account_sid = "{TWILIO_ACCOUNT}"\nauth_token_env = "{TWILIO_TOKEN_ENV}"\n'
+            f'from = "{SHOP_NUMBER}"\napi_base = "{twilio.peer.base_url}"\n'
+            f'inbound = "poll"\npoll_seconds = 5\ndefault_region = "US"\n',
             Path("bench.toml"),
         )
         pace: Pace = settings.broadcast.pace()
@@ -176,6 +235,8 @@ async def main_async(recipients: int, seconds: float, per_second: float) -> int:
         await store.close()
     arrivals = [s.at for s in peers.peer.sent if s.method == "sendMessage"]
     busiest = busiest_second(arrivals)
+    texts = list(twilio.peer.arrivals)
+    busiest_sms = busiest_second(texts)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(
         f"{stamp}, {os.cpu_count()} cores, Python {platform.python_version()}; "
@@ -205,6 +266,14 @@ async def main_async(recipients: int, seconds: float, per_second: float) -> int:
         f"({len(arrivals) / sending_s:.1f}/s) | {per_second:g}/s |"
     )
     print(f"| Telegram: most in any 1 s at the peer | {busiest} | ≤ {per_second:g} |")
+    print(
+        f"| Twilio: texts (1 segment each) in {sending_s:.1f} s | {len(texts)} "
+        f"({len(texts) / sending_s:.2f}/s) | {sms_per_second:g}/s |"
+    )
+    print(f"| Twilio: most in any 1 s at the peer | {busiest_sms} | ≤ {sms_per_second:g} |")
+    if len(texts) > 1:
+        gaps = [b - a for a, b in itertools.pairwise(sorted(texts))]
+        print(f"| Twilio: shortest gap between two texts | {min(gaps) * 1000:.0f} ms | |")
     for label, values in (("key press, quiet (floor)", quiet), ("key press, sending", busy)):
         print(
             f"| {label}: median / p95 / max of {len(values)} | "
@@ -214,6 +283,7 @@ async def main_async(recipients: int, seconds: float, per_second: float) -> int:
     ok = (
         timings["queued, in all"] < QUEUE_TARGET
         and busiest <= per_second
+        and busiest_sms <= sms_per_second
         and max(busy) < KEY_TARGET
     )
     print()
@@ -228,11 +298,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--per-second", type=float, default=25.0, help="[broadcast] telegram_per_second"
     )
+    parser.add_argument(
+        "--sms-per-second", type=float, default=1.0, help="[broadcast] sms_segments_per_second"
+    )
     args = parser.parse_args(argv)
     if not SPEC.exists():
         print(f"{SPEC} is missing: the bench needs the shared fixtures", file=sys.stderr)
         return 1
-    return asyncio.run(main_async(args.recipients, args.seconds, args.per_second))
+    if not TWILIO_SPEC.exists():
+        print(f"{TWILIO_SPEC} is missing: the bench needs the shared fixtures", file=sys.stderr)
+        return 1
+    return asyncio.run(
+        main_async(args.recipients, args.seconds, args.per_second, args.sms_per_second)
+    )
 
 
 if __name__ == "__main__":

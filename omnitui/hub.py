@@ -282,12 +282,13 @@ class Hub:
                 await asyncio.sleep(max(0.01, wait))
                 continue
             job = jobs[0]
-            started = asyncio.get_running_loop().time()
             held = await self._send(job)
+            # The provider counts arrivals: the next request leaves a whole spacing
+            # after this one was answered (so after it arrived), whatever the network's
+            # jitter. Counting from when this one left let two texts reach Twilio
+            # 992 ms apart at one a second.
             spacing = self.pace.seconds_for(channel.kind, job.text)
-            wait = max(spacing - (asyncio.get_running_loop().time() - started), held or 0.0)
-            if wait > 0:
-                await asyncio.sleep(wait)
+            await asyncio.sleep(max(spacing, held or 0.0))
 
     async def _next_broadcast_due(self, account: str) -> float | None:
         try:

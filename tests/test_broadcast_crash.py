@@ -271,16 +271,16 @@ async def test_kill_9_mid_broadcast_and_restart_sends_everyone_once_and_nobody_t
         chats | numbers
     ) - unknown
     assert all(state in ("sent", "unknown") for state in store_says.values())
-    # Nobody skipped: all got it but perhaps one whose text was in flight when serve
-    # died (the Telegram one in flight reached its customer, once).
-    assert set(received) == (chats | numbers) - (unknown - {str(in_flight)})
+    # Nobody skipped: all got it, but perhaps the one whose text was in flight when
+    # serve died (it may or may not have reached Twilio; the Telegram one did).
+    assert (chats | numbers) - (unknown - {str(in_flight)}) <= set(received) <= chats | numbers
     texts = {str(s.chat_id): s.text for s in telegram_peer.sent}
     assert texts[str(FIRST_CHAT + 7)] == SALE.replace("{first_name|Hello}", guest(7))
     assert broadcasts(db) == 1
-    # The pace holds on both sides of the restart: five a second, 0.2 s apart as
-    # they leave (arrivals at the peer jitter by some tens of ms on a busy machine).
+    # The pace holds on both sides of the restart, as Telegram counts it: no two
+    # messages arrive less than 0.2 s apart (five a second).
     times = sorted(s.at for s in telegram_peer.sent)
-    assert min(b - a for a, b in itertools.pairwise(times)) >= 0.1
+    assert min(b - a for a, b in itertools.pairwise(times)) >= 0.2 - 0.005
 
 
 async def test_a_scheduled_broadcast_is_written_at_once_and_sent_at_its_time(
