@@ -70,6 +70,7 @@ from omnitui.adapters.telegram_words import (
     TelegramConflict,
     TelegramSetupError,
     TelegramUnavailable,
+    blocked_by_customer,
     conflict,
     explain,
     guard_logs,
@@ -627,9 +628,12 @@ class TelegramAdapter:
                 except Exception as exc:
                     reason, retryable = send_failure(exc, self.config.api_base)
                     reason = scrub(reason, self._token)
+                    blocked = blocked_by_customer(exc)  # the hub marks them opted out
                     if index:
-                        raise partial(index, len(steps), reason) from None
-                    raise SendError("{reason}", reason=reason, retryable=retryable) from None
+                        raise partial(index, len(steps), reason, blocked=blocked) from None
+                    raise SendError(
+                        "{reason}", reason=reason, retryable=retryable, opted_out=blocked
+                    ) from None
             if first is None:
                 first = sent.message_id
         return f"{chat_id}:{first}"
