@@ -47,8 +47,9 @@ from omnitui.hub import Hub
 from omnitui.i18n import active_language, use_language
 from omnitui.store import Store
 from omnitui.widgets.composer import opted_out_status
-from tests import test_email, test_telegram
+from tests import test_email, test_line, test_telegram
 from tests.peers.dovecot import Dovecot
+from tests.peers.line_api import LinePeer
 from tests.peers.telegram_api import BotApiPeer, Customer
 from tests.test_email import FAST, PASSWORD_ENV, Recorder, account, imap
 from tests.test_telegram import adapter_for
@@ -63,6 +64,7 @@ peer = test_telegram.peer
 
 BOT = Channel(ChannelKind.TELEGRAM, "shop-bot")
 MAIL = Channel(ChannelKind.EMAIL, "shop-mail")
+LINE = Channel(ChannelKind.LINE, "shop-line")
 SALE = (
     ("sale", "Mother's Day", "{first_name|Hello}, Mother's Day bouquets are ready to order.", "en"),
     ("sale", "母の日", "{name}様、母の日の花束のご予約を承ります。", "ja"),
@@ -215,6 +217,43 @@ async def test_stop_on_telegram_ends_broadcasts_to_that_customer_and_配信再�
     await wait_until(lambda: thread_shows(ids["Aiko"], "配信再開"), 10, "Aiko's 配信再開")
     plan = await plan_for(store, [BOT])
     assert {m.contact_id for m in plan.messages} == {ids["Aiko"], ids["Chie"]}
+
+
+# -- LINE ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def line_secrets(monkeypatch: pytest.MonkeyPatch, line_peer: LinePeer) -> None:
+    monkeypatch.setenv(test_line.TOKEN_ENV, line_peer.token)
+    monkeypatch.setenv(test_line.SECRET_ENV, line_peer.secret)
+
+
+async def test_配信停止_on_line_ends_broadcasts_there_but_a_question_about_it_does_not(
+    store: Store, line_peer: LinePeer, line_secrets: None
+) -> None:
+    hanako = line_peer.add_user("山田 花子", language="ja")
+    mei = line_peer.add_user("Mei", language="ja")
+    await store.add_canned_replies(SALE)
+    async with test_line.running(store, line_peer) as (_, url):
+        for user, text in ((hanako, "「配信停止」"), (mei, "配信停止はどうすればいいですか？")):
+            assert (await line_peer.send(url, line_peer.text(user, text))).status == 200
+        ids: dict[str, int] = {}
+        for user in (hanako, mei):
+            contact = await test_line.contact_of(store, user)
+            assert contact is not None
+            ids[user.display_name] = contact.id
+            await store.update_contact(contact.id, tags=["vip"])
+        # The thread shows what she wrote, brackets and all.
+        assert [m.text for m in await test_line.thread_of(store, hanako)] == ["「配信停止」"]
+        plan = await plan_for(store, [LINE])
+        assert [m.contact_id for m in plan.messages] == [ids["Mei"]]
+        assert {s.contact_id: s.reason for s in plan.skipped} == {
+            ids["山田 花子"]: SKIP_NO_BROADCASTS
+        }
+
+        assert (await line_peer.send(url, line_peer.text(hanako, "配信再開"))).status == 200
+        plan = await plan_for(store, [LINE])
+        assert sorted(m.contact_id for m in plan.messages) == sorted(ids.values())
 
 
 # -- email ---------------------------------------------------------------------
