@@ -26,6 +26,7 @@ import pytest
 
 from omnitui.adapters.email import EmailAdapter
 from omnitui.adapters.telegram import TelegramAdapter
+from omnitui.app import OmniApp
 from omnitui.domain.broadcast import (
     REFUSAL_FOOTER,
     SKIP_NO_BROADCASTS,
@@ -44,13 +45,12 @@ from omnitui.domain.models import (
     Inbound,
 )
 from omnitui.hub import Hub
-from omnitui.i18n import active_language, use_language
 from omnitui.store import Store
-from omnitui.widgets.composer import opted_out_status
 from tests import test_email, test_line, test_telegram
 from tests.peers.dovecot import Dovecot
 from tests.peers.line_api import LinePeer
 from tests.peers.telegram_api import BotApiPeer, Customer
+from tests.pilot_steps import open_customer
 from tests.test_email import FAST, PASSWORD_ENV, Recorder, account, imap
 from tests.test_telegram import adapter_for
 from tests.waiting import wait_until
@@ -163,15 +163,26 @@ async def test_a_customer_who_blocked_the_bot_is_marked_and_skipped_by_the_next_
     )
     assert await telegram_opted_out(store, ids["Ben"])
     assert not await telegram_opted_out(store, ids["Aiko"])
-    # The composer says so, in the console's language.
-    was = active_language()
-    try:
-        use_language("en")
-        assert "blocked the Telegram bot" in opted_out_status(ChannelKind.TELEGRAM).plain
-        use_language("ja")
-        assert "Telegram ボットがブロック" in opted_out_status(ChannelKind.TELEGRAM).plain
-    finally:
-        use_language(was)
+    # The composer says so, and a reply to him is not sent.
+    app = OmniApp(store, agent_name="Aiko", channels=[BOT], poll_changes=0.05, language="en")
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await open_customer(pilot, ids["Ben"])
+        status = app.screen.query_one("#composer-status")
+        await wait_until(
+            lambda: "blocked the Telegram bot" in str(status.render()),
+            what="the composer's word on Ben",
+            pilot=pilot,
+        )
+        await pilot.press("r", *"Still there?", "ctrl+s")
+        await wait_until(
+            lambda: any(
+                "blocked the shop's Telegram bot" in " ".join(n.message.split())
+                for n in app._notifications
+            ),
+            what="the refusal",
+            pilot=pilot,
+        )
+    assert "Still there?" not in [m.text for m in await store.thread_page(ids["Ben"])]
 
     # The next broadcast does not try him: skipped as opted out, Telegram never asked.
     asked = len([c for c in peer.calls if c.method == "sendMessage"])
