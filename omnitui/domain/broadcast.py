@@ -111,6 +111,7 @@ class PlannedMessage:
     address: str
     text: str
     subject: str = ""
+    language: str = ""  # the language it is in (an email's refusal line follows it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +182,14 @@ def plan_broadcast(
         if channel.kind is ChannelKind.EMAIL:
             shown_subject = subject or canned.title
         messages.append(
-            PlannedMessage(member.contact_id, channel, address, rendered.text, shown_subject)
+            PlannedMessage(
+                member.contact_id,
+                channel,
+                address,
+                rendered.text,
+                shown_subject,
+                canned.language or member.reply_language(),
+            )
         )
     return BroadcastPlan(tuple(messages), tuple(skipped))
 
