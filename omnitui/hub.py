@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from omnitui.adapters.base import Adapter, ReadMirror, Reporting, SendError, Sent, SinkBusy
 from omnitui.domain.changes import ChangeKind
 from omnitui.domain.health import CONNECTED, STOPPED, ChannelState, ChannelTrouble, Health
-from omnitui.domain.models import Channel, DeliveryUpdate, Inbound, Outbound
+from omnitui.domain.models import IDENTITY_FOR_CHANNEL, Channel, DeliveryUpdate, Inbound, Outbound
 from omnitui.domain.pace import Pace
 from omnitui.domain.retry import RetryPolicy
 from omnitui.store import StoreBusy
@@ -314,6 +314,13 @@ class Hub:
                 retry_at = self.store_clock() + wait
             elif exc.retryable:  # the last attempt: nothing more happens on its own
                 reason = f"not sent after {job.attempt} attempts: {exc.reason}"
+            if exc.opted_out:  # they blocked the bot: no broadcast tries them again
+
+                async def opted_out() -> None:
+                    kind = IDENTITY_FOR_CHANNEL[job.channel.kind]
+                    await self.store.set_opted_out(kind, job.address, True, region=self._region)
+
+                await self._record(job, opted_out)
             await self._record(
                 job, lambda: self.store.mark_failed(job.message_id, reason, retry_at=retry_at)
             )

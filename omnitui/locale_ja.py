@@ -252,12 +252,21 @@ JA: dict[str, str] = {
     "They have no other channel; once they unblock it, you can write again.": (
         "ほかの連絡手段はありません。ブロックが解除されれば、また送れます。"
     ),
+    "Not sent: this customer blocked the shop's Telegram bot.": (
+        "送信していません: このお客様はお店の Telegram ボットをブロックしています。"
+    ),
+    "They have no other channel; once they write to the bot again, you can reply.": (
+        "ほかの連絡手段はありません。お客様がまたボットにメッセージを送れば、返信できます。"
+    ),
     "one-way": "一方通行",
     "Japanese mobiles cannot answer SMS": "日本の携帯電話は SMS に返信できません",
     "no other channel to offer": "ほかの連絡手段なし",
     "opted out (texted STOP): nothing can be sent": "配信停止 (STOP と送信済み): 送信できません",
     "blocked the LINE account: nothing can be sent": (
         "LINE 公式アカウントがブロックされています: 送信できません"
+    ),
+    "blocked the Telegram bot: nothing can be sent until they write again": (
+        "Telegram ボットがブロックされています: お客様からまた連絡があるまで送信できません"
     ),
     "reply (free)": "応答メッセージ (無料)",
     "push (quota not known yet)": "プッシュ (今月の残りはまだ不明)",

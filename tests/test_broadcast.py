@@ -7,7 +7,6 @@ user runs it (a subprocess) against the loopback Telegram Bot API.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import os
 import sys
 import time
@@ -192,4 +191,5 @@ async def test_omnitui_broadcast_sends_each_telegram_customer_one_message_at_the
     times = sorted(s.at for s in telegram_peer.sent)
     # 10 a second: twelve messages take at least 1.1 s, never faster.
     assert times[-1] - times[0] >= 1.0
-    assert min(b - a for a, b in itertools.pairwise(times)) >= 0.08
+    # However the sends jitter, no second holds more than the ten the pace allows.
+    assert all(times[i + 10] - times[i] >= 0.95 for i in range(len(times) - 10))

@@ -131,8 +131,11 @@ class SqliteBroadcasts(SqliteOutbox):
                 (canned, described, now, due, author),
             )
             broadcast_id = int(cur.lastrowid or 0)
-            meta = json.dumps({"broadcast": broadcast_id})
             for planned in plan.messages:
+                said = {"broadcast": broadcast_id}
+                meta = json.dumps(
+                    {**said, "language": planned.language} if planned.language else said
+                )
                 kind = IDENTITY_FOR_CHANNEL[planned.channel.kind]
                 identity = conn.execute(
                     "SELECT id FROM identity WHERE kind = ? AND address = ?",
