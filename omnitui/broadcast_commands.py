@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from omnitui.domain.broadcast import BroadcastPlan, plan_broadcast
 from omnitui.domain.models import CannedReply, ChannelKind
 from omnitui.errors import OmniError
-from omnitui.i18n import tr, tr_reason
+from omnitui.i18n import tr
 
 if TYPE_CHECKING:
     from omnitui.config import Settings
@@ -180,7 +180,7 @@ def _summary(
     if skips:
         print(tr("Skipped {count}:").format(count=sum(skips.values())))
         for reason, count in sorted(skips.items(), key=lambda kv: -kv[1]):
-            print(f"  {count} {tr_reason(reason)}")
+            print(f"  {count} {tr(reason)}")
 
 
 def _recipients(plan: BroadcastPlan, names: dict[int, str]) -> None:
@@ -192,7 +192,7 @@ def _recipients(plan: BroadcastPlan, names: dict[int, str]) -> None:
         print(f"  {name}\t{channel_name(m.channel.kind)}\t{one_line(m.address, 60)}")
     for s in plan.skipped:
         name = one_line(names.get(s.contact_id, ""), 40)
-        print(f"  {name}\t{tr('skipped')}: {tr_reason(s.reason)}")
+        print(f"  {name}\t{tr('skipped')}: {tr(s.reason)}")
 
 
 async def _over_quota(store: Store, plan: BroadcastPlan) -> str:
