@@ -16,6 +16,7 @@ store, sending nobody the message twice. Ctrl+C cancels what has not gone yet.
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import sys
 import time
@@ -28,7 +29,7 @@ from omnitui.domain.broadcast import BroadcastPlan, plan_broadcast
 from omnitui.domain.broadcast_quota import over_line_quota
 from omnitui.domain.models import CannedReply, ChannelKind
 from omnitui.errors import OmniError
-from omnitui.i18n import tr, tr_reason
+from omnitui.i18n import tr
 
 if TYPE_CHECKING:
     from omnitui.config import Settings
@@ -44,21 +45,37 @@ class BroadcastUsage(OmniError):
     """A broadcast asked for in a way that cannot be done: exit 2 with this message."""
 
 
+_RELATIVE = re.compile(r"^\+\s*(\d+)\s*([smhd])$")
+_RELATIVE_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+
+
 def parse_at(text: str, now: datetime) -> float:
-    """`--at`: `HH:MM` (today, or tomorrow once past), a date and time
-    (`2026-12-24 09:00`, the shop's local time) or ISO 8601 with an offset."""
+    """`--at`, as an epoch time. Accepted:
+
+    - `HH:MM` or `HH:MM:SS`: today at that time, or tomorrow once it is past;
+    - `+30s`, `+10m`, `+2h`, `+1d`: that long from now;
+    - a date and time (`2026-12-24 09:00`), in the shop's local time;
+    - ISO 8601 with an offset (`2026-12-24T09:00+09:00`).
+    """
     given = text.strip()
+    relative = _RELATIVE.match(given)
+    if relative is not None:
+        amount, unit = int(relative[1]), relative[2]
+        return now.timestamp() + amount * _RELATIVE_SECONDS[unit]
     try:
-        if len(given) <= 5 and ":" in given:
-            hour, minute = (int(p) for p in given.split(":", 1))
-            at = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        clock = _CLOCK.match(given)
+        if clock is not None:
+            hour, minute, second = int(clock[1]), int(clock[2]), int(clock[3] or 0)
+            at = now.replace(hour=hour, minute=minute, second=second, microsecond=0)
             if at <= now:
                 at += timedelta(days=1)
             return at.timestamp()
         parsed = datetime.fromisoformat(given)
     except ValueError:
         raise BroadcastUsage(
-            "--at {value}: give a time (18:30) or a date and time (2026-12-24 09:00)",
+            "--at {value}: give a time (18:30, 18:30:15), a delay (+10m, +30s) "
+            "or a date and time (2026-12-24 09:00)",
             value=repr(text),
         ) from None
     if parsed.tzinfo is None:
@@ -164,7 +181,7 @@ def _summary(
     if skips:
         print(tr("Skipped {count}:").format(count=sum(skips.values())))
         for reason, count in sorted(skips.items(), key=lambda kv: -kv[1]):
-            print(f"  {count} {tr_reason(reason)}")
+            print(f"  {count} {tr(reason)}")
 
 
 def _recipients(plan: BroadcastPlan, names: dict[int, str]) -> None:
@@ -176,7 +193,7 @@ def _recipients(plan: BroadcastPlan, names: dict[int, str]) -> None:
         print(f"  {name}\t{channel_name(m.channel.kind)}\t{one_line(m.address, 60)}")
     for s in plan.skipped:
         name = one_line(names.get(s.contact_id, ""), 40)
-        print(f"  {name}\t{tr('skipped')}: {tr_reason(s.reason)}")
+        print(f"  {name}\t{tr('skipped')}: {tr(s.reason)}")
 
 
 async def _over_quota(store: Store, plan: BroadcastPlan) -> str:

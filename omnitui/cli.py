@@ -141,7 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="only customers in this language (ja, en...)",
     )
     broadcast.add_argument(
-        "--at", metavar="TIME", help="send at this time (18:30, 2026-12-24 09:00)"
+        "--at",
+        metavar="TIME",
+        help="send at this time: 18:30 or 18:30:15 (today, or tomorrow once past), +30s / +10m / "
+        "+2h from now, or 2026-12-24 09:00; `omnitui serve` (or an open console) sends it then",
     )
     broadcast.add_argument(
         "--dry-run", action="store_true", help="list the recipients, send nothing"

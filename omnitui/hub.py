@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from omnitui.adapters.base import Adapter, ReadMirror, Reporting, SendError, Sent, SinkBusy
 from omnitui.domain.changes import ChangeKind
 from omnitui.domain.health import CONNECTED, STOPPED, ChannelState, ChannelTrouble, Health
-from omnitui.domain.models import Channel, DeliveryUpdate, Inbound, Outbound
+from omnitui.domain.models import IDENTITY_FOR_CHANNEL, Channel, DeliveryUpdate, Inbound, Outbound
 from omnitui.domain.pace import Pace
 from omnitui.domain.retry import RetryPolicy
 from omnitui.store import StoreBusy
@@ -43,6 +43,9 @@ __all__ = ["ChannelLock", "Hub", "Pace", "RetryPolicy"]
 log = logging.getLogger("omnitui.hub")
 
 OUTBOX_PAUSE = 1.0  # seconds before the outbox tries a busy store again
+# On stop, sends already handed to a provider get this long to have their outcome
+# recorded, so a message that went out is not left "sending" (then "unknown").
+STOP_GRACE = 5.0
 
 
 class ChannelLock:
@@ -164,6 +167,8 @@ class Hub:
         self._poll = poll_outbox
         self._region = region
         self._tasks: list[asyncio.Task[None]] = []
+        self._in_flight: set[asyncio.Task[float | None]] = set()
+        self._stopping = False
         self._wake = asyncio.Event()
         self.errors: dict[str, str] = {}  # account -> the last error, for status lines
         # account -> why its adapter stopped; it stands through the backoff and
@@ -173,6 +178,7 @@ class Hub:
         self.report_every = 1.0
 
     async def start(self) -> None:
+        self._stopping = False
         await self.store.recover_interrupted(list(self.adapters))
         for account, adapter in self.adapters.items():
             self._tasks.append(
@@ -194,12 +200,16 @@ class Hub:
             self._tasks.append(asyncio.create_task(self._pass_reads(readers), name="reads"))
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        self._stopping = True  # nothing more is claimed; what is on its way may finish
+        if self._in_flight:
+            await asyncio.wait(set(self._in_flight), timeout=STOP_GRACE)
+        for task in [*self._tasks, *self._in_flight]:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        self._in_flight.clear()
         for account, adapter in self.adapters.items():
             with contextlib.suppress(Exception):
                 await adapter.close()
@@ -244,7 +254,7 @@ class Hub:
 
     async def _drain_outbox(self) -> None:
         accounts = list(self.adapters)
-        while True:
+        while not self._stopping:
             try:
                 jobs = await self.store.claim_due(accounts)
             except asyncio.CancelledError:
@@ -254,7 +264,7 @@ class Hub:
                 await asyncio.sleep(OUTBOX_PAUSE)
                 continue
             if jobs:
-                await asyncio.gather(*(self._send(job) for job in jobs))
+                await asyncio.gather(*(self._sending(job) for job in jobs))
                 continue
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
@@ -267,7 +277,7 @@ class Hub:
         drain). A provider's "wait" (429 with retry_after) holds the whole
         account for that long, not only the one message.
         """
-        while True:
+        while not self._stopping:
             try:
                 jobs = await self.store.claim_broadcast(account, limit=1)
             except asyncio.CancelledError:
@@ -282,12 +292,13 @@ class Hub:
                 await asyncio.sleep(max(0.01, wait))
                 continue
             job = jobs[0]
-            started = asyncio.get_running_loop().time()
-            held = await self._send(job)
+            held = await self._sending(job)
+            # The provider counts arrivals: the next request leaves a whole spacing
+            # after this one was answered (so after it arrived), whatever the network's
+            # jitter. Counting from when this one left let two texts reach Twilio
+            # 992 ms apart at one a second.
             spacing = self.pace.seconds_for(channel.kind, job.text)
-            wait = max(spacing - (asyncio.get_running_loop().time() - started), held or 0.0)
-            if wait > 0:
-                await asyncio.sleep(wait)
+            await asyncio.sleep(max(spacing, held or 0.0))
 
     async def _next_broadcast_due(self, account: str) -> float | None:
         try:
@@ -295,6 +306,14 @@ class Hub:
         except Exception:
             return None
         return None if due is None else max(0.0, due - self.store_clock())
+
+    def _sending(self, job: Outbound) -> Awaitable[float | None]:
+        """Send `job` in a task of its own, which stopping the hub lets finish
+        (within `STOP_GRACE`) rather than cut between the provider and the store."""
+        task = asyncio.create_task(self._send(job), name=f"send:{job.message_id}")
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+        return asyncio.shield(task)
 
     async def _send(self, job: Outbound) -> float | None:
         """Send one message and record how it went; returns how long the provider
@@ -313,6 +332,13 @@ class Hub:
                 retry_at = self.store_clock() + wait
             elif exc.retryable:  # the last attempt: nothing more happens on its own
                 reason = f"not sent after {job.attempt} attempts: {exc.reason}"
+            if exc.opted_out:  # they blocked the bot: no broadcast tries them again
+
+                async def opted_out() -> None:
+                    kind = IDENTITY_FOR_CHANNEL[job.channel.kind]
+                    await self.store.set_opted_out(kind, job.address, True, region=self._region)
+
+                await self._record(job, opted_out)
             await self._record(
                 job, lambda: self.store.mark_failed(job.message_id, reason, retry_at=retry_at)
             )

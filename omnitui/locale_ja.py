@@ -252,12 +252,21 @@ JA: dict[str, str] = {
     "They have no other channel; once they unblock it, you can write again.": (
         "ほかの連絡手段はありません。ブロックが解除されれば、また送れます。"
     ),
+    "Not sent: this customer blocked the shop's Telegram bot.": (
+        "送信していません: このお客様はお店の Telegram ボットをブロックしています。"
+    ),
+    "They have no other channel; once they write to the bot again, you can reply.": (
+        "ほかの連絡手段はありません。お客様がまたボットにメッセージを送れば、返信できます。"
+    ),
     "one-way": "一方通行",
     "Japanese mobiles cannot answer SMS": "日本の携帯電話は SMS に返信できません",
     "no other channel to offer": "ほかの連絡手段なし",
     "opted out (texted STOP): nothing can be sent": "配信停止 (STOP と送信済み): 送信できません",
     "blocked the LINE account: nothing can be sent": (
         "LINE 公式アカウントがブロックされています: 送信できません"
+    ),
+    "blocked the Telegram bot: nothing can be sent until they write again": (
+        "Telegram ボットがブロックされています: お客様からまた連絡があるまで送信できません"
     ),
     "reply (free)": "応答メッセージ (無料)",
     "push (quota not known yet)": "プッシュ (今月の残りはまだ不明)",
@@ -611,7 +620,8 @@ JA: dict[str, str] = {
     "not a LINE user id: {address}": "LINE のユーザー ID ではありません: {address}",
     "no channel set up in config.toml to broadcast on": "config.toml に一斉送信できる連絡手段がありません",
     "add --yes to send without being asked (or --dry-run to look first)": "確認なしで送るには --yes を付けてください（先に確かめるなら --dry-run）",
-    "--at {value}: give a time (18:30) or a date and time (2026-12-24 09:00)": "--at {value}: 時刻（18:30）か日時（2026-12-24 09:00）を指定してください",
+    "--at {value}: give a time (18:30, 18:30:15), a delay (+10m, +30s) "
+    "or a date and time (2026-12-24 09:00)": "--at {value}: 時刻（18:30、18:30:15）、待ち時間（+10m、+30s）か日時（2026-12-24 09:00）を指定してください",
     "--channel {value}: one of email, telegram, sms, line": "--channel {value}: email、telegram、sms、line のどれかです",
     "no canned reply {shortcut} (`omnitui canned export -` lists them)": "定型文 {shortcut} がありません（`omnitui canned export -` で一覧できます）",
     "Dry run: nothing was sent.": "試行のみ: 何も送っていません。",
@@ -637,6 +647,13 @@ JA: dict[str, str] = {
     "not in the language asked for": "指定の言語ではありません",
     "cancelled before it was sent": "送る前に取り消しました",
     "no broadcast {number}": "一斉送信 {number} はありません",
+    "Broadcasts": "一斉送信",
+    "#{number} {canned}, {when}": "#{number} {canned}（{when}）",
+    "(cancelled)": "（取り消し）",
+    "({count} still to send)": "（あと {count} 件）",
+    "failed": "失敗",
+    "total": "合計",
+    "skipped {count}: {reasons}": "送らない {count} 人: {reasons}",
     "this broadcast is already under way (broadcast {number})": "この一斉送信はすでに進行中です（一斉送信 {number}）",
     "Not sent: LINE takes files only from a public web address; send a link, or ctrl+t picks email or Telegram": "送信されませんでした: LINE は公開された URL のファイルしか受け取れません。リンクを送るか、ctrl+t でメールか Telegram を選んでください",
     "blocked the shop's LINE account": "LINE でブロック中",
@@ -947,9 +964,7 @@ JA: dict[str, str] = {
     "y send it to {count} customers · esc back": "y お客様 {count} 人に送る · esc 戻る",
     "{count} customers get it:": "送る相手: {count} 人",
     "What {name} gets ({channel}):": "{name} さんに届く内容（{channel}）:",
-    "Broadcasts": "一斉送信",
     "broadcast": "一斉送信",
-    "failed": "失敗",
     "not yet sent": "未送信",
     "No broadcasts yet.": "一斉送信はまだありません。",
     "cancelled": "取り消し済み",

@@ -12,12 +12,21 @@ import io
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING
 
 from omnitui.cli import EXIT_OK, UsageError
-from omnitui.domain.report import Figures, Group, Report, Stat, build_report, default_period
+from omnitui.domain.report import (
+    BroadcastFigures,
+    BroadcastTally,
+    Figures,
+    Group,
+    Report,
+    Stat,
+    build_report,
+    default_period,
+)
 from omnitui.domain.report import parse_when as _parse_when
 from omnitui.i18n import tr
 
@@ -92,6 +101,7 @@ async def read_report(
     conversations = await store.conversations_between(since, until)
     hours = await store.message_hours(since, until)
     waiting = await store.waiting_now()
+    broadcasts = await store.broadcasts_between(since, until)
     return build_report(
         conversations,
         hours,
@@ -102,6 +112,7 @@ async def read_report(
         business=business,
         calendar=calendar,
         timezone=timezone,
+        broadcasts=broadcasts,
     )
 
 
@@ -254,7 +265,54 @@ def render_text(report: Report, by: Group | None = None) -> str:
             lines.append(("  " + "  ".join([*cells, row[4]])).rstrip())
     if len(report.waiting) > WAITING_SHOWN:
         lines.append("  " + tr("… and {n} more").format(n=len(report.waiting) - WAITING_SHOWN))
+    if report.broadcasts:
+        lines += ["", tr("Broadcasts")]
+        lines += _broadcasts(report.broadcasts, zone)
     return "\n".join(lines) + "\n"
+
+
+def _broadcasts(broadcasts: Sequence[BroadcastFigures], zone: tzinfo) -> list[str]:
+    """Per broadcast a heading, then per channel: sent, delivered, failed, unknown
+    (and what still waits), then who was skipped and why."""
+    from omnitui.domain.models import ChannelKind
+    from omnitui.domain.safe_text import one_line
+    from omnitui.widgets.format import channel_name
+
+    header = (tr("channel"), tr("sent"), tr("delivered"), tr("failed"), tr("unknown"))
+    lines: list[str] = []
+    for b in broadcasts:
+        heading = tr("#{number} {canned}, {when}").format(
+            number=b.id, canned=one_line(b.canned, 40), when=_local(b.created_at, zone)
+        )
+        if b.cancelled_at is not None:
+            heading += " " + tr("(cancelled)")
+        elif b.total.waiting:
+            heading += " " + tr("({count} still to send)").format(count=b.total.waiting)
+        lines.append("  " + heading)
+        rows: list[tuple[str, ...]] = [header]
+        for kind, tally in b.channels.items():
+            try:
+                name = channel_name(ChannelKind(kind))
+            except ValueError:
+                name = kind or "?"
+            rows.append((name, *(str(n) for n in _tally(tally))))
+        if len(b.channels) > 1:
+            rows.append((tr("total"), *(str(n) for n in _tally(b.total))))
+        widths = [max(_cells(r[i]) for r in rows) for i in range(len(header))]
+        for row in rows:
+            cells = [_pad(cell, widths[i], right=i > 0) for i, cell in enumerate(row)]
+            lines.append(("    " + "  ".join(cells)).rstrip())
+        if b.skipped:
+            reasons = ", ".join(f"{n} {tr(reason)}" for reason, n in b.skipped.items())
+            lines.append(
+                "    "
+                + tr("skipped {count}: {reasons}").format(count=b.skipped_total, reasons=reasons)
+            )
+    return lines
+
+
+def _tally(t: BroadcastTally) -> tuple[int, int, int, int]:
+    return (t.sent, t.delivered, t.failed, t.unknown)
 
 
 def _table(group: Group, figures: dict[str, Figures], *, business: bool) -> Iterator[str]:

@@ -390,3 +390,111 @@ def test_a_bad_period_says_so_in_one_line(config: Path, args: tuple[str, ...], s
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.count("\n") == 1 and says in done.stderr, done.stderr
+
+
+# Broadcasts --------------------------------------------------------------------
+
+
+async def a_broadcast_thursday(path: Path) -> None:
+    """Thursday 14:00: `sale` to five customers and one skipped; Saturday: another.
+
+    Telegram: Ann and Bo sent, Cy failed (the bot was blocked). SMS: Dee
+    delivered, Eve interrupted mid-send (unknown). Fay (email, no consent
+    recorded) skipped.
+    """
+    from omnitui.domain.broadcast import plan_broadcast
+    from omnitui.domain.models import Delivery, DeliveryUpdate
+
+    sms = Channel(ChannelKind.SMS, "shop-sms")
+    clock = [datetime(2026, 1, 15, 13, 0, tzinfo=TOKYO).timestamp()]
+    store = await Store.open(path, clock=lambda: clock[0])
+    try:
+        got = await store.ingest(
+            [
+                Inbound(BOT, "7:1", "7001", "Ann", "hi", clock[0] - 50),
+                Inbound(BOT, "7:2", "7002", "Bo", "hi", clock[0] - 40),
+                Inbound(BOT, "7:3", "7003", "Cy", "hi", clock[0] - 30),
+                Inbound(sms, "SMa", "+14155550101", "Dee", "hi", clock[0] - 20),
+                Inbound(sms, "SMb", "+14155550102", "Eve", "hi", clock[0] - 10),
+                Inbound(MAIL, "<f@x>", "fay@example.com", "Fay", "hi", clock[0] - 5),
+            ]
+        )
+        for g in got:
+            await store.update_contact(g.contact_id, tags=["vip"])
+        await store.add_canned_replies([("sale", "Sale", "{first_name|Hello}, spring sale!", "")])
+        clock[0] = datetime(2026, 1, 15, 14, 0, tzinfo=TOKYO).timestamp()
+        plan = plan_broadcast(
+            await store.broadcast_audience(["vip"]),
+            await store.canned_replies(),
+            "sale",
+            [BOT, sms, MAIL],
+        )
+        await store.create_broadcast("sale", {"tags": ["vip"]}, plan, author="Aiko")
+        ann, bo, cy = await store.claim_broadcast("shop-bot", limit=3)
+        await store.mark_sent(ann.message_id, "7001:1")
+        await store.mark_sent(bo.message_id, "7002:1")
+        await store.mark_failed(cy.message_id, "the customer blocked the bot", retry_at=None)
+        dee, _eve = await store.claim_broadcast("shop-sms", limit=2)
+        await store.mark_sent(dee.message_id, "SM-dee")
+        await store.apply_delivery(DeliveryUpdate(sms, "SM-dee", Delivery.DELIVERED))
+        assert await store.recover_interrupted(["shop-sms"]) == 1  # Eve: the process died
+        # Saturday, after the period: a second broadcast that the report leaves out.
+        clock[0] = datetime(2026, 1, 17, 10, 0, tzinfo=TOKYO).timestamp()
+        await store.create_broadcast("sale", {"tags": ["vip"], "again": True}, plan)
+    finally:
+        await store.close()
+
+
+@pytest.fixture
+async def broadcast_config(tmp_path: Path) -> Path:
+    path = tmp_path / "broadcast.db"
+    await a_broadcast_thursday(path)
+    file = tmp_path / "broadcast.toml"
+    file.write_text(f'[store]\npath = "{path}"\n\n{HOURS_TOML}', encoding="utf-8")
+    return file
+
+
+def test_each_broadcast_of_the_period_has_its_results_per_channel(broadcast_config: Path) -> None:
+    done = run(broadcast_config, *PERIOD, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    [sale] = json.loads(done.stdout)["broadcasts"]
+    assert sale["canned"] == "sale" and sale["created_at"] == "2026-01-15T14:00:00+09:00"
+    assert sale["cancelled_at"] is None
+    nothing = {"sent": 0, "delivered": 0, "failed": 0, "unknown": 0, "waiting": 0}
+    assert sale["channels"] == {
+        "telegram": {**nothing, "sent": 2, "failed": 1},
+        "sms": {**nothing, "delivered": 1, "unknown": 1},
+    }
+    assert sale["totals"] == {**nothing, "sent": 2, "delivered": 1, "failed": 1, "unknown": 1} | {
+        "skipped": 1
+    }
+    assert sale["skipped"] == {"no consent to marketing email recorded": 1}
+
+    text = run(broadcast_config, *PERIOD).stdout
+    lines = text.splitlines()
+    section = lines[lines.index("Broadcasts") :]
+    assert section[1].startswith(f"  #{sale['id']} sale, 2026-01-15 14:00")
+    assert section[2].split() == ["channel", "sent", "delivered", "failed", "unknown"]
+    rows = {line.split()[0]: line.split()[1:] for line in section[3:6]}
+    assert rows == {
+        "Telegram": ["2", "0", "1", "0"],
+        "SMS": ["0", "1", "0", "1"],
+        "total": ["2", "1", "1", "1"],
+    }
+    assert section[6].strip() == "skipped 1: 1 no consent to marketing email recorded"
+
+    japanese = run(broadcast_config, *PERIOD, "--language", "ja").stdout
+    assert (
+        "一斉送信" in japanese
+        and "送らない 1 人: 1 広告メールの同意が記録されていません" in japanese
+    )
+
+    # A period without broadcasts: the key is there and empty, and no section.
+    quiet = run(
+        broadcast_config, "--since", "2026-01-10", "--until", "2026-01-12", "--format", "json"
+    )
+    assert json.loads(quiet.stdout)["broadcasts"] == []
+    assert (
+        "Broadcasts"
+        not in run(broadcast_config, "--since", "2026-01-10", "--until", "2026-01-12").stdout
+    )

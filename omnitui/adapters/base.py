@@ -22,7 +22,10 @@ class SendError(OmniError):
 
     `retryable` is True only when the provider surely did not accept the
     message (so sending again cannot make a duplicate). `reason` is the
-    English words a failed reply keeps in the store.
+    English words a failed reply keeps in the store. `opted_out` says the
+    provider refused because the customer shut the channel to the shop (a
+    Telegram user who blocked the bot): the hub records it on their address,
+    as an SMS STOP or a LINE unfollow is, until they write again.
     """
 
     def __init__(
@@ -32,12 +35,14 @@ class SendError(OmniError):
         *,
         retryable: bool,
         retry_after: float | None = None,
+        opted_out: bool = False,
         **values: object,
     ) -> None:
         super().__init__(template, **values)
         self.reason = str(self)
         self.retryable = retryable
         self.retry_after = retry_after
+        self.opted_out = opted_out
 
 
 class Sent(str):

@@ -13,7 +13,9 @@ from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, parseaddr
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
+from omnitui.domain.broadcast import email_broadcast_wish, refusal_footer
 from omnitui.domain.mail import address_of, with_signature
 from omnitui.domain.models import Channel, Inbound, Outbound
 
@@ -76,6 +78,9 @@ def to_inbound(
         meta=meta,
         attachments=parsed.attachments,
         parse_error="; ".join(parsed.problems),
+        # "配信停止" / "unsubscribe" in reply to a broadcast (or from its
+        # List-Unsubscribe link): no more broadcasts to this address.
+        broadcast_opt_out=email_broadcast_wish(parsed.reply, parsed.subject),
     )
 
 
@@ -111,6 +116,10 @@ def build_reply(from_header: str, message: Outbound) -> EmailMessage:
     shows in the message, only in the envelope (`recipients`). A reply a rule
     sent (`meta["automatic"]`) says so (RFC 3834), so the customer's own
     autoresponder does not answer it and OmniTUI knows it if it comes back.
+    A broadcast's message (`meta["broadcast"]`) carries `List-Unsubscribe`
+    (a mailto to the shop; no RFC 8058 one-click link, which needs an HTTP
+    endpoint OmniTUI does not serve) and `Precedence: bulk`, and ends with a
+    line saying how to refuse the next ones.
     """
     name, address = parseaddr(from_header)
     domain = address.rpartition("@")[2] or "omnitui.invalid"
@@ -136,6 +145,15 @@ def build_reply(from_header: str, message: Outbound) -> EmailMessage:
         mail["X-Auto-Response-Suppress"] = "All"
     signature = message.meta.get("signature")
     body = with_signature(message.text, signature if isinstance(signature, str) else "")
+    if message.meta.get("broadcast") is not None:
+        # Marketing email (Japan's law on advertising email): the shop's name in
+        # From (above), a way to refuse in the headers and in the customer's words.
+        # The reply "unsubscribe" comes back to this address and is read on arrival.
+        mail["List-Unsubscribe"] = f"<mailto:{quote(address, safe='@+')}?subject=unsubscribe>"
+        mail["Precedence"] = "bulk"
+        language = message.meta.get("language")
+        footer = refusal_footer(message.text, language if isinstance(language, str) else "")
+        body = f"{body.rstrip()}\n\n{footer}\n"
     mail.set_content(body, charset="utf-8")
     for f in message.files:
         maintype, _, subtype = f.content_type.partition("/")

@@ -63,6 +63,7 @@ from omnitui.adapters.line_events import (
 )
 from omnitui.adapters.webhook import Refusal, WebhookServer, deliver_within
 from omnitui.config import LineConfig
+from omnitui.domain.broadcast import broadcast_wish
 from omnitui.domain.health import CONNECTED, CONNECTING, Health
 from omnitui.domain.line import LINE_REPLY_WINDOW, QUOTA_CURSOR
 from omnitui.domain.models import (
@@ -374,6 +375,8 @@ class LineAdapter:
             meta={**event.meta, "event_id": event.event_id},
             attachments=attachments,
             identity_data=identity,
+            # "配信停止" in their own chat with the account: no more broadcasts.
+            broadcast_opt_out=broadcast_wish(event.text) if event.group_kind is None else None,
         )
 
     async def _profile(self, user_id: str, event: LineEvent) -> Profile:

@@ -30,6 +30,13 @@ A satisfaction question (`meta["csat_ask"]`) carries inline buttons 1 to 5
 customer's message "5" (meta `csat_source` "button"), then answered
 (answerCallbackQuery) so the customer's app stops waiting.
 
+A customer who blocked the bot makes Telegram refuse every send with 403
+"bot was blocked by the user": that reply fails in words and its `SendError`
+says `opted_out`, so the hub marks the customer's address opted out and no
+broadcast tries them again. Their next message to the bot opts them back in
+(`Inbound.opt_out = False`); a message that is only 配信停止 or stop asks for
+no more broadcasts (`Inbound.broadcast_opt_out`).
+
 PTB costs about 0.25 s to import, so it is imported on first use, in a thread.
 """
 
@@ -70,6 +77,7 @@ from omnitui.adapters.telegram_words import (
     TelegramConflict,
     TelegramSetupError,
     TelegramUnavailable,
+    blocked_by_customer,
     conflict,
     explain,
     guard_logs,
@@ -627,9 +635,12 @@ class TelegramAdapter:
                 except Exception as exc:
                     reason, retryable = send_failure(exc, self.config.api_base)
                     reason = scrub(reason, self._token)
+                    blocked = blocked_by_customer(exc)  # the hub marks them opted out
                     if index:
-                        raise partial(index, len(steps), reason) from None
-                    raise SendError("{reason}", reason=reason, retryable=retryable) from None
+                        raise partial(index, len(steps), reason, blocked=blocked) from None
+                    raise SendError(
+                        "{reason}", reason=reason, retryable=retryable, opted_out=blocked
+                    ) from None
             if first is None:
                 first = sent.message_id
         return f"{chat_id}:{first}"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from omnitui.domain.broadcast import broadcast_wish
 from omnitui.domain.identity import InvalidAddress, normalize_phone
 from omnitui.domain.models import (
     Channel,
@@ -334,7 +335,8 @@ def to_inbound(
         meta["files"] = [{"kind": m.kind, "file_id": m.file_id} for m in files]
     text = reading.text
     tags: tuple[str, ...] = ()
-    start = start_payload(message.text) if chat.type == "private" else None
+    private = chat.type == "private"
+    start = start_payload(message.text) if private else None
     if start is not None:
         # The customer opened the bot through a link (a QR code at the counter):
         # Telegram sends "/start <source>" for them. Shown as what happened, and
@@ -357,6 +359,10 @@ def to_inbound(
         identity_data=identity,
         linked_identities=linked,
         tags=tags,
+        # In their own chat with the bot: writing again undoes a block (the bot
+        # can reach them again), and "配信停止" / "stop" asks for no more broadcasts.
+        opt_out=False if private else None,
+        broadcast_opt_out=broadcast_wish(reading.text) if private else None,
     )
 
 
@@ -471,4 +477,5 @@ def callback_inbound(
         raw=raw,
         meta=meta,
         identity_data=identity,
+        opt_out=False if chat is None or chat.type == "private" else None,
     )

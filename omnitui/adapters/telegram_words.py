@@ -80,7 +80,7 @@ def guard_logs() -> None:
     logging.getLogger("telegram.HTTPXRequest").addFilter(redact)
 
 
-def partial(done: int, total: int, reason: object) -> SendError:
+def partial(done: int, total: int, reason: object, *, blocked: bool = False) -> SendError:
     """A reply that stopped part-way: never sent again by itself."""
     return SendError(
         "only {done} of {total} parts went out, then: {reason}. "
@@ -89,7 +89,16 @@ def partial(done: int, total: int, reason: object) -> SendError:
         total=total,
         reason=reason,
         retryable=False,
+        opted_out=blocked,
     )
+
+
+def blocked_by_customer(exc: BaseException) -> bool:
+    """Telegram's 403 "bot was blocked by the user": the customer shut the chat
+    to the shop's bot, and nothing reaches them until they write again."""
+    from telegram import error
+
+    return isinstance(exc, error.Forbidden) and "blocked" in exc.message.lower()
 
 
 def retry_seconds(exc: BaseException) -> float:
@@ -134,7 +143,7 @@ def send_failure(exc: BaseException, api_base: str) -> tuple[str, bool]:
         return str(exc), True
     if isinstance(exc, error.Forbidden):
         detail = exc.message.lower()
-        if "blocked" in detail:
+        if blocked_by_customer(exc):
             return (
                 "the customer has blocked the shop's bot, so Telegram will not deliver (403)",
                 False,

@@ -15,6 +15,7 @@ consent when the shop requires it (Japan's law on advertising email).
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -39,6 +40,17 @@ SKIP_NO_CONSENT = N_("no consent to marketing email recorded")
 SKIP_PLACEHOLDER = N_("the canned reply needs what their profile lacks")
 SKIP_LANGUAGE = N_("not in the language asked for")
 SKIP_CANCELLED = N_("cancelled before it was sent")
+
+# A customer's whole message that asks for no more broadcasts on that channel,
+# or for them again (NFKC, case-folded, without the punctuation around it).
+UNSUBSCRIBE_WORDS = frozenset({"配信停止", "停止", "配信不要", "unsubscribe", "stop"})
+RESUBSCRIBE_WORDS = frozenset({"配信再開", "resubscribe"})
+# How a broadcast email says the customer can refuse the next ones (Japan's law
+# on advertising email wants a way to refuse in every message).
+REFUSAL_FOOTER = {
+    "ja": "配信停止をご希望の方は「配信停止」とご返信ください。",
+    "en": "Reply 'unsubscribe' to receive no more of these.",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +111,7 @@ class PlannedMessage:
     address: str
     text: str
     subject: str = ""
+    language: str = ""  # the language it is in (an email's refusal line follows it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +182,14 @@ def plan_broadcast(
         if channel.kind is ChannelKind.EMAIL:
             shown_subject = subject or canned.title
         messages.append(
-            PlannedMessage(member.contact_id, channel, address, rendered.text, shown_subject)
+            PlannedMessage(
+                member.contact_id,
+                channel,
+                address,
+                rendered.text,
+                shown_subject,
+                canned.language or member.reply_language(),
+            )
         )
     return BroadcastPlan(tuple(messages), tuple(skipped))
 
@@ -211,3 +231,53 @@ def _channel_for(
     if reasons:
         return None, SKIP_OPTED_OUT
     return None, SKIP_NO_ADDRESS
+
+
+def _bare(text: str) -> str:
+    """`text` as a one-word wish is compared: NFKC, case-folded, without the
+    spaces, punctuation and symbols around it ("「配信停止」。", "/stop", "STOP!")."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    start, end = 0, len(folded)
+    while start < end and _trimmed(folded[start]):
+        start += 1
+    while end > start and _trimmed(folded[end - 1]):
+        end -= 1
+    return folded[start:end]
+
+
+def _trimmed(char: str) -> bool:
+    return char.isspace() or unicodedata.category(char)[0] in "PSZC"
+
+
+def broadcast_wish(text: str) -> bool | None:
+    """What a customer's message says of broadcasts: True when it is only
+    配信停止, 停止, 配信不要, unsubscribe or stop (no more, on that channel),
+    False when it is only 配信再開 or resubscribe (again), None otherwise.
+
+    The message itself is stored and shown as it is; this only reads it."""
+    word = _bare(text)
+    if word in UNSUBSCRIBE_WORDS:
+        return True
+    if word in RESUBSCRIBE_WORDS:
+        return False
+    return None
+
+
+def email_broadcast_wish(own_words: str, subject: str) -> bool | None:
+    """`broadcast_wish` for an email: its own words (without the quoted
+    broadcast below a reply) decide; when they say neither, its subject does
+    (the `List-Unsubscribe` mailto link writes "unsubscribe" there, and some
+    mail apps put a line of their own in the body)."""
+    wish = broadcast_wish(own_words)
+    return wish if wish is not None else broadcast_wish(subject)
+
+
+def refusal_footer(text: str, language: str = "") -> str:
+    """The line a broadcast email ends with, saying how to refuse the next ones:
+    in `language` when it is known, else in Japanese when the message is written
+    in Japanese (the canned reply was picked in the customer's language)."""
+    from omnitui.domain.names import written_east_asian
+
+    if not language:
+        language = "ja" if written_east_asian(text) else "en"
+    return REFUSAL_FOOTER.get(language.split("-")[0].lower(), REFUSAL_FOOTER["en"])

@@ -254,6 +254,10 @@ class Inbound:
     # With this message the sender opted out of the channel (True, an SMS STOP)
     # or back in (False, START); stored in the same transaction as the message.
     opt_out: bool | None = None
+    # With this message the sender asked for no more broadcasts on this address
+    # (True: 配信停止, unsubscribe) or for them again (False: 配信再開); the
+    # channel itself stays open for replies. Stored with the message.
+    broadcast_opt_out: bool | None = None
     # Stored as history (a first sync, a backfill), not a live arrival: no
     # automation rule runs on it.
     history: bool = False

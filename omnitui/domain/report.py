@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Literal, Protocol
@@ -103,6 +103,25 @@ class WaitingLike(Protocol):
     def kind(self) -> str: ...
     @property
     def composing(self) -> Sequence[str]: ...
+
+
+class BroadcastLike(Protocol):
+    """A broadcast and where it stands (`BroadcastProgress`)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def canned(self) -> str: ...
+    @property
+    def created_at(self) -> float: ...
+    @property
+    def send_at(self) -> float: ...
+    @property
+    def cancelled_at(self) -> float | None: ...
+    @property
+    def counts(self) -> Mapping[tuple[str, str], int]: ...  # (kind, state) -> messages
+    @property
+    def skipped(self) -> Mapping[str, int]: ...  # reason -> customers
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +220,87 @@ class Waiting:
         }
 
 
+BROADCAST_STATES = ("sent", "delivered", "failed", "unknown", "waiting")
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastTally:
+    """A broadcast's messages by outcome: sent (the provider took it), delivered
+    (the provider says it arrived), failed, unknown (interrupted mid-send: it may
+    or may not have gone) and waiting (queued or being sent now)."""
+
+    sent: int = 0
+    delivered: int = 0
+    failed: int = 0
+    unknown: int = 0
+    waiting: int = 0
+
+    def add(self, state: str, n: int) -> BroadcastTally:
+        name = "waiting" if state in ("queued", "sending") else state
+        if name not in BROADCAST_STATES:
+            return self
+        values = {k: getattr(self, k) for k in BROADCAST_STATES}
+        values[name] += n
+        return BroadcastTally(**values)
+
+    @property
+    def messages(self) -> int:
+        return sum(getattr(self, k) for k in BROADCAST_STATES)
+
+    def as_dict(self) -> dict[str, int]:
+        return {k: getattr(self, k) for k in BROADCAST_STATES}
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastFigures:
+    """One broadcast's results: messages per channel kind, and who was skipped
+    and why (a skipped customer has no channel: none could reach them, or the
+    broadcast was cancelled before their turn)."""
+
+    id: int
+    canned: str
+    created_at: float
+    send_at: float
+    cancelled_at: float | None
+    channels: dict[str, BroadcastTally]
+    total: BroadcastTally
+    skipped: dict[str, int]  # reason (English) -> customers
+
+    @classmethod
+    def of(cls, b: BroadcastLike) -> BroadcastFigures:
+        channels: dict[str, BroadcastTally] = {}
+        total = BroadcastTally()
+        for (kind, state), n in sorted(b.counts.items()):
+            channels[kind] = channels.get(kind, BroadcastTally()).add(state, n)
+            total = total.add(state, n)
+        return cls(
+            id=b.id,
+            canned=b.canned,
+            created_at=b.created_at,
+            send_at=b.send_at,
+            cancelled_at=b.cancelled_at,
+            channels=channels,
+            total=total,
+            skipped=dict(sorted(b.skipped.items(), key=lambda kv: (-kv[1], kv[0]))),
+        )
+
+    @property
+    def skipped_total(self) -> int:
+        return sum(self.skipped.values())
+
+    def as_dict(self, zone: tzinfo) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "canned": self.canned,
+            "created_at": _iso(self.created_at, zone),
+            "send_at": _iso(self.send_at, zone),
+            "cancelled_at": None if self.cancelled_at is None else _iso(self.cancelled_at, zone),
+            "channels": {k: v.as_dict() for k, v in self.channels.items()},
+            "totals": {**self.total.as_dict(), "skipped": self.skipped_total},
+            "skipped": dict(self.skipped),
+        }
+
+
 @dataclass(frozen=True, slots=True)
 class Report:
     """A shop's figures for [since, until)."""
@@ -217,6 +317,7 @@ class Report:
     waiting: list[Waiting]  # longest first
     volume: dict[str, dict[str, int]]  # day -> channel -> customer messages
     heatmap: list[list[int]]  # weekday (Monday first) x hour: customer messages
+    broadcasts: tuple[BroadcastFigures, ...] = ()  # created in the period, oldest first
 
     def groups(self, by: Group) -> dict[str, Figures]:
         """The figures per channel, agent, tag or day."""
@@ -240,6 +341,7 @@ class Report:
             "waiting": [w.as_dict(zone) for w in self.waiting],
             "volume": self.volume,
             "heatmap": self.heatmap,
+            "broadcasts": [b.as_dict(zone) for b in self.broadcasts],
         }
 
 
@@ -254,6 +356,7 @@ def build_report(
     business: BusinessHours | None = None,
     calendar: bool = False,
     timezone: str = "UTC",
+    broadcasts: Sequence[BroadcastLike] = (),
 ) -> Report:
     """The report for [since, until) from the store's records.
 
@@ -262,7 +365,8 @@ def build_report(
     seconds. Messages in and out come from the
     hourly counts (per agent: out is their own replies), except per tag, where
     they are the messages of the conversations started in the period, and
-    messages in per agent, those of their conversations.
+    messages in per agent, those of their conversations. `broadcasts` are
+    kept when they were created in the period.
     """
     if business is not None:
         timezone = business.timezone
@@ -343,6 +447,11 @@ def build_report(
         waiting=[measure.waiting(w) for w in waiting],
         volume=dict(sorted(volume.items())),
         heatmap=heatmap,
+        broadcasts=tuple(
+            BroadcastFigures.of(b)
+            for b in sorted(broadcasts, key=lambda b: (b.created_at, b.id))
+            if since <= b.created_at < until
+        ),
     )
 
 

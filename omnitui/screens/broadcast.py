@@ -37,7 +37,7 @@ from omnitui.domain.models import CannedReply, ChannelKind
 from omnitui.domain.safe_text import one_line
 from omnitui.domain.views import AnyView, TagView
 from omnitui.errors import message
-from omnitui.i18n import active_language, tr, tr_reason
+from omnitui.i18n import active_language, tr
 from omnitui.screens.pickers import PICKER_CSS
 from omnitui.store.records import BroadcastProgress
 from omnitui.widgets.canned import canned_prompt
@@ -288,7 +288,7 @@ class BroadcastScreen(ModalScreen[int | None]):
             parts.append(Text(tr("Skipped {count}:").format(count=total), "bold"))
             reasons = Text()
             for reason, n in sorted(skips.items(), key=lambda kv: (-kv[1], kv[0])):
-                reasons.append(f"{n} · {tr_reason(reason)}\n")
+                reasons.append(f"{n} · {tr(reason)}\n")
             reasons.rstrip()
             parts.append(indented(reasons))
         if plan.messages:
@@ -428,7 +428,7 @@ def broadcasts_table(found: Sequence[BroadcastProgress], replies: Sequence[Canne
         if progress.skipped:
             skipped = Text(tr("Skipped {count}:").format(count=progress.skipped_total), "bold")
             for reason, count in sorted(progress.skipped.items(), key=lambda kv: -kv[1]):
-                skipped.append(f"\n  {count} · {tr_reason(reason)}", "")
+                skipped.append(f"\n  {count} · {tr(reason)}", "")
             parts.append(Padding(skipped, (0, 0, 0, 2)))
         parts.append(Text(""))
     return Group(*parts)

@@ -290,6 +290,8 @@ class InboxPanes(Screen[None]):
         self._release_frame()
         if not keep:
             await self._set_reply_channels(contact)
+            if not self.is_attached:  # the console closed while the thread was read
+                return
             self.composer.others = await self.context.store.others_composing(
                 contact_id, self.context.agent_name
             )
@@ -391,6 +393,8 @@ class InboxPanes(Screen[None]):
                         (*last.to, *last.cc), own=self.context.own_addresses, customer=last.sender
                     )
                 )
+        if not self.is_attached:  # the console closed while the store was read
+            return
         self.composer.set_channels(
             channels, default, subjects, signatures=signatures, others_on_mail=others
         )

@@ -406,13 +406,14 @@ class ReplyActions(InboxPanes):
 
     async def _opted_out(self, contact_id: int, channel: Channel) -> str:
         """Why a reply on `channel` must not go (the customer texted STOP, or
-        blocked the shop's LINE account), or ''."""
+        blocked the shop's LINE account or Telegram bot), or ''."""
         contact = await self.context.store.get_contact(contact_id)
         kind = IDENTITY_FOR_CHANNEL[channel.kind]
         identity = next((i for i in contact.identities if i.kind is kind), None)
         if identity is None or not identity.opted_out:
             return ""
         line = channel.kind is ChannelKind.LINE
+        telegram = channel.kind is ChannelKind.TELEGRAM
         others = [c for c in self.composer.channels if c.kind is not channel.kind]
         if others:
             hint = tr("Press ctrl+t to reply by {channel} instead.").format(
@@ -420,10 +421,16 @@ class ReplyActions(InboxPanes):
             )
         elif line:
             hint = tr("They have no other channel; once they unblock it, you can write again.")
+        elif telegram:
+            hint = tr(
+                "They have no other channel; once they write to the bot again, you can reply."
+            )
         else:
             hint = tr("They have no other channel; texting START opts them back in.")
         if line:
             return tr("Not sent: this customer blocked the shop's LINE account.") + " " + hint
+        if telegram:
+            return tr("Not sent: this customer blocked the shop's Telegram bot.") + " " + hint
         return tr("Not sent: this customer opted out of {channel} (they texted STOP).").format(
             channel=channel_name(channel.kind)
         ) + (" " + hint)

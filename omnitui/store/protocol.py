@@ -636,6 +636,10 @@ class BroadcastStore(Protocol):
         """The newest broadcasts with their progress."""
         ...
 
+    async def broadcasts_between(self, since: float, until: float) -> list[BroadcastProgress]:
+        """The broadcasts created in [since, until), oldest first, with their results."""
+        ...
+
     async def cancel_broadcast(self, broadcast_id: int) -> int:
         """Take back every message of the broadcast not yet on its way; returns how many."""
         ...

@@ -611,6 +611,8 @@ def opted_out_status(kind: ChannelKind) -> Text:
     """What the composer says of a customer who opted out of the channel."""
     if kind is ChannelKind.LINE:
         said = tr("blocked the LINE account: nothing can be sent")
+    elif kind is ChannelKind.TELEGRAM:
+        said = tr("blocked the Telegram bot: nothing can be sent until they write again")
     else:
         said = tr("opted out (texted STOP): nothing can be sent")
     return Text(" · " + said, "bold red")

@@ -131,8 +131,11 @@ class SqliteBroadcasts(SqliteOutbox):
                 (canned, described, now, due, author),
             )
             broadcast_id = int(cur.lastrowid or 0)
-            meta = json.dumps({"broadcast": broadcast_id})
             for planned in plan.messages:
+                said = {"broadcast": broadcast_id}
+                meta = json.dumps(
+                    {**said, "language": planned.language} if planned.language else said
+                )
                 kind = IDENTITY_FOR_CHANNEL[planned.channel.kind]
                 identity = conn.execute(
                     "SELECT id FROM identity WHERE kind = ? AND address = ?",
@@ -205,11 +208,20 @@ class SqliteBroadcasts(SqliteOutbox):
         found = await self._progress("1", limit=limit if not active_only else 1000)
         return [b for b in found if b.active][:limit] if active_only else found
 
-    async def _progress(self, condition: str, *, limit: int = 1) -> list[BroadcastProgress]:
+    async def broadcasts_between(self, since: float, until: float) -> list[BroadcastProgress]:
+        """The broadcasts created in [since, until), oldest first, with their results."""
+        found = await self._progress(
+            "b.created_at >= ? AND b.created_at < ?", (since, until), limit=-1
+        )
+        return found[::-1]
+
+    async def _progress(
+        self, condition: str, params: tuple[object, ...] = (), *, limit: int = 1
+    ) -> list[BroadcastProgress]:
         heads = await self._rows(
             "SELECT b.id, b.canned, b.audience, b.created_at, b.send_at, b.author, "
             f"b.cancelled_at FROM broadcast b WHERE {condition} ORDER BY b.id DESC LIMIT ?",
-            (limit,),
+            (*params, limit),
         )
         out: list[BroadcastProgress] = []
         for head in heads:

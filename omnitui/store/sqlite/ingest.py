@@ -173,6 +173,22 @@ class SqliteIngest(SqliteMerges):
             )
             if changed.rowcount:
                 self._change(conn, ChangeKind.CONSENT, contact_id)
+        if item.broadcast_opt_out is not None:
+            # 配信停止 / 配信再開: kept with the message that says it. Only the
+            # address's newest message decides (last_used now includes this
+            # one), so an old mail found later never overrules a newer wish.
+            changed = conn.execute(
+                "UPDATE identity SET broadcast_opt_out = ? "
+                "WHERE id = ? AND broadcast_opt_out != ? AND coalesce(last_used, 0) <= ?",
+                (
+                    int(item.broadcast_opt_out),
+                    identity_id,
+                    int(item.broadcast_opt_out),
+                    item.sent_at,
+                ),
+            )
+            if changed.rowcount:
+                self._change(conn, ChangeKind.CONSENT, contact_id)
         if answer is not None:
             self._record_rating(conn, contact_id, message_id, answer, now)
             return IngestResult(message_id, contact_id, True)
