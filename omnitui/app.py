@@ -79,6 +79,7 @@ class OmniApp(App[None]):
         hours: BusinessHours | None = None,
         rules: Iterable[Rule] = (),
         qr_channels: Iterable[QrChannel] = (),
+        broadcast_email_consent: bool = True,
     ) -> None:
         """`language` is "en" or "ja"; None takes it from the locale (LC_ALL, LC_MESSAGES, LANG).
 
@@ -110,6 +111,7 @@ class OmniApp(App[None]):
         self.hours = hours  # the shop's business hours, shown in the inbox
         self.rules = tuple(rules)  # the automation rules, for the rules screen
         self.qr_channels = tuple(qr_channels)  # the channels the QR screen shows codes for
+        self.broadcast_email_consent = broadcast_email_consent
         self._poll_every = poll_changes
         self._last_change = 0
         self._polling = False
@@ -139,6 +141,7 @@ class OmniApp(App[None]):
             hours=self.hours,
             rules=self.rules,
             qr_channels=self.qr_channels,
+            broadcast_email_consent=self.broadcast_email_consent,
         )
 
     def on_load(self) -> None:

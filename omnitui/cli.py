@@ -400,6 +400,7 @@ async def _console(
     automation: AutomationSetup | None = None,
     qr_channels: Sequence[QrChannel] = (),
     pace: Pace | None = None,
+    broadcast_email_consent: bool = True,
 ) -> int:
     from omnitui.app import OmniApp
     from omnitui.automation import Automation, AutomationSetup
@@ -431,6 +432,7 @@ async def _console(
         hours=hours,
         rules=automation.rules if automation is not None else (),
         qr_channels=qr_channels,
+        broadcast_email_consent=broadcast_email_consent,
     )
     failed: list[Exception] = []
     runs_channels = lock.acquire()
@@ -554,6 +556,7 @@ async def run_console(settings: Settings, language: str | None = None) -> int:
         automation=AutomationSetup.from_settings(settings),
         qr_channels=qr_channels(settings),
         pace=settings.broadcast.pace(),
+        broadcast_email_consent=settings.broadcast.email_requires_consent,
     )
 
 

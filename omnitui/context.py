@@ -54,6 +54,8 @@ class ConsoleContext:
     hours: BusinessHours | None = None  # [hours]; None: the console shows none
     rules: tuple[Rule, ...] = ()  # the [[rule]] tables, in order, for the rules screen
     qr_channels: tuple[QrChannel, ...] = ()  # what the QR screen makes codes for
+    # [broadcast] email_requires_consent: marketing email only with recorded consent.
+    broadcast_email_consent: bool = True
 
     @classmethod
     def build(
@@ -75,6 +77,7 @@ class ConsoleContext:
         hours: BusinessHours | None = None,
         rules: Iterable[Rule] = (),
         qr_channels: Iterable[QrChannel] = (),
+        broadcast_email_consent: bool = True,
     ) -> ConsoleContext:
         """A context from the console's settings, copied so that nobody changes
         them under a screen; the agent's name is the placeholder {agent}."""
@@ -98,6 +101,7 @@ class ConsoleContext:
             hours=hours,
             rules=tuple(rules),
             qr_channels=tuple(qr_channels),
+            broadcast_email_consent=broadcast_email_consent,
         )
 
     def signature_for(self, channel: Channel) -> str:

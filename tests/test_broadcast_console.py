@@ -317,3 +317,18 @@ async def test_a_console_opened_while_a_broadcast_goes_out_shows_it(store: Store
         await look_at(pilot, app)
         await pilot.press("y")
         await shows(pilot, app, "this broadcast is already under way (broadcast 1)")
+
+
+async def test_a_shop_that_needs_no_email_consent_sees_it_in_the_console_s_preview(
+    store: Store,
+) -> None:
+    await a_shop(store)
+    app = console(store)
+    app.broadcast_email_consent = False  # [broadcast] email_requires_consent = false
+    async with app.run_test(size=(100, 32)) as pilot:
+        inbox = await inbox_ready(pilot, app)
+        await inbox.set_view(TagView("vip"))
+        await look_at(pilot, app)
+        shown = screen_text(app)
+        assert "3 customers get it:" in shown and "email: 2" in shown
+        assert "no consent to marketing email recorded" not in shown

@@ -241,7 +241,7 @@ class BroadcastScreen(ModalScreen[int | None]):
             self.shortcut,
             channels,
             shop_values=context.shop_values,
-            email_requires_consent=context_consent(context),
+            email_requires_consent=context.broadcast_email_consent,
         )
         self.refusal = ""
         if not channels:
@@ -343,12 +343,6 @@ class BroadcastScreen(ModalScreen[int | None]):
             await self._show_stage()
         else:
             self.dismiss(None)
-
-
-def context_consent(context: ConsoleContext) -> bool:
-    """`[broadcast] email_requires_consent` as this console was given it (the
-    default, true, when it was not)."""
-    return bool(getattr(context, "broadcast_email_consent", True))
 
 
 class BroadcastsScreen(ModalScreen[None]):

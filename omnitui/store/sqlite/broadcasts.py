@@ -205,8 +205,15 @@ class SqliteBroadcasts(SqliteOutbox):
         self, *, limit: int = 20, active_only: bool = False
     ) -> list[BroadcastProgress]:
         """The newest broadcasts with their progress (only those still sending: `active_only`)."""
-        found = await self._progress("1", limit=limit if not active_only else 1000)
-        return [b for b in found if b.active][:limit] if active_only else found
+        if not active_only:
+            return await self._progress("1", limit=limit)
+        # Only broadcasts with a message still waiting (an index read), not every one.
+        found = await self._progress(
+            "b.cancelled_at IS NULL AND EXISTS (SELECT 1 FROM message m WHERE "
+            "m.broadcast_id = b.id AND m.status IN ('queued', 'sending'))",
+            limit=limit,
+        )
+        return [b for b in found if b.active]
 
     async def broadcasts_between(self, since: float, until: float) -> list[BroadcastProgress]:
         """The broadcasts created in [since, until), oldest first, with their results."""
