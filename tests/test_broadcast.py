@@ -144,6 +144,19 @@ def telegram_config(tmp_path: Path, peer: BotApiPeer, *, per_second: float) -> P
     return config
 
 
+async def vip_bot_customers(tmp_path: Path, customers: list[Customer]) -> None:
+    """The shop's store with these Telegram customers (each wrote to the bot) tagged vip."""
+    store = await Store.open(tmp_path / "shop.db")
+    now = time.time()
+    got = await store.ingest(
+        [Inbound(BOT, f"{c.id}:900", str(c.id), c.first_name, "hi", now - 60) for c in customers]
+    )
+    for g in got:
+        await store.update_contact(g.contact_id, tags=["vip"])
+    await store.add_canned_replies(SALE)
+    await store.close()
+
+
 async def run_cli(tmp_path: Path, *args: str) -> tuple[int, str, str]:
     env = {**os.environ, TOKEN_ENV: TOKEN, "HOME": str(tmp_path)}
     process = await asyncio.create_subprocess_exec(
@@ -163,16 +176,9 @@ async def test_omnitui_broadcast_sends_each_telegram_customer_one_message_at_the
     tmp_path: Path, telegram_peer: BotApiPeer
 ) -> None:
     config = telegram_config(tmp_path, telegram_peer, per_second=10)
-    store = await Store.open(tmp_path / "shop.db")
-    customers = [Customer(8100 + n, f"Guest{chr(65 + n)}") for n in range(12)]
-    now = time.time()
-    got = await store.ingest(
-        [Inbound(BOT, f"{c.id}:900", str(c.id), c.first_name, "hi", now - 60) for c in customers]
+    await vip_bot_customers(
+        tmp_path, [Customer(8100 + n, f"Guest{chr(65 + n)}") for n in range(12)]
     )
-    for g in got:
-        await store.update_contact(g.contact_id, tags=["vip"])
-    await store.add_canned_replies(SALE)
-    await store.close()
 
     code, out, err = await run_cli(
         tmp_path, "--config", str(config), "broadcast", "sale", "--tag", "vip", "--dry-run"
@@ -199,16 +205,8 @@ async def test_telegrams_flood_control_holds_the_whole_broadcast_and_everyone_ge
     tmp_path: Path, telegram_peer: BotApiPeer
 ) -> None:
     config = telegram_config(tmp_path, telegram_peer, per_second=25)
-    store = await Store.open(tmp_path / "shop.db")
     customers = [Customer(8300 + n, f"Guest{chr(65 + n)}") for n in range(6)]
-    now = time.time()
-    got = await store.ingest(
-        [Inbound(BOT, f"{c.id}:900", str(c.id), c.first_name, "hi", now - 60) for c in customers]
-    )
-    for g in got:
-        await store.update_contact(g.contact_id, tags=["vip"])
-    await store.add_canned_replies(SALE)
-    await store.close()
+    await vip_bot_customers(tmp_path, customers)
     # The third send is told to wait 2 s (429 retry_after): the account waits, not only
     # that message, and nobody gets it twice.
     telegram_peer.fail(
