@@ -293,6 +293,9 @@ async def at_profile(pilot: Pilot[None]) -> None:
     await wait_until(
         lambda: screen.contact is not None and screen.contact.name == "田中 美咲", pilot=pilot
     )
+    # Her thread drawn and scrolled to its end before the profile covers it: on a
+    # busy machine the scroll could otherwise land after the picture is taken.
+    await settled(pilot)
     await pilot.press("p")
     await wait_until(
         lambda: type(app.screen).__name__ == "ProfileScreen", what="the profile", pilot=pilot

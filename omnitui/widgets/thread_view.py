@@ -112,6 +112,7 @@ class ThreadView(ScrollView, can_focus=True):
         self._blocks: list[_Block] = []
         self._lines: list[Strip] = []
         self._width = 0
+        self._pinned = True  # scrolled to the newest message
         self._cache: dict[tuple[int, int, bool, bool], tuple[Message, list[Strip]]] = {}
         self.unfolded: set[int] = set()
         self._empty_text = ""
@@ -171,8 +172,14 @@ class ThreadView(ScrollView, can_focus=True):
     # -- rendering ----------------------------------------------------------
 
     def on_resize(self) -> None:
+        # At the newest message before the pane changed size (the composer grew a
+        # line): still at it after, not one line short of it.
+        pinned = self._pinned
         if self.size.width != self._width:
             self._rebuild()
+        if pinned:
+            self.scroll_end(animate=False, immediate=True)
+            self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
 
     def _rebuild(self) -> None:
         width = max(10, self.scrollable_content_region.width or self.size.width or 80)
@@ -425,6 +432,7 @@ class ThreadView(ScrollView, can_focus=True):
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
+        self._pinned = new >= self.max_scroll_y - 1
         if new <= 0 < old and self.has_older:
             self.post_message(self.OlderWanted())
 
