@@ -412,3 +412,17 @@ async def test_an_opt_out_is_stored_with_its_message_and_an_old_one_never_overru
     contact = await store.get_contact(first.contact_id)
     assert not contact.identities[0].opted_out
     assert [m.text for m in await store.thread_page(contact.id)] == ["STOP", "START"]
+
+
+async def test_a_reply_whose_provider_id_is_already_taken_is_still_recorded_as_sent(
+    store: Store,
+) -> None:
+    """A provider that hands back an id the account already used must not leave the
+    reply `sending` (the hub would retry recording it forever, holding up the rest)."""
+    got = await store.ingest([Inbound(SMS, "SM-dup", "+819012345678", "", "hi", 1.0)])
+    message_id = await store.enqueue_reply(got[0].contact_id, SMS, "hello")
+    [job] = await store.claim_due([SMS.account])
+    assert job.message_id == message_id
+    await store.mark_sent(message_id, "SM-dup")
+    [_, reply] = await store.thread_page(got[0].contact_id)
+    assert reply.status is Delivery.SENT

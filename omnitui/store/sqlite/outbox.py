@@ -363,10 +363,18 @@ class SqliteOutbox(SqliteBase):
         """The provider took the reply; `note` is what it said besides (shown on it)."""
 
         def run(conn: sqlite3.Connection) -> None:
+            # An id the account already gave another message (a provider that reuses
+            # ids) must not keep this one from being recorded as sent: that would
+            # hold up everything behind it. It is kept without the id.
+            taken = conn.execute(
+                "SELECT 1 FROM message WHERE provider_id = ? AND id != ? AND account = "
+                "(SELECT account FROM message WHERE id = ?)",
+                (provider_id, message_id, message_id),
+            ).fetchone()
             conn.execute(
                 "UPDATE message SET status = 'sent', provider_id = ?, status_reason = ?, "
                 "sent_at = ? WHERE id = ? AND status = 'sending'",
-                (provider_id, note, self._clock(), message_id),
+                (None if taken else provider_id, note, self._clock(), message_id),
             )
             self._change_for_message(conn, ChangeKind.DELIVERY, message_id)
 
