@@ -13,8 +13,8 @@ from pathlib import Path
 from omnitui.errors import OmniError
 
 # The newest revision in migrations/versions; a test checks it against Alembic.
-HEAD = "0010"
-_KNOWN = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009")
+HEAD = "0011"
+_KNOWN = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010")
 
 
 class SchemaTooNew(OmniError):

@@ -314,6 +314,12 @@ class BroadcastTable(SQLModel, table=True):
     send_at: float
     author: str | None = None
     cancelled_at: float | None = None
+    # The image, stored once for every recipient; `public_token` names it in
+    # the public URL LINE and Twilio fetch it from.
+    image: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    image_name: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    image_type: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    public_token: str | None = Field(default=None, unique=True, index=True)
 
 
 class BroadcastRecipientTable(SQLModel, table=True):
@@ -328,3 +334,5 @@ class BroadcastRecipientTable(SQLModel, table=True):
     kind: str | None = None
     message_id: int | None = None
     skipped: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    # The unguessable part of this customer's one-click unsubscribe link.
+    unsubscribe_token: str | None = Field(default=None, unique=True, index=True)
