@@ -432,6 +432,10 @@ class BroadcastConfig:
     sms_segments_per_second: float = 1.0
     email_per_minute: float = 60.0
     line_per_second: float = 20.0
+    # The channel runner's public listener (behind the shop's HTTPS proxy):
+    # one-click unsubscribe links and the broadcast images LINE and Twilio fetch.
+    public_listen: HostPort | None = None
+    public_url: str | None = None
 
     def pace(self) -> Pace:
         from omnitui.domain.pace import Pace

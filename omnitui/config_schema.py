@@ -290,6 +290,16 @@ class BroadcastModel(_Section):
     sms_segments_per_second: Annotated[float, Field(gt=0)] = 1.0
     email_per_minute: Annotated[float, Field(gt=0)] = 60.0
     line_per_second: Annotated[float, Field(gt=0)] = 20.0
+    public_listen: Listen = None
+    public_url: str | None = None
+
+    @model_validator(mode="after")
+    def _public_both(self) -> BroadcastModel:
+        if (self.public_listen is None) != (self.public_url is None):
+            raise ValueError("public_listen and public_url go together")
+        if self.public_url is not None and not self.public_url.startswith(("https://", "http://")):
+            raise ValueError("public_url must start with https://")
+        return self
 
 
 class SettingsModel(_Section):
