@@ -865,6 +865,8 @@ JA: dict[str, str] = {
         "/{shortcut} はすでにあります (言語: {language})"
     ),
     "the note is empty": "メモが空です",
+    "the store at {url} cannot be used: {why}": "{url} のストアを使えません: {why}",
+    "the store's server did not answer: {why}": "ストアのサーバーが応答しません: {why}",
     "that customer is not there any more": "そのお客様はもういません",
     "{path} has schema revision {revision}, newer than this OmniTUI knows ({head}); "
     "upgrade OmniTUI to open it": (

@@ -7,7 +7,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,9 @@ import pytest
 from omnitui.demo import DemoShop, build_demo_store
 from omnitui.store import Store
 from tests.peers.line_api import LinePeer, LineSpec
+from tests.peers.postgres import PASSWORD as PG_PASSWORD
+from tests.peers.postgres import PgCluster, postgres_user_exists
+from tests.peers.postgres import bindir as postgres_bindir
 from tests.peers.telegram_api import BotApiPeer, BotApiSpec
 from tests.waiting import wait_until
 
@@ -88,11 +91,140 @@ def fixture_dir(name: str) -> Path:
 wait_for = wait_until
 
 
+# The store's tests run on both backends: a test module that sets
+# `pytestmark = pytest.mark.backends` gets its `store` and `open_store`
+# fixtures once on SQLite and once on PostgreSQL.
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "backends: run the test on SQLite and on PostgreSQL")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("backends") is not None
+        metafunc.parametrize("backend", BACKENDS if both else BACKENDS[:1], scope="function")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """A throwaway PostgreSQL cluster for the session (skip, or fail under CI, without one)."""
+    where = postgres_bindir()
+    if where is None or (os.geteuid() == 0 and not postgres_user_exists()):
+        message = "PostgreSQL is not installed: apt-get install postgresql"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    cluster = PgCluster.create(where)
+    yield cluster
+    cluster.destroy()
+
+
+class StoreOpener:
+    """Opens stores on the test's backend: `await open_store("s.db")`; the same
+    name is the same store (two processes on one store)."""
+
+    def __init__(self, backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+        self.backend = backend
+        self._tmp = tmp_path
+        self._request = request
+        self._databases: dict[str, str] = {}
+        self.opened: list[Store] = []
+
+    def url(self, name: str = "omnitui.db") -> str:
+        """The PostgreSQL URL of store `name` (made empty on first use)."""
+        cluster: PgCluster = self._request.getfixturevalue("pg_cluster")
+        if name not in self._databases:
+            self._databases[name] = cluster.new_database()
+        return cluster.url(self._databases[name])
+
+    async def __call__(
+        self, name: str = "omnitui.db", *, clock: Callable[[], float] = time.time
+    ) -> Store:
+        if self.backend == "postgresql":
+            from omnitui.store.postgres import PostgresStore
+
+            store: Store = await PostgresStore.open_url(
+                self.url(name), password=PG_PASSWORD, clock=clock
+            )
+        else:
+            store = await Store.open(self._tmp / name, clock=clock)
+        self.opened.append(store)
+        return store
+
+
+def _database_errors() -> tuple[type[Exception], ...]:
+    import sqlite3
+
+    import psycopg
+
+    return (sqlite3.Error, psycopg.Error)
+
+
+# What a store raises when its database refuses a statement, on either backend.
+DATABASE_ERRORS = _database_errors()
+
+
+class WriteLockHolder:
+    """Another process holding the store's write lock, until `release()`."""
+
+    def __init__(self, opener: StoreOpener) -> None:
+        if opener.backend == "postgresql":
+            import psycopg
+
+            from omnitui.store.postgres.base import WRITE_LOCK
+
+            self._pg = psycopg.connect(opener.url(), password=PG_PASSWORD, autocommit=True)
+            self._pg.execute("SELECT pg_advisory_lock(%s)", (WRITE_LOCK,))
+        else:
+            import sqlite3
+
+            self._sqlite = sqlite3.connect(opener.opened[0].path, isolation_level=None)
+            self._sqlite.execute("BEGIN IMMEDIATE")
+        self._backend = opener.backend
+        self._held = True
+
+    def release(self) -> None:
+        if self._held:
+            if self._backend == "postgresql":
+                self._pg.execute("SELECT pg_advisory_unlock_all()")
+            else:
+                self._sqlite.execute("ROLLBACK")
+            self._held = False
+
+    def close(self) -> None:
+        self.release()
+        if self._backend == "postgresql":
+            self._pg.close()
+        else:
+            self._sqlite.close()
+
+
+def hold_write_lock(opener: StoreOpener) -> WriteLockHolder:
+    """Hold the write lock of `opener`'s first store, as another process would."""
+    return WriteLockHolder(opener)
+
+
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "omnitui.db")
-    yield opened
-    await opened.close()
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def open_store(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[StoreOpener]:
+    opener = StoreOpener(backend, tmp_path, request)
+    yield opener
+    for store in opener.opened:
+        with contextlib.suppress(Exception):
+            await store.close()
+
+
+@pytest.fixture
+async def store(open_store: StoreOpener) -> Store:
+    return await open_store()
 
 
 @pytest.fixture

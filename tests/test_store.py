@@ -21,10 +21,14 @@ from omnitui.domain.models import (
 )
 from omnitui.store import Store, StoreBusy, StoreError, ThreadCursor
 from omnitui.store.migrate import HEAD, current_revision, upgrade
+from tests.conftest import DATABASE_ERRORS, StoreOpener, hold_write_lock
+from tests.peers.postgres import PASSWORD as PG_PASSWORD
 
 MAIL = Channel(ChannelKind.EMAIL, "shop-mail")
 SMS = Channel(ChannelKind.SMS, "shop-sms")
 BOT = Channel(ChannelKind.TELEGRAM, "shop-bot")
+
+pytestmark = pytest.mark.backends
 
 
 def mail(pid: str, sender: str, text: str, at: float, name: str = "", subject: str = "") -> Inbound:
@@ -50,7 +54,7 @@ async def test_cursor_is_committed_with_its_messages(store: Store) -> None:
     # A batch that fails part-way (here: a cursor value the store refuses)
     # stores neither its messages nor its cursor.
     refused: dict[tuple[str, str], str] = {("shop-mail", "INBOX"): "3", ("shop-mail", "odd"): None}  # type: ignore[dict-item]
-    with pytest.raises(sqlite3.Error):
+    with pytest.raises(DATABASE_ERRORS):
         await store.ingest(
             [mail("2", "b@x.jp", "two", 2.0), mail("3", "c@x.jp", "three", 3.0)], cursors=refused
         )
@@ -246,32 +250,27 @@ async def test_a_new_message_reopens_a_resolved_thread(store: Store) -> None:
     assert (await store.get_contact(cid)).status is ThreadStatus.OPEN
 
 
-async def test_snoozed_threads_wake_up(tmp_path: Path) -> None:
+async def test_snoozed_threads_wake_up(open_store: StoreOpener) -> None:
     now = [1000.0]
-    store = await Store.open(tmp_path / "s.db", clock=lambda: now[0])
-    try:
-        cid = (await store.ingest([mail("1", "a@x.jp", "hi", 1.0)]))[0].contact_id
-        await store.set_status(cid, ThreadStatus.SNOOZED, 1060.0)
-        assert await store.wake_snoozed() == []
-        now[0] = 1061.0
-        assert await store.wake_snoozed() == [cid]
-        assert (await store.get_contact(cid)).status is ThreadStatus.OPEN
-    finally:
-        await store.close()
+    store = await open_store("s.db", clock=lambda: now[0])
+    cid = (await store.ingest([mail("1", "a@x.jp", "hi", 1.0)]))[0].contact_id
+    await store.set_status(cid, ThreadStatus.SNOOZED, 1060.0)
+    assert await store.wake_snoozed() == []
+    now[0] = 1061.0
+    assert await store.wake_snoozed() == [cid]
+    assert (await store.get_contact(cid)).status is ThreadStatus.OPEN
 
 
-async def test_two_processes_on_one_file_see_each_others_changes(tmp_path: Path) -> None:
-    one = await Store.open(tmp_path / "shared.db")
-    two = await Store.open(tmp_path / "shared.db")
-    try:
-        mark = await two.last_change_id()
-        got = await one.ingest([mail("1", "a@x.jp", "hi", time.time())])
-        batch = await two.changes_since(mark)
-        assert got[0].contact_id in batch.contact_ids and "inbound" in batch.kinds
-        assert (await two.list_contacts())[0].id == got[0].contact_id
-    finally:
-        await one.close()
-        await two.close()
+async def test_two_processes_on_one_store_see_each_others_changes(
+    open_store: StoreOpener,
+) -> None:
+    one = await open_store("shared.db")
+    two = await open_store("shared.db")
+    mark = await two.last_change_id()
+    got = await one.ingest([mail("1", "a@x.jp", "hi", time.time())])
+    batch = await two.changes_since(mark)
+    assert got[0].contact_id in batch.contact_ids and "inbound" in batch.kinds
+    assert (await two.list_contacts())[0].id == got[0].contact_id
 
 
 async def test_create_contact_refuses_an_identity_that_belongs_to_another(store: Store) -> None:
@@ -318,16 +317,25 @@ def test_head_matches_the_newest_migration() -> None:
     assert ScriptDirectory.from_config(config).get_current_head() == HEAD
 
 
-async def test_the_schema_matches_the_table_declarations(store: Store) -> None:
+async def test_the_schema_matches_the_table_declarations(
+    open_store: StoreOpener, backend: str
+) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
     from sqlalchemy import create_engine
     from sqlmodel import SQLModel
 
     import omnitui.store.tables  # noqa: F401
+    from omnitui.store.migrate import sqlalchemy_url
     from omnitui.store.migrations_filter import include_name
 
-    engine = create_engine(f"sqlite:///{store.path}")
+    store = await open_store()
+    url = (
+        sqlalchemy_url(open_store.url(), PG_PASSWORD)
+        if backend == "postgresql"
+        else f"sqlite:///{store.path}"
+    )
+    engine = create_engine(url)  # type: ignore[call-overload]
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"include_name": include_name})
         diff = compare_metadata(context, SQLModel.metadata)
@@ -373,10 +381,10 @@ async def test_a_canned_shortcut_is_unique_per_language(store: Store) -> None:
 
 
 async def test_a_bounded_write_waits_on_its_own_and_no_longer_than_it_was_given(
-    store: Store,
+    open_store: StoreOpener,
 ) -> None:
-    holder = sqlite3.connect(store.path, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    store = await open_store()
+    holder = hold_write_lock(open_store)  # another process holds the write lock
     try:
         # An ordinary write now waits for the lock on the writer thread...
         blocked = asyncio.create_task(store.set_channel_problem("shop-mail", "login refused"))
@@ -387,7 +395,7 @@ async def test_a_bounded_write_waits_on_its_own_and_no_longer_than_it_was_given(
             await store.ingest([Inbound(SMS, "SM1", "+819012345678", "", "hi", 1.0)], within=1.0)
         assert 0.9 < time.monotonic() - started < 3.0
         assert not blocked.done()
-        holder.execute("ROLLBACK")
+        holder.release()
         [result] = await store.ingest(
             [Inbound(SMS, "SM1", "+819012345678", "", "hi", 1.0)], within=5.0
         )

@@ -12,6 +12,7 @@ word typed).
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _CJK = (
     "\u3040-\u30ff"  # hiragana, katakana
@@ -67,6 +68,62 @@ def fts_query(query: str) -> str | None:
             last = i == len(matches) - 1
             parts.append(_quote(word) + (" *" if last else ""))
     return " AND ".join(parts) if parts else None
+
+
+def _fold(word: str) -> str:
+    """A Latin word without its accents, as FTS5's `remove_diacritics` reads it."""
+    if word.isascii():
+        return word
+    decomposed = unicodedata.normalize("NFD", word)
+    return unicodedata.normalize(
+        "NFC", "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    )
+
+
+def _lexeme(term: str) -> str:
+    return "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def pg_terms(text: str) -> str:
+    """The same terms as `index_terms`, as a PostgreSQL tsvector literal.
+
+    The terms are lexemes as they are (no parser, no stemming), so the index
+    on PostgreSQL holds exactly what the SQLite index holds.
+    """
+    seen: dict[str, None] = {}
+    for match in _RUN.finditer(text.lower()):
+        cjk, word = match.groups()
+        if cjk:
+            seen.update(dict.fromkeys(_bigrams(cjk)))
+        elif word:
+            seen[_fold(word)] = None
+    return " ".join(_lexeme(term) for term in seen)
+
+
+def pg_query(query: str) -> tuple[str, list[str]] | None:
+    """A PostgreSQL tsquery for what the user typed, and the CJK runs each
+    matching message must hold as they are, or None if it has no terms.
+
+    The same matches as `fts_query`: every term must match; a CJK run's
+    bigrams all match and the run itself is in the text (FTS5's phrase); a
+    single CJK character and the last Latin word match as prefixes.
+    """
+    parts: list[str] = []
+    runs: list[str] = []
+    matches = list(_RUN.finditer(query.lower()))
+    for i, match in enumerate(matches):
+        cjk, word = match.groups()
+        if cjk:
+            if len(cjk) == 1:
+                parts.append(_lexeme(cjk) + ":*")
+            else:
+                parts.extend(_lexeme(cjk[j : j + 2]) for j in range(len(cjk) - 1))
+                if len(cjk) > 2:
+                    runs.append(cjk)
+        elif word:
+            last = i == len(matches) - 1
+            parts.append(_lexeme(_fold(word)) + (":*" if last else ""))
+    return (" & ".join(parts), runs) if parts else None
 
 
 def highlight_spans(text: str, query: str) -> list[tuple[int, int]]:

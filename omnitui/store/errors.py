@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from omnitui.errors import OmniError
 
 
@@ -12,3 +14,11 @@ class StoreError(OmniError):
 class StoreBusy(StoreError):
     """A bounded write did not get the store in time (another writer held it); nothing
     was written."""
+
+
+class DuplicateRow(Exception):
+    """A write broke a unique constraint on PostgreSQL (SQLite raises IntegrityError)."""
+
+
+# What a store part catches for "that row exists already", on either database.
+DUPLICATE_ERRORS: tuple[type[Exception], ...] = (sqlite3.IntegrityError, DuplicateRow)

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
-from sqlalchemy import engine_from_config, pool
+from sqlalchemy import Boolean, engine_from_config, pool
+from sqlalchemy.ext.compiler import compiles
 from sqlmodel import SQLModel
 
 import omnitui.store.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from omnitui.store.migrations_filter import include_name
+
+
+@compiles(Boolean, "postgresql")
+def _flag(type_: Any, compiler: Any, **kw: Any) -> str:
+    """Flags are 0/1 integers on PostgreSQL too, as on SQLite, so the store's
+    queries (`opted_out = 0`) read the same on both."""
+    return "SMALLINT"
+
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -64,6 +64,8 @@ class SqliteBase:
     """What every part of the SQLite store stands on: one writer thread, bounded
     writers on connections of their own, a reader, and the clock."""
 
+    dialect = "sqlite"  # the SQL the store's parts write for: "sqlite" or "postgresql"
+
     def __init__(
         self,
         path: Path,

@@ -318,7 +318,9 @@ def _recipient(
     skipped: str = "",
 ) -> None:
     conn.execute(
-        "INSERT OR REPLACE INTO broadcast_recipient(broadcast_id, contact_id, account, kind, "
-        "message_id, skipped) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO broadcast_recipient(broadcast_id, contact_id, account, kind, "
+        "message_id, skipped) VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT(broadcast_id, contact_id) DO UPDATE SET account = excluded.account, "
+        "kind = excluded.kind, message_id = excluded.message_id, skipped = excluded.skipped",
         (broadcast_id, contact_id, account, kind, message_id, skipped),
     )

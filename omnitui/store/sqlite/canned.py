@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from omnitui.domain.changes import ChangeKind
 from omnitui.domain.models import CannedReply
-from omnitui.store.errors import StoreError
+from omnitui.store.errors import DUPLICATE_ERRORS, StoreError
 from omnitui.store.sqlite.base import SqliteBase
 
 
@@ -60,7 +60,7 @@ class SqliteCanned(SqliteBase):
                         values,
                     )
                     reply_id = int(cur.lastrowid or 0)
-            except sqlite3.IntegrityError:
+            except DUPLICATE_ERRORS:
                 raise StoreError(
                     "/{shortcut} already exists for language {language}",
                     shortcut=shortcut,

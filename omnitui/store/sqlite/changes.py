@@ -22,7 +22,7 @@ class SqliteChangeLog(SqliteBase):
                 cur = conn.execute(
                     "INSERT INTO channel_status(account, problem, at) VALUES (?, ?, ?) "
                     "ON CONFLICT(account) DO UPDATE SET problem = excluded.problem, at = excluded.at "
-                    "WHERE problem != excluded.problem",
+                    "WHERE channel_status.problem != excluded.problem",
                     (account, problem, self._clock()),
                 )
             if cur.rowcount:

@@ -191,7 +191,9 @@ class SqliteMerges(SqliteContacts):
         conn.execute("UPDATE contact SET merged_into = ? WHERE id = ?", (target_id, source_id))
         # An agent's draft to the merged contact goes with it, unless they have one there too.
         conn.execute(
-            "UPDATE OR IGNORE draft SET contact_id = ? WHERE contact_id = ?", (target_id, source_id)
+            "UPDATE draft SET contact_id = ? WHERE contact_id = ? "
+            "AND agent NOT IN (SELECT agent FROM draft WHERE contact_id = ?)",
+            (target_id, source_id, target_id),
         )
         recount(conn, target_id)
         now = self._clock()
@@ -289,8 +291,8 @@ class SqliteMerges(SqliteContacts):
             return
         conn.execute(
             "UPDATE message SET contact_id = ? WHERE contact_id = ? AND direction IN ('note', 'auto') "
-            "AND json_extract(meta, '$.contact') IN ("
-            "WITH RECURSIVE sub(id) AS (SELECT ? UNION "
+            "AND CAST(json_extract(meta, '$.contact') AS INTEGER) IN ("
+            "WITH RECURSIVE sub(id) AS (SELECT CAST(? AS INTEGER) UNION "
             "SELECT contact.id FROM contact JOIN sub ON contact.merged_into = sub.id) "
             "SELECT id FROM sub)",
             (source, target, source),

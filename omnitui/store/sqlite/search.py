@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from omnitui.domain.models import ChannelKind, Direction, SearchHit
-from omnitui.domain.search import fts_query
+from omnitui.domain.search import fts_query, pg_query
 from omnitui.store.sqlite.base import SqliteBase
 
 # A contact whose name or one of whose addresses holds the (LIKE) pattern, twice.
@@ -29,6 +29,19 @@ def _snippet(text: str, query: str, width: int = 90) -> str:
     return ("…" if start else "") + piece
 
 
+def _pg_match(text: str) -> tuple[str, tuple[str, ...]] | None:
+    """PostgreSQL: the FROM-clause tail and parameters that find `text` in
+    `message_search s`: its terms, then each CJK run as it is (FTS5's phrase)."""
+    query = pg_query(text)
+    if query is None:
+        return None
+    tsquery, runs = query
+    held = " AND strpos(lower(coalesce(m.subject, '') || chr(10) || m.text), ?) > 0"
+    join = "JOIN message m ON m.id = s.message_id " if runs else ""
+    where = f"{join}WHERE s.terms @@ CAST(? AS tsquery)" + held * len(runs)
+    return where, (tsquery, *runs)
+
+
 class SqliteSearch(SqliteBase):
     """Finding contacts and messages by what they say."""
 
@@ -49,20 +62,10 @@ class SqliteSearch(SqliteBase):
             (like, like),
         ):
             hits.append(SearchHit(r["id"], r["name"], None, None, None, ""))
-        match = fts_query(text)
-        if match is None:
+        found = await self._matching_ids(text, limit)
+        if found is None:
             return hits
-        try:
-            ids = [
-                r["rowid"]
-                for r in await self._rows(
-                    "SELECT rowid FROM message_search WHERE message_search MATCH ? "
-                    "ORDER BY rowid DESC LIMIT ?",
-                    (match, limit),
-                )
-            ]
-        except sqlite3.OperationalError:
-            return hits
+        ids = found
         if not ids:
             return hits
         rows = await self._rows(
@@ -102,6 +105,16 @@ class SqliteSearch(SqliteBase):
                 f"SELECT count(*) FROM contact WHERE {_CONTACT_MATCHES}", (like, like)
             )
         )
+        if self.dialect == "postgresql":
+            pg = _pg_match(text)
+            if pg is None:
+                return contacts, 0
+            where, params = pg
+            messages = await self._value(
+                f"SELECT count(*) FROM (SELECT 1 FROM message_search s {where} LIMIT ?) AS hits",
+                (*params, cap + 1),
+            )
+            return contacts, int(messages)
         match = fts_query(text)
         if match is None:
             return contacts, 0
@@ -114,3 +127,29 @@ class SqliteSearch(SqliteBase):
         except sqlite3.OperationalError:
             return contacts, 0
         return contacts, int(messages)
+
+    async def _matching_ids(self, text: str, limit: int) -> list[int] | None:
+        """The newest `limit` messages that hold `text`, newest first (None: no terms)."""
+        if self.dialect == "postgresql":
+            pg = _pg_match(text)
+            if pg is None:
+                return None
+            where, params = pg
+            rows = await self._rows(
+                f"SELECT s.message_id FROM message_search s {where} "
+                "ORDER BY s.message_id DESC LIMIT ?",
+                (*params, limit),
+            )
+            return [int(r[0]) for r in rows]
+        match = fts_query(text)
+        if match is None:
+            return None
+        try:
+            rows = await self._rows(
+                "SELECT rowid FROM message_search WHERE message_search MATCH ? "
+                "ORDER BY rowid DESC LIMIT ?",
+                (match, limit),
+            )
+        except sqlite3.OperationalError:
+            return []
+        return [int(r[0]) for r in rows]

@@ -77,9 +77,16 @@ def _message(row: sqlite3.Row, attachments: Mapping[int, list[Attachment]]) -> M
         cc=json_strings(mail_cc),
         bcc=json_strings(mail_bcc),
         signature=signature if isinstance(signature, str) else "",
-        csat=csat if isinstance(csat, int) and 1 <= csat <= 5 else None,
+        csat=_rating(csat),
         started_from=started if isinstance(started, str) else None,
     )
+
+
+def _rating(value: object) -> int | None:
+    """A CSAT answer 1-5 from the message's meta (a number, or its digits as text)."""
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    return value if isinstance(value, int) and 1 <= value <= 5 else None
 
 
 class SqliteThreads(SqliteBase):

@@ -12,7 +12,7 @@ from omnitui.store.sqlite.base import SqliteBase
 # Each view's condition on the contact table; `:agent` is the agent's name. Fixed
 # text chosen from this table, never built from input.
 VIEW_SQL: dict[View, str] = {
-    View.ALL: "1",
+    View.ALL: "1 = 1",
     View.MINE: "assignee = :agent AND status != 'resolved'",
     View.UNASSIGNED: "assignee IS NULL AND status IN ('open', 'pending')",
     View.WAITING: "status = 'open' AND last_direction = 'in'",
@@ -131,7 +131,8 @@ class SqliteViews(SqliteBase):
         contacts), then one view per tag in use, by tag name."""
         # One column per view, named by its place in VIEWS (a view's name is no column name).
         columns = ", ".join(
-            f"coalesce(sum({VIEW_SQL[v]}), 0) AS view{i}" for i, v in enumerate(VIEWS)
+            f"coalesce(sum(CASE WHEN {VIEW_SQL[v]} THEN 1 ELSE 0 END), 0) AS view{i}"
+            for i, v in enumerate(VIEWS)
         )
         rows = await self._rows(
             f"SELECT {columns} FROM contact WHERE merged_into IS NULL", {"agent": agent}

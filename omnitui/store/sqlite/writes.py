@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from omnitui.domain.models import ChannelKind, Direction, IdentityKind
 from omnitui.domain.safe_text import one_line
-from omnitui.domain.search import index_terms
+from omnitui.domain.search import index_terms, pg_terms
 
 
 def insert_contact(
@@ -145,13 +145,21 @@ def insert_message(
 
 def index_message(conn: sqlite3.Connection, message_id: int, text: str) -> None:
     """Put a message (its subject and text, or a note's text) in the search index."""
+    if getattr(conn, "dialect", "sqlite") == "postgresql":
+        conn.execute(
+            "INSERT INTO message_search(message_id, terms) VALUES (?, CAST(? AS tsvector)) "
+            "ON CONFLICT (message_id) DO UPDATE SET terms = excluded.terms",
+            (message_id, pg_terms(text)),
+        )
+        return
     conn.execute(
         "INSERT INTO message_search(rowid, terms) VALUES (?, ?)", (message_id, index_terms(text))
     )
 
 
 def unindex_message(conn: sqlite3.Connection, message_id: int) -> None:
-    conn.execute("DELETE FROM message_search WHERE rowid = ?", (message_id,))
+    key = "message_id" if getattr(conn, "dialect", "sqlite") == "postgresql" else "rowid"
+    conn.execute(f"DELETE FROM message_search WHERE {key} = ?", (message_id,))
 
 
 def insert_attachment(
@@ -190,10 +198,10 @@ def touch_contact(
     newest = at >= row["last_activity"]
     conn.execute(
         "UPDATE contact SET unread = unread + ?, channels = ?, "
-        "last_activity = CASE WHEN ? THEN ? ELSE last_activity END, "
-        "last_preview = CASE WHEN ? THEN ? ELSE last_preview END, "
-        "last_direction = CASE WHEN ? THEN ? ELSE last_direction END, "
-        "last_account = CASE WHEN ? OR last_account IS NULL THEN ? ELSE last_account END "
+        "last_activity = CASE WHEN ? = 1 THEN ? ELSE last_activity END, "
+        "last_preview = CASE WHEN ? = 1 THEN ? ELSE last_preview END, "
+        "last_direction = CASE WHEN ? = 1 THEN ? ELSE last_direction END, "
+        "last_account = CASE WHEN ? = 1 OR last_account IS NULL THEN ? ELSE last_account END "
         "WHERE id = ?",
         (
             unread,
@@ -274,7 +282,7 @@ def count_hour(
     """Count a message in its hour (for reports: volume per day, the weekday × hour map)."""
     conn.execute(
         "INSERT INTO message_hour(hour, kind, direction, agent, count) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT(hour, kind, direction, agent) DO UPDATE SET count = count + excluded.count",
+        "ON CONFLICT(hour, kind, direction, agent) DO UPDATE SET count = message_hour.count + excluded.count",
         (int(at // 3600), kind, direction, agent, delta),
     )
 

@@ -23,6 +23,14 @@ depends_on = None
 
 
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        # PostgreSQL: the same terms as a tsvector in a GIN index
+        # (omnitui.domain.search.pg_terms); a new store has no messages yet.
+        op.execute(
+            "CREATE TABLE message_search (message_id BIGINT PRIMARY KEY, terms TSVECTOR NOT NULL)"
+        )
+        op.execute("CREATE INDEX ix_message_search_terms ON message_search USING gin (terms)")
+        return
     op.execute(
         "CREATE VIRTUAL TABLE message_search USING fts5("
         "terms, tokenize = 'unicode61 remove_diacritics 2', prefix = '1')"
