@@ -107,14 +107,14 @@ async def cmd_broadcast(
 ) -> int:
     from omnitui.cli import configured_channels
     from omnitui.config import local_timezone
-    from omnitui.store import Store, StoreError
+    from omnitui.store import StoreError
 
     only = _kind(channel)
     channels = [c for c in configured_channels(settings) if only is None or c.kind is only]
     if not channels:
         raise BroadcastUsage("no channel set up in config.toml to broadcast on")
     send_at = parse_at(at, datetime.now(ZoneInfo(local_timezone()))) if at else None
-    store = await Store.open(settings.store_path(), access=settings.store_access())
+    store = await settings.open_store()
     try:
         replies = [r for r in await store.canned_replies() if r.shortcut == canned]
         if not replies:
@@ -216,9 +216,9 @@ def _confirmed(count: int) -> bool:
 
 async def _send(settings: Settings, store: Store, broadcast_id: int, send_at: float | None) -> int:
     """Have the broadcast sent, showing progress; Ctrl+C cancels what has not gone."""
-    from omnitui.hub import ChannelLock
+    from omnitui.hub import channel_lock
 
-    lock = ChannelLock(store.path, store.access)
+    lock = channel_lock(store)
     runs_here = lock.acquire()
     if send_at is not None and send_at > time.time() + WATCH_EVERY:
         when = datetime.fromtimestamp(send_at).strftime("%Y-%m-%d %H:%M")

@@ -35,8 +35,11 @@ if TYPE_CHECKING:
     from omnitui.domain.pace import Pace
     from omnitui.domain.qr import QrChannel
     from omnitui.store import Store
+    from omnitui.store.postgres.lock import PgChannelLock
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+STANDBY_EVERY = 1.0  # seconds between a standby runner's tries for the channel lock
+LOCK_CHECK_EVERY = 2.0  # seconds between the runner's checks that it still holds it
 FIRST_SCREEN_WAIT = 1.0  # seconds the channels wait for the console's first screen
 IDLE_TICK = 0.01  # seconds: an event-loop tick this long, not held up, is idle
 # Textual draws at most 60 frames a second unless told otherwise, so every change
@@ -405,14 +408,14 @@ async def _console(
     from omnitui.app import OmniApp
     from omnitui.automation import Automation, AutomationSetup
     from omnitui.context import WAITING_ALERT, WAITING_WARN
-    from omnitui.hub import ChannelLock, Hub
+    from omnitui.hub import Hub, channel_lock
     from omnitui.i18n import resolve_language, tr, use_language
 
     chosen = resolve_language(language)
     use_language(chosen)  # the notices below are worded here, before the app runs
     rules = Automation(store, automation or AutomationSetup(), {c.account: c for c in channels})
     hub = Hub(store, adapters, automation=rules, pace=pace)
-    lock = ChannelLock(store.path, store.access)
+    lock = channel_lock(store)
     app = OmniApp(
         store,
         agent_name=agent,
@@ -460,7 +463,7 @@ async def _console(
                 failed.append(exc)
                 app.exit()
             return
-        while not lock.acquire():  # noqa: ASYNC110 (a lock held by another process)
+        while not await asyncio.to_thread(lock.acquire):  # noqa: ASYNC110 (held by another process)
             await asyncio.sleep(2.0)
         await hub.start()
         app.notify(tr("The other OmniTUI process stopped: this console now runs the channels."))
@@ -529,9 +532,8 @@ async def run_console(settings: Settings, language: str | None = None) -> int:
     from omnitui.automation import AutomationSetup
     from omnitui.demo import STARTER_CANNED
     from omnitui.qr import qr_channels
-    from omnitui.store import Store
 
-    store = await Store.open(settings.store_path(), access=settings.store_access())
+    store = await settings.open_store()
     if not await store.canned_replies():
         await store.add_canned_replies(STARTER_CANNED)
     adapters, notes = build_adapters(settings, store)
@@ -628,19 +630,30 @@ def reload_rules(rules: Automation, given: Path | None) -> None:
 
 async def run_serve(settings: Settings, given: Path | None = None) -> int:
     from omnitui.automation import Automation, AutomationSetup
-    from omnitui.hub import ChannelLock, Hub
-    from omnitui.store import Store
+    from omnitui.hub import Hub, channel_lock
+    from omnitui.store.postgres.lock import PgChannelLock
 
-    store = await Store.open(settings.store_path(), access=settings.store_access())
-    lock = ChannelLock(store.path, store.access)
+    store = await settings.open_store()
+    lock = channel_lock(store)
     if not lock.acquire():
-        await store.close()
+        if not isinstance(lock, PgChannelLock):
+            await store.close()
+            print(
+                f"omnitui: another OmniTUI process (pid {lock.holder()}) already runs the "
+                f"channels of {store.path}",
+                file=sys.stderr,
+            )
+            return EXIT_ERROR
+        # On PostgreSQL the runner may be on another machine: wait as its standby.
+        log.info("standby: pid %s runs the channels of %s", lock.holder(), store.path)
         print(
-            f"omnitui: another OmniTUI process (pid {lock.holder()}) already runs the channels "
-            f"of {store.path}",
+            f"omnitui: standby: another OmniTUI process (pid {lock.holder()}) runs the "
+            f"channels of {store.path}; this one takes over if it stops",
             file=sys.stderr,
+            flush=True,
         )
-        return EXIT_ERROR
+        if not await _wait_turn(lock, store):
+            return EXIT_OK
     adapters, notes = build_adapters(settings, store)
     for note in notes:
         log.warning(note)
@@ -654,21 +667,68 @@ async def run_serve(settings: Settings, given: Path | None = None) -> int:
         loop.add_signal_handler(sig, stop.set)
     loop.add_signal_handler(signal.SIGHUP, lambda: reload_rules(rules, given))
     log.info("serving %d channel(s) on %s", len(adapters), store.path)
+    lost: list[bool] = []
+    watch = (
+        asyncio.create_task(_watch_lock(lock, stop, lost))
+        if isinstance(lock, PgChannelLock)
+        else None
+    )
     await stop.wait()
     log.info("stopping")
+    if watch is not None:
+        watch.cancel()
     await hub.stop()
     lock.release()
     await store.close()
+    if lost:
+        # Another runner may have the channels now: never two at once. A
+        # supervisor (systemd) starts this one again, as a standby or runner.
+        print(
+            "omnitui: lost the channel lock (the store's server went away); stopped the "
+            "channels so that no two processes run them",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
     return EXIT_OK
+
+
+async def _watch_lock(lock: PgChannelLock, stop: asyncio.Event, lost: list[bool]) -> None:
+    """Stop the channels if this process no longer holds the channel lock."""
+    while not stop.is_set():
+        await asyncio.sleep(LOCK_CHECK_EVERY)
+        if not await asyncio.to_thread(lock.held):
+            log.error("lost the channel lock: stopping the channels")
+            lost.append(True)
+            stop.set()
+
+
+async def _wait_turn(lock: PgChannelLock, store: Store) -> bool:
+    """Wait until `lock` is ours (True), or until SIGTERM / SIGINT (False)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        while not await asyncio.to_thread(lock.acquire):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), STANDBY_EVERY)
+            if stop.is_set():
+                lock.release()
+                await store.close()
+                return False
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+    log.info("the other channel runner stopped: this process runs the channels now")
+    return True
 
 
 def cmd_doctor(settings: Settings, given: Path | None) -> int:
     """One line per check; exit 1 when any channel cannot work."""
     from omnitui.adapters import email, sms, telegram
-    from omnitui.store.files import check
 
     print(f"ok    config   {config_path(given)}")
-    healthy, line = check(settings.store_path())
+    healthy, line = settings.store_check()
     print(f"{'ok' if healthy else 'FAIL':<5} store    {line}")
     for section in settings.email:
         for good, line in asyncio.run(email.check(section)):

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from omnitui.domain.pace import Pace
     from omnitui.domain.rules import Rule
     from omnitui.store.files import Access
+    from omnitui.store.sqlite import SqliteStore
 
 APP_NAME = "omnitui"
 
@@ -177,6 +178,16 @@ class StoreConfig:
     # A Unix group whose members share the store (agents logged in as
     # separate users): files 0660, folders 2770. Without it, 0600 / 0700.
     group: str | None = None
+    # The store on PostgreSQL (a team on several machines): postgresql://user@host/db.
+    url: str | None = None
+    password_env: str | None = None
+    password_cmd: str | None = None
+
+    def password(self) -> Secret | None:
+        """Where the PostgreSQL password comes from (None: the URL, ~/.pgpass or PGPASSWORD)."""
+        if not (self.password_env or self.password_cmd):
+            return None
+        return _secret(self, "password", "[store] password")
 
 
 @dataclass(slots=True)
@@ -487,6 +498,46 @@ class Settings:
         if self.store.path:
             return Path(os.path.expandvars(self.store.path)).expanduser()
         return default_store_path()
+
+    async def open_store(self) -> SqliteStore:
+        """The configured store, opened: PostgreSQL at `[store] url`, else the SQLite file."""
+        if self.store.url:
+            from omnitui.store.postgres import PostgresStore
+
+            secret = self.store.password()
+            return await PostgresStore.open_url(
+                self.store.url, password=secret.reveal() if secret else None
+            )
+        from omnitui.store import Store
+
+        return await Store.open(self.store_path(), access=self.store_access())
+
+    def store_exists(self) -> bool:
+        """Whether there may be a store to read (a file that exists, or a server)."""
+        return bool(self.store.url) or self.store_path().exists()
+
+    def store_check(self) -> tuple[bool, str]:
+        """`omnitui doctor`'s store line: whether it can be used, and what it is."""
+        if self.store.url:
+            from omnitui.store.postgres.base import check
+
+            try:
+                secret = self.store.password()
+                password = secret.reveal() if secret else None
+            except SecretError as exc:
+                return False, f"{self.store_place()}: {exc}"
+            return check(self.store.url, password)
+        from omnitui.store.files import check as check_file
+
+        return check_file(self.store_path())
+
+    def store_place(self) -> str:
+        """Where the store is, for messages: its file, or its URL without a password."""
+        if self.store.url:
+            from omnitui.store.postgres.base import safe_url
+
+            return safe_url(self.store.url)
+        return str(self.store_path())
 
     def store_access(self) -> Access:
         from omnitui.store.files import Access

@@ -69,6 +69,24 @@ class AgentModel(_Section):
 class StoreModel(_Section):
     path: str | None = None
     group: str | None = None
+    url: str | None = None  # postgresql://user@host/db: the store on PostgreSQL
+    password_env: str | None = None
+    password_cmd: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _postgresql(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("postgresql://", "postgres://")):
+            raise ValueError("url must be a postgresql:// URL (without it, the store is SQLite)")
+        return url
+
+    @model_validator(mode="after")
+    def _one_password(self) -> StoreModel:
+        if self.password_env and self.password_cmd:
+            raise ValueError("give password_env or password_cmd, not both")
+        if (self.password_env or self.password_cmd) and not self.url:
+            raise ValueError("password_env and password_cmd go with url")
+        return self
 
     @field_validator("group")
     @classmethod

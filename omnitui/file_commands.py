@@ -18,10 +18,9 @@ if TYPE_CHECKING:
 
 async def cmd_contacts(settings: Settings, action: str, file: Path) -> int:
     from omnitui import contacts_file
-    from omnitui.store import Store
 
     region = next((s.default_region for s in settings.sms if s.default_region), None)
-    store = await Store.open(settings.store_path(), access=settings.store_access())
+    store = await settings.open_store()
     try:
         if action == "export":
             text = contacts_file.write_csv(await store.all_contacts())
@@ -50,9 +49,8 @@ async def cmd_contacts(settings: Settings, action: str, file: Path) -> int:
 
 async def cmd_canned(settings: Settings, action: str, file: Path) -> int:
     from omnitui import canned_file
-    from omnitui.store import Store
 
-    store = await Store.open(settings.store_path(), access=settings.store_access())
+    store = await settings.open_store()
     try:
         if action == "export":
             text = canned_file.dump(await store.canned_replies())

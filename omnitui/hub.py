@@ -36,6 +36,7 @@ from omnitui.store.files import PRIVATE, Access, create_file
 
 if TYPE_CHECKING:
     from omnitui.automation import Automation
+    from omnitui.store.postgres.lock import PgChannelLock
     from omnitui.store.protocol import StoreProtocol
 
 __all__ = ["ChannelLock", "Hub", "Pace", "RetryPolicy"]
@@ -90,6 +91,18 @@ class ChannelLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+
+
+def channel_lock(store: StoreProtocol) -> ChannelLock | PgChannelLock:
+    """The lock that lets one process run `store`'s channels: a file lock beside
+    an SQLite store, an advisory lock in a PostgreSQL one (across machines)."""
+    from omnitui.store.postgres.base import PostgresBase
+    from omnitui.store.sqlite.base import SqliteBase
+
+    if isinstance(store, PostgresBase):
+        return store.channel_lock()
+    assert isinstance(store, SqliteBase)
+    return ChannelLock(store.path, store.access)
 
 
 class _AdapterSink:

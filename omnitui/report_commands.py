@@ -127,17 +127,15 @@ async def cmd_report(
     from zoneinfo import ZoneInfo
 
     from omnitui.config import local_timezone
-    from omnitui.store import Store
 
     business = settings.business_hours()
     timezone = business.timezone if business is not None else local_timezone()
     zone: tzinfo = ZoneInfo(timezone)
     now = time.time()
     start, end = period(since, until, now=now, zone=zone)
-    path = settings.store_path()
-    if not path.exists():
-        raise UsageError("no store at {path} yet: nothing to report", path=path)
-    store = await Store.open(path, access=settings.store_access())
+    if not settings.store_exists():
+        raise UsageError("no store at {path} yet: nothing to report", path=settings.store_path())
+    store = await settings.open_store()
     try:
         report = await read_report(
             store, start, end, now=now, business=business, calendar=calendar, timezone=timezone

@@ -74,13 +74,12 @@ async def cmd_rules_test(
     settings: Settings, text: str, channel: str | None, address: str | None
 ) -> int:
     from omnitui.domain.rules import Event, evaluate
-    from omnitui.store import Store
 
     rules = settings.rules()
     shortcuts: set[str] = set()
     contact, starts = None, True
-    if settings.store_path().exists():  # never made here: the test changes nothing
-        store = await Store.open(settings.store_path(), access=settings.store_access())
+    if settings.store_exists():  # never made here: the test changes nothing
+        store = await settings.open_store()
         try:
             shortcuts = {c.shortcut for c in await store.canned_replies()}
             if address:
@@ -154,13 +153,11 @@ def _stored_canned(settings: Settings) -> list[CannedReply] | None:
     doctor's store line says why)."""
     import asyncio
 
-    from omnitui.store import Store
-
     async def canned() -> list[CannedReply] | None:
-        if not settings.store_path().exists():
+        if not settings.store_exists():
             return None
         try:
-            store = await Store.open(settings.store_path(), access=settings.store_access())
+            store = await settings.open_store()
         except Exception:  # the store line above says why
             return None
         try:

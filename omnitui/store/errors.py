@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from omnitui.errors import OmniError
 
 
@@ -18,7 +16,3 @@ class StoreBusy(StoreError):
 
 class DuplicateRow(Exception):
     """A write broke a unique constraint on PostgreSQL (SQLite raises IntegrityError)."""
-
-
-# What a store part catches for "that row exists already", on either database.
-DUPLICATE_ERRORS: tuple[type[Exception], ...] = (sqlite3.IntegrityError, DuplicateRow)

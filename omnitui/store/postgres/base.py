@@ -37,6 +37,8 @@ from omnitui.store.sqlite.base import Clock, SqliteBase
 if TYPE_CHECKING:
     import psycopg
 
+    from omnitui.store.postgres.lock import PgChannelLock
+
 T = TypeVar("T")
 
 log = logging.getLogger(__name__)
@@ -234,6 +236,12 @@ class PostgresBase(SqliteBase):
             raise unreachable(url, exc) from None
         return cls(url, password, writer, reader, clock)
 
+    def channel_lock(self) -> PgChannelLock:
+        """The lock that makes one process, on any machine, the channel runner."""
+        from omnitui.store.postgres.lock import PgChannelLock
+
+        return PgChannelLock(self.url, self._password)
+
     async def close(self) -> None:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._pg_writer.close)
@@ -351,3 +359,29 @@ class PostgresBase(SqliteBase):
     def _change(self, conn: Any, kind: ChangeKind, contact_id: int | None) -> None:
         super()._change(conn, kind, contact_id)
         conn.notify = True
+
+
+def check(url: str, password: str | None) -> tuple[bool, str]:
+    """`omnitui doctor`'s line for a store on PostgreSQL: can it be reached and used?"""
+    import psycopg
+
+    from omnitui.store.migrate import HEAD
+
+    place = safe_url(url)
+    try:
+        with psycopg.connect(url, password=password, connect_timeout=10) as conn:
+            found = conn.execute("SELECT to_regclass('alembic_version') IS NOT NULL").fetchone()
+            if not found or not found[0]:
+                return True, f"{place} (no OmniTUI tables yet: created on first start)"
+            row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+            revision = str(row[0]) if row else None
+            if revision is not None and revision > HEAD:
+                return False, (
+                    f"{place}: written by a newer OmniTUI (schema {revision}); upgrade OmniTUI"
+                )
+            contacts = conn.execute(
+                "SELECT count(*) FROM contact WHERE merged_into IS NULL"
+            ).fetchone()
+    except (psycopg.Error, OSError) as exc:
+        return False, f"{place}: {_first_line(exc)}"
+    return True, f"{place} ({contacts[0] if contacts else 0} contacts, schema {revision})"

@@ -14,7 +14,7 @@ from typing import Any, Self, TypeVar
 import aiosqlite
 
 from omnitui.domain.changes import ChangeKind
-from omnitui.store.errors import StoreBusy
+from omnitui.store.errors import DuplicateRow, StoreBusy
 from omnitui.store.files import PRIVATE, Access, prepare, unusable
 from omnitui.store.migrate import ensure_current
 
@@ -22,6 +22,9 @@ T = TypeVar("T")
 
 
 Clock = Callable[[], float]
+
+# What a store part catches for "that row exists already", on either database.
+DUPLICATE_ERRORS: tuple[type[Exception], ...] = (sqlite3.IntegrityError, DuplicateRow)
 
 
 # Bounded writes run side by side, each on its own connection, each waiting for

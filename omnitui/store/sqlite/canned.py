@@ -7,8 +7,8 @@ from collections.abc import Iterable
 
 from omnitui.domain.changes import ChangeKind
 from omnitui.domain.models import CannedReply
-from omnitui.store.errors import DUPLICATE_ERRORS, StoreError
-from omnitui.store.sqlite.base import SqliteBase
+from omnitui.store.errors import StoreError
+from omnitui.store.sqlite.base import DUPLICATE_ERRORS, SqliteBase
 
 
 class SqliteCanned(SqliteBase):
