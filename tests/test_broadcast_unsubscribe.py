@@ -93,7 +93,7 @@ def one_click_link(mail: EmailMessage) -> str:
     assert links[0].startswith(PUBLIC_URL + "/unsubscribe/"), header
     assert links[1] == "mailto:shop@example.com?subject=unsubscribe", header
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    return links[0]
+    return str(links[0])
 
 
 def local(link: str, port: int) -> str:
@@ -108,7 +108,7 @@ def body_of(mail: EmailMessage) -> str:
 
 
 def gears(app: OmniApp) -> list[str]:
-    return gear_lines(app.inbox)  # type: ignore[attr-defined]
+    return gear_lines(app.inbox)
 
 
 @pytest.fixture
