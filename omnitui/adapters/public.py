@@ -24,6 +24,7 @@ import hashlib
 import html
 import io
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from omnitui.config import BroadcastConfig, HostPort
@@ -72,6 +73,13 @@ PAGES = {
 def shown_token(token: str) -> str:
     """A token as the log may show it: its first characters only."""
     return f"{token[:4]}…" if token else "(none)"
+
+
+def shown_path(path: str) -> str:
+    """A request's path as the log may show it: every part long enough to be
+    a token cut short, and the whole at most 80 characters."""
+    parts = [shown_token(part) if len(part) >= 16 else part for part in path.split("/")]
+    return "/".join(parts)[:80]
 
 
 def _page(language: str, shop: str, body: str) -> str:
@@ -166,7 +174,14 @@ class PublicListener:
         """Listen on `listen`; an address that cannot be had raises `OSError`."""
         from aiohttp import web
 
-        app = web.Application(client_max_size=self.max_bytes)
+        @web.middleware
+        async def refusals(
+            request: web.Request,
+            handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+        ) -> web.StreamResponse:
+            return await self._refusals(request, handler)
+
+        app = web.Application(client_max_size=self.max_bytes, middlewares=[refusals])
         app.router.add_get("/", self._greet)
         app.router.add_get("/unsubscribe/{token}", self._ask)
         app.router.add_post("/unsubscribe/{token}", self._unsubscribe)
@@ -190,20 +205,48 @@ class PublicListener:
             task.cancel()
         self._making.clear()
 
-    def _refuse(self, request: web.Request, status: int, why: str, page: str = "") -> web.Response:
+    @staticmethod
+    def _said(request: web.Request, status: int, why: str) -> None:
         """Log why `request` was not taken (never its body, never a whole token)."""
-        from aiohttp import web
-
-        token = request.match_info.get("token", "")
-        path = request.path.replace(token, shown_token(token)) if token else request.path
         log.warning(
             "public listener: refused %s %s from %s: %s (answered %d)",
             request.method,
-            path[:80],
+            shown_path(request.path),
             request.remote,
             why,
             status,
         )
+
+    async def _refusals(
+        self,
+        request: web.Request,
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    ) -> web.StreamResponse:
+        """What the routes do not answer themselves: a path or method no route
+        takes, and a store that could not answer (try again later)."""
+        from aiohttp import web
+
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            if exc.status >= 400:
+                self._said(request, exc.status, exc.reason)
+            raise
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._said(request, 503, f"the store could not answer ({type(exc).__name__}: {exc})")
+            return web.Response(
+                status=503,
+                text="busy, try again later",
+                headers={"Retry-After": "60", "Cache-Control": PAGE_CACHE},
+            )
+
+    def _refuse(self, request: web.Request, status: int, why: str, page: str = "") -> web.Response:
+        """Answer `request` with a refusal, and log why."""
+        from aiohttp import web
+
+        self._said(request, status, why)
         if page:
             return web.Response(
                 status=status,
@@ -290,7 +333,7 @@ class PublicListener:
                 self._making[token] = making
             try:
                 preview = await asyncio.shield(making)
-            except (OSError, ValueError) as exc:
+            except Exception as exc:  # not an image Pillow can read
                 return self._refuse(request, 404, f"the image cannot be read ({exc})")
             finally:
                 if making.done():
