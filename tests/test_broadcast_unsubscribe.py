@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import email
 import io
+import logging
 import os
 import re
 import signal
@@ -381,3 +382,27 @@ async def test_doctor_says_when_another_program_holds_the_listeners_port(tmp_pat
         code, out, _ = await run_cli(tmp_path, "--config", str(config), "doctor")
     assert code == 1
     assert f"FAIL  public   127.0.0.1:{port}: the port is taken" in out
+
+
+async def test_a_taken_port_stops_nothing_else_and_the_listener_comes_up_once_it_is_free(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR, logger="omnitui.hub")
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        public = PublicListener(HostPort("127.0.0.1", port), store)
+        hub = Hub(store, [], retry=FAST, poll_outbox=0.05, public=public)
+        await hub.start()
+        said = f"the public listener cannot listen on 127.0.0.1:{port}"
+        await wait_until(lambda: said in caplog.text, 10, "the hub's word on the port")
+        assert not public.listening
+    try:
+        # The other program let go of the port: tried again, the listener answers.
+        await wait_until(lambda: public.listening, 10, "the listener, once the port is free")
+        assert await answers(f"http://127.0.0.1:{port}/") == GREETING
+    finally:
+        await hub.stop()
+    assert not public.listening
+    assert await answers(f"http://127.0.0.1:{port}/") is None

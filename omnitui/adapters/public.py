@@ -41,9 +41,8 @@ MAX_BODY = 4096  # bytes: an unsubscribe POST is a few dozen
 PREVIEW_BYTES = 1_000_000  # LINE's limit for a preview image
 PREVIEW_SIDE = 1024  # pixels, the longer side of a preview
 ONE_CLICK = "One-Click"  # RFC 8058: the body is List-Unsubscribe=One-Click
-IMAGE_CACHE = (
-    "public, max-age=3600"  # an image may stop being served when its broadcast is cancelled
-)
+# An hour: an image stops being served when its broadcast is cancelled.
+IMAGE_CACHE = "public, max-age=3600"
 PAGE_CACHE = "no-store"
 GREETING = "OmniTUI public listener\n"  # what `GET /` says, so `omnitui doctor` knows it
 
@@ -57,6 +56,7 @@ PAGES = {
         "done": "{shop}からの配信メッセージを停止しました。今後はお送りしません。",
         "after": "お問い合わせへのご返信は、これまでどおりお送りします。",
         "unknown": "このリンクは無効です。",
+        "shop": "当店",  # without a [shop] name
     },
     "en": {
         "lang": "en",
@@ -66,6 +66,7 @@ PAGES = {
         "done": "You will receive no more broadcast messages from {shop}.",
         "after": "Answers to your own questions are not affected.",
         "unknown": "This link is not valid.",
+        "shop": "this shop",
     },
 }
 
@@ -99,7 +100,7 @@ def _page(language: str, shop: str, body: str) -> str:
 def ask_page(language: str, shop: str, token: str) -> str:
     """The page an unsubscribe link opens: what it does, and a button that does it."""
     words = PAGES.get(language, PAGES["en"])
-    ask = html.escape(words["ask"].format(shop=shop or "-"))
+    ask = html.escape(words["ask"].format(shop=shop or words["shop"]))
     # The form posts the same body a mail app does, to this very link (relative:
     # the shop's proxy may serve it under a path of its own).
     return _page(
@@ -115,7 +116,7 @@ def ask_page(language: str, shop: str, token: str) -> str:
 def done_page(language: str, shop: str) -> str:
     """The page after the opt-out (or on a link already used)."""
     words = PAGES.get(language, PAGES["en"])
-    done = html.escape(words["done"].format(shop=shop or "-"))
+    done = html.escape(words["done"].format(shop=shop or words["shop"]))
     return _page(language, shop, f"<p>{done}</p>\n<p>{html.escape(words['after'])}</p>\n")
 
 
@@ -128,8 +129,8 @@ def unknown_page(shop: str) -> str:
 
 def make_preview(data: bytes) -> bytes:
     """`data` (an image) as a JPEG of at most `PREVIEW_BYTES`, its longer side
-    at most `PREVIEW_SIDE` pixels. Raises `OSError`/`ValueError` for data
-    Pillow cannot read as an image."""
+    at most `PREVIEW_SIDE` pixels. Raises for data Pillow cannot read as an
+    image (`OSError` mostly)."""
     from PIL import Image, ImageOps
 
     with Image.open(io.BytesIO(data)) as opened:
@@ -163,12 +164,14 @@ class PublicListener:
         self._store = store
         self._shop = shop
         self._runner: web.AppRunner | None = None
+        self._listening = False
         self._previews: dict[str, bytes] = {}  # public token -> its preview JPEG
         self._making: dict[str, asyncio.Task[bytes]] = {}
 
     @property
     def listening(self) -> bool:
-        return self._runner is not None
+        """It has its address and answers there."""
+        return self._listening
 
     async def start(self) -> None:
         """Listen on `listen`; an address that cannot be had raises `OSError`."""
@@ -195,9 +198,11 @@ class PublicListener:
         except BaseException:
             await self.close()
             raise
+        self._listening = True
         log.info("public listener on %s", self.listen)
 
     async def close(self) -> None:
+        self._listening = False
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
