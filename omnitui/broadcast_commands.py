@@ -258,6 +258,7 @@ async def _send(settings: Settings, store: Store, broadcast_id: int, send_at: fl
 
 
 async def _run_channels(settings: Settings, store: Store) -> Hub:
+    from omnitui.adapters.public import public_listener
     from omnitui.automation import Automation, AutomationSetup
     from omnitui.cli import build_adapters, configured_channels
     from omnitui.hub import Hub
@@ -265,7 +266,8 @@ async def _run_channels(settings: Settings, store: Store) -> Hub:
     adapters, _ = build_adapters(settings, store)
     channels = {c.account: c for c in configured_channels(settings)}
     rules = Automation(store, AutomationSetup.from_settings(settings), channels)
-    hub = Hub(store, adapters, automation=rules, pace=settings.broadcast.pace())
+    public = public_listener(settings.broadcast, store, settings.shop.get("name", ""))
+    hub = Hub(store, adapters, automation=rules, pace=settings.broadcast.pace(), public=public)
     await hub.start()
     return hub
 

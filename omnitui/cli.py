@@ -26,6 +26,7 @@ from omnitui.i18n import resolve_language, use_language
 
 if TYPE_CHECKING:
     from omnitui.adapters.base import Adapter
+    from omnitui.adapters.public import PublicListener
     from omnitui.app import OmniApp
     from omnitui.automation import Automation, AutomationSetup
     from omnitui.config import Settings
@@ -350,7 +351,8 @@ def build_adapters(
     if settings.email:
         from omnitui.adapters.email import EmailAdapter
 
-        adapters += [EmailAdapter(section) for section in settings.email]
+        public_url = settings.broadcast.public_url
+        adapters += [EmailAdapter(section, public_url=public_url) for section in settings.email]
     if settings.telegram:
         from omnitui.adapters.telegram import TelegramAdapter
 
@@ -404,6 +406,7 @@ async def _console(
     qr_channels: Sequence[QrChannel] = (),
     pace: Pace | None = None,
     broadcast_email_consent: bool = True,
+    public: PublicListener | None = None,
 ) -> int:
     from omnitui.app import OmniApp
     from omnitui.automation import Automation, AutomationSetup
@@ -414,7 +417,7 @@ async def _console(
     chosen = resolve_language(language)
     use_language(chosen)  # the notices below are worded here, before the app runs
     rules = Automation(store, automation or AutomationSetup(), {c.account: c for c in channels})
-    hub = Hub(store, adapters, automation=rules, pace=pace)
+    hub = Hub(store, adapters, automation=rules, pace=pace, public=public)
     lock = channel_lock(store)
     app = OmniApp(
         store,
@@ -529,6 +532,7 @@ async def _first_screen_drawn(app: OmniApp, limit: float = FIRST_SCREEN_WAIT) ->
 
 async def run_console(settings: Settings, language: str | None = None) -> int:
     """The console on the configured store; `language` (--language) wins over [ui] language."""
+    from omnitui.adapters.public import public_listener
     from omnitui.automation import AutomationSetup
     from omnitui.demo import STARTER_CANNED
     from omnitui.qr import qr_channels
@@ -559,6 +563,7 @@ async def run_console(settings: Settings, language: str | None = None) -> int:
         qr_channels=qr_channels(settings),
         pace=settings.broadcast.pace(),
         broadcast_email_consent=settings.broadcast.email_requires_consent,
+        public=public_listener(settings.broadcast, store, settings.shop.get("name", "")),
     )
 
 
@@ -629,6 +634,7 @@ def reload_rules(rules: Automation, given: Path | None) -> None:
 
 
 async def run_serve(settings: Settings, given: Path | None = None) -> int:
+    from omnitui.adapters.public import public_listener
     from omnitui.automation import Automation, AutomationSetup
     from omnitui.hub import Hub, channel_lock
     from omnitui.store.postgres.lock import PgChannelLock
@@ -659,7 +665,8 @@ async def run_serve(settings: Settings, given: Path | None = None) -> int:
         log.warning(note)
     channels = {c.account: c for c in configured_channels(settings)}
     rules = Automation(store, AutomationSetup.from_settings(settings), channels)
-    hub = Hub(store, adapters, automation=rules, pace=settings.broadcast.pace())
+    public = public_listener(settings.broadcast, store, settings.shop.get("name", ""))
+    hub = Hub(store, adapters, automation=rules, pace=settings.broadcast.pace(), public=public)
     await hub.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -752,6 +759,12 @@ def cmd_doctor(settings: Settings, given: Path | None) -> int:
             for good, line in asyncio.run(line_channel.check(channel)):
                 healthy = healthy and good
                 print(f"{'ok' if good else 'FAIL':<5} {channel.name:<8} {line}")
+    if settings.broadcast.public_listen is not None:
+        from omnitui.adapters import public
+
+        for good, line in asyncio.run(public.check(settings.broadcast)):
+            healthy = healthy and good
+            print(f"{'ok' if good else 'FAIL':<5} {'public':<8} {line}")
     hours = settings.business_hours()
     if hours is not None:
         from datetime import UTC, datetime

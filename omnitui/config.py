@@ -676,7 +676,12 @@ def _from_plain(data: dict[str, Any]) -> Settings:
         ],
         automation=AutomationConfig(**data["automation"]),
         csat=CsatConfig(**data["csat"]),
-        broadcast=BroadcastConfig(**data["broadcast"]),
+        broadcast=BroadcastConfig(
+            **{
+                **data["broadcast"],
+                "public_listen": _listen(data["broadcast"].get("public_listen")),
+            }
+        ),
     )
 
 

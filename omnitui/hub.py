@@ -35,6 +35,7 @@ from omnitui.store import StoreBusy
 from omnitui.store.files import PRIVATE, Access, create_file
 
 if TYPE_CHECKING:
+    from omnitui.adapters.public import PublicListener
     from omnitui.automation import Automation
     from omnitui.store.postgres.lock import PgChannelLock
     from omnitui.store.protocol import StoreProtocol
@@ -171,8 +172,10 @@ class Hub:
         region: str | None = None,
         automation: Automation | None = None,
         pace: Pace | None = None,
+        public: PublicListener | None = None,
     ) -> None:
         self.store = store
+        self.public = public  # unsubscribe links and broadcast images, when the shop serves them
         self.pace = pace or Pace()  # how fast a broadcast goes out, per provider
         self.automation = automation  # the rules, run here: once per event
         self.adapters = {a.channel.account: a for a in adapters}
@@ -207,6 +210,8 @@ class Hub:
         if self.automation is not None:
             self._tasks.append(asyncio.create_task(self.automation.run(), name="automation"))
         self._tasks.append(asyncio.create_task(self._housekeeping(), name="housekeeping"))
+        if self.public is not None:
+            self._tasks.append(asyncio.create_task(self._serve_public(self.public), name="public"))
         self._tasks.append(asyncio.create_task(self._report_health(), name="health"))
         readers = {a: ad for a, ad in self.adapters.items() if isinstance(ad, ReadMirror)}
         if readers:
@@ -439,6 +444,30 @@ class Hub:
                         continue
                     said[account] = problem
             await asyncio.sleep(self.report_every)
+
+    async def _serve_public(self, public: PublicListener) -> None:
+        """Listen for unsubscribe links and image fetches while the channels run.
+        A port another program holds is tried again, with backoff: the
+        channels run on meanwhile."""
+        failures = 0
+        try:
+            while True:
+                try:
+                    await public.start()
+                except OSError as exc:
+                    failures += 1
+                    delay = self.retry.delay(failures)
+                    log.error(
+                        "the public listener cannot listen on %s (%s); trying again in %.0f s",
+                        public.listen,
+                        exc.strerror or exc,
+                        delay,
+                    )
+                    await asyncio.sleep(delay)
+                    continue
+                await asyncio.Event().wait()
+        finally:
+            await public.close()
 
     async def _housekeeping(self) -> None:
         while True:

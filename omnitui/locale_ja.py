@@ -562,6 +562,7 @@ JA: dict[str, str] = {
     "notified every console": "すべてのコンソールに通知",
     "handed to a person": "担当者に引き継ぎ",
     "later rules skipped": "後のルールは実行せず",
+    "asked for no more broadcasts with the unsubscribe link": "配信停止リンクから配信停止を申し込み",
     "nothing to do": "何もしていません",
     "message": "メッセージ",
     "new conversation": "新しい会話",

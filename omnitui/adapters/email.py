@@ -217,8 +217,10 @@ class EmailAdapter:
         *,
         password: Callable[[], str] | None = None,
         poll_seconds: float = POLL_SECONDS,
+        public_url: str | None = None,
     ) -> None:
         self.config = config
+        self.public_url = public_url  # one-click unsubscribe links in broadcasts, when served
         self.poll_seconds = poll_seconds
         self._channel = Channel(ChannelKind.EMAIL, config.name)
         self._password = password or config.password.reveal
@@ -443,7 +445,7 @@ class EmailAdapter:
         import aiosmtplib
 
         cfg = self.config
-        mail = build_reply(cfg.from_, message)
+        mail = build_reply(cfg.from_, message, public_url=self.public_url)
         try:
             password = self.password()
         except Exception as exc:

@@ -18,6 +18,7 @@ from urllib.parse import quote
 from omnitui.domain.broadcast import email_broadcast_wish, refusal_footer
 from omnitui.domain.mail import address_of, with_signature
 from omnitui.domain.models import Channel, Inbound, Outbound
+from omnitui.domain.public_links import unsubscribe_url
 
 if TYPE_CHECKING:
     from omnitui.adapters.mailparse import ParsedMail
@@ -109,7 +110,9 @@ def recipients(message: Outbound) -> list[str]:
     return out
 
 
-def build_reply(from_header: str, message: Outbound) -> EmailMessage:
+def build_reply(
+    from_header: str, message: Outbound, *, public_url: str | None = None
+) -> EmailMessage:
     """The reply as a UTF-8 MIME message, threaded for the customer's mail app.
 
     `meta` may add Cc (a header) and a signature (after "-- "); Bcc never
@@ -117,9 +120,11 @@ def build_reply(from_header: str, message: Outbound) -> EmailMessage:
     sent (`meta["automatic"]`) says so (RFC 3834), so the customer's own
     autoresponder does not answer it and OmniTUI knows it if it comes back.
     A broadcast's message (`meta["broadcast"]`) carries `List-Unsubscribe`
-    (a mailto to the shop; no RFC 8058 one-click link, which needs an HTTP
-    endpoint OmniTUI does not serve) and `Precedence: bulk`, and ends with a
-    line saying how to refuse the next ones.
+    (a mailto to the shop) and `Precedence: bulk`, and ends with a line saying
+    how to refuse the next ones. When the shop serves one-click links
+    (`public_url`) and the recipient has one (`meta["unsubscribe"]`), the
+    header lists that link first with `List-Unsubscribe-Post` (RFC 8058), and
+    the last line gives it too.
     """
     name, address = parseaddr(from_header)
     domain = address.rpartition("@")[2] or "omnitui.invalid"
@@ -149,10 +154,19 @@ def build_reply(from_header: str, message: Outbound) -> EmailMessage:
         # Marketing email (Japan's law on advertising email): the shop's name in
         # From (above), a way to refuse in the headers and in the customer's words.
         # The reply "unsubscribe" comes back to this address and is read on arrival.
-        mail["List-Unsubscribe"] = f"<mailto:{quote(address, safe='@+')}?subject=unsubscribe>"
+        mailto = f"<mailto:{quote(address, safe='@+')}?subject=unsubscribe>"
+        own = message.meta.get("unsubscribe")  # this recipient's one-click token
+        link = unsubscribe_url(public_url, own) if public_url and isinstance(own, str) else ""
+        if link:
+            mail["List-Unsubscribe"] = f"<{link}>, {mailto}"
+            mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        else:
+            mail["List-Unsubscribe"] = mailto
         mail["Precedence"] = "bulk"
         language = message.meta.get("language")
-        footer = refusal_footer(message.text, language if isinstance(language, str) else "")
+        footer = refusal_footer(
+            message.text, language if isinstance(language, str) else "", link=link
+        )
         body = f"{body.rstrip()}\n\n{footer}\n"
     mail.set_content(body, charset="utf-8")
     for f in message.files:

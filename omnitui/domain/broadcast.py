@@ -51,6 +51,11 @@ REFUSAL_FOOTER = {
     "ja": "配信停止をご希望の方は「配信停止」とご返信ください。",
     "en": "Reply 'unsubscribe' to receive no more of these.",
 }
+# The line after it when the shop serves one-click unsubscribe links.
+ONE_CLICK_FOOTER = {
+    "ja": "こちらからも配信を停止できます: {link}",
+    "en": "Or unsubscribe here: {link}",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,12 +277,23 @@ def email_broadcast_wish(own_words: str, subject: str) -> bool | None:
     return wish if wish is not None else broadcast_wish(subject)
 
 
-def refusal_footer(text: str, language: str = "") -> str:
-    """The line a broadcast email ends with, saying how to refuse the next ones:
-    in `language` when it is known, else in Japanese when the message is written
-    in Japanese (the canned reply was picked in the customer's language)."""
+def footer_language(text: str, language: str = "") -> str:
+    """The language a broadcast speaks to its recipient outside the canned reply
+    (its refusal line, the unsubscribe page): `language` when it is known, else
+    Japanese when the message is written in Japanese (the canned reply was
+    picked in the customer's language); "ja" or "en"."""
     from omnitui.domain.names import written_east_asian
 
     if not language:
         language = "ja" if written_east_asian(text) else "en"
-    return REFUSAL_FOOTER.get(language.split("-")[0].lower(), REFUSAL_FOOTER["en"])
+    chosen = language.split("-")[0].lower()
+    return chosen if chosen in REFUSAL_FOOTER else "en"
+
+
+def refusal_footer(text: str, language: str = "", link: str = "") -> str:
+    """The line a broadcast email ends with, saying how to refuse the next ones,
+    in `footer_language`; with `link` (the customer's one-click unsubscribe
+    link), a second line gives it."""
+    chosen = footer_language(text, language)
+    footer = REFUSAL_FOOTER[chosen]
+    return f"{footer}\n{ONE_CLICK_FOOTER[chosen].format(link=link)}" if link else footer

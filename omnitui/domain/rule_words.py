@@ -121,6 +121,8 @@ def did(actions: Mapping[str, object]) -> list[str]:
         words.append(tr("handed to a person"))
     if actions.get("stop"):
         words.append(tr("later rules skipped"))
+    if actions.get("broadcast_opt_out"):  # not a rule: the customer's unsubscribe link
+        words.append(tr("asked for no more broadcasts with the unsubscribe link"))
     return words or [tr("nothing to do")]
 
 

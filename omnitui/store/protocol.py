@@ -46,10 +46,12 @@ from omnitui.store.records import (
     LastMail,
     Notice,
     ProfileFields,
+    PublicImage,
     RecordedOutbound,
     RuleStat,
     RuleTimer,
     ThreadCursor,
+    UnsubscribeRecipient,
     WaitingCustomer,
     WithdrawnReply,
 )
@@ -645,9 +647,21 @@ class BroadcastStore(Protocol):
         ...
 
     async def set_broadcast_opt_out(
-        self, kind: IdentityKind, address: str, opted_out: bool = True
+        self, kind: IdentityKind, address: str, opted_out: bool = True, *, one_click: bool = False
     ) -> bool:
-        """Record that a customer wants no more broadcasts on this address (or again)."""
+        """Record that a customer wants no more broadcasts on this address (or again).
+
+        `one_click`: they asked through their unsubscribe link; when that
+        changes anything, a line in their thread tells the agents why
+        broadcasts stop."""
+        ...
+
+    async def unsubscribe_recipient(self, token: str) -> UnsubscribeRecipient | None:
+        """The recipient a one-click unsubscribe token names, or None."""
+        ...
+
+    async def public_image(self, token: str) -> PublicImage | None:
+        """A broadcast's image by its public token; None without one or once cancelled."""
         ...
 
 

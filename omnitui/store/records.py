@@ -13,6 +13,7 @@ from omnitui.domain.models import (
     ChannelKind,
     Contact,
     Delivery,
+    IdentityKind,
     OutboundFile,
     ThreadStatus,
 )
@@ -284,3 +285,24 @@ class BroadcastProgress:
     @property
     def skipped_total(self) -> int:
         return sum(self.skipped.values())
+
+
+@dataclass(frozen=True, slots=True)
+class UnsubscribeRecipient:
+    """Whom a one-click unsubscribe link names: the address one broadcast went to."""
+
+    broadcast_id: int
+    contact_id: int
+    kind: IdentityKind
+    address: str
+    language: str  # "ja" or "en": the language the broadcast spoke to them in
+    opted_out: bool  # they already asked for no more broadcasts on this address
+
+
+@dataclass(frozen=True, slots=True)
+class PublicImage:
+    """A broadcast's image as its public link serves it."""
+
+    data: bytes
+    content_type: str
+    name: str

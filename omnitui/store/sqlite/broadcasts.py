@@ -20,6 +20,7 @@ from omnitui.domain.broadcast import (
     AudienceAddress,
     AudienceMember,
     BroadcastPlan,
+    footer_language,
 )
 from omnitui.domain.changes import ChangeKind
 from omnitui.domain.models import (
@@ -29,8 +30,9 @@ from omnitui.domain.models import (
     IdentityKind,
     Outbound,
 )
+from omnitui.domain.public_links import new_token
 from omnitui.store.errors import StoreError
-from omnitui.store.records import BroadcastProgress
+from omnitui.store.records import BroadcastProgress, PublicImage, UnsubscribeRecipient
 from omnitui.store.sqlite.outbox import SqliteOutbox
 from omnitui.store.sqlite.writes import index_message, insert_message, unindex_message
 
@@ -171,6 +173,8 @@ class SqliteBroadcasts(SqliteOutbox):
                     account=planned.channel.account,
                     kind=str(planned.channel.kind),
                     message_id=message_id,
+                    # An email's one-click unsubscribe link names this recipient alone.
+                    unsubscribe_token=new_token() if kind is IdentityKind.EMAIL else None,
                 )
             for skip in plan.skipped:
                 _recipient(conn, broadcast_id, skip.contact_id, skipped=skip.reason)
@@ -293,18 +297,90 @@ class SqliteBroadcasts(SqliteOutbox):
         return await self._write(run)
 
     async def set_broadcast_opt_out(
-        self, kind: IdentityKind, address: str, opted_out: bool = True
+        self, kind: IdentityKind, address: str, opted_out: bool = True, *, one_click: bool = False
     ) -> bool:
-        """Record that a customer wants no more broadcasts on this address (or again)."""
+        """Record that a customer wants no more broadcasts on this address (or again).
+
+        `one_click`: they asked through their unsubscribe link. When that
+        changes anything, a line in their thread (like a rule's) tells the
+        agents why broadcasts stop, and every console sees it at once; asking
+        again changes nothing and writes nothing more.
+        """
+        now = self._clock()
 
         def run(conn: sqlite3.Connection) -> bool:
-            cur = conn.execute(
+            found = conn.execute(
+                "SELECT id, contact_id, broadcast_opt_out FROM identity "
+                "WHERE kind = ? AND address = ?",
+                (str(kind), address),
+            ).fetchone()
+            conn.execute(
                 "UPDATE identity SET broadcast_opt_out = ? WHERE kind = ? AND address = ?",
                 (int(opted_out), str(kind), address),
             )
-            return bool(cur.rowcount)
+            if found is None:
+                return False
+            if one_click and bool(found["broadcast_opt_out"]) != opted_out:
+                contact_id = found["contact_id"]
+                insert_message(
+                    conn,
+                    contact_id=contact_id,
+                    identity_id=None,
+                    account="",
+                    kind="",
+                    direction=Direction.AUTO,
+                    text=json.dumps({"broadcast_opt_out": str(kind)}),
+                    # The contact it was written on, so undoing a merge takes it back there.
+                    meta=json.dumps({"contact": contact_id, "event": "unsubscribe"}),
+                    sent_at=now,
+                    created_at=now,
+                    status=Delivery.RECEIVED,
+                    author=address,
+                )
+                self._change(conn, ChangeKind.CONSENT, contact_id)
+            return True
 
         return await self._write(run)
+
+    async def unsubscribe_recipient(self, token: str) -> UnsubscribeRecipient | None:
+        """The recipient a one-click unsubscribe token names: the address their
+        broadcast message went to (wherever it is merged now), or None."""
+        rows = await self._rows(
+            "SELECT r.broadcast_id, i.contact_id, i.kind, i.address, i.broadcast_opt_out, "
+            "m.text, json_extract(m.meta, '$.language') AS language "
+            "FROM broadcast_recipient r JOIN message m ON m.id = r.message_id "
+            "JOIN identity i ON i.id = m.identity_id WHERE r.unsubscribe_token = ?",
+            (token,),
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        language = row["language"] if isinstance(row["language"], str) else ""
+        return UnsubscribeRecipient(
+            broadcast_id=row["broadcast_id"],
+            contact_id=row["contact_id"],
+            kind=IdentityKind(row["kind"]),
+            address=row["address"],
+            language=footer_language(row["text"] or "", language),
+            opted_out=bool(row["broadcast_opt_out"]),
+        )
+
+    async def public_image(self, token: str) -> PublicImage | None:
+        """A broadcast's image by its public token; None when the broadcast has
+        none or was cancelled (its link stops working)."""
+        rows = await self._rows(
+            "SELECT image, image_type, image_name FROM broadcast "
+            "WHERE public_token = ? AND image IS NOT NULL AND cancelled_at IS NULL",
+            (token,),
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        return PublicImage(
+            data=bytes(row["image"]),
+            content_type=row["image_type"] or "application/octet-stream",
+            name=row["image_name"] or "",
+        )
 
 
 def _recipient(
@@ -316,11 +392,13 @@ def _recipient(
     kind: str | None = None,
     message_id: int | None = None,
     skipped: str = "",
+    unsubscribe_token: str | None = None,
 ) -> None:
     conn.execute(
         "INSERT INTO broadcast_recipient(broadcast_id, contact_id, account, kind, "
-        "message_id, skipped) VALUES (?, ?, ?, ?, ?, ?) "
+        "message_id, skipped, unsubscribe_token) VALUES (?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT(broadcast_id, contact_id) DO UPDATE SET account = excluded.account, "
-        "kind = excluded.kind, message_id = excluded.message_id, skipped = excluded.skipped",
-        (broadcast_id, contact_id, account, kind, message_id, skipped),
+        "kind = excluded.kind, message_id = excluded.message_id, skipped = excluded.skipped, "
+        "unsubscribe_token = excluded.unsubscribe_token",
+        (broadcast_id, contact_id, account, kind, message_id, skipped, unsubscribe_token),
     )

@@ -269,7 +269,9 @@ class SqliteOutbox(SqliteBase):
         def run(conn: sqlite3.Connection) -> list[Outbound]:
             rows = conn.execute(
                 "SELECT m.id, m.account, m.kind, i.address, m.text, m.subject, m.meta, m.attempts, "
-                "m.contact_id FROM message m JOIN identity i ON i.id = m.identity_id "
+                "m.contact_id, (SELECT r.unsubscribe_token FROM broadcast_recipient r "
+                "WHERE r.message_id = m.id) AS unsubscribe "
+                "FROM message m JOIN identity i ON i.id = m.identity_id "
                 "WHERE m.status = 'queued' AND m.direction = 'out' AND m.next_attempt_at <= ? "
                 f"AND {condition} "
                 "ORDER BY m.next_attempt_at, m.id LIMIT ?",
@@ -282,6 +284,9 @@ class SqliteOutbox(SqliteBase):
                     (r["id"],),
                 )
                 self._change(conn, ChangeKind.DELIVERY, r["contact_id"])
+                meta = json.loads(r["meta"] or "{}")
+                if r["unsubscribe"]:  # a broadcast email's one-click unsubscribe link
+                    meta["unsubscribe"] = r["unsubscribe"]
                 jobs.append(
                     Outbound(
                         message_id=r["id"],
@@ -289,7 +294,7 @@ class SqliteOutbox(SqliteBase):
                         address=r["address"],
                         text=r["text"],
                         subject=r["subject"],
-                        meta=json.loads(r["meta"] or "{}"),
+                        meta=meta,
                         attempt=r["attempts"] + 1,
                         files=_files(conn, r["id"], kept_only=True),
                     )
