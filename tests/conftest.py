@@ -117,6 +117,12 @@ def pg_cluster() -> Iterator[PgCluster]:
             pytest.fail(message)
         pytest.skip(message)
     cluster = PgCluster.create(where)
+    try:
+        # Migrated once: each test's database is a copy of a current, empty store.
+        cluster.migrate_template()
+    except BaseException:
+        cluster.destroy()
+        raise
     yield cluster
     cluster.destroy()
 
@@ -132,11 +138,12 @@ class StoreOpener:
         self._databases: dict[str, str] = {}
         self.opened: list[Store] = []
 
-    def url(self, name: str = "omnitui.db") -> str:
-        """The PostgreSQL URL of store `name` (made empty on first use)."""
+    def url(self, name: str = "omnitui.db", *, empty: bool = False) -> str:
+        """The PostgreSQL URL of store `name`: on first use a database holding an
+        empty, current store (`empty`: a database without OmniTUI's tables)."""
         cluster: PgCluster = self._request.getfixturevalue("pg_cluster")
         if name not in self._databases:
-            self._databases[name] = cluster.new_database()
+            self._databases[name] = cluster.new_database(empty=empty)
         return cluster.url(self._databases[name])
 
     async def __call__(

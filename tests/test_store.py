@@ -317,7 +317,7 @@ def test_head_matches_the_newest_migration() -> None:
     assert ScriptDirectory.from_config(config).get_current_head() == HEAD
 
 
-async def test_the_schema_matches_the_table_declarations(
+async def test_a_new_store_is_migrated_from_nothing_to_the_table_declarations(
     open_store: StoreOpener, backend: str
 ) -> None:
     from alembic.autogenerate import compare_metadata
@@ -329,12 +329,13 @@ async def test_the_schema_matches_the_table_declarations(
     from omnitui.store.migrate import sqlalchemy_url
     from omnitui.store.migrations_filter import include_name
 
-    store = await open_store()
-    url = (
-        sqlalchemy_url(open_store.url(), PG_PASSWORD)
-        if backend == "postgresql"
-        else f"sqlite:///{store.path}"
-    )
+    # A database without OmniTUI's tables: opening it runs every migration from nothing.
+    if backend == "postgresql":
+        url = sqlalchemy_url(open_store.url(empty=True), PG_PASSWORD)
+        store = await open_store()
+    else:
+        store = await open_store()
+        url = f"sqlite:///{store.path}"
     engine = create_engine(url)  # type: ignore[call-overload]
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"include_name": include_name})

@@ -121,10 +121,20 @@ class PgCluster:
         secret = f":{quote(PASSWORD)}" if password else ""
         return f"postgresql://{ROLE}{secret}@127.0.0.1:{self.port}/{database}"
 
-    def new_database(self) -> str:
-        """A fresh, empty database owned by the store's role; its name."""
+    def migrate_template(self) -> None:
+        """Bring the template to the newest schema, so every new database starts current."""
+        from omnitui.store.migrate import upgrade_url
+
+        upgrade_url(self.url(TEMPLATE), PASSWORD)
+
+    def new_database(self, *, empty: bool = False) -> str:
+        """A fresh database owned by the store's role, holding an empty store at the
+        template's schema (`empty`: no tables at all, as a shop's new database); its name."""
         name = f"omnitui_t{os.getpid()}_{next(self._names)}"
-        self.psql(f"CREATE DATABASE {name} OWNER {ROLE} TEMPLATE {TEMPLATE}")
+        if empty:
+            self.psql(f"CREATE DATABASE {name} OWNER {ROLE} TEMPLATE template0")
+        else:
+            self.psql(f"CREATE DATABASE {name} OWNER {ROLE} TEMPLATE {TEMPLATE}")
         return name
 
     def log(self) -> str:
