@@ -95,6 +95,7 @@ wait_for = wait_until
 # `pytestmark = pytest.mark.backends` gets its `store` and `open_store`
 # fixtures once on SQLite and once on PostgreSQL.
 BACKENDS = ("sqlite", "postgresql")
+PG_PASSWORD_ENV = "OMNITUI_TEST_STORE_PASSWORD"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -117,6 +118,8 @@ def pg_cluster() -> Iterator[PgCluster]:
             pytest.fail(message)
         pytest.skip(message)
     cluster = PgCluster.create(where)
+    # Where the commands a test runs find the store's password (`StoreOpener.toml`).
+    os.environ[PG_PASSWORD_ENV] = PG_PASSWORD
     try:
         # Migrated once: each test's database is a copy of a current, empty store.
         cluster.migrate_template()
@@ -145,6 +148,13 @@ class StoreOpener:
         if name not in self._databases:
             self._databases[name] = cluster.new_database(empty=empty)
         return cluster.url(self._databases[name])
+
+    def toml(self, name: str = "omnitui.db") -> str:
+        """The `[store]` table of a config.toml naming store `name`, for the
+        commands a test runs (the password comes from the environment)."""
+        if self.backend == "postgresql":
+            return f'[store]\nurl = "{self.url(name)}"\npassword_env = "{PG_PASSWORD_ENV}"\n'
+        return f'[store]\npath = "{self._tmp / name}"\n'
 
     async def __call__(
         self, name: str = "omnitui.db", *, clock: Callable[[], float] = time.time

@@ -26,7 +26,6 @@ import io
 import json
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -36,13 +35,15 @@ import pytest
 from omnitui.domain.hours import BusinessHours, business_hours
 from omnitui.domain.models import Channel, ChannelKind, Inbound, ThreadStatus
 from omnitui.domain.report import build_report, parse_when
-from omnitui.store import Store
 from omnitui.store.records import (
     AutomationPlan,
     ConversationRecord,
     PlannedFiring,
     PlannedReply,
 )
+from tests.conftest import StoreOpener
+
+pytestmark = pytest.mark.backends
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 MAIL = Channel(ChannelKind.EMAIL, "shop-mail")
@@ -75,11 +76,11 @@ def shop_hours() -> BusinessHours:
     return business_hours("Asia/Tokyo", dict(WEEKDAYS))
 
 
-async def scripted_day(path: Path) -> dict[str, int]:
-    """The day in the module's docstring, through the store's own API; the
-    customers' contact ids by name."""
+async def scripted_day(open_store: StoreOpener, name: str) -> dict[str, int]:
+    """The day in the module's docstring, through the store's own API, in store
+    `name`; the customers' contact ids by name."""
     clock = Clock()
-    store = await Store.open(path, clock=clock)
+    store = await open_store(name, clock=clock)
     ids: dict[str, int] = {}
     n = 0
 
@@ -130,15 +131,16 @@ async def scripted_day(path: Path) -> dict[str, int]:
     return ids
 
 
+Shop = tuple[StoreOpener, dict[str, int]]
+
+
 @pytest.fixture
-async def shop(tmp_path: Path) -> AsyncIterator[tuple[Path, dict[str, int]]]:
-    path = tmp_path / "shop.db"
-    ids = await scripted_day(path)
-    yield path, ids
+async def shop(open_store: StoreOpener) -> Shop:
+    return open_store, await scripted_day(open_store, "shop.db")
 
 
-async def read(path: Path, *, calendar: bool) -> dict[str, object]:
-    store = await Store.open(path, clock=lambda: NOW)
+async def read(open_store: StoreOpener, *, calendar: bool) -> dict[str, object]:
+    store = await open_store("shop.db", clock=lambda: NOW)
     try:
         report = build_report(
             await store.conversations_between(SINCE, UNTIL),
@@ -162,10 +164,10 @@ def times(figures: object) -> tuple[object, object, object, object]:
 
 
 async def test_first_response_and_resolution_in_business_hours(
-    shop: tuple[Path, dict[str, int]],
+    shop: Shop,
 ) -> None:
-    path, ids = shop
-    report = await read(path, calendar=False)
+    opener, ids = shop
+    report = await read(opener, calendar=False)
     assert report["business_hours"] is True
     assert times(report) == (1200, 2700, 5400, 10800)
     assert report["conversations"] == 5
@@ -200,10 +202,10 @@ async def test_first_response_and_resolution_in_business_hours(
 
 
 async def test_first_response_and_resolution_on_the_calendar(
-    shop: tuple[Path, dict[str, int]],
+    shop: Shop,
 ) -> None:
-    path, _ = shop
-    report = await read(path, calendar=True)
+    opener, _ = shop
+    report = await read(opener, calendar=True)
     assert report["business_hours"] is False
     assert times(report) == (4800, 56700, 18000, 59400)
     waiting = report["waiting"]
@@ -211,9 +213,9 @@ async def test_first_response_and_resolution_on_the_calendar(
     assert waiting[0]["waiting_s"] == 15 * 3600  # Thursday 20:00 to Friday 11:00
 
 
-async def test_volume_per_day_and_when_customers_write(shop: tuple[Path, dict[str, int]]) -> None:
-    path, _ = shop
-    report = await read(path, calendar=False)
+async def test_volume_per_day_and_when_customers_write(shop: Shop) -> None:
+    opener, _ = shop
+    report = await read(opener, calendar=False)
     assert report["volume"] == {"2026-01-15": {"email": 4, "telegram": 2}, "2026-01-16": {}}
     heatmap = report["heatmap"]
     assert isinstance(heatmap, list)
@@ -312,10 +314,10 @@ def run(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-def config(shop: tuple[Path, dict[str, int]], tmp_path: Path) -> Path:
-    path, _ = shop
+def config(shop: Shop, tmp_path: Path) -> Path:
+    opener, _ = shop
     file = tmp_path / "config.toml"
-    file.write_text(f'[store]\npath = "{path}"\n\n{HOURS_TOML}', encoding="utf-8")
+    file.write_text(f"{opener.toml('shop.db')}\n{HOURS_TOML}", encoding="utf-8")
     return file
 
 
@@ -395,7 +397,7 @@ def test_a_bad_period_says_so_in_one_line(config: Path, args: tuple[str, ...], s
 # Broadcasts --------------------------------------------------------------------
 
 
-async def a_broadcast_thursday(path: Path) -> None:
+async def a_broadcast_thursday(open_store: StoreOpener, name: str) -> None:
     """Thursday 14:00: `sale` to five customers and one skipped; Saturday: another.
 
     Telegram: Ann and Bo sent, Cy failed (the bot was blocked). SMS: Dee
@@ -407,7 +409,7 @@ async def a_broadcast_thursday(path: Path) -> None:
 
     sms = Channel(ChannelKind.SMS, "shop-sms")
     clock = [datetime(2026, 1, 15, 13, 0, tzinfo=TOKYO).timestamp()]
-    store = await Store.open(path, clock=lambda: clock[0])
+    store = await open_store(name, clock=lambda: clock[0])
     try:
         got = await store.ingest(
             [
@@ -446,11 +448,10 @@ async def a_broadcast_thursday(path: Path) -> None:
 
 
 @pytest.fixture
-async def broadcast_config(tmp_path: Path) -> Path:
-    path = tmp_path / "broadcast.db"
-    await a_broadcast_thursday(path)
+async def broadcast_config(open_store: StoreOpener, tmp_path: Path) -> Path:
+    await a_broadcast_thursday(open_store, "broadcast.db")
     file = tmp_path / "broadcast.toml"
-    file.write_text(f'[store]\npath = "{path}"\n\n{HOURS_TOML}', encoding="utf-8")
+    file.write_text(f"{open_store.toml('broadcast.db')}\n{HOURS_TOML}", encoding="utf-8")
     return file
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,9 @@ from omnitui.domain.models import Channel, ChannelKind, Inbound, ThreadStatus
 from omnitui.store import Store
 from omnitui.store.migrate import upgrade
 from omnitui.store.records import AutomationPlan, PlannedFiring, PlannedReply
+from tests.conftest import StoreOpener
+
+pytestmark = pytest.mark.backends
 
 MAIL = Channel(ChannelKind.EMAIL, "shop-mail")
 BOT = Channel(ChannelKind.TELEGRAM, "shop-bot")
@@ -32,10 +34,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def shop(tmp_path: Path, clock: Clock) -> AsyncIterator[Store]:
-    store = await Store.open(tmp_path / "shop.db", clock=clock)
-    yield store
-    await store.close()
+async def shop(open_store: StoreOpener, clock: Clock) -> Store:
+    return await open_store("shop.db", clock=clock)
 
 
 def mail(n: int, sender: str, at: float) -> Inbound:

@@ -124,7 +124,7 @@ class SqliteAutomation(SqliteOutbox):
             " AND author IS NOT NULL AND json_extract(meta, '$.automatic') IS NULL) AS agent, "
             "(SELECT count(*) FROM rule_firing WHERE contact_id = ? AND replied = 1 "
             " AND at >= ?) AS replies, "
-            "(SELECT group_concat(agent, char(10)) FROM composing "
+            "(SELECT group_concat(agent, '\n') FROM composing "
             " WHERE contact_id = ? AND at >= ?) AS composing",
             (contact_id, contact_id, now - DAY, contact_id, now - COMPOSING_FRESH),
         )

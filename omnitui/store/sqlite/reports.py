@@ -80,7 +80,7 @@ class SqliteReports(SqliteBase):
             "  SELECT max(o.sent_at) FROM message o WHERE o.contact_id = c.id "
             "  AND o.direction = 'out' AND json_extract(o.meta, '$.automatic') IS NULL), 0)), "
             " c.last_activity) AS since, "
-            "(SELECT group_concat(agent, char(10)) FROM composing "
+            "(SELECT group_concat(agent, '\n') FROM composing "
             " WHERE contact_id = c.id AND at >= ?) AS composing "
             "FROM contact c WHERE c.merged_into IS NULL AND c.status = 'open' "
             "AND c.last_direction = 'in' ORDER BY since, c.id LIMIT ?",
