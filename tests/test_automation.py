@@ -22,6 +22,8 @@ from omnitui.store import Store
 from tests.peers.telegram_api import TOKEN, BotApiPeer, Customer
 from tests.waiting import wait_until
 
+pytestmark = pytest.mark.backends
+
 TOKEN_ENV = "OMNITUI_TEST_TELEGRAM_TOKEN"
 BOT = Channel(ChannelKind.TELEGRAM, "shop-bot")
 FAST = RetryPolicy(first_delay=0.05, factor=2.0, max_delay=0.3, max_attempts=4)

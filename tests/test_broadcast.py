@@ -22,7 +22,10 @@ from omnitui.domain.broadcast import (
 )
 from omnitui.domain.models import Channel, ChannelKind, Delivery, IdentityKind, Inbound
 from omnitui.store import Store, StoreError
+from tests.conftest import StoreOpener
 from tests.peers.telegram_api import TOKEN, BotApiPeer, Customer
+
+pytestmark = pytest.mark.backends
 
 MAIL = Channel(ChannelKind.EMAIL, "shop-mail")
 SMS = Channel(ChannelKind.SMS, "shop-sms")
@@ -133,10 +136,12 @@ async def test_a_broadcast_is_written_whole_refused_twice_and_cancelled_before_i
     assert [m.text for m in await store.thread_page(ids["hanako"])] == ["こんにちは"]
 
 
-def telegram_config(tmp_path: Path, peer: BotApiPeer, *, per_second: float) -> Path:
+def telegram_config(
+    open_store: StoreOpener, tmp_path: Path, peer: BotApiPeer, *, per_second: float
+) -> Path:
     config = tmp_path / "config.toml"
     config.write_text(
-        f'[agent]\nname = "Aiko"\n\n[store]\npath = "{tmp_path / "shop.db"}"\n\n'
+        f'[agent]\nname = "Aiko"\n\n{open_store.toml("shop.db")}\n'
         f"[broadcast]\ntelegram_per_second = {per_second}\n\n"
         f'[[telegram]]\nname = "shop-bot"\ntoken_env = "{TOKEN_ENV}"\napi_base = "{peer.url}"\n',
         encoding="utf-8",
@@ -144,9 +149,9 @@ def telegram_config(tmp_path: Path, peer: BotApiPeer, *, per_second: float) -> P
     return config
 
 
-async def vip_bot_customers(tmp_path: Path, customers: list[Customer]) -> None:
+async def vip_bot_customers(open_store: StoreOpener, customers: list[Customer]) -> None:
     """The shop's store with these Telegram customers (each wrote to the bot) tagged vip."""
-    store = await Store.open(tmp_path / "shop.db")
+    store = await open_store("shop.db")
     now = time.time()
     got = await store.ingest(
         [Inbound(BOT, f"{c.id}:900", str(c.id), c.first_name, "hi", now - 60) for c in customers]
@@ -173,11 +178,11 @@ async def run_cli(tmp_path: Path, *args: str) -> tuple[int, str, str]:
 
 
 async def test_omnitui_broadcast_sends_each_telegram_customer_one_message_at_the_set_pace(
-    tmp_path: Path, telegram_peer: BotApiPeer
+    tmp_path: Path, telegram_peer: BotApiPeer, open_store: StoreOpener
 ) -> None:
-    config = telegram_config(tmp_path, telegram_peer, per_second=10)
+    config = telegram_config(open_store, tmp_path, telegram_peer, per_second=10)
     await vip_bot_customers(
-        tmp_path, [Customer(8100 + n, f"Guest{chr(65 + n)}") for n in range(12)]
+        open_store, [Customer(8100 + n, f"Guest{chr(65 + n)}") for n in range(12)]
     )
 
     code, out, err = await run_cli(
@@ -202,11 +207,11 @@ async def test_omnitui_broadcast_sends_each_telegram_customer_one_message_at_the
 
 
 async def test_telegrams_flood_control_holds_the_whole_broadcast_and_everyone_gets_it_once(
-    tmp_path: Path, telegram_peer: BotApiPeer
+    tmp_path: Path, telegram_peer: BotApiPeer, open_store: StoreOpener
 ) -> None:
-    config = telegram_config(tmp_path, telegram_peer, per_second=25)
+    config = telegram_config(open_store, tmp_path, telegram_peer, per_second=25)
     customers = [Customer(8300 + n, f"Guest{chr(65 + n)}") for n in range(6)]
-    await vip_bot_customers(tmp_path, customers)
+    await vip_bot_customers(open_store, customers)
     # The third send is told to wait 2 s (429 retry_after): the account waits, not only
     # that message, and nobody gets it twice.
     telegram_peer.fail(

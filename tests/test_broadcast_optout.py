@@ -62,6 +62,8 @@ mail_password = test_email.mail_password
 bot_token = test_telegram.bot_token
 peer = test_telegram.peer
 
+pytestmark = pytest.mark.backends
+
 BOT = Channel(ChannelKind.TELEGRAM, "shop-bot")
 MAIL = Channel(ChannelKind.EMAIL, "shop-mail")
 LINE = Channel(ChannelKind.LINE, "shop-line")

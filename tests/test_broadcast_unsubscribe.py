@@ -53,6 +53,8 @@ dovecot = test_email.dovecot
 smtp = test_email.smtp
 mail_password = test_email.mail_password
 
+pytestmark = pytest.mark.backends
+
 MAIL = Channel(ChannelKind.EMAIL, "shop-mail")
 PUBLIC_URL = "https://shop.example.com/omnitui"
 SHOP = "Sakura & <Flowers>"  # escaped on every page

@@ -59,6 +59,8 @@ async def twilio(twilio_spec: TwilioSpec) -> AsyncIterator[TwilioPeer]:
         pytest.fail("left Twilio's spec:\n" + "\n".join(server.violations))
 
 
+pytestmark = pytest.mark.backends
+
 BOT = Channel(ChannelKind.TELEGRAM, "shop-bot")
 SHOP_MAIL = Channel(ChannelKind.EMAIL, "shop-mail")
 SMS = Channel(ChannelKind.SMS, "shop-sms")

@@ -8,10 +8,14 @@ on screen.
 
 from __future__ import annotations
 
+import pytest
+
 from omnitui.store import Store
 from omnitui.widgets.contact_list import contact_prompt
 from tests.test_console import inbox, make_app, open_contact, shop
 from tests.waiting import wait_for_value, wait_until
+
+pytestmark = pytest.mark.backends
 
 
 async def _count(store: Store, contact_id: int) -> int:

@@ -23,11 +23,14 @@ from omnitui.domain.notes import mention_spans, mentions
 from omnitui.domain.views import View
 from omnitui.hub import Hub, RetryPolicy
 from omnitui.store import Store
+from tests.conftest import PG_PASSWORD_ENV, StoreOpener
 from tests.peers.telegram_api import TOKEN, BotApiPeer, Customer
 from tests.test_console import MAIL, SMS, inbox, make_app, open_contact, shop
 from tests.test_telegram import BOT, TOKEN_ENV, adapter_for, wait_stored
 from tests.test_tmux import demo_in_tmux
 from tests.waiting import wait_until, wait_until_sync
+
+pytestmark = pytest.mark.backends
 
 MISAKI = Customer(4_200_301, "美咲", last_name="田中", language_code="ja")
 NOTE = "Allergic to lilies: never put them in her bouquets. @Ken please check the order"
@@ -210,10 +213,10 @@ async def test_a_note_does_not_answer_a_customer_nor_make_one_wait(store: Store)
 
 
 async def test_a_mention_shows_a_toast_and_rings_in_the_other_agents_console(
-    store: Store,
+    store: Store, open_store: StoreOpener
 ) -> None:
     ids = await shop(store)
-    ken_store = await Store.open(store.path)  # Ken's console: its own connections to the file
+    ken_store = await open_store()  # Ken's console: its own connections to the store
     ken = CountingBell(ken_store, agent_name="Ken", channels=[MAIL, SMS], poll_changes=0.05)
     aiko = make_app(store)
     try:
@@ -250,14 +253,19 @@ async def test_a_mention_shows_a_toast_and_rings_in_the_other_agents_console(
     ]
 
 
-async def test_a_note_from_another_process_calling_on_me_is_announced(store: Store) -> None:
+async def test_a_note_from_another_process_calling_on_me_is_announced(
+    store: Store, open_store: StoreOpener, backend: str
+) -> None:
     """Ken writes from his own OS process; Aiko's console says so at once."""
     ids = await shop(store)
     other = (
-        "import asyncio, sys\n"
+        "import asyncio, os, sys\n"
         "from omnitui.store import Store\n"
+        "from omnitui.store.postgres import PostgresStore\n"
         "async def main():\n"
-        "    s = await Store.open(sys.argv[1])\n"
+        "    where = sys.argv[1]\n"
+        "    s = await (PostgresStore.open_url(where, password=os.environ[sys.argv[3]])\n"
+        "               if where.startswith('postgresql:') else Store.open(where))\n"
         "    await s.add_note(int(sys.argv[2]), '@Aiko 在庫を確認してください', author='Ken')\n"
         "    await s.close()\n"
         "asyncio.run(main())\n"
@@ -270,8 +278,9 @@ async def test_a_note_from_another_process_calling_on_me_is_announced(store: Sto
             sys.executable,
             "-c",
             other,
-            str(store.path),
+            open_store.url() if backend == "postgresql" else str(store.path),
             str(ids["misaki"]),
+            PG_PASSWORD_ENV,
             stderr=asyncio.subprocess.PIPE,
         )
         _, err = await proc.communicate()
