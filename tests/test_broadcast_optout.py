@@ -47,6 +47,7 @@ from omnitui.domain.models import (
 from omnitui.hub import Hub
 from omnitui.store import Store
 from tests import test_email, test_line, test_telegram
+from tests.conftest import StoreOpener
 from tests.peers.dovecot import Dovecot
 from tests.peers.line_api import LinePeer
 from tests.peers.telegram_api import BotApiPeer, Customer
@@ -272,11 +273,11 @@ async def test_配信停止_on_line_ends_broadcasts_there_but_a_question_about_i
 # -- email ---------------------------------------------------------------------
 
 
-def mail_config(tmp_path: Path, dovecot: Dovecot, smtp_port: int) -> Path:
+def mail_config(tmp_path: Path, dovecot: Dovecot, smtp_port: int, store_toml: str) -> Path:
+    """The shop's config.toml: its email account and the store that `store_toml` names."""
     config = tmp_path / "config.toml"
     config.write_text(
-        f'[agent]\nname = "Aiko"\n\n[shop]\nname = "Sakura Flowers"\n\n'
-        f'[store]\npath = "{tmp_path / "shop.db"}"\n\n'
+        f'[agent]\nname = "Aiko"\n\n[shop]\nname = "Sakura Flowers"\n\n{store_toml}\n'
         "[broadcast]\nemail_per_minute = 600\n\n"
         f"""[[email]]
 name = "shop-mail"
@@ -325,11 +326,11 @@ def answer(sender: str, subject: str, body: str, *, refs: str = "") -> bytes:
 
 
 async def test_broadcast_email_names_the_shop_says_how_to_refuse_and_a_reply_refuses(
-    tmp_path: Path, dovecot: Dovecot, smtp: tuple[Recorder, int]
+    tmp_path: Path, dovecot: Dovecot, smtp: tuple[Recorder, int], open_store: StoreOpener
 ) -> None:
     recorder, port = smtp
-    config = mail_config(tmp_path, dovecot, port)
-    store = await Store.open(tmp_path / "shop.db")
+    config = mail_config(tmp_path, dovecot, port, open_store.toml("shop.db"))
+    store = await open_store("shop.db")
     now = time.time()
     got = await store.ingest(
         [
@@ -390,7 +391,7 @@ async def test_broadcast_email_names_the_shop_says_how_to_refuse_and_a_reply_ref
         ),
     )
     client.logout()
-    store = await Store.open(tmp_path / "shop.db")
+    store = await open_store("shop.db")
     hub = Hub(store, [EmailAdapter(account(dovecot, port))], retry=FAST, poll_outbox=0.05)
     await hub.start()
     try:

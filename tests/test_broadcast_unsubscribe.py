@@ -275,9 +275,9 @@ async def test_serve_listens_serves_images_and_one_click_unsubscribe_and_stops_w
 ) -> None:
     recorder, smtp_port = smtp
     port = free_port()
-    config = mail_config(tmp_path, dovecot, smtp_port)
-    listening_config(config, port)
     db = tmp_path / "shop.db"
+    config = mail_config(tmp_path, dovecot, smtp_port, f'[store]\npath = "{db}"\n')
+    listening_config(config, port)
     store = await Store.open(db)
     ids = await customers(store)
     await store.close()
