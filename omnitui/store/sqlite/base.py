@@ -35,8 +35,15 @@ BOUNDED_WRITERS = 4
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
+    # lower() of every letter, as PostgreSQL's (SQLite's own lowers A-Z only):
+    # a search for "émilie" finds Émilie on both databases.
+    conn.create_function("lower", 1, _lower, deterministic=True)
     _tune(conn)
     return conn
+
+
+def _lower(text: object) -> object:
+    return text.lower() if isinstance(text, str) else text
 
 
 def _tune(conn: sqlite3.Connection) -> None:
@@ -116,6 +123,7 @@ class SqliteBase:
             reader.row_factory = sqlite3.Row  # every row read by its column names
             await reader.execute("PRAGMA busy_timeout = 10000")
             await reader.execute("PRAGMA query_only = ON")
+            await reader.create_function("lower", 1, _lower, deterministic=True)
         except (sqlite3.Error, OSError) as exc:
             writer.close()
             raise unusable(path, exc) from None

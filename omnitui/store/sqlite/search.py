@@ -13,11 +13,26 @@ _CONTACT_MATCHES = (
     "merged_into IS NULL AND (name LIKE ? ESCAPE '\\' "
     "OR id IN (SELECT contact_id FROM identity WHERE address LIKE ? ESCAPE '\\'))"
 )
+# The same for a pattern with letters beyond A-Z, whose case SQLite's LIKE
+# does not fold: both sides lowered (the pattern by `_like`).
+_CONTACT_MATCHES_LOWER = (
+    "merged_into IS NULL AND (lower(name) LIKE ? ESCAPE '\\' "
+    "OR id IN (SELECT contact_id FROM identity WHERE lower(address) LIKE ? ESCAPE '\\'))"
+)
 
 
 def _like(text: str) -> str:
-    """A LIKE pattern for `text` anywhere, its own % and _ taken literally."""
+    """A LIKE pattern for `text` anywhere, its own % and _ taken literally
+    (lowered when it is not ASCII: see `_contact_matches`)."""
+    if not text.isascii():
+        text = text.lower()
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _contact_matches(text: str) -> str:
+    """The condition for contacts matching `text` (by `_like(text)`, twice):
+    Émilie for émilie too, on both databases."""
+    return _CONTACT_MATCHES if text.isascii() else _CONTACT_MATCHES_LOWER
 
 
 def _snippet(text: str, query: str, width: int = 90) -> str:
@@ -57,7 +72,7 @@ class SqliteSearch(SqliteBase):
             return hits
         like = _like(text)
         for r in await self._rows(
-            f"SELECT id, name FROM contact WHERE {_CONTACT_MATCHES} "
+            f"SELECT id, name FROM contact WHERE {_contact_matches(text)} "
             "ORDER BY last_activity DESC LIMIT 10",
             (like, like),
         ):
@@ -102,7 +117,7 @@ class SqliteSearch(SqliteBase):
         like = _like(text)
         contacts = int(
             await self._value(
-                f"SELECT count(*) FROM contact WHERE {_CONTACT_MATCHES}", (like, like)
+                f"SELECT count(*) FROM contact WHERE {_contact_matches(text)}", (like, like)
             )
         )
         if self.dialect == "postgresql":
