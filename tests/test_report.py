@@ -499,3 +499,50 @@ def test_each_broadcast_of_the_period_has_its_results_per_channel(broadcast_conf
         "Broadcasts"
         not in run(broadcast_config, "--since", "2026-01-10", "--until", "2026-01-12").stdout
     )
+
+
+# The same shop on both backends -------------------------------------------------
+
+
+def without_clock(report: object) -> object:
+    """A report without what depends on the moment it ran (how long someone waits now)."""
+    if isinstance(report, dict):
+        return {k: without_clock(v) for k, v in report.items() if k != "waiting_s"}
+    if isinstance(report, list):
+        return [without_clock(v) for v in report]
+    return report
+
+
+async def test_the_same_shop_gives_the_same_figures_on_both_backends(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    outputs: dict[str, list[str]] = {}
+    for backend in ("sqlite", "postgresql"):
+        opener = StoreOpener(backend, tmp_path / backend, request)
+        (tmp_path / backend).mkdir()
+        await scripted_day(opener, "shop.db")  # each closes the store it wrote
+        await a_broadcast_thursday(opener, "broadcast.db")
+        runs: list[str] = []
+        for name in ("shop.db", "broadcast.db"):
+            config = tmp_path / backend / f"{name}.toml"
+            config.write_text(f"{opener.toml(name)}\n{HOURS_TOML}", encoding="utf-8")
+            for args in (
+                ("--format", "json"),
+                ("--format", "json", "--calendar"),
+                ("--format", "csv", "--by", "agent"),
+                ("--format", "csv", "--by", "channel"),
+                ("--format", "csv", "--by", "tag"),
+                ("--format", "csv"),
+            ):
+                done = run(config, *PERIOD, *args)
+                assert done.returncode == 0, done.stderr
+                runs.append(done.stdout)
+        outputs[backend] = runs
+    sqlite, postgres = outputs["sqlite"], outputs["postgresql"]
+    for on_sqlite, on_postgres in zip(sqlite, postgres, strict=True):
+        if on_sqlite.startswith("{"):
+            assert without_clock(json.loads(on_postgres)) == without_clock(json.loads(on_sqlite))
+        else:
+            assert on_postgres == on_sqlite
+    assert json.loads(sqlite[0])["conversations"] == 5  # the scripted day, not an empty one
+    assert json.loads(sqlite[7])["broadcasts"]
