@@ -36,6 +36,8 @@ from tests.serve import Proc, ServeCommand, descendants
 from tests.test_tmux import Terminal
 from tests.waiting import wait_until, wait_until_sync
 
+pytestmark = pytest.mark.backends
+
 PASSWORD_ENV = "OMNITUI_TEST_MAIL_PASSWORD"
 FAST = RetryPolicy(first_delay=0.05, factor=2.0, max_delay=0.3, max_attempts=4)
 

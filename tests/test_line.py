@@ -38,6 +38,8 @@ from tests.peers.dovecot import free_port
 from tests.peers.line_api import MONTHLY_LIMIT, LinePeer, LineUser
 from tests.peers.twilio_api import wait_until
 
+pytestmark = pytest.mark.backends
+
 TOKEN_ENV = "OMNITUI_TEST_LINE_TOKEN"
 SECRET_ENV = "OMNITUI_TEST_LINE_SECRET"
 LINE = Channel(ChannelKind.LINE, "shop-line")

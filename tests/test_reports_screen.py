@@ -14,8 +14,11 @@ from omnitui.screens.inbox import InboxScreen
 from omnitui.screens.reports import ReportsScreen, duration
 from omnitui.store import Store
 from tests import test_snapshots as snaps
+from tests.conftest import StoreOpener
 from tests.test_automation_console import in_tokyo, screen_text
 from tests.waiting import wait_until
+
+pytestmark = pytest.mark.backends
 
 MAIL = Channel(ChannelKind.EMAIL, "shop-mail")
 BOT = Channel(ChannelKind.TELEGRAM, "shop-bot")
@@ -68,10 +71,12 @@ def test_durations_read_like_a_person_says_them() -> None:
 
 
 @pytest.mark.usefixtures("in_tokyo")
-async def test_the_reports_screen_shows_the_days_figures_and_each_agent(tmp_path: Path) -> None:
+async def test_the_reports_screen_shows_the_days_figures_and_each_agent(
+    open_store: StoreOpener,
+) -> None:
     start = snaps.NOW - 8 * HOUR
     clock = Clock(start)
-    store = await Store.open(tmp_path / "shop.db", clock=clock)
+    store = await open_store("shop.db", clock=clock)
     await day_of_work(store, clock, start)
     clock.at = snaps.NOW
     app = OmniApp(store, agent_name="Aiko", channels=[MAIL, BOT], language="en")

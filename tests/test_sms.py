@@ -40,6 +40,8 @@ from tests.conftest import fixture_dir
 from tests.peers.dovecot import free_port
 from tests.peers.twilio_api import Fault, Posted, TwilioPeer, TwilioSpec, wait_until
 
+pytestmark = pytest.mark.backends
+
 ACCOUNT = "AC" + "5f0c" * 8
 TOKEN = "tw-test-token-5f0c9e"
 TOKEN_ENV = "OMNITUI_TEST_TWILIO_TOKEN"

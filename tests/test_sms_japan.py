@@ -25,6 +25,8 @@ from tests.peers.twilio_api import TwilioPeer, TwilioSpec
 from tests.pilot_steps import open_customer
 from tests.waiting import wait_until
 
+pytestmark = pytest.mark.backends
+
 ACCOUNT = "AC" + "7a1e" * 8
 TOKEN = "tw-japan-token-7a1e"
 TOKEN_ENV = "OMNITUI_TEST_TWILIO_TOKEN"

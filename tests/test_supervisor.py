@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -27,7 +27,10 @@ from omnitui.screens.inbox import InboxScreen
 from omnitui.screens.supervisor import SupervisorScreen, waited_text
 from omnitui.store import Store
 from tests import test_snapshots as snaps
+from tests.conftest import StoreOpener
 from tests.waiting import wait_until
+
+pytestmark = pytest.mark.backends
 
 MAIL = Channel(ChannelKind.EMAIL, "shop-mail")
 BOT = Channel(ChannelKind.TELEGRAM, "shop-bot")
@@ -94,11 +97,9 @@ async def afternoon(store: Store, clock: Clock) -> dict[str, int]:
 
 
 @pytest.fixture
-async def shop(tmp_path: Path, clock: Clock) -> AsyncIterator[tuple[Store, dict[str, int]]]:
-    store = await Store.open(tmp_path / "shop.db", clock=clock)
-    ids = await afternoon(store, clock)
-    yield store, ids
-    await store.close()
+async def shop(open_store: StoreOpener, clock: Clock) -> tuple[Store, dict[str, int]]:
+    store = await open_store("shop.db", clock=clock)
+    return store, await afternoon(store, clock)
 
 
 def console(store: Store, language: str = "en", *, poll: float = 0.05) -> OmniApp:
@@ -236,14 +237,14 @@ async def test_the_view_lists_who_waits_longest_first_with_the_threshold_marks(
 
 
 async def test_a_reply_or_a_new_message_from_another_console_shows_at_once(
-    shop: tuple[Store, dict[str, int]], clock: Clock
+    shop: tuple[Store, dict[str, int]], clock: Clock, open_store: StoreOpener
 ) -> None:
     store, ids = shop
     app = console(store)
     async with app.run_test(size=(100, 30)) as pilot:
         await open_supervisor(pilot)
         assert "山田 花子" in "\n".join(screen_lines(app))
-        other = await Store.open(store.path, clock=clock)  # Ken's console
+        other = await open_store("shop.db", clock=clock)  # Ken's console
         try:
             await other.enqueue_reply(ids["hanako"], MAIL, "お待たせしました", author="Ken")
             await wait_until(
@@ -282,14 +283,14 @@ async def test_a_reply_or_a_new_message_from_another_console_shows_at_once(
 
 
 async def test_an_agent_writing_to_a_customer_shows_beside_them(
-    shop: tuple[Store, dict[str, int]], clock: Clock
+    shop: tuple[Store, dict[str, int]], clock: Clock, open_store: StoreOpener
 ) -> None:
     store, ids = shop
     app = console(store)
     async with app.run_test(size=(100, 30)) as pilot:
         await open_supervisor(pilot)
         assert "✎" not in "\n".join(screen_lines(app))
-        other = await Store.open(store.path, clock=clock)
+        other = await open_store("shop.db", clock=clock)
         try:
             await other.set_composing(ids["kenta"], "Ken", True)
             await wait_until(

@@ -42,6 +42,8 @@ from tests.peers.telegram_api import (
 )
 from tests.serve import ServeCommand
 
+pytestmark = pytest.mark.backends
+
 TOKEN_ENV = "OMNITUI_TEST_TELEGRAM_TOKEN"
 SECRET_ENV = "OMNITUI_TEST_TELEGRAM_SECRET"
 SECRET = "shop-webhook_secret-42"

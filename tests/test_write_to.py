@@ -36,6 +36,8 @@ from tests.test_email import PASSWORD_ENV, Recorder, _authenticate, account, dov
 from tests.test_tmux import demo_in_tmux, status_above
 from tests.waiting import wait_until, wait_until_sync
 
+pytestmark = pytest.mark.backends
+
 FAST = RetryPolicy(first_delay=0.05, factor=2.0, max_delay=0.3, max_attempts=4)
 BOT = Channel(ChannelKind.TELEGRAM, "shop-bot")
 CUSTOMERS = """name,first_name,language,email,phone,telegram,tags
