@@ -42,7 +42,7 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def _lower(text: object) -> object:
+def _lower(text: str | bytes | int | float | None) -> str | bytes | int | float | None:
     return text.lower() if isinstance(text, str) else text
 
 
