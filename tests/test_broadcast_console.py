@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
 
 from omnitui.app import OmniApp
@@ -28,8 +29,11 @@ from omnitui.screens.broadcast import (
 )
 from omnitui.screens.inbox import InboxScreen
 from omnitui.store import Store
+from tests.conftest import StoreOpener
 from tests.test_broadcast import BOT, LINE, MAIL, SMS, a_shop
 from tests.waiting import wait_until
+
+pytestmark = pytest.mark.backends
 
 CHANNELS = [MAIL, SMS, LINE, BOT]
 HANAKO_GETS = "山田 花子様、母の日の花束のご予約を承ります。"
@@ -170,12 +174,12 @@ async def test_the_same_broadcast_under_way_is_refused_in_words(store: Store) ->
 
 
 async def test_every_console_on_the_store_shows_the_progress_until_it_is_done(
-    store: Store, tmp_path: Path
+    store: Store, open_store: StoreOpener
 ) -> None:
     """Aiko starts the broadcast in her console; Ken's console, on its own
     connection to the same store file, shows its progress and then nothing."""
     await a_shop(store)
-    other = await Store.open(tmp_path / "omnitui.db")
+    other = await open_store()
     aiko, ken = console(store), console(other)
     try:
         async with aiko.run_test(size=(100, 32)) as pilot, ken.run_test(size=(100, 32)) as theirs:
@@ -197,10 +201,10 @@ async def test_every_console_on_the_store_shows_the_progress_until_it_is_done(
 
 
 async def test_cancel_from_the_console_takes_back_what_has_not_gone(
-    store: Store, tmp_path: Path
+    store: Store, open_store: StoreOpener
 ) -> None:
     ids = await a_shop(store)
-    other = await Store.open(tmp_path / "omnitui.db")
+    other = await open_store()
     aiko, ken = console(store), console(other, language="ja")
     try:
         async with aiko.run_test(size=(100, 32)) as pilot, ken.run_test(size=(100, 32)) as theirs:

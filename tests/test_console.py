@@ -25,6 +25,7 @@ from omnitui.screens.help import HelpScreen
 from omnitui.screens.inbox import InboxScreen
 from omnitui.screens.pickers import SearchScreen
 from omnitui.store import ProfileFields, Store, ThreadCursor
+from tests.conftest import StoreOpener
 from tests.waiting import wait_for_value, wait_until
 
 MAIL = Channel(ChannelKind.EMAIL, "shop-mail")
@@ -109,6 +110,7 @@ async def open_contact(pilot: Pilot[None], name: str) -> None:
     )
 
 
+@pytest.mark.backends
 async def test_enter_opens_the_merged_thread_newest_at_the_bottom(store: Store) -> None:
     ids = await shop(store)
     app = make_app(store)
@@ -188,6 +190,7 @@ async def test_composer_counts_sms_segments_and_warns_of_ucs2(store: Store) -> N
         assert "UCS-2" in status and "makes it UCS-2" in status
 
 
+@pytest.mark.backends
 async def test_canned_reply_is_personalised_from_the_profile(store: Store) -> None:
     ids = await shop(store)
     app = make_app(store)
@@ -279,6 +282,7 @@ async def test_a_value_asked_for_is_guessed_where_it_can_be_and_kept_on_the_prof
         assert not isinstance(app.screen, FillScreen)
 
 
+@pytest.mark.backends
 async def test_search_jumps_to_the_message(store: Store) -> None:
     await shop(store)
     app = make_app(store)
@@ -331,6 +335,7 @@ async def test_a_search_closed_while_it_runs_does_not_crash_the_console(
     assert app.return_code in (0, None)
 
 
+@pytest.mark.backends
 async def test_resolve_reopen_and_snooze_from_the_contact_list(store: Store) -> None:
     ids = await shop(store)
     app = make_app(store)
@@ -355,6 +360,7 @@ async def test_resolve_reopen_and_snooze_from_the_contact_list(store: Store) -> 
         )
 
 
+@pytest.mark.backends
 async def test_merge_picks_confirms_and_can_be_undone(store: Store) -> None:
     ids = await shop(store)
     app = make_app(store)
@@ -380,6 +386,7 @@ async def test_merge_picks_confirms_and_can_be_undone(store: Store) -> None:
         assert [m.kind for m in await store.thread_page(ids["emma"])] == [ChannelKind.SMS]
 
 
+@pytest.mark.backends
 async def test_merge_shows_what_moves_and_the_agent_picks_which_name_wins(store: Store) -> None:
     from omnitui.screens.merge import MergeScreen
 
@@ -427,6 +434,7 @@ async def test_merge_shows_what_moves_and_the_agent_picks_which_name_wins(store:
         assert "order_id" not in back.profile
 
 
+@pytest.mark.backends
 async def test_merge_preview_escape_merges_nothing(store: Store) -> None:
     ids = await shop(store)
     app = make_app(store)
@@ -532,6 +540,7 @@ async def test_demo_channels_answer_replies(demo: tuple[Store, DemoShop]) -> Non
     await asyncio.sleep(0)
 
 
+@pytest.mark.backends
 async def test_a_long_contact_list_loads_page_by_page(store: Store) -> None:
     now = time.time()
     await store.ingest(
@@ -611,6 +620,7 @@ async def test_the_command_palette_resolves_a_thread(store: Store) -> None:
         assert (await store.get_contact(ids["emma"])).status is ThreadStatus.RESOLVED
 
 
+@pytest.mark.backends
 async def test_typing_a_shortcut_expands_the_canned_reply_in_the_contacts_language(
     store: Store,
 ) -> None:
@@ -628,6 +638,7 @@ async def test_typing_a_shortcut_expands_the_canned_reply_in_the_contacts_langua
         assert inbox(app).composer.text.endswith(" /nosuch ")  # an unknown shortcut stays as typed
 
 
+@pytest.mark.backends
 async def test_the_profile_is_edited_from_the_keyboard(store: Store) -> None:
     from omnitui.screens.profile import ProfileScreen
 
@@ -671,6 +682,7 @@ async def test_an_sms_reply_cannot_carry_a_file(store: Store, tmp_path: Path) ->
         assert len(await store.thread_page(ids["emma"])) == 1
 
 
+@pytest.mark.backends
 async def test_possible_duplicates_are_shown_with_evidence_and_accepted_or_dismissed(
     store: Store,
 ) -> None:
@@ -711,6 +723,7 @@ async def test_possible_duplicates_are_shown_with_evidence_and_accepted_or_dismi
     assert await store.duplicate_suggestions() == []
 
 
+@pytest.mark.backends
 async def test_views_count_and_filter_and_next_waiting_jumps_to_the_longest_wait(
     store: Store,
 ) -> None:
@@ -746,6 +759,7 @@ async def test_views_count_and_filter_and_next_waiting_jumps_to_the_longest_wait
         assert screen.contact is not None and screen.contact.id == ids["emma"]
 
 
+@pytest.mark.backends
 async def test_tags_typed_with_t_make_a_view_with_its_count(store: Store) -> None:
     from omnitui.domain.views import TagView
     from omnitui.screens.tags import TagsScreen
@@ -850,6 +864,7 @@ async def test_a_value_the_profile_lacks_is_asked_for_at_insert_time(store: Stor
         )
 
 
+@pytest.mark.backends
 async def test_canned_replies_are_written_edited_and_deleted_in_the_console(store: Store) -> None:
     from omnitui.screens.canned_editor import CannedEditor
 
@@ -927,9 +942,12 @@ async def test_a_reply_and_resolve_from_another_process_show_up_live(store: Stor
         assert "→ Ken" in "\n".join(inbox(app).thread.lines_text())
 
 
-async def test_an_agent_is_warned_when_another_is_already_replying(store: Store) -> None:
+@pytest.mark.backends
+async def test_an_agent_is_warned_when_another_is_already_replying(
+    store: Store, open_store: StoreOpener
+) -> None:
     ids = await shop(store)
-    ken = await Store.open(store.path)  # another agent's console on the same store
+    ken = await open_store()  # another agent's console on the same store
     try:
         app = make_app(store)
         async with app.run_test(size=(120, 36)) as pilot:
@@ -947,6 +965,7 @@ async def test_an_agent_is_warned_when_another_is_already_replying(store: Store)
         await ken.close()
 
 
+@pytest.mark.backends
 async def test_search_says_how_many_matched_not_how_many_are_listed(store: Store) -> None:
     now = time.time()
     await store.ingest(
@@ -968,6 +987,7 @@ async def test_search_says_how_many_matched_not_how_many_are_listed(store: Store
         assert "120 messages (the newest 50 listed)" in str(hint.render())
 
 
+@pytest.mark.backends
 async def test_who_has_a_customer_and_until_when_they_sleep_is_on_screen(store: Store) -> None:
     ids = await shop(store)
     app = make_app(store)
@@ -1172,6 +1192,7 @@ async def test_an_email_reply_gets_its_subject_copies_and_signature_from_the_com
         assert app.focused is screen.composer.text_area
 
 
+@pytest.mark.backends
 async def test_undo_gives_back_the_subject_and_copies_with_the_text(store: Store) -> None:
     await shop(store)
     misaki = await mail_with_copies(store)
