@@ -30,6 +30,7 @@ from omnitui.screens.rules import RulesScreen
 from omnitui.store import Store
 from omnitui.store.records import AutomationPlan, PlannedFiring
 from tests import test_snapshots as snaps
+from tests.conftest import StoreOpener
 from tests.peers.telegram_api import BotApiPeer
 from tests.test_automation import MISAKI, Shop, bot_token, contact_of, settled, shop
 from tests.waiting import wait_until
@@ -152,8 +153,9 @@ def gear_lines(screen: InboxScreen) -> list[str]:
 # -- the ⚙ line ------------------------------------------------------------------------
 
 
+@pytest.mark.backends
 async def test_a_rule_that_fires_leaves_its_line_in_the_thread_and_notifies(
-    store: Store, telegram_peer: BotApiPeer, shop: Shop, tmp_path: Path
+    store: Store, telegram_peer: BotApiPeer, shop: Shop, open_store: StoreOpener
 ) -> None:
     """A Telegram customer writes 返品 then 担当者: the open thread shows what each
     rule did, apart from her messages, and the hand-off rings every console."""
@@ -161,7 +163,7 @@ async def test_a_rule_that_fires_leaves_its_line_in_the_thread_and_notifies(
     telegram_peer.text(MISAKI, "サイズ違いなので返品したいです")
     misaki = await contact_of(store, MISAKI)
     await settled(store, 1)
-    console = await Store.open(store.path)
+    console = await open_store()
     app = Console(console, rules=rules_of(RULES))
     try:
         async with app.run_test(size=(100, 30), notifications=True) as pilot:
@@ -203,6 +205,7 @@ async def test_a_rule_that_fires_leaves_its_line_in_the_thread_and_notifies(
         await console.close()
 
 
+@pytest.mark.backends
 async def test_a_long_gear_line_wraps_and_shows_markup_as_text(store: Store) -> None:
     """A rule's name and a value taken from a customer's message are shown as
     written ([red] and all), and a long line wraps instead of being cut."""
@@ -299,15 +302,16 @@ def _handoff(contact: int, *, notify: bool = True, rule: str = "Hand-off") -> Au
 
 
 @pytest.mark.parametrize("bell", [True, False], ids=["bell", "no-bell"])
+@pytest.mark.backends
 async def test_a_notice_from_another_process_toasts_once_in_every_console(
-    store: Store, bell: bool
+    store: Store, bell: bool, open_store: StoreOpener
 ) -> None:
     """A notify rule fired by `omnitui serve` (another store connection): each
     open console shows the toast, and rings unless `[ui] bell = false`; what
     fired before the console opened is not announced."""
     misaki = await _customer(store)
     assert await store.apply_automation(_handoff(misaki, rule="Earlier hand-off"))
-    console = await Store.open(store.path)
+    console = await open_store()
     app = Console(console, bell=bell)
     try:
         async with app.run_test(size=(100, 30), notifications=True) as pilot:
@@ -325,11 +329,14 @@ async def test_a_notice_from_another_process_toasts_once_in_every_console(
         await console.close()
 
 
-async def test_a_notice_in_a_japanese_console_keeps_the_name_whole(store: Store) -> None:
+@pytest.mark.backends
+async def test_a_notice_in_a_japanese_console_keeps_the_name_whole(
+    store: Store, open_store: StoreOpener
+) -> None:
     """On a narrow terminal the toast breaks its lines between the rule and the
     customer, never inside 美咲 田中, and says what happened in Japanese."""
     misaki = await _customer(store)
-    console = await Store.open(store.path)
+    console = await open_store()
     app = Console(console, language="ja")
     try:
         async with app.run_test(size=(60, 24), notifications=True) as pilot:
@@ -396,11 +403,11 @@ async def fire(store: Store, clock: Clock, contact: int, rule: str, at: float) -
     assert await store.apply_automation(plan)
 
 
-async def fired_shop(path: Path) -> tuple[Store, Clock, int]:
+async def fired_shop(open_store: StoreOpener, name: str) -> tuple[Store, Clock, int]:
     """Returns fired 3 times this week (last today at 10:42), After hours once
     ten days ago, and a rule no longer in config.toml twice, two days ago."""
     clock = Clock(NOW)
-    store = await Store.open(path, clock=clock)
+    store = await open_store(name, clock=clock)
     emma = await _customer(store, "Emma")
     for at in (NOW - 3 * DAY, NOW - DAY, datetime(2026, 3, 12, 10, 42).timestamp()):
         await fire(store, clock, emma, "Returns go to support", at)
@@ -424,10 +431,11 @@ def row_of(text: str, name: str) -> tuple[str, str]:
     return cells[at + 1], cells[at + 2]
 
 
+@pytest.mark.backends
 async def test_the_rules_screen_lists_each_rule_with_its_hits_and_last_firing(
-    tmp_path: Path,
+    open_store: StoreOpener,
 ) -> None:
-    store, clock, emma = await fired_shop(tmp_path / "shop.db")
+    store, clock, emma = await fired_shop(open_store, "shop.db")
     app = Console(store, rules=rules_of(SCREEN_RULES))
     try:
         async with app.run_test(size=(110, 40)) as pilot:
@@ -450,7 +458,7 @@ async def test_the_rules_screen_lists_each_rule_with_its_hits_and_last_firing(
             assert "no longer in config.toml" in text
 
             # A rule fires while the screen is open (another process): counted again.
-            other = await Store.open(store.path, clock=clock)
+            other = await open_store("shop.db", clock=clock)
             try:
                 await fire(other, clock, emma, "Returns go to support", NOW)
             finally:
@@ -466,6 +474,7 @@ async def test_the_rules_screen_lists_each_rule_with_its_hits_and_last_firing(
         await store.close()
 
 
+@pytest.mark.backends
 async def test_the_palette_opens_the_rules_and_without_rules_it_says_how_to_add_one(
     store: Store,
 ) -> None:

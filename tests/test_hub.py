@@ -90,6 +90,7 @@ async def last_status(store: Store, contact_id: int) -> Delivery:
     return (await store.thread_page(contact_id))[-1].status
 
 
+@pytest.mark.backends
 async def test_a_refused_send_is_retried_and_sent_exactly_once(store: Store) -> None:
     provider = FlakyProvider(refusals=2)
     hub = Hub(store, [provider], retry=FAST, poll_outbox=0.02)
@@ -111,6 +112,7 @@ async def test_a_refused_send_is_retried_and_sent_exactly_once(store: Store) -> 
         await hub.stop()
 
 
+@pytest.mark.backends
 async def test_a_permanent_failure_shows_the_reason_and_is_not_retried(store: Store) -> None:
     provider = FlakyProvider(refusals=0, permanent=True)
     hub = Hub(store, [provider], retry=FAST, poll_outbox=0.02)
@@ -132,6 +134,7 @@ async def test_a_permanent_failure_shows_the_reason_and_is_not_retried(store: St
         await hub.stop()
 
 
+@pytest.mark.backends
 async def test_one_broken_channel_does_not_stop_the_others(store: Store) -> None:
     broken = BrokenProvider()
     demo = DemoAdapter(DEMO_CHANNELS[0], _one_customer_shop(), interval=(0.01, 0.03), seed=1)
@@ -150,6 +153,7 @@ async def test_one_broken_channel_does_not_stop_the_others(store: Store) -> None
         await hub.stop()
 
 
+@pytest.mark.backends
 async def test_demo_replies_are_delivered(store: Store) -> None:
     demo = DemoAdapter(
         DEMO_CHANNELS[0],

@@ -330,6 +330,7 @@ async def running(store: Store, telegram_peer: BotApiPeer) -> AsyncIterator[Tele
         await hub.stop()
 
 
+@pytest.mark.backends
 async def test_a_customer_from_the_counter_code_is_tagged_and_the_report_counts_them(
     store: Store, telegram_peer: BotApiPeer, running: TelegramAdapter
 ) -> None:

@@ -157,6 +157,7 @@ class PortWatcher:
         pass
 
 
+@pytest.mark.backends
 async def test_a_channels_health_moves_through_its_states_in_the_hub_and_the_store(
     store: Store,
 ) -> None:
