@@ -416,7 +416,7 @@ class SqliteAutomation(SqliteOutbox):
     async def csat_summary(self, contact_id: int) -> CsatSummary | None:
         """The customer's satisfaction answers: how many, their average, the last one."""
         rows = await self._rows(
-            "SELECT count(*) AS n, avg(csat_rating) AS average, "
+            "SELECT count(*) AS n, avg(CAST(csat_rating AS REAL)) AS average, "
             "(SELECT csat_rating FROM conversation WHERE contact_id = ? "
             " AND csat_rating IS NOT NULL ORDER BY csat_at DESC, id DESC LIMIT 1) AS last, "
             "max(csat_at) AS last_at FROM conversation "
@@ -436,7 +436,8 @@ class SqliteAutomation(SqliteOutbox):
     async def rule_stats(self, since: float) -> dict[str, RuleStat]:
         """Each rule that ever fired: its hits since `since`, and when it last fired."""
         rows = await self._rows(
-            "SELECT rule, sum(at >= ?) AS hits, max(at) AS last FROM rule_firing GROUP BY rule",
+            "SELECT rule, sum(CASE WHEN at >= ? THEN 1 ELSE 0 END) AS hits, max(at) AS last "
+            "FROM rule_firing GROUP BY rule",
             (since,),
         )
         return {

@@ -210,7 +210,7 @@ class SqliteBroadcasts(SqliteOutbox):
     ) -> list[BroadcastProgress]:
         """The newest broadcasts with their progress (only those still sending: `active_only`)."""
         if not active_only:
-            return await self._progress("1", limit=limit)
+            return await self._progress("1 = 1", limit=limit)
         # Only broadcasts with a message still waiting (an index read), not every one.
         found = await self._progress(
             "b.cancelled_at IS NULL AND EXISTS (SELECT 1 FROM message m WHERE "
