@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from omnitui.cli import main
+from tests.conftest import StoreOpener
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -204,11 +205,12 @@ def test_serve_stops_cleanly_and_a_second_serve_says_who_runs_the_channels(tmp_p
         assert server.wait(timeout=20) == 0
 
 
+@pytest.mark.backends
 def test_canned_replies_round_trip_through_a_toml_file(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], open_store: StoreOpener
 ) -> None:
     config = tmp_path / "config.toml"
-    config.write_text(f'[store]\npath = "{tmp_path / "shop.db"}"\n')
+    config.write_text(open_store.toml("shop.db"))
     replies = tmp_path / "replies.toml"
     replies.write_text(
         '[[reply]]\nshortcut = "/hours"\ntitle = "営業時間"\nlanguage = "ja"\n'
@@ -235,13 +237,14 @@ def test_canned_replies_round_trip_through_a_toml_file(
     assert ("thanks", "", "Thank you, {first_name|there}!", "") in again.replies
 
 
+@pytest.mark.backends
 def test_a_customer_list_imports_with_bad_rows_reported_by_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], open_store: StoreOpener
 ) -> None:
     config = tmp_path / "config.toml"
     config.write_text(
-        f'[store]\npath = "{tmp_path / "shop.db"}"\n'
-        '[[sms]]\nname = "s"\naccount_sid = "AC1"\nauth_token_env = "T"\nfrom = "+81"\n'
+        open_store.toml("shop.db")
+        + '[[sms]]\nname = "s"\naccount_sid = "AC1"\nauth_token_env = "T"\nfrom = "+81"\n'
         'default_region = "JP"\n'
     )
     listing = tmp_path / "customers.csv"
