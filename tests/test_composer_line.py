@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextvars
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -25,8 +24,11 @@ from omnitui.domain.line import LINE_REPLY_WINDOW, QUOTA_CURSOR
 from omnitui.domain.models import Channel, ChannelKind, Direction, IdentityKind, Inbound
 from omnitui.i18n import use_language
 from omnitui.store import Store, StoreError
+from tests.conftest import StoreOpener
 from tests.pilot_steps import open_customer
 from tests.waiting import wait_until
+
+pytestmark = pytest.mark.backends
 
 LINE = Channel(ChannelKind.LINE, "shop-line")
 MAIL = Channel(ChannelKind.EMAIL, "shop-mail")
@@ -50,10 +52,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def shop(tmp_path: Path, clock: Clock) -> AsyncIterator[Store]:
-    store = await Store.open(tmp_path / "shop.db", clock=clock)
-    yield store
-    await store.close()
+async def shop(open_store: StoreOpener, clock: Clock) -> Store:
+    return await open_store("shop.db", clock=clock)
 
 
 async def saki_writes(

@@ -25,6 +25,8 @@ from tests.peers.telegram_api import TOKEN, BotApiPeer, Customer
 from tests.test_telegram import BOT, TOKEN_ENV, adapter_for, wait_stored
 from tests.waiting import wait_until
 
+pytestmark = pytest.mark.backends
+
 LONG_NAME = "ご注文の花束についての詳細な見積書と配達日時の確認" * 6 + ".pdf"  # 150 + 4
 MISAKI = Customer(4_200_101, "美咲", last_name="田中", language_code="ja")
 
