@@ -55,7 +55,7 @@ class SqliteReports(SqliteBase):
         """Messages per hour in [since, until), by channel kind, direction and agent."""
         rows = await self._rows(
             "SELECT hour, kind, direction, agent, count FROM message_hour "
-            "WHERE hour >= ? AND hour < ? AND count > 0 ORDER BY hour",
+            "WHERE hour >= ? AND hour < ? AND count > 0 ORDER BY hour, kind, direction, agent",
             (int(since // 3600), int(-(-until // 3600))),
         )
         return [
