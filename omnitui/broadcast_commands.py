@@ -22,12 +22,21 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from omnitui.domain.broadcast import BroadcastPlan, plan_broadcast
+from omnitui.domain.broadcast_image import (
+    BroadcastImage,
+    ImageProblem,
+    ImageReach,
+    check_image,
+    check_size,
+    image_reach,
+)
 from omnitui.domain.broadcast_quota import over_line_quota
-from omnitui.domain.models import CannedReply, ChannelKind
+from omnitui.domain.models import CannedReply, Channel, ChannelKind
 from omnitui.errors import OmniError
 from omnitui.i18n import tr
 
@@ -104,6 +113,7 @@ async def cmd_broadcast(
     at: str | None = None,
     dry_run: bool = False,
     yes: bool = False,
+    image: Path | None = None,
 ) -> int:
     from omnitui.cli import configured_channels
     from omnitui.config import local_timezone
@@ -113,6 +123,7 @@ async def cmd_broadcast(
     channels = [c for c in configured_channels(settings) if only is None or c.kind is only]
     if not channels:
         raise BroadcastUsage("no channel set up in config.toml to broadcast on")
+    picture = read_image(settings, channels, image) if image is not None else None
     send_at = parse_at(at, datetime.now(ZoneInfo(local_timezone()))) if at else None
     store = await Store.open(settings.store_path(), access=settings.store_access())
     try:
@@ -134,6 +145,8 @@ async def cmd_broadcast(
             email_requires_consent=settings.broadcast.email_requires_consent,
         )
         _summary(canned, replies, tags, plan)
+        if picture is not None:
+            _image_summary(picture, plan, settings, channels)
         over = await _over_quota(store, plan)
         if dry_run:
             _recipients(plan, {m.contact_id: m.name for m in audience})
@@ -153,7 +166,12 @@ async def cmd_broadcast(
         audience_key = {"tags": sorted(tags), "channel": channel, "language": language}
         try:
             broadcast_id = await store.create_broadcast(
-                canned, audience_key, plan, send_at=send_at, author=settings.agent.name
+                canned,
+                audience_key,
+                plan,
+                send_at=send_at,
+                author=settings.agent.name,
+                image=picture,
             )
         except StoreError as exc:
             print(f"omnitui: {exc.message()}", file=sys.stderr)
@@ -182,6 +200,58 @@ def _summary(
         print(tr("Skipped {count}:").format(count=sum(skips.values())))
         for reason, count in sorted(skips.items(), key=lambda kv: -kv[1]):
             print(f"  {count} {tr(reason)}")
+
+
+def read_image(settings: Settings, channels: Sequence[Channel], path: Path) -> BroadcastImage:
+    """`--image PATH`, checked (a JPEG or PNG of at most 10 MB) before anything is written."""
+    try:
+        check_size(str(path), path.stat().st_size)  # a huge file is never read
+        data = path.read_bytes()
+        content_type = check_image(str(path), data)
+    except ImageProblem as exc:
+        raise BroadcastUsage("--image {reason}", reason=exc) from None
+    except OSError as exc:
+        raise BroadcastUsage(
+            "--image {file}: {reason}", file=str(path), reason=exc.strerror or exc
+        ) from None
+    reach = broadcast_image_reach(settings, channels)
+    return BroadcastImage(
+        name=path.name,
+        content_type=content_type,
+        data=data,
+        ways=reach.ways,
+        public_url=settings.broadcast.public_url or "",
+    )
+
+
+def broadcast_image_reach(settings: Settings, channels: Sequence[Channel]) -> ImageReach:
+    """Where a broadcast's image can go with this config."""
+    numbers = {s.name: s.from_ for s in settings.sms}
+    return image_reach(channels, settings.broadcast.public_url, numbers)
+
+
+def image_lines(
+    picture: BroadcastImage, plan: BroadcastPlan, settings: Settings, channels: Sequence[Channel]
+) -> list[str]:
+    """The image and, per channel of the plan that sends the text alone, why."""
+    from omnitui.widgets.format import channel_name
+
+    lines = [f"🖼 {picture.name}, {picture.size_label}"]
+    reach = broadcast_image_reach(settings, channels)
+    used = {m.channel for m in plan.messages}
+    for used_channel in sorted(used, key=lambda c: (str(c.kind), c.account)):
+        said = reach.text_only.get(used_channel.account)
+        if said is not None:
+            template, values = said
+            lines.append(f"{channel_name(used_channel.kind)}: " + tr(template).format(**values))
+    return lines
+
+
+def _image_summary(
+    picture: BroadcastImage, plan: BroadcastPlan, settings: Settings, channels: Sequence[Channel]
+) -> None:
+    for line in image_lines(picture, plan, settings, channels):
+        print(f"  {line}")
 
 
 def _recipients(plan: BroadcastPlan, names: dict[int, str]) -> None:

@@ -150,6 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="list the recipients, send nothing"
     )
     broadcast.add_argument("--yes", action="store_true", help="send without asking")
+    broadcast.add_argument(
+        "--image",
+        type=Path,
+        metavar="PATH",
+        help="a JPEG or PNG (at most 10 MB) sent with the text where the channel takes one",
+    )
     command("doctor", "check the config, the store and each channel, one line each")
     qr = command("qr", "each channel's 'start a chat' link as a QR code; a poster to print")
     qr.add_argument(
@@ -248,6 +254,7 @@ def _run(args: argparse.Namespace) -> int:
                         at=args.at,
                         dry_run=args.dry_run,
                         yes=args.yes,
+                        image=args.image,
                     )
                 )
             except broadcast_commands.BroadcastUsage as exc:

@@ -339,8 +339,12 @@ class Hub:
                     await self.store.set_opted_out(kind, job.address, True, region=self._region)
 
                 await self._record(job, opted_out)
+            progress = exc.progress  # what of it went out: a retry sends the rest
             await self._record(
-                job, lambda: self.store.mark_failed(job.message_id, reason, retry_at=retry_at)
+                job,
+                lambda: self.store.mark_failed(
+                    job.message_id, reason, retry_at=retry_at, progress=progress
+                ),
             )
             return exc.retry_after
         except Exception as exc:  # an adapter bug: the provider may or may not have it

@@ -623,6 +623,12 @@ JA: dict[str, str] = {
     "--at {value}: give a time (18:30, 18:30:15), a delay (+10m, +30s) "
     "or a date and time (2026-12-24 09:00)": "--at {value}: 時刻（18:30、18:30:15）、待ち時間（+10m、+30s）か日時（2026-12-24 09:00）を指定してください",
     "--channel {value}: one of email, telegram, sms, line": "--channel {value}: email、telegram、sms、line のどれかです",
+    "{file}: {size} is more than a broadcast image may be (10 MB)": "{file}: {size} は一斉送信の画像の上限（10 MB）を超えています",
+    "{file}: not a JPEG or PNG image": "{file}: JPEG か PNG の画像ではありません",
+    "--image {reason}": "--image {reason}",
+    "--image {file}: {reason}": "--image {file}: {reason}",
+    "text only — set [broadcast] public_url to send the image": "文章のみ — 画像も送るには [broadcast] public_url を設定してください",
+    "text only — Twilio sends MMS only from US and Canadian numbers ({number})": "文章のみ — Twilio の MMS は米国・カナダの番号からしか送れません（{number}）",
     "no canned reply {shortcut} (`omnitui canned export -` lists them)": "定型文 {shortcut} がありません（`omnitui canned export -` で一覧できます）",
     "Dry run: nothing was sent.": "試行のみ: 何も送っていません。",
     "Nobody to send to.": "送る相手がいません。",
