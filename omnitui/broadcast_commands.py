@@ -21,20 +21,14 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from omnitui.domain.broadcast import BroadcastPlan, plan_broadcast
-from omnitui.domain.broadcast_image import (
-    BroadcastImage,
-    ImageProblem,
-    ImageReach,
-    check_image,
-    check_size,
-    image_reach,
-)
+from omnitui.domain.broadcast_image import BroadcastImage, ImageProblem, ImageSetup, check_size
 from omnitui.domain.broadcast_quota import over_line_quota
 from omnitui.domain.models import CannedReply, Channel, ChannelKind
 from omnitui.errors import OmniError
@@ -146,7 +140,8 @@ async def cmd_broadcast(
         )
         _summary(canned, replies, tags, plan)
         if picture is not None:
-            _image_summary(picture, plan, settings, channels)
+            for line in image_lines(picture, plan, image_setup(settings)):
+                print(f"  {line}")
         over = await _over_quota(store, plan)
         if dry_run:
             _recipients(plan, {m.contact_id: m.name for m in audience})
@@ -202,56 +197,35 @@ def _summary(
             print(f"  {count} {tr(reason)}")
 
 
+def image_setup(settings: Settings) -> ImageSetup:
+    """Where a broadcast's image can go with this config."""
+    numbers = {s.name: s.from_ for s in settings.sms}
+    return ImageSetup(settings.broadcast.public_url, numbers)
+
+
 def read_image(settings: Settings, channels: Sequence[Channel], path: Path) -> BroadcastImage:
     """`--image PATH`, checked (a JPEG or PNG of at most 10 MB) before anything is written."""
     try:
         check_size(str(path), path.stat().st_size)  # a huge file is never read
-        data = path.read_bytes()
-        content_type = check_image(str(path), data)
+        checked = image_setup(settings).image(str(path), path.read_bytes(), channels)
     except ImageProblem as exc:
         raise BroadcastUsage("--image {reason}", reason=exc) from None
     except OSError as exc:
         raise BroadcastUsage(
             "--image {file}: {reason}", file=str(path), reason=exc.strerror or exc
         ) from None
-    reach = broadcast_image_reach(settings, channels)
-    return BroadcastImage(
-        name=path.name,
-        content_type=content_type,
-        data=data,
-        ways=reach.ways,
-        public_url=settings.broadcast.public_url or "",
-    )
+    return replace(checked, name=path.name)
 
 
-def broadcast_image_reach(settings: Settings, channels: Sequence[Channel]) -> ImageReach:
-    """Where a broadcast's image can go with this config."""
-    numbers = {s.name: s.from_ for s in settings.sms}
-    return image_reach(channels, settings.broadcast.public_url, numbers)
-
-
-def image_lines(
-    picture: BroadcastImage, plan: BroadcastPlan, settings: Settings, channels: Sequence[Channel]
-) -> list[str]:
+def image_lines(picture: BroadcastImage, plan: BroadcastPlan, setup: ImageSetup) -> list[str]:
     """The image and, per channel of the plan that sends the text alone, why."""
     from omnitui.widgets.format import channel_name
 
+    used = sorted({m.channel for m in plan.messages}, key=lambda c: (str(c.kind), c.account))
     lines = [f"🖼 {picture.name}, {picture.size_label}"]
-    reach = broadcast_image_reach(settings, channels)
-    used = {m.channel for m in plan.messages}
-    for used_channel in sorted(used, key=lambda c: (str(c.kind), c.account)):
-        said = reach.text_only.get(used_channel.account)
-        if said is not None:
-            template, values = said
-            lines.append(f"{channel_name(used_channel.kind)}: " + tr(template).format(**values))
+    for channel, why in setup.text_only(used):
+        lines.append(f"{channel_name(channel.kind)}: {why}")
     return lines
-
-
-def _image_summary(
-    picture: BroadcastImage, plan: BroadcastPlan, settings: Settings, channels: Sequence[Channel]
-) -> None:
-    for line in image_lines(picture, plan, settings, channels):
-        print(f"  {line}")
 
 
 def _recipients(plan: BroadcastPlan, names: dict[int, str]) -> None:

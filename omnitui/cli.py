@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from omnitui.automation import Automation, AutomationSetup
     from omnitui.config import Settings
     from omnitui.desktop import Mode
+    from omnitui.domain.broadcast_image import ImageSetup
     from omnitui.domain.hours import BusinessHours
     from omnitui.domain.models import Channel
     from omnitui.domain.pace import Pace
@@ -408,6 +409,7 @@ async def _console(
     qr_channels: Sequence[QrChannel] = (),
     pace: Pace | None = None,
     broadcast_email_consent: bool = True,
+    broadcast_images: ImageSetup | None = None,
 ) -> int:
     from omnitui.app import OmniApp
     from omnitui.automation import Automation, AutomationSetup
@@ -440,6 +442,7 @@ async def _console(
         rules=automation.rules if automation is not None else (),
         qr_channels=qr_channels,
         broadcast_email_consent=broadcast_email_consent,
+        broadcast_images=broadcast_images,
     )
     failed: list[Exception] = []
     runs_channels = lock.acquire()
@@ -534,6 +537,7 @@ async def _first_screen_drawn(app: OmniApp, limit: float = FIRST_SCREEN_WAIT) ->
 async def run_console(settings: Settings, language: str | None = None) -> int:
     """The console on the configured store; `language` (--language) wins over [ui] language."""
     from omnitui.automation import AutomationSetup
+    from omnitui.broadcast_commands import image_setup
     from omnitui.demo import STARTER_CANNED
     from omnitui.qr import qr_channels
     from omnitui.store import Store
@@ -564,6 +568,7 @@ async def run_console(settings: Settings, language: str | None = None) -> int:
         qr_channels=qr_channels(settings),
         pace=settings.broadcast.pace(),
         broadcast_email_consent=settings.broadcast.email_requires_consent,
+        broadcast_images=image_setup(settings),
     )
 
 

@@ -34,6 +34,7 @@ from omnitui.domain.broadcast_image import (
 )
 from omnitui.domain.models import Channel, ChannelKind, Delivery, Inbound
 from omnitui.domain.public_links import media_url, preview_url
+from omnitui.domain.views import TagView
 from omnitui.hub import Hub
 from omnitui.store import Store
 from tests import test_email, test_line, test_telegram
@@ -42,7 +43,7 @@ from tests.peers.dovecot import Dovecot, free_port
 from tests.peers.line_api import LinePeer
 from tests.peers.telegram_api import BotApiPeer, Customer
 from tests.peers.twilio_api import TwilioPeer, TwilioSpec
-from tests.test_broadcast import run_cli, telegram_config, vip_bot_customers
+from tests.test_broadcast import a_shop, run_cli, telegram_config, vip_bot_customers
 from tests.test_email import FAST, Recorder
 from tests.waiting import wait_until
 
@@ -480,3 +481,51 @@ async def test_two_thousand_recipients_share_one_copy_of_the_image(store: Store)
 def _store_size(path: Path) -> int:
     """The store's size on disk, its write-ahead log included."""
     return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+
+
+# -- the console ---------------------------------------------------------------
+
+
+async def test_the_console_adds_an_image_as_the_composer_attaches_a_file_and_says_where_it_cannot_go(
+    store: Store, tmp_path: Path
+) -> None:
+    from omnitui.screens.attach import AttachScreen
+    from omnitui.screens.inbox import InboxScreen
+    from tests import test_broadcast_console as console_tests
+
+    ids = await a_shop(store)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a picture", encoding="utf-8")
+    picture = tmp_path / "poster.jpg"
+    data = poster("JPEG", 300)
+    picture.write_bytes(data)
+    app = console_tests.console(store)
+    async with app.run_test(size=(100, 40)) as pilot:
+        inbox = await console_tests.inbox_ready(pilot, app)
+        await inbox.set_view(TagView("vip"))
+        screen = await console_tests.look_at(pilot, app)
+        for path in (notes, picture):
+            await pilot.press("ctrl+o")
+            await wait_until(lambda: isinstance(app.screen, AttachScreen), pilot=pilot)
+            await pilot.press(*str(path), "enter")
+            await wait_until(lambda: app.screen is screen, pilot=pilot)
+        assert any("notes.txt: not a JPEG or PNG image" in t for t in console_tests.toasts(app))
+        await console_tests.shows(pilot, app, f"🖼 poster.jpg, {round(len(data) / 1024)} KB")
+        # No public address in this config: LINE takes the text alone, and says so.
+        await console_tests.shows(
+            pilot, app, "LINE: text only — set [broadcast] public_url to send the image"
+        )
+        assert "email: text only" not in console_tests.screen_text(app)
+        await pilot.press("y")
+        await wait_until(lambda: isinstance(app.screen, InboxScreen), pilot=pilot)
+    assert image_copies(store.path, data) == 1
+    ken = (await store.thread_page(ids["ken"]))[-1]
+    hanako = (await store.thread_page(ids["hanako"]))[-1]
+    assert [a.filename for a in ken.attachments] == ["poster.jpg"]
+    # Saved from the thread, it is the broadcast's one copy.
+    assert await store.attachment_data(ken.attachments[0].id) == data
+    assert hanako.attachments == ()
+    [job] = await store.claim_broadcast("shop-mail")
+    assert [f.data for f in job.files] == [data]
+    [line_job] = await store.claim_broadcast("shop-line")
+    assert line_job.files == () and "image" not in line_job.meta

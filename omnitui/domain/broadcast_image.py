@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from omnitui.domain.models import Channel, ChannelKind
 from omnitui.errors import OmniError
-from omnitui.i18n import N_
+from omnitui.i18n import N_, tr
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024  # Telegram's sendPhoto and LINE's original image limit
 IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png"}
@@ -106,6 +106,38 @@ class ImageReach:
 
     ways: dict[str, ImageWay]
     text_only: dict[str, tuple[str, dict[str, str]]]  # account -> (template, values)
+
+
+@dataclass(frozen=True, slots=True)
+class ImageSetup:
+    """What decides where a broadcast's image can go: `[broadcast] public_url`
+    and each SMS account's `from` number."""
+
+    public_url: str | None = None
+    sms_numbers: Mapping[str, str] = field(default_factory=dict)
+
+    def reach(self, channels: Sequence[Channel]) -> ImageReach:
+        return image_reach(channels, self.public_url, self.sms_numbers)
+
+    def image(self, name: str, data: bytes, channels: Sequence[Channel]) -> BroadcastImage:
+        """`data` checked (`ImageProblem` when it cannot go) and ready for `channels`."""
+        return BroadcastImage(
+            name=name,
+            content_type=check_image(name, data),
+            data=data,
+            ways=self.reach(channels).ways,
+            public_url=self.public_url or "",
+        )
+
+    def text_only(self, channels: Sequence[Channel]) -> list[tuple[Channel, str]]:
+        """Each of `channels` that sends the text alone, with why (in the console's language)."""
+        said = self.reach(channels).text_only
+        out = []
+        for channel in channels:
+            if channel.account in said:
+                template, values = said[channel.account]
+                out.append((channel, tr(template).format(**values)))
+        return out
 
 
 def image_reach(
