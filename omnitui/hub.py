@@ -22,6 +22,8 @@ import fcntl
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -319,6 +321,7 @@ class Hub:
         """Send one message and record how it went; returns how long the provider
         asked to wait before the next one (a rate limit), if it did."""
         adapter = self.adapters[job.channel.account]
+        job = replace(job, on_progress=partial(self.store.note_progress, job.message_id))
         try:
             provider_id = await adapter.send(job)
         except SendError as exc:

@@ -9,10 +9,13 @@ runs as a user runs it (a subprocess).
 
 from __future__ import annotations
 
+import asyncio
 import email
 import io
 import os
+import signal
 import sqlite3
+import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -32,7 +35,7 @@ from omnitui.domain.broadcast_image import (
     check_image,
     image_reach,
 )
-from omnitui.domain.models import Channel, ChannelKind, Delivery, Inbound
+from omnitui.domain.models import Channel, ChannelKind, Delivery, Inbound, Message
 from omnitui.domain.public_links import media_url, preview_url
 from omnitui.domain.views import TagView
 from omnitui.hub import Hub
@@ -529,3 +532,70 @@ async def test_the_console_adds_an_image_as_the_composer_attaches_a_file_and_say
     assert [f.data for f in job.files] == [data]
     [line_job] = await store.claim_broadcast("shop-line")
     assert line_job.files == () and "image" not in line_job.meta
+
+
+# -- kill -9 between the photo and the text -------------------------------------
+
+
+async def test_kill_9_between_the_photo_and_the_text_then_a_retry_sends_the_text_alone(
+    tmp_path: Path, telegram_peer: BotApiPeer
+) -> None:
+    from tests import test_broadcast_crash as crash
+
+    config = await crash.a_shop(tmp_path, telegram_peer, 1, per_second=25)
+    store = await Store.open(tmp_path / "shop.db")
+    long_text = "{first_name|Hello}, " + "our Mother's Day bouquets are ready. " * 40
+    await store.add_canned_replies([("long", "Mother's Day", long_text, "en")])
+    await store.close()
+    picture = tmp_path / "poster.png"
+    data = poster()
+    picture.write_bytes(data)
+    hold = telegram_peer.hold("sendMessage")
+    server = await crash.serve(config, tmp_path, telegram_peer)
+    command = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "omnitui.cli", "--config", str(config), "broadcast", "long"),
+        *("--tag", "vip", "--image", str(picture), "--yes"),
+        env=crash.environment(tmp_path),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        # The photo went; the text is on its way when the process that sends dies.
+        await asyncio.wait_for(hold.reached.wait(), 30)
+        server.send_signal(signal.SIGKILL)
+        await server.wait()
+        # Telegram never got the text (the connection died with the process).
+        telegram_peer.fail("sendMessage", 500, "Internal Server Error: connection lost")
+        del telegram_peer.holds["sendMessage"]
+        hold.release()
+        server = await crash.serve(config, tmp_path, telegram_peer)
+        store = await Store.open(tmp_path / "shop.db")
+        try:
+            contact = (await store.list_contacts())[0]
+
+            async def unknown() -> Message | None:
+                last = (await store.thread_page(contact.id))[-1]
+                return last if last.status is Delivery.UNKNOWN else None
+
+            await wait_until(unknown, 30, "the interrupted message to be unknown")
+            interrupted = await unknown()
+            assert interrupted is not None
+            # The agent looks in Telegram, sees the photo without its text, and retries.
+            await store.retry(interrupted.id)
+
+            async def sent() -> bool:
+                return (await store.thread_page(contact.id))[-1].status is Delivery.SENT
+
+            await wait_until(sent, 30, "the retried message to be sent")
+        finally:
+            await store.close()
+    finally:
+        await crash.stop(server)
+        if command.returncode is None:
+            command.kill()
+        await command.wait()
+    methods = Counter(s.method for s in telegram_peer.sent)
+    assert methods == {"sendPhoto": 1, "sendMessage": 1}, telegram_peer.sent
+    [photo] = [s for s in telegram_peer.sent if s.method == "sendPhoto"]
+    assert photo.file == data

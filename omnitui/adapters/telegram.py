@@ -705,6 +705,11 @@ class TelegramAdapter:
                 ) from None
             if not first:
                 first = f"{chat_id}:{sent.message_id}"
+            if index + 1 < len(steps) and message.on_progress is not None:
+                try:  # before the text goes: a crash now must not mean a second photo
+                    await message.on_progress({PARTS_SENT: index + 1, FIRST_SENT: first})
+                except Exception as exc:  # the customer still gets the rest
+                    log.warning("message %s: progress not recorded (%s)", message.message_id, exc)
         return first
 
     async def _send_one(

@@ -395,6 +395,10 @@ class OutboxStore(Protocol):
         """The provider took the reply; `note` is what it said besides (shown on it)."""
         ...
 
+    async def note_progress(self, message_id: int, progress: Mapping[str, object]) -> None:
+        """Keep in the message's meta what of it already went out."""
+        ...
+
     async def mark_failed(
         self,
         message_id: int,

@@ -380,6 +380,18 @@ class SqliteOutbox(SqliteBase):
 
         await self._write(run)
 
+    async def note_progress(self, message_id: int, progress: Mapping[str, object]) -> None:
+        """Keep in the message's meta what of it already went out (a photo before its
+        text), so that a retry, even after a crash, sends only the rest."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE message SET meta = json_patch(coalesce(meta, '{}'), ?) WHERE id = ?",
+                (json.dumps(dict(progress), ensure_ascii=False), message_id),
+            )
+
+        await self._write(run)
+
     async def mark_failed(
         self,
         message_id: int,
