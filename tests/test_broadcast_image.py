@@ -479,6 +479,11 @@ async def test_two_thousand_recipients_share_one_copy_of_the_image(store: Store)
     # Each message gets the bytes when it goes, from the one copy.
     jobs = await store.claim_broadcast("shop-mail", limit=3)
     assert [j.files[0].data == data for j in jobs] == [True, True, True]
+    # Cancelled, the rest leave the threads, the image's name with them.
+    [number] = [b.id for b in await store.broadcasts()]
+    assert await store.cancel_broadcast(number) == 1997
+    thread = await store.thread_page(got[-1].contact_id)
+    assert [m.text for m in thread] == ["hi"]
 
 
 def _store_size(path: Path) -> int:

@@ -329,6 +329,7 @@ class SqliteBroadcasts(SqliteOutbox):
             ).fetchall()
             for row in rows:
                 unindex_message(conn, row["id"])
+                conn.execute("DELETE FROM attachment WHERE message_id = ?", (row["id"],))
                 conn.execute("DELETE FROM message WHERE id = ?", (row["id"],))
                 conn.execute(
                     "UPDATE broadcast_recipient SET message_id = NULL, skipped = ? "
