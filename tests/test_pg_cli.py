@@ -42,7 +42,7 @@ def shop(tmp_path: Path, url: str) -> Path:
 def test_doctor_reads_the_store_on_the_server_and_says_what_is_wrong_without_the_password(
     tmp_path: Path, pg_cluster: PgCluster
 ) -> None:
-    url = pg_cluster.url(pg_cluster.new_database())
+    url = pg_cluster.url(pg_cluster.new_database(empty=True))  # a shop's new database
     config = shop(tmp_path, url)
     fresh = run(config, "doctor")
     assert "ok    store    " in fresh.stdout and "created on first start" in fresh.stdout
@@ -84,7 +84,7 @@ def test_a_store_url_that_is_not_postgresql_is_a_config_error(tmp_path: Path) ->
 async def test_an_old_postgresql_store_is_migrated_when_opened_and_keeps_its_data(
     pg_cluster: PgCluster,
 ) -> None:
-    url = pg_cluster.url(pg_cluster.new_database())
+    url = pg_cluster.url(pg_cluster.new_database(empty=True))
     upgrade_url(url, PASSWORD, "0010")
     with psycopg.connect(url, password=PASSWORD) as conn:
         conn.execute(
