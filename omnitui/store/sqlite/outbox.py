@@ -46,6 +46,26 @@ _DELIVERY_RANK = {
 }
 
 
+def _add_to_meta(conn: sqlite3.Connection, message_id: int, values: Mapping[str, object]) -> None:
+    """Join `values` to a message's meta (a value of None takes its key away), in
+    the caller's write transaction: read, merged here, written back."""
+    row = conn.execute("SELECT meta FROM message WHERE id = ?", (message_id,)).fetchone()
+    if row is None:
+        return
+    meta = json.loads(row[0] or "{}")
+    if not isinstance(meta, dict):
+        meta = {}
+    for key, value in values.items():
+        if value is None:
+            meta.pop(key, None)
+        else:
+            meta[key] = value
+    conn.execute(
+        "UPDATE message SET meta = ? WHERE id = ?",
+        (json.dumps(meta, ensure_ascii=False), message_id),
+    )
+
+
 def _mail_extras(
     channel: Channel, cc: Sequence[str], bcc: Sequence[str], signature: str
 ) -> dict[str, object]:
@@ -390,10 +410,7 @@ class SqliteOutbox(SqliteBase):
         text), so that a retry, even after a crash, sends only the rest."""
 
         def run(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "UPDATE message SET meta = json_patch(coalesce(meta, '{}'), ?) WHERE id = ?",
-                (json.dumps(dict(progress), ensure_ascii=False), message_id),
-            )
+            _add_to_meta(conn, message_id, progress)
 
         await self._write(run)
 
@@ -412,10 +429,7 @@ class SqliteOutbox(SqliteBase):
 
         def run(conn: sqlite3.Connection) -> None:
             if progress:
-                conn.execute(
-                    "UPDATE message SET meta = json_patch(coalesce(meta, '{}'), ?) WHERE id = ?",
-                    (json.dumps(dict(progress), ensure_ascii=False), message_id),
-                )
+                _add_to_meta(conn, message_id, progress)
             if retry_at is None:
                 conn.execute(
                     "UPDATE message SET status = 'failed', status_reason = ? WHERE id = ?",
