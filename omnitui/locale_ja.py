@@ -874,6 +874,7 @@ JA: dict[str, str] = {
     "the note is empty": "メモが空です",
     "the store at {url} cannot be used: {why}": "{url} のストアを使えません: {why}",
     "the store's server did not answer: {why}": "ストアのサーバーが応答しません: {why}",
+    "that is in the store already: {why}": "ストアにすでにあります: {why}",
     "that customer is not there any more": "そのお客様はもういません",
     "{path} has schema revision {revision}, newer than this OmniTUI knows ({head}); "
     "upgrade OmniTUI to open it": (
