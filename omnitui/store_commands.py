@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 BATCH = 5_000  # rows per transaction on PostgreSQL
 BATCH_BYTES = 32 * 1024 * 1024  # and at most about this much text and data
+COPY_NAME = "omnitui store copy"  # the copy's connection, as pg_stat_activity shows it
 SEARCH = "message_search"  # the search index: built from the messages, not copied
 NOT_COPIED = {"alembic_version", SEARCH}
 REPLACEMENT = "\ufffd"  # for a NUL character, which PostgreSQL's text cannot hold
@@ -175,7 +176,9 @@ def cmd_store_copy(
     except KeyboardInterrupt:
         print(
             "omnitui: "
-            + tr("the copy was interrupted: run the same command again to carry on where it stopped"),
+            + tr(
+                "the copy was interrupted: run the same command again to carry on where it stopped"
+            ),
             file=sys.stderr,
         )
         return EXIT_ERROR
@@ -232,7 +235,13 @@ def _copy(settings: Settings, path: Path, url: str, password: str | None, batch:
             ensure_current_url(url, password)
             # Autocommit: each batch below is a transaction of its own.
             target = stack.enter_context(
-                psycopg.connect(url, password=password, connect_timeout=10, autocommit=True)
+                psycopg.connect(
+                    url,
+                    password=password,
+                    connect_timeout=10,
+                    autocommit=True,
+                    application_name=COPY_NAME,
+                )
             )
         except (psycopg.Error, OSError) as exc:
             raise unreachable(url, exc) from None
@@ -256,7 +265,13 @@ def _copy(settings: Settings, path: Path, url: str, password: str | None, batch:
                 "the connection to {url} was lost ({why}): run the same command again to "
                 "carry on where the copy stopped",
                 url=place,
-                why=str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
+                why=_first_line(exc),
+            ) from None
+        except psycopg.Error as exc:
+            raise CopyRefused(
+                "PostgreSQL refused a row of {table}: {why}",
+                table=copy.current,
+                why=_first_line(exc),
             ) from None
     width = max(len(t.label) for t in tallies)
     for tally in tallies:
@@ -264,7 +279,7 @@ def _copy(settings: Settings, path: Path, url: str, password: str | None, batch:
     if all(t.same for t in tallies):
         print(
             tr(
-                "Copied: every table has its rows. Set [store] url = \"{url}\" on every machine "
+                'Copied: every table has its rows. Set [store] url = "{url}" on every machine '
                 "(README: Moving a shop to PostgreSQL)."
             ).format(url=_without_password(url))
         )
@@ -381,6 +396,7 @@ class StoreCopy:
         self._target_name = target_name
         self.tables = _tables(target)
         self._counts: dict[str, int] = {}
+        self.current = ""  # the table being copied, for messages
 
     # What is there before the copy.
 
@@ -424,8 +440,12 @@ class StoreCopy:
         order = _sql_list(table.key)
         for direction in ("ASC", "DESC"):
             key = self._pg_one(
-                _sql("SELECT {keys} FROM {} ORDER BY {order} " + direction + " LIMIT 1",
-                     table.name, keys=order, order=order)  # fmt: skip
+                _sql(
+                    "SELECT {keys} FROM {} ORDER BY {order} " + direction + " LIMIT 1",
+                    table.name,
+                    keys=order,
+                    order=order,
+                )
             )
             self._same_row(table, table.key, tuple(key))
 
@@ -433,9 +453,7 @@ class StoreCopy:
         from psycopg import sql
 
         columns = _sql_list(table.columns)
-        where = sql.SQL(" AND ").join(
-            sql.SQL("{} = %s").format(sql.Identifier(k)) for k in key
-        )
+        where = sql.SQL(" AND ").join(sql.SQL("{} = %s").format(sql.Identifier(k)) for k in key)
         there = self._pg_one(
             sql.SQL("SELECT {} FROM {} WHERE {}").format(
                 columns, sql.Identifier(table.name), where
@@ -467,22 +485,28 @@ class StoreCopy:
         """Copy every table (carrying on where an earlier run stopped), then set
         each id sequence past the highest id."""
         for table in self.tables:
+            self.current = table.name
             if table.by_id:
                 self._copy_by_id(table, progress)
             else:
                 self._copy_keyed(table, progress)
             if table.name == "message":
+                self.current = SEARCH
                 self._index(progress)
         self._set_sequences()
 
     def _copy_by_id(self, table: Table, progress: Progress) -> None:
-        last, there = self._pg_one(_sql("SELECT coalesce(max(id), 0), count(*) FROM {}", table.name))
+        last, there = self._pg_one(
+            _sql("SELECT coalesce(max(id), 0), count(*) FROM {}", table.name)
+        )
         progress.begin(_label(table.name), there, self.source_count(table.name))
         names = ", ".join(f'"{c}"' for c in table.columns)
         rows = self.source.execute(
             f'SELECT {names} FROM "{table.name}" WHERE id > ? ORDER BY id', (last,)
         )
-        self._copy_rows(table.name, table.columns, ([_clean(v) for v in row] for row in rows), progress)
+        self._copy_rows(
+            table.name, table.columns, ([_clean(v) for v in row] for row in rows), progress
+        )
 
     def _index(self, progress: Progress) -> None:
         """The search index on PostgreSQL, made from the messages the store indexes."""
@@ -591,6 +615,11 @@ class StoreCopy:
         row = self.target.execute(statement, params).fetchone()
         assert row is not None
         return tuple(row)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _label(table: str) -> str:

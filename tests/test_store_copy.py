@@ -42,7 +42,9 @@ async def a_shop(path: Path, *, seed: int = 7, customers: int = 60) -> None:
     a draft, an attachment and a Japanese message with a subject."""
     store = await Store.open(path, clock=lambda: NOW)
     try:
-        await build_demo_store(store, now=NOW, seed=seed, messages=customers * 25, customers=customers)
+        await build_demo_store(
+            store, now=NOW, seed=seed, messages=customers * 25, customers=customers
+        )
         contacts = await store.all_contacts()
         first, second, third, fourth = (c.id for c in contacts[:4])
         await store.merge(second, first, agent="Aiko")
@@ -171,12 +173,9 @@ def fingerprint(url: str) -> dict[str, str]:
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
             )
         ]
+        rows = "count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), ''))"
         sums = {
-            table: str(
-                conn.execute(
-                    f'SELECT count(*), md5(coalesce(string_agg(t::text, \'|\' ORDER BY t::text), \'\')) FROM "{table}" t'
-                ).fetchone()
-            )
+            table: str(conn.execute(f'SELECT {rows} FROM "{table}" t').fetchone())
             for table in tables
         }
         for row in conn.execute(
@@ -184,6 +183,18 @@ def fingerprint(url: str) -> dict[str, str]:
         ):
             sums[f"sequence {row[0]}"] = str(row[1])
     return sums
+
+
+def wait_for_messages(url: str, running: subprocess.Popen[str]) -> None:
+    """Until the copy running in `running` has committed its first messages."""
+    with psycopg.connect(url, password=PASSWORD, autocommit=True) as conn:
+        deadline = time.monotonic() + 60
+        while running.poll() is None and time.monotonic() < deadline:
+            made = conn.execute("SELECT to_regclass('message') IS NOT NULL").fetchone()
+            if made == (True,) and conn.execute("SELECT 1 FROM message LIMIT 1").fetchone():
+                return
+            time.sleep(0.002)
+    raise AssertionError("the copy wrote no message")
 
 
 def untouched(path: Path) -> tuple[bytes, int]:
@@ -267,7 +278,9 @@ async def test_a_shop_copied_to_postgresql_reads_the_same_there_and_its_file_is_
         assert [m for m in await pg.thread_page(vase.contact_id) if m.id == vase.message_id]
         # The shop carries on there: new customers and messages take the next ids.
         highest = max(c.id for c in await sqlite.all_contacts())
-        newcomer = await pg.ingest([Inbound(SMS, "SM-new", "+819012345678", "", "はじめまして", NOW)])
+        newcomer = await pg.ingest(
+            [Inbound(SMS, "SM-new", "+819012345678", "", "はじめまして", NOW)]
+        )
         assert newcomer[0].contact_id == highest + 1
         assert newcomer[0].message_id == await sqlite.last_message_id() + 1
         assert (await pg.search("はじめまして"))[0].message_id == newcomer[0].message_id
@@ -290,16 +303,7 @@ def test_a_copy_stopped_half_way_is_finished_by_running_it_again(
         env=environment(tmp_path),
     )
     try:
-        with psycopg.connect(database, password=PASSWORD, autocommit=True) as conn:
-            deadline = time.monotonic() + 60
-            while running.poll() is None and time.monotonic() < deadline:
-                row = conn.execute(
-                    "SELECT CASE WHEN to_regclass('message') IS NULL THEN 0 "
-                    "ELSE (SELECT count(*) FROM message) END"
-                ).fetchone()
-                if row and row[0] > 0:
-                    break
-                time.sleep(0.002)
+        wait_for_messages(database, running)
         running.send_signal(stop)
         out, err = running.communicate(timeout=30)
     finally:
@@ -325,6 +329,38 @@ def test_a_copy_stopped_half_way_is_finished_by_running_it_again(
         ).fetchone()
         assert twice == (0,)
     assert untouched(shop) == before
+
+
+def test_a_copy_whose_connection_drops_says_so_and_carries_on_when_run_again(
+    tmp_path: Path, shop: Path, database: str, pg_cluster: PgCluster
+) -> None:
+    want = sqlite_counts(shop)
+    running = subprocess.Popen(
+        copy_command(config_for(tmp_path, shop), database, "--batch", "5"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment(tmp_path),
+    )
+    try:
+        wait_for_messages(database, running)
+        # The server ends the copy's session, as a restart or a network cut would.
+        pg_cluster.psql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = 'omnitui store copy'"
+        )
+        out, err = running.communicate(timeout=60)
+    finally:
+        if running.poll() is None:
+            running.kill()
+
+    assert running.returncode == 1, out + err
+    assert "was lost" in err and "run the same command again" in err, err
+    assert "Traceback" not in err
+    assert counts(database)["message"] < want["message"]
+    again = store_copy(tmp_path, shop, database)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert counts(database) == want
 
 
 def test_a_second_copy_onto_a_complete_database_changes_nothing(
@@ -436,4 +472,3 @@ def test_store_copy_without_a_postgresql_url_is_a_usage_error(tmp_path: Path, sh
     done = store_copy(tmp_path, shop, "sqlite:///elsewhere.db")
     assert done.returncode == 2
     assert "not a PostgreSQL URL" in done.stderr
-
