@@ -363,6 +363,26 @@ def test_a_copy_whose_connection_drops_says_so_and_carries_on_when_run_again(
     assert counts(database) == want
 
 
+def test_a_table_without_ids_stopped_half_way_is_completed_by_its_key(
+    tmp_path: Path, shop: Path, database: str
+) -> None:
+    assert store_copy(tmp_path, shop, database).returncode == 0
+    whole = fingerprint(database)
+    with psycopg.connect(database, password=PASSWORD, autocommit=True) as conn:
+        # As if the copy had stopped in the middle of these tables.
+        conn.execute(
+            "DELETE FROM message_hour WHERE hour IN "
+            "(SELECT hour FROM message_hour ORDER BY hour, kind, direction, agent "
+            "OFFSET 1 LIMIT (SELECT count(*) / 2 FROM message_hour))"
+        )
+        conn.execute("DELETE FROM cursor WHERE key = 'uidvalidity'")
+
+    again = store_copy(tmp_path, shop, database)
+
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert fingerprint(database) == whole
+
+
 def test_a_second_copy_onto_a_complete_database_changes_nothing(
     tmp_path: Path, shop: Path, database: str
 ) -> None:
