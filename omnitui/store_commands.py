@@ -317,12 +317,28 @@ class _Source:
 
     @classmethod
     def open(cls, path: Path) -> _Source:
-        from omnitui.store.migrate import HEAD, ensure_current
-
         stack = ExitStack()
+        try:
+            return cls(cls._connect(path, stack), stack)
+        except BaseException:
+            stack.close()
+            raise
+
+    @staticmethod
+    def _connect(path: Path, stack: ExitStack) -> sqlite3.Connection:
+        from omnitui.store.migrate import HEAD, SchemaTooNew, ensure_current
+
         conn = _read_only(path)
         stack.callback(conn.close)
         revision = _revision(conn, path)
+        if revision > HEAD:
+            raise SchemaTooNew(
+                "{path} has schema revision {revision}, newer than this OmniTUI knows ({head}); "
+                "upgrade OmniTUI to open it",
+                path=path,
+                revision=revision,
+                head=HEAD,
+            )
         if revision != HEAD:
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="omnitui-copy-")))
             snapshot = folder / "store.db"
@@ -333,17 +349,18 @@ class _Source:
                 ).format(path=path, revision=revision, folder=folder),
                 flush=True,
             )
-            with sqlite3.connect(snapshot) as made:
+            made = sqlite3.connect(snapshot)
+            try:
                 conn.backup(made)
-            made.close()
-            conn.close()
+            finally:
+                made.close()
             ensure_current(snapshot)
             conn = _read_only(snapshot)
             stack.callback(conn.close)
         # One read transaction for the whole copy: every table as of one moment.
         conn.execute("BEGIN")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        return cls(conn, stack)
+        return conn
 
     def __enter__(self) -> _Source:
         return self
@@ -412,6 +429,7 @@ class StoreCopy:
     def check_target(self) -> None:
         """Refuse a database that holds anything but an earlier part of this copy."""
         for table in self.tables:
+            self.current = table.name
             if table.by_id:
                 self._check_prefix(table)
             else:

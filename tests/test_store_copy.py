@@ -488,6 +488,21 @@ async def test_a_store_of_an_older_omnitui_is_copied_as_upgraded_and_left_as_it_
         await pg.close()
 
 
+def test_a_store_of_a_newer_omnitui_is_not_copied(
+    tmp_path: Path, shop: Path, database: str
+) -> None:
+    with sqlite3.connect(shop) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    conn.close()
+
+    done = store_copy(tmp_path, shop, database)
+
+    assert done.returncode == 2
+    assert "newer than this OmniTUI knows" in done.stderr
+    with psycopg.connect(database, password=PASSWORD, autocommit=True) as pg:
+        assert pg.execute("SELECT to_regclass('message')").fetchone() == (None,)
+
+
 def test_store_copy_without_a_postgresql_url_is_a_usage_error(tmp_path: Path, shop: Path) -> None:
     done = store_copy(tmp_path, shop, "sqlite:///elsewhere.db")
     assert done.returncode == 2
