@@ -104,9 +104,13 @@ class Tally:
         return self.source == self.target
 
     def line(self, width: int) -> str:
+        """ "customers   3,214 = 3,214 ✓", the label padded to `width` terminal cells."""
+        from rich.cells import cell_len
+
         mark = "=" if self.same else "≠"
         tick = "✓" if self.same else "✗"
-        return f"{self.label:<{width}} {self.source:>11,} {mark} {self.target:,} {tick}"
+        label = self.label + " " * (width - cell_len(self.label))
+        return f"{label} {self.source:>11,} {mark} {self.target:,} {tick}"
 
 
 class Progress:
@@ -273,7 +277,9 @@ def _copy(settings: Settings, path: Path, url: str, password: str | None, batch:
                 table=copy.current,
                 why=_first_line(exc),
             ) from None
-    width = max(len(t.label) for t in tallies)
+    from rich.cells import cell_len
+
+    width = max(cell_len(t.label) for t in tallies)
     for tally in tallies:
         print(tally.line(width))
     if all(t.same for t in tallies):

@@ -461,6 +461,28 @@ def test_a_wrong_password_is_one_line_without_the_password(
     assert "not-the-password" not in done.stderr
 
 
+def test_a_password_in_the_url_is_never_shown(
+    tmp_path: Path, shop: Path, pg_cluster: PgCluster
+) -> None:
+    url = pg_cluster.url(pg_cluster.new_database(), password=True)
+    config = config_for(tmp_path, shop)
+    env = {k: v for k, v in environment(tmp_path).items() if k != PASSWORD_ENV}
+    command = [sys.executable, "-m", "omnitui.cli", "--config", str(config)]
+
+    done = subprocess.run(
+        [*command, "store", "copy", "--to", url],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert PASSWORD not in done.stdout + done.stderr
+    # The line for config.toml names the URL without it (password_env holds it).
+    assert url.replace(f":{PASSWORD}", "") in done.stdout
+
+
 async def test_a_store_of_an_older_omnitui_is_copied_as_upgraded_and_left_as_it_was(
     tmp_path: Path, database: str
 ) -> None:
