@@ -20,7 +20,9 @@ would be missed): the copy holds the channel lock of both stores throughout.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -346,7 +348,8 @@ class _Source:
                 head=HEAD,
             )
         if revision != HEAD:
-            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="omnitui-copy-")))
+            folder = _snapshot_folder(path)
+            stack.callback(shutil.rmtree, folder, ignore_errors=True)
             snapshot = folder / "store.db"
             print(
                 tr(
@@ -375,6 +378,20 @@ class _Source:
         if self.conn.in_transaction:
             self.conn.execute("COMMIT")
         self._stack.close()
+
+
+def _snapshot_folder(store: Path) -> Path:
+    """A private, empty temporary folder for the snapshot of `store`.
+
+    Its name is the store's, so the snapshot a killed copy left behind is
+    removed by the next run (the channel lock keeps two copies of one store
+    from running at once).
+    """
+    digest = hashlib.sha256(str(store.resolve()).encode()).hexdigest()[:16]
+    folder = Path(tempfile.gettempdir()) / f"omnitui-copy-{os.getuid()}-{digest}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(mode=0o700)
+    return folder
 
 
 def _read_only(path: Path) -> sqlite3.Connection:

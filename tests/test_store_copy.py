@@ -503,6 +503,8 @@ async def test_a_store_of_an_older_omnitui_is_copied_as_upgraded_and_left_as_it_
     assert done.returncode == 0, done.stdout + done.stderr
     assert "older schema (0011)" in done.stdout
     assert untouched(old) == before
+    snapshot = done.stdout.split("snapshot of it in ", 1)[1].split()[0]
+    assert not Path(snapshot).exists()  # removed once the copy is done
     pg = await PostgresStore.open_url(database, password=PASSWORD)
     try:
         assert [(c.id, c.name) for c in await pg.all_contacts()] == [(5, "佐藤 花子")]
