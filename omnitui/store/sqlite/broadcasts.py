@@ -273,17 +273,19 @@ class SqliteBroadcasts(SqliteOutbox):
     async def broadcasts_between(self, since: float, until: float) -> list[BroadcastProgress]:
         """The broadcasts created in [since, until), oldest first, with their results."""
         found = await self._progress(
-            "b.created_at >= ? AND b.created_at < ?", (since, until), limit=-1
+            "b.created_at >= ? AND b.created_at < ?", (since, until), limit=None
         )
         return found[::-1]
 
     async def _progress(
-        self, condition: str, params: tuple[object, ...] = (), *, limit: int = 1
+        self, condition: str, params: tuple[object, ...] = (), *, limit: int | None = 1
     ) -> list[BroadcastProgress]:
+        """The broadcasts that meet `condition`, newest first (`limit` None: all of them)."""
         heads = await self._rows(
             "SELECT b.id, b.canned, b.audience, b.created_at, b.send_at, b.author, "
-            f"b.cancelled_at FROM broadcast b WHERE {condition} ORDER BY b.id DESC LIMIT ?",
-            (*params, limit),
+            f"b.cancelled_at FROM broadcast b WHERE {condition} ORDER BY b.id DESC"
+            + ("" if limit is None else " LIMIT ?"),
+            params if limit is None else (*params, limit),
         )
         out: list[BroadcastProgress] = []
         for head in heads:
