@@ -133,9 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         print("PostgreSQL is not installed: apt-get install postgresql")
         return 1
     cluster = PgCluster.kept_at(build_store.OUT / "pg", where)
+    os.environ["OMNITUI_BENCH_PG_PASSWORD"] = PASSWORD
     try:
         url = ensure_database(cluster, "quick" if args.quick else "bench", contacts, messages)
-        os.environ["OMNITUI_BENCH_PG_PASSWORD"] = PASSWORD
         figures = {}
         for name, spec in (("SQLite", str(path)), ("PostgreSQL", url)):
             print(f"measuring {name}…", flush=True)
@@ -143,26 +143,28 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         cluster.stop()
     lite, pg = figures["SQLite"], figures["PostgreSQL"]
+    # (label, key, unit, whether the 2x target applies: issue 19 names start-up,
+    # next contact and search p95; a search's median is shown for what it tells)
     rows = [
-        ("console start-up, first frame (median)", "start", "s"),
-        ("next contact, thread drawn (median)", "next_median", "ms"),
-        ("next contact, thread drawn (p95)", "next_p95", "ms"),
-        ("search (median)", "search_median", "ms"),
-        ("search (p95)", "search_p95", "ms"),
+        ("console start-up, first frame (median)", "start", "s", True),
+        ("next contact, thread drawn (median)", "next_median", "ms", True),
+        ("next contact, thread drawn (p95)", "next_p95", "ms", True),
+        ("search (median)", "search_median", "ms", False),
+        ("search (p95)", "search_p95", "ms", True),
     ]
     print(f"\n{messages:,} messages, {contacts:,} contacts; PostgreSQL on loopback\n")
     print(f"| figure | SQLite | PostgreSQL | ratio | within {TARGET:g}x |")
     print("| --- | --- | --- | --- | --- |")
     ok = True
-    for label, key, unit in rows:
+    for label, key, unit, target in rows:
         scale = 1000.0 if unit == "ms" else 1.0
         ratio = pg[key] / lite[key] if lite[key] else float("inf")
         good = ratio <= TARGET
-        ok = ok and good
+        ok = ok and (good or not target)
         print(
             f"| {label} | {lite[key] * scale:.{3 if unit == 's' else 1}f} {unit} | "
             f"{pg[key] * scale:.{3 if unit == 's' else 1}f} {unit} | {ratio:.2f}x | "
-            f"{'yes' if good else 'NO'} |"
+            f"{('yes' if good else 'NO') if target else '(no target)'} |"
         )
     return 0 if ok else 1
 

@@ -1,4 +1,4 @@
-"""Command line: omnitui [demo|init|serve|contacts|canned|rules|report|doctor|qr].
+"""Command line: omnitui [demo|init|serve|contacts|canned|rules|report|doctor|qr|store].
 
 Exit codes: 0 ok, 2 bad usage or config (the message names file, line and
 key), 1 anything else. A user mistake never prints a traceback.
@@ -171,6 +171,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     qr.add_argument("--png", type=Path, metavar="FILE", help="write an A4 poster as PNG")
     qr.add_argument("--svg", type=Path, metavar="FILE", help="write an A4 poster as SVG")
+    store = command("store", "the store itself: copy it into PostgreSQL")
+    store_actions = store.add_subparsers(dest="store_action", metavar="ACTION", required=True)
+    copy = store_actions.add_parser(
+        "copy",
+        help="copy the SQLite store ([store] path) into a PostgreSQL database; run it again "
+        "to carry on after an interruption",
+        parents=[common],
+    )
+    copy.add_argument("--to", required=True, metavar="URL", help="postgresql://user@host/database")
+    copy.add_argument(
+        "--password-env",
+        metavar="VAR",
+        help="the environment variable with the database's password (default: [store] "
+        "password_env / password_cmd, else the URL, ~/.pgpass or PGPASSWORD)",
+    )
+    copy.add_argument(
+        "--batch", type=int, default=5000, metavar="N", help="rows per transaction (default 5000)"
+    )
     return parser
 
 
@@ -264,6 +282,12 @@ def _run(args: argparse.Namespace) -> int:
                 )
             except broadcast_commands.BroadcastUsage as exc:
                 raise UsageError("{reason}", reason=exc) from None
+        if args.command == "store":
+            from omnitui import store_commands
+
+            return store_commands.cmd_store_copy(
+                settings, args.to, password_env=args.password_env, batch=args.batch
+            )
         if args.command == "qr":
             from omnitui import qr
 
