@@ -204,7 +204,7 @@ def untouched(path: Path) -> tuple[bytes, int]:
 @pytest.fixture
 def database(pg_cluster: PgCluster) -> str:
     """An empty database for the shop to move into; its URL (no password in it)."""
-    return pg_cluster.url(pg_cluster.new_database())
+    return pg_cluster.url(pg_cluster.new_database(empty=True))
 
 
 async def read_the_same(sqlite: Store, pg: Store) -> None:
@@ -464,7 +464,7 @@ def test_a_wrong_password_is_one_line_without_the_password(
 def test_a_password_in_the_url_is_never_shown(
     tmp_path: Path, shop: Path, pg_cluster: PgCluster
 ) -> None:
-    url = pg_cluster.url(pg_cluster.new_database(), password=True)
+    url = pg_cluster.url(pg_cluster.new_database(empty=True), password=True)
     config = config_for(tmp_path, shop)
     env = {k: v for k, v in environment(tmp_path).items() if k != PASSWORD_ENV}
     command = [sys.executable, "-m", "omnitui.cli", "--config", str(config)]
