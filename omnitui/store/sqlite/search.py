@@ -21,18 +21,24 @@ _CONTACT_MATCHES_LOWER = (
 )
 
 
+def _cased_beyond_ascii(text: str) -> bool:
+    """Whether `text` has a letter with a case beyond A-Z (é, Ä, Ω; not 予約)."""
+    return any(not c.isascii() and c.lower() != c.upper() for c in text)
+
+
 def _like(text: str) -> str:
     """A LIKE pattern for `text` anywhere, its own % and _ taken literally
-    (lowered when it is not ASCII: see `_contact_matches`)."""
-    if not text.isascii():
+    (lowered when it has letters beyond A-Z: see `_contact_matches`)."""
+    if _cased_beyond_ascii(text):
         text = text.lower()
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def _contact_matches(text: str) -> str:
     """The condition for contacts matching `text` (by `_like(text)`, twice):
-    Émilie for émilie too, on both databases."""
-    return _CONTACT_MATCHES if text.isascii() else _CONTACT_MATCHES_LOWER
+    Émilie for émilie too, on both databases. Only such a query lowers every
+    name (SQLite calls Python for it); Japanese and ASCII ones need not."""
+    return _CONTACT_MATCHES_LOWER if _cased_beyond_ascii(text) else _CONTACT_MATCHES
 
 
 def _snippet(text: str, query: str, width: int = 90) -> str:
