@@ -38,6 +38,7 @@ from omnitui.domain.mail import reply_subject
 from omnitui.domain.models import CannedReply, Channel, ChannelKind, ThreadStatus
 from omnitui.domain.rules import Event, Firing, Rule, evaluate
 from omnitui.domain.templates import pick_canned, render
+from omnitui.store.errors import StoreError
 from omnitui.store.records import (
     AutomationEvent,
     AutomationFacts,
@@ -143,7 +144,9 @@ class Automation:
                 busy = await self.step()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # a busy store: the queue waits, nothing is lost
+            except StoreError as exc:  # a busy or unreachable store: the queue waits
+                log.warning("automation: the queue could not be read (%s); trying again", exc)
+            except Exception:  # the queue waits, nothing is lost
                 log.exception("automation: the queue could not be read; trying again")
                 busy = 0
                 await asyncio.sleep(1.0)

@@ -670,32 +670,65 @@ def reload_rules(rules: Automation, given: Path | None) -> None:
 
 
 async def run_serve(settings: Settings, given: Path | None = None) -> int:
-    from omnitui.adapters.public import public_listener
-    from omnitui.automation import Automation, AutomationSetup
-    from omnitui.hub import Hub, channel_lock
+    from omnitui.hub import channel_lock
     from omnitui.store.postgres.lock import PgChannelLock
 
     store = await settings.open_store()
     lock = channel_lock(store)
-    if not lock.acquire():
-        if not isinstance(lock, PgChannelLock):
-            await store.close()
-            print(
-                f"omnitui: another OmniTUI process (pid {lock.holder()}) already runs the "
-                f"channels of {store.path}",
-                file=sys.stderr,
-            )
-            return EXIT_ERROR
-        # On PostgreSQL the runner may be on another machine: wait as its standby.
-        log.info("standby: pid %s runs the channels of %s", lock.holder(), store.path)
+    if not lock.acquire() and not isinstance(lock, PgChannelLock):
+        await store.close()
         print(
-            f"omnitui: standby: another OmniTUI process (pid {lock.holder()}) runs the "
-            f"channels of {store.path}; this one takes over if it stops",
+            f"omnitui: another OmniTUI process (pid {lock.holder()}) already runs the "
+            f"channels of {store.path}",
             file=sys.stderr,
-            flush=True,
         )
-        if not await _wait_turn(lock, store):
-            return EXIT_OK
+        return EXIT_ERROR
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        while not stop.is_set():
+            if not isinstance(lock, PgChannelLock):
+                await _run_channels(settings, given, store, stop)
+                break
+            # On PostgreSQL the runner may be on another machine: wait as its
+            # standby; a runner that lost its hold (the server went away) waits too.
+            if not await _wait_turn(lock, stop):
+                break
+            lost = asyncio.Event()
+            watch = asyncio.create_task(_watch_lock(lock, stop, lost))
+            try:
+                await _run_channels(settings, given, store, stop, lost)
+            finally:
+                watch.cancel()
+            if lost.is_set():
+                print(
+                    "omnitui: lost the channel lock (the store's server went away): stopped "
+                    "the channels, so that no two processes run them; waiting to run them again",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        lock.release()
+        await store.close()
+    return EXIT_OK
+
+
+async def _run_channels(
+    settings: Settings,
+    given: Path | None,
+    store: Store,
+    stop: asyncio.Event,
+    lost: asyncio.Event | None = None,
+) -> None:
+    """Run the channels until `stop` (SIGTERM) or `lost` (the channel lock went)."""
+    from omnitui.adapters.public import public_listener
+    from omnitui.automation import Automation, AutomationSetup
+    from omnitui.hub import Hub
+
     adapters, notes = build_adapters(settings, store)
     for note in notes:
         log.warning(note)
@@ -704,64 +737,51 @@ async def run_serve(settings: Settings, given: Path | None = None) -> int:
     public = public_listener(settings.broadcast, store, settings.shop.get("name", ""))
     hub = Hub(store, adapters, automation=rules, pace=settings.broadcast.pace(), public=public)
     await hub.start()
-    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     loop.add_signal_handler(signal.SIGHUP, lambda: reload_rules(rules, given))
     log.info("serving %d channel(s) on %s", len(adapters), store.path)
-    lost: list[bool] = []
-    watch = (
-        asyncio.create_task(_watch_lock(lock, stop, lost))
-        if isinstance(lock, PgChannelLock)
-        else None
-    )
-    await stop.wait()
-    log.info("stopping")
-    if watch is not None:
-        watch.cancel()
-    await hub.stop()
-    lock.release()
-    await store.close()
-    if lost:
-        # Another runner may have the channels now: never two at once. A
-        # supervisor (systemd) starts this one again, as a standby or runner.
-        print(
-            "omnitui: lost the channel lock (the store's server went away); stopped the "
-            "channels so that no two processes run them",
-            file=sys.stderr,
-        )
-        return EXIT_ERROR
-    return EXIT_OK
+    waits = [asyncio.ensure_future(stop.wait())]
+    if lost is not None:
+        waits.append(asyncio.ensure_future(lost.wait()))
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits:
+            waiting.cancel()
+        loop.remove_signal_handler(signal.SIGHUP)
+        log.info("stopping")
+        await hub.stop()
 
 
-async def _watch_lock(lock: PgChannelLock, stop: asyncio.Event, lost: list[bool]) -> None:
-    """Stop the channels if this process no longer holds the channel lock."""
+async def _watch_lock(lock: PgChannelLock, stop: asyncio.Event, lost: asyncio.Event) -> None:
+    """Say when this process no longer holds the channel lock."""
     while not stop.is_set():
         await asyncio.sleep(LOCK_CHECK_EVERY)
         if not await asyncio.to_thread(lock.held):
             log.error("lost the channel lock: stopping the channels")
-            lost.append(True)
-            stop.set()
+            lost.set()
+            return
 
 
-async def _wait_turn(lock: PgChannelLock, store: Store) -> bool:
+async def _wait_turn(lock: PgChannelLock, stop: asyncio.Event) -> bool:
     """Wait until `lock` is ours (True), or until SIGTERM / SIGINT (False)."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        while not await asyncio.to_thread(lock.acquire):
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), STANDBY_EVERY)
-            if stop.is_set():
-                lock.release()
-                await store.close()
-                return False
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
+    if await asyncio.to_thread(lock.acquire):
+        return True
+    if lock.problem is not None:
+        said = f"the store's server cannot be reached ({lock.problem}); trying again"
+    else:
+        holder = await asyncio.to_thread(lock.holder)
+        said = (
+            f"standby: another OmniTUI process (pid {holder}) runs the channels; "
+            "this one takes over if it stops"
+        )
+    log.info("%s", said)
+    print(f"omnitui: {said}", file=sys.stderr, flush=True)
+    while not await asyncio.to_thread(lock.acquire):
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), STANDBY_EVERY)
+        if stop.is_set():
+            return False
     log.info("the other channel runner stopped: this process runs the channels now")
     return True
 

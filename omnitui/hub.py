@@ -33,7 +33,7 @@ from omnitui.domain.health import CONNECTED, STOPPED, ChannelState, ChannelTroub
 from omnitui.domain.models import IDENTITY_FOR_CHANNEL, Channel, DeliveryUpdate, Inbound, Outbound
 from omnitui.domain.pace import Pace
 from omnitui.domain.retry import RetryPolicy
-from omnitui.store import StoreBusy
+from omnitui.store import StoreBusy, StoreError
 from omnitui.store.files import PRIVATE, Access, create_file
 
 if TYPE_CHECKING:
@@ -446,6 +446,8 @@ class Hub:
                 if account not in said or said[account] != problem:
                     try:
                         await self.store.set_channel_problem(account, problem)
+                    except StoreError as exc:  # the store's server away: said once, tried again
+                        log.warning("reporting %s's state: %s", account, exc)
                     except Exception:
                         log.exception("reporting %s's state", account)
                         continue

@@ -286,3 +286,59 @@ async def test_a_broadcast_goes_on_from_the_standby_after_kill_9_and_reaches_eac
     assert len(unknown) <= 1
     assert {chat for chat, state in states.items() if state == "sent"} == chats - unknown
     assert chats - unknown <= set(received)
+
+
+async def test_the_runner_rides_out_a_database_restart_and_loses_no_message(
+    tmp_path: Path, pg_cluster: PgCluster, telegram_peer: BotApiPeer
+) -> None:
+    url = pg_cluster.url(pg_cluster.new_database())
+    shop = Machine(tmp_path, "a", url, telegram_peer.url)
+    expected: set[str] = set()
+
+    def write(n: int) -> None:
+        update = telegram_peer.text(customer(n), question(n, 0))
+        expected.add(f"{customer(n).id}:{update['message']['message_id']}")
+
+    def stored() -> int:
+        found = rows(url, "SELECT count(*) FROM message WHERE direction = 'in'")
+        return int(found[0][0]) if found else 0
+
+    runner = await shop.serve()
+    try:
+
+        async def serving() -> bool:
+            return shop.said().count("serving 1 channel(s)") >= 1
+
+        await wait_until(serving, LONG, "serve running the channels")
+        for n in range(5):
+            write(n)
+
+        async def five() -> bool:
+            return stored() == 5
+
+        await wait_until(five, LONG, "the first messages stored")
+        pg_cluster.stop("fast")  # the database server restarts: every session drops
+        try:
+            for n in range(5, 10):
+                write(n)  # customers go on writing meanwhile
+            await asyncio.sleep(3.0)
+        finally:
+            pg_cluster.start()
+
+        async def all_ten() -> bool:
+            return stored() == 10 and not telegram_peer.updates
+
+        await wait_until(all_ten, LONG, "the messages sent while the server was down stored")
+
+        async def running_again() -> bool:
+            return shop.said().count("serving 1 channel(s)") >= 2
+
+        await wait_until(running_again, LONG, "serve running the channels again")
+        assert runner.returncode is None
+    finally:
+        assert await stop(runner) == 0
+    messages = rows(url, "SELECT provider_id FROM message WHERE direction = 'in'")
+    assert Counter(str(p) for (p,) in messages) == Counter(expected)
+    said = shop.said()
+    assert "lost the channel lock" in said
+    assert "Traceback" not in said

@@ -276,11 +276,11 @@ class PostgresBase(SqliteBase):
         import psycopg
 
         def transaction() -> T:
-            conn = self._writer_conn()
             try:
+                conn = self._writer_conn()
                 return self._transaction(conn, fn, None)
             except psycopg.OperationalError as exc:
-                if conn.closed or conn.broken:
+                if self._pg_writer.closed or self._pg_writer.broken:
                     self._pg_writer.close()
                 raise StoreError(
                     "the store's server did not answer: {why}", why=_first_line(exc)
@@ -306,7 +306,12 @@ class PostgresBase(SqliteBase):
             left = deadline - time.monotonic()
             if left <= 0.01:
                 raise busy()
-            conn = self._spare()
+            try:
+                conn = self._spare()
+            except psycopg.OperationalError as exc:
+                raise StoreError(
+                    "the store's server did not answer: {why}", why=_first_line(exc)
+                ) from None
             keep = True
             try:
                 return self._transaction(conn, fn, left)
@@ -339,9 +344,9 @@ class PostgresBase(SqliteBase):
         statement = translate(sql)
 
         def run() -> list[PgRow]:
-            if self._pg_reader.closed:
-                self._pg_reader = _connect(self.url, self._password, autocommit=True)
             try:
+                if self._pg_reader.closed:
+                    self._pg_reader = _connect(self.url, self._password, autocommit=True)
                 cursor = self._pg_reader.execute(statement.sql, _params(params))
             except psycopg.OperationalError as exc:
                 if self._pg_reader.closed or self._pg_reader.broken:

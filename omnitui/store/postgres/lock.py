@@ -27,6 +27,7 @@ class PgChannelLock:
         self._password = password
         self._conn: psycopg.Connection[Any] | None = None
         self._held = False
+        self.problem: str | None = None  # why the last try could not ask the server
         self.name = f"pid {os.getpid()} on {socket.gethostname()}"
 
     def acquire(self) -> bool:
@@ -49,9 +50,11 @@ class PgChannelLock:
                     application_name=f"omnitui channels, {self.name}"[:63],
                 )
             row = self._conn.execute("SELECT pg_try_advisory_lock(%s)", (RUNNER_LOCK,)).fetchone()
-        except psycopg.Error:
+        except psycopg.Error as exc:
             self._drop()
+            self.problem = (str(exc).strip() or type(exc).__name__).splitlines()[0]
             return False
+        self.problem = None
         self._held = bool(row and row[0])
         return self._held
 
