@@ -237,6 +237,8 @@ JA: dict[str, str] = {
     ),
     "Opted out": "配信停止",
     "Not sent: {reason}": "送信していません: {reason}",
+    "⚠ store unreachable: ": "⚠ ストアに接続できません: ",
+    " · trying again by itself": " · 自動で再接続します",
     "Press ctrl+t to reply by {channel} instead.": "ctrl+t で {channel} に切り替えて返信できます。",
     "They have no other channel; texting START opts them back in.": (
         "ほかの連絡手段はありません。お客様が START と送ると、また受け取れるようになります。"

@@ -39,8 +39,8 @@ from omnitui.domain.safe_text import one_line
 from omnitui.domain.sms import cannot_answer_sms
 from omnitui.domain.views import AnyView, View
 from omnitui.i18n import tr, tr_reason
-from omnitui.messages import StoreChanged
-from omnitui.store import ThreadCursor
+from omnitui.messages import StoreChanged, StoreTrouble
+from omnitui.store import StoreError, ThreadCursor
 from omnitui.widgets.canned import CannedList
 from omnitui.widgets.composer import Composer, ReplyReach
 from omnitui.widgets.contact_list import ContactList
@@ -49,6 +49,7 @@ from omnitui.widgets.format import (
     CHANNEL_STYLE,
     channel_mark,
     clock_time,
+    error_label,
     fit_name,
     hours_state,
     now,
@@ -102,6 +103,7 @@ class InboxPanes(Screen[None]):
         self._hours_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
+        yield Static(id="store-problem")  # ⚠ the store cannot be reached
         yield Static(id="channel-problems")
         yield Static(id="broadcast-progress")  # 📣 while a broadcast goes out
         with Horizontal(id="panes"):
@@ -442,7 +444,34 @@ class InboxPanes(Screen[None]):
         )
         thread.prepend(older, has_older=len(older) >= PAGE)
 
+    def on_store_trouble(self, event: StoreTrouble) -> None:
+        """The store cannot be reached (a line above the panes says why), or can again."""
+        line = self.query_one("#store-problem", Static)
+        was_down = line.display
+        if event.problem is not None:
+            text = Text(no_wrap=True, overflow="ellipsis")
+            text.append(tr("⚠ store unreachable: "), "bold")
+            text.append(one_line(event.problem, 200))
+            text.append(tr(" · trying again by itself"))
+            line.update(text)
+        line.display = event.problem is not None
+        if was_down and event.problem is None:
+            # What failed to draw while it was away is drawn again now.
+            self.run_worker(self._redraw_all(), group="store-back", exclusive=True)
+
+    async def _redraw_all(self) -> None:
+        shown = frozenset() if self.contact is None else frozenset({self.contact.id})
+        everything = frozenset({ChangeKind.CHANNEL, ChangeKind.CANNED})
+        await self.on_store_changed(StoreChanged(shown, everything))
+
     async def on_store_changed(self, event: StoreChanged) -> None:
+        try:
+            await self._show_changes(event)
+        except StoreError as exc:
+            # The console says so and keeps running; it draws again once it is back.
+            self.app.post_message(StoreTrouble(error_label(exc)))
+
+    async def _show_changes(self, event: StoreChanged) -> None:
         if ChangeKind.CHANNEL in event.kinds:
             await self.show_channel_problems()
         await self.reload_contacts()
