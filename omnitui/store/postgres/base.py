@@ -164,11 +164,39 @@ def _connect(
     return conn
 
 
+# What libpq or the server says when the login itself was refused (the server's
+# words are English unless its lc_messages says otherwise).
+LOGIN_REFUSED = (
+    "authentication failed",
+    "no pg_hba.conf entry",
+    "no password supplied",
+    "role ",  # role "x" does not exist
+)
+
+
 def unreachable(url: str, exc: BaseException) -> StoreUnusable:
-    """A store server that cannot be used, said in one line (no password in it)."""
-    return StoreUnusable(
-        "the store at {url} cannot be used: {why}", url=safe_url(url), why=_first_line(exc)
+    """A store server that cannot be used, said in one line (no password in it):
+    nothing answers, it refused the login, or it refused the store."""
+    import psycopg
+
+    place, why = safe_url(url), _reason(exc)
+    first = _first_line(exc)
+    connecting = isinstance(exc, OSError) or (
+        isinstance(exc, psycopg.OperationalError) and first.startswith("connection failed")
     )
+    if connecting and "FATAL:" in first and any(w in why for w in LOGIN_REFUSED):
+        return StoreUnusable("the store at {url} refused the login: {why}", url=place, why=why)
+    if connecting and "FATAL:" not in first:
+        return StoreUnusable("the store at {url} cannot be reached: {why}", url=place, why=why)
+    return StoreUnusable("the store at {url} cannot be used: {why}", url=place, why=why)
+
+
+def _reason(exc: BaseException) -> str:
+    """The server's or the network's own words, without libpq's wrapping."""
+    line = _first_line(exc)
+    if line.startswith("connection failed:"):
+        line = line.rsplit(" failed: ", 1)[-1]
+    return line.removeprefix("FATAL:").strip()
 
 
 def safe_url(url: str) -> str:
@@ -445,5 +473,5 @@ def check(url: str, password: str | None) -> tuple[bool, str]:
                 "SELECT count(*) FROM contact WHERE merged_into IS NULL"
             ).fetchone()
     except (psycopg.Error, OSError) as exc:
-        return False, f"{place}: {_first_line(exc)}"
+        return False, unreachable(url, exc).message()
     return True, f"{place} ({contacts[0] if contacts else 0} contacts, schema {revision})"
