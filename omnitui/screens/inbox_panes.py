@@ -101,6 +101,8 @@ class InboxPanes(Screen[None]):
         # The reply just sent, while `u` can take it back: (contact, message, until).
         self._undoable: tuple[int, int, float] | None = None
         self._hours_timer: Timer | None = None
+        # Drafts the store could not take while it was away, by customer.
+        self._unkept: dict[int, Draft | None] = {}
 
     def compose(self) -> ComposeResult:
         yield Static(id="store-problem")  # ⚠ the store cannot be reached
@@ -313,7 +315,14 @@ class InboxPanes(Screen[None]):
             self.run_worker(self._keep_draft(owner, draft), group="drafts")
 
     async def _keep_draft(self, owner: int, draft: Draft | None) -> None:
-        await self.context.store.save_draft(owner, self.context.agent_name, draft)
+        try:
+            await self.context.store.save_draft(owner, self.context.agent_name, draft)
+        except StoreError as exc:
+            # Kept here until the store is back (the line above the panes says why).
+            self._unkept[owner] = draft
+            self.app.post_message(StoreTrouble(error_label(exc)))
+            return
+        self._unkept.pop(owner, None)
 
     def _draft_timer_stop(self) -> None:
         if self._draft_timer is not None:
@@ -460,6 +469,10 @@ class InboxPanes(Screen[None]):
             self.run_worker(self._redraw_all(), group="store-back", exclusive=True)
 
     async def _redraw_all(self) -> None:
+        for owner, draft in list(self._unkept.items()):
+            if owner != self.composer.owner:  # the composer's own is kept as it is now
+                await self._keep_draft(owner, draft)
+        await self.flush_draft()
         shown = frozenset() if self.contact is None else frozenset({self.contact.id})
         everything = frozenset({ChangeKind.CHANNEL, ChangeKind.CANNED})
         await self.on_store_changed(StoreChanged(shown, everything))
