@@ -25,10 +25,12 @@ from textual.widgets import Static
 
 from omnitui.app import OmniApp
 from omnitui.domain.models import Channel, ChannelKind, Inbound, ThreadStatus
+from omnitui.hub import Hub
 from omnitui.store.postgres import PostgresStore
 from tests.peers.dovecot import free_port
 from tests.peers.postgres import PASSWORD, ROLE, PgCluster, bindir, postgres_user_exists
 from tests.pilot_steps import open_customer
+from tests.test_hub import FAST, FlakyProvider
 from tests.waiting import wait_until
 
 MAIL = Channel(ChannelKind.EMAIL, "shop-mail")
@@ -55,8 +57,9 @@ async def main():
             await store.set_status(int(contact), ThreadStatus(text))
         elif what == "inbound":
             await store.ingest([Inbound(MAIL, text, contact, text, text, time.time())])
-        elif what == "reply":
-            await store.enqueue_reply(int(contact), MAIL, text, author="Ken")
+        elif what.startswith("reply:"):  # reply:<the channel's account>
+            channel = Channel(ChannelKind.EMAIL, what.removeprefix("reply:"))
+            await store.enqueue_reply(int(contact), channel, text, author="Ken")
         print(time.time(), flush=True)
     await store.close()
 asyncio.run(main())
@@ -191,7 +194,7 @@ async def test_a_change_on_another_machine_shows_in_the_console_within_a_second(
             delays.append(time.time() - committed)
             # Another agent's reply, in the thread open here.
             await open_customer(pilot, ids["田中 美咲"])
-            committed = await other.do("reply", ids["田中 美咲"], "Ken's answer")
+            committed = await other.do("reply:shop-mail", ids["田中 美咲"], "Ken's answer")
             await wait_until(
                 lambda: "Ken's answer" in "\n".join(screen.thread.lines_text()), pilot=pilot
             )
@@ -284,6 +287,30 @@ async def test_changes_made_while_a_console_lost_the_server_are_all_shown(
             )
     finally:
         await other.close()
+
+
+async def test_the_channel_runner_sends_a_reply_queued_on_another_machine_at_once(
+    store: PostgresStore, url: str, tmp_path: Path
+) -> None:
+    """The outbox waits for the store's word, not for a clock: a reply queued
+    on another machine goes out within a second; one the provider refused
+    goes again when its retry falls due, with nothing looking in between."""
+    provider = FlakyProvider(refusals=1)
+    hub = Hub(store, [provider], retry=FAST)
+    await hub.start()
+    other = OtherMachine(tmp_path / "ken", url)
+    try:
+        await wait_until(store.list_contacts)
+        contact = (await store.list_contacts())[0]
+        committed = await other.do(f"reply:{provider.channel.account}", contact.id, "open at 9")
+        await wait_until(lambda: provider.calls == 1, what="the first try")
+        assert time.time() - committed < LIVE
+        await wait_until(lambda: provider.accepted == ["open at 9"], what="the retry")
+        await asyncio.sleep(0.3)
+        assert provider.calls == 2  # sent once
+    finally:
+        other.close()
+        await hub.stop()
 
 
 # -- at start: one clear line, exit code 1 ------------------------------------
