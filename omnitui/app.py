@@ -16,6 +16,7 @@ from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.command import CommandPalette
+from textual.message import Message
 from textual.screen import Screen
 from textual.theme import ThemeProvider
 from textual.timer import Timer
@@ -31,7 +32,7 @@ from omnitui.i18n import Language, resolve_language, tr, use_language
 from omnitui.messages import StoreChanged, StoreTrouble, change_kinds
 from omnitui.screens.inbox import InboxScreen
 from omnitui.screens.palette import OmniCommandPalette
-from omnitui.store.errors import StoreError
+from omnitui.store.errors import StoreError, StoreUnreachable
 from omnitui.widgets.format import toast_room, toast_text, use_clock
 
 if TYPE_CHECKING:
@@ -176,6 +177,9 @@ class OmniApp(App[None]):
         traceback goes to the log file, not the screen: Textual's would show
         local variables, which hold customers' messages."""
         cause = error.error if isinstance(error, WorkerFailed) else error
+        if isinstance(error, WorkerFailed) and isinstance(cause, StoreError):
+            self.store_failed(cause)  # a worker's store read or write: said, and the console goes on
+            return
         log.error("the console stopped on an unexpected error", exc_info=cause)
         super()._handle_exception(error)
 
@@ -205,7 +209,10 @@ class OmniApp(App[None]):
         back, reads everything it missed."""
         while True:
             try:
-                await self.store.wait_for_change(self._last_change, poll=self._poll_every)
+                # While the store is said to be away, a read soon says whether it is back.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(STORE_RETRY if self.store_problem else None):
+                        await self.store.wait_for_change(self._last_change, poll=self._poll_every)
                 await self._read_changes()
             except asyncio.CancelledError:
                 raise
@@ -220,6 +227,24 @@ class OmniApp(App[None]):
                 continue
             if self.store_problem is not None:
                 self._store_trouble(None)
+
+    async def _dispatch_message(self, message: Message) -> None:
+        try:
+            await super()._dispatch_message(message)
+        except StoreError as exc:
+            self.store_failed(exc)
+
+    def store_failed(self, exc: StoreError) -> None:
+        """What the agent asked for could not be done in the store: said in
+        words (and, while the store cannot be reached, in the line above the
+        panes); the console goes on."""
+        from omnitui.widgets.format import error_label
+
+        reason = error_label(exc)
+        log.warning("not done: %s", exc)
+        self.notify(tr("Not done: {reason}").format(reason=reason), severity="error", markup=False)
+        if isinstance(exc, StoreUnreachable):
+            self._say_store(reason)
 
     def on_store_trouble(self, event: StoreTrouble) -> None:
         """A screen could not read the store: every screen says so until it can."""

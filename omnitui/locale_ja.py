@@ -237,6 +237,7 @@ JA: dict[str, str] = {
     ),
     "Opted out": "配信停止",
     "Not sent: {reason}": "送信していません: {reason}",
+    "Not done: {reason}": "できませんでした: {reason}",
     "⚠ store unreachable: ": "⚠ ストアに接続できません: ",
     " · trying again by itself": " · 自動で再接続します",
     "Press ctrl+t to reply by {channel} instead.": "ctrl+t で {channel} に切り替えて返信できます。",

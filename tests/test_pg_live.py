@@ -262,6 +262,34 @@ async def test_the_console_says_the_store_is_unreachable_and_recovers_by_itself(
         assert app.is_running and app.return_code is None
 
 
+async def test_a_change_asked_for_while_the_server_is_away_is_refused_in_words(
+    store: PostgresStore, cluster: PgCluster
+) -> None:
+    ids = await customers(store)
+    app = console(store)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = app.inbox
+        await wait_until(lambda: screen.contacts.current_contact_id == ids["Emma"], pilot=pilot)
+        await asyncio.to_thread(cluster.stop, "fast")
+        try:
+            await pilot.press("e")  # resolve
+            await wait_until(
+                lambda: any("Not done" in n.message for n in app._notifications), pilot=pilot
+            )
+            await wait_until(lambda: "store unreachable" in banner(app), pilot=pilot)
+            assert app.is_running and app.return_code is None
+        finally:
+            await asyncio.to_thread(cluster.start)
+        await wait_until(lambda: banner(app) == "", limit=15, what="the line gone", pilot=pilot)
+        assert (await store.get_contact(ids["Emma"])).status is ThreadStatus.OPEN
+        await pilot.press("e")  # done now
+
+        async def resolved() -> bool:
+            return (await store.get_contact(ids["Emma"])).status is ThreadStatus.RESOLVED
+
+        await wait_until(resolved, pilot=pilot)
+
+
 async def test_changes_made_while_a_console_lost_the_server_are_all_shown(
     store: PostgresStore, url: str, cluster: PgCluster
 ) -> None:

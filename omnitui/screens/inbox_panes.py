@@ -15,6 +15,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Static
@@ -40,7 +41,7 @@ from omnitui.domain.sms import cannot_answer_sms
 from omnitui.domain.views import AnyView, View
 from omnitui.i18n import tr, tr_reason
 from omnitui.messages import StoreChanged, StoreTrouble
-from omnitui.store import StoreError, ThreadCursor
+from omnitui.store import StoreError, StoreUnreachable, ThreadCursor
 from omnitui.widgets.canned import CannedList
 from omnitui.widgets.composer import Composer, ReplyReach
 from omnitui.widgets.contact_list import ContactList
@@ -452,6 +453,19 @@ class InboxPanes(Screen[None]):
             self.contact.id, before=ThreadCursor(first.sent_at, first.id), limit=PAGE
         )
         thread.prepend(older, has_older=len(older) >= PAGE)
+
+    async def _dispatch_message(self, message: Message) -> None:
+        try:
+            await super()._dispatch_message(message)
+        except StoreError as exc:
+            # What the agent asked for could not be done: said, and the console goes on.
+            self.notify(
+                tr("Not done: {reason}").format(reason=error_label(exc)),
+                severity="error",
+                markup=False,
+            )
+            if isinstance(exc, StoreUnreachable):
+                self.app.post_message(StoreTrouble(error_label(exc)))
 
     def on_store_trouble(self, event: StoreTrouble) -> None:
         """The store cannot be reached (a line above the panes says why), or can again."""

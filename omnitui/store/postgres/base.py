@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from omnitui.domain.changes import ChangeKind
-from omnitui.store.errors import DuplicateRow, StoreBusy, StoreError
+from omnitui.store.errors import DuplicateRow, StoreBusy, StoreUnreachable
 from omnitui.store.files import PRIVATE, StoreUnusable
 from omnitui.store.postgres.dialect import translate
 from omnitui.store.postgres.listen import CHANNEL, ChangeListener
@@ -231,8 +231,8 @@ def _gone(conn: psycopg.Connection[Any]) -> bool:
     return bool(conn.closed or conn.broken)
 
 
-def _unanswered(exc: BaseException) -> StoreError:
-    return StoreError("the store's server did not answer: {why}", why=_first_line(exc))
+def _unanswered(exc: BaseException) -> StoreUnreachable:
+    return StoreUnreachable("the store's server did not answer: {why}", why=_first_line(exc))
 
 
 class PostgresBase(SqliteBase):
