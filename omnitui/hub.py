@@ -295,7 +295,7 @@ class Hub:
             if jobs:
                 await asyncio.gather(*(self._sending(job) for job in jobs))
                 continue
-            await self._until_change(seen, self._due_in(due), self._wake)
+            await self._until_change(seen, self._due_in(due), self._wake, spacing=self._poll)
 
     def _due_in(self, due: float | None) -> float:
         """Seconds until `due` (a store time), at most `IDLE_LOOK`."""
@@ -304,10 +304,13 @@ class Hub:
         return min(IDLE_LOOK, max(0.01, due - self.store_clock()))
 
     async def _until_change(
-        self, seen: int, seconds: float, wake: asyncio.Event | None = None
+        self, seen: int, seconds: float, wake: asyncio.Event | None = None, *, spacing: float
     ) -> None:
         """Wait until the store logs a change after `seen` (any process, any
-        machine), `wake` is set, or `seconds` pass."""
+        machine), `wake` is set, or `seconds` pass. Woken by a change, it
+        returns no sooner than `spacing` seconds after it began: a burst of
+        arrivals is looked at a few times a second, not once per message."""
+        began = asyncio.get_running_loop().time()
         waits: list[asyncio.Task[object]] = [
             asyncio.create_task(self.store.wait_for_change(seen, poll=self._poll))
         ]
@@ -321,6 +324,10 @@ class Hub:
             for waiting in waits:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await waiting  # a store that failed is said by the next read
+        if wake is None or not wake.is_set():  # this process's word is taken at once
+            left = began + min(spacing, seconds) - asyncio.get_running_loop().time()
+            if left > 0:
+                await asyncio.sleep(left)
 
     async def _drain_broadcasts(self, account: str, channel: Channel) -> None:
         """Send `account`'s broadcast messages one at a time at the provider's pace.
@@ -341,7 +348,8 @@ class Hub:
                 continue
             if not jobs:
                 due = await self._next_broadcast_due(account)
-                await self._until_change(seen, IDLE_LOOK if due is None else max(0.01, due))
+                wait = IDLE_LOOK if due is None else max(0.01, due)
+                await self._until_change(seen, wait, spacing=self._poll * 4)
                 continue
             job = jobs[0]
             held = await self._sending(job)
