@@ -29,11 +29,15 @@ from omnitui.hub import Hub
 from omnitui.store.postgres import PostgresStore
 from tests.peers.dovecot import free_port
 from tests.peers.postgres import PASSWORD, ROLE, PgCluster, bindir, postgres_user_exists
+from tests.peers.telegram_api import TOKEN, BotApiPeer, Customer
 from tests.pilot_steps import open_customer
 from tests.test_hub import FAST, FlakyProvider
 from tests.waiting import wait_until
 
 MAIL = Channel(ChannelKind.EMAIL, "shop-mail")
+BOT = Channel(ChannelKind.TELEGRAM, "shop-bot")
+EMMA = Customer(4_900_001, "Emma", username="emma_flowers")
+TOKEN_ENV = "OMNITUI_TEST_TELEGRAM_TOKEN"
 PASSWORD_ENV = "OMNITUI_TEST_DB_PASSWORD"
 OMNITUI = Path(sys.executable).with_name("omnitui")
 LIVE = 1.0  # seconds: a change on one machine shows on the others within this
@@ -339,6 +343,57 @@ async def test_the_channel_runner_sends_a_reply_queued_on_another_machine_at_onc
     finally:
         other.close()
         await hub.stop()
+
+
+async def test_serve_on_one_machine_and_a_console_on_another_answer_a_customer_live(
+    store: PostgresStore, url: str, tmp_path: Path, telegram_peer: BotApiPeer
+) -> None:
+    """`omnitui serve` runs the bot on one machine; an agent's console on
+    another shows the customer's message and its reply goes out through
+    serve, each within a second."""
+    config, env = machine(tmp_path / "server", url)
+    with config.open("a", encoding="utf-8") as more:
+        more.write(
+            f'\n[[telegram]]\nname = "{BOT.account}"\ntoken_env = "{TOKEN_ENV}"\n'
+            f'api_base = "{telegram_peer.url}"\n'
+        )
+    env[TOKEN_ENV] = TOKEN
+    with (tmp_path / "serve.log").open("ab") as log:
+        serve = await asyncio.create_subprocess_exec(
+            str(OMNITUI), "--config", str(config), "serve",
+            env=env, stdout=asyncio.subprocess.DEVNULL, stderr=log,
+        )  # fmt: skip
+    app = OmniApp(store, agent_name="Aiko", channels=[BOT], language="en")
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = app.inbox
+            await wait_until(
+                lambda: any(c.method == "getUpdates" for c in telegram_peer.calls),
+                limit=60,
+                what="serve polling the bot",
+            )
+            asked = time.monotonic()
+            telegram_peer.text(EMMA, "Are you open today?")
+            await wait_until(
+                lambda: any(c.name == "Emma" for c in screen.contacts.contacts),
+                what="Emma's message in the console",
+                pilot=pilot,
+            )
+            assert time.monotonic() - asked < LIVE
+            emma = next(c.id for c in screen.contacts.contacts if c.name == "Emma")
+            await open_customer(pilot, emma)
+            await pilot.press("r", *"Open till 7")
+            await pilot.press("ctrl+s")
+            answered = time.monotonic()
+            await wait_until(
+                lambda: any(s.text == "Open till 7" for s in telegram_peer.sent),
+                what="the reply sent by serve",
+                pilot=pilot,
+            )
+            assert time.monotonic() - answered < LIVE
+    finally:
+        serve.terminate()
+        await serve.wait()
 
 
 # -- at start: one clear line, exit code 1 ------------------------------------
