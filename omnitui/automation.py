@@ -38,6 +38,7 @@ from omnitui.domain.mail import reply_subject
 from omnitui.domain.models import CannedReply, Channel, ChannelKind, ThreadStatus
 from omnitui.domain.rules import Event, Firing, Rule, evaluate
 from omnitui.domain.templates import pick_canned, render
+from omnitui.store.errors import StoreUnreachable
 from omnitui.store.records import (
     AutomationEvent,
     AutomationFacts,
@@ -148,6 +149,10 @@ class Automation:
                 busy = await self.step()
             except asyncio.CancelledError:
                 raise
+            except StoreUnreachable as exc:  # said once a second until it is back
+                log.warning("automation: the store cannot be reached (%s); trying again", exc)
+                busy = 0
+                await asyncio.sleep(1.0)
             except Exception:  # a busy store: the queue waits, nothing is lost
                 log.exception("automation: the queue could not be read; trying again")
                 busy = 0
@@ -220,8 +225,8 @@ class Automation:
             nothing = await work
             self._failures.pop(event_id, None)
             return nothing
-        except asyncio.CancelledError:
-            raise
+        except (asyncio.CancelledError, StoreUnreachable):
+            raise  # the store is away: the event stays queued, and is not counted against
         except Exception:
             count = self._failures.get(event_id, 0) + 1
             self._failures[event_id] = count

@@ -486,6 +486,9 @@ class Hub:
                 if account not in said or said[account] != problem:
                     try:
                         await self.store.set_channel_problem(account, problem)
+                    except StoreError as exc:  # the store is away: said again when it is back
+                        log.warning("reporting %s's state: %s", account, exc)
+                        continue
                     except Exception:
                         log.exception("reporting %s's state", account)
                         continue
@@ -521,6 +524,8 @@ class Hub:
             try:
                 await self.store.wake_snoozed()
                 await self.store.prune_changes()
+            except StoreError as exc:
+                log.warning("housekeeping: %s", exc)
             except Exception:
                 log.exception("housekeeping")
             await asyncio.sleep(30)

@@ -346,11 +346,16 @@ async def test_the_channel_runner_sends_a_reply_queued_on_another_machine_at_onc
 
 
 async def test_serve_on_one_machine_and_a_console_on_another_answer_a_customer_live(
-    store: PostgresStore, url: str, tmp_path: Path, telegram_peer: BotApiPeer
+    store: PostgresStore,
+    url: str,
+    cluster: PgCluster,
+    tmp_path: Path,
+    telegram_peer: BotApiPeer,
 ) -> None:
     """`omnitui serve` runs the bot on one machine; an agent's console on
     another shows the customer's message and its reply goes out through
-    serve, each within a second."""
+    serve, each within a second. The database server restarts: the console
+    carries on by itself, serve once its service manager starts it again."""
     config, env = machine(tmp_path / "server", url)
     with config.open("a", encoding="utf-8") as more:
         more.write(
@@ -358,11 +363,15 @@ async def test_serve_on_one_machine_and_a_console_on_another_answer_a_customer_l
             f'api_base = "{telegram_peer.url}"\n'
         )
     env[TOKEN_ENV] = TOKEN
-    with (tmp_path / "serve.log").open("ab") as log:
-        serve = await asyncio.create_subprocess_exec(
-            str(OMNITUI), "--config", str(config), "serve",
-            env=env, stdout=asyncio.subprocess.DEVNULL, stderr=log,
-        )  # fmt: skip
+
+    async def start() -> asyncio.subprocess.Process:
+        with (tmp_path / "serve.log").open("ab") as log:
+            return await asyncio.create_subprocess_exec(
+                str(OMNITUI), "--config", str(config), "serve",
+                env=env, stdout=asyncio.subprocess.DEVNULL, stderr=log,
+            )  # fmt: skip
+
+    serve = await start()
     app = OmniApp(store, agent_name="Aiko", channels=[BOT], language="en")
     try:
         async with app.run_test(size=(120, 36)) as pilot:
@@ -391,9 +400,27 @@ async def test_serve_on_one_machine_and_a_console_on_another_answer_a_customer_l
                 pilot=pilot,
             )
             assert time.monotonic() - answered < LIVE
+            # The server restarts. Serve loses the channel lock with it and stops
+            # (exit 1, said in a line) for its service manager to start it again;
+            # the console carries on by itself.
+            await asyncio.to_thread(cluster.stop, "fast")
+            await asyncio.to_thread(cluster.start)
+            assert await asyncio.wait_for(serve.wait(), 30) == 1
+            said = (tmp_path / "serve.log").read_text(encoding="utf-8")
+            assert "lost the channel lock (the store's server went away)" in said
+            assert "Traceback" not in said
+            serve = await start()
+            telegram_peer.text(EMMA, "And tomorrow?")
+            await wait_until(
+                lambda: "And tomorrow?" in "\n".join(screen.thread.lines_text()),
+                limit=60,
+                what="the message after the restart",
+                pilot=pilot,
+            )
     finally:
-        serve.terminate()
-        await serve.wait()
+        if serve.returncode is None:
+            serve.terminate()
+            await serve.wait()
 
 
 # -- at start: one clear line, exit code 1 ------------------------------------
