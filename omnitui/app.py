@@ -178,7 +178,8 @@ class OmniApp(App[None]):
         local variables, which hold customers' messages."""
         cause = error.error if isinstance(error, WorkerFailed) else error
         if isinstance(error, WorkerFailed) and isinstance(cause, StoreError):
-            self.store_failed(cause)  # a worker's store read or write: said, and the console goes on
+            # A worker's store read or write: said, and the console goes on.
+            self.store_failed(cause)
             return
         log.error("the console stopped on an unexpected error", exc_info=cause)
         super()._handle_exception(error)

@@ -870,10 +870,12 @@ JA: dict[str, str] = {
     ),
     "the note is empty": "メモが空です",
     "the store at {url} cannot be used: {why}": "{url} のストアを使えません: {why}",
-    "the store at {url} refused the login: {why}": (
-        "{url} のストアにログインできません (サーバーが拒否しました): {why}"
+    "the store at {url} cannot be used: the server refused the login ({why})": (
+        "{url} のストアを使えません: サーバーがログインを拒否しました ({why})"
     ),
-    "the store at {url} cannot be reached: {why}": "{url} のストアに接続できません: {why}",
+    "the store at {url} cannot be used: the server cannot be reached ({why})": (
+        "{url} のストアを使えません: サーバーに接続できません ({why})"
+    ),
     "the store's server did not answer: {why}": "ストアのサーバーが応答しません: {why}",
     "that customer is not there any more": "そのお客様はもういません",
     "{path} has schema revision {revision}, newer than this OmniTUI knows ({head}); "

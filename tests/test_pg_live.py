@@ -449,7 +449,7 @@ def test_an_unreachable_server_at_start_is_one_line_naming_it(
     assert code == 1
     assert said.strip().splitlines() == [
         f"omnitui: the store at postgresql://{ROLE}:***@127.0.0.1:{url.split(':')[3]} "
-        "cannot be reached: Connection refused"
+        "cannot be used: the server cannot be reached (Connection refused)"
     ]
     assert "not-shown" not in said and "Traceback" not in said
 
@@ -462,7 +462,9 @@ def test_a_wrong_password_is_said_as_a_refused_login(
     assert code == 1
     lines = said.strip().splitlines()
     assert len(lines) == 1, said
-    assert lines[0].startswith(f"omnitui: the store at {url} refused the login: ")
+    assert lines[0].startswith(
+        f"omnitui: the store at {url} cannot be used: the server refused the login ("
+    )
     assert "password authentication failed" in lines[0]
     assert "wrong-pass" not in said
 
@@ -472,11 +474,16 @@ def test_doctor_says_what_is_wrong_with_the_server(
 ) -> None:
     code, said = run(["doctor"], tmp_path / "a", url, password="wrong-pass")
     assert code == 1
-    assert f"FAIL  store    the store at {url} refused the login: " in said
+    assert (
+        f"FAIL  store    the store at {url} cannot be used: the server refused the login (" in said
+    )
     gone = f"postgresql://{ROLE}@127.0.0.1:{free_port()}/shop"
     code, said = run(["doctor"], tmp_path / "b", gone)
     assert code == 1
-    assert f"FAIL  store    the store at {gone} cannot be reached: Connection refused" in said
+    assert (
+        f"FAIL  store    the store at {gone} cannot be used: "
+        "the server cannot be reached (Connection refused)"
+    ) in said
 
 
 async def test_a_database_without_the_tables_gets_them_on_first_start(

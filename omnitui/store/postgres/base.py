@@ -185,9 +185,17 @@ def unreachable(url: str, exc: BaseException) -> StoreUnusable:
         isinstance(exc, psycopg.OperationalError) and first.startswith("connection failed")
     )
     if connecting and "FATAL:" in first and any(w in why for w in LOGIN_REFUSED):
-        return StoreUnusable("the store at {url} refused the login: {why}", url=place, why=why)
+        return StoreUnusable(
+            "the store at {url} cannot be used: the server refused the login ({why})",
+            url=place,
+            why=why,
+        )
     if connecting and "FATAL:" not in first:
-        return StoreUnusable("the store at {url} cannot be reached: {why}", url=place, why=why)
+        return StoreUnusable(
+            "the store at {url} cannot be used: the server cannot be reached ({why})",
+            url=place,
+            why=why,
+        )
     return StoreUnusable("the store at {url} cannot be used: {why}", url=place, why=why)
 
 
