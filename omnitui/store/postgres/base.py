@@ -19,7 +19,7 @@ change on one machine shows on the others at once.
 A connection the server dropped (it restarted) is made again on the next use;
 a statement that had not begun to write is tried once more on it, so the
 first write after a restart does not fail for nothing. What cannot be done
-while the server is away raises `StoreError` saying so.
+while the server is away raises `StoreUnreachable` saying so.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from omnitui.domain.changes import ChangeKind
-from omnitui.store.errors import DuplicateRow, StoreBusy, StoreUnreachable
+from omnitui.store.errors import DuplicateRow, StoreBusy, StoreError, StoreUnreachable
 from omnitui.store.files import PRIVATE, StoreUnusable
 from omnitui.store.postgres.dialect import translate
 from omnitui.store.postgres.listen import CHANNEL, ChangeListener
@@ -239,8 +239,11 @@ def _gone(conn: psycopg.Connection[Any]) -> bool:
     return bool(conn.closed or conn.broken)
 
 
-def _unanswered(exc: BaseException) -> StoreUnreachable:
-    return StoreUnreachable("the store's server did not answer: {why}", why=_first_line(exc))
+def _unanswered(exc: BaseException, gone: bool = True) -> StoreError:
+    """What the store says when the server failed a statement: unreachable when
+    the connection is gone (the console says so and tries again by itself)."""
+    kind = StoreUnreachable if gone else StoreError
+    return kind("the store's server did not answer: {why}", why=_first_line(exc))
 
 
 class PostgresBase(SqliteBase):
@@ -365,9 +368,10 @@ class PostgresBase(SqliteBase):
                         continue  # the server restarted since the last write
                     raise _unanswered(stale.__cause__ or stale) from None
                 except _disconnected() as exc:
-                    if _gone(self._pg_writer):
+                    gone = _gone(self._pg_writer)
+                    if gone:
                         self._pg_writer.close()
-                    raise _unanswered(exc) from None
+                    raise _unanswered(exc, gone) from None
             raise AssertionError("not reached")
 
         loop = asyncio.get_running_loop()
@@ -397,9 +401,9 @@ class PostgresBase(SqliteBase):
             except _Stale:
                 keep = False
                 raise
-            except _disconnected():
-                keep = False
-                raise
+            except _disconnected() as exc:
+                keep = not _gone(conn)
+                raise _unanswered(exc, not keep) from None
             finally:
                 if keep:
                     with self._spares_lock:
@@ -415,7 +419,7 @@ class PostgresBase(SqliteBase):
                     return attempt(self._spare())  # a spare the server dropped while idle
             except _Stale as stale:
                 raise _unanswered(stale.__cause__ or stale) from None
-            except _disconnected() as exc:
+            except _disconnected() as exc:  # no spare, and no new connection either
                 raise _unanswered(exc) from None
 
         loop = asyncio.get_running_loop()
@@ -440,15 +444,19 @@ class PostgresBase(SqliteBase):
                 if not self._pg_reader.closed:
                     try:
                         return read()
-                    except _disconnected():
+                    except _disconnected() as exc:
+                        if not _gone(self._pg_reader):  # the server refused the statement
+                            raise _unanswered(exc, False) from None
                         # Dropped while idle (the server restarted), or the
                         # server is away: a read is safe to try again.
                         self._pg_reader.close()
                 self._pg_reader = _connect(self.url, self._password, autocommit=True)
                 return read()
             except _disconnected() as exc:
-                self._pg_reader.close()
-                raise _unanswered(exc) from None
+                gone = _gone(self._pg_reader)
+                if gone:
+                    self._pg_reader.close()
+                raise _unanswered(exc, gone) from None
 
         # One reader connection answers one query at a time, on its own thread.
         async with self._reader_lock:
