@@ -467,7 +467,7 @@ class InboxPanes(Screen[None]):
             if isinstance(exc, StoreUnreachable):
                 self.app.post_message(StoreTrouble(error_label(exc)))
 
-    def on_store_trouble(self, event: StoreTrouble) -> None:
+    async def on_store_trouble(self, event: StoreTrouble) -> None:
         """The store cannot be reached (a line above the panes says why), or can again."""
         line = self.query_one("#store-problem", Static)
         was_down = line.display
@@ -480,7 +480,7 @@ class InboxPanes(Screen[None]):
         line.display = event.problem is not None
         if was_down and event.problem is None:
             # What failed to draw while it was away is drawn again now.
-            self.run_worker(self._redraw_all(), group="store-back", exclusive=True)
+            await self._redraw_all()
 
     async def _redraw_all(self) -> None:
         for owner, draft in list(self._unkept.items()):
