@@ -246,39 +246,44 @@ async def build(path: Path, contacts: int, messages: int, *, seed: int = SEED) -
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     _remove(partial)
-    rng = random.Random(seed)
-    customers = make_customers(contacts, rng)
     store = await Store.open(partial)
-    started = time.perf_counter()
-    done = 0
     try:
-        await store.add_canned_replies(STARTER_CANNED)
-        chunk: list[Inbound | RecordedOutbound] = []
-        pending: asyncio.Task[None] | None = None
-        # Make the next chunk while the writer thread stores the last one.
-        for item in history(customers, messages, rng, end=time.time() - 60):
-            chunk.append(item)
-            if len(chunk) >= CHUNK:
-                if pending is not None:
-                    await pending
-                    done += CHUNK
-                    _progress(done, messages, started)
-                pending = asyncio.ensure_future(store.import_history(chunk))
-                await asyncio.sleep(0)  # let it reach the writer thread
-                chunk = []
-        if pending is not None:
-            await pending
-            done += CHUNK
-        if chunk:
-            await store.import_history(chunk)
-            done += len(chunk)
-        _progress(done, messages, started)
-        # A long-running shop has a pruned change log, not one row per message ever.
-        await store.prune_changes(older_than=-1.0)
+        await fill(store, contacts, messages, seed=seed)
     finally:
         await store.close()
     _remove(path)
     os.replace(partial, path)
+
+
+async def fill(store: Store, contacts: int, messages: int, *, seed: int = SEED) -> None:
+    """Write the bench shop into an empty `store` (SQLite or PostgreSQL)."""
+    rng = random.Random(seed)
+    customers = make_customers(contacts, rng)
+    started = time.perf_counter()
+    done = 0
+    await store.add_canned_replies(STARTER_CANNED)
+    chunk: list[Inbound | RecordedOutbound] = []
+    pending: asyncio.Task[None] | None = None
+    # Make the next chunk while the writer thread stores the last one.
+    for item in history(customers, messages, rng, end=time.time() - 60):
+        chunk.append(item)
+        if len(chunk) >= CHUNK:
+            if pending is not None:
+                await pending
+                done += CHUNK
+                _progress(done, messages, started)
+            pending = asyncio.ensure_future(store.import_history(chunk))
+            await asyncio.sleep(0)  # let it reach the writer thread
+            chunk = []
+    if pending is not None:
+        await pending
+        done += CHUNK
+    if chunk:
+        await store.import_history(chunk)
+        done += len(chunk)
+    _progress(done, messages, started)
+    # A long-running shop has a pruned change log, not one row per message ever.
+    await store.prune_changes(older_than=-1.0)
 
 
 def _progress(done: int, total: int, started: float) -> None:

@@ -52,6 +52,19 @@ def rss_kb() -> dict[str, int]:
 # -- start-up -----------------------------------------------------------------
 
 
+async def open_bench_store(spec: str) -> Any:
+    """The store at `spec`: a file, or a postgresql:// URL (password in OMNITUI_BENCH_PG_PASSWORD)."""
+    if spec.startswith("postgresql://"):
+        from omnitui.store.postgres import PostgresStore
+
+        return await PostgresStore.open_url(
+            spec, password=os.environ.get("OMNITUI_BENCH_PG_PASSWORD")
+        )
+    from omnitui.store import Store
+
+    return await Store.open(Path(spec))
+
+
 def hello() -> None:
     """The floor: a hello-world Textual app's first frame."""
     from textual.app import App, ComposeResult
@@ -106,16 +119,15 @@ def report_first_inbox_frame(phases: dict[str, float]) -> None:
     setattr(InboxScreen, "on_mount", on_mount)  # noqa: B010
 
 
-async def omni(path: Path) -> None:
+async def omni(path: str) -> None:
     """The console on the bench store, built as `omnitui.cli._console` builds it."""
     from omnitui.app import OmniApp
     from omnitui.domain.models import Channel, ChannelKind
     from omnitui.hub import Hub
-    from omnitui.store import Store
 
     phases = {"probe": T_PROBE, "imports": time.perf_counter()}
     report_first_inbox_frame(phases)
-    store = await Store.open(path)
+    store = await open_bench_store(path)
     await store.canned_replies()  # run_console checks for canned replies
     phases["store open"] = time.perf_counter()
     hub = Hub(store, [])
@@ -156,7 +168,7 @@ def _quantile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-async def walk(path: Path, presses: int, total: int) -> None:
+async def walk(path: str, presses: int, total: int) -> None:
     """Press `j` in the contact list; time each press until its thread is drawn.
 
     A press is sent as a key event to the app (what the terminal driver does);
@@ -171,10 +183,9 @@ async def walk(path: Path, presses: int, total: int) -> None:
     from omnitui.app import OmniApp
     from omnitui.domain.models import Channel, ChannelKind
     from omnitui.screens.inbox import InboxScreen
-    from omnitui.store import Store
     from omnitui.widgets.thread_view import ThreadView
 
-    store = await Store.open(path)
+    store = await open_bench_store(path)
     # The floor: the thread query alone, on the contacts the walk will visit.
     first_page = await store.list_contacts(limit=presses + 1)
     floor: list[float] = []
@@ -297,7 +308,9 @@ async def walk(path: Path, presses: int, total: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("what", choices=["hello", "omni", "command", "walk"])
-    parser.add_argument("path", nargs="?", type=Path, help="the store (a config for `command`)")
+    parser.add_argument(
+        "path", nargs="?", help="the store: a file or a postgresql:// URL (a config for `command`)"
+    )
     parser.add_argument("--presses", type=int, default=50)
     parser.add_argument("--total", type=int, default=200)
     args = parser.parse_args()
@@ -310,7 +323,7 @@ def main() -> None:
     elif args.what == "omni":
         asyncio.run(omni(args.path))
     elif args.what == "command":
-        sys.exit(command(args.path))
+        sys.exit(command(Path(args.path)))
     else:
         asyncio.run(walk(args.path, args.presses, max(args.total, args.presses)))
 

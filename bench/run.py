@@ -291,10 +291,10 @@ def next_contact(store: Path, presses: int, total: int) -> tuple[list[Row], list
     return rows, notes, rss_after
 
 
-async def search(store_path: Path, repeat: int) -> tuple[list[Row], list[str]]:
-    from omnitui.store import Store
+async def search(store_path: Path | str, repeat: int) -> tuple[list[Row], list[str]]:
+    from probe import open_bench_store
 
-    store = await Store.open(store_path)
+    store = await open_bench_store(str(store_path))
     try:
         # Floor: one row by primary key through the same reader connection.
         floor: list[float] = []

@@ -36,6 +36,7 @@ from omnitui.store.errors import StoreError, StoreUnreachable
 from omnitui.widgets.format import toast_room, toast_text, use_clock
 
 if TYPE_CHECKING:
+    from omnitui.domain.broadcast_image import ImageSetup
     from omnitui.domain.hours import BusinessHours
     from omnitui.domain.qr import QrChannel
     from omnitui.domain.rules import Rule
@@ -83,6 +84,7 @@ class OmniApp(App[None]):
         rules: Iterable[Rule] = (),
         qr_channels: Iterable[QrChannel] = (),
         broadcast_email_consent: bool = True,
+        broadcast_images: ImageSetup | None = None,
     ) -> None:
         """`language` is "en" or "ja"; None takes it from the locale (LC_ALL, LC_MESSAGES, LANG).
 
@@ -115,6 +117,7 @@ class OmniApp(App[None]):
         self.rules = tuple(rules)  # the automation rules, for the rules screen
         self.qr_channels = tuple(qr_channels)  # the channels the QR screen shows codes for
         self.broadcast_email_consent = broadcast_email_consent
+        self.broadcast_images = broadcast_images  # where a broadcast's image can go
         self._poll_every = poll_changes  # how often a SQLite store is looked at
         self._last_change = 0
         self._following: asyncio.Task[None] | None = None
@@ -146,6 +149,7 @@ class OmniApp(App[None]):
             rules=self.rules,
             qr_channels=self.qr_channels,
             broadcast_email_consent=self.broadcast_email_consent,
+            broadcast_images=self.broadcast_images,
         )
 
     def on_load(self) -> None:

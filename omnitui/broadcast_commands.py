@@ -21,13 +21,16 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from omnitui.domain.broadcast import BroadcastPlan, plan_broadcast
+from omnitui.domain.broadcast_image import BroadcastImage, ImageProblem, ImageSetup, check_size
 from omnitui.domain.broadcast_quota import over_line_quota
-from omnitui.domain.models import CannedReply, ChannelKind
+from omnitui.domain.models import CannedReply, Channel, ChannelKind
 from omnitui.errors import OmniError
 from omnitui.i18n import tr
 
@@ -104,6 +107,7 @@ async def cmd_broadcast(
     at: str | None = None,
     dry_run: bool = False,
     yes: bool = False,
+    image: Path | None = None,
 ) -> int:
     from omnitui.cli import configured_channels
     from omnitui.config import local_timezone
@@ -113,6 +117,7 @@ async def cmd_broadcast(
     channels = [c for c in configured_channels(settings) if only is None or c.kind is only]
     if not channels:
         raise BroadcastUsage("no channel set up in config.toml to broadcast on")
+    picture = read_image(settings, channels, image) if image is not None else None
     send_at = parse_at(at, datetime.now(ZoneInfo(local_timezone()))) if at else None
     store = await settings.open_store()
     try:
@@ -134,6 +139,9 @@ async def cmd_broadcast(
             email_requires_consent=settings.broadcast.email_requires_consent,
         )
         _summary(canned, replies, tags, plan)
+        if picture is not None:
+            for line in image_lines(picture, plan, image_setup(settings)):
+                print(f"  {line}")
         over = await _over_quota(store, plan)
         if dry_run:
             _recipients(plan, {m.contact_id: m.name for m in audience})
@@ -153,7 +161,12 @@ async def cmd_broadcast(
         audience_key = {"tags": sorted(tags), "channel": channel, "language": language}
         try:
             broadcast_id = await store.create_broadcast(
-                canned, audience_key, plan, send_at=send_at, author=settings.agent.name
+                canned,
+                audience_key,
+                plan,
+                send_at=send_at,
+                author=settings.agent.name,
+                image=picture,
             )
         except StoreError as exc:
             print(f"omnitui: {exc.message()}", file=sys.stderr)
@@ -182,6 +195,37 @@ def _summary(
         print(tr("Skipped {count}:").format(count=sum(skips.values())))
         for reason, count in sorted(skips.items(), key=lambda kv: -kv[1]):
             print(f"  {count} {tr(reason)}")
+
+
+def image_setup(settings: Settings) -> ImageSetup:
+    """Where a broadcast's image can go with this config."""
+    numbers = {s.name: s.from_ for s in settings.sms}
+    return ImageSetup(settings.broadcast.public_url, numbers)
+
+
+def read_image(settings: Settings, channels: Sequence[Channel], path: Path) -> BroadcastImage:
+    """`--image PATH`, checked (a JPEG or PNG of at most 10 MB) before anything is written."""
+    try:
+        check_size(str(path), path.stat().st_size)  # a huge file is never read
+        checked = image_setup(settings).image(str(path), path.read_bytes(), channels)
+    except ImageProblem as exc:
+        raise BroadcastUsage("--image {reason}", reason=exc) from None
+    except OSError as exc:
+        raise BroadcastUsage(
+            "--image {file}: {reason}", file=str(path), reason=exc.strerror or exc
+        ) from None
+    return replace(checked, name=path.name)
+
+
+def image_lines(picture: BroadcastImage, plan: BroadcastPlan, setup: ImageSetup) -> list[str]:
+    """The image and, per channel of the plan that sends the text alone, why."""
+    from omnitui.widgets.format import channel_name
+
+    used = sorted({m.channel for m in plan.messages}, key=lambda c: (str(c.kind), c.account))
+    lines = [f"🖼 {picture.name}, {picture.size_label}"]
+    for channel, why in setup.text_only(used):
+        lines.append(f"{channel_name(channel.kind)}: {why}")
+    return lines
 
 
 def _recipients(plan: BroadcastPlan, names: dict[int, str]) -> None:

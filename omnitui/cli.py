@@ -1,4 +1,4 @@
-"""Command line: omnitui [demo|init|serve|contacts|canned|rules|report|doctor|qr].
+"""Command line: omnitui [demo|init|serve|contacts|canned|rules|report|doctor|qr|store].
 
 Exit codes: 0 ok, 2 bad usage or config (the message names file, line and
 key), 1 anything else. A user mistake never prints a traceback.
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from omnitui.automation import Automation, AutomationSetup
     from omnitui.config import Settings
     from omnitui.desktop import Mode
+    from omnitui.domain.broadcast_image import ImageSetup
     from omnitui.domain.hours import BusinessHours
     from omnitui.domain.models import Channel
     from omnitui.domain.pace import Pace
@@ -154,6 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="list the recipients, send nothing"
     )
     broadcast.add_argument("--yes", action="store_true", help="send without asking")
+    broadcast.add_argument(
+        "--image",
+        type=Path,
+        metavar="PATH",
+        help="a JPEG or PNG (at most 10 MB) sent with the text where the channel takes one",
+    )
     command("doctor", "check the config, the store and each channel, one line each")
     qr = command("qr", "each channel's 'start a chat' link as a QR code; a poster to print")
     qr.add_argument(
@@ -164,6 +171,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     qr.add_argument("--png", type=Path, metavar="FILE", help="write an A4 poster as PNG")
     qr.add_argument("--svg", type=Path, metavar="FILE", help="write an A4 poster as SVG")
+    store = command("store", "the store itself: copy it into PostgreSQL")
+    store_actions = store.add_subparsers(dest="store_action", metavar="ACTION", required=True)
+    copy = store_actions.add_parser(
+        "copy",
+        help="copy the SQLite store ([store] path) into a PostgreSQL database; run it again "
+        "to carry on after an interruption",
+        parents=[common],
+    )
+    copy.add_argument("--to", required=True, metavar="URL", help="postgresql://user@host/database")
+    copy.add_argument(
+        "--password-env",
+        metavar="VAR",
+        help="the environment variable with the database's password (default: [store] "
+        "password_env / password_cmd, else the URL, ~/.pgpass or PGPASSWORD)",
+    )
+    copy.add_argument(
+        "--batch", type=int, default=5000, metavar="N", help="rows per transaction (default 5000)"
+    )
     return parser
 
 
@@ -252,10 +277,17 @@ def _run(args: argparse.Namespace) -> int:
                         at=args.at,
                         dry_run=args.dry_run,
                         yes=args.yes,
+                        image=args.image,
                     )
                 )
             except broadcast_commands.BroadcastUsage as exc:
                 raise UsageError("{reason}", reason=exc) from None
+        if args.command == "store":
+            from omnitui import store_commands
+
+            return store_commands.cmd_store_copy(
+                settings, args.to, password_env=args.password_env, batch=args.batch
+            )
         if args.command == "qr":
             from omnitui import qr
 
@@ -407,6 +439,7 @@ async def _console(
     pace: Pace | None = None,
     broadcast_email_consent: bool = True,
     public: PublicListener | None = None,
+    broadcast_images: ImageSetup | None = None,
 ) -> int:
     from omnitui.app import OmniApp
     from omnitui.automation import Automation, AutomationSetup
@@ -439,6 +472,7 @@ async def _console(
         rules=automation.rules if automation is not None else (),
         qr_channels=qr_channels,
         broadcast_email_consent=broadcast_email_consent,
+        broadcast_images=broadcast_images,
     )
     failed: list[Exception] = []
     runs_channels = lock.acquire()
@@ -534,6 +568,7 @@ async def run_console(settings: Settings, language: str | None = None) -> int:
     """The console on the configured store; `language` (--language) wins over [ui] language."""
     from omnitui.adapters.public import public_listener
     from omnitui.automation import AutomationSetup
+    from omnitui.broadcast_commands import image_setup
     from omnitui.demo import STARTER_CANNED
     from omnitui.qr import qr_channels
 
@@ -564,6 +599,7 @@ async def run_console(settings: Settings, language: str | None = None) -> int:
         pace=settings.broadcast.pace(),
         broadcast_email_consent=settings.broadcast.email_requires_consent,
         public=public_listener(settings.broadcast, store, settings.shop.get("name", "")),
+        broadcast_images=image_setup(settings),
     )
 
 

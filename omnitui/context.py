@@ -13,6 +13,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from omnitui.domain.broadcast_image import ImageSetup
 from omnitui.domain.mail import combined_signature
 from omnitui.domain.models import Channel, ChannelKind
 
@@ -56,6 +57,8 @@ class ConsoleContext:
     qr_channels: tuple[QrChannel, ...] = ()  # what the QR screen makes codes for
     # [broadcast] email_requires_consent: marketing email only with recorded consent.
     broadcast_email_consent: bool = True
+    # [broadcast] public_url and the SMS numbers: where a broadcast's image can go.
+    broadcast_images: ImageSetup = field(default_factory=ImageSetup)
 
     @classmethod
     def build(
@@ -78,6 +81,7 @@ class ConsoleContext:
         rules: Iterable[Rule] = (),
         qr_channels: Iterable[QrChannel] = (),
         broadcast_email_consent: bool = True,
+        broadcast_images: ImageSetup | None = None,
     ) -> ConsoleContext:
         """A context from the console's settings, copied so that nobody changes
         them under a screen; the agent's name is the placeholder {agent}."""
@@ -102,6 +106,7 @@ class ConsoleContext:
             rules=tuple(rules),
             qr_channels=tuple(qr_channels),
             broadcast_email_consent=broadcast_email_consent,
+            broadcast_images=broadcast_images or ImageSetup(),
         )
 
     def signature_for(self, channel: Channel) -> str:

@@ -22,6 +22,8 @@ import fcntl
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -379,6 +381,7 @@ class Hub:
         """Send one message and record how it went; returns how long the provider
         asked to wait before the next one (a rate limit), if it did."""
         adapter = self.adapters[job.channel.account]
+        job = replace(job, on_progress=partial(self.store.note_progress, job.message_id))
         try:
             provider_id = await adapter.send(job)
         except SendError as exc:
@@ -399,8 +402,12 @@ class Hub:
                     await self.store.set_opted_out(kind, job.address, True, region=self._region)
 
                 await self._record(job, opted_out)
+            progress = exc.progress  # what of it went out: a retry sends the rest
             await self._record(
-                job, lambda: self.store.mark_failed(job.message_id, reason, retry_at=retry_at)
+                job,
+                lambda: self.store.mark_failed(
+                    job.message_id, reason, retry_at=retry_at, progress=progress
+                ),
             )
             return exc.retry_after
         except Exception as exc:  # an adapter bug: the provider may or may not have it

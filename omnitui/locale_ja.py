@@ -627,6 +627,12 @@ JA: dict[str, str] = {
     "--at {value}: give a time (18:30, 18:30:15), a delay (+10m, +30s) "
     "or a date and time (2026-12-24 09:00)": "--at {value}: 時刻（18:30、18:30:15）、待ち時間（+10m、+30s）か日時（2026-12-24 09:00）を指定してください",
     "--channel {value}: one of email, telegram, sms, line": "--channel {value}: email、telegram、sms、line のどれかです",
+    "{file}: {size} is more than a broadcast image may be (10 MB)": "{file}: {size} は一斉送信の画像の上限（10 MB）を超えています",
+    "{file}: not a JPEG or PNG image": "{file}: JPEG か PNG の画像ではありません",
+    "--image {reason}": "--image {reason}",
+    "--image {file}: {reason}": "--image {file}: {reason}",
+    "text only — set [broadcast] public_url to send the image": "文章のみ — 画像も送るには [broadcast] public_url を設定してください",
+    "text only — Twilio sends MMS only from US and Canadian numbers ({number})": "文章のみ — Twilio の MMS は米国・カナダの番号からしか送れません（{number}）",
     "no canned reply {shortcut} (`omnitui canned export -` lists them)": "定型文 {shortcut} がありません（`omnitui canned export -` で一覧できます）",
     "Dry run: nothing was sent.": "試行のみ: 何も送っていません。",
     "Nobody to send to.": "送る相手がいません。",
@@ -877,6 +883,7 @@ JA: dict[str, str] = {
         "{url} のストアを使えません: サーバーに接続できません ({why})"
     ),
     "the store's server did not answer: {why}": "ストアのサーバーが応答しません: {why}",
+    "that is in the store already: {why}": "ストアにすでにあります: {why}",
     "that customer is not there any more": "そのお客様はもういません",
     "{path} has schema revision {revision}, newer than this OmniTUI knows ({head}); "
     "upgrade OmniTUI to open it": (
@@ -900,6 +907,75 @@ JA: dict[str, str] = {
     ),
     "{path}: cannot use it: {reason}": "{path}: 使えません: {reason}",
     "{path}: {reason}": "{path}: {reason}",
+    # omnitui store copy: a shop's SQLite store moved to PostgreSQL.
+    "customers": "お客様",
+    "addresses": "連絡先",
+    "messages": "メッセージ",
+    "search index": "検索インデックス",
+    "attachments": "添付ファイル",
+    "canned replies": "定型文",
+    "channel cursors": "チャネルの取得位置",
+    "change log": "変更履歴",
+    "merges": "統合",
+    "merged profile values": "統合で残したプロフィール値",
+    "agents typing": "入力中の担当者",
+    "channel problems": "チャネルの問題",
+    "drafts": "下書き",
+    "automation events": "自動化のイベント",
+    "rules fired": "実行されたルール",
+    "rule timers": "ルールのタイマー",
+    "hourly counts": "時間ごとの件数",
+    "broadcasts": "一斉送信",
+    "broadcast recipients": "一斉送信の宛先",
+    "--to {url} is not a PostgreSQL URL (postgresql://user@host/database)": (
+        "--to {url} は PostgreSQL の URL ではありません (postgresql://ユーザー@ホスト/データベース)"
+    ),
+    "--batch must be at least 1": "--batch は 1 以上にしてください",
+    "--password-env {variable}: the environment variable is not set": (
+        "--password-env {variable}: この環境変数が設定されていません"
+    ),
+    "there is no store at {path} to copy ([store] path)": (
+        "{path} にコピーするストアがありません ([store] path)"
+    ),
+    "{path} is not an OmniTUI store": "{path} は OmniTUI のストアではありません",
+    "{path} cannot be read: {why}": "{path} を読めません: {why}",
+    "the channels of {path} are running (pid {pid}): a message arriving during the copy would "
+    "be missed. Stop `omnitui serve` and the consoles first": (
+        "{path} のチャネルが動いています (pid {pid})。コピー中に届いたメッセージが移りません。"
+        "先に `omnitui serve` とコンソールを止めてください"
+    ),
+    "the channels of the store at {url} are running ({holder}): stop that `omnitui serve` "
+    "before copying into it": (
+        "{url} のストアのチャネルが動いています ({holder})。コピーする前にその "
+        "`omnitui serve` を止めてください"
+    ),
+    "the database at {url} holds other data ({table}: {detail}): another shop's store, or this "
+    "store has changed since an earlier copy began. Copy into a new, empty database": (
+        "{url} のデータベースには別のデータがあります ({table}: {detail})。別のお店のストアか、"
+        "前回のコピーを始めてからこのストアが変わっています。新しい空のデータベースにコピーしてください"
+    ),
+    "the connection to {url} was lost ({why}): run the same command again to carry on where "
+    "the copy stopped": (
+        "{url} との接続が切れました ({why})。同じコマンドをもう一度実行すると、"
+        "止まったところから続けます"
+    ),
+    "the copy was interrupted: run the same command again to carry on where it stopped": (
+        "コピーを中断しました。同じコマンドをもう一度実行すると、止まったところから続けます"
+    ),
+    "the counts differ: run the same command again to carry on where the copy stopped": (
+        "件数が合いません。同じコマンドをもう一度実行すると、止まったところから続けます"
+    ),
+    "Copying {path} to {url}": "{path} を {url} にコピーします",
+    "PostgreSQL refused a row of {table}: {why}": "PostgreSQL が {table} の行を受け付けませんでした: {why}",
+    'Copied: every table has its rows. Set [store] url = "{url}" on every machine '
+    "(README: Moving a shop to PostgreSQL).": (
+        'コピーしました。すべての表の件数が合っています。各マシンで [store] url = "{url}" '
+        "を設定してください (README の「Moving a shop to PostgreSQL」)。"
+    ),
+    "{path} has an older schema ({revision}): copying from an upgraded snapshot of it in "
+    "{folder}": (
+        "{path} のスキーマは古い版 ({revision}) です。{folder} に作った更新済みの複製からコピーします"
+    ),
     "Reports: how the shop is doing": "レポート：お店の状況",
     "Reports": "レポート",
     "How the shop is doing: conversations, response times, satisfaction": "お店の状況：会話数、応答時間、満足度",
@@ -973,7 +1049,11 @@ JA: dict[str, str] = {
     "{account}: this broadcast needs {count} LINE pushes and {left} are left this month; pick a smaller tag or raise the plan": "{account}: この一斉送信には LINE のプッシュが {count} 通必要ですが、今月の残りは {left} 通です。人数の少ないタグを選ぶか、プランを上げてください",
     "Broadcast {title} to #{tag}": "一斉送信 {title} → #{tag}",
     "esc back": "esc 戻る",
-    "y send it to {count} customers · esc back": "y お客様 {count} 人に送る · esc 戻る",
+    "y send it to {count} customers · ctrl+o add an image · esc back": "y お客様 {count} 人に送る · ctrl+o 画像を添える · esc 戻る",
+    "Add an image": "画像を添える",
+    "An image for the broadcast (JPEG or PNG, at most 10 MB)": "一斉送信に添える画像（JPEG か PNG、10 MB まで）",
+    "e.g. ~/Pictures/poster.jpg": "例: ~/Pictures/poster.jpg",
+    "enter adds it · an empty path takes the image off · esc cancels": "enter 添える · 空のパスで画像を外す · esc 取り消し",
     "{count} customers get it:": "送る相手: {count} 人",
     "What {name} gets ({channel}):": "{name} さんに届く内容（{channel}）:",
     "broadcast": "一斉送信",

@@ -108,6 +108,34 @@ async def test_search_finds_japanese_substrings_and_words_newest_first(store: St
     assert await store.count_contacts() == 4
 
 
+async def test_a_common_search_finds_the_newest_matches_and_a_rare_one_the_old_ones(
+    store: Store,
+) -> None:
+    # Enough matches that the newest are found by walking newest first.
+    texts = []
+    for n in range(1500):
+        if n % 3 == 0:
+            texts.append(f"ご予約 {n} ありがとうございます")
+        elif n % 3 == 1:
+            texts.append(f"予 約 {n}: 予と約が離れている")  # both bigram parts, never 予約
+        else:
+            texts.append(f"bouquet {n} for delivery")
+    texts[7] = "chrysanthemum bouquet 7"  # one rare word, long ago
+    await store.ingest(
+        [mail(f"p{n}", f"c{n % 40}@x.jp", text, float(n)) for n, text in enumerate(texts)]
+    )
+    found = [h for h in await store.search("予約", limit=50) if h.message_id]
+    assert len(found) == 50
+    assert all("ご予約" in h.snippet for h in found)
+    assert [h.sent_at for h in found] == [float(n) for n in range(1497, 1497 - 150, -3)]
+    bouquets = [h.sent_at for h in await store.search("bouq", limit=20) if h.message_id]
+    assert bouquets == [float(n) for n in range(1499, 1499 - 60, -3)]
+    [rare] = [h for h in await store.search("chrysanthemum") if h.message_id]
+    assert rare.sent_at == 7.0
+    assert await store.search_count("予約") == (0, 500)
+    assert await store.search_count("ありがとう") == (0, 500)
+
+
 async def test_reply_goes_queued_sending_sent_delivered(store: Store) -> None:
     got = await store.ingest([mail("1", "a@x.jp", "hi", 1.0)])
     cid = got[0].contact_id

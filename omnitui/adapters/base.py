@@ -25,7 +25,9 @@ class SendError(OmniError):
     English words a failed reply keeps in the store. `opted_out` says the
     provider refused because the customer shut the channel to the shop (a
     Telegram user who blocked the bot): the hub records it on their address,
-    as an SMS STOP or a LINE unfollow is, until they write again.
+    as an SMS STOP or a LINE unfollow is, until they write again. `progress`
+    is what of the message already went out (kept in its meta), so that a
+    retry sends only the rest.
     """
 
     def __init__(
@@ -36,6 +38,7 @@ class SendError(OmniError):
         retryable: bool,
         retry_after: float | None = None,
         opted_out: bool = False,
+        progress: Mapping[str, object] | None = None,
         **values: object,
     ) -> None:
         super().__init__(template, **values)
@@ -43,6 +46,7 @@ class SendError(OmniError):
         self.retryable = retryable
         self.retry_after = retry_after
         self.opted_out = opted_out
+        self.progress = progress
 
 
 class Sent(str):

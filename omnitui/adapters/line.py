@@ -509,9 +509,10 @@ class LineAdapter:
                 retryable=False,
             )
         texts = split_text(message.text)
-        if not texts:
+        picture = image_links(message)
+        if not texts and picture is None:
             raise SendError("the reply is empty", retryable=False)
-        if len(texts) > MAX_MESSAGES:
+        if len(texts) + (picture is not None) > MAX_MESSAGES:
             raise SendError(
                 "the reply is too long for LINE ({count} characters, at most {limit})",
                 count=len(message.text),
@@ -526,9 +527,14 @@ class LineAdapter:
             raise SendError(
                 "not sent: {reason}", reason=self.explain(exc), retryable=True
             ) from None
-        from linebot.v3.messaging import TextMessage
+        from linebot.v3.messaging import ImageMessage, TextMessage
 
-        messages = [TextMessage(text=t) for t in texts]
+        # A broadcast's image and its text in one request: one message of the quota.
+        messages: list[Any] = []
+        if picture is not None:
+            original, preview = picture
+            messages.append(ImageMessage(original_content_url=original, preview_image_url=preview))
+        messages += [TextMessage(text=t) for t in texts]
         to = str(message.meta.get("line_to") or message.address)
         token = self._fresh_token(message)
         if token is not None:
@@ -627,6 +633,14 @@ async def _check_signature_present(request: web.Request) -> Refusal | None:
     if not request.headers.get(SIGNATURE_HEADER):
         return Refusal(401, "unauthorized", "no x-line-signature")
     return None
+
+
+def image_links(message: Outbound) -> tuple[str, str] | None:
+    """A broadcast's image as LINE fetches it: its public address and its preview's."""
+    original, preview = message.meta.get("image_url"), message.meta.get("preview_url")
+    if message.meta.get("image") != "link" or not isinstance(original, str):
+        return None
+    return original, preview if isinstance(preview, str) and preview else original
 
 
 def split_text(text: str) -> list[str]:

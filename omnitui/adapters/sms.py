@@ -557,9 +557,12 @@ class SmsAdapter:
             raise SendError(
                 "cannot read the auth token: {reason}", reason=exc, retryable=False
             ) from None
-        options: dict[str, str] = {}
+        options: dict[str, Any] = {}
         if self.config.inbound == "webhook" and self.config.webhook_url:
             options["status_callback"] = self.config.webhook_url
+        picture = message.meta.get("image_url")
+        if message.meta.get("image") == "link" and isinstance(picture, str) and picture:
+            options["media_url"] = [picture]  # MMS: Twilio fetches the broadcast's image
         self._sends_in_flight += 1
         try:
             created = await asyncio.to_thread(

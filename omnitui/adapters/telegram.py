@@ -113,6 +113,9 @@ log = logging.getLogger("omnitui.telegram")
 
 PHOTO_LIMIT = 10 * 1024 * 1024  # sendPhoto's limit; a larger image goes as a document
 POLL_TIMEOUT = 30  # seconds a getUpdates long poll waits for news
+CAPTION_LIMIT = 1024  # a photo's caption, at most
+PARTS_SENT = "parts_sent"  # in a message's meta: how many of its parts already went out
+FIRST_SENT = "first_sent"  # and the provider id of the first of them
 MAX_INLINE_WAIT = 120.0  # flood-control wait accepted between the parts of one reply
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_UPDATE_BYTES = 1024 * 1024  # a webhook body; Telegram's updates are a few KB
@@ -599,6 +602,9 @@ class TelegramAdapter:
                 address=repr(message.address),
                 retryable=False,
             ) from None
+        picture = broadcast_photo(message)
+        if picture is not None:
+            return await self._send_with_photo(bot, chat_id, message, picture)
         pieces = split_text(message.text)
         steps: list[str | OutboundFile] = [*pieces, *message.files]
         if not steps:
@@ -645,6 +651,67 @@ class TelegramAdapter:
                 first = sent.message_id
         return f"{chat_id}:{first}"
 
+    async def _send_with_photo(
+        self, bot: Bot, chat_id: int, message: Outbound, picture: OutboundFile
+    ) -> str:
+        """A broadcast with its image: one photo captioned with the text when the
+        text fits a caption, else the photo and then the text.
+
+        All of it is one message of the broadcast. What already went out is
+        said in the failure (`progress`, kept in the message's meta), so a retry
+        sends only the rest: a customer never gets the photo twice.
+        """
+        from telegram.error import RetryAfter
+
+        text = message.text.strip()
+        caption = text if utf16_length(text) <= CAPTION_LIMIT else ""
+        steps: list[str | OutboundFile] = [picture, *([] if caption else split_text(text))]
+        done = int(str(message.meta.get(PARTS_SENT, 0)))
+        first = str(message.meta.get(FIRST_SENT, ""))
+        for index, step in enumerate(steps):
+            if index < done:
+                continue
+            try:
+                if isinstance(step, OutboundFile):
+                    sent = await bot.send_photo(
+                        chat_id=chat_id,
+                        photo=step.data,
+                        filename=step.filename,
+                        caption=caption or None,
+                    )
+                else:
+                    sent = await bot.send_message(chat_id=chat_id, text=step)
+            except Exception as exc:
+                progress = {PARTS_SENT: index, FIRST_SENT: first} if index else None
+                if isinstance(exc, RetryAfter):
+                    seconds = retry_seconds(exc)
+                    raise SendError(
+                        "Telegram's flood control asked to wait {seconds:.0f} s",
+                        seconds=seconds,
+                        retryable=True,
+                        retry_after=seconds,
+                        progress=progress,
+                    ) from None
+                reason, retryable = send_failure(exc, self.config.api_base)
+                reason = scrub(reason, self._token)
+                if index:
+                    reason = f"the photo went out, the text did not: {reason}"
+                raise SendError(
+                    "{reason}",
+                    reason=reason,
+                    retryable=retryable,
+                    opted_out=blocked_by_customer(exc),
+                    progress=progress,
+                ) from None
+            if not first:
+                first = f"{chat_id}:{sent.message_id}"
+            if index + 1 < len(steps) and message.on_progress is not None:
+                try:  # before the text goes: a crash now must not mean a second photo
+                    await message.on_progress({PARTS_SENT: index + 1, FIRST_SENT: first})
+                except Exception as exc:  # the customer still gets the rest
+                    log.warning("message %s: progress not recorded (%s)", message.message_id, exc)
+        return first
+
     async def _send_one(
         self,
         bot: Bot,
@@ -682,6 +749,22 @@ class TelegramAdapter:
         if bot is not None:
             with contextlib.suppress(Exception):
                 await bot.shutdown()
+
+
+def broadcast_photo(message: Outbound) -> OutboundFile | None:
+    """The image a broadcast message carries as a photo (a JPEG or PNG Telegram
+    takes as one), if it carries one."""
+    if message.meta.get("image") != "file" or not message.files:
+        return None
+    picture = message.files[0]
+    if picture.content_type not in ("image/jpeg", "image/png") or len(picture.data) > PHOTO_LIMIT:
+        return None
+    return picture
+
+
+def utf16_length(text: str) -> int:
+    """Length as Telegram counts it (an emoji outside the BMP is two)."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 async def check(config: TelegramConfig) -> list[tuple[bool, str]]:

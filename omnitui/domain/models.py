@@ -6,7 +6,7 @@ widget, so any layer can hold them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -287,6 +287,11 @@ class Outbound:
     meta: Mapping[str, object] = field(default_factory=dict)
     attempt: int = 1
     files: tuple[OutboundFile, ...] = ()
+    # Records what of a message in several parts already went out (kept in its
+    # meta), before the next part goes: a retry, even after a crash, sends only the rest.
+    on_progress: Callable[[Mapping[str, object]], Awaitable[None]] | None = field(
+        default=None, compare=False, repr=False
+    )
 
 
 @dataclass(frozen=True, slots=True)

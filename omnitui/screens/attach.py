@@ -44,15 +44,20 @@ class AttachScreen(ModalScreen[OutboundFile | Literal["clear"] | None]):
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="attach.cancel")]
 
+    def __init__(self, title: str = "", placeholder: str = "", hint: str = "") -> None:
+        """The composer's words unless others are given (a broadcast's image)."""
+        super().__init__()
+        self.title_text = title or tr("Attach a file to the reply")
+        self.placeholder = placeholder or tr("e.g. ~/Documents/invoice.pdf")
+        self.hint = hint or tr(
+            "enter attaches · an empty path removes the attachments · esc cancels"
+        )
+
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(tr("Attach a file to the reply"), classes="title")
-            yield Input(placeholder=tr("e.g. ~/Documents/invoice.pdf"), id="attach-path")
-            yield Static(
-                tr("enter attaches · an empty path removes the attachments · esc cancels"),
-                classes="hint",
-                id="attach-hint",
-            )
+            yield Static(self.title_text, classes="title")
+            yield Input(placeholder=self.placeholder, id="attach-path")
+            yield Static(self.hint, classes="hint", id="attach-hint")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if not event.value.strip():

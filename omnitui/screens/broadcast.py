@@ -23,6 +23,7 @@ from rich.console import Group, RenderableType
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -32,8 +33,9 @@ from textual.widgets.option_list import Option
 
 from omnitui.context import ConsoleContext
 from omnitui.domain.broadcast import AudienceMember, BroadcastPlan, plan_broadcast
+from omnitui.domain.broadcast_image import ImageProblem, check_image, size_label
 from omnitui.domain.broadcast_quota import over_line_quota
-from omnitui.domain.models import CannedReply, ChannelKind
+from omnitui.domain.models import CannedReply, ChannelKind, OutboundFile
 from omnitui.domain.safe_text import one_line
 from omnitui.domain.views import AnyView, TagView
 from omnitui.errors import message
@@ -99,6 +101,7 @@ class BroadcastScreen(ModalScreen[int | None]):
     BINDINGS = [
         Binding("escape", "back", "Back", id="broadcast.back"),
         Binding("y", "confirm", "Send the broadcast", id="broadcast.confirm"),
+        Binding("ctrl+o", "add_image", "Add an image", id="broadcast.image"),
         Binding("down", "move(1)", "Down", show=False, id="broadcast.down"),
         Binding("up", "move(-1)", "Up", show=False, id="broadcast.up"),
     ]
@@ -116,6 +119,7 @@ class BroadcastScreen(ModalScreen[int | None]):
         self.shortcut: str | None = None
         self.plan: BroadcastPlan | None = None
         self.refusal = ""  # why `y` cannot send this one (LINE's quota), in words
+        self.image: OutboundFile | None = None  # checked: a JPEG or PNG of at most 10 MB
         self.sending = False
 
     def compose(self) -> ComposeResult:
@@ -260,12 +264,44 @@ class BroadcastScreen(ModalScreen[int | None]):
         )
         self.query_one("#broadcast-title", Static).update(Text(title))
         self.query_one("#broadcast-plan", Static).update(self._plan_text(self.plan))
-        count = len(self.plan.messages)
+        self.query_one("#broadcast-hint", Static).update(self._hint())
+
+    def _hint(self) -> str:
+        count = len(self.plan.messages) if self.plan is not None else 0
         if self.refusal or not count:
-            hint = tr("esc back")
+            return tr("esc back")
+        return tr("y send it to {count} customers · ctrl+o add an image · esc back").format(
+            count=count
+        )
+
+    @work(group="broadcast-image")
+    async def action_add_image(self) -> None:
+        """ctrl+o, as in the composer: a JPEG or PNG goes with the broadcast (an
+        empty path takes it off)."""
+        if self.stage != "preview" or self.sending or self.plan is None:
+            return
+        from omnitui.screens.attach import AttachScreen
+
+        chosen = await self.app.push_screen_wait(
+            AttachScreen(
+                title=tr("An image for the broadcast (JPEG or PNG, at most 10 MB)"),
+                placeholder=tr("e.g. ~/Pictures/poster.jpg"),
+                hint=tr("enter adds it · an empty path takes the image off · esc cancels"),
+            )
+        )
+        self.set_focus(None)  # `y` and `esc` are the preview's again, not the hidden filter's
+        if chosen is None:
+            return
+        if chosen == "clear":
+            self.image = None
         else:
-            hint = tr("y send it to {count} customers · esc back").format(count=count)
-        self.query_one("#broadcast-hint", Static).update(hint)
+            try:
+                check_image(chosen.filename, chosen.data)
+            except ImageProblem as exc:
+                self.notify(exc.message(), severity="error")
+                return
+            self.image = chosen
+        self.query_one("#broadcast-plan", Static).update(self._plan_text(self.plan))
 
     def _plan_text(self, plan: BroadcastPlan) -> Group:
         """Per channel how many, who is skipped and why, the first customer's message."""
@@ -291,6 +327,8 @@ class BroadcastScreen(ModalScreen[int | None]):
                 reasons.append(f"{n} · {tr(reason)}\n")
             reasons.rstrip()
             parts.append(indented(reasons))
+        if self.image is not None:
+            parts.append(self._image_text(plan, self.image))
         if plan.messages:
             first = plan.messages[0]
             names = {m.contact_id: m.name for m in self.audience}
@@ -311,6 +349,16 @@ class BroadcastScreen(ModalScreen[int | None]):
             parts.append(Text("\n⚠ " + self.refusal, "bold red"))
         return Group(*parts)
 
+    def _image_text(self, plan: BroadcastPlan, image: OutboundFile) -> Text:
+        """🖼 poster.jpg, 240 KB; and per channel that sends the text alone, why."""
+        text = Text("\n🖼 ", "bold")
+        text.append(one_line(image.filename, 60), "bold")
+        text.append(f", {size_label(len(image.data))}")
+        used = sorted({m.channel for m in plan.messages}, key=lambda c: (str(c.kind), c.account))
+        for channel, why in self.context.broadcast_images.text_only(used):
+            text.append(f"\n  {channel_name(channel.kind)}: {why}", "yellow")
+        return text
+
     async def action_confirm(self) -> None:
         if self.stage != "preview" or self.sending:
             return
@@ -320,8 +368,13 @@ class BroadcastScreen(ModalScreen[int | None]):
             return
         self.sending = True
         try:
+            image = None
+            if self.image is not None:
+                image = self.context.broadcast_images.image(
+                    self.image.filename, self.image.data, list(self.context.channels)
+                )
             number = await self.context.store.create_broadcast(
-                shortcut, audience_key(tag), plan, author=self.context.agent_name
+                shortcut, audience_key(tag), plan, author=self.context.agent_name, image=image
             )
         except Exception as exc:  # a duplicate under way, a store that refused
             self.sending = False

@@ -19,5 +19,5 @@ class StoreBusy(StoreError):
     was written."""
 
 
-class DuplicateRow(Exception):
+class DuplicateRow(StoreError):
     """A write broke a unique constraint on PostgreSQL (SQLite raises IntegrityError)."""

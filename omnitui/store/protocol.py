@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from omnitui.domain.broadcast import AudienceMember, BroadcastPlan
+from omnitui.domain.broadcast_image import BroadcastImage
 from omnitui.domain.merge import FieldHistory, MergePlan
 from omnitui.domain.models import (
     CannedReply,
@@ -396,7 +397,18 @@ class OutboxStore(Protocol):
         """The provider took the reply; `note` is what it said besides (shown on it)."""
         ...
 
-    async def mark_failed(self, message_id: int, reason: str, *, retry_at: float | None) -> None:
+    async def note_progress(self, message_id: int, progress: Mapping[str, object]) -> None:
+        """Keep in the message's meta what of it already went out."""
+        ...
+
+    async def mark_failed(
+        self,
+        message_id: int,
+        reason: str,
+        *,
+        retry_at: float | None,
+        progress: Mapping[str, object] | None = None,
+    ) -> None:
         """Record a failed attempt: back to the queue at `retry_at`, or failed for good."""
         ...
 
@@ -633,8 +645,10 @@ class BroadcastStore(Protocol):
         *,
         send_at: float | None = None,
         author: str | None = None,
+        image: BroadcastImage | None = None,
     ) -> int:
-        """Write the broadcast and every recipient's message in one transaction."""
+        """Write the broadcast and every recipient's message in one transaction
+        (an `image` once, on the broadcast)."""
         ...
 
     async def claim_broadcast(self, account: str, *, limit: int = 1) -> list[Outbound]:

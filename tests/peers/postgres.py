@@ -79,6 +79,32 @@ class PgCluster:
             raise
         return cluster
 
+    @classmethod
+    def kept_at(cls, root: Path, bin_dir: Path) -> PgCluster:
+        """A cluster whose data stays under `root` between runs (the bench's):
+        made there the first time, started on a free port each time."""
+        as_root = os.geteuid() == 0
+        owner = "postgres" if as_root else None
+        root.mkdir(parents=True, exist_ok=True)
+        if owner:
+            shutil.chown(root, owner, owner)
+            for parent in root.parents:  # the server, as postgres, must reach its folder
+                if parent == Path("/"):
+                    break
+                parent.chmod(parent.stat().st_mode | 0o011)
+        cluster = cls(bin_dir, root, free_port(), owner)
+        if not (root / "data" / "PG_VERSION").exists():
+            cluster._run(
+                "initdb", "-D", str(root / "data"), "-U", "postgres",
+                "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8",
+                "--locale=C.UTF-8",
+            )  # fmt: skip
+            cluster.start()
+            cluster.psql(f"CREATE ROLE {ROLE} LOGIN PASSWORD '{PASSWORD}'")
+        else:
+            cluster.start()
+        return cluster
+
     def _run(self, tool: str, *args: str) -> subprocess.CompletedProcess[str]:
         command = [str(self.bin / tool), *args]
         if self.owner:

@@ -114,6 +114,7 @@ class TwilioPeer:
     violations: list[str] = field(default_factory=list)
     calls: list[tuple[str, str]] = field(default_factory=list)  # (method, path template)
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sent_media: dict[str, list[str]] = field(default_factory=dict)  # sid -> MediaUrl given
     media: dict[str, list[Media]] = field(default_factory=dict)
     callbacks: dict[str, str] = field(default_factory=dict)  # sid -> StatusCallback
     opted_out: set[str] = field(default_factory=set)
@@ -267,7 +268,12 @@ class TwilioPeer:
             )
         if to in self.opted_out:
             return _error(400, 21610, "Attempt to send to unsubscribed recipient")
-        record = self._record(_sid("SM"), sender, to, body, "queued", "outbound-api", None)
+        media_urls = [str(u) for u in form.getall("MediaUrl", [])]
+        record = self._record(
+            _sid("SM"), sender, to, body, "queued", "outbound-api", None, len(media_urls)
+        )
+        if media_urls:
+            self.sent_media[record["sid"]] = media_urls
         answer = dict(record)
         callback = form.get("StatusCallback")
         if isinstance(callback, str):

@@ -139,7 +139,7 @@ class PgConn:
         try:
             cursor.execute(statement.sql, _params(params))
         except errors.UniqueViolation as exc:
-            raise DuplicateRow(str(exc)) from exc
+            raise DuplicateRow("that is in the store already: {why}", why=_first_line(exc)) from exc
         return PgCursor(cursor, statement.returns_id)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> PgCursor:

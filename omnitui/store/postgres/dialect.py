@@ -8,7 +8,7 @@ here, once per distinct statement (cached):
   literal `%` is doubled);
 - `INSERT OR IGNORE` becomes `INSERT ... ON CONFLICT DO NOTHING`;
 - `LIKE` becomes `ILIKE` (SQLite's LIKE ignores case);
-- `group_concat` becomes `string_agg`, `AS REAL` a double, a two-argument
+- `group_concat` becomes `string_agg`, `char` `chr`, `AS REAL` a double, a two-argument
   `max`/`min` `GREATEST`/`LEAST`;
 - an `INSERT` into a table with an `id` gets `RETURNING id`, which is how
   PostgreSQL tells the new row's id (SQLite's `lastrowid`).
@@ -46,6 +46,7 @@ _INSERT = re.compile(r"^\s*INSERT\s+(OR\s+IGNORE\s+)?INTO\s+(\w+)", re.IGNORECAS
 _WORDS = (
     (re.compile(r"\bLIKE\b"), "ILIKE"),
     (re.compile(r"\bgroup_concat\(", re.IGNORECASE), "string_agg("),
+    (re.compile(r"\bchar\(", re.IGNORECASE), "chr("),
     (re.compile(r"\bAS\s+REAL\b", re.IGNORECASE), "AS DOUBLE PRECISION"),
 )
 

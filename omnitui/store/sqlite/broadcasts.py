@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from omnitui.domain.broadcast import (
     SKIP_CANCELLED,
@@ -22,6 +23,7 @@ from omnitui.domain.broadcast import (
     BroadcastPlan,
     footer_language,
 )
+from omnitui.domain.broadcast_image import BroadcastImage, ImageWay
 from omnitui.domain.changes import ChangeKind
 from omnitui.domain.models import (
     IDENTITY_FOR_CHANNEL,
@@ -29,18 +31,26 @@ from omnitui.domain.models import (
     Direction,
     IdentityKind,
     Outbound,
+    OutboundFile,
 )
-from omnitui.domain.public_links import new_token
+from omnitui.domain.public_links import media_url, new_token, preview_url
 from omnitui.store.errors import StoreError
 from omnitui.store.records import BroadcastProgress, PublicImage, UnsubscribeRecipient
 from omnitui.store.sqlite.outbox import SqliteOutbox
-from omnitui.store.sqlite.writes import index_message, insert_message, unindex_message
+from omnitui.store.sqlite.writes import (
+    index_message,
+    insert_attachment,
+    insert_message,
+    unindex_message,
+)
 
 _TAG = "EXISTS (SELECT 1 FROM json_each(c.tags) WHERE json_each.value = ?)"
 
 
 class SqliteBroadcasts(SqliteOutbox):
     """One canned reply to a segment of customers, exactly once each."""
+
+    _kept_image: tuple[int, OutboundFile | None] | None = None  # the last image read
 
     async def broadcast_audience(self, tags: Sequence[str]) -> list[AudienceMember]:
         """The customers who have every tag in `tags`, with their addresses."""
@@ -105,11 +115,14 @@ class SqliteBroadcasts(SqliteOutbox):
         *,
         send_at: float | None = None,
         author: str | None = None,
+        image: BroadcastImage | None = None,
     ) -> int:
         """Write the broadcast and every recipient's message in one transaction.
 
         The same broadcast (canned reply and audience) while one is still under
-        way is refused: a second command never doubles the first.
+        way is refused: a second command never doubles the first. An `image` is
+        stored once, on the broadcast; each message that carries it only says so
+        (and names it in the thread, like an attachment whose bytes are shared).
         """
         now = self._clock()
         due = max(now, send_at) if send_at is not None else now
@@ -133,8 +146,10 @@ class SqliteBroadcasts(SqliteOutbox):
                 (canned, described, now, due, author),
             )
             broadcast_id = int(cur.lastrowid or 0)
+            with_image = _store_image(conn, broadcast_id, image)
             for planned in plan.messages:
-                said = {"broadcast": broadcast_id}
+                said: dict[str, object] = {"broadcast": broadcast_id}
+                said.update(with_image.get(planned.channel.account, {}))
                 meta = json.dumps(
                     {**said, "language": planned.language} if planned.language else said
                 )
@@ -166,6 +181,11 @@ class SqliteBroadcasts(SqliteOutbox):
                     "UPDATE message SET broadcast_id = ? WHERE id = ?", (broadcast_id, message_id)
                 )
                 index_message(conn, message_id, f"{planned.subject}\n{planned.text}")
+                if image is not None and planned.channel.account in with_image:
+                    # Named in the thread; the bytes stay once, on the broadcast.
+                    insert_attachment(
+                        conn, message_id, image.name, image.content_type, len(image.data), None
+                    )
                 _recipient(
                     conn,
                     broadcast_id,
@@ -184,8 +204,39 @@ class SqliteBroadcasts(SqliteOutbox):
         return await self._write(run)
 
     async def claim_broadcast(self, account: str, *, limit: int = 1) -> list[Outbound]:
-        """Move due queued broadcast messages of `account` to `sending` and return them."""
-        return await self._claim("m.broadcast_id IS NOT NULL AND m.account = ?", (account,), limit)
+        """Move due queued broadcast messages of `account` to `sending` and return them.
+
+        A message that carries its broadcast's image as a file gets the image's
+        bytes, read once per broadcast and kept for the messages after it.
+        """
+        jobs = await self._claim("m.broadcast_id IS NOT NULL AND m.account = ?", (account,), limit)
+        out = []
+        for job in jobs:
+            number = job.meta.get("broadcast")
+            if job.meta.get("image") == ImageWay.FILE and isinstance(number, int):
+                picture = await self._broadcast_image(number)
+                if picture is not None:
+                    job = replace(job, files=(picture, *job.files))
+            out.append(job)
+        return out
+
+    async def _broadcast_image(self, broadcast_id: int) -> OutboundFile | None:
+        """The broadcast's image, read from the store once and kept while its
+        messages go (a drain sends one broadcast's messages one after another)."""
+        kept = self._kept_image
+        if kept is not None and kept[0] == broadcast_id:
+            return kept[1]
+        rows = await self._rows(
+            "SELECT image, image_name, image_type FROM broadcast WHERE id = ?", (broadcast_id,)
+        )
+        found = rows[0] if rows and rows[0]["image"] is not None else None
+        picture = (
+            None
+            if found is None
+            else OutboundFile(found["image_name"], found["image_type"], bytes(found["image"]))
+        )
+        self._kept_image = (broadcast_id, picture)
+        return picture
 
     async def next_broadcast_due(self, accounts: Sequence[str]) -> float | None:
         """When the next queued broadcast message for `accounts` is due."""
@@ -222,17 +273,19 @@ class SqliteBroadcasts(SqliteOutbox):
     async def broadcasts_between(self, since: float, until: float) -> list[BroadcastProgress]:
         """The broadcasts created in [since, until), oldest first, with their results."""
         found = await self._progress(
-            "b.created_at >= ? AND b.created_at < ?", (since, until), limit=-1
+            "b.created_at >= ? AND b.created_at < ?", (since, until), limit=None
         )
         return found[::-1]
 
     async def _progress(
-        self, condition: str, params: tuple[object, ...] = (), *, limit: int = 1
+        self, condition: str, params: tuple[object, ...] = (), *, limit: int | None = 1
     ) -> list[BroadcastProgress]:
+        """The broadcasts that meet `condition`, newest first (`limit` None: all of them)."""
         heads = await self._rows(
             "SELECT b.id, b.canned, b.audience, b.created_at, b.send_at, b.author, "
-            f"b.cancelled_at FROM broadcast b WHERE {condition} ORDER BY b.id DESC LIMIT ?",
-            (*params, limit),
+            f"b.cancelled_at FROM broadcast b WHERE {condition} ORDER BY b.id DESC"
+            + ("" if limit is None else " LIMIT ?"),
+            params if limit is None else (*params, limit),
         )
         out: list[BroadcastProgress] = []
         for head in heads:
@@ -281,6 +334,7 @@ class SqliteBroadcasts(SqliteOutbox):
             ).fetchall()
             for row in rows:
                 unindex_message(conn, row["id"])
+                conn.execute("DELETE FROM attachment WHERE message_id = ?", (row["id"],))
                 conn.execute("DELETE FROM message WHERE id = ?", (row["id"],))
                 conn.execute(
                     "UPDATE broadcast_recipient SET message_id = NULL, skipped = ? "
@@ -381,6 +435,31 @@ class SqliteBroadcasts(SqliteOutbox):
             content_type=row["image_type"] or "application/octet-stream",
             name=row["image_name"] or "",
         )
+
+
+def _store_image(
+    conn: sqlite3.Connection, broadcast_id: int, image: BroadcastImage | None
+) -> dict[str, dict[str, object]]:
+    """Store the image on the broadcast (once); per account, what its messages' meta says."""
+    if image is None:
+        return {}
+    token = new_token()
+    conn.execute(
+        "UPDATE broadcast SET image = ?, image_name = ?, image_type = ?, public_token = ? "
+        "WHERE id = ?",
+        (image.data, image.name, image.content_type, token, broadcast_id),
+    )
+    said: dict[str, dict[str, object]] = {}
+    for account, way in image.ways.items():
+        if way is ImageWay.LINK and image.public_url:
+            said[account] = {
+                "image": str(way),
+                "image_url": media_url(image.public_url, token),
+                "preview_url": preview_url(image.public_url, token),
+            }
+        elif way is ImageWay.FILE:
+            said[account] = {"image": str(way)}
+    return said
 
 
 def _recipient(

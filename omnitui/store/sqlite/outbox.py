@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from omnitui.domain.changes import ChangeKind
 from omnitui.domain.mail import parse_addresses
@@ -385,10 +385,37 @@ class SqliteOutbox(SqliteBase):
 
         await self._write(run)
 
-    async def mark_failed(self, message_id: int, reason: str, *, retry_at: float | None) -> None:
-        """Record a failed attempt: back to the queue at `retry_at`, or failed for good."""
+    async def note_progress(self, message_id: int, progress: Mapping[str, object]) -> None:
+        """Keep in the message's meta what of it already went out (a photo before its
+        text), so that a retry, even after a crash, sends only the rest."""
 
         def run(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE message SET meta = json_patch(coalesce(meta, '{}'), ?) WHERE id = ?",
+                (json.dumps(dict(progress), ensure_ascii=False), message_id),
+            )
+
+        await self._write(run)
+
+    async def mark_failed(
+        self,
+        message_id: int,
+        reason: str,
+        *,
+        retry_at: float | None,
+        progress: Mapping[str, object] | None = None,
+    ) -> None:
+        """Record a failed attempt: back to the queue at `retry_at`, or failed for good.
+
+        `progress` (what of the message already went out) joins its meta, so
+        that the next attempt sends only the rest."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            if progress:
+                conn.execute(
+                    "UPDATE message SET meta = json_patch(coalesce(meta, '{}'), ?) WHERE id = ?",
+                    (json.dumps(dict(progress), ensure_ascii=False), message_id),
+                )
             if retry_at is None:
                 conn.execute(
                     "UPDATE message SET status = 'failed', status_reason = ? WHERE id = ?",

@@ -29,16 +29,28 @@ def _snippet(text: str, query: str, width: int = 90) -> str:
     return ("…" if start else "") + piece
 
 
-def _pg_match(text: str) -> tuple[str, tuple[str, ...]] | None:
+# PostgreSQL: a query matching at least this many messages is "common", and its
+# newest matches are found by walking the messages newest first (as FTS5 walks
+# its index), not by collecting every match and sorting them.
+COMMON = 1000
+
+
+def _pg_match(text: str, *, walk: bool = False) -> tuple[str, tuple[str, ...]] | None:
     """PostgreSQL: the FROM-clause tail and parameters that find `text` in
-    `message_search s`: its terms, then each CJK run as it is (FTS5's phrase)."""
+    `message_search s`: its terms, then each CJK run as it is (FTS5's phrase).
+
+    `walk`: the same match in a form the GIN index cannot serve (the function
+    behind `@@`), so the planner walks `message_search` newest first and stops
+    at the limit: right for a common query, slow for a rare one.
+    """
     query = pg_query(text)
     if query is None:
         return None
     tsquery, runs = query
     held = " AND strpos(lower(coalesce(m.subject, '') || chr(10) || m.text), ?) > 0"
     join = "JOIN message m ON m.id = s.message_id " if runs else ""
-    where = f"{join}WHERE s.terms @@ CAST(? AS tsquery)" + held * len(runs)
+    match = "ts_match_vq(s.terms, CAST(? AS tsquery))" if walk else "s.terms @@ CAST(? AS tsquery)"
+    where = f"{join}WHERE {match}" + held * len(runs)
     return where, (tsquery, *runs)
 
 
@@ -135,6 +147,16 @@ class SqliteSearch(SqliteBase):
             if pg is None:
                 return None
             where, params = pg
+            # How common is it? Counted in the GIN index, up to COMMON.
+            common = await self._value(
+                "SELECT count(*) FROM (SELECT 1 FROM message_search s "
+                "WHERE s.terms @@ CAST(? AS tsquery) LIMIT ?) AS hits",
+                (params[0], COMMON),
+            )
+            if int(common) >= COMMON:
+                walked = _pg_match(text, walk=True)
+                assert walked is not None
+                where, params = walked
             rows = await self._rows(
                 f"SELECT s.message_id FROM message_search s {where} "
                 "ORDER BY s.message_id DESC LIMIT ?",

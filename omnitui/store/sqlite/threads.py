@@ -179,7 +179,13 @@ class SqliteThreads(SqliteBase):
         return (bytes(rows[0]["head"]), int(rows[0]["size"])) if rows else None
 
     async def attachment_data(self, attachment_id: int) -> bytes | None:
-        data = await self._value("SELECT data FROM attachment WHERE id = ?", (attachment_id,))
+        # A broadcast's image is kept once, on the broadcast, not on each message.
+        data = await self._value(
+            "SELECT coalesce(a.data, (SELECT b.image FROM message m "
+            "JOIN broadcast b ON b.id = m.broadcast_id WHERE m.id = a.message_id "
+            "AND b.image_name = a.filename)) FROM attachment a WHERE a.id = ?",
+            (attachment_id,),
+        )
         return None if data is None else bytes(data)
 
     async def message_position(self, message_id: int) -> tuple[int, ThreadCursor] | None:
