@@ -16,6 +16,7 @@ from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.command import CommandPalette
+from textual.message import Message
 from textual.screen import Screen
 from textual.theme import ThemeProvider
 from textual.timer import Timer
@@ -28,9 +29,10 @@ from omnitui.desktop import resolve as resolve_desktop
 from omnitui.domain.changes import ChangeKind
 from omnitui.domain.models import Channel
 from omnitui.i18n import Language, resolve_language, tr, use_language
-from omnitui.messages import StoreChanged, change_kinds
+from omnitui.messages import StoreChanged, StoreTrouble, change_kinds
 from omnitui.screens.inbox import InboxScreen
 from omnitui.screens.palette import OmniCommandPalette
+from omnitui.store.errors import StoreError, StoreUnreachable
 from omnitui.widgets.format import toast_room, toast_text, use_clock
 
 if TYPE_CHECKING:
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("omnitui.console")
 TOAST_SECONDS = 4.0  # how long a new-message toast stays
 NOTICES_PAGE = 50  # rules' notices read at a time
+STORE_RETRY = 2.0  # seconds between looks at a store that cannot be reached
 
 
 class OmniApp(App[None]):
@@ -115,9 +118,10 @@ class OmniApp(App[None]):
         self.qr_channels = tuple(qr_channels)  # the channels the QR screen shows codes for
         self.broadcast_email_consent = broadcast_email_consent
         self.broadcast_images = broadcast_images  # where a broadcast's image can go
-        self._poll_every = poll_changes
+        self._poll_every = poll_changes  # how often a SQLite store is looked at
         self._last_change = 0
-        self._polling = False
+        self._following: asyncio.Task[None] | None = None
+        self.store_problem: str | None = None  # why the store cannot be reached now
         # Internal notes above this id are new to this console: one that calls
         # on its agent (@name) is announced once.
         self._notes_after = 0
@@ -161,13 +165,15 @@ class OmniApp(App[None]):
         self._notes_after = await self.store.last_message_id()
         self._notices_after = await self.store.last_firing_id()
         await self.push_screen(InboxScreen(self.console_context()))
-        self.set_interval(self._poll_every, self._poll_changes)
+        self._following = asyncio.create_task(self._follow_changes(), name="store-changes")
         # What start-up built (Textual, styles, the screen) lives as long as the
         # console. Kept out of the collector's full passes, each of which would
         # otherwise stop the console for 30-40 ms every few key presses.
         self.call_after_refresh(gc.freeze)
 
     def on_unmount(self) -> None:
+        if self._following is not None:
+            self._following.cancel()
         gc.unfreeze()
 
     def _handle_exception(self, error: Exception) -> None:
@@ -175,6 +181,10 @@ class OmniApp(App[None]):
         traceback goes to the log file, not the screen: Textual's would show
         local variables, which hold customers' messages."""
         cause = error.error if isinstance(error, WorkerFailed) else error
+        if isinstance(error, WorkerFailed) and isinstance(cause, StoreError):
+            # A worker's store read or write: said, and the console goes on.
+            self.store_failed(cause)
+            return
         log.error("the console stopped on an unexpected error", exc_info=cause)
         super()._handle_exception(error)
 
@@ -196,26 +206,86 @@ class OmniApp(App[None]):
                 await screen.flush_draft()
         self.exit()
 
-    async def _poll_changes(self) -> None:
-        """Pick up changes from the store's change log (any process) and tell the inbox."""
-        if self._polling:
-            return
-        self._polling = True
+    async def _follow_changes(self) -> None:
+        """Follow the store's change log (any process, any machine) for as long
+        as the console runs: wait until the store says something changed, then
+        read what, and tell the screens. A store that cannot be reached is said
+        in a line on every screen; the console keeps looking and, once it is
+        back, reads everything it missed."""
+        while True:
+            try:
+                # While the store is said to be away, a read soon says whether it is back.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(STORE_RETRY if self.store_problem else None):
+                        await self.store.wait_for_change(self._last_change, poll=self._poll_every)
+                await self._read_changes()
+            except asyncio.CancelledError:
+                raise
+            except StoreError as exc:
+                self._store_trouble(exc)
+                await asyncio.sleep(STORE_RETRY)
+                continue
+            except Exception:
+                # Nothing else may stop the console from following the store.
+                log.exception("reading the store's changes")
+                await asyncio.sleep(STORE_RETRY)
+                continue
+            if self.store_problem is not None:
+                self._store_trouble(None)
+
+    async def _dispatch_message(self, message: Message) -> None:
         try:
-            batch = await self.store.changes_since(self._last_change)
-            if batch.last_id != self._last_change:
-                self._last_change = batch.last_id
-                kinds = change_kinds(batch.kinds)
-                for screen in self.screen_stack:
-                    screen.post_message(StoreChanged(batch.contact_ids, kinds))
-                if ChangeKind.INBOUND in kinds and self.notify_new:
-                    await self._announce(batch.contact_ids)
-                if batch.noted:
-                    await self._announce_mentions(batch.noted)
-                if ChangeKind.AUTOMATION in kinds:
-                    await self._announce_notices()
-        finally:
-            self._polling = False
+            await super()._dispatch_message(message)
+        except StoreError as exc:
+            self.store_failed(exc)
+
+    def store_failed(self, exc: StoreError) -> None:
+        """What the agent asked for could not be done in the store: said in
+        words (and, while the store cannot be reached, in the line above the
+        panes); the console goes on."""
+        from omnitui.widgets.format import error_label
+
+        reason = error_label(exc)
+        log.warning("not done: %s", exc)
+        self.notify(tr("Not done: {reason}").format(reason=reason), severity="error", markup=False)
+        if isinstance(exc, StoreUnreachable):
+            self._say_store(reason)
+
+    def on_store_trouble(self, event: StoreTrouble) -> None:
+        """A screen could not read the store: every screen says so until it can."""
+        self._say_store(event.problem)
+
+    def _store_trouble(self, exc: StoreError | None) -> None:
+        from omnitui.widgets.format import error_label
+
+        self._say_store(None if exc is None else error_label(exc))
+
+    def _say_store(self, problem: str | None) -> None:
+        if problem == self.store_problem:
+            return
+        if problem is None:
+            log.info("the store can be reached again")
+        else:
+            log.warning("the store cannot be reached: %s", problem)
+        self.store_problem = problem
+        for screen in self.screen_stack:
+            screen.post_message(StoreTrouble(problem))
+
+    async def _read_changes(self) -> None:
+        """Pick up changes from the store's change log and tell the inbox."""
+        batch = await self.store.changes_since(self._last_change)
+        if batch.last_id == self._last_change:
+            return
+        self._last_change = batch.last_id
+        kinds = change_kinds(batch.kinds)
+        for screen in self.screen_stack:
+            screen.post_message(StoreChanged(batch.contact_ids, kinds))
+        if ChangeKind.INBOUND in kinds and self.notify_new:
+            await self._announce(batch.contact_ids)
+        if batch.noted:
+            await self._announce_mentions(batch.noted)
+        if ChangeKind.AUTOMATION in kinds:
+            await self._announce_notices()
 
     async def _announce(self, contact_ids: frozenset[int]) -> None:
         """A toast (and the bell) for new messages on threads that are mine or nobody's."""

@@ -38,7 +38,7 @@ from omnitui.domain.mail import reply_subject
 from omnitui.domain.models import CannedReply, Channel, ChannelKind, ThreadStatus
 from omnitui.domain.rules import Event, Firing, Rule, evaluate
 from omnitui.domain.templates import pick_canned, render
-from omnitui.store.errors import StoreError
+from omnitui.store.errors import StoreUnreachable
 from omnitui.store.records import (
     AutomationEvent,
     AutomationFacts,
@@ -57,9 +57,11 @@ log = logging.getLogger("omnitui.automation")
 
 STALE_AFTER = 86_400.0  # a message older than this when it arrived is history
 # Seconds: look at the queue at least this often. An event another process
-# queued (a console resolving a conversation) wakes nothing here: this look
-# finds it, two indexed reads of small tables.
-IDLE_WAKE = 1.0
+# queued (a console resolving a conversation, on any machine) is found when the
+# store says it changed (`wait_for_change`; on SQLite it looks every
+# `CHANGE_LOOK` seconds); this look is only in case the clocks disagree.
+IDLE_WAKE = 30.0
+CHANGE_LOOK = 1.0
 GIVE_UP_AFTER = 5  # an event that fails this many times is dropped (and logged)
 
 # Why an automatic reply was not sent (the ⚙ line says it in words).
@@ -140,26 +142,45 @@ class Automation:
     async def run(self) -> None:
         """Take events and clocks until cancelled."""
         while True:
+            self._wake.clear()
+            seen = -1  # unknown: the next look comes soon
             try:
+                seen = await self.store.last_change_id()
                 busy = await self.step()
             except asyncio.CancelledError:
                 raise
-            except StoreError as exc:  # a busy or unreachable store: the queue waits
-                log.warning("automation: the queue could not be read (%s); trying again", exc)
-            except Exception:  # the queue waits, nothing is lost
+            except StoreUnreachable as exc:  # said once a second until it is back
+                log.warning("automation: the store cannot be reached (%s); trying again", exc)
+                busy = 0
+                await asyncio.sleep(1.0)
+            except Exception:  # a busy store: the queue waits, nothing is lost
                 log.exception("automation: the queue could not be read; trying again")
                 busy = 0
                 await asyncio.sleep(1.0)
             if busy:
                 continue
-            self._wake.clear()
-            wait = IDLE_WAKE
+            wait = IDLE_WAKE if seen >= 0 else 1.0
             with contextlib.suppress(Exception):
                 due = await self.store.next_timer_due()
                 if due is not None:
                     wait = max(0.05, min(wait, due - self._clock()))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
+            await self._until_change(seen, wait)
+
+    async def _until_change(self, seen: int, seconds: float) -> None:
+        """Wait until the store logs a change after `seen` (an event queued by
+        any process), `wake()` is called, or `seconds` pass."""
+        waits: list[asyncio.Task[object]] = [
+            asyncio.create_task(self.store.wait_for_change(seen, poll=CHANGE_LOOK)),
+            asyncio.create_task(self._wake.wait()),
+        ]
+        try:
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+            for waiting in waits:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await waiting
 
     async def step(self) -> int:
         """One pass: queued events, then due clocks. Returns how many were taken."""
@@ -204,8 +225,8 @@ class Automation:
             nothing = await work
             self._failures.pop(event_id, None)
             return nothing
-        except asyncio.CancelledError:
-            raise
+        except (asyncio.CancelledError, StoreUnreachable):
+            raise  # the store is away: the event stays queued, and is not counted against
         except Exception:
             count = self._failures.get(event_id, 0) + 1
             self._failures[event_id] = count

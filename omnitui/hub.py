@@ -47,6 +47,9 @@ __all__ = ["ChannelLock", "Hub", "Pace", "RetryPolicy"]
 log = logging.getLogger("omnitui.hub")
 
 OUTBOX_PAUSE = 1.0  # seconds before the outbox tries a busy store again
+# The longest the outbox and the broadcasts wait without a change in the store
+# or a message falling due: a look, in case the store's clock and this one differ.
+IDLE_LOOK = 30.0
 # On stop, sends already handed to a provider get this long to have their outcome
 # recorded, so a message that went out is not left "sending" (then "unknown").
 STOP_GRACE = 5.0
@@ -273,10 +276,18 @@ class Hub:
                 await asyncio.sleep(delay)
 
     async def _drain_outbox(self) -> None:
+        """Send the agents' replies as they fall due. Between them the outbox
+        waits for a change in the store (a reply queued on any machine), this
+        process's word (`outbox_changed`) or the next reply's time, never
+        looking at the store by the clock (on SQLite, the store looks for
+        other processes' changes every `poll_outbox` seconds)."""
         accounts = list(self.adapters)
         while not self._stopping:
+            self._wake.clear()
             try:
+                seen = await self.store.last_change_id()
                 jobs = await self.store.claim_due(accounts)
+                due = None if jobs else await self.store.next_due_at(accounts)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a busy store: the replies wait in the queue
@@ -286,9 +297,39 @@ class Hub:
             if jobs:
                 await asyncio.gather(*(self._sending(job) for job in jobs))
                 continue
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll)
+            await self._until_change(seen, self._due_in(due), self._wake, spacing=self._poll)
+
+    def _due_in(self, due: float | None) -> float:
+        """Seconds until `due` (a store time), at most `IDLE_LOOK`."""
+        if due is None:
+            return IDLE_LOOK
+        return min(IDLE_LOOK, max(0.01, due - self.store_clock()))
+
+    async def _until_change(
+        self, seen: int, seconds: float, wake: asyncio.Event | None = None, *, spacing: float
+    ) -> None:
+        """Wait until the store logs a change after `seen` (any process, any
+        machine), `wake` is set, or `seconds` pass. Woken by a change, it
+        returns no sooner than `spacing` seconds after it began: a burst of
+        arrivals is looked at a few times a second, not once per message."""
+        began = asyncio.get_running_loop().time()
+        waits: list[asyncio.Task[object]] = [
+            asyncio.create_task(self.store.wait_for_change(seen, poll=self._poll))
+        ]
+        if wake is not None:
+            waits.append(asyncio.create_task(wake.wait()))
+        try:
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+            for waiting in waits:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await waiting  # a store that failed is said by the next read
+        if wake is None or not wake.is_set():  # this process's word is taken at once
+            left = began + min(spacing, seconds) - asyncio.get_running_loop().time()
+            if left > 0:
+                await asyncio.sleep(left)
 
     async def _drain_broadcasts(self, account: str, channel: Channel) -> None:
         """Send `account`'s broadcast messages one at a time at the provider's pace.
@@ -299,6 +340,7 @@ class Hub:
         """
         while not self._stopping:
             try:
+                seen = await self.store.last_change_id()
                 jobs = await self.store.claim_broadcast(account, limit=1)
             except asyncio.CancelledError:
                 raise
@@ -308,8 +350,8 @@ class Hub:
                 continue
             if not jobs:
                 due = await self._next_broadcast_due(account)
-                wait = self._poll * 4 if due is None else min(self._poll * 4, due)
-                await asyncio.sleep(max(0.01, wait))
+                wait = IDLE_LOOK if due is None else max(0.01, due)
+                await self._until_change(seen, wait, spacing=self._poll * 4)
                 continue
             job = jobs[0]
             held = await self._sending(job)
@@ -325,7 +367,7 @@ class Hub:
             due = await self.store.next_broadcast_due([account])
         except Exception:
             return None
-        return None if due is None else max(0.0, due - self.store_clock())
+        return None if due is None else min(IDLE_LOOK, max(0.0, due - self.store_clock()))
 
     def _sending(self, job: Outbound) -> Awaitable[float | None]:
         """Send `job` in a task of its own, which stopping the hub lets finish
@@ -405,11 +447,12 @@ class Hub:
         return self.store.now()
 
     async def _pass_reads(self, readers: Mapping[str, ReadMirror]) -> None:
-        """Tell adapters that can mirror it (IMAP \\Seen) what the agent has read."""
+        """Tell adapters that can mirror it (IMAP \\Seen) what the agent has read,
+        as the store says it changed (on SQLite, looking every second)."""
         last = await self.store.last_change_id()
         while True:
-            await asyncio.sleep(1.0)
             try:
+                await self.store.wait_for_change(last, poll=1.0)
                 batch = await self.store.changes_since(last)
                 last = batch.last_id
                 if ChangeKind.READ not in batch.kinds:
@@ -419,8 +462,12 @@ class Hub:
                     await readers[account].messages_read(items)
             except asyncio.CancelledError:
                 raise
+            except StoreError as exc:  # the server is away: the next look finds it back
+                log.warning("passing read state to the channels: %s", exc)
+                await asyncio.sleep(OUTBOX_PAUSE)
             except Exception:
                 log.exception("passing read state to the channels")
+                await asyncio.sleep(OUTBOX_PAUSE)
 
     def health(self, account: str) -> Health:
         """How a channel is doing now: stopped, failed (and waiting to restart), or
@@ -446,8 +493,9 @@ class Hub:
                 if account not in said or said[account] != problem:
                     try:
                         await self.store.set_channel_problem(account, problem)
-                    except StoreError as exc:  # the store's server away: said once, tried again
+                    except StoreError as exc:  # the store is away: said again when it is back
                         log.warning("reporting %s's state: %s", account, exc)
+                        continue
                     except Exception:
                         log.exception("reporting %s's state", account)
                         continue
@@ -483,6 +531,8 @@ class Hub:
             try:
                 await self.store.wake_snoozed()
                 await self.store.prune_changes()
+            except StoreError as exc:
+                log.warning("housekeeping: %s", exc)
             except Exception:
                 log.exception("housekeeping")
             await asyncio.sleep(30)

@@ -237,6 +237,9 @@ JA: dict[str, str] = {
     ),
     "Opted out": "配信停止",
     "Not sent: {reason}": "送信していません: {reason}",
+    "Not done: {reason}": "できませんでした: {reason}",
+    "⚠ store unreachable: ": "⚠ ストアに接続できません: ",
+    " · trying again by itself": " · 自動で再接続します",
     "Press ctrl+t to reply by {channel} instead.": "ctrl+t で {channel} に切り替えて返信できます。",
     "They have no other channel; texting START opts them back in.": (
         "ほかの連絡手段はありません。お客様が START と送ると、また受け取れるようになります。"
@@ -873,8 +876,15 @@ JA: dict[str, str] = {
     ),
     "the note is empty": "メモが空です",
     "the store at {url} cannot be used: {why}": "{url} のストアを使えません: {why}",
+    "the store at {url} cannot be used: the server refused the login ({why})": (
+        "{url} のストアを使えません: サーバーがログインを拒否しました ({why})"
+    ),
+    "the store at {url} cannot be used: the server cannot be reached ({why})": (
+        "{url} のストアを使えません: サーバーに接続できません ({why})"
+    ),
     "the store's server did not answer: {why}": "ストアのサーバーが応答しません: {why}",
     "that is in the store already: {why}": "ストアにすでにあります: {why}",
+    "the connection to the store's server had dropped": "ストアのサーバーとの接続が切れていました",
     "that customer is not there any more": "そのお客様はもういません",
     "{path} has schema revision {revision}, newer than this OmniTUI knows ({head}); "
     "upgrade OmniTUI to open it": (

@@ -28,3 +28,11 @@ class StoreChanged(Message, bubble=False):
         super().__init__()
         self.contact_ids = contact_ids
         self.kinds = kinds
+
+
+class StoreTrouble(Message, bubble=False):
+    """The store cannot be reached now (`problem`, in words), or can again (None)."""
+
+    def __init__(self, problem: str | None) -> None:
+        super().__init__()
+        self.problem = problem

@@ -213,10 +213,11 @@ async def test_a_store_held_by_another_process_stops_no_reply_for_good(
             return await last_status(store, contact.id) is Delivery.SENT
 
         await wait_until(sent)
-        holder.execute("BEGIN IMMEDIATE")  # held again while the outbox looks for work
+        await store.enqueue_reply(contact.id, MAIL, "see you tomorrow")
+        # Held again as the outbox goes for the new reply (it wakes for the change).
+        holder.execute("BEGIN IMMEDIATE")
         await asyncio.sleep(1.0)
         holder.execute("ROLLBACK")
-        await store.enqueue_reply(contact.id, MAIL, "see you tomorrow")
 
         async def both_sent() -> bool:
             # The provider takes the reply first; its "sent" is stored just after.

@@ -15,6 +15,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Static
@@ -39,8 +40,8 @@ from omnitui.domain.safe_text import one_line
 from omnitui.domain.sms import cannot_answer_sms
 from omnitui.domain.views import AnyView, View
 from omnitui.i18n import tr, tr_reason
-from omnitui.messages import StoreChanged
-from omnitui.store import ThreadCursor
+from omnitui.messages import StoreChanged, StoreTrouble
+from omnitui.store import StoreError, StoreUnreachable, ThreadCursor
 from omnitui.widgets.canned import CannedList
 from omnitui.widgets.composer import Composer, ReplyReach
 from omnitui.widgets.contact_list import ContactList
@@ -49,6 +50,7 @@ from omnitui.widgets.format import (
     CHANNEL_STYLE,
     channel_mark,
     clock_time,
+    error_label,
     fit_name,
     hours_state,
     now,
@@ -100,8 +102,11 @@ class InboxPanes(Screen[None]):
         # The reply just sent, while `u` can take it back: (contact, message, until).
         self._undoable: tuple[int, int, float] | None = None
         self._hours_timer: Timer | None = None
+        # Drafts the store could not take while it was away, by customer.
+        self._unkept: dict[int, Draft | None] = {}
 
     def compose(self) -> ComposeResult:
+        yield Static(id="store-problem")  # ⚠ the store cannot be reached
         yield Static(id="channel-problems")
         yield Static(id="broadcast-progress")  # 📣 while a broadcast goes out
         with Horizontal(id="panes"):
@@ -311,7 +316,14 @@ class InboxPanes(Screen[None]):
             self.run_worker(self._keep_draft(owner, draft), group="drafts")
 
     async def _keep_draft(self, owner: int, draft: Draft | None) -> None:
-        await self.context.store.save_draft(owner, self.context.agent_name, draft)
+        try:
+            await self.context.store.save_draft(owner, self.context.agent_name, draft)
+        except StoreError as exc:
+            # Kept here until the store is back (the line above the panes says why).
+            self._unkept[owner] = draft
+            self.app.post_message(StoreTrouble(error_label(exc)))
+            return
+        self._unkept.pop(owner, None)
 
     def _draft_timer_stop(self) -> None:
         if self._draft_timer is not None:
@@ -442,7 +454,51 @@ class InboxPanes(Screen[None]):
         )
         thread.prepend(older, has_older=len(older) >= PAGE)
 
+    async def _dispatch_message(self, message: Message) -> None:
+        try:
+            await super()._dispatch_message(message)
+        except StoreError as exc:
+            # What the agent asked for could not be done: said, and the console goes on.
+            self.notify(
+                tr("Not done: {reason}").format(reason=error_label(exc)),
+                severity="error",
+                markup=False,
+            )
+            if isinstance(exc, StoreUnreachable):
+                self.app.post_message(StoreTrouble(error_label(exc)))
+
+    async def on_store_trouble(self, event: StoreTrouble) -> None:
+        """The store cannot be reached (a line above the panes says why), or can again."""
+        line = self.query_one("#store-problem", Static)
+        was_down = line.display
+        if event.problem is not None:
+            text = Text(no_wrap=True, overflow="ellipsis")
+            text.append(tr("⚠ store unreachable: "), "bold")
+            text.append(one_line(event.problem, 200))
+            text.append(tr(" · trying again by itself"))
+            line.update(text)
+        line.display = event.problem is not None
+        if was_down and event.problem is None:
+            # What failed to draw while it was away is drawn again now.
+            await self._redraw_all()
+
+    async def _redraw_all(self) -> None:
+        for owner, draft in list(self._unkept.items()):
+            if owner != self.composer.owner:  # the composer's own is kept as it is now
+                await self._keep_draft(owner, draft)
+        await self.flush_draft()
+        shown = frozenset() if self.contact is None else frozenset({self.contact.id})
+        everything = frozenset({ChangeKind.CHANNEL, ChangeKind.CANNED})
+        await self.on_store_changed(StoreChanged(shown, everything))
+
     async def on_store_changed(self, event: StoreChanged) -> None:
+        try:
+            await self._show_changes(event)
+        except StoreError as exc:
+            # The console says so and keeps running; it draws again once it is back.
+            self.app.post_message(StoreTrouble(error_label(exc)))
+
+    async def _show_changes(self, event: StoreChanged) -> None:
         if ChangeKind.CHANNEL in event.kinds:
             await self.show_channel_problems()
         await self.reload_contacts()

@@ -361,7 +361,15 @@ class ReplyActions(InboxPanes):
                 severity="error",
             )
             return
-        refusal = await self._opted_out(contact.id, channel)
+        try:
+            refusal = await self._opted_out(contact.id, channel)
+        except StoreError as exc:  # the store is away: the reply stays in the composer
+            self.notify(
+                tr("Not sent: {reason}").format(reason=error_label(exc)),
+                severity="error",
+                markup=False,
+            )
+            return
         if refusal:
             self.notify(refusal, title=tr("Opted out"), severity="error")
             return

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from omnitui.store.errors import StoreBusy, StoreError
+from omnitui.store.errors import StoreBusy, StoreError, StoreUnreachable
 from omnitui.store.files import Access, StoreUnusable
 from omnitui.store.records import (
     ChangeBatch,
@@ -53,6 +53,7 @@ __all__ = [
     "StoreBusy",
     "StoreError",
     "StoreProtocol",
+    "StoreUnreachable",
     "StoreUnusable",
     "ThreadCursor",
     "WithdrawnReply",

@@ -511,7 +511,7 @@ class SearchStore(Protocol):
 
 
 class ChangeLogStore(Protocol):
-    """The change log every console polls, and each channel's health."""
+    """The change log every console follows, and each channel's health."""
 
     async def set_channel_problem(self, account: str, problem: str | None) -> None:
         """Say what is wrong with a channel (None: it works), for every console to show."""
@@ -525,6 +525,21 @@ class ChangeLogStore(Protocol):
 
     async def changes_since(self, change_id: int) -> ChangeBatch:
         """What changed after `change_id`, from this process or any other."""
+        ...
+
+    async def wait_for_change(self, after: int, *, poll: float = 0.25) -> None:
+        """Return once there may be something in the change log after `after`
+        (a change logged by any process, on any machine); `changes_since(after)`
+        then says what. A caller that waits for something else too bounds the
+        wait itself (`asyncio.timeout`).
+
+        On PostgreSQL the store is told of each change (LISTEN/NOTIFY) and
+        returns at once, never reading the database to find out; it also
+        returns when its server goes away or comes back, so the caller's next
+        read says what is wrong (`StoreError`) and, after it, brings everything
+        missed meanwhile. SQLite cannot tell other processes' writes: it looks
+        every `poll` seconds.
+        """
         ...
 
     async def prune_changes(self, older_than: float = 3600.0) -> None: ...

@@ -12,8 +12,14 @@ row claimed, a broadcast refused as a duplicate) stays correct when several
 machines write at once, with no second way of writing them. Writes are
 milliseconds; a shop's agents and channels never queue long.
 
-Every write that logs a change also sends `NOTIFY omnitui_change`, which the
-consoles LISTEN for: a change on one machine shows on the others at once.
+Every write that logs a change also sends `NOTIFY omnitui_change` with the
+newest change id, which the consoles LISTEN for (`listen.ChangeListener`): a
+change on one machine shows on the others at once.
+
+A connection the server dropped (it restarted) is made again on the next use;
+a statement that had not begun to write is tried once more on it, so the
+first write after a restart does not fail for nothing. What cannot be done
+while the server is away raises `StoreUnreachable` saying so.
 """
 
 from __future__ import annotations
@@ -29,9 +35,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from omnitui.domain.changes import ChangeKind
-from omnitui.store.errors import DuplicateRow, StoreBusy, StoreError
+from omnitui.store.errors import DuplicateRow, StoreBusy, StoreError, StoreUnreachable
 from omnitui.store.files import PRIVATE, StoreUnusable
 from omnitui.store.postgres.dialect import translate
+from omnitui.store.postgres.listen import CHANNEL, ChangeListener
 from omnitui.store.sqlite.base import Clock, SqliteBase
 
 if TYPE_CHECKING:
@@ -45,7 +52,6 @@ log = logging.getLogger(__name__)
 
 # The advisory lock every write transaction holds (any fixed number: "OmniTUI's writer").
 WRITE_LOCK = 0x4F4D4E49  # "OMNI"
-CHANNEL = "omnitui_change"
 BOUNDED_WRITERS = 4
 
 
@@ -117,6 +123,7 @@ class PgConn:
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self._conn = conn
         self.notify = False  # a change was logged: NOTIFY at commit
+        self.began = False  # the transaction holds the write lock: it may have written
 
     @property
     def in_transaction(self) -> bool:
@@ -157,11 +164,47 @@ def _connect(
     return conn
 
 
+# What libpq or the server says when the login itself was refused (the server's
+# words are English unless its lc_messages says otherwise).
+LOGIN_REFUSED = (
+    "authentication failed",
+    "no pg_hba.conf entry",
+    "no password supplied",
+    "role ",  # role "x" does not exist
+)
+
+
 def unreachable(url: str, exc: BaseException) -> StoreUnusable:
-    """A store server that cannot be used, said in one line (no password in it)."""
-    return StoreUnusable(
-        "the store at {url} cannot be used: {why}", url=safe_url(url), why=_first_line(exc)
+    """A store server that cannot be used, said in one line (no password in it):
+    nothing answers, it refused the login, or it refused the store."""
+    import psycopg
+
+    place, why = safe_url(url), _reason(exc)
+    first = _first_line(exc)
+    connecting = isinstance(exc, OSError) or (
+        isinstance(exc, psycopg.OperationalError) and first.startswith("connection failed")
     )
+    if connecting and "FATAL:" in first and any(w in why for w in LOGIN_REFUSED):
+        return StoreUnusable(
+            "the store at {url} cannot be used: the server refused the login ({why})",
+            url=place,
+            why=why,
+        )
+    if connecting and "FATAL:" not in first:
+        return StoreUnusable(
+            "the store at {url} cannot be used: the server cannot be reached ({why})",
+            url=place,
+            why=why,
+        )
+    return StoreUnusable("the store at {url} cannot be used: {why}", url=place, why=why)
+
+
+def _reason(exc: BaseException) -> str:
+    """The server's or the network's own words, without libpq's wrapping."""
+    line = _first_line(exc)
+    if line.startswith("connection failed:"):
+        line = line.rsplit(" failed: ", 1)[-1]
+    return line.removeprefix("FATAL:").strip()
 
 
 def safe_url(url: str) -> str:
@@ -179,6 +222,32 @@ def safe_url(url: str) -> str:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0]
+
+
+class _Stale(StoreError):
+    """A connection the server had dropped before the transaction wrote anything
+    (caught inside this module, which tries once more on a new connection)."""
+
+    def __init__(self) -> None:
+        super().__init__("the connection to the store's server had dropped")
+
+
+def _disconnected() -> tuple[type[Exception], ...]:
+    """The errors of a server that went away or cannot be reached."""
+    import psycopg
+
+    return (psycopg.OperationalError, psycopg.InterfaceError)
+
+
+def _gone(conn: psycopg.Connection[Any]) -> bool:
+    return bool(conn.closed or conn.broken)
+
+
+def _unanswered(exc: BaseException, gone: bool = True) -> StoreError:
+    """What the store says when the server failed a statement: unreachable when
+    the connection is gone (the console says so and tries again by itself)."""
+    kind = StoreUnreachable if gone else StoreError
+    return kind("the store's server did not answer: {why}", why=_first_line(exc))
 
 
 class PostgresBase(SqliteBase):
@@ -210,6 +279,9 @@ class PostgresBase(SqliteBase):
         self._pg_reader = reader
         self._pg_spares: list[psycopg.Connection[Any]] = []
         self._reader_lock = asyncio.Lock()
+        self._listener = ChangeListener(
+            lambda: _connect(url, password, autocommit=True), safe_url(url)
+        )
 
     @classmethod
     async def open_url(
@@ -242,7 +314,13 @@ class PostgresBase(SqliteBase):
 
         return PgChannelLock(self.url, self._password)
 
+    async def wait_for_change(self, after: int, *, poll: float = 0.25) -> None:
+        """Return once a change after `after` is committed (told by NOTIFY, on
+        any machine), or the server went away or came back."""
+        await self._listener.wait(after)
+
     async def close(self) -> None:
+        await asyncio.to_thread(self._listener.stop)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._pg_writer.close)
         self._executor.shutdown(wait=True)
@@ -257,13 +335,23 @@ class PostgresBase(SqliteBase):
         self, conn: psycopg.Connection[Any], fn: Callable[[Any], T], lock_wait: float | None
     ) -> T:
         pg = PgConn(conn)
-        with conn.transaction():
-            if lock_wait is not None:
-                conn.execute(f"SET LOCAL lock_timeout = {max(1, int(lock_wait * 1000))}")
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-            result = fn(pg)
-            if pg.notify:
-                conn.execute(f"NOTIFY {CHANNEL}")
+        try:
+            with conn.transaction():
+                if lock_wait is not None:
+                    conn.execute(f"SET LOCAL lock_timeout = {max(1, int(lock_wait * 1000))}")
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                pg.began = True
+                result = fn(pg)
+                if pg.notify:
+                    # The newest change id rides along: a console that has read
+                    # it already is not woken for nothing.
+                    conn.execute(
+                        "SELECT pg_notify(%s, (SELECT max(id) FROM change)::text)", (CHANNEL,)
+                    )
+        except _disconnected() as exc:
+            if not pg.began and _gone(conn):
+                raise _Stale() from exc  # dropped while idle: nothing was written
+            raise
         return result
 
     def _writer_conn(self) -> psycopg.Connection[Any]:
@@ -273,25 +361,28 @@ class PostgresBase(SqliteBase):
 
     async def _write(self, fn: Callable[[Any], T]) -> T:
         """Run `fn` as one write transaction on the writer thread."""
-        import psycopg
 
         def transaction() -> T:
-            try:
-                conn = self._writer_conn()
-                return self._transaction(conn, fn, None)
-            except psycopg.OperationalError as exc:
-                if self._pg_writer.closed or self._pg_writer.broken:
+            for attempt in (1, 2):
+                try:
+                    return self._transaction(self._writer_conn(), fn, None)
+                except _Stale as stale:
                     self._pg_writer.close()
-                raise StoreError(
-                    "the store's server did not answer: {why}", why=_first_line(exc)
-                ) from None
+                    if attempt == 1:
+                        continue  # the server restarted since the last write
+                    raise _unanswered(stale.__cause__ or stale) from None
+                except _disconnected() as exc:
+                    gone = _gone(self._pg_writer)
+                    if gone:
+                        self._pg_writer.close()
+                    raise _unanswered(exc, gone) from None
+            raise AssertionError("not reached")
 
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, transaction)
 
     async def _write_within(self, fn: Callable[[Any], T], seconds: float) -> T:
         """Run `fn` as one write transaction within `seconds`, or raise `StoreBusy`."""
-        import psycopg
         from psycopg import errors
 
         deadline = time.monotonic() + seconds
@@ -302,32 +393,38 @@ class PostgresBase(SqliteBase):
                 seconds=f"{seconds:g}",
             )
 
-        def transaction() -> T:
+        def attempt(conn: psycopg.Connection[Any]) -> T:
             left = deadline - time.monotonic()
             if left <= 0.01:
                 raise busy()
-            try:
-                conn = self._spare()
-            except psycopg.OperationalError as exc:
-                raise StoreError(
-                    "the store's server did not answer: {why}", why=_first_line(exc)
-                ) from None
             keep = True
             try:
                 return self._transaction(conn, fn, left)
             except errors.LockNotAvailable:
                 raise busy() from None
-            except psycopg.OperationalError as exc:
-                keep = not (conn.closed or conn.broken)
-                raise StoreError(
-                    "the store's server did not answer: {why}", why=_first_line(exc)
-                ) from None
+            except _Stale:
+                keep = False
+                raise
+            except _disconnected() as exc:
+                keep = not _gone(conn)
+                raise _unanswered(exc, not keep) from None
             finally:
                 if keep:
                     with self._spares_lock:
                         self._pg_spares.append(conn)
                 else:
                     conn.close()
+
+        def transaction() -> T:
+            try:
+                try:
+                    return attempt(self._spare())
+                except _Stale:
+                    return attempt(self._spare())  # a spare the server dropped while idle
+            except _Stale as stale:
+                raise _unanswered(stale.__cause__ or stale) from None
+            except _disconnected() as exc:  # no spare, and no new connection either
+                raise _unanswered(exc) from None
 
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._bounded, transaction)
@@ -339,23 +436,31 @@ class PostgresBase(SqliteBase):
         return _connect(self.url, self._password)
 
     async def _rows(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Any]:
-        import psycopg
-
         statement = translate(sql)
+
+        def read() -> list[PgRow]:
+            cursor = self._pg_reader.execute(statement.sql, _params(params))
+            names = {c.name: i for i, c in enumerate(cursor.description or ())}
+            return [PgRow(row, names) for row in cursor.fetchall()]
 
         def run() -> list[PgRow]:
             try:
-                if self._pg_reader.closed:
-                    self._pg_reader = _connect(self.url, self._password, autocommit=True)
-                cursor = self._pg_reader.execute(statement.sql, _params(params))
-            except psycopg.OperationalError as exc:
-                if self._pg_reader.closed or self._pg_reader.broken:
+                if not self._pg_reader.closed:
+                    try:
+                        return read()
+                    except _disconnected() as exc:
+                        if not _gone(self._pg_reader):  # the server refused the statement
+                            raise _unanswered(exc, False) from None
+                        # Dropped while idle (the server restarted), or the
+                        # server is away: a read is safe to try again.
+                        self._pg_reader.close()
+                self._pg_reader = _connect(self.url, self._password, autocommit=True)
+                return read()
+            except _disconnected() as exc:
+                gone = _gone(self._pg_reader)
+                if gone:
                     self._pg_reader.close()
-                raise StoreError(
-                    "the store's server did not answer: {why}", why=_first_line(exc)
-                ) from None
-            names = {c.name: i for i, c in enumerate(cursor.description or ())}
-            return [PgRow(row, names) for row in cursor.fetchall()]
+                raise _unanswered(exc, gone) from None
 
         # One reader connection answers one query at a time, on its own thread.
         async with self._reader_lock:
@@ -388,5 +493,5 @@ def check(url: str, password: str | None) -> tuple[bool, str]:
                 "SELECT count(*) FROM contact WHERE merged_into IS NULL"
             ).fetchone()
     except (psycopg.Error, OSError) as exc:
-        return False, f"{place}: {_first_line(exc)}"
+        return False, unreachable(url, exc).message()
     return True, f"{place} ({contacts[0] if contacts else 0} contacts, schema {revision})"

@@ -1,7 +1,8 @@
-"""The change log and channel health in SQLite: what every console polls."""
+"""The change log and channel health in SQLite: what every console follows."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
 from omnitui.domain.changes import ChangeKind
@@ -10,7 +11,7 @@ from omnitui.store.sqlite.base import SqliteBase
 
 
 class SqliteChangeLog(SqliteBase):
-    """The change log every console polls, and each channel's health."""
+    """The change log every console follows, and each channel's health."""
 
     async def set_channel_problem(self, account: str, problem: str | None) -> None:
         """Say what is wrong with a channel (None: it works), for every console to show."""
@@ -58,6 +59,14 @@ class SqliteChangeLog(SqliteBase):
                 if kind == ChangeKind.NOTE and contact is not None
             ),
         )
+
+    async def wait_for_change(self, after: int, *, poll: float = 0.25) -> None:
+        """Return once the change log has a change after `after`. SQLite tells
+        no other process of a write: the log's newest id is looked at every
+        `poll` seconds (one indexed read)."""
+        # Another process's write wakes nothing here: looking is all there is.
+        while await self.last_change_id() <= after:  # noqa: ASYNC110
+            await asyncio.sleep(poll)
 
     async def prune_changes(self, older_than: float = 3600.0) -> None:
         cutoff = self._clock() - older_than
