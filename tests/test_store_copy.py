@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -26,7 +27,9 @@ from omnitui.hub import ChannelLock
 from omnitui.store import Store
 from omnitui.store.migrate import upgrade
 from omnitui.store.postgres import PostgresStore
+from omnitui.store.postgres.base import WRITE_LOCK
 from omnitui.store.postgres.lock import PgChannelLock
+from omnitui.store_commands import COPY_NAME
 from tests.peers.postgres import PASSWORD, PgCluster
 
 NOW = 1_796_000_000.0  # 2026-11-30: the demo shop's history ends here
@@ -197,6 +200,21 @@ def wait_for_messages(url: str, running: subprocess.Popen[str]) -> None:
     raise AssertionError("the copy wrote no message")
 
 
+def wait_for_the_lock(holder: psycopg.Connection[Any], running: subprocess.Popen[str]) -> None:
+    """Until the copy waits for the store's write lock `holder` holds."""
+    deadline = time.monotonic() + 60
+    while running.poll() is None and time.monotonic() < deadline:
+        waiting = holder.execute(
+            "SELECT 1 FROM pg_stat_activity WHERE application_name = %s "
+            "AND wait_event_type = 'Lock'",
+            (COPY_NAME,),
+        ).fetchone()
+        if waiting:
+            return
+        time.sleep(0.01)
+    raise AssertionError("the copy never waited for the write lock")
+
+
 def untouched(path: Path) -> tuple[bytes, int]:
     return path.read_bytes(), path.stat().st_mtime_ns
 
@@ -302,13 +320,19 @@ def test_a_copy_stopped_half_way_is_finished_by_running_it_again(
         text=True,
         env=environment(tmp_path),
     )
+    # Another writer holds the store's write lock once the first messages are in:
+    # the copy waits for its next batch, and is stopped there, half-way.
+    holder = psycopg.connect(database, password=PASSWORD, autocommit=True)
     try:
         wait_for_messages(database, running)
+        holder.execute("SELECT pg_advisory_lock(%s)", (WRITE_LOCK,))
+        wait_for_the_lock(holder, running)
         running.send_signal(stop)
         out, err = running.communicate(timeout=30)
     finally:
         if running.poll() is None:
             running.kill()
+        holder.close()  # the lock goes with the session
     assert running.returncode != 0, out
     if stop == signal.SIGINT:
         assert "run the same command again" in err, err
