@@ -35,11 +35,13 @@ from omnitui.context import ConsoleContext
 from omnitui.domain.broadcast import AudienceMember, BroadcastPlan, plan_broadcast
 from omnitui.domain.broadcast_image import ImageProblem, check_image, size_label
 from omnitui.domain.broadcast_quota import over_line_quota
+from omnitui.domain.changes import ChangeKind
 from omnitui.domain.models import CannedReply, ChannelKind, OutboundFile
 from omnitui.domain.safe_text import one_line
 from omnitui.domain.views import AnyView, TagView
 from omnitui.errors import message
 from omnitui.i18n import active_language, tr
+from omnitui.messages import StoreChanged
 from omnitui.screens.pickers import PICKER_CSS
 from omnitui.store.records import BroadcastProgress
 from omnitui.widgets.canned import canned_prompt
@@ -420,7 +422,10 @@ class BroadcastsScreen(ModalScreen[None]):
 
     async def on_mount(self) -> None:
         await self.refresh_list()
-        self.set_interval(1.0, self.refresh_list)
+
+    async def on_store_changed(self, event: StoreChanged) -> None:
+        if event.kinds & {ChangeKind.OUTBOX, ChangeKind.DELIVERY, ChangeKind.CANNED}:
+            await self.refresh_list()
 
     async def refresh_list(self) -> None:
         store = self.context.store

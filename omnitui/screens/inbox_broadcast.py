@@ -4,7 +4,6 @@ one goes out (in every console on the store), the list, and cancel."""
 from __future__ import annotations
 
 from textual import on
-from textual.timer import Timer
 from textual.widgets import Static
 
 from omnitui.domain.changes import ChangeKind
@@ -13,13 +12,10 @@ from omnitui.messages import StoreChanged
 from omnitui.screens.inbox_panes import InboxPanes
 from omnitui.store.records import BroadcastProgress
 
-PROGRESS_EVERY = 1.0  # seconds between two looks at a broadcast going out
-
 
 class BroadcastActions(InboxPanes):
     """`B` and the palette's broadcast commands; the 📣 line above the panes."""
 
-    _broadcast_timer: Timer | None = None
     active_broadcasts: tuple[BroadcastProgress, ...] = ()
 
     async def on_mount(self) -> None:
@@ -31,7 +27,8 @@ class BroadcastActions(InboxPanes):
             await self.show_broadcasts()
 
     async def show_broadcasts(self) -> None:
-        """The 📣 line while a broadcast goes out; looked at every second until none does."""
+        """The 📣 line while a broadcast goes out; read again on each change (every
+        message it sends is one), never on a timer."""
         from omnitui.screens.broadcast import progress_line
 
         store = self.context.store
@@ -40,11 +37,6 @@ class BroadcastActions(InboxPanes):
         line = self.query_one("#broadcast-progress", Static)
         if active:
             line.update(progress_line(active, await store.canned_replies()))
-            if self._broadcast_timer is None:
-                self._broadcast_timer = self.set_interval(PROGRESS_EVERY, self.show_broadcasts)
-        elif self._broadcast_timer is not None:
-            self._broadcast_timer.stop()
-            self._broadcast_timer = None
         line.display = bool(active)
 
     def action_broadcast(self) -> None:

@@ -38,7 +38,7 @@ from omnitui.messages import StoreChanged
 from omnitui.store.records import WaitingCustomer
 from omnitui.widgets.format import CHANNEL_STYLE, channel_mark, duration_words, fit_name
 
-TICK = 5.0  # seconds between two looks when nothing changed: the clocks move
+TICK = 5.0  # seconds between two redraws when nothing changed: the clocks move
 NAME_MOST = 36  # cells for a name on a wide screen: the other columns stay near it
 LIMIT = 300  # customers listed; more are counted as "300+"
 # What can start or end a customer's wait, or change their row.
@@ -406,7 +406,8 @@ class SupervisorScreen(ModalScreen[int | None]):
 
     async def on_mount(self) -> None:
         self.rows.focus()
-        self.set_interval(TICK, self.look_again)
+        # The clocks move on the screen alone; the store is read on a change.
+        self.set_interval(TICK, self.draw)
         self._looking = True
         await self._look()
 
