@@ -328,6 +328,9 @@ def test_a_copy_stopped_half_way_is_finished_by_running_it_again(
         holder.execute("SELECT pg_advisory_lock(%s)", (WRITE_LOCK,))
         wait_for_the_lock(holder, running)
         running.send_signal(stop)
+        time.sleep(0.2)
+        # Ctrl+C is taken once the statement in progress returns: let it.
+        holder.execute("SELECT pg_advisory_unlock_all()")
         out, err = running.communicate(timeout=30)
     finally:
         if running.poll() is None:
