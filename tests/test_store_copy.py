@@ -319,6 +319,9 @@ def test_a_copy_stopped_half_way_is_finished_by_running_it_again(
         stderr=subprocess.PIPE,
         text=True,
         env=environment(tmp_path),
+        # As from a shell: Ctrl+C interrupts (a pytest-xdist worker ignores SIGINT,
+        # and a child would inherit that).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     # Another writer holds the store's write lock once the first messages are in:
     # the copy waits for its next batch, and is stopped there, half-way.
