@@ -178,9 +178,9 @@ class Automation:
         finally:
             for waiting in waits:
                 waiting.cancel()
-            for waiting in waits:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await waiting
+            # Their outcomes (a store that failed is said by the next read) are
+            # dropped; a cancel of this task while they wind down is not.
+            await asyncio.gather(*waits, return_exceptions=True)
 
     async def step(self) -> int:
         """One pass: queued events, then due clocks. Returns how many were taken."""

@@ -323,9 +323,9 @@ class Hub:
         finally:
             for waiting in waits:
                 waiting.cancel()
-            for waiting in waits:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await waiting  # a store that failed is said by the next read
+            # Their outcomes (a store that failed is said by the next read) are
+            # dropped; a cancel of this task while they wind down is not.
+            await asyncio.gather(*waits, return_exceptions=True)
         if wake is None or not wake.is_set():  # this process's word is taken at once
             left = began + min(spacing, seconds) - asyncio.get_running_loop().time()
             if left > 0:
