@@ -459,6 +459,62 @@ class BroadcastConfig:
         )
 
 
+# The events a `[[webhook]]` can ask for (the JSON body's `event`).
+WEBHOOK_EVENTS = (
+    "message.received",
+    "message.sent",
+    "conversation.resolved",
+    "contact.updated",
+    "csat.received",
+)
+
+
+@dataclass(slots=True)
+class WebhookConfig:
+    """`[[webhook]]`: events out to a CRM or a script, each body signed with the secret."""
+
+    url: str
+    events: list[str] = field(default_factory=list)
+    secret_env: str | None = None
+    secret_cmd: str | None = None
+    # Seconds a receiver has to answer before the delivery counts as failed (and is retried).
+    timeout: float = 10.0
+
+    def secret(self) -> Secret:
+        return _secret(self, "secret", f"[[webhook]] {self.url}")
+
+
+@dataclass(slots=True)
+class ApiConfig:
+    """`[api]`: the local HTTP API for scripts, served by the channel runner."""
+
+    # "127.0.0.1:8765" (a loopback address) or a unix socket's path.
+    listen: HostPort | str
+    token_env: str | None = None
+    token_cmd: str | None = None
+    # Who the thread shows as the author of a message posted through the API.
+    name: str = "API"
+
+    def token(self) -> Secret:
+        return _secret(self, "token", "[api] token")
+
+    @property
+    def socket(self) -> Path | None:
+        """The unix socket's path, when `listen` is one."""
+        if isinstance(self.listen, HostPort):
+            return None
+        return Path(os.path.expandvars(self.listen.removeprefix("unix:"))).expanduser()
+
+
+@dataclass(slots=True)
+class PluginConfig:
+    """`[[plugin]]`: a channel from an installed package (entry point group `omnitui.adapters`)."""
+
+    adapter: str  # the entry point's name
+    name: str  # the channel's name, as for [[email]]
+    options: dict[str, Any] = field(default_factory=dict)  # the plugin's own keys
+
+
 @dataclass(slots=True)
 class Settings:
     agent: AgentConfig = field(default_factory=AgentConfig)
@@ -481,6 +537,9 @@ class Settings:
     automation: AutomationConfig = field(default_factory=AutomationConfig)
     csat: CsatConfig = field(default_factory=CsatConfig)
     broadcast: BroadcastConfig = field(default_factory=BroadcastConfig)
+    webhook: list[WebhookConfig] = field(default_factory=list)
+    api: ApiConfig | None = None  # no [api]: no local API
+    plugin: list[PluginConfig] = field(default_factory=list)
 
     def rules(self) -> list[Rule]:
         """The `[[rule]]`s, in order, ready to evaluate."""
@@ -492,6 +551,7 @@ class Settings:
             *(s.name for s in self.telegram),
             *(s.name for s in self.sms),
             *(s.name for s in self.line),
+            *(s.name for s in self.plugin),
         ]
 
     def store_path(self) -> Path:
@@ -682,7 +742,17 @@ def _from_plain(data: dict[str, Any]) -> Settings:
                 "public_listen": _listen(data["broadcast"].get("public_listen")),
             }
         ),
+        webhook=[WebhookConfig(**w) for w in data.get("webhook", [])],
+        api=_api(data.get("api")),
+        plugin=[PluginConfig(**p) for p in data.get("plugin", [])],
     )
+
+
+def _api(value: Any) -> ApiConfig | None:
+    if value is None:
+        return None
+    listen = value["listen"]
+    return ApiConfig(**{**value, "listen": _listen(listen) if isinstance(listen, dict) else listen})
 
 
 def parse(text: str, path: Path) -> Settings:

@@ -320,6 +320,80 @@ class BroadcastModel(_Section):
         return self
 
 
+def _loopback(value: Any) -> Any:
+    """`[api] listen`: a loopback "host:port" or a unix socket's path (never a public address)."""
+    if isinstance(value, str) and value.startswith(("/", "~", "$", "unix:")):
+        if not value.removeprefix("unix:"):
+            raise ValueError("unix: needs the socket's path")
+        return value
+    found = host_port(value)
+    if isinstance(found, HostPort):
+        import ipaddress
+
+        host = found.host
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = host == "localhost"
+        if not loopback:
+            raise ValueError(
+                f"{value!r} is not a loopback address: the API listens on 127.0.0.1, ::1 "
+                "or a unix socket's path"
+            )
+    return found
+
+
+class WebhookModel(_Section):
+    url: str
+    events: Annotated[list[str], Field(min_length=1)]
+    secret_env: str | None = None
+    secret_cmd: str | None = None
+    timeout: Annotated[float, Field(gt=0, le=120)] = 10.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_secret(cls, values: Any) -> Any:
+        return _one_secret(values, "secret")
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, url: str) -> str:
+        if not url.startswith(("https://", "http://")) or len(url) < 10:
+            raise ValueError("url must be an https:// (or http://) address")
+        return url
+
+    @field_validator("events")
+    @classmethod
+    def _known(cls, events: list[str]) -> list[str]:
+        for event in events:
+            if event not in config.WEBHOOK_EVENTS:
+                raise ValueError(
+                    f"unknown event {event!r} (known: {', '.join(config.WEBHOOK_EVENTS)})"
+                )
+        return list(dict.fromkeys(events))
+
+
+class ApiModel(_Section):
+    listen: Annotated[HostPort | str, BeforeValidator(_loopback)]
+    token_env: str | None = None
+    token_cmd: str | None = None
+    name: Annotated[str, Field(min_length=1)] = "API"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_token(cls, values: Any) -> Any:
+        return _one_secret(values, "token")
+
+
+class PluginModel(BaseModel):
+    """`[[plugin]]`: `adapter` and `name` are OmniTUI's; the other keys are the plugin's own
+    (the plugin checks them when its channel is built)."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+    adapter: Annotated[str, Field(min_length=1)]
+    name: Annotated[str, Field(min_length=1)]
+
+
 class SettingsModel(_Section):
     agent: AgentModel = Field(default_factory=AgentModel)
     shop: dict[str, str] = Field(default_factory=dict)
@@ -336,6 +410,9 @@ class SettingsModel(_Section):
     automation: AutomationModel = Field(default_factory=AutomationModel)
     csat: CsatModel = Field(default_factory=CsatModel)
     broadcast: BroadcastModel = Field(default_factory=BroadcastModel)
+    webhook: list[WebhookModel] = Field(default_factory=list)
+    api: ApiModel | None = None
+    plugin: list[PluginModel] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_names(self) -> SettingsModel:
@@ -345,6 +422,7 @@ class SettingsModel(_Section):
             *(s.name for s in self.telegram),
             *(s.name for s in self.sms),
             *(s.name for s in self.line),
+            *(s.name for s in self.plugin),
         ]
         for name in names:
             if name in seen:
@@ -419,6 +497,12 @@ def settings(data: dict[str, Any], text: str, path: Path) -> config.Settings:
         automation=_plain(checked.automation, config.AutomationConfig),
         csat=_plain(checked.csat, config.CsatConfig),
         broadcast=_plain(checked.broadcast, config.BroadcastConfig),
+        webhook=[_plain(w, config.WebhookConfig) for w in checked.webhook],
+        api=None if checked.api is None else _plain(checked.api, config.ApiConfig),
+        plugin=[
+            config.PluginConfig(adapter=p.adapter, name=p.name, options=dict(p.model_extra or {}))
+            for p in checked.plugin
+        ],
     )
 
 
