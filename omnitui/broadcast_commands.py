@@ -303,6 +303,7 @@ async def _send(settings: Settings, store: Store, broadcast_id: int, send_at: fl
 
 async def _run_channels(settings: Settings, store: Store) -> Hub:
     from omnitui.adapters.public import public_listener
+    from omnitui.adapters.runner import runner_services
     from omnitui.automation import Automation, AutomationSetup
     from omnitui.cli import build_adapters, configured_channels
     from omnitui.hub import Hub
@@ -311,7 +312,14 @@ async def _run_channels(settings: Settings, store: Store) -> Hub:
     channels = {c.account: c for c in configured_channels(settings)}
     rules = Automation(store, AutomationSetup.from_settings(settings), channels)
     public = public_listener(settings.broadcast, store, settings.shop.get("name", ""))
-    hub = Hub(store, adapters, automation=rules, pace=settings.broadcast.pace(), public=public)
+    hub = Hub(
+        store,
+        adapters,
+        automation=rules,
+        pace=settings.broadcast.pace(),
+        public=public,
+        services=runner_services(settings, store),
+    )
     await hub.start()
     return hub
 

@@ -25,7 +25,7 @@ from omnitui.errors import OmniError, message
 from omnitui.i18n import resolve_language, use_language
 
 if TYPE_CHECKING:
-    from omnitui.adapters.base import Adapter
+    from omnitui.adapters.base import Adapter, Service
     from omnitui.adapters.public import PublicListener
     from omnitui.app import OmniApp
     from omnitui.automation import Automation, AutomationSetup
@@ -440,6 +440,7 @@ async def _console(
     broadcast_email_consent: bool = True,
     public: PublicListener | None = None,
     broadcast_images: ImageSetup | None = None,
+    services: Sequence[Service] = (),
 ) -> int:
     from omnitui.app import OmniApp
     from omnitui.automation import Automation, AutomationSetup
@@ -450,7 +451,7 @@ async def _console(
     chosen = resolve_language(language)
     use_language(chosen)  # the notices below are worded here, before the app runs
     rules = Automation(store, automation or AutomationSetup(), {c.account: c for c in channels})
-    hub = Hub(store, adapters, automation=rules, pace=pace, public=public)
+    hub = Hub(store, adapters, automation=rules, pace=pace, public=public, services=services)
     lock = channel_lock(store)
     app = OmniApp(
         store,
@@ -567,6 +568,7 @@ async def _first_screen_drawn(app: OmniApp, limit: float = FIRST_SCREEN_WAIT) ->
 async def run_console(settings: Settings, language: str | None = None) -> int:
     """The console on the configured store; `language` (--language) wins over [ui] language."""
     from omnitui.adapters.public import public_listener
+    from omnitui.adapters.runner import runner_services
     from omnitui.automation import AutomationSetup
     from omnitui.broadcast_commands import image_setup
     from omnitui.demo import STARTER_CANNED
@@ -600,6 +602,7 @@ async def run_console(settings: Settings, language: str | None = None) -> int:
         broadcast_email_consent=settings.broadcast.email_requires_consent,
         public=public_listener(settings.broadcast, store, settings.shop.get("name", "")),
         broadcast_images=image_setup(settings),
+        services=runner_services(settings, store),
     )
 
 
@@ -726,6 +729,7 @@ async def _run_channels(
 ) -> None:
     """Run the channels until `stop` (SIGTERM) or `lost` (the channel lock went)."""
     from omnitui.adapters.public import public_listener
+    from omnitui.adapters.runner import runner_services
     from omnitui.automation import Automation, AutomationSetup
     from omnitui.hub import Hub
 
@@ -735,7 +739,14 @@ async def _run_channels(
     channels = {c.account: c for c in configured_channels(settings)}
     rules = Automation(store, AutomationSetup.from_settings(settings), channels)
     public = public_listener(settings.broadcast, store, settings.shop.get("name", ""))
-    hub = Hub(store, adapters, automation=rules, pace=settings.broadcast.pace(), public=public)
+    hub = Hub(
+        store,
+        adapters,
+        automation=rules,
+        pace=settings.broadcast.pace(),
+        public=public,
+        services=runner_services(settings, store),
+    )
     await hub.start()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGHUP, lambda: reload_rules(rules, given))

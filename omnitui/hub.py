@@ -27,7 +27,15 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from omnitui.adapters.base import Adapter, ReadMirror, Reporting, SendError, Sent, SinkBusy
+from omnitui.adapters.base import (
+    Adapter,
+    ReadMirror,
+    Reporting,
+    SendError,
+    Sent,
+    Service,
+    SinkBusy,
+)
 from omnitui.domain.changes import ChangeKind
 from omnitui.domain.health import CONNECTED, STOPPED, ChannelState, ChannelTrouble, Health
 from omnitui.domain.models import IDENTITY_FOR_CHANNEL, Channel, DeliveryUpdate, Inbound, Outbound
@@ -178,8 +186,10 @@ class Hub:
         automation: Automation | None = None,
         pace: Pace | None = None,
         public: PublicListener | None = None,
+        services: Sequence[Service] = (),
     ) -> None:
         self.store = store
+        self.services = list(services)  # webhooks out, the local API: run beside the channels
         self.public = public  # unsubscribe links and broadcast images, when the shop serves them
         self.pace = pace or Pace()  # how fast a broadcast goes out, per provider
         self.automation = automation  # the rules, run here: once per event
@@ -218,6 +228,10 @@ class Hub:
         if self.public is not None:
             self._tasks.append(asyncio.create_task(self._serve_public(self.public), name="public"))
         self._tasks.append(asyncio.create_task(self._report_health(), name="health"))
+        for service in self.services:
+            self._tasks.append(
+                asyncio.create_task(self._run_service(service), name=f"service:{service.name}")
+            )
         readers = {a: ad for a, ad in self.adapters.items() if isinstance(ad, ReadMirror)}
         if readers:
             self._tasks.append(asyncio.create_task(self._pass_reads(readers), name="reads"))
@@ -525,6 +539,21 @@ class Hub:
                 await asyncio.Event().wait()
         finally:
             await public.close()
+
+    async def _run_service(self, service: Service) -> None:
+        """Keep `service` going: one that raises is started again, with backoff."""
+        failures = 0
+        while True:
+            try:
+                await service.run()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                failures += 1
+                delay = self.retry.delay(failures)
+                log.exception("%s stopped; starting it again in %.0f s", service.name, delay)
+                await asyncio.sleep(delay)
 
     async def _housekeeping(self) -> None:
         while True:

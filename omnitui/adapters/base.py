@@ -137,3 +137,17 @@ class Reporting(Protocol):
     @property
     def health(self) -> Health:
         """Its state now, with why when it is in trouble."""
+
+
+@runtime_checkable
+class Service(Protocol):
+    """Something else the channel runner keeps going beside the channels (webhooks
+    out, the local API). The hub starts it with the channels, restarts it with
+    backoff when it raises, and cancels it when the channels stop."""
+
+    @property
+    def name(self) -> str:
+        """Its name in logs."""
+
+    async def run(self) -> None:
+        """Work until cancelled."""
