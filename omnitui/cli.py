@@ -50,6 +50,9 @@ IDLE_TICK = 0.01  # seconds: an event-loop tick this long, not held up, is idle
 # nothing while the console is idle (animations keep their own 60 a second).
 FRAME_RATE = 240
 log = logging.getLogger("omnitui")
+# The config file this process read (`load_settings`): a [[plugin]] table that
+# cannot be used is named with its file and line.
+_config_file: Path | None = None
 
 
 class UsageError(OmniError):
@@ -343,6 +346,8 @@ def load_settings(given: Path | None) -> Settings:
             "  Or try the demo: omnitui demo",
             path=path,
         )
+    global _config_file
+    _config_file = path
     return config.load(path, cache=True)
 
 
@@ -371,9 +376,10 @@ def cmd_init(given: Path | None, force: bool) -> int:
 
 
 def build_adapters(
-    settings: Settings, store: Store | None = None
+    settings: Settings, store: Store | None = None, *, plugins: bool = True
 ) -> tuple[list[Adapter], list[str]]:
-    """The adapters for the configured channels, and a note for each that cannot run.
+    """The adapters for the configured channels, and a note for each that cannot run
+    (a `[[plugin]]` one too, unless `plugins` is False).
 
     `store` is where SMS opt-outs (STOP) are recorded.
     """
@@ -401,18 +407,49 @@ def build_adapters(
         from omnitui.adapters.line import LineAdapter
 
         adapters += [LineAdapter(section, book=store) for section in settings.line]
+    for built in plugin_adapters(settings) if plugins else []:
+        if isinstance(built, OmniError):
+            notes.append(built.message())
+        else:
+            adapters.append(built)
     return adapters, notes
 
 
+def plugin_adapters(settings: Settings) -> list[Adapter | OmniError]:
+    """An adapter for each `[[plugin]]` table, or the error that says why it cannot
+    run (naming the table: its file and line when this process read the file)."""
+    if not settings.plugin:
+        return []
+    from omnitui.adapters import plugins
+
+    text: str | None = None
+    if _config_file is not None:
+        with contextlib.suppress(OSError):
+            text = _config_file.read_text(encoding="utf-8")
+    built: list[Adapter | OmniError] = []
+    for index, section in enumerate(settings.plugin):
+        try:
+            built.append(plugins.build(section, index, _config_file, text))
+        except OmniError as exc:  # the caller says it (a log line, a toast, doctor)
+            built.append(exc)
+    return built
+
+
 def configured_channels(settings: Settings) -> list[Channel]:
+    """The configured channels; a `[[plugin]]` one only when its plugin can be used."""
     from omnitui.domain.models import Channel, ChannelKind
 
-    return [
+    channels = [
         *(Channel(ChannelKind.EMAIL, s.name) for s in settings.email),
         *(Channel(ChannelKind.TELEGRAM, s.name) for s in settings.telegram),
         *(Channel(ChannelKind.SMS, s.name) for s in settings.sms),
         *(Channel(ChannelKind.LINE, s.name) for s in settings.line),
     ]
+    if settings.plugin:
+        from omnitui.adapters.plugins import plugin_channel
+
+        channels += [c for s in settings.plugin if (c := plugin_channel(s)) is not None]
+    return channels
 
 
 async def _console(
@@ -837,9 +874,10 @@ def cmd_doctor(settings: Settings, given: Path | None) -> int:
         from datetime import UTC, datetime
 
         print(f"ok    hours    {hours.summary(datetime.now(UTC))}")
-    _, notes = build_adapters(settings)
+    _, notes = build_adapters(settings, plugins=False)
     for note in notes:
         print(f"--    {note}")
+    healthy = _doctor_plugins(settings) and healthy
     if not settings.channel_names():
         print("--    channels none configured (see `omnitui init`)")
     if settings.rule:
@@ -851,6 +889,34 @@ def cmd_doctor(settings: Settings, given: Path | None) -> int:
 
         healthy = rules_commands.doctor_csat(settings) and healthy
     return EXIT_OK if healthy else EXIT_ERROR
+
+
+def _doctor_plugins(settings: Settings) -> bool:
+    """The installed plugins (name, version, the package they come from), then
+    whether each `[[plugin]]` channel can be built; False when one cannot."""
+    from omnitui.adapters import plugins
+
+    for plugin in plugins.installed():
+        source = plugin.distribution or "an unknown package"
+        if plugin.plugin is not None:
+            print(
+                f"--    plugin   {plugin.name} {plugin.version} from {source}: "
+                f"{plugin.plugin.kind} channels (plugin API {plugin.plugin.api_version})"
+            )
+        else:
+            assert plugin.problem is not None
+            print(f"--    plugin   {plugin.problem.message()} (from {source})")
+    healthy = True
+    for section, outcome in zip(settings.plugin, plugin_adapters(settings), strict=True):
+        if isinstance(outcome, OmniError):
+            healthy = False
+            print(f"FAIL  {section.name:<8} {outcome.message()}")
+        else:
+            print(
+                f"ok    {section.name:<8} {section.adapter}: a {outcome.channel.kind} "
+                "channel, can be built"
+            )
+    return healthy
 
 
 def _setup_logging(*, console: bool) -> None:

@@ -1074,6 +1074,43 @@ JA: dict[str, str] = {
     "Send the broadcast": "一斉送信する",
     "Keep sending": "送り続ける",
     "Broadcast to this view": "このビューのお客様に一斉送信",
+    # -- issue 20, channels as plugins (omnitui.adapters.plugin, omnitui.adapters.plugins) --
+    "a {channel} cannot carry a reply: answer on another of the customer's channels": (
+        "{channel} では返信を送れません。お客様のほかの連絡手段で返信してください"
+    ),
+    "plugin {name} stopped: {reason}": "プラグイン {name} が止まりました: {reason}",
+    "plugin {name} ({target}) failed to load: {reason}": (
+        "プラグイン {name} ({target}) を読み込めませんでした: {reason}"
+    ),
+    "plugin {name} ({target}) is not an OmniTUI channel plugin: it has no {missing}": (
+        "プラグイン {name} ({target}) は OmniTUI の連絡手段プラグインではありません ({missing} がありません)"
+    ),
+    "plugin {name} {version} was written for plugin API {wanted}; this OmniTUI has plugin API {api}: install a version of {package} made for API {api}": (
+        "プラグイン {name} {version} はプラグイン API {wanted} 向けですが、この OmniTUI の"
+        "プラグイン API は {api} です。API {api} 向けの {package} を入れてください"
+    ),
+    "plugin {name}: its options are not a pydantic model": (
+        "プラグイン {name}: 設定項目の定義が pydantic のモデルではありません"
+    ),
+    "plugin {name} has an unusable channel kind: {reason}": (
+        "プラグイン {name} の連絡手段の種類は使えません: {reason}"
+    ),
+    "channel kind {kind} is built in with {built_in} addresses, not {identity}": (
+        "連絡手段の種類 {kind} は組み込みで、宛先は {identity} ではなく {built_in} です"
+    ),
+    "not an address: {address}": "宛先ではありません: {address}",
+    "no installed plugin is called {adapter} (installed: {names}); install its package into OmniTUI's Python environment": (
+        "{adapter} という名前のプラグインは入っていません (入っているもの: {names})。"
+        "OmniTUI の Python 環境にそのパッケージを入れてください"
+    ),
+    "unknown key (plugin {name})": "知らない項目です (プラグイン {name})",
+    "missing key (plugin {name})": "必要な項目がありません (プラグイン {name})",
+    "plugin {name} could not build channel {channel}: {reason}": (
+        "プラグイン {name} は連絡手段 {channel} を作れませんでした: {reason}"
+    ),
+    "plugin {name} built a channel that is not {channel}": (
+        "プラグイン {name} が作った連絡手段は {channel} ではありません"
+    ),
 }
 
 # Why a reply failed, or what became of a file: OmniTUI stores these in English
@@ -1177,4 +1214,9 @@ REASON_PATTERNS: list[tuple[re.Pattern[str], str]] = [
         r"接続が切れました(\1)。\2 秒後にもう一度つなぎます",
     ),
     (re.compile(r"; retrying in (\d+) s$"), r"。\1 秒後にもう一度試します"),
+    # issue 20, channels as plugins: a reply put on a channel that cannot carry one.
+    (
+        re.compile(r"^a (.+) cannot carry a reply: answer on another of the customer's channels$"),
+        r"\1 では返信を送れません。お客様のほかの連絡手段で返信してください",
+    ),
 ]

@@ -69,7 +69,13 @@ def normalize(kind: IdentityKind, raw: str, region: str | None = None) -> str:
         return normalize_phone(raw, region)
     if kind is IdentityKind.LINE:
         return normalize_line(raw)
-    return normalize_telegram(raw)
+    if kind is IdentityKind.TELEGRAM:
+        return normalize_telegram(raw)
+    # A plugin's own kind of address: kept as the plugin gave it, trimmed.
+    text = raw.strip()
+    if not text:
+        raise InvalidAddress("not an address: {address}", address=repr(raw))
+    return text
 
 
 @dataclass(frozen=True, slots=True)

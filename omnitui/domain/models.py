@@ -6,36 +6,147 @@ widget, so any layer can hold them.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+import re
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TypeVar
+
+from omnitui.errors import OmniError
+
+# A kind beyond the built-in ones (a plugin's channel, or the kind of address it
+# brings): lower-case letters, digits, `_` and `-`, a letter first.
+_PLUGIN_KIND = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+_Kind = TypeVar("_Kind", bound=StrEnum)
+
+
+def _pseudo_member(cls: type[_Kind], value: object) -> _Kind | None:
+    """A member of `cls` for a well-formed kind it does not list, made once and
+    kept, so that `ChannelKind("webform") is ChannelKind("webform")`."""
+    if not isinstance(value, str) or not _PLUGIN_KIND.fullmatch(value):
+        return None
+    member = str.__new__(cls, value)
+    member._name_ = value.upper().replace("-", "_")
+    member._value_ = value
+    # setdefault: two threads making the same kind at once keep one of them.
+    return cls._value2member_map_.setdefault(value, member)  # type: ignore[return-value]
 
 
 class ChannelKind(StrEnum):
-    """The kind of channel a message travelled on."""
+    """The kind of channel a message travelled on.
+
+    The four built-in kinds are listed; an installed plugin brings its own
+    (`ChannelKind("webform")`), which the store keeps as text like the others.
+    Iterating the class gives the built-in ones only.
+    """
 
     EMAIL = "email"
     TELEGRAM = "telegram"
     SMS = "sms"
     LINE = "line"
 
+    @classmethod
+    def _missing_(cls, value: object) -> ChannelKind | None:
+        return _pseudo_member(cls, value)
+
 
 class IdentityKind(StrEnum):
-    """What an identity's address is."""
+    """What an identity's address is (a plugin may bring a kind of its own)."""
 
     EMAIL = "email"
     PHONE = "phone"
     TELEGRAM = "telegram"
     LINE = "line"  # a LINE user id (`U` and 32 hex digits), as the bot sees it
 
+    @classmethod
+    def _missing_(cls, value: object) -> IdentityKind | None:
+        member = _pseudo_member(cls, value)
+        if member is not None and ChannelKind(member.value) not in IDENTITY_FOR_CHANNEL:
+            # An address kind of a plugin's own is answered on its plugin's channel
+            # kind (same name), so "which channel reaches this address" finds one
+            # even in a process that has not loaded the plugin.
+            _PLUGIN_KINDS.setdefault(ChannelKind(member.value), KindInfo(identity=member))
+        return member
 
-# Which identity kind answers on which channel kind.
-IDENTITY_FOR_CHANNEL: Mapping[ChannelKind, IdentityKind] = {
+
+@dataclass(frozen=True, slots=True)
+class KindInfo:
+    """What OmniTUI knows of a plugin's channel kind: which identity kind its
+    addresses are, how the console draws it, and whether it can carry a reply."""
+
+    identity: IdentityKind
+    label: str = ""  # its short name ("web form"); "" shows the kind itself
+    mark: str = ""  # one cell in the contact list (English); "" for its first letter
+    icon: str = ""  # one cell, the Japanese console's picture; "" for the mark
+    replies: bool = True  # False: a reply cannot go on it (a web form)
+
+
+_BUILT_IN_IDENTITY: dict[ChannelKind, IdentityKind] = {
     ChannelKind.EMAIL: IdentityKind.EMAIL,
     ChannelKind.SMS: IdentityKind.PHONE,
     ChannelKind.TELEGRAM: IdentityKind.TELEGRAM,
     ChannelKind.LINE: IdentityKind.LINE,
 }
+# The plugins' kinds this process knows of, in the order they were made known.
+_PLUGIN_KINDS: dict[ChannelKind, KindInfo] = {}
+
+
+class _IdentityForChannel(Mapping[ChannelKind, IdentityKind]):
+    """The built-in kinds first, then the plugins' kinds known to this process."""
+
+    def __getitem__(self, kind: ChannelKind) -> IdentityKind:
+        if kind in _BUILT_IN_IDENTITY and kind not in _PLUGIN_KINDS:
+            return _BUILT_IN_IDENTITY[kind]
+        return _PLUGIN_KINDS[kind].identity
+
+    def __iter__(self) -> Iterator[ChannelKind]:
+        yield from _BUILT_IN_IDENTITY
+        yield from (k for k in list(_PLUGIN_KINDS) if k not in _BUILT_IN_IDENTITY)
+
+    def __len__(self) -> int:
+        return len(_BUILT_IN_IDENTITY) + sum(
+            1 for k in _PLUGIN_KINDS if k not in _BUILT_IN_IDENTITY
+        )
+
+    def __contains__(self, kind: object) -> bool:
+        return kind in _BUILT_IN_IDENTITY or kind in _PLUGIN_KINDS
+
+
+# Which identity kind answers on which channel kind.
+IDENTITY_FOR_CHANNEL: Mapping[ChannelKind, IdentityKind] = _IdentityForChannel()
+
+
+class KindClash(OmniError):
+    """A plugin's kind that cannot be made known (it contradicts a built-in kind)."""
+
+
+def register_kind(kind: str, info: KindInfo) -> ChannelKind:
+    """Make a plugin's channel kind known to this process: its addresses, its
+    label and mark, whether it replies. A built-in kind may be brought by a
+    plugin (another SMS provider) only with the built-in kind's identity."""
+    member = ChannelKind(kind)
+    built_in = _BUILT_IN_IDENTITY.get(member)
+    if built_in is not None and info.identity is not built_in:
+        raise KindClash(
+            "channel kind {kind} is built in with {built_in} addresses, not {identity}",
+            kind=kind,
+            built_in=built_in,
+            identity=info.identity,
+        )
+    _PLUGIN_KINDS[member] = info
+    return member
+
+
+def kind_info(kind: ChannelKind) -> KindInfo | None:
+    """What a plugin said about `kind`, or None (a built-in kind, or a plugin's kind
+    this process has not loaded)."""
+    return _PLUGIN_KINDS.get(kind)
+
+
+def can_reply(kind: ChannelKind) -> bool:
+    """Whether a reply can go out on a channel of `kind` (a web form cannot carry one)."""
+    info = _PLUGIN_KINDS.get(kind)
+    return info is None or info.replies
 
 
 class Direction(StrEnum):

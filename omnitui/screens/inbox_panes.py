@@ -35,6 +35,7 @@ from omnitui.domain.models import (
     IdentityKind,
     SearchHit,
     ThreadStatus,
+    can_reply,
 )
 from omnitui.domain.safe_text import one_line
 from omnitui.domain.sms import cannot_answer_sms
@@ -381,9 +382,11 @@ class InboxPanes(Screen[None]):
         used = [
             Channel(kind, account) for account, kind in await store.contact_channels(contact.id)
         ]
-        channels = list(used)
+        # A channel that cannot carry a reply (a plugin's web form) is not offered:
+        # the reply goes on another that reaches the same address (the shop's email).
+        channels = [c for c in used if can_reply(c.kind)]
         for channel in reachable_channels(contact, self.context.channels):
-            if channel not in channels:
+            if channel not in channels and can_reply(channel.kind):
                 channels.append(channel)
         default = next((c for c in channels if c.account == contact.last_account), None)
         subjects: dict[str, str] = {}

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from rich.cells import cell_len
 
 from omnitui import errors
-from omnitui.domain.models import ChannelKind, ThreadStatus
+from omnitui.domain.models import IDENTITY_FOR_CHANNEL, ChannelKind, ThreadStatus, kind_info
 from omnitui.domain.safe_text import one_line, visible
 from omnitui.domain.views import AnyView, TagView, View
 from omnitui.errors import OmniError
@@ -22,33 +22,82 @@ from omnitui.i18n import active_language, tr, tr_reason
 if TYPE_CHECKING:
     from omnitui.domain.hours import BusinessHours
 
+
+class _KindTable(dict[ChannelKind, str]):
+    """A built-in kind's entry, or what a plugin's kind falls back on (`fallback`)."""
+
+    def __init__(self, entries: dict[ChannelKind, str], fallback: Callable[[ChannelKind], str]):
+        super().__init__(entries)
+        self._fallback = fallback
+
+    def __missing__(self, kind: ChannelKind) -> str:
+        return self._fallback(kind)
+
+
+def _one_cell(text: str) -> bool:
+    return cell_len(text) == 1 and text.isprintable() and text not in "[]"
+
+
+def _plugin_mark(kind: ChannelKind) -> str:
+    info = kind_info(kind)
+    if info is not None and _one_cell(info.mark):
+        return info.mark
+    return kind.value[:1].upper()
+
+
+def _plugin_icon(kind: ChannelKind) -> str:
+    info = kind_info(kind)
+    return info.icon if info is not None and _one_cell(info.icon) else _plugin_mark(kind)
+
+
+def _plugin_label(kind: ChannelKind) -> str:
+    info = kind_info(kind)
+    label = one_line(info.label, 24) if info is not None else ""
+    # Shown in toasts, which read markup: a plugin's label never carries any.
+    return label.replace("[", "(").replace("]", ")") or kind.value
+
+
 # One cell per channel in every language, so the contact list keeps its columns.
 # English reads letters (M mail, T Telegram, S SMS); Japanese reads pictures
 # (an envelope, Telegram's paper plane, a telephone), with a legend under `?`.
-CHANNEL_MARK = {
-    ChannelKind.EMAIL: "M",
-    ChannelKind.TELEGRAM: "T",
-    ChannelKind.SMS: "S",
-    ChannelKind.LINE: "L",
-}
-CHANNEL_ICON = {
-    ChannelKind.EMAIL: "✉",
-    ChannelKind.TELEGRAM: "✈",
-    ChannelKind.SMS: "☏",
-    ChannelKind.LINE: "Ⓛ",
-}
-CHANNEL_STYLE = {
-    ChannelKind.EMAIL: "bold #5fafff",
-    ChannelKind.TELEGRAM: "bold #00d7d7",
-    ChannelKind.SMS: "bold #87d75f",
-    ChannelKind.LINE: "bold #00d700",
-}
-CHANNEL_NAME = {
-    ChannelKind.EMAIL: "email",
-    ChannelKind.TELEGRAM: "Telegram",
-    ChannelKind.SMS: "SMS",
-    ChannelKind.LINE: "LINE",
-}
+# A plugin's channel shows the mark, picture and label it gives, else its
+# kind's first letter and name, in one colour for all plugins.
+CHANNEL_MARK = _KindTable(
+    {
+        ChannelKind.EMAIL: "M",
+        ChannelKind.TELEGRAM: "T",
+        ChannelKind.SMS: "S",
+        ChannelKind.LINE: "L",
+    },
+    _plugin_mark,
+)
+CHANNEL_ICON = _KindTable(
+    {
+        ChannelKind.EMAIL: "✉",
+        ChannelKind.TELEGRAM: "✈",
+        ChannelKind.SMS: "☏",
+        ChannelKind.LINE: "Ⓛ",
+    },
+    _plugin_icon,
+)
+CHANNEL_STYLE = _KindTable(
+    {
+        ChannelKind.EMAIL: "bold #5fafff",
+        ChannelKind.TELEGRAM: "bold #00d7d7",
+        ChannelKind.SMS: "bold #87d75f",
+        ChannelKind.LINE: "bold #00d700",
+    },
+    lambda _kind: "bold #d7afff",
+)
+CHANNEL_NAME = _KindTable(
+    {
+        ChannelKind.EMAIL: "email",
+        ChannelKind.TELEGRAM: "Telegram",
+        ChannelKind.SMS: "SMS",
+        ChannelKind.LINE: "LINE",
+    },
+    _plugin_label,
+)
 CHANNEL_ORDER = (ChannelKind.EMAIL, ChannelKind.TELEGRAM, ChannelKind.SMS, ChannelKind.LINE)
 
 # Where the console reads "now" for ages and times: the store's clock, so a
@@ -80,7 +129,8 @@ def channel_name(kind: ChannelKind) -> str:
 
 def channel_legend() -> str:
     """What each mark means: `✉ メール · ✈ Telegram · ☏ SMS` (the help screen's key)."""
-    return " · ".join(f"{channel_mark(k)} {channel_name(k)}" for k in CHANNEL_ORDER)
+    plugins = [k for k in IDENTITY_FOR_CHANNEL if k not in CHANNEL_ORDER and kind_info(k)]
+    return " · ".join(f"{channel_mark(k)} {channel_name(k)}" for k in (*CHANNEL_ORDER, *plugins))
 
 
 def status_label(status: ThreadStatus) -> str:
