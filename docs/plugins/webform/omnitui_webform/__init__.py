@@ -185,11 +185,15 @@ class WebformAdapter:
             except OSError as exc:
                 self._health = Health(
                     ChannelState.FAILED,
-                    ChannelTrouble("cannot listen on {listen}: {reason}", listen=listen, reason=exc),
+                    ChannelTrouble(
+                        "cannot listen on {listen}: {reason}", listen=listen, reason=exc
+                    ),
                 )
                 raise
             self._health = CONNECTED
-            log.info("%s: web form listening on %s%s", self._channel.account, listen, self.options.path)
+            log.info(
+                "%s: web form listening on %s%s", self._channel.account, listen, self.options.path
+            )
             await asyncio.Event().wait()
         finally:
             if self._health is CONNECTED:
@@ -321,7 +325,7 @@ class WebformPlugin:
     identity = IdentityKind.EMAIL  # the customer is their email address
     label = LABEL
     mark = "W"
-    icon = "✎"
+    icon = "☰"
     replies = False  # a web form cannot carry an answer: the shop's email does
     options = WebformOptions
 
