@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from omnitui.domain.mail import reply_subject
-from omnitui.domain.models import CannedReply, Channel, ChannelKind, ThreadStatus
+from omnitui.domain.models import CannedReply, Channel, ChannelKind, ThreadStatus, reply_channel
 from omnitui.domain.rules import Event, Firing, Rule, evaluate
 from omnitui.domain.templates import pick_canned, render
 from omnitui.store.errors import StoreUnreachable
@@ -338,7 +338,9 @@ class Automation:
         opened = (
             None if setup.hours is None else setup.hours.is_open(datetime.fromtimestamp(now, UTC))
         )
-        channel = self.channels.get(reply_on or "")
+        # A message on a channel that cannot carry a reply (a plugin's web form) is
+        # answered on one that reaches the same address (the shop's email).
+        channel = reply_channel(self.channels.get(reply_on or ""), self.channels.values())
         firings: list[PlannedFiring] = []
         planned: list[PlannedReply] = []
         tags: list[str] = []

@@ -37,6 +37,7 @@ import pytest
 from omnitui import config
 from omnitui.adapters import plugins
 from omnitui.app import OmniApp
+from omnitui.automation import Automation, AutomationSetup
 from omnitui.cli import build_adapters, configured_channels
 from omnitui.domain import models
 from omnitui.domain.models import Channel, ChannelKind, Delivery, Inbound
@@ -100,6 +101,24 @@ def webform_section(port: int, *, name: str = "web-form", extra: str = "") -> st
     )
 
 
+def mail_section(dovecot: Dovecot, smtp_port: int) -> str:
+    """The shop's mailbox (Dovecot) and mail server (aiosmtpd), as config.toml has them."""
+    mail = account(dovecot, smtp_port)
+    return textwrap.dedent(f"""
+        [[email]]
+        name = "{mail.name}"
+        imap_host = "127.0.0.1"
+        imap_port = {dovecot.port}
+        imap_tls = "none"
+        username = "{mail.username}"
+        password_env = "{mail.password_env}"
+        smtp_host = "127.0.0.1"
+        smtp_port = {smtp_port}
+        smtp_tls = "none"
+        from = "Sakura Flowers <shop@example.com>"
+    """)
+
+
 async def post(
     client: aiohttp.ClientSession,
     port: int,
@@ -155,20 +174,7 @@ async def test_a_form_joins_the_customers_email_thread_and_the_agent_answers_by_
 ) -> None:
     recorder, smtp_port = smtp
     port = free_port()
-    mail = account(dovecot, smtp_port)
-    text = textwrap.dedent(f"""
-        [[email]]
-        name = "{mail.name}"
-        imap_host = "127.0.0.1"
-        imap_port = {dovecot.port}
-        imap_tls = "none"
-        username = "{mail.username}"
-        password_env = "{mail.password_env}"
-        smtp_host = "127.0.0.1"
-        smtp_port = {smtp_port}
-        smtp_tls = "none"
-        from = "Sakura Flowers <shop@example.com>"
-    """) + webform_section(port)
+    text = mail_section(dovecot, smtp_port) + webform_section(port)
     settings = config.parse(text, tmp_path / "config.toml")
     adapters, notes = build_adapters(settings, store)
     assert notes == []
@@ -244,6 +250,38 @@ async def test_a_form_joins_the_customers_email_thread_and_the_agent_answers_by_
             # Search finds the form's message, on its channel.
             hits = await store.search("Sunday")
             assert any(h.kind == form.kind for h in hits)
+    finally:
+        await hub.stop()
+
+
+async def test_a_rules_automatic_answer_to_a_form_goes_by_the_shops_email(
+    tmp_path: Path, store: Store, dovecot: Dovecot, smtp: tuple[Recorder, int]
+) -> None:
+    recorder, smtp_port = smtp
+    port = free_port()
+    rule = (
+        '[[rule]]\nname = "Form received"\non = "message"\n[rule.if]\nchannel = ["webform"]\n'
+        '[rule.then]\nreply = "got-it"\n'
+    )
+    settings = config.parse(
+        mail_section(dovecot, smtp_port) + webform_section(port) + rule, tmp_path / "c.toml"
+    )
+    await store.add_canned_replies(
+        [("got-it", "Got it", "Thank you {first_name|}, we will answer within a day.", "")]
+    )
+    adapters, _ = build_adapters(settings, store)
+    channels = {c.account: c for c in configured_channels(settings)}
+    automation = Automation(store, AutomationSetup.from_settings(settings), channels)
+    hub = Hub(store, adapters, retry=FAST, poll_outbox=0.05, automation=automation)
+    await hub.start()
+    try:
+        await wait_until(lambda: listening(port), LONG, "the web form listens")
+        async with aiohttp.ClientSession() as client:
+            form = {"name": "Ken Sato", "email": "ken@example.com", "message": "Gift wrapping?"}
+            assert (await post(client, port, form))[0] == 200
+        await wait_until(lambda: recorder.messages, LONG, "the automatic answer by email")
+        assert recorder.messages[0][1] == ["ken@example.com"]
+        assert b"we will answer within a day" in recorder.messages[0][2]
     finally:
         await hub.stop()
 

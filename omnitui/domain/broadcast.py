@@ -25,6 +25,7 @@ from omnitui.domain.models import (
     Channel,
     ChannelKind,
     IdentityKind,
+    can_reply,
 )
 from omnitui.domain.templates import pick_canned, render
 from omnitui.i18n import N_
@@ -205,7 +206,8 @@ def _channel_for(
     """The channel and address a customer gets the broadcast on, or why none."""
     by_kind: dict[ChannelKind, list[Channel]] = {}
     for channel in channels:
-        by_kind.setdefault(channel.kind, []).append(channel)
+        if can_reply(channel.kind):  # never a plugin's web form: it carries no message out
+            by_kind.setdefault(channel.kind, []).append(channel)
     # Their last channel first, then their other addresses, most recently used first.
     last = next((c for c in channels if c.account == member.last_account), None)
     ordered = sorted(member.addresses, key=lambda a: -(a.last_used or 0.0))

@@ -7,7 +7,7 @@ widget, so any layer can hold them.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeVar
@@ -147,6 +147,25 @@ def can_reply(kind: ChannelKind) -> bool:
     """Whether a reply can go out on a channel of `kind` (a web form cannot carry one)."""
     info = _PLUGIN_KINDS.get(kind)
     return info is None or info.replies
+
+
+def reply_channel(channel: Channel | None, channels: Iterable[Channel]) -> Channel | None:
+    """Where a reply to a message that came on `channel` goes: `channel` itself when
+    it can carry one, else the first of `channels` that can and reaches the same
+    kind of address (a web form's customer is answered by the shop's email)."""
+    if channel is None or can_reply(channel.kind):
+        return channel
+    wanted = IDENTITY_FOR_CHANNEL.get(channel.kind)
+    return next(
+        (
+            c
+            for c in channels
+            if can_reply(c.kind)
+            and wanted is not None
+            and IDENTITY_FOR_CHANNEL.get(c.kind) is wanted
+        ),
+        None,
+    )
 
 
 class Direction(StrEnum):
