@@ -43,14 +43,17 @@ from omnitui.domain import models
 from omnitui.domain.models import Channel, ChannelKind, Delivery, Inbound
 from omnitui.hub import Hub
 from omnitui.i18n import tr_reason, use_language
+from omnitui.screens.reports import ReportsScreen, volume_bars
 from omnitui.store import Store
 from omnitui.widgets.contact_list import contact_prompt
+from omnitui.widgets.format import channel_legend, channel_mark
 from tests import test_email
 from tests.conftest import IN_CI
 from tests.peers.dovecot import Dovecot, free_port
 from tests.pilot_steps import open_customer
 from tests.serve import ServeCommand
 from tests.test_email import FAST, Recorder, account
+from tests.test_reports_screen import at_reports
 from tests.waiting import wait_until
 
 dovecot = test_email.dovecot
@@ -245,6 +248,9 @@ async def test_a_form_joins_the_customers_email_thread_and_the_agent_answers_by_
             use_language("ja")
             try:
                 assert tr_reason(message.status_reason).startswith("web form では返信を送れません")
+                # The Japanese console draws pictures: the plugin's own.
+                assert channel_mark(form.kind) == "▤"
+                assert channel_legend().endswith("▤ web form")
             finally:
                 use_language("en")
             # Search finds the form's message, on its channel.
@@ -573,6 +579,14 @@ async def test_a_plugin_that_crashes_is_restarted_and_the_console_stays_up(
             assert "More tea please" in "\n".join(screen.thread.lines_text())
             # The kiosk cannot carry an answer, and she has no other channel.
             assert screen.composer.channels == []
+            # The reports count it, under its mark.
+            await pilot.press("escape")
+            await at_reports(pilot)
+            reports = app.screen
+            assert isinstance(reports, ReportsScreen) and reports.report is not None
+            assert reports.report.channels["kiosk"].messages_in == 1
+            bars = volume_bars(reports.report, 80).plain.splitlines()
+            assert bars[-1].split() == ["█", "M", "█", "T", "█", "S", "█", "L", "█", "K"]
             assert app.is_running
         finally:
             await hub.stop()

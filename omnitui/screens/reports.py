@@ -24,6 +24,7 @@ from textual.widgets import Static
 
 from omnitui.context import ConsoleContext
 from omnitui.domain.changes import ChangeKind
+from omnitui.domain.models import ChannelKind
 from omnitui.domain.report import RATINGS, Figures, Report, Stat, build_report
 from omnitui.domain.safe_text import visible
 from omnitui.i18n import N_, tr
@@ -100,18 +101,31 @@ def _day_label(day: str) -> str:
     return f"{day[5:]} {tr(WEEKDAYS[when.weekday()])}"
 
 
+def _kind_name(text: str) -> bool:
+    """Whether `text` is a channel kind's name (a plugin's, as the store keeps it)."""
+    try:
+        ChannelKind(text)
+    except ValueError:
+        return False
+    return True
+
+
 def volume_bars(report: Report, width: int) -> Text:
     """Customer messages per day, one bar each, in segments by channel."""
     text = Text()
     days = list(report.volume)[-31:]
     most = max((sum(report.volume[d].values()) for d in days), default=0)
     room = max(10, width - 20)
+    # The built-in channels, then any plugin's channel that had messages.
+    seen = {k for d in days for k in report.volume[d]} - {str(k) for k in CHANNEL_ORDER}
+    plugins = [ChannelKind(k) for k in sorted(seen) if _kind_name(k)]
+    kinds = (*CHANNEL_ORDER, *plugins)
     for day in days:
         counts = report.volume[day]
         total = sum(counts.values())
         text.append(_day_label(day) + " ", "dim")
         drawn = 0
-        for kind in CHANNEL_ORDER:
+        for kind in kinds:
             count = counts.get(str(kind), 0)
             cells = round(count / most * room) if most else 0
             if count and not cells:
@@ -120,7 +134,7 @@ def volume_bars(report: Report, width: int) -> Text:
             drawn += cells
         text.append(" " * max(0, room - drawn) + f" {total:>4}\n")
     legend = Text("  ")
-    for kind in CHANNEL_ORDER:
+    for kind in kinds:
         legend.append("█ ", CHANNEL_STYLE[kind].replace("bold ", ""))
         legend.append(channel_mark(kind) + "  ", "dim")
     text.append_text(legend)

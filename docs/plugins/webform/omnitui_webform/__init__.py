@@ -325,7 +325,7 @@ class WebformPlugin:
     identity = IdentityKind.EMAIL  # the customer is their email address
     label = LABEL
     mark = "W"
-    icon = "☰"
+    icon = "▤"
     replies = False  # a web form cannot carry an answer: the shop's email does
     options = WebformOptions
 
