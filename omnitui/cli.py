@@ -545,7 +545,8 @@ async def _console(
 
     waiting = asyncio.create_task(after_first_screen())
     for note in notes:
-        app.call_later(app.notify, note, severity="warning", timeout=10)
+        # A note may quote config.toml or a plugin's error: shown as text, never as markup.
+        app.call_later(app.notify, note, severity="warning", timeout=10, markup=False)
     try:
         await app.run_async()
     finally:
