@@ -17,4 +17,10 @@ if TYPE_CHECKING:
 def runner_services(settings: Settings, store: StoreProtocol) -> list[Service]:
     """The services `settings` asks for (none without `[[webhook]]` or `[api]`)."""
     services: list[Service] = []
+    if settings.webhook:
+        # At start it writes the webhooks into the store, so every process
+        # writing to the store queues the events they want; then it sends them.
+        from omnitui.adapters.webhooks_out import WebhooksOut
+
+        services.append(WebhooksOut(store, settings.webhook))
     return services

@@ -86,6 +86,17 @@ class MessageOut(_Out):
     csat: int | None = Field(None, description="the 1-5 rating this message gave")
 
 
+class CsatOut(_Out):
+    """A customer's satisfaction rating of a resolved conversation."""
+
+    rating: int = Field(description="1 (worst) to 5 (best)")
+    conversation_id: int
+    conversation_started: datetime
+    resolved_at: datetime | None = None
+    asked_at: datetime | None = Field(None, description="when the question went out")
+    resolved_by: str | None = Field(None, description="the agent the conversation was with")
+
+
 class WebhookBody(_Out):
     """What each webhook POST carries. `id` is the event's: a retried delivery
     carries the same one, so a receiver can ignore a repeat."""
@@ -95,6 +106,7 @@ class WebhookBody(_Out):
     at: datetime
     contact: ContactOut
     message: MessageOut | None = None
+    csat: CsatOut | None = Field(None, description="the rating, on csat.received")
 
 
 def identity_out(identity: Identity) -> IdentityOut:

@@ -54,6 +54,8 @@ from omnitui.store.records import (
     ThreadCursor,
     UnsubscribeRecipient,
     WaitingCustomer,
+    WebhookDelivery,
+    WebhookState,
     WithdrawnReply,
 )
 
@@ -694,6 +696,47 @@ class BroadcastStore(Protocol):
         ...
 
 
+class WebhookStore(Protocol):
+    """Webhooks out: the webhooks the channel runner serves and their delivery queue.
+
+    Events are queued by the store itself, in the transaction of the change
+    that makes them, for the active webhooks that want them."""
+
+    async def set_webhooks(self, webhooks: Sequence[tuple[str, Sequence[str]]]) -> dict[str, int]:
+        """Make these (url, events) the webhooks events are queued for; returns their ids."""
+        ...
+
+    async def due_webhook_deliveries(
+        self, webhook_id: int, *, busy: Collection[int] = (), limit: int = 8
+    ) -> list[WebhookDelivery]:
+        """The next event of each customer whose turn it is, but those in `busy`."""
+        ...
+
+    async def next_webhook_due(
+        self, webhook_id: int, *, busy: Collection[int] = ()
+    ) -> float | None:
+        """When the next event of a customer not in `busy` is due (None: nothing waits)."""
+        ...
+
+    async def webhook_delivered(self, delivery_id: int, status: int) -> None:
+        """The receiver took it."""
+        ...
+
+    async def webhook_attempt_failed(
+        self, delivery_id: int, error: str, status: int | None, *, retry_at: float | None
+    ) -> int:
+        """An attempt failed: again at `retry_at`, or given up; the webhook's failures in a row."""
+        ...
+
+    async def webhook_states(self, webhook_id: int | None = None) -> list[WebhookState]:
+        """Every webhook (or the one) with its queue's counts and last error."""
+        ...
+
+    async def replay_webhooks(self, *, url: str | None = None, event_id: str | None = None) -> int:
+        """Failed events back in the queue, with their same ids; how many."""
+        ...
+
+
 class StoreProtocol(
     StoreFile,
     ContactListStore,
@@ -710,6 +753,7 @@ class StoreProtocol(
     AutomationStore,
     ReportStore,
     BroadcastStore,
+    WebhookStore,
     Protocol,
 ):
     """Everything OmniTUI asks of its store."""

@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     from omnitui.contacts_file import ContactRecord
 from omnitui.store.errors import StoreError
 from omnitui.store.records import ProfileFields
-from omnitui.store.sqlite.base import SqliteBase
 from omnitui.store.sqlite.rows import contact_of
+from omnitui.store.sqlite.webhooks import SqliteWebhooks
 from omnitui.store.sqlite.writes import (
     address_owner,
     identity_for,
@@ -26,7 +26,7 @@ from omnitui.store.sqlite.writes import (
 )
 
 
-class SqliteContacts(SqliteBase):
+class SqliteContacts(SqliteWebhooks):
     """Contacts and their identities: who the customers are and how to reach them."""
 
     async def count_contacts(self) -> int:
@@ -104,6 +104,7 @@ class SqliteContacts(SqliteBase):
                     )
                 insert_identity(conn, contact_id, kind, address, name, now)
             self._change(conn, ChangeKind.CONTACT, contact_id)
+            self._queue_webhook(conn, "contact.updated", contact_id)
             return contact_id
 
         return await self._write(run)
@@ -204,6 +205,7 @@ class SqliteContacts(SqliteBase):
                 for kind, address in record.identities:
                     insert_identity(conn, contact_id, kind, address, record.name, now, if_new=True)
                 self._change(conn, ChangeKind.CONTACT, contact_id)
+                self._queue_webhook(conn, "contact.updated", contact_id)
             return created, updated, problems
 
         return await self._write(run)
@@ -230,6 +232,7 @@ class SqliteContacts(SqliteBase):
                     ),
                 )
                 self._change(conn, ChangeKind.CONTACT, contact_id)
+                self._queue_webhook(conn, "contact.updated", contact_id)
 
         await self._write(run)
 
@@ -268,6 +271,7 @@ class SqliteContacts(SqliteBase):
                 f"UPDATE contact SET {', '.join(sets)} WHERE id = ?", (*params, contact_id)
             )
             self._change(conn, ChangeKind.CONTACT, contact_id)
+            self._queue_webhook(conn, "contact.updated", contact_id)
 
         await self._write(run)
 
@@ -308,6 +312,7 @@ class SqliteContacts(SqliteBase):
             )
             if resolving:
                 resolved(conn, contact_id, self._clock())
+                self._queue_webhook(conn, "conversation.resolved", contact_id)
             self._change(conn, ChangeKind.STATUS, contact_id)
 
         await self._write(run)
