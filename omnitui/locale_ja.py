@@ -1074,6 +1074,9 @@ JA: dict[str, str] = {
     "Send the broadcast": "一斉送信する",
     "Keep sending": "送り続ける",
     "Broadcast to this view": "このビューのお客様に一斉送信",
+    # Issue 20, webhooks out: the store's tables as `omnitui store copy` names them.
+    "webhooks": "Webhook",
+    "webhook deliveries": "Webhook の配信",
 }
 
 # Why a reply failed, or what became of a file: OmniTUI stores these in English
@@ -1177,4 +1180,24 @@ REASON_PATTERNS: list[tuple[re.Pattern[str], str]] = [
         r"接続が切れました(\1)。\2 秒後にもう一度つなぎます",
     ),
     (re.compile(r"; retrying in (\d+) s$"), r"。\1 秒後にもう一度試します"),
+    # Issue 20, webhooks out: a webhook in trouble (adapters/webhooks_out.py).
+    (
+        re.compile(r"^(\d+) events given up \((.*)\); omnitui webhooks replay sends them again$"),
+        r"\1 件のイベントを届けられず諦めました(\2)。omnitui webhooks replay で送り直せます",
+    ),
+    (
+        re.compile(r"^(\d+) deliveries failed in a row \((.*)\)$"),
+        r"\1 回続けて届けられませんでした(\2)",
+    ),
+    (re.compile(r"^not sending: "), "送信していません: "),
+    (re.compile(r"no answer within ([\d.]+) s"), r"\1 秒以内に応答がありません"),
+    (re.compile(r"cannot connect: "), "接続できません: "),
+    (
+        re.compile(r"the receiver closed the connection before answering"),
+        "受信側が応答の前に接続を切りました",
+    ),
+    (
+        re.compile(r"redirected to (.*) \(redirects are not followed\)"),
+        r"\1 へのリダイレクト(リダイレクトには従いません)",
+    ),
 ]

@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import os
 import subprocess
 import sys
 import time
@@ -23,11 +24,13 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from textual.widgets import Static
 
 from omnitui.adapters.base import Adapter
 from omnitui.adapters.runner import runner_services
 from omnitui.adapters.telegram import TelegramAdapter
 from omnitui.adapters.webhooks_out import DeliveryPolicy, WebhooksOut, signature
+from omnitui.app import OmniApp
 from omnitui.automation import Automation, AutomationSetup
 from omnitui.config import Settings, parse
 from omnitui.domain.models import Channel, ChannelKind, Inbound, ThreadStatus
@@ -35,6 +38,7 @@ from omnitui.domain.wire import WebhookBody
 from omnitui.hub import Hub
 from omnitui.store import Store
 from tests import test_telegram
+from tests.conftest import PG_PASSWORD, PG_PASSWORD_ENV, StoreOpener
 from tests.peers.dovecot import free_port
 from tests.peers.telegram_api import BotApiPeer, Customer
 from tests.test_automatic_channels import bot_config
@@ -275,9 +279,7 @@ async def test_every_event_reaches_the_crm_signed_in_order_with_the_customer_as_
     body = schema(got)
     assert body.id == got.event_id and body.event == "message.received"
     assert body.contact.name == "美咲 田中" and body.contact.status == "open"
-    assert [(i.kind, i.address) for i in body.contact.identities] == [
-        ("telegram", str(MISAKI.id))
-    ]
+    assert [(i.kind, i.address) for i in body.contact.identities] == [("telegram", str(MISAKI.id))]
     assert body.message is not None
     assert (body.message.direction, body.message.channel, body.message.text) == (
         "in",
@@ -349,7 +351,7 @@ async def test_a_receiver_checking_another_secret_refuses_every_delivery(
 
 
 async def test_the_signature_is_the_hmac_of_the_exact_body_bytes() -> None:
-    body = '{"id":"evt_1","event":"contact.updated"}'.encode()
+    body = b'{"id":"evt_1","event":"contact.updated"}'
     expected = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
     assert signature(SECRET, body) == f"sha256={expected}"
     assert signature(SECRET, body + b" ") != signature(SECRET, body)
@@ -404,7 +406,9 @@ async def test_order_per_customer_holds_under_retries_and_a_slow_customer_holds_
     release.set()
     await wait_until(lambda: all_delivered(store), what="everything delivered")
     rows = await store._rows("SELECT event_id, contact_id FROM webhook_delivery ORDER BY id")
-    queued_order = {c: [r["event_id"] for r in rows if r["contact_id"] == c] for c in (ada, bea, cho)}
+    queued_order = {
+        c: [r["event_id"] for r in rows if r["contact_id"] == c] for c in (ada, bea, cho)
+    }
     first_seen = crm.ids()
     for contact_id, ids in queued_order.items():
         assert [i for i in first_seen if i in ids] == ids, f"customer {contact_id} out of order"
@@ -479,7 +483,9 @@ async def test_refused_and_dropped_connections_are_recorded_and_retried(
 
         await wait_until(both_failing, what="both retried")
         errors = {s.url: s.last_error for s in await store.webhook_states()}
-        assert errors[f"http://127.0.0.1:{closed_port}/hook"] == "cannot connect: Connection refused"
+        assert (
+            errors[f"http://127.0.0.1:{closed_port}/hook"] == "cannot connect: Connection refused"
+        )
         assert (
             errors[f"http://127.0.0.1:{port}/hook"]
             == "the receiver closed the connection before answering"
@@ -599,3 +605,74 @@ asyncio.run(main())
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == "False"
+
+
+async def omnitui(config: Path, *args: str) -> tuple[int, str]:
+    """Run the real command line on the shop's config; (exit code, what it printed)."""
+    env = {
+        **os.environ,
+        PG_PASSWORD_ENV: PG_PASSWORD,
+        SECRET_ENV: SECRET,
+        "HOME": str(config.parent),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "omnitui.cli",
+        "--config",
+        str(config),
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), 60)
+    return process.returncode or 0, out.decode()
+
+
+async def test_a_failing_webhook_shows_in_the_console_and_doctor_and_is_replayed_from_the_command_line(
+    store: Store, open_store: StoreOpener, crm: Receiver, runner: Runner, tmp_path: Path
+) -> None:
+    down = True
+
+    async def answer(_: Received) -> web.StreamResponse:
+        return web.Response(status=503 if down else 200)
+
+    crm.answer = answer
+    hook = webhook_toml(crm.url, '["contact.updated"]')
+    await runner(hook, policy=DeliveryPolicy(first=0.05, cap=0.05, window=0.3))
+    config = tmp_path / "config.toml"
+    config.write_text(open_store.toml() + hook, encoding="utf-8")
+    app = OmniApp(store, agent_name="Aiko", channels=[BOT], poll_changes=0.05)
+    async with app.run_test(size=(160, 36)) as pilot:
+        await pilot.pause()
+        [ada] = await customers(store, 1)
+        await store.update_contact(ada, name="Ada")
+        banner = app.inbox.query_one("#channel-problems", Static)
+
+        def shown() -> str:
+            return str(banner.render()) if banner.display else ""
+
+        await wait_until(lambda: "failed in a row" in shown(), pilot=pilot, what="failing")
+        assert f"⚠ webhook {crm.url}: 3 deliveries failed in a row (HTTP 503" in shown()
+        await wait_until(lambda: "given up" in shown(), pilot=pilot, what="given up")
+        assert "1 events given up (HTTP 503 Service Unavailable)" in shown()
+
+        code, said = await omnitui(config, "doctor")
+        line = next(x for x in said.splitlines() if x[6:14] == "webhook ")
+        assert code == 1
+        assert line == (
+            f"FAIL  webhook  {crm.url} (secret from env {SECRET_ENV}; waiting 0, failed 1; "
+            "last error: HTTP 503 Service Unavailable)"
+        )
+        code, said = await omnitui(config, "webhooks")
+        assert code == 0
+        assert "waiting 0, failed 1, delivered 0" in said
+        assert "last error" in said and "HTTP 503 Service Unavailable" in said
+
+        down = False
+        code, said = await omnitui(config, "webhooks", "replay", "--url", crm.url)
+        assert code == 0 and said.startswith("1 failed events back in the queue")
+        await wait_until(lambda: all_delivered(store), what="delivered after the replay")
+        await wait_until(lambda: not banner.display, pilot=pilot, what="the problem gone")
+    assert len(crm.ids()) == 1  # the same event, the same id, every time

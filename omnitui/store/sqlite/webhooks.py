@@ -84,9 +84,7 @@ class SqliteWebhooks(SqliteBase):
                 "at": at,
                 "contact": contact_out(contact),
                 "message": None if message is None else message_out(message),
-                "csat": None
-                if conversation_id is None
-                else self._csat_now(conn, conversation_id),
+                "csat": None if conversation_id is None else self._csat_now(conn, conversation_id),
             }
         ).model_dump_json()
         conn.executemany(
