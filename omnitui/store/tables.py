@@ -361,6 +361,7 @@ class WebhookDeliveryTable(SQLModel, table=True):
     __tablename__ = "webhook_delivery"
     __table_args__ = (
         Index("ix_webhook_delivery_queue", "webhook_id", "state", "contact_id", "id"),
+        Index("ix_webhook_delivery_order", "webhook_id", "state", "id"),
         Index("ix_webhook_delivery_event", "event_id"),
     )
 

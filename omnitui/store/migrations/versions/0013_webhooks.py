@@ -61,11 +61,14 @@ def upgrade() -> None:
         "webhook_delivery",
         ["webhook_id", "state", "contact_id", "id"],
     )
+    # The oldest first, read in order: the sender's next ones without a sort.
+    op.create_index("ix_webhook_delivery_order", "webhook_delivery", ["webhook_id", "state", "id"])
     op.create_index("ix_webhook_delivery_event", "webhook_delivery", ["event_id"])
 
 
 def downgrade() -> None:
     op.drop_index("ix_webhook_delivery_event", "webhook_delivery")
+    op.drop_index("ix_webhook_delivery_order", "webhook_delivery")
     op.drop_index("ix_webhook_delivery_queue", "webhook_delivery")
     op.drop_table("webhook_delivery")
     op.drop_table("webhook")
