@@ -38,8 +38,9 @@ from omnitui.domain.wire import WebhookBody
 from omnitui.hub import Hub
 from omnitui.store import Store
 from tests import test_telegram
-from tests.conftest import PG_PASSWORD, PG_PASSWORD_ENV, StoreOpener
+from tests.conftest import PG_PASSWORD_ENV, StoreOpener
 from tests.peers.dovecot import free_port
+from tests.peers.postgres import PASSWORD as PG_PASSWORD
 from tests.peers.telegram_api import BotApiPeer, Customer
 from tests.test_automatic_channels import bot_config
 from tests.test_email import FAST
@@ -676,3 +677,41 @@ async def test_a_failing_webhook_shows_in_the_console_and_doctor_and_is_replayed
         await wait_until(lambda: all_delivered(store), what="delivered after the replay")
         await wait_until(lambda: not banner.display, pilot=pilot, what="the problem gone")
     assert len(crm.ids()) == 1  # the same event, the same id, every time
+
+
+async def test_delivered_events_are_forgotten_after_a_week_and_failed_ones_kept(
+    open_store: StoreOpener,
+) -> None:
+    now = [1_900_000_000.0]
+    store = await open_store(clock=lambda: now[0])
+    ids = await store.set_webhooks([("http://127.0.0.1:9/hook", ["contact.updated"])])
+    ada, bea = await customers(store, 2)
+    await store.update_contact(ada, name="Ada")
+    await store.update_contact(bea, name="Bea")
+    first, second = await store.due_webhook_deliveries(ids["http://127.0.0.1:9/hook"])
+    await store.webhook_delivered(first.id, 200)
+    await store.webhook_attempt_failed(second.id, "HTTP 410 Gone", 410, retry_at=None)
+    now[0] += 6 * 86400
+    assert await store.prune_webhook_deliveries(7 * 86400) == 0
+    now[0] += 2 * 86400
+    assert await store.prune_webhook_deliveries(7 * 86400) == 1
+    [state] = await store.webhook_states()
+    assert (state.delivered, state.failed, state.last_error) == (0, 1, "HTTP 410 Gone")
+
+
+async def test_a_runner_without_webhooks_stops_queueing_for_an_earlier_runners_ones(
+    store: Store, runner: Runner
+) -> None:
+    old = "http://127.0.0.1:9/old"
+    await store.set_webhooks([(old, ["contact.updated"])])
+    await store.set_channel_problem(f"webhook {old}", "3 deliveries failed in a row (HTTP 500)")
+    await runner("", policy=None)  # the config has no [[webhook]] any more
+
+    async def inactive() -> bool:
+        return not any(s.active for s in await store.webhook_states())
+
+    await wait_until(inactive, what="the old webhook inactive")
+    assert await store.channel_problems() == {}
+    [ada] = await customers(store, 1)
+    await store.update_contact(ada, name="Ada")
+    assert await queued(store) == 0

@@ -130,8 +130,7 @@ async def test_serve_killed_mid_delivery_sends_every_event_again_with_its_same_i
         body = json.loads(first[event_id].raw)
         texts.setdefault(body["contact"]["name"], []).append(body["message"]["text"])
     assert texts == {
-        f"Guest{n:03d}": [question(n, round_) for round_ in range(ROUNDS)]
-        for n in range(CUSTOMERS)
+        f"Guest{n:03d}": [question(n, round_) for round_ in range(ROUNDS)] for n in range(CUSTOMERS)
     }
     logged = shop.log_file.read_text(encoding="utf-8", errors="replace")
     assert "Traceback" not in logged

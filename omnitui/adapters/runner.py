@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 
 def runner_services(settings: Settings, store: StoreProtocol) -> list[Service]:
-    """The services `settings` asks for (none without `[[webhook]]` or `[api]`)."""
+    """The services `settings` asks for (without `[[webhook]]` or `[api]`, only
+    the one that says so to the store, and ends)."""
     services: list[Service] = []
     if settings.webhook:
         # At start it writes the webhooks into the store, so every process
@@ -23,4 +24,20 @@ def runner_services(settings: Settings, store: StoreProtocol) -> list[Service]:
         from omnitui.adapters.webhooks_out import WebhooksOut
 
         services.append(WebhooksOut(store, settings.webhook))
+    else:
+        services.append(NoWebhooks(store))
     return services
+
+
+class NoWebhooks:
+    """A channel runner without `[[webhook]]`: events stop being queued for the
+    webhooks an earlier runner's config had (nobody would send them)."""
+
+    name = "no webhooks"
+
+    def __init__(self, store: StoreProtocol) -> None:
+        self.store = store
+
+    async def run(self) -> None:
+        if any(state.active for state in await self.store.webhook_states()):
+            await self.store.set_webhooks([])

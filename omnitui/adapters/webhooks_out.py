@@ -34,6 +34,7 @@ import aiohttp
 from omnitui import __version__
 from omnitui.config import SecretError
 from omnitui.store.errors import StoreError
+from omnitui.store.sqlite.webhooks import webhook_account
 
 if TYPE_CHECKING:
     from omnitui.config import WebhookConfig
@@ -46,6 +47,8 @@ USER_AGENT = f"OmniTUI/{__version__} (webhooks)"
 PARALLEL = 4  # customers whose events are on their way at once, per webhook
 FAILING_AFTER = 3  # failures in a row before the consoles show the webhook as failing
 ANSWER_LIMIT = 64 * 1024  # what of a receiver's answer is read (it is not kept)
+KEEP_DELIVERED = 7 * 86400.0  # delivered events are forgotten after a week
+PRUNE_EVERY = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +75,7 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def account(url: str) -> str:
-    """The name a webhook's problems carry in the consoles' channel line."""
-    return f"webhook {url}"
+account = webhook_account  # the name a webhook's problems carry in the channel line
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,9 +283,6 @@ class WebhooksOut:
     async def run(self) -> None:
         """Tell the store which webhooks to queue events for, then send each one's."""
         ids = await self.store.set_webhooks([(w.url, w.events) for w in self.webhooks])
-        for state in await self.store.webhook_states():
-            if not state.active:  # taken out of the config: no longer shown as failing
-                await self.store.set_channel_problem(account(state.url), None)
         secrets: dict[str, str] = {}
         for webhook in self.webhooks:
             try:
@@ -311,6 +309,13 @@ class WebhooksOut:
                 for webhook in self.webhooks
                 if webhook.url in secrets
             ]
-            if not senders:
-                await asyncio.Event().wait()
-            await asyncio.gather(*(sender.run() for sender in senders))
+            await asyncio.gather(self._prune(), *(sender.run() for sender in senders))
+
+    async def _prune(self) -> None:
+        """Now and then, forget what was delivered long ago (the queue stays small)."""
+        while True:
+            try:
+                await self.store.prune_webhook_deliveries(KEEP_DELIVERED)
+            except StoreError as exc:
+                log.warning("webhooks: pruning delivered events: %s", exc)
+            await asyncio.sleep(PRUNE_EVERY)

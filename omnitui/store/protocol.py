@@ -736,6 +736,10 @@ class WebhookStore(Protocol):
         """Failed events back in the queue, with their same ids; how many."""
         ...
 
+    async def prune_webhook_deliveries(self, older_than: float) -> int:
+        """Forget delivered events older than `older_than` seconds; how many."""
+        ...
+
 
 class StoreProtocol(
     StoreFile,

@@ -41,6 +41,11 @@ _HEAD = (
 )
 
 
+def webhook_account(url: str) -> str:
+    """The name a webhook's problems carry in the consoles' channel line."""
+    return f"webhook {url}"
+
+
 def new_event_id() -> str:
     """An event's id: made once, the same on every webhook and every attempt."""
     return "evt_" + secrets.token_hex(12)
@@ -185,11 +190,21 @@ class SqliteWebhooks(SqliteBase):
                 row = conn.execute("SELECT id FROM webhook WHERE url = ?", (url,)).fetchone()
                 ids[url] = int(row["id"])
             keep = list(ids.values()) or [0]
-            conn.execute(
-                f"UPDATE webhook SET active = 0, updated_at = ? WHERE active = 1 "
-                f"AND id NOT IN ({','.join('?' * len(keep))})",
-                (now, *keep),
-            )
+            marks = ",".join("?" * len(keep))
+            gone = [
+                str(row["url"])
+                for row in conn.execute(
+                    f"SELECT url FROM webhook WHERE active = 1 AND id NOT IN ({marks})", keep
+                )
+            ]
+            for url in gone:  # taken out of the config: no longer shown as failing
+                conn.execute(
+                    "UPDATE webhook SET active = 0, updated_at = ? WHERE url = ?", (now, url)
+                )
+                if conn.execute(
+                    "DELETE FROM channel_status WHERE account = ?", (webhook_account(url),)
+                ).rowcount:
+                    self._change(conn, ChangeKind.CHANNEL, None)
             return ids
 
         return await self._write(run)
@@ -321,6 +336,20 @@ class SqliteWebhooks(SqliteBase):
             )
             for h in hooks
         ]
+
+    async def prune_webhook_deliveries(self, older_than: float) -> int:
+        """Forget delivered events older than `older_than` seconds (failed ones are
+        kept for a replay, pending ones are still to go). Returns how many."""
+        cutoff = self._clock() - older_than
+
+        def run(conn: sqlite3.Connection) -> int:
+            cur = conn.execute(
+                "DELETE FROM webhook_delivery WHERE state = 'delivered' AND done_at < ?",
+                (cutoff,),
+            )
+            return int(cur.rowcount)
+
+        return await self._write(run)
 
     async def replay_webhooks(self, *, url: str | None = None, event_id: str | None = None) -> int:
         """Send failed events again, with their same ids (all of them, or one
