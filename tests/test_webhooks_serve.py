@@ -89,6 +89,11 @@ async def test_serve_killed_mid_delivery_sends_every_event_again_with_its_same_i
     server = await shop.start()
     try:
         await wait_until(lambda: webhook_known(shop.db), LONG, "serve wrote its webhook")
+        # What customers sent before the bot's first poll is history (no event):
+        # they write once it polls.
+        await wait_until(
+            lambda: any(c.method == "getUpdates" for c in peer.calls), LONG, "the bot polling"
+        )
         # The rush: every customer writes twice, their messages interleaved.
         people = [customer(n) for n in range(CUSTOMERS)]
         for round_ in range(ROUNDS):
@@ -106,7 +111,14 @@ async def test_serve_killed_mid_delivery_sends_every_event_again_with_its_same_i
         async def all_delivered() -> bool:
             return delivery_states(shop.db) == {"delivered": EVENTS}
 
-        await wait_until(all_delivered, LONG, "every event delivered")
+        try:
+            await wait_until(all_delivered, LONG, "every event delivered")
+        except AssertionError:
+            said = shop.log_file.read_text(encoding="utf-8", errors="replace")[-3000:]
+            raise AssertionError(
+                f"not all delivered: {delivery_states(shop.db)}, the CRM has "
+                f"{len(crm.ids())} events; serve said:\n{said}"
+            ) from None
     finally:
         if server.returncode is None:
             server.kill()

@@ -130,7 +130,9 @@ async def post(
         return Outcome(None, f"cannot connect: {os.strerror(code) if code else exc}")
     except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError):
         return Outcome(None, "the receiver closed the connection before answering")
-    except aiohttp.ClientError as exc:
+    except (aiohttp.ClientError, ValueError, OSError) as exc:
+        # Whatever else the request met is this attempt's failure, recorded and
+        # retried like the others: it never leaves the event unrecorded.
         return Outcome(None, f"{type(exc).__name__}: {exc}".strip())
 
 
