@@ -167,7 +167,13 @@ def build_parser() -> argparse.ArgumentParser:
         "each [[webhook]]'s queue (waiting, failed, last error); `replay` sends failed "
         "events again with their same ids",
     )
-    webhooks.add_argument("action", nargs="?", choices=["list", "replay"], default="list")
+    webhooks.add_argument(
+        "action",
+        nargs="?",
+        choices=["list", "replay"],
+        default="list",
+        help="list (the default), or replay the failed events",
+    )
     webhooks.add_argument("--url", help="replay: only this webhook's failed events")
     webhooks.add_argument("--event", metavar="ID", help="replay: only this event (evt_...)")
     qr = command("qr", "each channel's 'start a chat' link as a QR code; a poster to print")
