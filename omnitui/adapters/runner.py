@@ -17,4 +17,10 @@ if TYPE_CHECKING:
 def runner_services(settings: Settings, store: StoreProtocol) -> list[Service]:
     """The services `settings` asks for (none without `[[webhook]]` or `[api]`)."""
     services: list[Service] = []
+    if settings.api is not None:
+        from omnitui.adapters.api import local_api
+
+        api = local_api(settings, store)
+        if api is not None:
+            services.append(api)
     return services
