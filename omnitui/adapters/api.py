@@ -128,7 +128,7 @@ ROUTES: tuple[Route, ...] = (
         "Change a customer's name, language, profile fields, tags, status or assignee",
         "ContactOut",
         body="ContactPatch",
-        errors=(400, 404, 413, 422),
+        errors=(400, 404, 408, 413, 422),
     ),
     Route(
         "GET",
@@ -147,7 +147,7 @@ ROUTES: tuple[Route, ...] = (
         "MessageOut",
         status=202,
         body="MessageIn",
-        errors=(400, 404, 409, 413, 422),
+        errors=(400, 404, 408, 409, 413, 422),
     ),
     Route(
         "POST",
@@ -157,7 +157,7 @@ ROUTES: tuple[Route, ...] = (
         "MessageOut",
         status=201,
         body="NoteIn",
-        errors=(400, 404, 413, 422),
+        errors=(400, 404, 408, 413, 422),
     ),
     Route(
         "GET",
@@ -192,6 +192,7 @@ ERROR_WORDS = {
     400: "the body is not JSON",
     401: "no bearer token, or not the API's",
     404: "no such customer or message",
+    408: "the body did not arrive in time",
     409: "the customer cannot be written to on that channel (they opted out or blocked the shop)",
     413: "the body is over 1 MB",
     422: "a field or parameter is missing or wrong (named in `field`)",
@@ -405,11 +406,13 @@ class LocalApi:
     access: Access | None = None  # who may use the unix socket besides its user
     version: str = ""
     max_bytes: int = MAX_BODY
+    body_seconds: float = BODY_SECONDS
     name: str = "api"
     listening: asyncio.Event = field(default_factory=asyncio.Event)
     _token: bytes = field(default=b"", repr=False)
     _runner: web.AppRunner | None = field(default=None, repr=False)
     _document: bytes | None = field(default=None, repr=False)
+    _socket_made: tuple[int, int] | None = field(default=None, repr=False)  # (device, inode)
 
     async def run(self) -> None:
         """Read the token, listen, and answer until cancelled. Without a token the
@@ -470,10 +473,12 @@ class LocalApi:
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
-        socket_path = self.config.socket
-        if socket_path is not None:
+        socket_path, made = self.config.socket, self._socket_made
+        self._socket_made = None
+        if socket_path is not None and made is not None:
             with contextlib.suppress(OSError):
-                if socket_path.is_socket():
+                found = socket_path.stat()
+                if (found.st_dev, found.st_ino) == made:  # ours, not a later one's
                     socket_path.unlink()
 
     def _unix_socket(self, path: Path) -> socket.socket:
@@ -501,6 +506,8 @@ class LocalApi:
                 os.chown(made, -1, gid)
             os.chmod(made, mode)
             os.rename(made, path)
+            placed = path.stat()
+            self._socket_made = (placed.st_dev, placed.st_ino)
             sock.listen(128)
         except BaseException:
             sock.close()
@@ -607,12 +614,12 @@ class LocalApi:
         if (request.content_length or 0) > self.max_bytes:
             raise _Refused(413, f"the body is over {self.max_bytes:,} bytes")
         try:
-            async with asyncio.timeout(BODY_SECONDS):
+            async with asyncio.timeout(self.body_seconds):
                 raw = await request.read()
         except web.HTTPRequestEntityTooLarge:  # sent in chunks, without a length
             raise _Refused(413, f"the body is over {self.max_bytes:,} bytes") from None
         except TimeoutError:
-            raise _Refused(408, f"the body did not arrive within {BODY_SECONDS:g} s") from None
+            raise _Refused(408, f"the body did not arrive within {self.body_seconds:g} s") from None
         try:
             data = json.loads(raw)
         except ValueError:  # UnicodeDecodeError is one
