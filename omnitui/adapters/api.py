@@ -686,10 +686,11 @@ class LocalApi:
         if text:
             if query.after is not None:
                 raise _Refused(422, "after: only a list without q has pages", "after")
-            hits = await self.store.search(
-                text, limit=SEARCH_FILTERED if wanted.any else SEARCH_FOR_CONTACTS
-            )
+            reach = SEARCH_FILTERED if wanted.any else max(SEARCH_FOR_CONTACTS, 3 * query.limit)
+            hits = await self.store.search(text, limit=reach)
             ids = list(dict.fromkeys(h.contact_id for h in hits))
+            if not wanted.any:
+                ids = ids[: query.limit]  # only those answered are read
             found = [c for c in await self.store.contacts_by_id(ids) if wanted.holds(c)]
             items = [contact_out(c) for c in found[: query.limit]]
             return self._json(ContactList(items=items))
