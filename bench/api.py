@@ -103,10 +103,10 @@ async def bench(path: Path, repeat: int) -> int:
     f50, f95 = statistics.median(floor), quantile(floor, 0.95)
     print(f"store {path}: GET /contacts?q=...&limit={LIMIT}, {len(everything)} timed requests")
     print(f"{'what':<34} {'p50':>9} {'p95':>9}   {'floor p50':>9} {'floor p95':>9}  ratio")
-    for kind, spent in times.items():
+    for kind, taken in times.items():
         print(
             f"{'  ' + kind + ' (' + str(len(QUERIES[kind])) + ' queries)':<34} "
-            f"{ms(statistics.median(spent)):>9} {ms(quantile(spent, 0.95)):>9}"
+            f"{ms(statistics.median(taken)):>9} {ms(quantile(taken, 0.95)):>9}"
         )
     print(
         f"{'all queries':<34} {ms(p50):>9} {ms(p95):>9}   {ms(f50):>9} {ms(f95):>9}"
