@@ -398,6 +398,13 @@ async def test_contacts_are_found_by_name_address_and_what_they_wrote_like_the_c
         shop.ken
     ]
     assert ids(await client.call("GET", "/contacts", params={"q": "order", "status": "open"})) == []
+    # A filtered list has pages too.
+    page = await client.call("GET", "/contacts", params={"status": "open", "limit": 1})
+    assert ids(page) == [shop.yui] and page.body["next"]
+    page = await client.call(
+        "GET", "/contacts", params={"status": "open", "limit": 1, "after": page.body["next"]}
+    )
+    assert ids(page) == [shop.hanako] and page.body["next"] is None
 
 
 async def test_a_merged_away_customer_answers_as_the_one_they_were_merged_into(
@@ -527,10 +534,11 @@ async def test_a_patch_changes_the_customer_through_the_consoles_own_writes(
         ({"tags": ["a"], "add_tags": ["b"]}, "tags"),
         ({"status": "closed"}, "status"),
         ({"name": ""}, "name"),
+        ({"name": "   "}, "name"),
         ({"tags": [""]}, "tags.0"),
         ({"colour": "red"}, "colour"),
     ):
-        expected_check = named in ("status", "name", "tags.0", "colour")
+        expected_check = named in ("status", "tags.0", "colour") or body == {"name": ""}
         refused = await client.call(
             "PATCH", f"/contacts/{shop.ken}", body=body, check=not expected_check
         )
@@ -724,6 +732,23 @@ async def test_the_api_on_a_unix_socket_is_private_replaces_a_stale_one_and_leav
             await second.start()
         assert where.is_socket()
     assert not where.exists()
+
+
+async def test_a_unix_socket_for_the_stores_group_lets_the_group_in(
+    store: Store, tmp_path: Path
+) -> None:
+    import grp
+
+    from omnitui.store.files import Access
+
+    group = grp.getgrgid(os.getgid()).gr_name
+    (tmp_path / "run").mkdir()
+    where = tmp_path / "run" / "api.sock"
+    async with serving(store, listen=str(where), access=Access(group=group)) as api:
+        info = where.stat()
+        assert stat.S_IMODE(info.st_mode) == 0o660 and info.st_gid == os.getgid()
+        async with client_of(api) as client:
+            assert (await client.call("GET", "/tags")).body == {"items": []}
 
 
 # -- through the real channel runner -------------------------------------------------------

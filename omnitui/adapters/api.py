@@ -697,6 +697,7 @@ class LocalApi:
         view = TagView(query.tag) if query.tag else View.ALL
         after = None if query.after is None else _cursor(query.after)
         picked: list[int] = []
+        last: tuple[float, int] | None = None  # where the page ends: (last activity, id)
         more = False
         while len(picked) < query.limit:
             size = query.limit - len(picked) + 1 if not wanted.scans else SCAN_PAGE
@@ -708,11 +709,14 @@ class LocalApi:
                 after = (row.last_activity, row.id)
                 if wanted.summary_holds(row.status, row.assignee):
                     picked.append(row.id)
-            if more or len(page) < size:
+                    last = after
+            if len(page) < size:
                 break
+            # A full page read to its end with the list full: more may follow (a
+            # filtered list's next page may then hold nobody).
+            more = more or len(picked) == query.limit
         contacts = await self.store.contacts_by_id(picked)
-        last = contacts[-1] if contacts else None
-        next_page = f"{last.last_activity!r}:{last.id}" if more and last is not None else None
+        next_page = f"{last[0]!r}:{last[1]}" if more and last is not None else None
         return self._json(ContactList(items=[contact_out(c) for c in contacts], next=next_page))
 
     async def _get_contact(self, request: web.Request) -> web.Response:

@@ -197,7 +197,10 @@ class ContactPatch(_In):
     gives the customer to nobody; `status` "snoozed" needs `snoozed_until`.
     """
 
-    name: str | None = Field(None, min_length=1, max_length=NAME_MAX)
+    name: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)]
+        | None
+    ) = None
     first_name: str | None = Field(None, max_length=NAME_MAX)
     language: str | None = Field(None, max_length=16, description='e.g. "ja", "en"; "" for none')
     profile: dict[str, str | None] | None = Field(
