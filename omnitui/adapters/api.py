@@ -46,6 +46,7 @@ from omnitui.domain.models import (
     Message,
     ThreadStatus,
 )
+from omnitui.errors import OmniError
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -67,19 +68,22 @@ TITLE = "OmniTUI local API"
 REF = "#/components/schemas/{model}"
 
 
-class _Refused(Exception):
-    """A request answered with an error: its status, words and field."""
+class ApiRefusal(OmniError):
+    """A request the API answers with an error: its HTTP status, what is wrong
+    (English in the JSON a script reads) and the field it is about."""
 
     def __init__(
         self,
         status: int,
-        error: str,
+        template: str,
+        /,
+        *,
         field: str | None = None,
         headers: Mapping[str, str] | None = None,
+        **values: object,
     ) -> None:
-        super().__init__(error)
+        super().__init__(template, **values)
         self.status = status
-        self.error = error
         self.field = field
         self.headers = dict(headers or {})
 
@@ -341,10 +345,12 @@ def pick_channel(
     contact: Contact, asked: str | None, channels: Sequence[Channel], configured: Sequence[Channel]
 ) -> Channel:
     """The channel a message goes out on: the one named (an account's name, or a
-    kind: the customer's channel of that kind), or their last. Raises `_Refused`."""
+    kind: the customer's channel of that kind), or their last. Raises `ApiRefusal`."""
     if asked is None:
         if not channels:
-            raise _Refused(422, "this customer has no channel the shop can write on", "channel")
+            raise ApiRefusal(
+                422, "this customer has no channel the shop can write on", field="channel"
+            )
         return channels[0]
     named = [c for c in configured if c.account == asked]
     if not named:
@@ -353,8 +359,12 @@ def pick_channel(
         known = ", ".join(
             sorted({c.account for c in configured} | {str(c.kind) for c in configured})
         )
-        raise _Refused(
-            422, f"no channel {asked!r} is set up (the shop has: {known or 'none'})", "channel"
+        raise ApiRefusal(
+            422,
+            "no channel {channel} is set up (the shop has: {known})",
+            field="channel",
+            channel=repr(asked),
+            known=known or "none",
         )
     for channel in channels:
         if channel in named:
@@ -363,19 +373,27 @@ def pick_channel(
     if kind is ChannelKind.TELEGRAM and any(
         i.kind is IDENTITY_FOR_CHANNEL[kind] for i in contact.identities
     ):
-        raise _Refused(422, "this customer has not written to that Telegram bot", "channel")
-    raise _Refused(422, f"this customer has no {kind} address", "channel")
+        raise ApiRefusal(422, "this customer has not written to that Telegram bot", field="channel")
+    raise ApiRefusal(422, "this customer has no {kind} address", field="channel", kind=kind)
 
 
-def opted_out_words(kind: ChannelKind) -> str:
-    """Why a message on `kind` is refused when the customer's address there opted out."""
+def opted_out(kind: ChannelKind) -> ApiRefusal:
+    """The refusal of a message on `kind` to a customer whose address there opted out."""
     if kind is ChannelKind.LINE:
-        return "not sent: this customer blocked the shop's LINE account"
+        return ApiRefusal(
+            409, "not sent: this customer blocked the shop's LINE account", field="channel"
+        )
     if kind is ChannelKind.TELEGRAM:
-        return "not sent: this customer blocked the shop's Telegram bot"
+        return ApiRefusal(
+            409, "not sent: this customer blocked the shop's Telegram bot", field="channel"
+        )
     if kind is ChannelKind.SMS:
-        return "not sent: this customer opted out of SMS (they texted STOP)"
-    return f"not sent: this customer opted out of {kind}"
+        return ApiRefusal(
+            409, "not sent: this customer opted out of SMS (they texted STOP)", field="channel"
+        )
+    return ApiRefusal(
+        409, "not sent: this customer opted out of {channel}", field="channel", channel=kind
+    )
 
 
 def shown_path(path: str) -> str:
@@ -388,7 +406,7 @@ def _cursor(after: str) -> tuple[float, int]:
     try:
         return float(at), int(contact_id)
     except ValueError:
-        raise _Refused(422, "after: not a `next` this API gave", "after") from None
+        raise ApiRefusal(422, "after: not a `next` this API gave", field="after") from None
 
 
 # -- the service --------------------------------------------------------------------------
@@ -541,7 +559,7 @@ class LocalApi:
         if not self._authorised(request):
             return self._refuse(
                 request,
-                _Refused(
+                ApiRefusal(
                     401,
                     "a bearer token is needed: Authorization: Bearer <token>",
                     headers={"WWW-Authenticate": 'Bearer realm="omnitui"'},
@@ -549,39 +567,50 @@ class LocalApi:
             )
         try:
             return await handler(request)
-        except _Refused as refusal:
+        except ApiRefusal as refusal:
             return self._refuse(request, refusal)
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
             headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
-            words = {
-                404: "no such path (see /openapi.json)",
-                405: f"{request.method} is not answered here",
-                413: f"the body is over {self.max_bytes:,} bytes",
-            }
-            return self._refuse(
-                request, _Refused(exc.status, words.get(exc.status, exc.reason), headers=headers)
-            )
+            if exc.status == 404:
+                said = ApiRefusal(404, "no such path (see /openapi.json)")
+            elif exc.status == 405:
+                said = ApiRefusal(
+                    405, "{method} is not answered here", headers=headers, method=request.method
+                )
+            elif exc.status == 413:
+                said = self._too_big()
+            else:
+                said = ApiRefusal(exc.status, "{reason}", reason=exc.reason)
+            return self._refuse(request, said)
         except asyncio.CancelledError:
             raise
         except StoreError as exc:
-            return self._refuse(request, _Refused(503, f"the store could not answer: {exc}"))
+            return self._refuse(
+                request, ApiRefusal(503, "the store could not answer: {reason}", reason=exc)
+            )
         except Exception as exc:
             log.exception("local API: %s %s failed", request.method, shown_path(request.path))
             return self._refuse(
-                request, _Refused(503, f"the request could not be done ({type(exc).__name__})")
+                request,
+                ApiRefusal(
+                    503, "the request could not be done ({reason})", reason=type(exc).__name__
+                ),
             )
 
-    def _refuse(self, request: web.Request, refusal: _Refused) -> web.Response:
+    def _too_big(self) -> ApiRefusal:
+        return ApiRefusal(413, "the body is over {limit} bytes", limit=f"{self.max_bytes:,}")
+
+    def _refuse(self, request: web.Request, refusal: ApiRefusal) -> web.Response:
         log.warning(
             "local API: refused %s %s: %s (answered %d)",
             request.method,
             shown_path(request.path),
-            refusal.error,
+            refusal,
             refusal.status,
         )
-        body: dict[str, Any] = {"error": refusal.error, "field": refusal.field}
+        body: dict[str, Any] = {"error": str(refusal), "field": refusal.field}
         return self._json(body, refusal.status, refusal.headers)
 
     @staticmethod
@@ -612,18 +641,20 @@ class LocalApi:
         from pydantic import ValidationError
 
         if (request.content_length or 0) > self.max_bytes:
-            raise _Refused(413, f"the body is over {self.max_bytes:,} bytes")
+            raise self._too_big()
         try:
             async with asyncio.timeout(self.body_seconds):
                 raw = await request.read()
         except web.HTTPRequestEntityTooLarge:  # sent in chunks, without a length
-            raise _Refused(413, f"the body is over {self.max_bytes:,} bytes") from None
+            raise self._too_big() from None
         except TimeoutError:
-            raise _Refused(408, f"the body did not arrive within {self.body_seconds:g} s") from None
+            raise ApiRefusal(
+                408, "the body did not arrive within {seconds} s", seconds=f"{self.body_seconds:g}"
+            ) from None
         try:
             data = json.loads(raw)
         except ValueError:  # UnicodeDecodeError is one
-            raise _Refused(400, "the body is not JSON") from None
+            raise ApiRefusal(400, "the body is not JSON") from None
         try:
             return model.model_validate(data)
         except ValidationError as exc:
@@ -642,13 +673,13 @@ class LocalApi:
         asked = int(request.match_info["id"])
         found = await self.store.surviving_contact(asked)
         if found is None:
-            raise _Refused(404, f"no contact {asked}")
+            raise ApiRefusal(404, "no contact {contact}", contact=asked)
         return found
 
     async def _contact(self, contact_id: int) -> Contact:
         found = await self.store.contacts_by_id([contact_id])
         if not found:
-            raise _Refused(404, f"no contact {contact_id}")
+            raise ApiRefusal(404, "no contact {contact}", contact=contact_id)
         return found[0]
 
     async def _message(self, message_id: int) -> Message | None:
@@ -685,7 +716,7 @@ class LocalApi:
         text = query.q.strip()
         if text:
             if query.after is not None:
-                raise _Refused(422, "after: only a list without q has pages", "after")
+                raise ApiRefusal(422, "after: only a list without q has pages", field="after")
             reach = SEARCH_FILTERED if wanted.any else max(SEARCH_FOR_CONTACTS, 3 * query.limit)
             hits = await self.store.search(text, limit=reach)
             ids = list(dict.fromkeys(h.contact_id for h in hits))
@@ -732,23 +763,29 @@ class LocalApi:
         patch: ContactPatch = await self._body(request, ContactPatch)
         given = patch.model_fields_set
         if patch.tags is not None and (patch.add_tags or patch.remove_tags):
-            raise _Refused(422, "tags: give the whole list, or add_tags / remove_tags", "tags")
+            raise ApiRefusal(
+                422, "tags: give the whole list, or add_tags / remove_tags", field="tags"
+            )
         until: float | None = None
         if patch.status == "snoozed":
             if patch.snoozed_until is None:
-                raise _Refused(
-                    422, "snoozed_until: snoozing needs a time to wake up", "snoozed_until"
+                raise ApiRefusal(
+                    422, "snoozed_until: snoozing needs a time to wake up", field="snoozed_until"
                 )
             at = patch.snoozed_until
             at = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
             until = at.timestamp()
             if until <= self.store.now():
-                raise _Refused(422, "snoozed_until: that time has passed", "snoozed_until")
+                raise ApiRefusal(422, "snoozed_until: that time has passed", field="snoozed_until")
         elif patch.snoozed_until is not None:
-            raise _Refused(422, 'snoozed_until: goes with status "snoozed"', "snoozed_until")
+            raise ApiRefusal(
+                422, 'snoozed_until: goes with status "snoozed"', field="snoozed_until"
+            )
         for key in patch.profile or {}:
             if not key.strip() or len(key) > 64:
-                raise _Refused(422, f"profile: {key[:64]!r} is not a field name", "profile")
+                raise ApiRefusal(
+                    422, "profile: {name} is not a field name", field="profile", name=repr(key[:64])
+                )
         contact = await self._contact(contact_id)
         profile: dict[str, str] | None = None
         if patch.profile is not None:
@@ -792,7 +829,12 @@ class LocalApi:
         if query.before is not None:
             position = await self.store.message_position(query.before)
             if position is None or position[0] != contact_id:
-                raise _Refused(422, f"before: no message {query.before} in this thread", "before")
+                raise ApiRefusal(
+                    422,
+                    "before: no message {message} in this thread",
+                    field="before",
+                    message=query.before,
+                )
             cursor = position[1]
         page = await self.store.thread_page(contact_id, before=cursor, limit=query.limit + 1)
         more = len(page) > query.limit
@@ -821,11 +863,11 @@ class LocalApi:
         channel = pick_channel(contact, said.channel, options, self.channels)
         text = said.text.strip()
         if channel.kind is ChannelKind.SMS and count_segments(text).too_long:
-            raise _Refused(422, "text: an SMS can be at most 1,600 characters", "text")
+            raise ApiRefusal(422, "text: an SMS can be at most 1,600 characters", field="text")
         kind = IDENTITY_FOR_CHANNEL[channel.kind]
         identity = next((i for i in contact.identities if i.kind is kind), None)
         if identity is not None and identity.opted_out:
-            raise _Refused(409, opted_out_words(channel.kind), "channel")
+            raise opted_out(channel.kind)
         subject = ""
         signature = ""
         if channel.kind is ChannelKind.EMAIL:
@@ -848,7 +890,7 @@ class LocalApi:
         except StoreUnreachable:
             raise
         except StoreError as exc:  # opted out, or the address went, since it was read
-            raise _Refused(409, f"not sent: {exc}", "channel") from None
+            raise ApiRefusal(409, "not sent: {reason}", field="channel", reason=exc) from None
         log.info(
             "local API: message %d queued to contact %d on %s",
             message_id,
@@ -857,7 +899,7 @@ class LocalApi:
         )
         message = await self._message(message_id)
         if message is None:  # gone at once (merged away? withdrawn?): say what was queued
-            raise _Refused(404, f"message {message_id} left the thread")
+            raise ApiRefusal(404, "message {message} left the thread", message=message_id)
         return self._json(message_out(message), 202)
 
     async def _add_note(self, request: web.Request) -> web.Response:
@@ -870,7 +912,7 @@ class LocalApi:
         )
         message = await self._message(message_id)
         if message is None:
-            raise _Refused(404, f"note {message_id} left the thread")
+            raise ApiRefusal(404, "message {message} left the thread", message=message_id)
         return self._json(message_out(message), 201)
 
     async def _get_message(self, request: web.Request) -> web.Response:
@@ -879,7 +921,7 @@ class LocalApi:
         message_id = int(request.match_info["id"])
         message = await self._message(message_id)
         if message is None:
-            raise _Refused(404, f"no message {message_id}")
+            raise ApiRefusal(404, "no message {message}", message=message_id)
         return self._json(message_out(message))
 
     async def _search(self, request: web.Request) -> web.Response:
@@ -930,12 +972,14 @@ class _ContactFilter:
         )
 
 
-def _invalid(exc: Any) -> _Refused:
+def _invalid(exc: Any) -> ApiRefusal:
     """A pydantic `ValidationError` as a 422 naming its first field."""
     first = exc.errors(include_url=False, include_input=False)[0]
     where = ".".join(str(part) for part in first.get("loc", ()))
     said = str(first.get("msg", "is not valid"))
-    return _Refused(422, f"{where}: {said}" if where else said, where or None)
+    if not where:
+        return ApiRefusal(422, "{reason}", reason=said)
+    return ApiRefusal(422, "{where}: {problem}", field=where, where=where, problem=said)
 
 
 def configured_channels(settings: Settings) -> list[Channel]:
