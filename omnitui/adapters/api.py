@@ -440,8 +440,7 @@ class LocalApi:
         except SecretError as exc:
             log.error("the local API is not started: %s", exc)
             return
-        self._token = token.encode()
-        await self.start()
+        await self.start(token)
         try:
             await asyncio.Event().wait()
         finally:
@@ -452,9 +451,12 @@ class LocalApi:
         socket_path = self.config.socket
         return f"unix:{socket_path}" if socket_path is not None else str(self.config.listen)
 
-    async def start(self) -> None:
-        """Listen on `[api] listen`; an address that cannot be had raises `OSError`."""
+    async def start(self, token: str) -> None:
+        """Listen on `[api] listen`, answering requests with `token`; an address
+        that cannot be had raises `OSError`."""
         from aiohttp import web
+
+        self._token = token.encode()
 
         @web.middleware
         async def guard(
