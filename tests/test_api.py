@@ -30,7 +30,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from omnitui.adapters.api import ROUTES, LocalApi
+from omnitui.adapters.api import AT_ONCE, ROUTES, LocalApi
 from omnitui.app import OmniApp
 from omnitui.config import ApiConfig, HostPort
 from omnitui.domain.changes import ChangeKind
@@ -681,27 +681,32 @@ async def test_bad_input_gets_the_right_status_and_words_and_the_log_keeps_no_to
     assert f"refused POST /contacts/{shop.ken}/messages: the body is not JSON" in caplog.text
 
 
-async def test_a_slow_client_holds_up_nobody_and_is_cut_off(store: Store) -> None:
+async def test_slow_clients_hold_up_nobody_and_are_cut_off(store: Store) -> None:
     shop = await customers(store)
     async with serving(store, body_seconds=5) as api, client_of(api) as client:
         assert isinstance(api.config.listen, HostPort)
-        reader, writer = await asyncio.open_connection("127.0.0.1", api.config.listen.port)
-        writer.write(
-            (
-                f"POST /contacts/{shop.ken}/messages HTTP/1.1\r\nHost: x\r\n"
-                f"Authorization: Bearer {API_TOKEN}\r\nContent-Type: application/json\r\n"
-                "Content-Length: 50\r\n\r\n{"
-            ).encode()
-        )
-        await writer.drain()
-        slow = asyncio.create_task(reader.read(4096))
-        # While that body never comes, another script is answered.
+        slow: list[asyncio.Task[bytes]] = []
+        writers: list[asyncio.StreamWriter] = []
+        for _ in range(AT_ONCE + 2):  # more than the API works on at once
+            reader, writer = await asyncio.open_connection("127.0.0.1", api.config.listen.port)
+            writer.write(
+                (
+                    f"POST /contacts/{shop.ken}/messages HTTP/1.1\r\nHost: x\r\n"
+                    f"Authorization: Bearer {API_TOKEN}\r\nContent-Type: application/json\r\n"
+                    "Content-Length: 50\r\n\r\n{"
+                ).encode()
+            )
+            await writer.drain()
+            writers.append(writer)
+            slow.append(asyncio.create_task(reader.read(4096)))
+        # While those bodies never come, another script is answered.
         assert ids(await client.call("GET", "/contacts", params={"q": "Ken"})) == [shop.ken]
-        assert not slow.done()
-        head = await asyncio.wait_for(slow, 30)
-        assert head.startswith(b"HTTP/1.1 408"), head
-        assert b"the body did not arrive within 5 s" in head
-        writer.close()
+        assert not any(task.done() for task in slow)
+        for head in await asyncio.wait_for(asyncio.gather(*slow), 30):
+            assert head.startswith(b"HTTP/1.1 408"), head
+            assert b"the body did not arrive within 5 s" in head
+        for writer in writers:
+            writer.close()
     assert [m.text for m in await store.thread_page(shop.ken)] == ["Where is my order #123456?"]
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hmac
 import json
 import logging
@@ -64,6 +65,10 @@ KEEPALIVE_SECONDS = 15.0
 SEARCH_FOR_CONTACTS = 60  # message hits read for a contact search (more with filters)
 SEARCH_FILTERED = 500
 SCAN_PAGE = 200  # contacts read per page when a list is filtered by status or assignee
+# Requests worked on at once; more wait their turn. The store's reads are shared
+# with a console that runs the channels: a script sending a flood of searches
+# queues behind itself, not in front of the agent's key presses.
+AT_ONCE = 2
 TITLE = "OmniTUI local API"
 REF = "#/components/schemas/{model}"
 
@@ -431,6 +436,7 @@ class LocalApi:
     _runner: web.AppRunner | None = field(default=None, repr=False)
     _document: bytes | None = field(default=None, repr=False)
     _socket_made: tuple[int, int] | None = field(default=None, repr=False)  # (device, inode)
+    _turns: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(AT_ONCE))
 
     async def run(self) -> None:
         """Read the token, listen, and answer until cancelled. Without a token the
@@ -568,7 +574,11 @@ class LocalApi:
                 ),
             )
         try:
-            return await handler(request)
+            if request.method in ("POST", "PATCH", "PUT"):
+                # Read before taking a turn: a client slow to send holds up nobody.
+                request[_body_key()] = await self._read_body(request)
+            async with self._turns:
+                return await handler(request)
         except ApiRefusal as refusal:
             return self._refuse(request, refusal)
         except web.HTTPException as exc:
@@ -637,10 +647,9 @@ class LocalApi:
             headers={"Cache-Control": "no-store", **(headers or {})},
         )
 
-    async def _body(self, request: web.Request, model: type[Any]) -> Any:
-        """The request's JSON body as `model`, or a refusal (413, 400, 422)."""
+    async def _read_body(self, request: web.Request) -> bytes:
+        """The request's body, or a refusal (413 too big, 408 too slow)."""
         from aiohttp import web
-        from pydantic import ValidationError
 
         if (request.content_length or 0) > self.max_bytes:
             raise self._too_big()
@@ -653,6 +662,14 @@ class LocalApi:
             raise ApiRefusal(
                 408, "the body did not arrive within {seconds} s", seconds=f"{self.body_seconds:g}"
             ) from None
+        return raw
+
+    @staticmethod
+    def _body(request: web.Request, model: type[Any]) -> Any:
+        """The request's JSON body (read by `_guard`) as `model`, or a refusal (400, 422)."""
+        from pydantic import ValidationError
+
+        raw = request[_body_key()]
         try:
             data = json.loads(raw)
         except ValueError:  # UnicodeDecodeError is one
@@ -762,7 +779,7 @@ class LocalApi:
         from omnitui.domain.wire import ContactPatch, contact_out
 
         contact_id = await self._contact_id(request)
-        patch: ContactPatch = await self._body(request, ContactPatch)
+        patch: ContactPatch = self._body(request, ContactPatch)
         given = patch.model_fields_set
         if patch.tags is not None and (patch.add_tags or patch.remove_tags):
             raise ApiRefusal(
@@ -855,7 +872,7 @@ class LocalApi:
         from omnitui.store.errors import StoreError, StoreUnreachable
 
         contact_id = await self._contact_id(request)
-        said: MessageIn = await self._body(request, MessageIn)
+        said: MessageIn = self._body(request, MessageIn)
         contact = await self._contact(contact_id)
         used = [
             Channel(kind, account)
@@ -908,7 +925,7 @@ class LocalApi:
         from omnitui.domain.wire import NoteIn, message_out
 
         contact_id = await self._contact_id(request)
-        note: NoteIn = await self._body(request, NoteIn)
+        note: NoteIn = self._body(request, NoteIn)
         message_id = await self.store.add_note(
             contact_id, note.text.strip(), author=self.config.name
         )
@@ -972,6 +989,14 @@ class _ContactFilter:
         return self.summary_holds(contact.status, contact.assignee) and (
             self.tag is None or self.tag in contact.tags
         )
+
+
+@functools.cache
+def _body_key() -> web.RequestKey[bytes]:
+    """Where `_guard` keeps a request's body for its handler."""
+    from aiohttp import web
+
+    return web.RequestKey("omnitui_api_body", bytes)
 
 
 def _invalid(exc: Any) -> ApiRefusal:
