@@ -1090,7 +1090,9 @@ async def check(settings: Settings) -> list[tuple[bool, str]]:
 
 
 __all__ = [
+    "AT_ONCE",
     "ROUTES",
+    "ApiRefusal",
     "LocalApi",
     "check",
     "local_api",
