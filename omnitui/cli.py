@@ -852,6 +852,12 @@ def cmd_doctor(settings: Settings, given: Path | None) -> int:
         for good, line in asyncio.run(public.check(settings.broadcast)):
             healthy = healthy and good
             print(f"{'ok' if good else 'FAIL':<5} {'public':<8} {line}")
+    if settings.api is not None:
+        from omnitui.adapters import api
+
+        for good, line in asyncio.run(api.check(settings)):
+            healthy = healthy and good
+            print(f"{'ok' if good else 'FAIL':<5} {'api':<8} {line}")
     hours = settings.business_hours()
     if hours is not None:
         from datetime import UTC, datetime

@@ -26,6 +26,12 @@ def runner_services(settings: Settings, store: StoreProtocol) -> list[Service]:
         services.append(WebhooksOut(store, settings.webhook))
     else:
         services.append(NoWebhooks(store))
+    if settings.api is not None:
+        from omnitui.adapters.api import local_api
+
+        api = local_api(settings, store)
+        if api is not None:
+            services.append(api)
     return services
 
 

@@ -120,6 +120,16 @@ class ContactStore(Protocol):
 
     async def get_contact(self, contact_id: int) -> Contact: ...
 
+    async def contacts_by_id(self, contact_ids: Sequence[int]) -> list[Contact]:
+        """These contacts with their identities, in the order given (an unknown id
+        is left out), in two reads whatever their number."""
+        ...
+
+    async def surviving_contact(self, contact_id: int) -> int | None:
+        """The contact that now holds `contact_id`'s thread: itself, or the one it
+        was merged into (followed to the end); None when there is no such contact."""
+        ...
+
     async def contact_channels(self, contact_id: int) -> list[tuple[str, ChannelKind]]:
         """The channel accounts this contact has written on, most recent first."""
         ...

@@ -62,6 +62,54 @@ class SqliteContacts(SqliteWebhooks):
             ),
         )
 
+    async def contacts_by_id(self, contact_ids: Sequence[int]) -> list[Contact]:
+        """These contacts with their identities, in the order given (an unknown id
+        is left out), in two reads whatever their number."""
+        ids = list(dict.fromkeys(contact_ids))
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = await self._rows(
+            "SELECT id, name, first_name, language, profile, status, snoozed_until, assignee, "
+            f"tags, unread, last_activity, last_account FROM contact WHERE id IN ({marks})",
+            ids,
+        )
+        idents: dict[int, list[Identity]] = {}
+        for i in await self._rows(
+            "SELECT id, contact_id, kind, address, display, last_used, opted_out FROM identity "
+            f"WHERE contact_id IN ({marks}) ORDER BY last_used DESC NULLS LAST, id",
+            ids,
+        ):
+            idents.setdefault(i["contact_id"], []).append(
+                Identity(
+                    id=i["id"],
+                    contact_id=i["contact_id"],
+                    kind=IdentityKind(i["kind"]),
+                    address=i["address"],
+                    display=i["display"],
+                    last_used=i["last_used"],
+                    opted_out=bool(i["opted_out"]),
+                )
+            )
+        found = {r["id"]: contact_of(r, tuple(idents.get(r["id"], ()))) for r in rows}
+        return [found[i] for i in ids if i in found]
+
+    async def surviving_contact(self, contact_id: int) -> int | None:
+        """The contact that now holds `contact_id`'s thread: itself, or the one it
+        was merged into (followed to the end); None when there is no such contact."""
+        seen: set[int] = set()
+        current = contact_id
+        while current not in seen:
+            seen.add(current)
+            rows = await self._rows("SELECT merged_into FROM contact WHERE id = ?", (current,))
+            if not rows:
+                return None
+            merged_into = rows[0]["merged_into"]
+            if merged_into is None:
+                return current
+            current = int(merged_into)
+        return current
+
     async def contact_channels(self, contact_id: int) -> list[tuple[str, ChannelKind]]:
         """The channel accounts this contact has written on, most recent first."""
         rows = await self._rows(
