@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
+from aiohttp import ClientSession, web
 from textual.widgets import Static
 
 from omnitui.adapters.base import Adapter
@@ -723,3 +723,34 @@ async def test_a_runner_without_webhooks_stops_queueing_for_an_earlier_runners_o
     [ada] = await customers(store, 1)
     await store.update_contact(ada, name="Ada")
     assert await queued(store) == 0
+
+
+async def test_a_crm_script_tagging_through_the_local_api_gets_contact_updated(
+    store: Store, crm: Receiver, runner: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OMNITUI_TEST_API_TOKEN", "api-token-7c2e")
+    port = free_port()
+    api = f'[api]\nlisten = "127.0.0.1:{port}"\ntoken_env = "OMNITUI_TEST_API_TOKEN"\n'
+    await runner(api + webhook_toml(crm.url, '["contact.updated"]'), policy=None)
+    [ada] = await customers(store, 1)
+    headers = {"Authorization": "Bearer api-token-7c2e"}
+
+    async def patched() -> bool:
+        try:
+            async with (
+                ClientSession() as session,
+                session.patch(
+                    f"http://127.0.0.1:{port}/contacts/{ada}",
+                    json={"add_tags": ["crm-lead"], "profile": {"deal": "D-77"}},
+                    headers=headers,
+                ) as answer,
+            ):
+                return answer.status == 200
+        except OSError:  # the API is not listening yet
+            return False
+
+    await wait_until(patched, what="the API took the change")
+    await wait_until(lambda: "contact.updated" in crm.events(), what="contact.updated")
+    body = schema(crm.first("contact.updated"))
+    assert body.contact.id == ada
+    assert (body.contact.tags, body.contact.profile) == (["crm-lead"], {"deal": "D-77"})
