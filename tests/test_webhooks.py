@@ -754,3 +754,42 @@ async def test_a_crm_script_tagging_through_the_local_api_gets_contact_updated(
     body = schema(crm.first("contact.updated"))
     assert body.contact.id == ada
     assert (body.contact.tags, body.contact.profile) == (["crm-lead"], {"deal": "D-77"})
+
+
+async def queued_bodies(store: Store, event: str) -> list[WebhookBody]:
+    rows = await store._rows(
+        "SELECT body FROM webhook_delivery WHERE event = ? ORDER BY id", (event,)
+    )
+    return [WebhookBody.model_validate_json(str(r["body"])) for r in rows]
+
+
+async def test_an_import_an_sms_stop_and_a_merge_each_update_the_contact_for_the_crm(
+    store: Store,
+) -> None:
+    from omnitui.contacts_file import read_csv
+
+    await store.set_webhooks([("http://127.0.0.1:9/hook", ["contact.updated"])])
+    sms = Channel(ChannelKind.SMS, "shop-sms")
+    parsed = read_csv("name,phone,email,company\nKen Sato,+819012345678,ken@example.jp,Hana Ltd\n")
+    assert await store.import_contacts(parsed.records) == (1, 0, [])
+    [imported] = await queued_bodies(store, "contact.updated")
+    assert imported.contact.name == "Ken Sato" and imported.contact.profile == {
+        "company": "Hana Ltd"
+    }
+    assert {(i.kind, i.address) for i in imported.contact.identities} == {
+        ("phone", "+819012345678"),
+        ("email", "ken@example.jp"),
+    }
+
+    stop = Inbound(sms, "SM1", "+819012345678", "", "STOP", time.time(), opt_out=True)
+    await store.ingest([stop])
+    stopped = (await queued_bodies(store, "contact.updated"))[-1]
+    phone = next(i for i in stopped.contact.identities if i.kind == "phone")
+    assert phone.opted_out
+
+    [other] = await customers(store, 1)
+    await store.merge(other, imported.contact.id)
+    merged = (await queued_bodies(store, "contact.updated"))[-1]
+    assert merged.contact.id == imported.contact.id
+    assert "telegram" in {i.kind for i in merged.contact.identities}
+    assert len(await queued_bodies(store, "contact.updated")) == 3

@@ -187,6 +187,7 @@ class SqliteContacts(SqliteWebhooks):
             # At the top of the list while the agent writes to them.
             conn.execute("UPDATE contact SET last_activity = ? WHERE id = ?", (now, contact_id))
             self._change(conn, ChangeKind.CONTACT, contact_id)
+            self._queue_webhook(conn, "contact.updated", contact_id)
             return contact_id, True
 
         return await self._write(run)
@@ -419,6 +420,7 @@ class SqliteContacts(SqliteWebhooks):
             )
             if cur.rowcount:
                 self._change(conn, ChangeKind.CONSENT, contact_id)
+                self._queue_webhook(conn, "contact.updated", contact_id)  # its identity's opt-out
             return contact_id
 
         return await self._write(run)

@@ -163,8 +163,7 @@ class SqliteIngest(SqliteMerges):
         )
         # A live message from a customer is an event for the webhooks (history is not).
         events = live and not item.history
-        if item.tags and self._add_tags(conn, contact_id, item.tags) and events:
-            self._queue_webhook(conn, "contact.updated", contact_id)
+        updated = bool(item.tags) and self._add_tags(conn, contact_id, item.tags)
         if item.opt_out is not None:
             # An SMS STOP / START: recorded with the message that says it, so a
             # crash cannot keep one without the other, and an old message
@@ -175,6 +174,9 @@ class SqliteIngest(SqliteMerges):
             )
             if changed.rowcount:
                 self._change(conn, ChangeKind.CONSENT, contact_id)
+                updated = True
+        if updated and events:  # tags it brought, or its address opted out or in
+            self._queue_webhook(conn, "contact.updated", contact_id)
         if item.broadcast_opt_out is not None:
             # 配信停止 / 配信再開: kept with the message that says it. Only the
             # address's newest message decides (last_used now includes this
