@@ -44,6 +44,9 @@ class NoWebhooks:
     def __init__(self, store: StoreProtocol) -> None:
         self.store = store
 
+    async def prepare(self) -> None:
+        await self.run()
+
     async def run(self) -> None:
         if any(state.active for state in await self.store.webhook_states()):
             await self.store.set_webhooks([])

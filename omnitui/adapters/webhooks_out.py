@@ -282,6 +282,10 @@ class WebhooksOut:
         self.policy = policy or DeliveryPolicy()
         self.parallel = parallel
 
+    async def prepare(self) -> None:
+        """Tell the store which webhooks to queue events for (before the channels start)."""
+        await self.store.set_webhooks([(w.url, w.events) for w in self.webhooks])
+
     async def run(self) -> None:
         """Tell the store which webhooks to queue events for, then send each one's."""
         ids = await self.store.set_webhooks([(w.url, w.events) for w in self.webhooks])
