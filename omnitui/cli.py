@@ -1,4 +1,4 @@
-"""Command line: omnitui [demo|init|serve|contacts|canned|rules|report|doctor|qr|store].
+"""Command line: omnitui [demo|init|serve|contacts|canned|rules|report|doctor|webhooks|qr|store].
 
 Exit codes: 0 ok, 2 bad usage or config (the message names file, line and
 key), 1 anything else. A user mistake never prints a traceback.
@@ -165,6 +165,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="a JPEG or PNG (at most 10 MB) sent with the text where the channel takes one",
     )
     command("doctor", "check the config, the store and each channel, one line each")
+    webhooks = command(
+        "webhooks",
+        "each [[webhook]]'s queue (waiting, failed, last error); `replay` sends failed "
+        "events again with their same ids",
+    )
+    webhooks.add_argument(
+        "action",
+        nargs="?",
+        choices=["list", "replay"],
+        default="list",
+        help="list (the default), or replay the failed events",
+    )
+    webhooks.add_argument("--url", help="replay: only this webhook's failed events")
+    webhooks.add_argument("--event", metavar="ID", help="replay: only this event (evt_...)")
     qr = command("qr", "each channel's 'start a chat' link as a QR code; a poster to print")
     qr.add_argument(
         "--source",
@@ -266,6 +280,12 @@ def _run(args: argparse.Namespace) -> int:
             )
         if args.command == "doctor":
             return cmd_doctor(settings, args.config)
+        if args.command == "webhooks":
+            from omnitui import webhook_commands
+
+            return asyncio.run(
+                webhook_commands.cmd_webhooks(settings, args.action, args.url, args.event)
+            )
         if args.command == "broadcast":
             from omnitui import broadcast_commands
 
@@ -870,6 +890,12 @@ def cmd_doctor(settings: Settings, given: Path | None) -> int:
         for good, line in asyncio.run(public.check(settings.broadcast)):
             healthy = healthy and good
             print(f"{'ok' if good else 'FAIL':<5} {'public':<8} {line}")
+    if settings.api is not None:
+        from omnitui.adapters import api
+
+        for good, line in asyncio.run(api.check(settings)):
+            healthy = healthy and good
+            print(f"{'ok' if good else 'FAIL':<5} {'api':<8} {line}")
     hours = settings.business_hours()
     if hours is not None:
         from datetime import UTC, datetime
@@ -889,6 +915,10 @@ def cmd_doctor(settings: Settings, given: Path | None) -> int:
         from omnitui import rules_commands
 
         healthy = rules_commands.doctor_csat(settings) and healthy
+    if settings.webhook:
+        from omnitui import webhook_commands
+
+        healthy = webhook_commands.doctor_webhooks(settings) and healthy
     return EXIT_OK if healthy else EXIT_ERROR
 
 

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from omnitui.adapters.base import (
     Adapter,
+    Preparing,
     ReadMirror,
     Reporting,
     SendError,
@@ -211,6 +212,12 @@ class Hub:
     async def start(self) -> None:
         self._stopping = False
         await self.store.recover_interrupted(list(self.adapters))
+        for service in self.services:
+            if isinstance(service, Preparing):
+                try:
+                    await service.prepare()
+                except StoreError as exc:  # it tries again when it runs
+                    log.warning("%s: %s", service.name, exc)
         for account, adapter in self.adapters.items():
             self._tasks.append(
                 asyncio.create_task(self._run_adapter(adapter), name=f"in:{account}")

@@ -1074,6 +1074,60 @@ JA: dict[str, str] = {
     "Send the broadcast": "一斉送信する",
     "Keep sending": "送り続ける",
     "Broadcast to this view": "このビューのお客様に一斉送信",
+    # -- issue 20, the local API (omnitui/adapters/api.py): its refusals to a script --
+    "a bearer token is needed: Authorization: Bearer <token>": (
+        "ベアラートークンが必要です: Authorization: Bearer <token>"
+    ),
+    "no such path (see /openapi.json)": "そのパスはありません（/openapi.json を参照）",
+    "{method} is not answered here": "ここでは {method} に応答しません",
+    "the body is over {limit} bytes": "本文が {limit} バイトを超えています",
+    "the body did not arrive within {seconds} s": "本文が {seconds} 秒以内に届きませんでした",
+    "the store could not answer: {reason}": "ストアが応答できませんでした: {reason}",
+    "the request could not be done ({reason})": "リクエストを実行できませんでした ({reason})",
+    "this customer has no channel the shop can write on": (
+        "このお客様には、お店から送れるチャネルがありません"
+    ),
+    "no channel {channel} is set up (the shop has: {known})": (
+        "チャネル {channel} は設定されていません（設定済み: {known}）"
+    ),
+    "this customer has not written to that Telegram bot": (
+        "このお客様はその Telegram ボットにまだメッセージを送っていません"
+    ),
+    "this customer has no {kind} address": "このお客様には {kind} の宛先がありません",
+    "not sent: this customer blocked the shop's LINE account": (
+        "送信していません: このお客様はお店の LINE アカウントをブロックしています"
+    ),
+    "not sent: this customer blocked the shop's Telegram bot": (
+        "送信していません: このお客様はお店の Telegram ボットをブロックしています"
+    ),
+    "not sent: this customer opted out of SMS (they texted STOP)": (
+        "送信していません: このお客様は SMS の受信を停止しています（STOP を送信）"
+    ),
+    "not sent: this customer opted out of {channel}": (
+        "送信していません: このお客様は {channel} の受信を停止しています"
+    ),
+    "text: an SMS can be at most 1,600 characters": "text: SMS は 1,600 文字までです",
+    "after: not a `next` this API gave": "after: この API が返した `next` ではありません",
+    "after: only a list without q has pages": "after: ページがあるのは q なしの一覧だけです",
+    "tags: give the whole list, or add_tags / remove_tags": (
+        "tags: 一覧全体か、add_tags / remove_tags のどちらかを指定してください"
+    ),
+    "snoozed_until: snoozing needs a time to wake up": (
+        "snoozed_until: スヌーズには再開する日時が必要です"
+    ),
+    "snoozed_until: that time has passed": "snoozed_until: その日時は過ぎています",
+    'snoozed_until: goes with status "snoozed"': (
+        'snoozed_until: status "snoozed" と一緒に指定してください'
+    ),
+    "profile: {name} is not a field name": "profile: {name} は項目名ではありません",
+    "before: no message {message} in this thread": (
+        "before: このスレッドにメッセージ {message} はありません"
+    ),
+    "message {message} left the thread": "メッセージ {message} はスレッドにありません",
+    "no message {message}": "メッセージ {message} はありません",
+    # Issue 20, webhooks out: the store's tables as `omnitui store copy` names them.
+    "webhooks": "Webhook",
+    "webhook deliveries": "Webhook の配信",
     # -- issue 20, channels as plugins (omnitui.adapters.plugin, omnitui.adapters.plugins) --
     "a {channel} cannot carry a reply: answer on another of the customer's channels": (
         "{channel} では返信を送れません。お客様のほかの連絡手段で返信してください"
@@ -1214,6 +1268,26 @@ REASON_PATTERNS: list[tuple[re.Pattern[str], str]] = [
         r"接続が切れました(\1)。\2 秒後にもう一度つなぎます",
     ),
     (re.compile(r"; retrying in (\d+) s$"), r"。\1 秒後にもう一度試します"),
+    # Issue 20, webhooks out: a webhook in trouble (adapters/webhooks_out.py).
+    (
+        re.compile(r"^(\d+) events given up \((.*)\); omnitui webhooks replay sends them again$"),
+        r"\1 件のイベントを届けられず諦めました(\2)。omnitui webhooks replay で送り直せます",
+    ),
+    (
+        re.compile(r"^(\d+) deliveries failed in a row \((.*)\)$"),
+        r"\1 回続けて届けられませんでした(\2)",
+    ),
+    (re.compile(r"^not sending: "), "送信していません: "),
+    (re.compile(r"no answer within ([\d.]+) s"), r"\1 秒以内に応答がありません"),
+    (re.compile(r"cannot connect: "), "接続できません: "),
+    (
+        re.compile(r"the receiver closed the connection before answering"),
+        "受信側が応答の前に接続を切りました",
+    ),
+    (
+        re.compile(r"redirected to (.*) \(redirects are not followed\)"),
+        r"\1 へのリダイレクト(リダイレクトには従いません)",
+    ),
     # issue 20, channels as plugins: a reply put on a channel that cannot carry one.
     (
         re.compile(r"^a (.+) cannot carry a reply: answer on another of the customer's channels$"),

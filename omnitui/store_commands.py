@@ -72,6 +72,8 @@ LABELS: dict[str, str] = {
     "message_hour": N_("hourly counts"),
     "broadcast": N_("broadcasts"),
     "broadcast_recipient": N_("broadcast recipients"),
+    "webhook": N_("webhooks"),
+    "webhook_delivery": N_("webhook deliveries"),
 }
 
 

@@ -17,6 +17,7 @@ The plugin is a package of its own: `pip install ./docs/plugins/webform`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -36,6 +37,7 @@ import pytest
 
 from omnitui import config
 from omnitui.adapters import plugins
+from omnitui.adapters.api import local_api
 from omnitui.app import OmniApp
 from omnitui.automation import Automation, AutomationSetup
 from omnitui.cli import build_adapters, configured_channels
@@ -47,7 +49,7 @@ from omnitui.screens.reports import ReportsScreen, volume_bars
 from omnitui.store import Store
 from omnitui.widgets.contact_list import contact_prompt
 from omnitui.widgets.format import channel_legend, channel_mark
-from tests import test_email
+from tests import test_api, test_email
 from tests.conftest import IN_CI
 from tests.peers.dovecot import Dovecot, free_port
 from tests.pilot_steps import open_customer
@@ -290,6 +292,56 @@ async def test_a_rules_automatic_answer_to_a_form_goes_by_the_shops_email(
         assert b"we will answer within a day" in recorder.messages[0][2]
     finally:
         await hub.stop()
+
+
+async def test_the_api_answers_a_form_by_email_and_refuses_the_form_itself(
+    tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(test_api.TOKEN_ENV, test_api.API_TOKEN)
+    text = (
+        '[[email]]\nname = "shop-mail"\nimap_host = "127.0.0.1"\nusername = "shop"\n'
+        'password_env = "X"\nsmtp_host = "127.0.0.1"\nfrom = "shop@example.com"\n\n'
+        f'[api]\nlisten = "127.0.0.1:{free_port()}"\ntoken_env = "{test_api.TOKEN_ENV}"\n\n'
+        + webform_section(free_port())
+    )
+    api = local_api(config.parse(text, tmp_path / "config.toml"), store)
+    assert api is not None
+    form = Channel(ChannelKind("webform"), "web-form")
+    assert list(api.channels) == [MAIL, form]
+    [got] = await store.ingest(
+        [Inbound(form, "form:1", "ken@example.com", "Ken Sato", "Gift wrapping?", time.time())]
+    )
+    task = asyncio.create_task(api.run())
+    try:
+        await wait_until(api.listening.is_set, 10, "the API listening")
+        async with test_api.client_of(api) as client:
+            # By default, the shop's email: a web form cannot carry the answer.
+            sent = await client.call(
+                "POST", f"/contacts/{got.contact_id}/messages", body={"text": "Yes, free."}
+            )
+            assert sent.status == 202, sent
+            assert (sent.body["channel"], sent.body["account"]) == ("email", "shop-mail")
+            # Named, the form is refused in words, and nothing is queued on it.
+            forced = await client.call(
+                "POST",
+                f"/contacts/{got.contact_id}/messages",
+                body={"text": "hi", "channel": "web-form"},
+            )
+            assert (forced.status, forced.body) == (
+                422,
+                {
+                    "error": "a web-form cannot carry a reply: answer on another of the "
+                    "customer's channels",
+                    "field": "channel",
+                },
+            )
+            # The customer's channels as a script reads them: the form among them.
+            contact = await client.call("GET", f"/contacts/{got.contact_id}/messages")
+            assert [m["channel"] for m in contact.body["items"]] == ["email", "webform"]
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def test_serve_takes_posts_and_a_kill_9_never_loses_or_doubles_an_answered_one(

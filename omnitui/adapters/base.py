@@ -151,3 +151,11 @@ class Service(Protocol):
 
     async def run(self) -> None:
         """Work until cancelled."""
+
+
+@runtime_checkable
+class Preparing(Protocol):
+    """A service with something to do before the channels start (the hub awaits
+    it first: the webhooks are in the store before any message can arrive)."""
+
+    async def prepare(self) -> None: ...

@@ -15,6 +15,38 @@ if TYPE_CHECKING:
 
 
 def runner_services(settings: Settings, store: StoreProtocol) -> list[Service]:
-    """The services `settings` asks for (none without `[[webhook]]` or `[api]`)."""
+    """The services `settings` asks for (without `[[webhook]]` or `[api]`, only
+    the one that says so to the store, and ends)."""
     services: list[Service] = []
+    if settings.webhook:
+        # At start it writes the webhooks into the store, so every process
+        # writing to the store queues the events they want; then it sends them.
+        from omnitui.adapters.webhooks_out import WebhooksOut
+
+        services.append(WebhooksOut(store, settings.webhook))
+    else:
+        services.append(NoWebhooks(store))
+    if settings.api is not None:
+        from omnitui.adapters.api import local_api
+
+        api = local_api(settings, store)
+        if api is not None:
+            services.append(api)
     return services
+
+
+class NoWebhooks:
+    """A channel runner without `[[webhook]]`: events stop being queued for the
+    webhooks an earlier runner's config had (nobody would send them)."""
+
+    name = "no webhooks"
+
+    def __init__(self, store: StoreProtocol) -> None:
+        self.store = store
+
+    async def prepare(self) -> None:
+        await self.run()
+
+    async def run(self) -> None:
+        if any(state.active for state in await self.store.webhook_states()):
+            await self.store.set_webhooks([])

@@ -10,11 +10,11 @@ loads pydantic for this).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from omnitui.domain.models import Contact, Identity, Message
+from omnitui.domain.models import Contact, Identity, Message, SearchHit
 
 WebhookEvent = Literal[
     "message.received",
@@ -26,7 +26,8 @@ WebhookEvent = Literal[
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    # A field with a default is always in the JSON sent: the schema says it is there.
+    model_config = ConfigDict(frozen=True, json_schema_serialization_defaults_required=True)
 
 
 def when(at: float | None) -> datetime | None:
@@ -86,6 +87,17 @@ class MessageOut(_Out):
     csat: int | None = Field(None, description="the 1-5 rating this message gave")
 
 
+class CsatOut(_Out):
+    """A customer's satisfaction rating of a resolved conversation."""
+
+    rating: int = Field(description="1 (worst) to 5 (best)")
+    conversation_id: int
+    conversation_started: datetime
+    resolved_at: datetime | None = None
+    asked_at: datetime | None = Field(None, description="when the question went out")
+    resolved_by: str | None = Field(None, description="the agent the conversation was with")
+
+
 class WebhookBody(_Out):
     """What each webhook POST carries. `id` is the event's: a retried delivery
     carries the same one, so a receiver can ignore a repeat."""
@@ -95,6 +107,7 @@ class WebhookBody(_Out):
     at: datetime
     contact: ContactOut
     message: MessageOut | None = None
+    csat: CsatOut | None = Field(None, description="the rating, on csat.received")
 
 
 def identity_out(identity: Identity) -> IdentityOut:
@@ -145,4 +158,164 @@ def message_out(message: Message) -> MessageOut:
             for a in message.attachments
         ],
         csat=message.csat,
+    )
+
+
+# -- the local API: what a script sends, and the lists and errors it gets back --------
+
+TEXT_MAX = 20_000  # characters of a message posted through the API (an SMS says less)
+NAME_MAX = 200
+TAG_MAX = 64
+LIST_MAX = 200  # items in one answer
+
+
+class _In(BaseModel):
+    """What a script sends: a key OmniTUI does not know is an error, never ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TAG_MAX)]
+StatusName = Literal["open", "pending", "snoozed", "resolved"]
+
+
+class MessageIn(_In):
+    """A message to a customer, queued in the outbox like an agent's reply."""
+
+    text: str = Field(min_length=1, max_length=TEXT_MAX, pattern=r"\S")
+    channel: str | None = Field(
+        None,
+        description="a channel kind (email, telegram, sms, line) or a channel account's name; "
+        "without it, the channel the customer last wrote on (as the console's composer)",
+    )
+    subject: str | None = Field(
+        None,
+        max_length=250,
+        description="email only; without it, Re: the subject of the customer's last mail",
+    )
+
+
+class NoteIn(_In):
+    """An internal note in a customer's thread: agents see it, the customer never does."""
+
+    text: str = Field(min_length=1, max_length=TEXT_MAX, pattern=r"\S")
+
+
+class ContactPatch(_In):
+    """What changes on a customer; a key left out stays as it is.
+
+    `profile` changes only the fields it names (null removes one); `tags` is
+    the whole list, or `add_tags` / `remove_tags` change it; `assignee` null
+    gives the customer to nobody; `status` "snoozed" needs `snoozed_until`.
+    """
+
+    name: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)]
+        | None
+    ) = None
+    first_name: str | None = Field(None, max_length=NAME_MAX)
+    language: str | None = Field(None, max_length=16, description='e.g. "ja", "en"; "" for none')
+    profile: dict[str, str | None] | None = Field(
+        None, description="fields to set; a field set to null is removed"
+    )
+    tags: list[Tag] | None = Field(None, description="the whole list of tags")
+    add_tags: list[Tag] | None = None
+    remove_tags: list[Tag] | None = None
+    status: StatusName | None = None
+    snoozed_until: datetime | None = Field(None, description='with status "snoozed"')
+    assignee: str | None = Field(
+        None, max_length=NAME_MAX, description="an agent's name; null: nobody"
+    )
+
+
+class ContactQuery(_In):
+    """`GET /contacts`: with `q`, the customers a search finds (names, addresses,
+    then what they wrote, newest first); without it, by last activity, newest first."""
+
+    q: str = Field("", max_length=200, description="words, as the console's / search")
+    tag: str | None = Field(None, max_length=TAG_MAX, description="only customers with this tag")
+    status: StatusName | None = None
+    assignee: str | None = Field(None, max_length=NAME_MAX, description="only this agent's")
+    limit: int = Field(20, ge=1, le=LIST_MAX)
+    after: str | None = Field(
+        None, max_length=64, description="without q: the `next` of the page before"
+    )
+
+
+class MessageQuery(_In):
+    """`GET /contacts/{id}/messages`: the merged thread, newest first."""
+
+    limit: int = Field(50, ge=1, le=LIST_MAX)
+    before: int | None = Field(None, ge=1, description="a message id: only messages older than it")
+
+
+class SearchQuery(_In):
+    """`GET /search`: messages and customers, as the console's / search finds them."""
+
+    q: str = Field(min_length=1, max_length=200, pattern=r"\S")
+    limit: int = Field(50, ge=1, le=LIST_MAX)
+
+
+class ContactList(_Out):
+    items: list[ContactOut]
+    next: str | None = Field(None, description="more follow: pass it as `after` (lists without q)")
+
+
+class MessageList(_Out):
+    items: list[MessageOut] = Field(description="newest first")
+    next: int | None = Field(None, description="older messages follow: pass it as `before`")
+
+
+class SearchHitOut(_Out):
+    """A customer (message_id null: their name or an address matched) or a message."""
+
+    contact_id: int
+    contact_name: str
+    message_id: int | None = None
+    channel: str | None = None
+    at: datetime | None = None
+    snippet: str = ""
+    note: bool = Field(False, description="the message found is an internal note")
+
+
+class SearchList(_Out):
+    items: list[SearchHitOut]
+
+
+class TagOut(_Out):
+    tag: str
+    contacts: int = Field(description="how many customers have it")
+
+
+class TagList(_Out):
+    items: list[TagOut]
+
+
+class ChannelOut(_Out):
+    """A channel account the shop replies from."""
+
+    name: str
+    kind: str
+
+
+class ChannelList(_Out):
+    items: list[ChannelOut]
+
+
+class ErrorOut(_Out):
+    """Every refusal: what is wrong, in words, and the field it is about (if one)."""
+
+    error: str
+    field: str | None = None
+
+
+def search_hit_out(hit: SearchHit) -> SearchHitOut:
+    return SearchHitOut(
+        contact_id=hit.contact_id,
+        contact_name=hit.contact_name,
+        message_id=hit.message_id,
+        channel=None if hit.kind is None else str(hit.kind),
+        at=when(hit.sent_at),
+        snippet=hit.snippet,
+        note=hit.note,
     )

@@ -170,7 +170,8 @@ class InboxPanes(Screen[None]):
         for n, (account, problem) in enumerate(list(problems.items())[:3]):
             if n:
                 text.append("\n")
-            text.append("⚠ " + one_line(account, 30) + ": ", "bold")
+            # Long enough for a webhook's address ("webhook https://crm.example.com/…").
+            text.append("⚠ " + one_line(account, 50) + ": ", "bold")
             text.append(one_line(tr_reason(problem), 200))
         banner = self.query_one("#channel-problems", Static)
         banner.update(text)

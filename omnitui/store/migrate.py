@@ -13,8 +13,21 @@ from pathlib import Path
 from omnitui.errors import OmniError
 
 # The newest revision in migrations/versions; a test checks it against Alembic.
-HEAD = "0012"
-_KNOWN = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011")
+HEAD = "0013"
+_KNOWN = (
+    "0001",
+    "0002",
+    "0003",
+    "0004",
+    "0005",
+    "0006",
+    "0007",
+    "0008",
+    "0009",
+    "0010",
+    "0011",
+    "0012",
+)
 
 
 class SchemaTooNew(OmniError):

@@ -54,6 +54,8 @@ from omnitui.store.records import (
     ThreadCursor,
     UnsubscribeRecipient,
     WaitingCustomer,
+    WebhookDelivery,
+    WebhookState,
     WithdrawnReply,
 )
 
@@ -117,6 +119,16 @@ class ContactStore(Protocol):
     async def count_contacts(self) -> int: ...
 
     async def get_contact(self, contact_id: int) -> Contact: ...
+
+    async def contacts_by_id(self, contact_ids: Sequence[int]) -> list[Contact]:
+        """These contacts with their identities, in the order given (an unknown id
+        is left out), in two reads whatever their number."""
+        ...
+
+    async def surviving_contact(self, contact_id: int) -> int | None:
+        """The contact that now holds `contact_id`'s thread: itself, or the one it
+        was merged into (followed to the end); None when there is no such contact."""
+        ...
 
     async def contact_channels(self, contact_id: int) -> list[tuple[str, ChannelKind]]:
         """The channel accounts this contact has written on, most recent first."""
@@ -694,6 +706,51 @@ class BroadcastStore(Protocol):
         ...
 
 
+class WebhookStore(Protocol):
+    """Webhooks out: the webhooks the channel runner serves and their delivery queue.
+
+    Events are queued by the store itself, in the transaction of the change
+    that makes them, for the active webhooks that want them."""
+
+    async def set_webhooks(self, webhooks: Sequence[tuple[str, Sequence[str]]]) -> dict[str, int]:
+        """Make these (url, events) the webhooks events are queued for; returns their ids."""
+        ...
+
+    async def due_webhook_deliveries(
+        self, webhook_id: int, *, busy: Collection[int] = (), limit: int = 8
+    ) -> list[WebhookDelivery]:
+        """The next event of each customer whose turn it is, but those in `busy`."""
+        ...
+
+    async def next_webhook_due(
+        self, webhook_id: int, *, busy: Collection[int] = ()
+    ) -> float | None:
+        """When the next event of a customer not in `busy` is due (None: nothing waits)."""
+        ...
+
+    async def webhook_delivered(self, delivery_id: int, status: int) -> None:
+        """The receiver took it."""
+        ...
+
+    async def webhook_attempt_failed(
+        self, delivery_id: int, error: str, status: int | None, *, retry_at: float | None
+    ) -> int:
+        """An attempt failed: again at `retry_at`, or given up; the webhook's failures in a row."""
+        ...
+
+    async def webhook_states(self, webhook_id: int | None = None) -> list[WebhookState]:
+        """Every webhook (or the one) with its queue's counts and last error."""
+        ...
+
+    async def replay_webhooks(self, *, url: str | None = None, event_id: str | None = None) -> int:
+        """Failed events back in the queue, with their same ids; how many."""
+        ...
+
+    async def prune_webhook_deliveries(self, older_than: float) -> int:
+        """Forget delivered events older than `older_than` seconds; how many."""
+        ...
+
+
 class StoreProtocol(
     StoreFile,
     ContactListStore,
@@ -710,6 +767,7 @@ class StoreProtocol(
     AutomationStore,
     ReportStore,
     BroadcastStore,
+    WebhookStore,
     Protocol,
 ):
     """Everything OmniTUI asks of its store."""

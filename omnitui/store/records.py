@@ -306,3 +306,33 @@ class PublicImage:
     data: bytes
     content_type: str
     name: str
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookDelivery:
+    """One event on its way to one webhook: the body exactly as it is POSTed."""
+
+    id: int
+    webhook_id: int
+    event_id: str
+    event: str
+    contact_id: int
+    body: str
+    attempts: int
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookState:
+    """A webhook as `omnitui webhooks` and `omnitui doctor` show it."""
+
+    id: int
+    url: str
+    events: tuple[str, ...]
+    active: bool
+    pending: int
+    failed: int
+    delivered: int
+    failures_in_row: int
+    last_error: str
+    last_error_at: float | None

@@ -336,3 +336,46 @@ class BroadcastRecipientTable(SQLModel, table=True):
     skipped: str = Field(default="", sa_column_kwargs={"server_default": ""})
     # The unguessable part of this customer's one-click unsubscribe link.
     unsubscribe_token: str | None = Field(default=None, unique=True, index=True)
+
+
+class WebhookTable(SQLModel, table=True):
+    """A `[[webhook]]` of the channel runner's config: where events go, and which."""
+
+    __tablename__ = "webhook"
+    __table_args__ = (UniqueConstraint("url", name="uq_webhook_url"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str
+    events: str = Field(default="[]", sa_column_kwargs={"server_default": "[]"})  # JSON list
+    # In the runner's config now; a webhook taken out of it keeps its history.
+    active: bool = Field(default=True, sa_column_kwargs={"server_default": "1"})
+    failures_in_row: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    last_error: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    last_error_at: float | None = None
+    updated_at: float
+
+
+class WebhookDeliveryTable(SQLModel, table=True):
+    """One event on its way to one webhook, its body frozen when it happened."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        Index("ix_webhook_delivery_queue", "webhook_id", "state", "contact_id", "id"),
+        Index("ix_webhook_delivery_order", "webhook_id", "state", "id"),
+        Index("ix_webhook_delivery_event", "event_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    webhook_id: int
+    event_id: str  # "evt_…": the same for every webhook and every attempt
+    event: str
+    contact_id: int
+    body: str  # the JSON POSTed, byte for byte on every attempt
+    state: str = Field(default="pending", sa_column_kwargs={"server_default": "pending"})
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    next_at: float
+    last_error: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    last_status: int | None = None
+    created_at: float
+    attempted_at: float | None = None
+    done_at: float | None = None

@@ -13,6 +13,7 @@ from omnitui.store.sqlite.reports import SqliteReports
 from omnitui.store.sqlite.search import SqliteSearch
 from omnitui.store.sqlite.threads import SqliteThreads
 from omnitui.store.sqlite.views import SqliteViews
+from omnitui.store.sqlite.webhooks import SqliteWebhooks
 
 
 class SqliteStore(
@@ -27,6 +28,7 @@ class SqliteStore(
     SqliteSearch,
     SqliteChangeLog,
     SqliteReports,
+    SqliteWebhooks,
 ):
     """OmniTUI's single source of truth, on one SQLite file.
 

@@ -236,6 +236,7 @@ class SqliteAutomation(SqliteOutbox):
         now: float,
     ) -> None:
         contact_id = plan.contact_id
+        updated = False
         if plan.tags:
             tags = json.loads(row["tags"] or "[]")
             added = [t for t in plan.tags if t not in tags]
@@ -245,6 +246,7 @@ class SqliteAutomation(SqliteOutbox):
                     (json.dumps([*tags, *added], ensure_ascii=False), contact_id),
                 )
                 self._change(conn, ChangeKind.CONTACT, contact_id)
+                updated = True
         if plan.profile:
             profile = json.loads(row["profile"] or "{}")
             profile.update(dict(plan.profile))
@@ -253,6 +255,9 @@ class SqliteAutomation(SqliteOutbox):
                 (json.dumps(profile, ensure_ascii=False), contact_id),
             )
             self._change(conn, ChangeKind.CONTACT, contact_id)
+            updated = True
+        if updated:
+            self._queue_webhook(conn, "contact.updated", contact_id)
         if plan.assignee is not None:
             conn.execute(
                 "UPDATE contact SET assignee = ? WHERE id = ?", (plan.assignee, contact_id)
@@ -271,6 +276,7 @@ class SqliteAutomation(SqliteOutbox):
             )
             if plan.status is ThreadStatus.RESOLVED and row["status"] != "resolved":
                 resolved(conn, contact_id, now)
+                self._queue_webhook(conn, "conversation.resolved", contact_id)
             self._change(conn, ChangeKind.STATUS, contact_id)
         failed: dict[int, str] = {}
         for index, reply in enumerate(plan.replies):

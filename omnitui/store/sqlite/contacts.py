@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     from omnitui.contacts_file import ContactRecord
 from omnitui.store.errors import StoreError
 from omnitui.store.records import ProfileFields
-from omnitui.store.sqlite.base import SqliteBase
 from omnitui.store.sqlite.rows import contact_of
+from omnitui.store.sqlite.webhooks import SqliteWebhooks
 from omnitui.store.sqlite.writes import (
     address_owner,
     identity_for,
@@ -26,7 +26,7 @@ from omnitui.store.sqlite.writes import (
 )
 
 
-class SqliteContacts(SqliteBase):
+class SqliteContacts(SqliteWebhooks):
     """Contacts and their identities: who the customers are and how to reach them."""
 
     async def count_contacts(self) -> int:
@@ -61,6 +61,54 @@ class SqliteContacts(SqliteBase):
                 for i in idents
             ),
         )
+
+    async def contacts_by_id(self, contact_ids: Sequence[int]) -> list[Contact]:
+        """These contacts with their identities, in the order given (an unknown id
+        is left out), in two reads whatever their number."""
+        ids = list(dict.fromkeys(contact_ids))
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = await self._rows(
+            "SELECT id, name, first_name, language, profile, status, snoozed_until, assignee, "
+            f"tags, unread, last_activity, last_account FROM contact WHERE id IN ({marks})",
+            ids,
+        )
+        idents: dict[int, list[Identity]] = {}
+        for i in await self._rows(
+            "SELECT id, contact_id, kind, address, display, last_used, opted_out FROM identity "
+            f"WHERE contact_id IN ({marks}) ORDER BY last_used DESC NULLS LAST, id",
+            ids,
+        ):
+            idents.setdefault(i["contact_id"], []).append(
+                Identity(
+                    id=i["id"],
+                    contact_id=i["contact_id"],
+                    kind=IdentityKind(i["kind"]),
+                    address=i["address"],
+                    display=i["display"],
+                    last_used=i["last_used"],
+                    opted_out=bool(i["opted_out"]),
+                )
+            )
+        found = {r["id"]: contact_of(r, tuple(idents.get(r["id"], ()))) for r in rows}
+        return [found[i] for i in ids if i in found]
+
+    async def surviving_contact(self, contact_id: int) -> int | None:
+        """The contact that now holds `contact_id`'s thread: itself, or the one it
+        was merged into (followed to the end); None when there is no such contact."""
+        seen: set[int] = set()
+        current = contact_id
+        while current not in seen:
+            seen.add(current)
+            rows = await self._rows("SELECT merged_into FROM contact WHERE id = ?", (current,))
+            if not rows:
+                return None
+            merged_into = rows[0]["merged_into"]
+            if merged_into is None:
+                return current
+            current = int(merged_into)
+        return current
 
     async def contact_channels(self, contact_id: int) -> list[tuple[str, ChannelKind]]:
         """The channel accounts this contact has written on, most recent first."""
@@ -104,6 +152,7 @@ class SqliteContacts(SqliteBase):
                     )
                 insert_identity(conn, contact_id, kind, address, name, now)
             self._change(conn, ChangeKind.CONTACT, contact_id)
+            self._queue_webhook(conn, "contact.updated", contact_id)
             return contact_id
 
         return await self._write(run)
@@ -138,6 +187,7 @@ class SqliteContacts(SqliteBase):
             # At the top of the list while the agent writes to them.
             conn.execute("UPDATE contact SET last_activity = ? WHERE id = ?", (now, contact_id))
             self._change(conn, ChangeKind.CONTACT, contact_id)
+            self._queue_webhook(conn, "contact.updated", contact_id)
             return contact_id, True
 
         return await self._write(run)
@@ -204,6 +254,7 @@ class SqliteContacts(SqliteBase):
                 for kind, address in record.identities:
                     insert_identity(conn, contact_id, kind, address, record.name, now, if_new=True)
                 self._change(conn, ChangeKind.CONTACT, contact_id)
+                self._queue_webhook(conn, "contact.updated", contact_id)
             return created, updated, problems
 
         return await self._write(run)
@@ -230,6 +281,7 @@ class SqliteContacts(SqliteBase):
                     ),
                 )
                 self._change(conn, ChangeKind.CONTACT, contact_id)
+                self._queue_webhook(conn, "contact.updated", contact_id)
 
         await self._write(run)
 
@@ -268,6 +320,7 @@ class SqliteContacts(SqliteBase):
                 f"UPDATE contact SET {', '.join(sets)} WHERE id = ?", (*params, contact_id)
             )
             self._change(conn, ChangeKind.CONTACT, contact_id)
+            self._queue_webhook(conn, "contact.updated", contact_id)
 
         await self._write(run)
 
@@ -308,6 +361,7 @@ class SqliteContacts(SqliteBase):
             )
             if resolving:
                 resolved(conn, contact_id, self._clock())
+                self._queue_webhook(conn, "conversation.resolved", contact_id)
             self._change(conn, ChangeKind.STATUS, contact_id)
 
         await self._write(run)
@@ -366,6 +420,7 @@ class SqliteContacts(SqliteBase):
             )
             if cur.rowcount:
                 self._change(conn, ChangeKind.CONSENT, contact_id)
+                self._queue_webhook(conn, "contact.updated", contact_id)  # its identity's opt-out
             return contact_id
 
         return await self._write(run)

@@ -161,8 +161,9 @@ class SqliteIngest(SqliteMerges):
             "display = CASE WHEN display = '' THEN ? ELSE display END WHERE id = ?",
             (item.sent_at, item.display_name, identity_id),
         )
-        if item.tags:
-            self._add_tags(conn, contact_id, item.tags)
+        # A live message from a customer is an event for the webhooks (history is not).
+        events = live and not item.history
+        updated = bool(item.tags) and self._add_tags(conn, contact_id, item.tags)
         if item.opt_out is not None:
             # An SMS STOP / START: recorded with the message that says it, so a
             # crash cannot keep one without the other, and an old message
@@ -173,6 +174,9 @@ class SqliteIngest(SqliteMerges):
             )
             if changed.rowcount:
                 self._change(conn, ChangeKind.CONSENT, contact_id)
+                updated = True
+        if updated and events:  # tags it brought, or its address opted out or in
+            self._queue_webhook(conn, "contact.updated", contact_id)
         if item.broadcast_opt_out is not None:
             # 配信停止 / 配信再開: kept with the message that says it. Only the
             # address's newest message decides (last_used now includes this
@@ -191,9 +195,15 @@ class SqliteIngest(SqliteMerges):
                 self._change(conn, ChangeKind.CONSENT, contact_id)
         if answer is not None:
             self._record_rating(conn, contact_id, message_id, answer, now)
+            self._queue_webhook(conn, "message.received", contact_id, message_id=message_id)
+            self._queue_webhook(
+                conn, "csat.received", contact_id, message_id=message_id, conversation_id=answer[0]
+            )
             return IngestResult(message_id, contact_id, True)
         if tapped:  # a tap on an old question: kept, it reopens nothing
             self._change(conn, ChangeKind.INBOUND, contact_id)
+            if events:
+                self._queue_webhook(conn, "message.received", contact_id, message_id=message_id)
             return IngestResult(message_id, contact_id, True)
         if live and not item.history:
             self._queue_for_rules(conn, contact_id, message_id, now)
@@ -204,10 +214,13 @@ class SqliteIngest(SqliteMerges):
             (contact_id,),
         )
         self._change(conn, ChangeKind.INBOUND, contact_id)
+        if events:
+            self._queue_webhook(conn, "message.received", contact_id, message_id=message_id)
         return IngestResult(message_id, contact_id, True)
 
-    def _add_tags(self, conn: sqlite3.Connection, contact_id: int, tags: Sequence[str]) -> None:
-        """Give the sender `tags` (those they lack), with the message that brought them."""
+    def _add_tags(self, conn: sqlite3.Connection, contact_id: int, tags: Sequence[str]) -> bool:
+        """Give the sender `tags` (those they lack), with the message that brought them.
+        Whether any was new."""
         row = conn.execute("SELECT tags FROM contact WHERE id = ?", (contact_id,)).fetchone()
         have = json.loads(row["tags"] or "[]") if row is not None else []
         added = [t for t in dict.fromkeys(tags) if t not in have]
@@ -217,6 +230,7 @@ class SqliteIngest(SqliteMerges):
                 (json.dumps([*have, *added], ensure_ascii=False), contact_id),
             )
             self._change(conn, ChangeKind.CONTACT, contact_id)
+        return bool(added)
 
     def _csat_answer(
         self, conn: sqlite3.Connection, contact_id: int, item: Inbound, now: float

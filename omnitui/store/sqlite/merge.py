@@ -223,6 +223,7 @@ class SqliteMerges(SqliteContacts):
         )
         self._change(conn, ChangeKind.MERGE, source_id)
         self._change(conn, ChangeKind.MERGE, target_id)
+        self._queue_webhook(conn, "contact.updated", target_id)  # its identities grew
         return record_id
 
     async def undo_merge(self, record_id: int) -> None:
@@ -273,6 +274,9 @@ class SqliteMerges(SqliteContacts):
             recount(conn, target)
             self._change(conn, ChangeKind.MERGE, source)
             self._change(conn, ChangeKind.MERGE, target)
+            self._queue_webhook(conn, "contact.updated", source)
+            if not unmerge:  # a folded-away split is its source again
+                self._queue_webhook(conn, "contact.updated", target)
 
         await self._write(run)
 
@@ -331,6 +335,8 @@ class SqliteMerges(SqliteContacts):
             )
             self._change(conn, ChangeKind.MERGE, source)
             self._change(conn, ChangeKind.MERGE, new_id)
+            self._queue_webhook(conn, "contact.updated", source)
+            self._queue_webhook(conn, "contact.updated", new_id)
             return new_id
 
         return await self._write(run)

@@ -21,8 +21,8 @@ from omnitui.domain.models import (
 from omnitui.domain.safe_text import one_line
 from omnitui.store.errors import StoreError
 from omnitui.store.records import WithdrawnReply
-from omnitui.store.sqlite.base import SqliteBase
 from omnitui.store.sqlite.rows import json_strings
+from omnitui.store.sqlite.webhooks import SqliteWebhooks
 from omnitui.store.sqlite.writes import (
     conversation_out,
     count_hour,
@@ -107,7 +107,7 @@ def _files(
     )
 
 
-class SqliteOutbox(SqliteBase):
+class SqliteOutbox(SqliteWebhooks):
     """The outbox: replies queued, claimed by a sender, delivered, failed or withdrawn."""
 
     async def enqueue_reply(
@@ -396,12 +396,20 @@ class SqliteOutbox(SqliteBase):
                 "(SELECT account FROM message WHERE id = ?)",
                 (provider_id, message_id, message_id),
             ).fetchone()
-            conn.execute(
+            sent = conn.execute(
                 "UPDATE message SET status = 'sent', provider_id = ?, status_reason = ?, "
                 "sent_at = ? WHERE id = ? AND status = 'sending'",
                 (None if taken else provider_id, note, self._clock(), message_id),
             )
             self._change_for_message(conn, ChangeKind.DELIVERY, message_id)
+            if sent.rowcount:
+                row = conn.execute(
+                    "SELECT contact_id FROM message WHERE id = ?", (message_id,)
+                ).fetchone()
+                if row is not None:
+                    self._queue_webhook(
+                        conn, "message.sent", int(row["contact_id"]), message_id=message_id
+                    )
 
         await self._write(run)
 
