@@ -644,6 +644,25 @@ async def test_a_plugin_that_crashes_is_restarted_and_the_console_stays_up(
             await hub.stop()
 
 
+async def test_a_forms_messages_stay_readable_once_the_plugin_is_gone(store: Store) -> None:
+    form = Channel(ChannelKind("webform"), "web-form")
+    models.register_kind("webform", models.KindInfo(models.IdentityKind.EMAIL, replies=False))
+    [got] = await store.ingest(
+        [Inbound(form, "form:1", "ken@example.com", "Ken Sato", "Gift wrapping?", time.time())]
+    )
+    # The shop uninstalls the plugin: this console has never loaded it.
+    del models._PLUGIN_KINDS[form.kind]
+    app = OmniApp(store, agent_name="Aiko", channels=[MAIL], poll_changes=0.05, language="en")
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = app.inbox
+        await open_customer(pilot, got.contact_id)
+        assert "Gift wrapping?" in "\n".join(screen.thread.lines_text())
+        [row] = screen.contacts.contacts
+        assert contact_prompt(row, 60).plain.startswith("W")  # its kind's first letter
+        # Nothing here could send on it: the reply goes by the shop's email.
+        assert screen.composer.channels == [MAIL]
+
+
 async def test_a_plugin_for_another_api_version_is_refused_in_so_many_words(
     broken_plugins: Path, tmp_path: Path
 ) -> None:

@@ -65,7 +65,10 @@ class IdentityKind(StrEnum):
             # An address kind of a plugin's own is answered on its plugin's channel
             # kind (same name), so "which channel reaches this address" finds one
             # even in a process that has not loaded the plugin.
-            _PLUGIN_KINDS.setdefault(ChannelKind(member.value), KindInfo(identity=member))
+            # No reply goes on it until its plugin says it can carry one.
+            _PLUGIN_KINDS.setdefault(
+                ChannelKind(member.value), KindInfo(identity=member, replies=False)
+            )
         return member
 
 
@@ -144,9 +147,14 @@ def kind_info(kind: ChannelKind) -> KindInfo | None:
 
 
 def can_reply(kind: ChannelKind) -> bool:
-    """Whether a reply can go out on a channel of `kind` (a web form cannot carry one)."""
+    """Whether a reply can go out on a channel of `kind`: a built-in one, or a
+    plugin's that says it can (a web form cannot). A plugin's kind this process
+    has not loaded (its messages stay in the store after the plugin is gone) has
+    nothing here to send it."""
     info = _PLUGIN_KINDS.get(kind)
-    return info is None or info.replies
+    if info is None:
+        return kind in _BUILT_IN_IDENTITY
+    return info.replies
 
 
 def reply_channel(channel: Channel | None, channels: Iterable[Channel]) -> Channel | None:
