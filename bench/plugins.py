@@ -48,7 +48,8 @@ STARTUP = textwrap.dedent("""
     import sys, time
     from pathlib import Path
     from omnitui import config
-    from omnitui.cli import build_adapters, configured_channels
+    from omnitui.adapters.runner import configured_channels
+    from omnitui.cli import build_adapters
     # As the console reads it: from the cache of checked configs (no pydantic).
     settings = config.load(Path(sys.argv[1]), cache=True)
     ready = time.perf_counter()

@@ -109,7 +109,7 @@ async def cmd_broadcast(
     yes: bool = False,
     image: Path | None = None,
 ) -> int:
-    from omnitui.cli import configured_channels
+    from omnitui.adapters.runner import configured_channels
     from omnitui.config import local_timezone
     from omnitui.store import StoreError
 
@@ -303,9 +303,9 @@ async def _send(settings: Settings, store: Store, broadcast_id: int, send_at: fl
 
 async def _run_channels(settings: Settings, store: Store) -> Hub:
     from omnitui.adapters.public import public_listener
-    from omnitui.adapters.runner import runner_services
+    from omnitui.adapters.runner import configured_channels, runner_services
     from omnitui.automation import Automation, AutomationSetup
-    from omnitui.cli import build_adapters, configured_channels
+    from omnitui.cli import build_adapters
     from omnitui.hub import Hub
 
     adapters, _ = build_adapters(settings, store)

@@ -21,6 +21,7 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from omnitui.adapters.runner import configured_channels
 from omnitui.errors import OmniError, message
 from omnitui.i18n import resolve_language, use_language
 
@@ -453,23 +454,6 @@ def plugin_adapters(settings: Settings) -> list[Adapter | OmniError]:
         except OmniError as exc:  # the caller says it (a log line, a toast, doctor)
             built.append(exc)
     return built
-
-
-def configured_channels(settings: Settings) -> list[Channel]:
-    """The configured channels; a `[[plugin]]` one only when its plugin can be used."""
-    from omnitui.domain.models import Channel, ChannelKind
-
-    channels = [
-        *(Channel(ChannelKind.EMAIL, s.name) for s in settings.email),
-        *(Channel(ChannelKind.TELEGRAM, s.name) for s in settings.telegram),
-        *(Channel(ChannelKind.SMS, s.name) for s in settings.sms),
-        *(Channel(ChannelKind.LINE, s.name) for s in settings.line),
-    ]
-    if settings.plugin:
-        from omnitui.adapters.plugins import plugin_channel
-
-        channels += [c for s in settings.plugin if (c := plugin_channel(s)) is not None]
-    return channels
 
 
 async def _console(

@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from omnitui.cli import EXIT_OK, configured_channels
+from omnitui.adapters.runner import configured_channels
+from omnitui.cli import EXIT_OK
 from omnitui.domain.rule_words import describe
 from omnitui.i18n import tr
 

@@ -38,9 +38,10 @@ import pytest
 from omnitui import config
 from omnitui.adapters import plugins
 from omnitui.adapters.api import local_api
+from omnitui.adapters.runner import configured_channels
 from omnitui.app import OmniApp
 from omnitui.automation import Automation, AutomationSetup
-from omnitui.cli import build_adapters, configured_channels
+from omnitui.cli import build_adapters
 from omnitui.domain import models
 from omnitui.domain.models import Channel, ChannelKind, Delivery, Inbound
 from omnitui.hub import Hub

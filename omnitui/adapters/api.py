@@ -38,6 +38,7 @@ from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from omnitui.adapters.runner import configured_channels
 from omnitui.config import ApiConfig, HostPort, SecretError
 from omnitui.domain.models import (
     IDENTITY_FOR_CHANNEL,
@@ -1017,20 +1018,6 @@ def _invalid(exc: Any) -> ApiRefusal:
     if not where:
         return ApiRefusal(422, "{reason}", reason=said)
     return ApiRefusal(422, "{where}: {problem}", field=where, where=where, problem=said)
-
-
-def configured_channels(settings: Settings) -> list[Channel]:
-    channels = [
-        *(Channel(ChannelKind.EMAIL, s.name) for s in settings.email),
-        *(Channel(ChannelKind.TELEGRAM, s.name) for s in settings.telegram),
-        *(Channel(ChannelKind.SMS, s.name) for s in settings.sms),
-        *(Channel(ChannelKind.LINE, s.name) for s in settings.line),
-    ]
-    if settings.plugin:  # a [[plugin]] channel whose plugin can be used (cli.configured_channels)
-        from omnitui.adapters.plugins import plugin_channel
-
-        channels += [c for s in settings.plugin if (c := plugin_channel(s)) is not None]
-    return channels
 
 
 def local_api(settings: Settings, store: StoreProtocol) -> LocalApi | None:

@@ -11,7 +11,25 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from omnitui.adapters.base import Service
     from omnitui.config import Settings
+    from omnitui.domain.models import Channel
     from omnitui.store.protocol import StoreProtocol
+
+
+def configured_channels(settings: Settings) -> list[Channel]:
+    """The configured channels; a `[[plugin]]` one only when its plugin can be used."""
+    from omnitui.domain.models import Channel, ChannelKind
+
+    channels = [
+        *(Channel(ChannelKind.EMAIL, s.name) for s in settings.email),
+        *(Channel(ChannelKind.TELEGRAM, s.name) for s in settings.telegram),
+        *(Channel(ChannelKind.SMS, s.name) for s in settings.sms),
+        *(Channel(ChannelKind.LINE, s.name) for s in settings.line),
+    ]
+    if settings.plugin:
+        from omnitui.adapters.plugins import plugin_channel
+
+        channels += [c for s in settings.plugin if (c := plugin_channel(s)) is not None]
+    return channels
 
 
 def runner_services(settings: Settings, store: StoreProtocol) -> list[Service]:
