@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import threading
 import time
@@ -30,6 +31,9 @@ DUPLICATE_ERRORS: tuple[type[Exception], ...] = (sqlite3.IntegrityError, Duplica
 # Bounded writes run side by side, each on its own connection, each waiting for
 # SQLite's lock by itself: one that waits long never holds up the next.
 BOUNDED_WRITERS = 4
+READER_CLOSE_SECONDS = 5.0
+
+log = logging.getLogger("omnitui.store")
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -134,7 +138,7 @@ class SqliteBase:
         return self._clock()
 
     async def close(self) -> None:
-        await self._reader.close()
+        await self._close_reader()
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._writer.close)
         self._executor.shutdown(wait=True)
@@ -143,6 +147,21 @@ class SqliteBase:
             spares, self._spares = self._spares, []
         for conn in spares:
             conn.close()
+
+    async def _close_reader(self) -> None:
+        """Close the reader's connection. Its thread dies if a read it was doing
+        finished after the event loop that asked for it had closed (a test
+        harness's loop, an app torn down mid-read): then nothing would ever
+        answer the close, so it is not waited for longer than a few seconds."""
+        thread = getattr(self._reader, "_thread", None)
+        if isinstance(thread, threading.Thread) and not thread.is_alive():
+            return
+        closing = asyncio.ensure_future(self._reader.close())
+        done, _ = await asyncio.wait({closing}, timeout=READER_CLOSE_SECONDS)
+        if closing in done:
+            closing.result()
+        else:
+            log.warning("the store's reader did not close within %.0f s", READER_CLOSE_SECONDS)
 
     async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn` as one write transaction on the writer thread."""
