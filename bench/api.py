@@ -2,6 +2,10 @@
 
     python bench/build_store.py && python bench/api.py           # bench/out/bench.db
     python bench/api.py /path/to/bench.db --repeat 20            # a store built elsewhere
+    python bench/api.py --postgresql                              # the same store on PostgreSQL
+
+With `--postgresql` the store is the PostgreSQL copy bench/pg_store.py keeps
+(a cluster under bench/out/pg, database `bench`; built there when missing).
 
 The store is the one build_store.py makes (5,000 contacts, 1,000,000
 messages); it is only read. The API runs as the channel runner runs it (a
@@ -47,17 +51,17 @@ QUERIES = {
 }
 
 
-async def bench(path: Path, repeat: int) -> int:
+async def bench(spec: str, repeat: int) -> int:
     import aiohttp
+    from probe import open_bench_store
 
     from omnitui.adapters.api import SEARCH_FOR_CONTACTS, LocalApi
     from omnitui.config import ApiConfig, HostPort
-    from omnitui.store import Store
     from tests.peers.dovecot import free_port
 
     token = secrets.token_urlsafe(24)
     os.environ[TOKEN_ENV] = token
-    store = await Store.open(path)
+    store = await open_bench_store(spec)
     port = free_port()
     api = LocalApi(ApiConfig(listen=HostPort("127.0.0.1", port), token_env=TOKEN_ENV), store)
     served = asyncio.create_task(api.run())
@@ -101,7 +105,7 @@ async def bench(path: Path, repeat: int) -> int:
     everything = [t for kind in times.values() for t in kind]
     p50, p95 = statistics.median(everything), quantile(everything, 0.95)
     f50, f95 = statistics.median(floor), quantile(floor, 0.95)
-    print(f"store {path}: GET /contacts?q=...&limit={LIMIT}, {len(everything)} timed requests")
+    print(f"store {spec}: GET /contacts?q=...&limit={LIMIT}, {len(everything)} timed requests")
     print(f"{'what':<34} {'p50':>9} {'p95':>9}   {'floor p50':>9} {'floor p95':>9}  ratio")
     for kind, taken in times.items():
         print(
@@ -130,11 +134,30 @@ def main(argv: list[str] | None = None) -> int:
         "path", nargs="?", type=Path, help="store file (default bench/out/bench.db)"
     )
     parser.add_argument("--repeat", type=int, default=10, help="timed runs of each query")
+    parser.add_argument(
+        "--postgresql", action="store_true", help="the store's copy on PostgreSQL (bench/out/pg)"
+    )
     args = parser.parse_args(argv)
     path: Path = args.path or build_store.FULL[0]
-    if not path.exists():
-        parser.error(f"{path} does not exist: build it with `python bench/build_store.py`")
-    return asyncio.run(bench(path, args.repeat))
+    if not args.postgresql:
+        if not path.exists():
+            parser.error(f"{path} does not exist: build it with `python bench/build_store.py`")
+        return asyncio.run(bench(str(path), args.repeat))
+    from pg_store import ensure_database
+
+    from tests.peers.postgres import PASSWORD, PgCluster, bindir
+
+    where = bindir()
+    if where is None:
+        parser.error("PostgreSQL is not installed: apt-get install postgresql")
+    cluster = PgCluster.kept_at(build_store.OUT / "pg", where)
+    os.environ["OMNITUI_BENCH_PG_PASSWORD"] = PASSWORD
+    try:
+        _, contacts, messages = build_store.FULL
+        url = ensure_database(cluster, "bench", contacts, messages)
+        return asyncio.run(bench(url, args.repeat))
+    finally:
+        cluster.stop()
 
 
 if __name__ == "__main__":

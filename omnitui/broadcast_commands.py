@@ -302,24 +302,9 @@ async def _send(settings: Settings, store: Store, broadcast_id: int, send_at: fl
 
 
 async def _run_channels(settings: Settings, store: Store) -> Hub:
-    from omnitui.adapters.public import public_listener
-    from omnitui.adapters.runner import configured_channels, runner_services
-    from omnitui.automation import Automation, AutomationSetup
-    from omnitui.cli import build_adapters
-    from omnitui.hub import Hub
+    from omnitui.cli import channel_runner
 
-    adapters, _ = build_adapters(settings, store)
-    channels = {c.account: c for c in configured_channels(settings)}
-    rules = Automation(store, AutomationSetup.from_settings(settings), channels)
-    public = public_listener(settings.broadcast, store, settings.shop.get("name", ""))
-    hub = Hub(
-        store,
-        adapters,
-        automation=rules,
-        pace=settings.broadcast.pace(),
-        public=public,
-        services=runner_services(settings, store),
-    )
+    hub, _, _ = channel_runner(settings, store)
     await hub.start()
     return hub
 

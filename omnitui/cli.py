@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from omnitui.domain.models import Channel
     from omnitui.domain.pace import Pace
     from omnitui.domain.qr import QrChannel
+    from omnitui.hub import Hub
     from omnitui.store import Store
     from omnitui.store.postgres.lock import PgChannelLock
 
@@ -762,22 +763,16 @@ async def run_serve(settings: Settings, given: Path | None = None) -> int:
     return EXIT_OK
 
 
-async def _run_channels(
-    settings: Settings,
-    given: Path | None,
-    store: Store,
-    stop: asyncio.Event,
-    lost: asyncio.Event | None = None,
-) -> None:
-    """Run the channels until `stop` (SIGTERM) or `lost` (the channel lock went)."""
+def channel_runner(settings: Settings, store: Store) -> tuple[Hub, Automation, list[str]]:
+    """The hub that runs the configured channels with the rules, the public
+    listener and the services (`omnitui serve`, a broadcast from the command
+    line), and a note for each channel that cannot run; not started."""
     from omnitui.adapters.public import public_listener
     from omnitui.adapters.runner import runner_services
     from omnitui.automation import Automation, AutomationSetup
     from omnitui.hub import Hub
 
     adapters, notes = build_adapters(settings, store)
-    for note in notes:
-        log.warning(note)
     channels = {c.account: c for c in configured_channels(settings)}
     rules = Automation(store, AutomationSetup.from_settings(settings), channels)
     public = public_listener(settings.broadcast, store, settings.shop.get("name", ""))
@@ -789,10 +784,24 @@ async def _run_channels(
         public=public,
         services=runner_services(settings, store),
     )
+    return hub, rules, notes
+
+
+async def _run_channels(
+    settings: Settings,
+    given: Path | None,
+    store: Store,
+    stop: asyncio.Event,
+    lost: asyncio.Event | None = None,
+) -> None:
+    """Run the channels until `stop` (SIGTERM) or `lost` (the channel lock went)."""
+    hub, rules, notes = channel_runner(settings, store)
+    for note in notes:
+        log.warning(note)
     await hub.start()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGHUP, lambda: reload_rules(rules, given))
-    log.info("serving %d channel(s) on %s", len(adapters), store.path)
+    log.info("serving %d channel(s) on %s", len(hub.adapters), store.path)
     waits = [asyncio.ensure_future(stop.wait())]
     if lost is not None:
         waits.append(asyncio.ensure_future(lost.wait()))

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from omnitui.contacts_file import ContactRecord
 from omnitui.store.errors import StoreError
 from omnitui.store.records import ProfileFields
-from omnitui.store.sqlite.rows import contact_of
+from omnitui.store.sqlite.rows import contact_of, identity_of
 from omnitui.store.sqlite.webhooks import SqliteWebhooks
 from omnitui.store.sqlite.writes import (
     address_owner,
@@ -48,18 +48,7 @@ class SqliteContacts(SqliteWebhooks):
         )
         return contact_of(
             r,
-            tuple(
-                Identity(
-                    id=i["id"],
-                    contact_id=i["contact_id"],
-                    kind=IdentityKind(i["kind"]),
-                    address=i["address"],
-                    display=i["display"],
-                    last_used=i["last_used"],
-                    opted_out=bool(i["opted_out"]),
-                )
-                for i in idents
-            ),
+            tuple(identity_of(i) for i in idents),
         )
 
     async def contacts_by_id(self, contact_ids: Sequence[int]) -> list[Contact]:
@@ -80,17 +69,7 @@ class SqliteContacts(SqliteWebhooks):
             f"WHERE contact_id IN ({marks}) ORDER BY last_used DESC NULLS LAST, id",
             ids,
         ):
-            idents.setdefault(i["contact_id"], []).append(
-                Identity(
-                    id=i["id"],
-                    contact_id=i["contact_id"],
-                    kind=IdentityKind(i["kind"]),
-                    address=i["address"],
-                    display=i["display"],
-                    last_used=i["last_used"],
-                    opted_out=bool(i["opted_out"]),
-                )
-            )
+            idents.setdefault(i["contact_id"], []).append(identity_of(i))
         found = {r["id"]: contact_of(r, tuple(idents.get(r["id"], ()))) for r in rows}
         return [found[i] for i in ids if i in found]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from omnitui.domain.models import Contact, Identity, ThreadStatus
+from omnitui.domain.models import Contact, Identity, IdentityKind, ThreadStatus
 
 
 def json_strings(value: object) -> tuple[str, ...]:
@@ -17,6 +17,19 @@ def json_strings(value: object) -> tuple[str, ...]:
     except ValueError:
         return ()
     return tuple(str(i) for i in items if isinstance(i, str)) if isinstance(items, list) else ()
+
+
+def identity_of(i: sqlite3.Row) -> Identity:
+    """An identity from a row with the identity table's columns."""
+    return Identity(
+        id=i["id"],
+        contact_id=i["contact_id"],
+        kind=IdentityKind(i["kind"]),
+        address=i["address"],
+        display=i["display"],
+        last_used=i["last_used"],
+        opted_out=bool(i["opted_out"]),
+    )
 
 
 def contact_of(r: sqlite3.Row, identities: tuple[Identity, ...] = ()) -> Contact:

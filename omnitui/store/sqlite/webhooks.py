@@ -19,10 +19,10 @@ from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
 from omnitui.domain.changes import ChangeKind
-from omnitui.domain.models import Attachment, Identity, IdentityKind
+from omnitui.domain.models import Attachment
 from omnitui.store.records import WebhookDelivery, WebhookState
 from omnitui.store.sqlite.base import SqliteBase
-from omnitui.store.sqlite.rows import contact_of
+from omnitui.store.sqlite.rows import contact_of, identity_of
 from omnitui.store.sqlite.threads import _MESSAGE_COLUMNS as MESSAGE_COLUMNS
 from omnitui.store.sqlite.threads import _message as message_of
 
@@ -109,15 +109,7 @@ class SqliteWebhooks(SqliteBase):
         if row["merged_into"] is not None:  # an event of a merged customer is their new one's
             return self._contact_now(conn, int(row["merged_into"]))
         identities = tuple(
-            Identity(
-                id=i["id"],
-                contact_id=i["contact_id"],
-                kind=IdentityKind(i["kind"]),
-                address=i["address"],
-                display=i["display"],
-                last_used=i["last_used"],
-                opted_out=bool(i["opted_out"]),
-            )
+            identity_of(i)
             for i in conn.execute(
                 "SELECT id, contact_id, kind, address, display, last_used, opted_out "
                 "FROM identity WHERE contact_id = ? ORDER BY last_used DESC NULLS LAST, id",
