@@ -1270,7 +1270,9 @@ REASON_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"; retrying in (\d+) s$"), r"。\1 秒後にもう一度試します"),
     # Issue 20, webhooks out: a webhook in trouble (adapters/webhooks_out.py).
     (
-        re.compile(r"^(\d+) events given up \((.*)\); omnitui webhooks replay sends them again$"),
+        re.compile(
+            r"^given up on (\d+) events? \((.*)\); omnitui webhooks replay sends (?:it|them) again$"
+        ),
         r"\1 件のイベントを届けられず諦めました(\2)。omnitui webhooks replay で送り直せます",
     ),
     (

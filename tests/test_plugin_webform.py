@@ -253,7 +253,8 @@ async def test_a_form_joins_the_customers_email_thread_and_the_agent_answers_by_
                 assert tr_reason(message.status_reason).startswith("web form では返信を送れません")
                 # The Japanese console draws pictures: the plugin's own.
                 assert channel_mark(form.kind) == "▤"
-                assert channel_legend().endswith("▤ web form")
+                assert channel_legend([form.kind]).endswith("▤ ウェブフォーム")
+                assert "▤" not in channel_legend()  # a console without a web form channel
             finally:
                 use_language("en")
             # Search finds the form's message, on its channel.

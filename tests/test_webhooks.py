@@ -519,17 +519,22 @@ async def test_given_up_after_the_window_shown_as_a_problem_then_replayed_with_t
     await wait_until(lambda: states_are(store, {"failed": 1}), what="given up")
     attempts = len(crm.got)
     assert attempts == 5  # 0.05 s apart until the waits pass 0.2 s
-    problems = await store.channel_problems()
-    assert problems == {
-        f"webhook {crm.url}": "1 events given up (HTTP 502 Bad Gateway); "
-        "omnitui webhooks replay sends them again"
+    said = {
+        f"webhook {crm.url}": "given up on 1 event (HTTP 502 Bad Gateway); "
+        "omnitui webhooks replay sends it again"
     }
+    # The consoles' line is written just after the delivery's state.
+    await wait_until(lambda: problems_are(store, said), what="the problem shown")
 
     down = False
     assert await store.replay_webhooks(url=crm.url) == 1
     await wait_until(lambda: all_delivered(store), what="delivered after the replay")
     assert len(crm.ids()) == 1 and len(crm.got) == attempts + 1
     await wait_until(lambda: no_problems(store), what="the problem cleared")
+
+
+async def problems_are(store: Store, expected: dict[str, str]) -> bool:
+    return await store.channel_problems() == expected
 
 
 async def states_are(store: Store, expected: dict[str, int]) -> bool:
@@ -665,7 +670,7 @@ async def test_a_failing_webhook_shows_in_the_console_and_doctor_and_is_replayed
         await wait_until(lambda: "failed in a row" in shown(), pilot=pilot, what="failing")
         assert f"⚠ webhook {crm.url}: 3 deliveries failed in a row (HTTP 503" in shown()
         await wait_until(lambda: "given up" in shown(), pilot=pilot, what="given up")
-        assert "1 events given up (HTTP 503 Service Unavailable)" in shown()
+        assert "given up on 1 event (HTTP 503 Service Unavailable)" in shown()
 
         code, said = await omnitui(config, "doctor")
         line = next(x for x in said.splitlines() if x[6:14] == "webhook ")

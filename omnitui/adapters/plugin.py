@@ -131,7 +131,8 @@ class AdapterPlugin(Protocol):
 
     @property
     def label(self) -> str:
-        """Its short name in the console ("web form")."""
+        """Its short name in the console ("web form"). An optional `label_ja`
+        attribute names it in the Japanese console ("ウェブフォーム")."""
 
     @property
     def mark(self) -> str:

@@ -150,6 +150,7 @@ def _load(entry: metadata.EntryPoint) -> InstalledPlugin:
             KindInfo(
                 identity=identity,
                 label=str(plugin.label),
+                label_ja=str(getattr(plugin, "label_ja", "")),
                 mark=str(plugin.mark)[:1],
                 icon=str(plugin.icon)[:1],
                 replies=bool(plugin.replies),

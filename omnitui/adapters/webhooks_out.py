@@ -256,8 +256,9 @@ def problem_of(state: WebhookState) -> str | None:
     """What the consoles and `omnitui doctor` say of a webhook in trouble (None: it works)."""
     if state.failed:
         return (
-            f"{state.failed} events given up ({state.last_error}); "
-            "omnitui webhooks replay sends them again"
+            f"given up on {state.failed} event{'' if state.failed == 1 else 's'} "
+            f"({state.last_error}); omnitui webhooks replay sends "
+            f"{'it' if state.failed == 1 else 'them'} again"
         )
     if state.failures_in_row >= FAILING_AFTER:
         return f"{state.failures_in_row} deliveries failed in a row ({state.last_error})"

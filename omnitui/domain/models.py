@@ -79,6 +79,7 @@ class KindInfo:
 
     identity: IdentityKind
     label: str = ""  # its short name ("web form"); "" shows the kind itself
+    label_ja: str = ""  # its short name in the Japanese console ("フォーム"); "" for `label`
     mark: str = ""  # one cell in the contact list (English); "" for its first letter
     icon: str = ""  # one cell, the Japanese console's picture; "" for the mark
     replies: bool = True  # False: a reply cannot go on it (a web form)

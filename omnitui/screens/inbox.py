@@ -123,5 +123,7 @@ class InboxScreen(TriageActions, CustomerActions, ReplyActions, BroadcastActions
             (anywhere, "tab shift+tab", tr("Next / previous pane"), ""),
         ]
         rows += binding_rows(sections, self.context.keymap)
-        legend = tr("Marks: {legend}").format(legend=channel_legend())
+        legend = tr("Marks: {legend}").format(
+            legend=channel_legend(c.kind for c in self.context.channels)
+        )
         self.app.push_screen(HelpScreen(rows, legend))

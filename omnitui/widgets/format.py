@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from rich.cells import cell_len
 
 from omnitui import errors
-from omnitui.domain.models import IDENTITY_FOR_CHANNEL, ChannelKind, ThreadStatus, kind_info
+from omnitui.domain.models import ChannelKind, ThreadStatus, kind_info
 from omnitui.domain.safe_text import one_line, visible
 from omnitui.domain.views import AnyView, TagView, View
 from omnitui.errors import OmniError
@@ -52,7 +52,8 @@ def _plugin_icon(kind: ChannelKind) -> str:
 
 def _plugin_label(kind: ChannelKind) -> str:
     info = kind_info(kind)
-    label = one_line(info.label, 24) if info is not None else ""
+    given = "" if info is None else (info.label_ja if active_language() == "ja" else "")
+    label = one_line(given or info.label, 24) if info is not None else ""
     # Shown in toasts, which read markup: a plugin's label never carries any.
     return label.replace("[", "(").replace("]", ")") or kind.value
 
@@ -127,9 +128,12 @@ def channel_name(kind: ChannelKind) -> str:
     return names.get(kind, CHANNEL_NAME[kind])
 
 
-def channel_legend() -> str:
-    """What each mark means: `✉ メール · ✈ Telegram · ☏ SMS` (the help screen's key)."""
-    plugins = [k for k in IDENTITY_FOR_CHANNEL if k not in CHANNEL_ORDER and kind_info(k)]
+def channel_legend(kinds: Iterable[ChannelKind] = ()) -> str:
+    """What each mark means: `✉ メール · ✈ Telegram · ☏ SMS` (the help screen's key),
+    with the plugin kinds among `kinds` (the console's channels) after the built-in ones."""
+    plugins = [
+        k for k in dict.fromkeys(kinds) if k not in CHANNEL_ORDER and kind_info(k) is not None
+    ]
     return " · ".join(f"{channel_mark(k)} {channel_name(k)}" for k in (*CHANNEL_ORDER, *plugins))
 
 

@@ -324,6 +324,7 @@ class WebformPlugin:
     kind = KIND
     identity = IdentityKind.EMAIL  # the customer is their email address
     label = LABEL
+    label_ja = "ウェブフォーム"  # the Japanese console's name for it
     mark = "W"
     icon = "▤"
     replies = False  # a web form cannot carry an answer: the shop's email does
