@@ -481,7 +481,9 @@ class WebhookConfig:
     timeout: float = 10.0
 
     def secret(self) -> Secret:
-        return _secret(self, "secret", f"[[webhook]] {self.url}")
+        from omnitui.domain.safe_text import shown_url
+
+        return _secret(self, "secret", f"[[webhook]] {shown_url(self.url)}")
 
 
 @dataclass(slots=True)

@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -568,6 +569,36 @@ async def test_a_missing_secret_stops_only_its_own_webhook(
     states_now = {s.url: (s.pending, s.delivered) for s in await store.webhook_states()}
     # Its event waits in the store for the secret.
     assert states_now == {crm.url: (0, 1), "http://127.0.0.1:9/other": (1, 0)}
+
+
+async def test_a_token_in_a_webhooks_address_stays_out_of_logs_and_the_channel_line(
+    store: Store, runner: Runner, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Many CRMs put their receiver's key in the address; nothing answers at this one.
+    dead = "http://127.0.0.1:9/hook?key=CRMKEY123"
+    unsigned = "http://user:PASSWORD9@127.0.0.1:9/other?token=CRMKEY456"
+    await runner(
+        webhook_toml(dead, '["contact.updated"]')
+        + f'\n[[webhook]]\nurl = "{unsigned}"\nevents = ["contact.updated"]\n'
+        'secret_env = "OMNITUI_TEST_UNSET_WEBHOOK_SECRET"\n'
+    )
+    [ada] = await customers(store, 1)
+    with caplog.at_level(logging.DEBUG):
+        await store.update_contact(ada, name="Ada")
+
+        async def both_shown() -> bool:
+            return len(await store.channel_problems()) == 2
+
+        await wait_until(both_shown, what="both webhooks in the channel line")
+    problems = await store.channel_problems()
+    assert set(problems) == {
+        "webhook http://127.0.0.1:9/hook?key=…",
+        "webhook http://user:***@127.0.0.1:9/other?token=…",
+    }
+    said = " ".join([*problems, *problems.values(), caplog.text])
+    assert "cannot connect" in said and "OMNITUI_TEST_UNSET_WEBHOOK_SECRET" in said
+    for secret in ("CRMKEY123", "CRMKEY456", "PASSWORD9"):
+        assert secret not in said
 
 
 async def test_nothing_is_queued_without_a_webhook_that_wants_the_event(store: Store) -> None:

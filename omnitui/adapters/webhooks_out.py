@@ -33,6 +33,7 @@ import aiohttp
 
 from omnitui import __version__
 from omnitui.config import SecretError
+from omnitui.domain.safe_text import shown_url
 from omnitui.store.errors import StoreError
 from omnitui.store.sqlite.webhooks import webhook_account
 
@@ -164,14 +165,14 @@ class WebhookSender:
 
     async def run(self) -> None:
         """Send until cancelled; a store that is away is waited for, never fatal."""
-        watcher = asyncio.create_task(self._watch_changes(), name=f"webhook-wake:{self.url}")
+        watcher = asyncio.create_task(self._watch_changes(), name="webhook-wake")
         try:
             await self._tell_consoles()
             while True:
                 try:
                     await self._round()
                 except StoreError as exc:
-                    log.warning("webhook %s: the store: %s", self.url, exc)
+                    log.warning("webhook %s: the store: %s", shown_url(self.url), exc)
                     await asyncio.sleep(2)
         finally:
             watcher.cancel()
@@ -207,7 +208,7 @@ class WebhookSender:
         for task in [t for t in self._on_way if t.done()]:
             del self._on_way[task]
             if not task.cancelled() and task.exception() is not None:
-                log.warning("webhook %s: %s", self.url, task.exception())
+                log.warning("webhook %s: %s", shown_url(self.url), task.exception())
 
     async def _watch_changes(self) -> None:
         """Wake the sender on any change to the store (an event queued, a replay)."""
@@ -230,7 +231,7 @@ class WebhookSender:
             retry_at = self._policy.retry_at(self.store.now(), failures)
             log.warning(
                 "webhook %s: %s %s failed (attempt %d%s): %s",
-                self.url,
+                shown_url(self.url),
                 item.event,
                 item.event_id,
                 failures,
@@ -297,7 +298,7 @@ class WebhooksOut:
                 secrets[webhook.url] = await asyncio.to_thread(webhook.secret().reveal)
             except SecretError as exc:
                 # Its events wait in the store, sent once the secret is there.
-                log.error("webhook %s does not run: %s", webhook.url, exc)
+                log.error("webhook %s does not run: %s", shown_url(webhook.url), exc)
                 await self.store.set_channel_problem(
                     account(webhook.url), f"not sending: {exc.message()}"
                 )

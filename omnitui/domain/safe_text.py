@@ -58,3 +58,22 @@ def safe_filename(name: str, fallback: str = "attachment") -> str:
     room = NAME_BYTES - len(suffix.encode())
     cut = stem.encode()[:room].decode("utf-8", errors="ignore").rstrip()
     return f"{cut}{suffix}" if cut else fallback
+
+
+def shown_url(url: str) -> str:
+    """`url` as logs and the consoles' channel line show it: without a password
+    and without its query's values, where a receiver's token often rides
+    (`https://crm.example.com/hook?key=…`)."""
+    from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if parts.password is not None:
+            netloc = f"{parts.username or ''}:***@{netloc.rsplit('@', 1)[-1]}"
+        query = "&".join(f"{k}=…" for k, _ in parse_qsl(parts.query, keep_blank_values=True))
+        if parts.query and not query:
+            query = "…"
+        return urlunsplit(parts._replace(netloc=netloc, query=query, fragment=""))
+    except ValueError:
+        return "(a URL that cannot be read)"

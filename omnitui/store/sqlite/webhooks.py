@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from omnitui.domain.changes import ChangeKind
 from omnitui.domain.models import Attachment
+from omnitui.domain.safe_text import shown_url
 from omnitui.store.records import WebhookDelivery, WebhookState
 from omnitui.store.sqlite.base import SqliteBase
 from omnitui.store.sqlite.rows import contact_of, identity_of
@@ -43,7 +44,7 @@ _HEAD = (
 
 def webhook_account(url: str) -> str:
     """The name a webhook's problems carry in the consoles' channel line."""
-    return f"webhook {url}"
+    return f"webhook {shown_url(url)}"
 
 
 def new_event_id() -> str:
