@@ -47,6 +47,7 @@ from omnitui.domain.models import (
     Contact,
     Message,
     ThreadStatus,
+    answer_channels,
     can_reply,
 )
 from omnitui.errors import OmniError
@@ -333,20 +334,12 @@ def reply_channels(
     (never a Telegram bot they have not written to: a bot may only answer).
     The console's composer offers the same: never a channel that cannot carry a
     reply (a plugin's web form), whose customer is answered by the shop's email."""
-    configured = [c for c in configured if can_reply(c.kind)]
-    channels = [c for c in used if c in configured]
-    last = next((c for c in channels if c.account == contact.last_account), None)
-    if last is not None:
-        channels.remove(last)
-        channels.insert(0, last)
-    kinds = {i.kind for i in contact.identities}
-    for channel in configured:
-        if (
-            channel not in channels
-            and channel.kind is not ChannelKind.TELEGRAM
-            and IDENTITY_FOR_CHANNEL[channel.kind] in kinds
-        ):
-            channels.append(channel)
+    # The channel runner sends only on the channels it runs.
+    offered, default = answer_channels(contact, used, configured)
+    channels = [c for c in offered if c in configured]
+    if default in channels:
+        channels.remove(default)
+        channels.insert(0, default)
     return channels
 
 

@@ -7,7 +7,7 @@ widget, so any layer can hold them.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeVar
@@ -175,6 +175,36 @@ def reply_channel(channel: Channel | None, channels: Iterable[Channel]) -> Chann
         ),
         None,
     )
+
+
+def reachable_channels(contact: Contact, configured: Sequence[Channel]) -> list[Channel]:
+    """The shop's channels that can write to this customer first: email and SMS
+    to their addresses (an SMS opt-out is said when sending). Never Telegram:
+    a bot may only answer someone who wrote to it, so a Telegram channel is
+    offered only once the customer has written on it."""
+    kinds = {
+        k
+        for k, v in IDENTITY_FOR_CHANNEL.items()
+        if k is not ChannelKind.TELEGRAM and any(i.kind is v for i in contact.identities)
+    }
+    return [c for c in configured if c.kind in kinds]
+
+
+def answer_channels(
+    contact: Contact, used: Sequence[Channel], configured: Sequence[Channel]
+) -> tuple[list[Channel], Channel | None]:
+    """The channels a reply to `contact` can go on, and the one it goes on unless
+    another is picked (their last). Those they wrote on come first, then the
+    shop's that can write to them first (`reachable_channels`); never one that
+    cannot carry a reply (a plugin's web form: the reply goes on another that
+    reaches the same address, the shop's email). The composer and the local API
+    both answer from this."""
+    channels = [c for c in used if can_reply(c.kind)]
+    for channel in reachable_channels(contact, configured):
+        if channel not in channels and can_reply(channel.kind):
+            channels.append(channel)
+    default = next((c for c in channels if c.account == contact.last_account), None)
+    return channels, default
 
 
 class Direction(StrEnum):

@@ -12,11 +12,12 @@ import time
 
 from textual.binding import Binding
 
+from omnitui.domain.models import reachable_channels
 from omnitui.i18n import tr
 from omnitui.screens.inbox_broadcast import BroadcastActions
 from omnitui.screens.inbox_commands import InboxCommands
 from omnitui.screens.inbox_customer import CustomerActions
-from omnitui.screens.inbox_panes import HOLD_FRAME, NARROW, reachable_channels
+from omnitui.screens.inbox_panes import HOLD_FRAME, NARROW
 from omnitui.screens.inbox_reply import ReplyActions
 from omnitui.screens.inbox_triage import TriageActions
 from omnitui.widgets.canned import CannedList

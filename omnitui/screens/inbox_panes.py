@@ -7,7 +7,6 @@ The inbox's actions build on this (`inbox.py` puts them together).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
 from contextlib import ExitStack
 
 from rich.cells import cell_len
@@ -35,7 +34,7 @@ from omnitui.domain.models import (
     IdentityKind,
     SearchHit,
     ThreadStatus,
-    can_reply,
+    answer_channels,
 )
 from omnitui.domain.safe_text import one_line
 from omnitui.domain.sms import cannot_answer_sms
@@ -69,19 +68,6 @@ CONTACT_PAGE = 60  # a few screens; more load as the highlight nears the end
 HOLD_FRAME = 0.05
 NARROW = 100  # below this many columns the canned pane hides
 DRAFT_DELAY = 0.4  # seconds after the last key before a draft is kept in the store
-
-
-def reachable_channels(contact: Contact, configured: Sequence[Channel]) -> list[Channel]:
-    """The shop's channels that can write to this customer first: email and SMS
-    to their addresses (an SMS opt-out is said when sending). Never Telegram:
-    a bot may only answer someone who wrote to it, so a Telegram channel is
-    offered only once the customer has written on it."""
-    kinds = {
-        k
-        for k, v in IDENTITY_FOR_CHANNEL.items()
-        if k is not ChannelKind.TELEGRAM and any(i.kind is v for i in contact.identities)
-    }
-    return [c for c in configured if c.kind in kinds]
 
 
 class InboxPanes(Screen[None]):
@@ -383,13 +369,9 @@ class InboxPanes(Screen[None]):
         used = [
             Channel(kind, account) for account, kind in await store.contact_channels(contact.id)
         ]
-        # A channel that cannot carry a reply (a plugin's web form) is not offered:
-        # the reply goes on another that reaches the same address (the shop's email).
-        channels = [c for c in used if can_reply(c.kind)]
-        for channel in reachable_channels(contact, self.context.channels):
-            if channel not in channels and can_reply(channel.kind):
-                channels.append(channel)
-        default = next((c for c in channels if c.account == contact.last_account), None)
+        # A console on another machine may not run the channels it reads: what the
+        # customer wrote on is offered whether or not this config names it.
+        channels, default = answer_channels(contact, used, self.context.channels)
         subjects: dict[str, str] = {}
         signatures: dict[str, str] = {}
         others: dict[str, tuple[str, ...]] = {}
