@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Self, TypeVar
 
 import aiosqlite
+import aiosqlite.core
 
 from omnitui.domain.changes import ChangeKind
 from omnitui.store.errors import DuplicateRow, StoreBusy
@@ -149,18 +150,27 @@ class SqliteBase:
             conn.close()
 
     async def _close_reader(self) -> None:
-        """Close the reader's connection. Its thread dies if a read it was doing
-        finished after the event loop that asked for it had closed (a test
-        harness's loop, an app torn down mid-read): then nothing would ever
-        answer the close, so it is not waited for longer than a few seconds."""
-        thread = getattr(self._reader, "_thread", None)
-        if isinstance(thread, threading.Thread) and not thread.is_alive():
+        """Close the reader's connection on its own thread and wait, at most a few
+        seconds, for the thread to end. No event-loop future is involved: the
+        thread dies if a read it was doing finished after the event loop that
+        asked for it had closed (a test harness's loop, an app torn down
+        mid-read), and a close waiting on a future would then wait forever,
+        as would a cancelled one at the loop's end. Uses aiosqlite's queue
+        (pinned 0.22); another aiosqlite is closed its own way."""
+        reader = self._reader
+        thread = getattr(reader, "_thread", None)
+        queue = getattr(reader, "_tx", None)
+        stop = getattr(aiosqlite.core, "_STOP_RUNNING_SENTINEL", None)
+        if not isinstance(thread, threading.Thread) or queue is None or stop is None:
+            await reader.close()
             return
-        closing = asyncio.ensure_future(self._reader.close())
-        done, _ = await asyncio.wait({closing}, timeout=READER_CLOSE_SECONDS)
-        if closing in done:
-            closing.result()
-        else:
+        conn = getattr(reader, "_connection", None)
+        if conn is not None and thread.is_alive():
+            queue.put((None, conn.close))
+            queue.put((None, lambda: stop))
+        reader._connection = None
+        await asyncio.to_thread(thread.join, READER_CLOSE_SECONDS)
+        if thread.is_alive():
             log.warning("the store's reader did not close within %.0f s", READER_CLOSE_SECONDS)
 
     async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
